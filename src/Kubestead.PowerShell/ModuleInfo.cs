@@ -1,0 +1,6 @@
+namespace Kubestead.PowerShell;
+
+internal static class ModuleInfo
+{
+    public const string Name = "Kubestead";
+}

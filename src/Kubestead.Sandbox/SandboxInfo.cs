@@ -1,0 +1,6 @@
+namespace Kubestead.Sandbox;
+
+internal static class SandboxInfo
+{
+    public const string Name = "kubestead-sandbox";
+}

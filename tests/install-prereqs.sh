@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian.
+# Without them those tests skip with a message; everything else still runs.
+set -u
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-prereqs: apt-get not found; Prometheus tests will skip (install prometheus and promtool to run them)." >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "install-prereqs: not root and no passwordless sudo; Prometheus tests will skip." >&2
+    exit 0
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null 2>&1 || true
+# policy-rc.d keeps the package from starting a system service: tests start their own on a free port.
+if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$SUDO" ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+  || echo "install-prereqs: apt-get install prometheus failed; Prometheus tests will skip." >&2
+exit 0
