@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+
+namespace Kubestead.Analysis;
+
+/// <summary>
+/// Judges a canary from a stream of windows. Sequential judges may be asked after every window without
+/// inflating their error rate. State is O(1) per metric and can be saved to the cluster and restored by
+/// another process, so a resumed rollout continues the same test.
+/// </summary>
+public interface ICanaryJudge
+{
+    string Name { get; }
+
+    string Metric { get; }
+
+    void Observe(MetricWindow window);
+
+    Verdict Evaluate();
+
+    JsonObject SaveState();
+
+    void RestoreState(JsonObject state);
+}
