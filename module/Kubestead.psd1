@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'Kubestead.psm1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5f0c7a52-8d57-4f0e-9a4e-6b2f3c1d9e41'
+    Author               = 'Kubestead contributors'
+    CompanyName          = 'Kubestead'
+    Copyright            = '(c) Kubestead contributors'
+    Description          = 'Canary releases on Kubernetes through Istio, Linkerd, SMI or replica ratios, judged from metrics.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    NestedModules        = @('Kubestead.dll')
+    FormatsToProcess     = @('Kubestead.Format.ps1xml')
+    TypesToProcess       = @('Kubestead.Types.ps1xml')
+    CmdletsToExport      = @()
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Kubernetes', 'Canary', 'Istio', 'Linkerd', 'GatewayAPI', 'SMI', 'Rollout', 'DevOps')
+            ProjectUri   = 'https://example.invalid/kubestead'
+            ReleaseNotes = 'Preview.'
+        }
+    }
+}

@@ -1,6 +1,0 @@
-namespace Kubestead.PowerShell;
-
-internal static class ModuleInfo
-{
-    public const string Name = "Kubestead";
-}
