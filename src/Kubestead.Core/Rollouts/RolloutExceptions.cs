@@ -1,0 +1,34 @@
+namespace Kubestead.Rollouts;
+
+/// <summary>Base of the engine's own errors; each carries a stable id the cmdlets and CLI surface.</summary>
+public abstract class RolloutException(string errorId, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string ErrorId { get; } = errorId;
+}
+
+public sealed class RolloutNotFoundException(string ns, string name)
+    : RolloutException("RolloutNotFound", $"No rollout '{name}' in namespace '{ns}' (no ConfigMap {RolloutStateStore.ObjectName(name)}).")
+{
+    public string Namespace { get; } = ns;
+    public string Name { get; } = name;
+}
+
+public sealed class RolloutStateCorruptException(string ns, string name, string detail)
+    : RolloutException("RolloutStateCorrupt", $"The state of rollout '{name}' in namespace '{ns}' cannot be read: {detail}.");
+
+/// <summary>Another driver holds the rollout's Lease.</summary>
+public sealed class RolloutLockedException(string ns, string name, string holder, DateTimeOffset expiresAt)
+    : RolloutException("RolloutLocked",
+        $"Rollout '{name}' in namespace '{ns}' is being driven by {holder}; its lease expires at {expiresAt:u} unless renewed.")
+{
+    public string Holder { get; } = holder;
+    public DateTimeOffset ExpiresAt { get; } = expiresAt;
+}
+
+/// <summary>The Lease was taken by someone else while this driver held it (e.g. after a long stall).</summary>
+public sealed class RolloutLeaseLostException(string ns, string name, string? newHolder)
+    : RolloutException("RolloutLeaseLost",
+        $"This process lost the lease on rollout '{name}' in namespace '{ns}'" + (newHolder is null ? "." : $" to {newHolder}."));
+
+/// <summary>A command that does not fit the rollout's phase (e.g. resuming a completed rollout).</summary>
+public sealed class RolloutStateException(string errorId, string message) : RolloutException(errorId, message);

@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using Kubestead.Analysis;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>
+/// Everything the engine needs to continue a rollout, kept in the cluster (ConfigMap <c>kubestead-&lt;rollout&gt;</c>)
+/// so any process on any machine can pick it up.
+/// </summary>
+public sealed record RolloutStatus
+{
+    public const int MaxHistory = 200;
+
+    public RolloutPhase Phase { get; init; } = RolloutPhase.Progressing;
+
+    public PauseReason? PauseReason { get; init; }
+
+    public string Message { get; init; } = "";
+
+    /// <summary>Index of the step being executed; equal to the step count once every step has run.</summary>
+    public int StepIndex { get; init; }
+
+    /// <summary>When the current step began, so a timed pause interrupted by a crash still ends on time.</summary>
+    public DateTimeOffset? StepStartedAt { get; init; }
+
+    /// <summary>The canary share Kubestead last applied, in percent.</summary>
+    public double CanaryWeight { get; init; }
+
+    /// <summary>The split as Kubestead last wrote it; drift is measured against this.</summary>
+    public WrittenSplit? LastWritten { get; init; }
+
+    public IReadOnlyList<string> HeaderRoutes { get; init; } = Array.Empty<string>();
+
+    /// <summary>The canary Deployment in use and whether Kubestead created it (and so must delete it).</summary>
+    public string? CanaryDeployment { get; init; }
+
+    public bool CanaryDeploymentCreated { get; init; }
+
+    /// <summary>End of the last analysed window: the next window starts here.</summary>
+    public DateTimeOffset? AnalysisCursor { get; init; }
+
+    /// <summary>Saved state of each judge, keyed by metric name, so a resumed rollout continues the same test.</summary>
+    public IReadOnlyDictionary<string, JsonObject> JudgeStates { get; init; } = new Dictionary<string, JsonObject>();
+
+    public IReadOnlyList<Verdict> LastVerdicts { get; init; } = Array.Empty<Verdict>();
+
+    public int ConsecutiveMetricErrors { get; init; }
+
+    public int InconclusiveWindows { get; init; }
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public IReadOnlyList<RolloutHistoryEntry> History { get; init; } = Array.Empty<RolloutHistoryEntry>();
+
+    /// <summary>Appends to the bounded history, dropping the oldest entries past <see cref="MaxHistory"/>.</summary>
+    public RolloutStatus WithHistory(RolloutHistoryEntry entry)
+    {
+        var history = History.Count >= MaxHistory ? History.Skip(History.Count - MaxHistory + 1) : History;
+        return this with { History = history.Append(entry).ToList() };
+    }
+}
+
+/// <summary>The split Kubestead wrote, when and by whom.</summary>
+public sealed record WrittenSplit(double StablePercent, double CanaryPercent, DateTimeOffset At, string By);
+
+/// <summary>One line of a rollout's history: what happened, when, and which driver did it.</summary>
+public sealed record RolloutHistoryEntry(DateTimeOffset At, string Driver, string Kind, string Message, double? CanaryWeight = null);
