@@ -1,0 +1,68 @@
+using Kubestead.Analysis;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>
+/// Everything the cmdlets and the CLI can ask of Kubestead. Each member is one call; the surfaces only parse,
+/// bind and print. Long operations report through the <see cref="IRolloutObserver"/> given at connection time
+/// and stop cleanly when <paramref name="ct"/> is cancelled (the cluster state stays resumable).
+/// Errors are <see cref="KubesteadException"/> (with ErrorId, Kind and Target) or <c>KubernetesApiException</c>.
+/// </summary>
+public interface IKubesteadService : IAsyncDisposable
+{
+    /// <summary>The namespace used when a call gives none (kubeconfig context, -Namespace, or in-cluster).</summary>
+    string DefaultNamespace { get; }
+
+    /// <summary>Validates the spec (all problems at once, as InvalidInput), records the rollout and, when
+    /// <paramref name="wait"/>, drives it until it completes, rolls back or pauses.</summary>
+    Task<RolloutResult> StartAsync(StartRequest request, bool wait, CancellationToken ct = default);
+
+    Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default);
+
+    /// <summary>All rollouts in a namespace, or in every namespace when <paramref name="ns"/> is "*".</summary>
+    Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default);
+
+    /// <summary>Drives the rollout when no other driver holds its lease, else watches it, until it is terminal
+    /// or paused; a timeout returns the current state.</summary>
+    Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default);
+
+    Task<RolloutResult> PauseAsync(string? ns, string name, CancellationToken ct = default);
+
+    Task<RolloutResult> ResumeAsync(string? ns, string name, bool wait, CancellationToken ct = default);
+
+    /// <summary>All traffic to stable in one write, from any phase, then clean-up.</summary>
+    Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default);
+
+    /// <summary>Skips the remaining steps and promotes the canary.</summary>
+    Task<RolloutResult> PromoteAsync(string? ns, string name, bool wait, CancellationToken ct = default);
+
+    Task<WeightReport> SetWeightAsync(string? ns, string name, double canaryWeight, CancellationToken ct = default);
+
+    Task<WeightReport> GetWeightAsync(string? ns, string name, CancellationToken ct = default);
+
+    Task<RolloutResult> SetHeaderRouteAsync(string? ns, string name, HeaderRouteRequest route, CancellationToken ct = default);
+
+    Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default);
+
+    Task<AnalysisReport> GetAnalysisAsync(string? ns, string name, CancellationToken ct = default);
+
+    Task<SpecTestReport> TestAsync(StartRequest request, bool checkCluster, CancellationToken ct = default);
+
+    /// <summary>Scaffolds a spec (YAML) from what the cluster holds for a service.</summary>
+    Task<string> NewSpecAsync(string? ns, string service, string? meshProvider, CancellationToken ct = default);
+
+    Task<GitOpsConfigResult> GetGitOpsConfigAsync(string? ns, string name, CancellationToken ct = default);
+
+    /// <summary>Every write <paramref name="operation"/> would make, without making it.</summary>
+    Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default);
+}
+
+/// <summary>What needs no cluster: spec validation, the split planner, ad hoc analysis.</summary>
+public interface IKubesteadOffline
+{
+    SpecTestReport ValidateSpec(string yaml, string? fileName);
+
+    SplitPlanResult PlanSplit(SplitPlanRequest request);
+
+    AnalysisReport AnalyzeCounts(VersionSample canary, VersionSample control, string judge = "sequential");
+}

@@ -1,0 +1,108 @@
+using Kubestead.Analysis;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>How to reach the cluster: the kubeconfig shapes kubectl accepts, or in-cluster config when none is found.</summary>
+public sealed record ConnectionOptions(string? KubeConfig = null, string? Context = null, string? Namespace = null);
+
+/// <summary>A rollout as the cmdlets and the CLI show it. <c>Name</c> and <c>Namespace</c> bind by property name.</summary>
+public sealed record RolloutResult(
+    string Name,
+    string Namespace,
+    RolloutPhase Phase,
+    PauseReason? PauseReason,
+    string Message,
+    string MeshProvider,
+    int StepIndex,
+    int StepCount,
+    string? CurrentStep,
+    double StableWeight,
+    double CanaryWeight,
+    IReadOnlyList<Verdict> Verdicts,
+    IReadOnlyList<RolloutHistoryEntry> History,
+    DateTimeOffset StartedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? FinishedAt,
+    string? Driver);
+
+/// <summary>What to start: a spec (text or file), or the common case of a new image for an existing service.</summary>
+public sealed record StartRequest
+{
+    public string? SpecYaml { get; init; }
+    public string? SpecPath { get; init; }
+    public string? Name { get; init; }
+    public string? Image { get; init; }
+    public string? Namespace { get; init; }
+    public string? MeshProvider { get; init; }
+    public string? Service { get; init; }
+}
+
+/// <summary>One backend of a route and its weight as the mesh object states it.</summary>
+public sealed record BackendWeightInfo(string Backend, double Weight);
+
+/// <summary>The split as each mesh object says it, plus the share the metrics observed when they exist.</summary>
+public sealed record WeightReport(
+    string Name,
+    string Namespace,
+    string MeshProvider,
+    double StableWeight,
+    double CanaryWeight,
+    IReadOnlyList<BackendWeightInfo> Backends,
+    string Source,
+    double? ObservedCanaryShare);
+
+public enum HeaderMatchType { Exact, Prefix, Regex }
+
+public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact);
+
+/// <summary>Verdicts per metric for a rollout, or for counts given ad hoc.</summary>
+public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts);
+
+public enum CanaryRoutingMode { Binomial, WeightedRoundRobin, Pods }
+
+/// <summary>Inputs of the split planner (no cluster needed).</summary>
+public sealed record SplitPlanRequest(
+    double CanaryWeight,
+    TimeSpan Window,
+    double RequestsPerSecond,
+    CanaryRoutingMode Routing = CanaryRoutingMode.Binomial,
+    string MeshProvider = "istio",
+    int? StableReplicas = null,
+    double BaselineErrorRate = 0.001,
+    double DetectRatio = 5);
+
+/// <summary>Precision and expected samples for a weight, window and request rate.</summary>
+public sealed record SplitPlanResult(
+    double RequestedWeight,
+    double AchievableWeight,
+    double MinimumCanaryWeight,
+    string PrecisionExplanation,
+    double ExpectedCanaryRequests,
+    double EmptyWindowProbability,
+    TimeSpan? TimeToDetect,
+    long MinimumRequestsForPass,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>One write a command would make (what -WhatIf and --dry-run show).</summary>
+public sealed record PlannedChange(string Target, string Verb, string Description, string? Body);
+
+public enum CheckOutcome { Passed, Warning, Failed }
+
+/// <summary>One check of Test-KubesteadRollout: spec, an object, a CRD, a permission.</summary>
+public sealed record SpecCheck(string Check, CheckOutcome Outcome, string Message, string? Target = null);
+
+public sealed record SpecTestReport(string? Name, string? Namespace, bool IsValid, IReadOnlyList<SpecCheck> Checks);
+
+/// <summary>What keeps a GitOps controller from reverting Kubestead's weights.</summary>
+public sealed record GitOpsConfigResult(string Name, string Namespace, string ArgoCdIgnoreDifferences, string FluxGuidance, IReadOnlyList<string> ManagedFields);
+
+/// <summary>Operations that can be planned without writing (for ShouldProcess / --dry-run).</summary>
+public abstract record PlannedOperation;
+public sealed record StartOperation(StartRequest Request) : PlannedOperation;
+public sealed record SetWeightOperation(string Namespace, string Name, double Weight) : PlannedOperation;
+public sealed record AbortOperation(string Namespace, string Name) : PlannedOperation;
+public sealed record PromoteOperation(string Namespace, string Name) : PlannedOperation;
+public sealed record PauseOperation(string Namespace, string Name) : PlannedOperation;
+public sealed record ResumeOperation(string Namespace, string Name) : PlannedOperation;
+public sealed record SetHeaderRouteOperation(string Namespace, string Name, HeaderRouteRequest Route) : PlannedOperation;
+public sealed record RemoveHeaderRouteOperation(string Namespace, string Name, string RouteName) : PlannedOperation;
