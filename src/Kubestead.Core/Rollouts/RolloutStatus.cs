@@ -48,6 +48,9 @@ public sealed record RolloutStatus
 
     public int InconclusiveWindows { get; init; }
 
+    /// <summary>After an abort or failure: true once canary objects and header routes are removed.</summary>
+    public bool CleanupDone { get; init; }
+
     public DateTimeOffset StartedAt { get; init; }
 
     public DateTimeOffset UpdatedAt { get; init; }
