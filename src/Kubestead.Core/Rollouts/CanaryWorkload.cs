@@ -1,0 +1,210 @@
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>What the canary runs: an existing Deployment, or one Kubestead creates from stable's template with a new image.</summary>
+public sealed record CanarySource(string? ExistingDeployment, string? Image, string? Container);
+
+/// <summary>
+/// Manages the Deployments of a rollout: creates the canary from stable's template, sizes it for the weight, makes
+/// stable run the canary's version at promotion, and removes what Kubestead created. Every write is idempotent.
+/// </summary>
+public sealed class CanaryWorkload(
+    IKubernetesApi api,
+    TimeProvider clock,
+    string ns,
+    string rollout,
+    string stableDeployment,
+    CanarySource canary,
+    string versionLabel,
+    TimeSpan readyTimeout)
+{
+    public const string CreatedByAnnotation = "kubestead.io/created-by";
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    public string StableDeployment { get; } = stableDeployment;
+
+    public string CanaryDeployment { get; } = canary.ExistingDeployment ?? $"{stableDeployment}-canary";
+
+    public bool CreatesCanary => canary.ExistingDeployment is null;
+
+    private ObjectReference Ref(string name) => new(ResourceType.Deployment, ns, name);
+
+    /// <summary>Checks, without writing, that the Deployments exist and the image change names a real container.</summary>
+    public async Task ValidateAsync(CancellationToken ct)
+    {
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        if (!CreatesCanary)
+        {
+            await GetDeploymentAsync(CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
+            return;
+        }
+        var containers = stable["spec"]?["template"]?["spec"]?["containers"] as JsonArray;
+        if (containers is null || containers.Count == 0)
+            throw Invalid($"Deployment {StableDeployment} has no containers in spec.template.spec.containers", Ref(StableDeployment));
+        if (canary.Container is { } name && !containers.Any(c => c?["name"]?.GetValue<string>() == name))
+            throw Invalid(
+                $"spec.canary.container: Deployment {StableDeployment} has no container '{name}' (it has: {string.Join(", ", containers.Select(c => c?["name"]?.GetValue<string>()))})",
+                Ref(StableDeployment));
+    }
+
+    /// <summary>The canary Deployment Kubestead would create (for the dry run and for <see cref="EnsureCanaryAsync"/>).</summary>
+    public async Task<JsonObject?> BuildCanaryAsync(CancellationToken ct)
+    {
+        if (!CreatesCanary) return null;
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var template = stable["spec"]!["template"]!.DeepClone().AsObject();
+        var podLabels = template["metadata"]?["labels"] as JsonObject ?? new JsonObject();
+        podLabels[versionLabel] = "canary";
+        template["metadata"] ??= new JsonObject();
+        template["metadata"]!["labels"] = podLabels;
+        var containers = template["spec"]!["containers"]!.AsArray();
+        var target = canary.Container is { } name
+            ? containers.First(c => c?["name"]?.GetValue<string>() == name)!
+            : containers[0]!;
+        target["image"] = canary.Image;
+
+        var selector = stable["spec"]?["selector"]?.DeepClone() as JsonObject ?? new JsonObject();
+        var matchLabels = selector["matchLabels"] as JsonObject ?? new JsonObject();
+        matchLabels[versionLabel] = "canary";
+        selector["matchLabels"] = matchLabels;
+
+        var labels = stable["metadata"]?["labels"]?.DeepClone() as JsonObject ?? new JsonObject();
+        labels[versionLabel] = "canary";
+        labels[RolloutStateStore.ManagedByLabel] = "kubestead";
+        labels[RolloutStateStore.RolloutLabel] = rollout;
+        return new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = CanaryDeployment,
+                ["namespace"] = ns,
+                ["labels"] = labels,
+                ["annotations"] = new JsonObject { [CreatedByAnnotation] = rollout },
+            },
+            ["spec"] = new JsonObject
+            {
+                ["replicas"] = 0,
+                ["selector"] = selector,
+                ["template"] = template,
+            },
+        };
+    }
+
+    /// <summary>Creates the canary Deployment when the spec asks for one; idempotent (an existing one of ours is kept).</summary>
+    public async Task EnsureCanaryAsync(CancellationToken ct)
+    {
+        var desired = await BuildCanaryAsync(ct).ConfigureAwait(false);
+        if (desired is null) return;
+        try
+        {
+            await api.CreateAsync(ResourceType.Deployment, ns, desired, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsAlreadyExists)
+        {
+            var existing = await api.GetAsync(ResourceType.Deployment, ns, CanaryDeployment, ct).ConfigureAwait(false);
+            if (existing["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() != rollout)
+                throw Invalid($"Deployment {CanaryDeployment} already exists and was not created by rollout {rollout}; name an existing canary with spec.canary.deployment or remove it", Ref(CanaryDeployment));
+        }
+    }
+
+    /// <summary>Canary replicas for a mesh weight: enough pods to carry the share, at least one, at most stable's count.</summary>
+    public async Task ScaleForWeightAsync(double weight, CancellationToken ct)
+    {
+        if (!CreatesCanary) return;
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var stableReplicas = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var desired = weight <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * weight / 100.0), 1, Math.Max(1, stableReplicas));
+        await ScaleAsync(CanaryDeployment, desired, ct).ConfigureAwait(false);
+        if (desired > 0) await WaitReadyAsync(CanaryDeployment, ct).ConfigureAwait(false);
+    }
+
+    public async Task ScaleAsync(string deployment, int replicas, CancellationToken ct)
+    {
+        var scale = await api.GetSubresourceAsync(ResourceType.Deployment, ns, deployment, "scale", ct).ConfigureAwait(false);
+        if (scale["spec"]?["replicas"]?.GetValue<int>() == replicas) return;
+        await api.PatchSubresourceAsync(ResourceType.Deployment, ns, deployment, "scale",
+            new MergePatch(new JsonObject { ["spec"] = new JsonObject { ["replicas"] = replicas } }), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes stable run the canary's pod spec (its labels stay stable's), then waits until it is ready.</summary>
+    public async Task PromoteStableAsync(CancellationToken ct)
+    {
+        var canaryObj = await GetDeploymentAsync(CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var canaryPodSpec = canaryObj["spec"]!["template"]!["spec"]!;
+        var stablePodSpec = stable["spec"]!["template"]!["spec"]!;
+        if (!JsonNode.DeepEquals(canaryPodSpec, stablePodSpec))
+        {
+            var patch = new JsonPatch([
+                JsonPatchOperation.Test("/metadata/resourceVersion", stable["metadata"]!["resourceVersion"]!.DeepClone()),
+                JsonPatchOperation.Replace("/spec/template/spec", canaryPodSpec.DeepClone()),
+            ]);
+            await api.PatchAsync(ResourceType.Deployment, ns, StableDeployment, patch, ct).ConfigureAwait(false);
+        }
+        await WaitReadyAsync(StableDeployment, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the canary Deployment if Kubestead created it; traffic must already be off it.</summary>
+    public async Task DeleteCanaryIfCreatedAsync(CancellationToken ct)
+    {
+        if (!CreatesCanary) return;
+        try
+        {
+            var existing = await api.GetAsync(ResourceType.Deployment, ns, CanaryDeployment, ct).ConfigureAwait(false);
+            if (existing["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() != rollout) return;
+            await api.DeleteAsync(ResourceType.Deployment, ns, CanaryDeployment,
+                new DeleteOptions(PreconditionUid: existing["metadata"]?["uid"]?.GetValue<string>()), ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+        }
+    }
+
+    /// <summary>Waits until the Deployment's latest generation is fully rolled out and ready.</summary>
+    public async Task WaitReadyAsync(string deployment, CancellationToken ct)
+    {
+        var deadline = clock.GetUtcNow() + readyTimeout;
+        while (true)
+        {
+            var d = await api.GetAsync(ResourceType.Deployment, ns, deployment, ct).ConfigureAwait(false);
+            if (IsReady(d)) return;
+            if (clock.GetUtcNow() >= deadline)
+                throw new KubesteadException("DeploymentNotReady", KubesteadErrorKind.InvalidState,
+                    $"Deployment {deployment} in namespace {ns} was not ready within {Durations.Format(readyTimeout)} " +
+                    $"(ready {d["status"]?["readyReplicas"]?.GetValue<int>() ?? 0} of {d["spec"]?["replicas"]?.GetValue<int>() ?? 0}); the rollout is left as it was and can be resumed",
+                    Ref(deployment).ToString());
+            await Task.Delay(PollInterval, clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    internal static bool IsReady(JsonObject d)
+    {
+        var want = d["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var status = d["status"];
+        var generation = d["metadata"]?["generation"]?.GetValue<long>() ?? 0;
+        var observed = status?["observedGeneration"]?.GetValue<long>() ?? 0;
+        int Count(string field) => status?[field]?.GetValue<int>() ?? 0;
+        return observed >= generation && Count("updatedReplicas") >= want && Count("readyReplicas") >= want
+               && Count("availableReplicas") >= want && (Count("replicas") <= want || want == 0);
+    }
+
+    private async Task<JsonObject> GetDeploymentAsync(string name, string field, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetAsync(ResourceType.Deployment, ns, name, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            throw new KubesteadException("DeploymentNotFound", KubesteadErrorKind.InvalidInput,
+                $"{field}: Deployment '{name}' does not exist in namespace {ns}", Ref(name).ToString());
+        }
+    }
+
+    private static KubesteadException Invalid(string message, ObjectReference target) =>
+        new("InvalidCanary", KubesteadErrorKind.InvalidInput, message, target.ToString());
+}
