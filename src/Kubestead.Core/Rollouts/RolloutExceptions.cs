@@ -34,3 +34,9 @@ public sealed class RolloutLeaseLostException(string ns, string name, string? ne
 /// <summary>A command that does not fit the rollout's phase (e.g. resuming a completed rollout).</summary>
 public sealed class RolloutStateException(string errorId, string message, string? target = null)
     : RolloutException(errorId, KubesteadErrorKind.InvalidState, message, target);
+
+/// <summary>The rollout's state changed under this driver (another process paused, aborted or promoted it).</summary>
+public sealed class RolloutStateChangedException(string ns, string name)
+    : RolloutException("RolloutStateChanged", KubesteadErrorKind.Conflict,
+        $"The state of rollout '{name}' in namespace '{ns}' was changed by another process; re-reading it.",
+        $"configmaps/{RolloutStateStore.ObjectName(name)} in namespace {ns}");

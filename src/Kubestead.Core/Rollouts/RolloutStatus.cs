@@ -31,6 +31,9 @@ public sealed record RolloutStatus
 
     public IReadOnlyList<string> HeaderRoutes { get; init; } = Array.Empty<string>();
 
+    /// <summary>True once the canary Deployment and mesh objects the rollout needs exist.</summary>
+    public bool Prepared { get; init; }
+
     /// <summary>The canary Deployment in use and whether Kubestead created it (and so must delete it).</summary>
     public string? CanaryDeployment { get; init; }
 

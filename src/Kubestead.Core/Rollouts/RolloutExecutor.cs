@@ -1,0 +1,335 @@
+using Kubestead.Analysis;
+using Kubestead.Kubernetes;
+using Kubestead.Traffic;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>
+/// Performs the state machine's actions against the cluster. Before each action it re-reads the rollout's state
+/// (so a pause or abort from another process is seen) and records the outcome after it, so a crash anywhere
+/// leaves a state from which any process can continue: every action is safe to repeat.
+/// </summary>
+public sealed class RolloutExecutor(
+    RolloutStateStore store,
+    TimeProvider clock,
+    IRolloutObserver observer,
+    DriverIdentity driver)
+{
+    /// <summary>How often a waiting driver looks for commands from other processes and for drift.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    private string Who => driver.ToString();
+
+    /// <summary>Drives until the rollout is terminal or paused, then returns its state.</summary>
+    public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
+    {
+        stored = await EnsurePreparedAsync(stored, rt, ct).ConfigureAwait(false);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            await lease.RenewIfDueAsync(ct).ConfigureAwait(false);
+            stored = await store.LoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+            var now = clock.GetUtcNow();
+
+            if (rt.Analysis is { } analysis && analysis.IsActive(stored.Status))
+                stored = await AnalyseAsync(stored, analysis, now, ct).ConfigureAwait(false);
+
+            if (stored.Status.Phase == RolloutPhase.Progressing && rt.Analysis is { } a
+                && a.Plan.ConsecutiveErrorLimit > 0 && stored.Status.ConsecutiveMetricErrors >= a.Plan.ConsecutiveErrorLimit)
+            {
+                var msg = $"metrics failed {stored.Status.ConsecutiveMetricErrors} times in a row";
+                if (rt.Plan.Policies.OnMetricErrors == InconclusivePolicy.Fail)
+                    stored = await AbortAsync(stored, rt, msg, asFailure: true, ct).ConfigureAwait(false);
+                else
+                    return await PauseAsync(stored, PauseReason.MetricErrors, msg, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.LastWritten is { } written)
+            {
+                var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ct).ConfigureAwait(false);
+                if (drift is not null)
+                {
+                    var text = DescribeDrift(drift);
+                    if (rt.Plan.Policies.OnDrift == DriftPolicy.Pause)
+                        return await PauseAsync(stored, PauseReason.Drift, text, ct).ConfigureAwait(false);
+                    Emit(new WarningEvent(now, stored.Namespace, stored.Name, text + "; re-asserting the weights Kubestead set"));
+                    stored = await ApplyWeightAsync(stored, rt, stored.Status.CanaryWeight, advance: false, ct).ConfigureAwait(false);
+                    continue;
+                }
+            }
+
+            var gate = AnalysisGate.Combine(stored.Status.LastVerdicts, rt.Analysis is not null);
+            var action = RolloutDecider.Decide(rt.Plan, stored.Status, now, gate);
+            if (action is StopAction) return stored;
+            try
+            {
+                stored = await PerformAsync(stored, rt, action, now, ct).ConfigureAwait(false);
+            }
+            catch (RolloutStateChangedException e)
+            {
+                // Another process wrote the state (pause, abort, promote): re-read it and decide again.
+                Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, e.Message));
+            }
+            if (action is PauseAction && stored.Status.Phase == RolloutPhase.Paused) return stored;
+        }
+    }
+
+    private async Task<StoredRollout> PerformAsync(StoredRollout stored, RolloutRuntime rt, EngineAction action, DateTimeOffset now, CancellationToken ct)
+    {
+            switch (action)
+            {
+                case ApplyWeightAction w:
+                    EmitStep(stored, rt);
+                    stored = await ApplyWeightAsync(stored, rt, w.Weight, advance: true, ct).ConfigureAwait(false);
+                    break;
+                case StartStepTimerAction:
+                    EmitStep(stored, rt);
+                    stored = await SaveAsync(stored, stored.Status with { StepStartedAt = now }, ct).ConfigureAwait(false);
+                    break;
+                case WaitAction wait:
+                    await WaitAsync(stored, rt, wait, now, ct).ConfigureAwait(false);
+                    break;
+                case AdvanceStepAction adv:
+                    stored = await AdvanceAsync(stored, adv.Why, ct).ConfigureAwait(false);
+                    break;
+                case PauseAction p:
+                    stored = await PauseAsync(stored, p.Reason, p.Message, ct).ConfigureAwait(false);
+                    break;
+                case AbortAction abort:
+                    stored = await AbortAsync(stored, rt, abort.Message, abort.AsFailure, ct).ConfigureAwait(false);
+                    break;
+                case FinishAbortAction:
+                    stored = await FinishAbortAsync(stored, rt, ct).ConfigureAwait(false);
+                    break;
+                case BeginPromotionAction begin:
+                    stored = await SetPhaseAsync(stored, RolloutPhase.Promoting, null, begin.Why, ct).ConfigureAwait(false);
+                    break;
+                case PromoteAction:
+                    stored = await PromoteAsync(stored, rt, ct).ConfigureAwait(false);
+                    break;
+                case SetHeaderRouteAction h:
+                    EmitStep(stored, rt);
+                    await rt.Router.SetHeaderRouteAsync(ToHeaderRoute(h.Route), ct).ConfigureAwait(false);
+                    stored = await SaveAsync(stored, Advanced(stored.Status, $"header route {h.Route.RouteName} set") with
+                    {
+                        HeaderRoutes = stored.Status.HeaderRoutes.Append(h.Route.RouteName).Distinct().ToList(),
+                    }, ct).ConfigureAwait(false);
+                    break;
+                case RemoveHeaderRouteAction r:
+                    EmitStep(stored, rt);
+                    await rt.Router.RemoveHeaderRouteAsync(r.RouteName, ct).ConfigureAwait(false);
+                    stored = await SaveAsync(stored, Advanced(stored.Status, $"header route {r.RouteName} removed") with
+                    {
+                        HeaderRoutes = stored.Status.HeaderRoutes.Where(n => n != r.RouteName).ToList(),
+                    }, ct).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unhandled engine action {action}");
+            }
+            return stored;
+    }
+
+    /// <summary>Creates what the rollout needs (canary Deployment, mesh objects) once; repeating it is harmless.</summary>
+    public async Task<StoredRollout> EnsurePreparedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status.Prepared || stored.Status.Phase.IsTerminal()) return stored;
+        await rt.Workload.EnsureCanaryAsync(ct).ConfigureAwait(false);
+        await rt.Router.PrepareAsync(ct).ConfigureAwait(false);
+        var status = stored.Status with
+        {
+            Prepared = true,
+            CanaryDeployment = rt.Workload.CanaryDeployment,
+            CanaryDeploymentCreated = rt.Workload.CreatesCanary,
+        };
+        return await SaveAsync(stored, status.WithHistory(Entry("prepare", $"prepared {rt.MeshProvider} routing; canary Deployment {rt.Workload.CanaryDeployment}")), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Rolls back: records the intent, sends all traffic to stable in one write, then cleans up.</summary>
+    public async Task<StoredRollout> AbortAsync(StoredRollout stored, RolloutRuntime rt, string message, bool asFailure, CancellationToken ct)
+    {
+        var phase = asFailure ? RolloutPhase.Failed : RolloutPhase.Aborted;
+        stored = await SaveAsync(stored, (stored.Status with
+        {
+            Phase = phase,
+            PauseReason = null,
+            Message = message,
+            CleanupDone = false,
+            FinishedAt = clock.GetUtcNow(),
+        }).WithHistory(Entry("abort", message)), ct).ConfigureAwait(false);
+        Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, phase, null, message));
+        return await FinishAbortAsync(stored, rt, ct).ConfigureAwait(false);
+    }
+
+    public async Task<StoredRollout> FinishAbortAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        stored = await SaveAsync(stored, stored.Status with
+        {
+            CanaryWeight = split.CanaryPercent,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+        }, ct).ConfigureAwait(false);
+        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
+            .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0)), ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> PromoteAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (rt.Plan.Policies.Promotion == PromotionMode.WeightOnly)
+        {
+            stored = await ApplyWeightAsync(stored, rt, 100, advance: false, ct).ConfigureAwait(false);
+            return await CompleteAsync(stored,
+                "promoted in weight-only mode: the canary takes all traffic; update the stable Deployment in your pipeline, then remove the canary", ct).ConfigureAwait(false);
+        }
+        Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"updating Deployment {rt.Workload.StableDeployment} to the canary's version"));
+        await rt.Workload.PromoteStableAsync(ct).ConfigureAwait(false);
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        stored = await SaveAsync(stored, stored.Status with
+        {
+            CanaryWeight = 0,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+        }, ct).ConfigureAwait(false);
+        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        return await CompleteAsync(stored, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> CompleteAsync(StoredRollout stored, string message, CancellationToken ct)
+    {
+        stored = await SaveAsync(stored, (stored.Status with
+        {
+            Phase = RolloutPhase.Completed,
+            PauseReason = null,
+            Message = message,
+            CleanupDone = true,
+            HeaderRoutes = Array.Empty<string>(),
+            FinishedAt = clock.GetUtcNow(),
+        }).WithHistory(Entry("complete", message)), ct).ConfigureAwait(false);
+        Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, RolloutPhase.Completed, null, message));
+        return stored;
+    }
+
+    private async Task CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        foreach (var route in stored.Status.HeaderRoutes)
+            await rt.Router.RemoveHeaderRouteAsync(route, ct).ConfigureAwait(false);
+        await rt.Router.CleanupAsync(ct).ConfigureAwait(false);
+        await rt.Workload.DeleteCanaryIfCreatedAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> ApplyWeightAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)
+    {
+        if (rt.MeshProvider != "none") await rt.Workload.ScaleForWeightAsync(weight, ct).ConfigureAwait(false);
+        // Re-read just before the route write so an abort or pause from another process wins the race.
+        var fresh = await store.LoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+        if (fresh.Status.Phase != RolloutPhase.Progressing && fresh.Status.Phase != RolloutPhase.Promoting) return fresh;
+        var split = await rt.Router.SetCanaryWeightAsync(weight, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        var status = fresh.Status with
+        {
+            CanaryWeight = split.CanaryPercent,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+        };
+        if (advance) status = Advanced(status, $"weight {split.CanaryPercent:0.###}%");
+        return await SaveAsync(fresh, status.WithHistory(Entry("setWeight",
+            $"stable {split.StablePercent:0.###}% / canary {split.CanaryPercent:0.###}%", split.CanaryPercent)), ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> AnalyseAsync(StoredRollout stored, AnalysisRunner analysis, DateTimeOffset now, CancellationToken ct)
+    {
+        var (status, verdicts) = await analysis.CatchUpAsync(stored.Status, now, ct).ConfigureAwait(false);
+        if (status == stored.Status && verdicts.Count == 0) return stored;
+        foreach (var v in verdicts)
+            Emit(new VerdictEvent(now, stored.Namespace, stored.Name, v));
+        return await SaveAsync(stored, status, ct).ConfigureAwait(false);
+    }
+
+    private async Task WaitAsync(StoredRollout stored, RolloutRuntime rt, WaitAction wait, DateTimeOffset now, CancellationToken ct)
+    {
+        var next = now + PollInterval;
+        if (wait.Until is { } until && until < next) next = until;
+        if (rt.Analysis?.NextWindowEnd(stored.Status) is { } windowEnd && windowEnd > now && windowEnd < next) next = windowEnd;
+        var started = stored.Status.StepStartedAt ?? now;
+        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, wait.Activity, now - started, wait.Until is { } u ? u - now : null));
+        var delay = next - now;
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, clock, ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> AdvanceAsync(StoredRollout stored, string why, CancellationToken ct) =>
+        await SaveAsync(stored, Advanced(stored.Status, why), ct).ConfigureAwait(false);
+
+    private RolloutStatus Advanced(RolloutStatus s, string why) =>
+        (s with { StepIndex = s.StepIndex + 1, StepStartedAt = null, Message = why })
+        .WithHistory(Entry("step", $"step {s.StepIndex + 1} done: {why}", s.CanaryWeight));
+
+    public async Task<StoredRollout> PauseAsync(StoredRollout stored, PauseReason reason, string message, CancellationToken ct)
+    {
+        var saved = await SetPhaseAsync(stored, RolloutPhase.Paused, reason, message, ct).ConfigureAwait(false);
+        if (reason != PauseReason.Manual)
+            Emit(new WarningEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"paused ({reason}): {message}"));
+        return saved;
+    }
+
+    private async Task<StoredRollout> SetPhaseAsync(StoredRollout stored, RolloutPhase phase, PauseReason? reason, string message, CancellationToken ct)
+    {
+        var saved = await SaveAsync(stored, (stored.Status with { Phase = phase, PauseReason = reason, Message = message })
+            .WithHistory(Entry(phase.ToString().ToLowerInvariant(), message)), ct).ConfigureAwait(false);
+        Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, phase, reason, message));
+        return saved;
+    }
+
+    private async Task<StoredRollout> SaveAsync(StoredRollout stored, RolloutStatus status, CancellationToken ct)
+    {
+        try
+        {
+            return await store.SaveAsync(stored, status with { UpdatedAt = clock.GetUtcNow() }, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsConflict || e.IsInvalid)
+        {
+            throw new RolloutStateChangedException(stored.Namespace, stored.Name);
+        }
+    }
+
+    private RolloutHistoryEntry Entry(string kind, string message, double? weight = null) =>
+        new(clock.GetUtcNow(), Who, kind, message, weight);
+
+    private void EmitStep(StoredRollout stored, RolloutRuntime rt)
+    {
+        var i = stored.Status.StepIndex;
+        if (i < rt.Plan.Steps.Count)
+            Emit(new StepStartedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, i, rt.Plan.Steps.Count, rt.Plan.Steps[i].Describe()));
+    }
+
+    private void Emit(RolloutEvent e)
+    {
+        try
+        {
+            observer.OnEvent(e);
+        }
+        catch (Exception)
+        {
+            // An observer must not break a rollout; its own failures are its business.
+        }
+    }
+
+    internal static TrafficSplit ToSplit(WrittenSplit w) =>
+        new(w.StablePercent, w.CanaryPercent, Array.Empty<BackendWeight>(), "last written by Kubestead");
+
+    internal static HeaderRoute ToHeaderRoute(HeaderRouteRequest r) => new(r.RouteName, [
+        new HeaderMatch(r.HeaderName, r.HeaderValue, r.MatchType switch
+        {
+            HeaderMatchType.Prefix => HeaderMatchKind.Prefix,
+            HeaderMatchType.Regex => HeaderMatchKind.Regex,
+            _ => HeaderMatchKind.Exact,
+        }),
+    ]);
+
+    internal static string DescribeDrift(DriftReport drift)
+    {
+        var fields = string.Join("; ", drift.Fields.Select(f => $"{f.Path} is {f.Actual ?? "(absent)"}, Kubestead set {f.Expected ?? "(absent)"}"));
+        var gitops = drift.GitOpsController is { } g ? $" ({g} manages this object: configure it to ignore these fields, see Get-KubesteadGitOpsConfig)" : "";
+        return $"{drift.Target} was changed by someone else: {fields}{gitops}";
+    }
+}
