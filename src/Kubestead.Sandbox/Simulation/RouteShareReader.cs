@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Kubestead.Sandbox.Simulation;
+
+/// <summary>How requests reach the versions at one moment, read from the live route objects.</summary>
+public sealed record RouteState(double CanaryShare, int StableReadyPods, int CanaryReadyPods);
+
+/// <summary>
+/// Computes the canary's share of plain traffic (requests without the canary header) from the objects a mesh reads:
+/// the weighted route of a VirtualService, the backendRefs of an HTTPRoute rule without matches, the backends of an SMI
+/// TrafficSplit. Header routes send nothing here because simulated clients send no canary header.
+/// </summary>
+public static class RouteShareReader
+{
+    /// <summary>Istio: the first HTTP route without a header match; weights by destination (subset or host).</summary>
+    public static double FromVirtualService(JsonObject vs, Func<JsonObject, bool> isCanaryDestination)
+    {
+        var routes = vs["spec"]?["http"] as JsonArray ?? new JsonArray();
+        foreach (var route in routes.OfType<JsonObject>())
+        {
+            if (HasHeaderMatch(route["match"] as JsonArray)) continue;
+            var dests = route["route"] as JsonArray ?? new JsonArray();
+            double canary = 0, total = 0;
+            foreach (var d in dests.OfType<JsonObject>())
+            {
+                // Istio: a single destination without weight takes 100%.
+                var w = d["weight"] is { } wn ? wn.GetValue<double>() : dests.Count == 1 ? 100 : 0;
+                total += w;
+                if (d["destination"] is JsonObject dest && isCanaryDestination(dest)) canary += w;
+            }
+            return total <= 0 ? 0 : canary / total;
+        }
+        return 0;
+    }
+
+    /// <summary>Gateway API / Linkerd HTTPRoute: the first rule without header matches; relative backendRef weights (default 1).</summary>
+    public static double FromHttpRoute(JsonObject route, string canaryService)
+    {
+        var rules = route["spec"]?["rules"] as JsonArray ?? new JsonArray();
+        foreach (var rule in rules.OfType<JsonObject>())
+        {
+            var matches = rule["matches"] as JsonArray;
+            if (matches is not null && matches.OfType<JsonObject>().Any(m => m["headers"] is JsonArray { Count: > 0 })) continue;
+            var refs = rule["backendRefs"] as JsonArray ?? new JsonArray();
+            double canary = 0, total = 0;
+            foreach (var b in refs.OfType<JsonObject>())
+            {
+                var w = b["weight"] is { } wn ? wn.GetValue<double>() : 1;
+                total += w;
+                if (b["name"]?.GetValue<string>() == canaryService) canary += w;
+            }
+            return total <= 0 ? 0 : canary / total;
+        }
+        return 0;
+    }
+
+    /// <summary>SMI TrafficSplit: backends by Service; v1alpha1 weights are quantities such as "500m".</summary>
+    public static double FromTrafficSplit(JsonObject split, string canaryService)
+    {
+        var backends = split["spec"]?["backends"] as JsonArray ?? new JsonArray();
+        double canary = 0, total = 0;
+        foreach (var b in backends.OfType<JsonObject>())
+        {
+            var w = ParseQuantity(b["weight"]);
+            total += w;
+            if (b["service"]?.GetValue<string>() == canaryService) canary += w;
+        }
+        return total <= 0 ? 0 : canary / total;
+    }
+
+    /// <summary>No mesh: a Service spreads connections over ready pods.</summary>
+    public static double FromReadyPods(int stableReady, int canaryReady) =>
+        stableReady + canaryReady == 0 ? 0 : (double)canaryReady / (stableReady + canaryReady);
+
+    public static int ReadyReplicas(JsonObject? deployment) =>
+        deployment?["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
+
+    internal static double ParseQuantity(JsonNode? node)
+    {
+        if (node is null) return 0;
+        if (node is JsonValue v && v.TryGetValue<double>(out var d)) return d;
+        var s = node.ToString().Trim();
+        if (s.EndsWith('m')) return double.Parse(s[..^1], CultureInfo.InvariantCulture) / 1000.0;
+        return double.Parse(s, CultureInfo.InvariantCulture);
+    }
+
+    private static bool HasHeaderMatch(JsonArray? matches) =>
+        matches is not null && matches.OfType<JsonObject>().Any(m => m["headers"] is JsonObject { Count: > 0 });
+}

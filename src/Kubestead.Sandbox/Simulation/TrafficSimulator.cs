@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text;
+using Kubestead.Analysis;
+
+namespace Kubestead.Sandbox.Simulation;
+
+/// <summary>
+/// Simulated traffic for one service on a (virtual) clock. Requests arrive as a Poisson process and are routed per
+/// second from the route state read at that second; each version answers per its <see cref="VersionBehavior"/>.
+/// Counters are cumulative and kept per second, so any window [start, end) on whole seconds is exact to the request.
+/// </summary>
+public sealed class TrafficSimulator
+{
+    /// <summary>Union of Istio's and Linkerd's default bucket bounds, so both expositions are exact.</summary>
+    public static readonly double[] BucketBoundsMs =
+        [0.5, 1, 2, 3, 4, 5, 10, 20, 25, 30, 40, 50, 100, 200, 250, 300, 400, 500, 1000, 2000, 2500, 3000, 4000, 5000, 10000, 30000, 60000];
+
+    private static readonly double[] IstioBounds = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];
+    private static readonly double[] LinkerdBounds = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000];
+
+    private readonly object _gate = new();
+    private readonly TrafficProfile _profile;
+    private readonly Random _random;
+    private readonly List<Snapshot> _snapshots = new();
+    private readonly Counters _stable = new();
+    private readonly Counters _canary = new();
+    private readonly List<Connection> _connections = new();
+    private double _roundRobin;
+    private long _second;
+
+    public TrafficSimulator(TrafficProfile profile, DateTimeOffset start)
+    {
+        _profile = profile;
+        _random = new Random(profile.Seed);
+        Start = TruncateToSecond(start);
+        _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy()));
+        _roundRobin = _random.NextDouble();
+    }
+
+    public DateTimeOffset Start { get; }
+
+    public DateTimeOffset SimulatedUntil => Start.AddSeconds(_second);
+
+    public string StableWorkload { get; init; } = "stable";
+    public string CanaryWorkload { get; init; } = "canary";
+    public string Namespace { get; init; } = "default";
+    public string Service { get; init; } = "service";
+
+    /// <summary>Simulates every whole second up to <paramref name="until"/>, reading the route state once per second.</summary>
+    public void AdvanceTo(DateTimeOffset until, Func<RouteState> route)
+    {
+        lock (_gate)
+        {
+            var target = (long)Math.Floor((until - Start).TotalSeconds);
+            while (_second < target)
+            {
+                SimulateSecond(route());
+                _second++;
+                _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy()));
+            }
+        }
+    }
+
+    /// <summary>Counts for [start, end) as a judge sees them: canary against stable.</summary>
+    public MetricWindow Window(DateTimeOffset start, DateTimeOffset end)
+    {
+        lock (_gate)
+        {
+            var a = At(start);
+            var b = At(end);
+            return new MetricWindow(start, end, b.Canary.Minus(a.Canary).ToSample(), b.Stable.Minus(a.Stable).ToSample());
+        }
+    }
+
+    /// <summary>Totals since the start (for the demo's summary and tests).</summary>
+    public (long StableRequests, long StableFailures, long CanaryRequests, long CanaryFailures) Totals()
+    {
+        lock (_gate) return (_stable.Requests, _stable.Failures, _canary.Requests, _canary.Failures);
+    }
+
+    /// <summary>Prometheus text exposition under Istio's and Linkerd's metric names and labels.</summary>
+    public string PrometheusText()
+    {
+        lock (_gate)
+        {
+            var sb = new StringBuilder();
+            sb.Append("# HELP istio_requests_total Total requests.\n# TYPE istio_requests_total counter\n");
+            foreach (var (workload, version, c) in Versions())
+            {
+                var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
+                sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
+            }
+            sb.Append("# HELP istio_request_duration_milliseconds Request duration.\n# TYPE istio_request_duration_milliseconds histogram\n");
+            foreach (var (workload, version, c) in Versions())
+            {
+                var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
+                AppendHistogram(sb, "istio_request_duration_milliseconds", labels, c, IstioBounds);
+            }
+            sb.Append("# HELP response_total Linkerd proxy responses.\n# TYPE response_total counter\n");
+            foreach (var (workload, _, c) in Versions())
+            {
+                var labels = $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"";
+                sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"success\",status_code=\"200\"}} {c.Requests - c.Failures}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"failure\",status_code=\"503\"}} {c.Failures}\n");
+            }
+            sb.Append("# HELP response_latency_ms Linkerd proxy response latency.\n# TYPE response_latency_ms histogram\n");
+            foreach (var (workload, _, c) in Versions())
+                AppendHistogram(sb, "response_latency_ms", $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"", c, LinkerdBounds);
+            return sb.ToString();
+        }
+    }
+
+    private IEnumerable<(string Workload, string Version, Counters C)> Versions()
+    {
+        yield return (StableWorkload, "stable", _stable);
+        yield return (CanaryWorkload, "canary", _canary);
+    }
+
+    private static void AppendHistogram(StringBuilder sb, string name, string labels, Counters c, double[] bounds)
+    {
+        foreach (var b in bounds)
+        {
+            var i = Array.IndexOf(BucketBoundsMs, b);
+            sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{{labels},le=\"{b.ToString(CultureInfo.InvariantCulture)}\"}} {c.Cumulative[i]}\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{{labels},le=\"+Inf\"}} {c.Requests}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_sum{{{labels}}} {c.LatencySumMs.ToString("0.###", CultureInfo.InvariantCulture)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_count{{{labels}}} {c.Requests}\n");
+    }
+
+    private Snapshot At(DateTimeOffset t)
+    {
+        var i = (long)Math.Floor((t - Start).TotalSeconds);
+        if (i < 0) i = 0;
+        if (i >= _snapshots.Count) i = _snapshots.Count - 1;
+        return _snapshots[(int)i];
+    }
+
+    private void SimulateSecond(RouteState route)
+    {
+        var now = TimeSpan.FromSeconds(_second);
+        var arrivals = Poisson(_profile.RequestsPerSecond);
+        for (var r = 0; r < arrivals; r++)
+        {
+            var toCanary = _profile.Routing switch
+            {
+                SimulatedRouting.Random => _random.NextDouble() < route.CanaryShare,
+                SimulatedRouting.RoundRobin => NextRoundRobin(route.CanaryShare),
+                _ => PickPod(route),
+            };
+            if (_profile.Routing == SimulatedRouting.Pods && route.StableReadyPods + route.CanaryReadyPods == 0) continue;
+            var (counters, behavior) = toCanary ? (_canary, _profile.Canary) : (_stable, _profile.Stable);
+            var (errorRate, median) = behavior.At(now);
+            var failed = _random.NextDouble() < errorRate;
+            var latency = median * Math.Exp(behavior.LatencySigma * Gaussian());
+            counters.Record(failed, latency);
+        }
+    }
+
+    private bool NextRoundRobin(double share)
+    {
+        var before = Math.Floor(_roundRobin);
+        _roundRobin += share;
+        return Math.Floor(_roundRobin) > before;
+    }
+
+    /// <summary>A request goes out on a random client connection; the connection sticks to its pod until it expires or the pod goes away.</summary>
+    private bool PickPod(RouteState route)
+    {
+        var total = route.StableReadyPods + route.CanaryReadyPods;
+        if (total == 0) return false;
+        while (_connections.Count < Math.Max(1, _profile.ClientConnections)) _connections.Add(new Connection());
+        var conn = _connections[_random.Next(_connections.Count)];
+        var now = _second;
+        var podGone = conn.Pod is { } p && (p.Canary ? p.Index >= route.CanaryReadyPods : p.Index >= route.StableReadyPods);
+        if (conn.Pod is null || podGone || now >= conn.ExpiresAt)
+        {
+            var pick = _random.Next(total);
+            conn.Pod = pick < route.StableReadyPods ? new PodRef(false, pick) : new PodRef(true, pick - route.StableReadyPods);
+            var lifetime = _profile.ConnectionLifetime.TotalSeconds;
+            conn.ExpiresAt = lifetime <= 0 ? now : now + (long)Math.Ceiling(-Math.Log(1 - _random.NextDouble()) * lifetime);
+        }
+        return conn.Pod!.Canary;
+    }
+
+    private int Poisson(double mean)
+    {
+        if (mean <= 0) return 0;
+        if (mean > 50) return Math.Max(0, (int)Math.Round(mean + Math.Sqrt(mean) * Gaussian()));
+        var l = Math.Exp(-mean);
+        var k = 0;
+        var p = 1.0;
+        do
+        {
+            k++;
+            p *= _random.NextDouble();
+        } while (p > l);
+        return k - 1;
+    }
+
+    private double Gaussian()
+    {
+        var u1 = 1.0 - _random.NextDouble();
+        var u2 = _random.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    private static DateTimeOffset TruncateToSecond(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, t.Offset);
+
+    private sealed record PodRef(bool Canary, int Index);
+
+    private sealed class Connection
+    {
+        public PodRef? Pod { get; set; }
+        public long ExpiresAt { get; set; }
+    }
+
+    private sealed record Snapshot(Counters Stable, Counters Canary);
+
+    private sealed class Counters
+    {
+        public long Requests;
+        public long Failures;
+        public double LatencySumMs;
+        public long[] Cumulative = new long[BucketBoundsMs.Length];
+
+        public void Record(bool failed, double latencyMs)
+        {
+            Requests++;
+            if (failed) Failures++;
+            LatencySumMs += latencyMs;
+            for (var i = BucketBoundsMs.Length - 1; i >= 0 && latencyMs <= BucketBoundsMs[i]; i--) Cumulative[i]++;
+        }
+
+        public Counters Copy() => new() { Requests = Requests, Failures = Failures, LatencySumMs = LatencySumMs, Cumulative = (long[])Cumulative.Clone() };
+
+        public Counters Minus(Counters o) => new()
+        {
+            Requests = Requests - o.Requests,
+            Failures = Failures - o.Failures,
+            LatencySumMs = LatencySumMs - o.LatencySumMs,
+            Cumulative = Cumulative.Zip(o.Cumulative, (a, b) => a - b).ToArray(),
+        };
+
+        public VersionSample ToSample() => new(Requests, Failures,
+            new LatencyHistogram(BucketBoundsMs.Append(double.PositiveInfinity).ToArray(), Cumulative.Append(Requests).ToArray()));
+    }
+}
