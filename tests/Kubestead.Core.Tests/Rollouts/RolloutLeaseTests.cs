@@ -1,4 +1,4 @@
-using Kubestead.Core.Tests.Fakes;
+using Kubestead.Sandbox.Cluster;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 using Microsoft.Extensions.Time.Testing;
@@ -12,7 +12,7 @@ public class RolloutLeaseTests
     [Fact]
     public async Task A_second_driver_is_refused_while_the_lease_is_held_and_named_with_its_expiry()
     {
-        var api = new FakeClusterApi();
+        var api = new EmulatedCluster();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
 
@@ -27,7 +27,7 @@ public class RolloutLeaseTests
     [Fact]
     public async Task After_expiry_another_driver_takes_over_and_the_old_holder_learns_it_lost()
     {
-        var api = new FakeClusterApi();
+        var api = new EmulatedCluster();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         var alice = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
 
@@ -44,7 +44,7 @@ public class RolloutLeaseTests
     [Fact]
     public async Task Renewal_keeps_the_lease_past_its_first_duration()
     {
-        var api = new FakeClusterApi();
+        var api = new EmulatedCluster();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         var alice = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
         for (var i = 0; i < 6; i++)
@@ -59,7 +59,7 @@ public class RolloutLeaseTests
     [Fact]
     public async Task Released_lease_can_be_taken_at_once_and_the_same_driver_can_reacquire()
     {
-        var api = new FakeClusterApi();
+        var api = new EmulatedCluster();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         var alice = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
         var again = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));

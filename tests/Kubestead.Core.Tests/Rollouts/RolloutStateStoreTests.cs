@@ -1,4 +1,4 @@
-using Kubestead.Core.Tests.Fakes;
+using Kubestead.Sandbox.Cluster;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 
@@ -9,7 +9,7 @@ public class RolloutStateStoreTests
     [Fact]
     public async Task Status_round_trips_through_the_configmap_and_a_stale_save_conflicts()
     {
-        var api = new FakeClusterApi();
+        var api = new EmulatedCluster();
         var store = new RolloutStateStore(api);
         var created = await store.CreateAsync("web", "shop", "apiVersion: kubestead.io/v1alpha1\n", new RolloutStatus { StepIndex = 2, CanaryWeight = 10 });
         var cm = api.Peek(ResourceType.ConfigMap, "web", "kubestead-shop")!;
@@ -29,7 +29,7 @@ public class RolloutStateStoreTests
     [Fact]
     public async Task Missing_rollout_is_a_not_found_error_naming_it()
     {
-        var store = new RolloutStateStore(new FakeClusterApi());
+        var store = new RolloutStateStore(new EmulatedCluster());
         Assert.Null(await store.TryLoadAsync("web", "nope"));
         var e = await Assert.ThrowsAsync<RolloutNotFoundException>(() => store.LoadAsync("web", "nope"));
         Assert.Contains("'nope'", e.Message);

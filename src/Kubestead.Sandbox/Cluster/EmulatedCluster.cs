@@ -1,0 +1,427 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Sandbox.Cluster;
+
+/// <summary>
+/// The sandbox's in-process cluster: the storage and semantics of an API server (resourceVersion from one global
+/// counter, uid, generation bumped on spec changes, creationTimestamp, 404/409/422 as kube-apiserver answers, JSON
+/// and merge patches, label selectors, the scale subresource), Deployments whose pods become ready after a delay on
+/// the sandbox clock, a request log, fault injection, an external reconciler, and change notifications.
+/// The demo and the engine tests use it directly as an <see cref="IKubernetesApi"/>.
+/// </summary>
+public sealed class EmulatedCluster : IKubernetesApi
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(string Type, string? Ns, string Name), JsonObject> _objects = new();
+    private readonly List<Fault> _faults = new();
+    private readonly List<ITimer> _timers = new();
+    private readonly TimeProvider _clock;
+    private long _version = 100;
+
+    public EmulatedCluster(TimeProvider? clock = null, TimeSpan? podReadyDelay = null)
+    {
+        _clock = clock ?? TimeProvider.System;
+        PodReadyDelay = podReadyDelay ?? TimeSpan.Zero;
+    }
+
+    public string DefaultNamespace { get; init; } = "default";
+
+    /// <summary>How long new Deployment pods take to become ready, on the sandbox clock.</summary>
+    public TimeSpan PodReadyDelay { get; }
+
+    /// <summary>Every request: verb (GET, LIST, CREATE, UPDATE, PATCH, DELETE) and resource path.</summary>
+    public List<string> Log { get; } = new();
+
+    public IReadOnlyList<string> Writes
+    {
+        get { lock (_gate) return Log.Where(IsWrite).ToList(); }
+    }
+
+    /// <summary>Raised after every successful write with the object's type, its new state (null when deleted) and the verb.</summary>
+    public event Action<ResourceType, JsonObject?, string>? Changed;
+
+    /// <summary>Fails the next <paramref name="count"/> requests of <paramref name="verb"/> on <paramref name="plural"/> (and name).
+    /// With <paramref name="afterApply"/> the write is applied and then reported as failed (a lost response).</summary>
+    public void InjectFault(string verb, string plural, string? name = null, int count = 1, int status = 503, bool afterApply = false)
+    {
+        lock (_gate) _faults.Add(new Fault(verb.ToUpperInvariant(), plural, name, count, status, afterApply));
+    }
+
+    /// <summary>What Argo CD or Flux would do: after <paramref name="delay"/> on the sandbox clock, rewrite a field.</summary>
+    public void ScheduleExternalRewrite(ResourceType type, string? ns, string name, string jsonPointer, JsonNode? value, TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            _timers.Add(_clock.CreateTimer(_ =>
+            {
+                try
+                {
+                    var patch = new JsonPatch([JsonPatchOperation.Replace(jsonPointer, value?.DeepClone())]);
+                    PatchCore(type, ns, name, patch, "reconciler");
+                }
+                catch (KubernetesApiException)
+                {
+                }
+            }, null, delay, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    public JsonObject Seed(ResourceType type, JsonObject obj)
+    {
+        var ns = type.Namespaced ? obj["metadata"]?["namespace"]?.GetValue<string>() ?? DefaultNamespace : null;
+        return CreateCore(type, ns, obj, log: false);
+    }
+
+    public JsonObject? Peek(ResourceType type, string? ns, string name)
+    {
+        lock (_gate) return _objects.TryGetValue((type.QualifiedName, ns, name), out var o) ? o.DeepClone().AsObject() : null;
+    }
+
+    public IReadOnlyList<JsonObject> PeekAll(ResourceType type, string? ns)
+    {
+        lock (_gate)
+            return _objects.Where(kv => kv.Key.Type == type.QualifiedName && (ns is null || kv.Key.Ns == ns))
+                .Select(kv => kv.Value.DeepClone().AsObject()).ToList();
+    }
+
+    public Task<JsonObject> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct = default)
+    {
+        lock (_gate)
+        {
+            Record("GET", type, name);
+            return Task.FromResult(Find(type, ns, name).DeepClone().AsObject());
+        }
+    }
+
+    public Task<ObjectList> ListAsync(ResourceType type, string? ns, ListOptions? options = null, CancellationToken ct = default)
+    {
+        lock (_gate)
+        {
+            Record("LIST", type, null);
+            var selector = LabelSelector.Parse(options?.LabelSelector);
+            var items = _objects.Where(kv => kv.Key.Type == type.QualifiedName && (ns is null || kv.Key.Ns == ns))
+                .OrderBy(kv => kv.Key.Ns, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal)
+                .Select(kv => kv.Value)
+                .Where(o => selector.Matches(o["metadata"]?["labels"] as JsonObject))
+                .Select(o => o.DeepClone().AsObject()).ToList();
+            var start = int.TryParse(options?.Continue, NumberStyles.None, CultureInfo.InvariantCulture, out var c) ? c : 0;
+            var limit = options?.Limit is > 0 ? options.Limit.Value : int.MaxValue;
+            var page = items.Skip(start).Take(limit).ToList();
+            var next = start + page.Count < items.Count ? (start + page.Count).ToString(CultureInfo.InvariantCulture) : null;
+            return Task.FromResult(new ObjectList(page, _version.ToString(CultureInfo.InvariantCulture), next));
+        }
+    }
+
+    public Task<JsonObject> CreateAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken ct = default) =>
+        Task.FromResult(CreateCore(type, type.Namespaced ? ns ?? DefaultNamespace : null, obj, log: true));
+
+    public Task<JsonObject> ReplaceAsync(ResourceType type, string? ns, string name, JsonObject obj, CancellationToken ct = default)
+    {
+        JsonObject stored;
+        lock (_gate)
+        {
+            var fault = Record("UPDATE", type, name);
+            var current = Find(type, ns, name);
+            var rv = obj["metadata"]?["resourceVersion"]?.GetValue<string>();
+            if (rv is not null && rv != current["metadata"]!["resourceVersion"]!.GetValue<string>())
+                throw Conflict(type, ns, name);
+            stored = Store(type, ns, obj.DeepClone().AsObject(), current);
+            Fail(fault, type, ns, name);
+        }
+        OnChanged(type, stored, "UPDATE");
+        return Task.FromResult(stored.DeepClone().AsObject());
+    }
+
+    public Task<JsonObject> PatchAsync(ResourceType type, string? ns, string name, KubernetesPatch patch, CancellationToken ct = default) =>
+        Task.FromResult(PatchCore(type, ns, name, patch, "PATCH"));
+
+    public Task DeleteAsync(ResourceType type, string? ns, string name, DeleteOptions? options = null, CancellationToken ct = default)
+    {
+        JsonObject current;
+        lock (_gate)
+        {
+            var fault = Record("DELETE", type, name);
+            current = Find(type, ns, name);
+            if (options?.PreconditionResourceVersion is { } rv && rv != current["metadata"]!["resourceVersion"]!.GetValue<string>())
+                throw Conflict(type, ns, name);
+            if (options?.PreconditionUid is { } uid && uid != current["metadata"]!["uid"]!.GetValue<string>())
+                throw Conflict(type, ns, name);
+            _objects.Remove((type.QualifiedName, ns, name));
+            _version++;
+            Fail(fault, type, ns, name);
+        }
+        OnChanged(type, null, "DELETE");
+        return Task.CompletedTask;
+    }
+
+    public Task<JsonObject> GetSubresourceAsync(ResourceType type, string? ns, string name, string subresource, CancellationToken ct = default)
+    {
+        lock (_gate)
+        {
+            Record("GET", type, $"{name}/{subresource}");
+            var d = Find(type, ns, name);
+            return Task.FromResult(subresource switch
+            {
+                "scale" => Scale(d),
+                "status" => d.DeepClone().AsObject(),
+                _ => throw NotFoundSub(type, ns, name, subresource),
+            });
+        }
+    }
+
+    public Task<JsonObject> ReplaceSubresourceAsync(ResourceType type, string? ns, string name, string subresource, JsonObject obj, CancellationToken ct = default) =>
+        PatchSubresourceAsync(type, ns, name, subresource, new MergePatch(subresource == "scale"
+            ? new JsonObject { ["spec"] = new JsonObject { ["replicas"] = obj["spec"]?["replicas"]?.DeepClone() } }
+            : new JsonObject { ["status"] = obj["status"]?.DeepClone() }), ct);
+
+    public Task<JsonObject> PatchSubresourceAsync(ResourceType type, string? ns, string name, string subresource, KubernetesPatch patch, CancellationToken ct = default)
+    {
+        JsonObject stored;
+        lock (_gate)
+        {
+            var fault = Record("PATCH", type, $"{name}/{subresource}");
+            var current = Find(type, ns, name);
+            var view = subresource == "scale" ? Scale(current) : current.DeepClone().AsObject();
+            var patched = ApplyPatch(type, ns, name, view, patch);
+            var next = current.DeepClone().AsObject();
+            if (subresource == "scale")
+            {
+                next["spec"] ??= new JsonObject();
+                next["spec"]!["replicas"] = patched["spec"]?["replicas"]?.DeepClone();
+            }
+            else if (subresource == "status") next["status"] = patched["status"]?.DeepClone();
+            else throw NotFoundSub(type, ns, name, subresource);
+            stored = Store(type, ns, next, current);
+            Fail(fault, type, ns, name);
+        }
+        OnChanged(type, stored, "PATCH");
+        return Task.FromResult(subresource == "scale" ? Scale(stored) : stored.DeepClone().AsObject());
+    }
+
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(ResourceType type, string? ns, WatchOptions? options = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>();
+        void Handler(ResourceType t, JsonObject? o, string verb)
+        {
+            if (t.QualifiedName != type.QualifiedName || o is null) return;
+            if (ns is not null && o["metadata"]?["namespace"]?.GetValue<string>() != ns) return;
+            channel.Writer.TryWrite(new WatchEvent(verb == "CREATE" ? WatchEventType.Added : WatchEventType.Modified, o.DeepClone().AsObject()));
+        }
+        Changed += Handler;
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                while (channel.Reader.TryRead(out var e))
+                    yield return e;
+        }
+        finally
+        {
+            Changed -= Handler;
+        }
+    }
+
+    public Task<ApiDiscovery> DiscoverAsync(CancellationToken ct = default)
+    {
+        lock (_gate)
+        {
+            var builtIn = new[] { ResourceType.Namespace, ResourceType.Pod, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Secret,
+                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition };
+            return Task.FromResult(new ApiDiscovery(builtIn.Concat(CustomTypes)));
+        }
+    }
+
+    /// <summary>Custom resource types this cluster serves (registered by the sandbox from CRDs).</summary>
+    public List<ResourceType> CustomTypes { get; } = new();
+
+    private JsonObject CreateCore(ResourceType type, string? ns, JsonObject obj, bool log)
+    {
+        var name = obj["metadata"]?["name"]?.GetValue<string>()
+                   ?? throw new KubernetesApiException(422, StatusReason.Invalid, $"{type.Kind}: metadata.name: Required value: name is required",
+                       causes: [new StatusCause("metadata.name", "FieldValueRequired", "Required value: name is required")]);
+        JsonObject stored;
+        lock (_gate)
+        {
+            var fault = log ? Record("CREATE", type, name) : null;
+            if (_objects.ContainsKey((type.QualifiedName, ns, name)))
+                throw new KubernetesApiException(409, StatusReason.AlreadyExists, $"{type.QualifiedName} \"{name}\" already exists",
+                    new ObjectReference(type, ns, name));
+            stored = Store(type, ns, obj.DeepClone().AsObject(), null);
+            Fail(fault, type, ns, name);
+        }
+        OnChanged(type, stored, "CREATE");
+        return stored.DeepClone().AsObject();
+    }
+
+    private JsonObject PatchCore(ResourceType type, string? ns, string name, KubernetesPatch patch, string verb)
+    {
+        JsonObject stored;
+        lock (_gate)
+        {
+            var fault = verb == "reconciler" ? null : Record("PATCH", type, name);
+            var current = Find(type, ns, name);
+            stored = Store(type, ns, ApplyPatch(type, ns, name, current, patch), current);
+            Fail(fault, type, ns, name);
+        }
+        OnChanged(type, stored, "PATCH");
+        return stored.DeepClone().AsObject();
+    }
+
+    private static JsonObject ApplyPatch(ResourceType type, string? ns, string name, JsonObject current, KubernetesPatch patch)
+    {
+        try
+        {
+            return patch switch
+            {
+                JsonPatch jp => jp.Apply(current).AsObject(),
+                MergePatch mp => mp.Apply(current)!.AsObject(),
+                _ => throw new KubernetesApiException(415, StatusReason.UnsupportedMediaType, $"the body of the request was in an unknown format: {patch.ContentType}"),
+            };
+        }
+        catch (JsonPatchException e)
+        {
+            // kube-apiserver answers a failed "test" (or a bad path) with 422 Invalid.
+            throw new KubernetesApiException(422, StatusReason.Invalid, $"the server rejected our request due to an error in our request: {e.Message}",
+                new ObjectReference(type, ns, name));
+        }
+    }
+
+    private JsonObject Store(ResourceType type, string? ns, JsonObject obj, JsonObject? previous)
+    {
+        var md = obj["metadata"] as JsonObject ?? new JsonObject();
+        obj["metadata"] = md;
+        obj["apiVersion"] ??= type.ApiVersion;
+        obj["kind"] ??= type.Kind;
+        if (ns is not null) md["namespace"] = ns;
+        md["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+        md["uid"] = previous?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
+        md["creationTimestamp"] = previous?["metadata"]?["creationTimestamp"]?.DeepClone()
+                                  ?? _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var generation = previous?["metadata"]?["generation"]?.GetValue<long>() ?? 0;
+        var specChanged = previous is null || !JsonNode.DeepEquals(previous["spec"], obj["spec"]);
+        md["generation"] = specChanged ? generation + 1 : generation;
+        if (type == ResourceType.Deployment)
+        {
+            if (specChanged) StartDeploymentRollout(ns, md["name"]!.GetValue<string>(), obj);
+            else obj["status"] = previous?["status"]?.DeepClone();
+        }
+        _objects[(type.QualifiedName, ns, md["name"]!.GetValue<string>())] = obj;
+        return obj;
+    }
+
+    /// <summary>A changed Deployment is not ready until its pods are: after <see cref="PodReadyDelay"/> on the clock.</summary>
+    private void StartDeploymentRollout(string? ns, string name, JsonObject deployment)
+    {
+        var replicas = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var generation = deployment["metadata"]!["generation"]!.GetValue<long>();
+        var oldReady = deployment["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
+        if (PodReadyDelay <= TimeSpan.Zero)
+        {
+            deployment["status"] = ReadyStatus(replicas, generation);
+            return;
+        }
+        deployment["status"] = new JsonObject
+        {
+            ["observedGeneration"] = generation,
+            ["replicas"] = replicas,
+            ["updatedReplicas"] = 0,
+            ["readyReplicas"] = Math.Min(oldReady, replicas),
+            ["availableReplicas"] = Math.Min(oldReady, replicas),
+        };
+        _timers.Add(_clock.CreateTimer(_ => MarkReady(ns, name, generation), null, PodReadyDelay, Timeout.InfiniteTimeSpan));
+    }
+
+    private void MarkReady(string? ns, string name, long generation)
+    {
+        JsonObject? stored = null;
+        lock (_gate)
+        {
+            if (_objects.TryGetValue((ResourceType.Deployment.QualifiedName, ns, name), out var d)
+                && d["metadata"]?["generation"]?.GetValue<long>() == generation)
+            {
+                d["status"] = ReadyStatus(d["spec"]?["replicas"]?.GetValue<int>() ?? 1, generation);
+                d["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                stored = d;
+            }
+        }
+        if (stored is not null) OnChanged(ResourceType.Deployment, stored, "STATUS");
+    }
+
+    private static JsonObject ReadyStatus(int replicas, long generation) => new()
+    {
+        ["observedGeneration"] = generation,
+        ["replicas"] = replicas,
+        ["updatedReplicas"] = replicas,
+        ["readyReplicas"] = replicas,
+        ["availableReplicas"] = replicas,
+        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Available", ["status"] = "True" }),
+    };
+
+    private static JsonObject Scale(JsonObject d) => new()
+    {
+        ["apiVersion"] = "autoscaling/v1",
+        ["kind"] = "Scale",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = d["metadata"]?["name"]?.DeepClone(),
+            ["namespace"] = d["metadata"]?["namespace"]?.DeepClone(),
+            ["resourceVersion"] = d["metadata"]?["resourceVersion"]?.DeepClone(),
+        },
+        ["spec"] = new JsonObject { ["replicas"] = d["spec"]?["replicas"]?.GetValue<int>() ?? 1 },
+        ["status"] = new JsonObject { ["replicas"] = d["status"]?["replicas"]?.GetValue<int>() ?? 0 },
+    };
+
+    private void OnChanged(ResourceType type, JsonObject? obj, string verb)
+    {
+        var handler = Changed;
+        handler?.Invoke(type, obj?.DeepClone().AsObject(), verb);
+    }
+
+    private Fault? Record(string verb, ResourceType type, string? name)
+    {
+        Log.Add(name is null ? $"{verb} {type.Plural}" : $"{verb} {type.Plural}/{name}");
+        var fault = _faults.FirstOrDefault(f => f.Verb == verb && f.Plural == type.Plural && (f.Name is null || name?.StartsWith(f.Name, StringComparison.Ordinal) == true));
+        if (fault is null) return null;
+        fault.Remaining--;
+        if (fault.Remaining <= 0) _faults.Remove(fault);
+        if (!fault.AfterApply)
+            throw new KubernetesApiException(fault.Status, fault.Status == 429 ? StatusReason.TooManyRequests : StatusReason.ServiceUnavailable,
+                $"injected failure for {verb} {type.Plural}/{name}");
+        return fault;
+    }
+
+    private static void Fail(Fault? afterApply, ResourceType type, string? ns, string name)
+    {
+        if (afterApply is not null)
+            throw new KubernetesApiException(0, StatusReason.Unknown, $"connection dropped after {afterApply.Verb} {type.Plural}/{name} was applied",
+                new ObjectReference(type, ns, name));
+    }
+
+    private static bool IsWrite(string entry) => !entry.StartsWith("GET", StringComparison.Ordinal) && !entry.StartsWith("LIST", StringComparison.Ordinal);
+
+    private JsonObject Find(ResourceType type, string? ns, string name) =>
+        _objects.TryGetValue((type.QualifiedName, ns, name), out var o)
+            ? o
+            : throw new KubernetesApiException(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" not found", new ObjectReference(type, ns, name));
+
+    private static KubernetesApiException NotFoundSub(ResourceType type, string? ns, string name, string sub) =>
+        new(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" has no subresource {sub}", new ObjectReference(type, ns, name));
+
+    private static KubernetesApiException Conflict(ResourceType type, string? ns, string name) =>
+        new(409, StatusReason.Conflict,
+            $"Operation cannot be fulfilled on {type.QualifiedName} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+            new ObjectReference(type, ns, name));
+
+    private sealed class Fault(string verb, string plural, string? name, int count, int status, bool afterApply)
+    {
+        public string Verb { get; } = verb;
+        public string Plural { get; } = plural;
+        public string? Name { get; } = name;
+        public int Remaining { get; set; } = count;
+        public int Status { get; } = status;
+        public bool AfterApply { get; } = afterApply;
+    }
+}
