@@ -1,0 +1,428 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Kubestead.Specs;
+
+/// <summary>Parses and validates a rollout spec, reporting every problem at once with file, line and field.</summary>
+public static class RolloutSpecParser
+{
+    public const string ApiVersion = "kubestead.io/v1alpha1";
+    public const string Kind = "Rollout";
+
+    private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
+    private static readonly string[] SpecKeys =
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies"];
+    private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
+
+    public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
+
+    public static SpecParseResult Parse(string yaml, string? fileName = null)
+    {
+        var file = fileName ?? "<spec>";
+        var r = new SpecReader(file);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            r.Problems.Add(new SpecProblem(file, (int)e.Start.Line, (int)e.Start.Column, "(yaml)", $"not valid YAML: {e.InnerException?.Message ?? e.Message}"));
+            return new SpecParseResult(null, r.Problems);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet reports some malformed input this way, without a position.
+            r.Problems.Add(new SpecProblem(file, 0, 0, "(yaml)", $"not valid YAML: {e.Message}"));
+            return new SpecParseResult(null, r.Problems);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: "" or null })
+        {
+            r.Problems.Add(new SpecProblem(file, 0, 0, "(document)", "the file is empty; expected a kubestead.io/v1alpha1 Rollout"));
+            return new SpecParseResult(null, r.Problems);
+        }
+        if (stream.Documents.Count > 1)
+            r.Problem(stream.Documents[1].RootNode, "(document)", "the file holds more than one YAML document; put one Rollout per file");
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            r.Problem(stream.Documents[0].RootNode, "(document)", "expected a mapping with apiVersion, kind, metadata and spec");
+            return new SpecParseResult(null, r.Problems);
+        }
+
+        r.Index(root);
+        r.CheckKeys(root, "", TopKeys);
+        var apiVersion = r.Str(root, "apiVersion", "", required: true);
+        if (apiVersion is not null && apiVersion != ApiVersion)
+            r.Problem(SpecReader.Child(root, "apiVersion"), "apiVersion", $"'{apiVersion}' is not supported; use {ApiVersion}");
+        var kind = r.Str(root, "kind", "", required: true);
+        if (kind is not null && kind != Kind)
+            r.Problem(SpecReader.Child(root, "kind"), "kind", $"'{kind}' is not supported; use {Kind}");
+
+        var metadata = r.Map(root, "metadata", "", required: true);
+        if (metadata is not null) r.CheckKeys(metadata, "metadata", "name", "namespace", "labels", "annotations");
+        // The state ConfigMap and Lease are named kubestead-<name>, so the name must leave room for the prefix.
+        var name = r.Name(metadata, "name", "metadata", required: true, maxLength: 53);
+        var ns = r.Name(metadata, "namespace", "metadata", maxLength: 63) ?? "default";
+
+        var spec = r.Map(root, "spec", "", required: true);
+        if (spec is null) return new SpecParseResult(null, r.Problems);
+        r.CheckKeys(spec, "spec", SpecKeys);
+
+        var service = r.Name(spec, "service", "spec", required: true);
+        var mesh = r.Enum(spec, "meshProvider", "spec", MeshProviders.All, null, required: true);
+        var versionLabel = r.Str(spec, "versionLabel", "spec") ?? "version";
+
+        foreach (var other in MeshProviders.All.Where(m => m != mesh))
+            if (SpecReader.Child(spec, other) is { } stray && mesh is not null)
+                r.Problem(stray, $"spec.{other}", $"settings for '{other}' do not apply when meshProvider is '{mesh}'");
+
+        IstioSettings? istio = null;
+        GatewayApiSettings? linkerd = null;
+        SmiSettings? smi = null;
+        NoMeshSettings? none = null;
+        switch (mesh)
+        {
+            case MeshProviders.Istio: istio = ReadIstio(r, spec, service); break;
+            case MeshProviders.Linkerd: linkerd = ReadLinkerd(r, spec, service); break;
+            case MeshProviders.Smi: smi = ReadSmi(r, spec, service); break;
+            case MeshProviders.None: none = ReadNone(r, spec); break;
+        }
+
+        var stable = r.Map(spec, "stable", "spec", required: true);
+        if (stable is not null) r.CheckKeys(stable, "spec.stable", "deployment");
+        var stableDeployment = r.Name(stable, "deployment", "spec.stable", required: stable is not null);
+
+        var canary = ReadCanary(r, spec, stableDeployment);
+
+        string? baseline = null;
+        if (r.Map(spec, "baseline", "spec", required: false) is { } b)
+        {
+            r.CheckKeys(b, "spec.baseline", "deployment");
+            baseline = r.Name(b, "deployment", "spec.baseline", required: true);
+        }
+
+        var analysis = ReadAnalysis(r, spec, mesh);
+        var steps = ReadSteps(r, spec, analysis is not null);
+        if (analysis is not null && analysis.StartingStep > Math.Max(0, steps.Count - 1) && steps.Count > 0)
+            r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
+                $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
+        var policies = ReadPolicies(r, spec);
+
+        if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
+            return new SpecParseResult(null, r.Problems);
+        return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
+            versionLabel, steps, analysis, policies), r.Problems);
+    }
+
+    private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)
+    {
+        var m = r.Map(spec, "istio", "spec", required: true);
+        if (m is null) return null;
+        const string p = "spec.istio";
+        r.CheckKeys(m, p, "virtualService", "destinationRule", "hostBased");
+        var vs = r.Map(m, "virtualService", p, required: true);
+        if (vs is not null) r.CheckKeys(vs, $"{p}.virtualService", "name", "route");
+        var vsName = r.Name(vs, "name", $"{p}.virtualService", required: vs is not null);
+        var route = r.Str(vs, "route", $"{p}.virtualService");
+        var dr = r.Map(m, "destinationRule", p, required: false);
+        var hosts = r.Map(m, "hostBased", p, required: false);
+        if (dr is not null && hosts is not null)
+            r.Problem(hosts, $"{p}.hostBased", "give either destinationRule (subsets) or hostBased (two Services), not both");
+        if (dr is null && hosts is null)
+            r.Problem(m, $"{p}.destinationRule", "required: destinationRule (subset mode) or hostBased (two Services)");
+        string? drName = null, stableSubset = "stable", canarySubset = "canary", stableHost = null, canaryHost = null;
+        if (dr is not null)
+        {
+            r.CheckKeys(dr, $"{p}.destinationRule", "name", "stableSubsetName", "canarySubsetName");
+            drName = r.Name(dr, "name", $"{p}.destinationRule", required: true);
+            stableSubset = r.Str(dr, "stableSubsetName", $"{p}.destinationRule") ?? "stable";
+            canarySubset = r.Str(dr, "canarySubsetName", $"{p}.destinationRule") ?? "canary";
+            if (stableSubset == canarySubset)
+                r.Problem(dr, $"{p}.destinationRule.canarySubsetName", $"the canary subset must differ from the stable subset ('{stableSubset}')");
+        }
+        if (hosts is not null)
+        {
+            r.CheckKeys(hosts, $"{p}.hostBased", "stableService", "canaryService");
+            stableHost = r.Name(hosts, "stableService", $"{p}.hostBased") ?? service;
+            canaryHost = r.Name(hosts, "canaryService", $"{p}.hostBased", required: true);
+        }
+        return vsName is null ? null : new IstioSettings(vsName, route, drName, stableSubset, canarySubset, stableHost, canaryHost);
+    }
+
+    private static GatewayApiSettings? ReadLinkerd(SpecReader r, YamlMappingNode spec, string? service)
+    {
+        var m = r.Map(spec, "linkerd", "spec", required: false);
+        const string p = "spec.linkerd";
+        if (m is not null) r.CheckKeys(m, p, "httpRoute", "apiGroup", "canaryService");
+        var route = r.Name(m, "httpRoute", p);
+        var group = r.Enum(m, "apiGroup", p, ["gateway.networking.k8s.io", "policy.linkerd.io"], "gateway.networking.k8s.io");
+        var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
+        return group is null ? null : new GatewayApiSettings(route, group, canarySvc);
+    }
+
+    private static SmiSettings? ReadSmi(SpecReader r, YamlMappingNode spec, string? service)
+    {
+        var m = r.Map(spec, "smi", "spec", required: false);
+        const string p = "spec.smi";
+        if (m is not null) r.CheckKeys(m, p, "trafficSplit", "apiVersion", "canaryService");
+        var split = r.Name(m, "trafficSplit", p);
+        var version = r.Enum(m, "apiVersion", p, ["split.smi-spec.io/v1alpha1", "split.smi-spec.io/v1alpha2", "split.smi-spec.io/v1alpha3", "split.smi-spec.io/v1alpha4"], null);
+        var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
+        return new SmiSettings(split, version, canarySvc);
+    }
+
+    private static NoMeshSettings ReadNone(SpecReader r, YamlMappingNode spec)
+    {
+        var m = r.Map(spec, "none", "spec", required: false);
+        const string p = "spec.none";
+        if (m is not null) r.CheckKeys(m, p, "capacity", "readyTimeout");
+        var capacity = r.Enum(m, "capacity", p, ["keepStable", "keepTotal"], "keepStable");
+        var timeout = r.Duration(m, "readyTimeout", p, TimeSpan.FromMinutes(10), min: TimeSpan.FromSeconds(1)) ?? TimeSpan.FromMinutes(10);
+        return new NoMeshSettings(capacity == "keepTotal" ? CapacityPolicy.KeepTotal : CapacityPolicy.KeepStable, timeout);
+    }
+
+    private static CanarySpec? ReadCanary(SpecReader r, YamlMappingNode spec, string? stableDeployment)
+    {
+        var m = r.Map(spec, "canary", "spec", required: true);
+        if (m is null) return null;
+        const string p = "spec.canary";
+        r.CheckKeys(m, p, "deployment", "image", "container");
+        var deployment = r.Name(m, "deployment", p);
+        var image = r.Str(m, "image", p);
+        var container = r.Str(m, "container", p);
+        if (deployment is not null && image is not null)
+            r.Problem(SpecReader.Child(m, "image"), $"{p}.image", "give either deployment (an existing canary) or image (Kubestead creates the canary), not both");
+        else if (deployment is null && image is null && SpecReader.Child(m, "deployment") is null && SpecReader.Child(m, "image") is null)
+            r.Problem(m, $"{p}.image", "required: deployment (an existing canary Deployment) or image (a new image on a copy of stable)");
+        if (deployment is not null && deployment == stableDeployment)
+            r.Problem(SpecReader.Child(m, "deployment"), $"{p}.deployment", "the canary Deployment must differ from the stable Deployment");
+        if (container is not null && image is null)
+            r.Problem(SpecReader.Child(m, "container"), $"{p}.container", "container only applies together with image");
+        return new CanarySpec(deployment, image, container);
+    }
+
+    private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis)
+    {
+        var steps = new List<StepSpec>();
+        var seq = r.Seq(spec, "steps", "spec", required: true);
+        if (seq is null) return steps;
+        if (seq.Children.Count == 0) r.Problem(seq, "spec.steps", "needs at least one step");
+        var routes = new HashSet<string>();
+        for (var i = 0; i < seq.Children.Count; i++)
+        {
+            var path = $"spec.steps[{i}]";
+            if (seq.Children[i] is not YamlMappingNode step)
+            {
+                r.Problem(seq.Children[i], path, $"each step is a mapping with exactly one of {string.Join(", ", StepKinds)}");
+                continue;
+            }
+            r.CheckKeys(step, path, StepKinds);
+            var kinds = step.Children.Keys.OfType<YamlScalarNode>().Select(k => k.Value!).Where(StepKinds.Contains).ToList();
+            if (kinds.Count != 1)
+            {
+                if (kinds.Count > 1) r.Problem(step, path, $"a step has exactly one action, this one has {kinds.Count}: {string.Join(", ", kinds)}");
+                else if (step.Children.Count == 0) r.Problem(step, path, $"empty step; use one of {string.Join(", ", StepKinds)}");
+                continue;
+            }
+            var kind = kinds[0];
+            switch (kind)
+            {
+                case "setWeight":
+                    if (r.Number(step, "setWeight", path, 0, 100, required: true) is { } w) steps.Add(new SetWeightStepSpec(w));
+                    break;
+                case "pause":
+                {
+                    var node = SpecReader.Child(step, "pause")!;
+                    if (SpecReader.IsNull(node)) { steps.Add(new PauseStepSpec(null)); break; }
+                    var m = r.Map(step, "pause", path, required: false);
+                    if (m is null) break;
+                    r.CheckKeys(m, $"{path}.pause", "duration");
+                    steps.Add(new PauseStepSpec(r.Duration(m, "duration", $"{path}.pause", min: TimeSpan.FromSeconds(1))));
+                    break;
+                }
+                case "analysis":
+                {
+                    var node = SpecReader.Child(step, "analysis")!;
+                    if (!hasAnalysis) r.Problem(node, $"{path}.analysis", "an analysis step needs spec.analysis (which metrics and judges)");
+                    if (SpecReader.IsNull(node)) { steps.Add(new AnalysisStepSpec(null, true)); break; }
+                    var m = r.Map(step, "analysis", path, required: false);
+                    if (m is null) break;
+                    r.CheckKeys(m, $"{path}.analysis", "duration", "untilVerdict");
+                    var d = r.Duration(m, "duration", $"{path}.analysis", min: TimeSpan.FromSeconds(1));
+                    var until = r.Bool(m, "untilVerdict", $"{path}.analysis", d is null) ?? true;
+                    if (d is null && !until && SpecReader.Child(m, "duration") is null)
+                        r.Problem(m, $"{path}.analysis.duration", "required when untilVerdict is false");
+                    steps.Add(new AnalysisStepSpec(d, until));
+                    break;
+                }
+                case "setHeaderRoute":
+                {
+                    var m = r.Map(step, "setHeaderRoute", path, required: true);
+                    if (m is null) break;
+                    var p = $"{path}.setHeaderRoute";
+                    r.CheckKeys(m, p, "name", "match");
+                    var name = r.Name(m, "name", p, required: true, maxLength: 40);
+                    string header = "x-canary", value = "true", type = "exact";
+                    if (r.Seq(m, "match", p, required: false) is { } matches)
+                    {
+                        if (matches.Children.Count != 1)
+                            r.Problem(matches, $"{p}.match", "give exactly one header match");
+                        else if (matches.Children[0] is YamlMappingNode mm)
+                        {
+                            var mp = $"{p}.match[0]";
+                            r.CheckKeys(mm, mp, "headerName", "headerValue");
+                            header = r.Str(mm, "headerName", mp, required: true) ?? header;
+                            if (r.Map(mm, "headerValue", mp, required: true) is { } hv)
+                            {
+                                r.CheckKeys(hv, $"{mp}.headerValue", "exact", "prefix", "regex");
+                                var kinds2 = hv.Children.Keys.OfType<YamlScalarNode>().Select(k => k.Value!).ToList();
+                                if (kinds2.Count == 1 && r.Str(hv, kinds2[0], $"{mp}.headerValue", required: true) is { } v)
+                                {
+                                    value = v;
+                                    type = kinds2[0];
+                                }
+                                else if (kinds2.Count != 1) r.Problem(hv, $"{mp}.headerValue", "give exactly one of exact, prefix, regex");
+                            }
+                        }
+                        else r.Problem(matches.Children[0], $"{p}.match[0]", "must be a mapping with headerName and headerValue");
+                    }
+                    if (name is not null)
+                    {
+                        if (!routes.Add(name)) r.Problem(SpecReader.Child(m, "name"), $"{p}.name", $"header route '{name}' is already set by an earlier step");
+                        steps.Add(new SetHeaderRouteStepSpec(name, header, value, type));
+                    }
+                    break;
+                }
+                case "removeHeaderRoute":
+                {
+                    var m = r.Map(step, "removeHeaderRoute", path, required: true);
+                    if (m is null) break;
+                    var p = $"{path}.removeHeaderRoute";
+                    r.CheckKeys(m, p, "name");
+                    var name = r.Str(m, "name", p, required: true);
+                    if (name is null) break;
+                    if (!routes.Remove(name))
+                        r.Problem(SpecReader.Child(m, "name"), $"{p}.name", $"no earlier setHeaderRoute step sets a route named '{name}'");
+                    steps.Add(new RemoveHeaderRouteStepSpec(name));
+                    break;
+                }
+            }
+        }
+        return steps;
+    }
+
+    private static AnalysisSpec? ReadAnalysis(SpecReader r, YamlMappingNode spec, string? mesh)
+    {
+        var m = r.Map(spec, "analysis", "spec", required: false);
+        if (m is null) return null;
+        const string p = "spec.analysis";
+        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits");
+        var interval = r.Duration(m, "interval", p, TimeSpan.FromMinutes(1), min: TimeSpan.FromSeconds(5)) ?? TimeSpan.FromMinutes(1);
+        var starting = r.Int(m, "startingStep", p, 0, 1000, 0) ?? 0;
+        var limits = r.Map(m, "limits", p, required: false);
+        if (limits is not null) r.CheckKeys(limits, $"{p}.limits", "consecutiveErrors", "inconclusiveWindows");
+        var errors = r.Int(limits, "consecutiveErrors", $"{p}.limits", 1, 1000, 3) ?? 3;
+        var inconclusive = r.Int(limits, "inconclusiveWindows", $"{p}.limits", 0, 100000, 0) ?? 0;
+        var metrics = new List<MetricSpec>();
+        var seq = r.Seq(m, "metrics", p, required: true);
+        var names = new HashSet<string>();
+        if (seq is not null)
+        {
+            if (seq.Children.Count == 0) r.Problem(seq, $"{p}.metrics", "needs at least one metric");
+            for (var i = 0; i < seq.Children.Count; i++)
+            {
+                var mp = $"{p}.metrics[{i}]";
+                if (seq.Children[i] is not YamlMappingNode metric)
+                {
+                    r.Problem(seq.Children[i], mp, "must be a mapping with name, provider and judge");
+                    continue;
+                }
+                r.CheckKeys(metric, mp, "name", "provider", "judge");
+                var name = r.Name(metric, "name", mp, required: true, maxLength: 63);
+                if (name is not null && !names.Add(name)) r.Problem(SpecReader.Child(metric, "name"), $"{mp}.name", $"metric '{name}' is defined twice");
+                var provider = ReadProvider(r, metric, mp, mesh);
+                var judge = ReadJudge(r, metric, mp);
+                if (name is not null && provider is not null && judge is not null) metrics.Add(new MetricSpec(name, provider, judge));
+            }
+        }
+        return new AnalysisSpec(interval, starting, metrics, errors, inconclusive);
+    }
+
+    private static MetricProviderSpec? ReadProvider(SpecReader r, YamlMappingNode metric, string mp, string? mesh)
+    {
+        var provider = r.Map(metric, "provider", mp, required: true);
+        if (provider is null) return null;
+        r.CheckKeys(provider, $"{mp}.provider", "prometheus", "simulated");
+        if (SpecReader.Child(provider, "simulated") is not null)
+            return new MetricProviderSpec("simulated", null, null, null, null, null, TimeSpan.FromSeconds(10));
+        var prom = r.Map(provider, "prometheus", $"{mp}.provider", required: true);
+        if (prom is null) return null;
+        var pp = $"{mp}.provider.prometheus";
+        r.CheckKeys(prom, pp, "address", "builtin", "requestsQuery", "failuresQuery", "bearerTokenFile", "timeout");
+        var address = r.Str(prom, "address", pp, required: true);
+        if (address is not null && !(Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https")))
+            r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{address}' is not an http(s) URL");
+        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : null;
+        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
+        var requests = r.Str(prom, "requestsQuery", pp);
+        var failures = r.Str(prom, "failuresQuery", pp);
+        if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
+            r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
+        var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
+        return new MetricProviderSpec("prometheus", address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
+    }
+
+    private static JudgeSpec? ReadJudge(SpecReader r, YamlMappingNode metric, string mp)
+    {
+        var judge = r.Map(metric, "judge", mp, required: false);
+        if (judge is null)
+            return SpecReader.Child(metric, "judge") is null ? new JudgeSpec("sequential", 0.05, 5, 1.0, 0.98, null, null, null) : null;
+        var jp = $"{mp}.judge";
+        r.CheckKeys(judge, jp, "sequential", "threshold", "mannWhitney");
+        if (judge.Children.Count != 1)
+        {
+            if (judge.Children.Count > 1) r.Problem(judge, jp, "give exactly one of sequential, threshold, mannWhitney");
+            return null;
+        }
+        var kind = (judge.Children.Keys.First() as YamlScalarNode)?.Value ?? "";
+        var body = SpecReader.Child(judge, kind) is { } n && !SpecReader.IsNull(n) ? r.Map(judge, kind, jp, required: false) : null;
+        var bp = $"{jp}.{kind}";
+        switch (kind)
+        {
+            case "sequential":
+                if (body is not null) r.CheckKeys(body, bp, "alpha", "detectRatio", "allowedIncrease", "latencyThresholdMs");
+                return new JudgeSpec("sequential",
+                    r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05,
+                    r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5,
+                    r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
+                    0.98, null, null,
+                    r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
+            case "threshold":
+                if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms");
+                var sr = r.Number(body, "successRate", bp, 0, 100);
+                var p99 = r.Number(body, "p99Ms", bp, 0.001, 3_600_000);
+                if (sr is null && p99 is null && body is not null && SpecReader.Child(body, "successRate") is null && SpecReader.Child(body, "p99Ms") is null)
+                    r.Problem(body, $"{bp}.successRate", "give successRate (percent) and/or p99Ms");
+                return new JudgeSpec("threshold", 0.05, 5, 1, 0.98, sr, p99, null);
+            case "mannWhitney":
+                if (body is not null) r.CheckKeys(body, bp, "confidence", "allowedIncrease");
+                return new JudgeSpec("mannWhitney", 0.05, 5,
+                    r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
+                    r.Number(body, "confidence", bp, 0.5, 0.9999, 0.98) ?? 0.98, null, null, null);
+            default:
+                return null;
+        }
+    }
+
+    private static PoliciesSpec ReadPolicies(SpecReader r, YamlMappingNode spec)
+    {
+        var m = r.Map(spec, "policies", "spec", required: false);
+        const string p = "spec.policies";
+        if (m is not null) r.CheckKeys(m, p, "onDrift", "onInsufficientData", "onMetricErrors", "promotion");
+        return new PoliciesSpec(
+            r.Enum(m, "onDrift", p, ["pause", "reassert"], "pause") ?? "pause",
+            r.Enum(m, "onInsufficientData", p, ["pause", "fail"], "pause") ?? "pause",
+            r.Enum(m, "onMetricErrors", p, ["pause", "fail"], "pause") ?? "pause",
+            r.Enum(m, "promotion", p, ["full", "weightOnly"], "full") ?? "full");
+    }
+}
