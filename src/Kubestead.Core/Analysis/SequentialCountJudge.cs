@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Kubestead.Analysis;
+
+/// <summary>Settings of the sequential judges.</summary>
+/// <param name="Alpha">Bound on the chance of failing a good canary (and of passing one <paramref name="DetectRatio"/> times worse).</param>
+/// <param name="DetectRatio">A canary this many times worse than its control must not pass.</param>
+/// <param name="AllowedIncrease">Ratios up to this are acceptable (1.0: any increase counts against the canary).</param>
+public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0);
+
+/// <summary>
+/// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
+/// control. <b>Fail</b> when the evidence that the canary is worse than allowed reaches 1/α. <b>Pass</b> when the
+/// evidence that it is NOT <c>DetectRatio</c> times worse reaches 1/α. Otherwise <b>InsufficientData</b>, with a
+/// sentence saying whether the canary saw no requests, too few bad events to tell, or simply needs more time.
+/// </summary>
+public abstract class SequentialCountJudge : ICanaryJudge
+{
+    private static readonly double[] FailAlternatives = [1.5, 2, 3, 5, 10, 20, 50];
+    private readonly SequentialJudgeOptions _options;
+    private ConditionalBinomialEProcess _failTest;
+    private ConditionalBinomialEProcess _passTest;
+    private long _nc, _xc, _ns, _xs;
+
+    protected SequentialCountJudge(string metric, SequentialJudgeOptions options)
+    {
+        Metric = metric;
+        _options = options;
+        _failTest = NewFailTest();
+        _passTest = NewPassTest();
+    }
+
+    public abstract string Name { get; }
+
+    public string Metric { get; }
+
+    protected abstract string EventName { get; }
+
+    /// <summary>The requests and bad events of each side in a window; null when the window cannot be used yet.</summary>
+    protected abstract (long Nc, long Xc, long Ns, long Xs)? Count(MetricWindow window);
+
+    public void Observe(MetricWindow window)
+    {
+        if (Count(window) is not var (nc, xc, ns, xs)) return;
+        _nc += nc;
+        _xc += xc;
+        _ns += ns;
+        _xs += xs;
+        _failTest.Observe(nc, xc, ns, xs);
+        _passTest.Observe(nc, xc, ns, xs);
+    }
+
+    public Verdict Evaluate()
+    {
+        var threshold = 1 / _options.Alpha;
+        var eFail = _failTest.EValue;
+        var ePass = _passTest.EValue;
+        var canaryRate = _nc == 0 ? 0 : (double)_xc / _nc;
+        var controlRate = _ns == 0 ? 0 : (double)_xs / _ns;
+        double? effect = controlRate > 0 ? canaryRate / controlRate : null;
+        string Pct(double r) => (r * 100).ToString("0.###", CultureInfo.InvariantCulture) + "%";
+
+        VerdictOutcome outcome;
+        double e;
+        string summary;
+        if (eFail >= threshold)
+        {
+            outcome = VerdictOutcome.Fail;
+            e = eFail;
+            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is worse than control {Pct(controlRate)} ({_xs} of {_ns}); e-value {eFail:0.#} >= {threshold:0.#}";
+        }
+        else if (ePass >= threshold)
+        {
+            outcome = VerdictOutcome.Pass;
+            e = ePass;
+            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is not {_options.DetectRatio:0.##}x control's {Pct(controlRate)}; e-value {ePass:0.#} >= {threshold:0.#}";
+        }
+        else
+        {
+            outcome = VerdictOutcome.InsufficientData;
+            e = eFail;
+            summary = _nc == 0
+                ? "insufficient data: the canary has received no requests yet"
+                : _xc + _xs == 0
+                    ? $"insufficient data: no {EventName}s yet on either side ({_nc} canary, {_ns} control requests); more traffic is needed to judge"
+                    : $"insufficient data: {_xc} {EventName}s in {_nc} canary requests against {_xs} in {_ns} control requests do not decide yet (evidence {eFail:0.##} for worse, {ePass:0.##} for fine; {threshold:0.#} decides)";
+        }
+        return new Verdict(Name, Metric, outcome, _nc, _xc, _ns, _xs,
+            Math.Log(Math.Max(eFail, 1e-300)), Math.Min(1, 1 / Math.Max(e, 1e-300)), e, effect, summary);
+    }
+
+    public JsonObject SaveState()
+    {
+        var o = new JsonObject
+        {
+            ["nc"] = _nc, ["xc"] = _xc, ["ns"] = _ns, ["xs"] = _xs,
+            ["fail"] = new JsonArray(_failTest.Save().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+            ["pass"] = new JsonArray(_passTest.Save().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+        };
+        SaveExtra(o);
+        return o;
+    }
+
+    public void RestoreState(JsonObject state)
+    {
+        _nc = state["nc"]?.GetValue<long>() ?? 0;
+        _xc = state["xc"]?.GetValue<long>() ?? 0;
+        _ns = state["ns"]?.GetValue<long>() ?? 0;
+        _xs = state["xs"]?.GetValue<long>() ?? 0;
+        _failTest = NewFailTest();
+        _passTest = NewPassTest();
+        if (state["fail"] is JsonArray f) _failTest.Restore(f.Select(n => n!.GetValue<double>()).ToList());
+        if (state["pass"] is JsonArray p) _passTest.Restore(p.Select(n => n!.GetValue<double>()).ToList());
+        RestoreExtra(state);
+    }
+
+    protected virtual void SaveExtra(JsonObject state)
+    {
+    }
+
+    protected virtual void RestoreExtra(JsonObject state)
+    {
+    }
+
+    private ConditionalBinomialEProcess NewFailTest() =>
+        new(_options.AllowedIncrease, FailAlternatives.Select(r => r * _options.AllowedIncrease).ToArray());
+
+    // H0 for passing: the canary is at least DetectRatio times worse. Alternatives: no worse than allowed.
+    private ConditionalBinomialEProcess NewPassTest() =>
+        new(_options.DetectRatio, [_options.AllowedIncrease, Math.Max(_options.AllowedIncrease, _options.DetectRatio / 2)]);
+}

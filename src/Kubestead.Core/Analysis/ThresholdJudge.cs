@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Kubestead.Analysis;
+
+/// <summary>
+/// Flagger/Argo-style checks on the latest window: success rate at least <c>MinSuccessRatePercent</c> and p99 at most
+/// <c>MaxP99Ms</c>. Unlike Flagger, a window in which the canary served no request is InsufficientData, not a failure.
+/// </summary>
+public sealed class ThresholdJudge(string metric, double? minSuccessRatePercent, double? maxP99Ms) : ICanaryJudge
+{
+    private MetricWindow? _last;
+
+    public string Name => "threshold";
+
+    public string Metric { get; } = metric;
+
+    public void Observe(MetricWindow window) => _last = window;
+
+    public Verdict Evaluate()
+    {
+        if (_last is not { } w || w.Canary.Requests == 0)
+            return new Verdict(Name, Metric, VerdictOutcome.InsufficientData, 0, 0, _last?.Control.Requests ?? 0, _last?.Control.Failures ?? 0,
+                null, null, null, null, "insufficient data: the canary served no request in the last window");
+        var rate = 100.0 * (w.Canary.Requests - w.Canary.Failures) / w.Canary.Requests;
+        double? p99 = w.Canary.Latency is { Total: > 0 } h ? SequentialLatencyJudge.Quantile(h, 0.99) : null;
+        var problems = new List<string>();
+        if (minSuccessRatePercent is { } min && rate < min)
+            problems.Add($"success rate {rate.ToString("0.###", CultureInfo.InvariantCulture)}% < {min}%");
+        if (maxP99Ms is { } max && p99 is { } p && p > max)
+            problems.Add($"p99 {p.ToString("0.#", CultureInfo.InvariantCulture)} ms > {max} ms");
+        var outcome = problems.Count > 0 ? VerdictOutcome.Fail : VerdictOutcome.Pass;
+        var summary = problems.Count > 0
+            ? string.Join("; ", problems) + $" in the last window ({w.Canary.Requests} canary requests)"
+            : $"success rate {rate.ToString("0.###", CultureInfo.InvariantCulture)}%" + (p99 is { } q ? $", p99 {q:0.#} ms" : "") + $" over {w.Canary.Requests} canary requests";
+        return new Verdict(Name, Metric, outcome, w.Canary.Requests, w.Canary.Failures, w.Control.Requests, w.Control.Failures,
+            rate, null, null, p99, summary);
+    }
+
+    public JsonObject SaveState() => _last is null
+        ? new JsonObject()
+        : new JsonObject
+        {
+            ["nc"] = _last.Canary.Requests, ["xc"] = _last.Canary.Failures, ["ns"] = _last.Control.Requests, ["xs"] = _last.Control.Failures,
+        };
+
+    public void RestoreState(JsonObject state)
+    {
+        if (state["nc"] is null) return;
+        _last = new MetricWindow(default, default,
+            new VersionSample(state["nc"]!.GetValue<long>(), state["xc"]!.GetValue<long>()),
+            new VersionSample(state["ns"]!.GetValue<long>(), state["xs"]!.GetValue<long>()));
+    }
+}
