@@ -1,0 +1,285 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Traffic;
+
+public sealed record GatewayApiRouterOptions(
+    string Namespace,
+    string Rollout,
+    string Service,
+    string CanaryService,
+    IReadOnlyDictionary<string, string> CanaryPodLabels,
+    string? HttpRoute = null,
+    string ApiGroup = "gateway.networking.k8s.io",
+    string ApiVersion = "v1");
+
+/// <summary>
+/// Linkerd 2.12+ through an HTTPRoute (Gateway API or policy.linkerd.io) attached to the Service: backendRefs with
+/// relative integer weights (shares below 1% are possible), header routes as extra rules with header matches.
+/// </summary>
+public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions options) : ITrafficRouter
+{
+    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+
+    public string Provider => "linkerd";
+
+    private string RouteName => options.HttpRoute ?? $"{options.Service}-kubestead";
+    private ResourceType RouteType => new(options.ApiGroup, options.ApiVersion, "httproutes", "HTTPRoute");
+    private ObjectReference RouteRef => new(RouteType, options.Namespace, RouteName);
+
+    public Task<RoutingPrecision> GetPrecisionAsync(CancellationToken ct = default) =>
+        Task.FromResult(new RoutingPrecision(0.01, 0.01, "HTTPRoute weights are relative integers: shares down to 0.01% (9999:1)"));
+
+    public async Task ValidateAsync(CancellationToken ct = default)
+    {
+        await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
+        if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
+    }
+
+    public async Task PrepareAsync(CancellationToken ct = default)
+    {
+        await _canaryService.EnsureAsync(ct).ConfigureAwait(false);
+        var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
+        if (route is null)
+        {
+            var stable = await _canaryService.GetStableAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await api.CreateAsync(RouteType, options.Namespace, BuildRoute(Port(stable)), ct).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException e) when (e.IsAlreadyExists)
+            {
+            }
+            return;
+        }
+        var (rule, stableRef, canaryRef) = FindRule(route);
+        if (canaryRef >= 0 && route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is not null) return;
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
+        if (canaryRef < 0)
+        {
+            var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
+            var canaryBackend = new JsonObject { ["name"] = options.CanaryService, ["weight"] = 0 };
+            if (stableBackend["port"] is { } port) canaryBackend["port"] = port.DeepClone();
+            ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", options.Service));
+            ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", canaryBackend));
+        }
+        ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
+        await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default) => ReadSplit(await GetRouteAsync(ct).ConfigureAwait(false));
+
+    public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var route = await GetRouteAsync(ct).ConfigureAwait(false);
+        await api.PatchAsync(RouteType, options.Namespace, RouteName, BuildWeightPatch(route, percent), ct).ConfigureAwait(false);
+        return await GetSplitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
+        var (s, c) = RelativeWeights.For(percent);
+        if (route is null)
+            return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null), $"create {RouteRef}, then set weights {s}:{c}")];
+        return [new PlannedWrite(RouteRef, "patch", JsonPatch.MediaType, BuildWeightPatch(route, percent).ToJson(),
+            $"set backendRef weights of {RouteRef} to {options.Service}={s}, {options.CanaryService}={c}")];
+    }
+
+    internal JsonPatch BuildWeightPatch(JsonObject route, double percent)
+    {
+        var (s, c) = RelativeWeights.For(percent);
+        var (rule, stableRef, canaryRef) = FindRule(route);
+        if (canaryRef < 0)
+            throw new TrafficRoutingException("HttpRouteMissingCanaryBackend",
+                $"{RouteRef}: spec.rules[{rule}].backendRefs has no '{options.CanaryService}' entry; run the rollout's preparation first", RouteRef, KubesteadErrorKind.InvalidState);
+        var b = $"/spec/rules/{rule}/backendRefs";
+        return new JsonPatch([
+            Ownership.PinVersion(route),
+            JsonPatchOperation.Test($"{b}/{stableRef}/name", options.Service),
+            JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
+            JsonPatchOperation.Add($"{b}/{stableRef}/weight", s),
+            JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c),
+        ]);
+    }
+
+    public async Task SetHeaderRouteAsync(HeaderRoute header, CancellationToken ct = default)
+    {
+        var route = await GetRouteAsync(ct).ConfigureAwait(false);
+        var (rule, stableRef, _) = FindRule(route);
+        if (FindHeaderRule(route, header.Name) >= 0) return;
+        var port = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!["port"]?.DeepClone();
+        var backend = new JsonObject { ["name"] = options.CanaryService };
+        if (port is not null) backend["port"] = port;
+        var newRule = new JsonObject
+        {
+            ["matches"] = new JsonArray(new JsonObject
+            {
+                ["headers"] = new JsonArray(header.Matches.Select(m => (JsonNode?)new JsonObject
+                {
+                    ["name"] = m.Name,
+                    ["value"] = m.Value,
+                    ["type"] = m.Kind == HeaderMatchKind.Regex ? "RegularExpression" : "Exact",
+                }).ToArray()),
+            }),
+            ["backendRefs"] = new JsonArray(backend),
+        };
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route), JsonPatchOperation.Add($"/spec/rules/{rule}", newRule) };
+        ops.AddRange(Ownership.SetAnnotation(route, HeaderAnnotation(header.Name), HeaderKey(newRule)));
+        await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default)
+    {
+        if (await TryGetRouteAsync(ct).ConfigureAwait(false) is not { } route) return;
+        var index = FindHeaderRule(route, name);
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
+        if (index >= 0) ops.Add(JsonPatchOperation.Remove($"/spec/rules/{index}"));
+        ops.AddRange(Ownership.RemoveAnnotation(route, HeaderAnnotation(name)));
+        if (ops.Count > 1) await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task CleanupAsync(CancellationToken ct = default)
+    {
+        if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route)
+        {
+            if (Ownership.CreatedBy(route, options.Rollout))
+            {
+                await DeleteAsync(RouteType, RouteName, route, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
+                var annotations = route["metadata"]?["annotations"] as JsonObject;
+                foreach (var key in annotations?.Select(kv => kv.Key).Where(k => k.StartsWith("kubestead.io/", StringComparison.Ordinal)).ToList() ?? [])
+                    ops.AddRange(Ownership.RemoveAnnotation(route, key));
+                // Drop the canary backendRef Kubestead added, now that it carries no traffic.
+                var (rule, _, canaryRef) = FindRule(route);
+                if (canaryRef >= 0)
+                {
+                    ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{canaryRef}/name", options.CanaryService));
+                    ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{canaryRef}"));
+                }
+                if (ops.Count > 1) await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
+            }
+        }
+        await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    {
+        var route = await GetRouteAsync(ct).ConfigureAwait(false);
+        var split = ReadSplit(route);
+        if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) < 1e-6) return null;
+        var (rule, _, canaryRef) = FindRule(route);
+        return new DriftReport(RouteRef,
+            [new FieldDrift($"/spec/rules/{rule}/backendRefs/{canaryRef}/weight",
+                lastWritten.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%",
+                split.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%")],
+            Ownership.GitOpsController(route));
+    }
+
+    private JsonObject BuildRoute(int? port)
+    {
+        var parent = new JsonObject { ["name"] = options.Service, ["kind"] = "Service", ["group"] = "core" };
+        if (port is { } p) parent["port"] = p;
+        JsonObject Backend(string name, int weight)
+        {
+            var b = new JsonObject { ["name"] = name, ["weight"] = weight };
+            if (port is { } pp) b["port"] = pp;
+            return b;
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = RouteType.ApiVersion,
+            ["kind"] = "HTTPRoute",
+            ["metadata"] = Ownership.Metadata(RouteName, options.Namespace, options.Rollout),
+            ["spec"] = new JsonObject
+            {
+                ["parentRefs"] = new JsonArray(parent),
+                ["rules"] = new JsonArray(new JsonObject
+                {
+                    ["backendRefs"] = new JsonArray(Backend(options.Service, 100), Backend(options.CanaryService, 0)),
+                }),
+            },
+        };
+    }
+
+    private static int? Port(JsonObject service) => service["spec"]?["ports"]?[0]?["port"]?.GetValue<int>();
+
+    private TrafficSplit ReadSplit(JsonObject route)
+    {
+        var (rule, stableRef, canaryRef) = FindRule(route);
+        var refs = route["spec"]!["rules"]![rule]!["backendRefs"]!.AsArray();
+        double W(int i) => i < 0 ? 0 : refs[i]?["weight"]?.GetValue<double>() ?? 1;
+        var total = refs.Select((_, i) => W(i)).Sum();
+        return new TrafficSplit(total == 0 ? 0 : 100 * W(stableRef) / total, total == 0 ? 0 : 100 * W(canaryRef) / total,
+            refs.Select((r, i) => new BackendWeight(r?["name"]?.GetValue<string>() ?? "?", W(i))).ToList(), $"{RouteRef} rules[{rule}]");
+    }
+
+    /// <summary>The rule without header matches whose backendRefs send to the stable Service (and the canary's, when present).</summary>
+    private (int Rule, int Stable, int Canary) FindRule(JsonObject route)
+    {
+        var rules = (route["spec"]?["rules"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+        for (var i = 0; i < rules.Count; i++)
+        {
+            if (IsHeaderRule(rules[i])) continue;
+            var refs = (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+            var names = refs.Select(r => r["name"]?.GetValue<string>()).ToList();
+            var s = names.IndexOf(options.Service);
+            if (s < 0) continue;
+            var others = names.Where(n => n != options.Service && n != options.CanaryService).ToList();
+            if (others.Count > 0)
+                throw new TrafficRoutingException("HttpRouteForeignBackends",
+                    $"{RouteRef}: spec.rules[{i}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{options.Service}' and '{options.CanaryService}'",
+                    RouteRef);
+            return (i, s, names.IndexOf(options.CanaryService));
+        }
+        throw new TrafficRoutingException("HttpRouteRuleNotFound",
+            $"{RouteRef}: no rule without header matches sends to Service '{options.Service}' (backendRefs: {string.Join("; ", rules.Select(r => string.Join(", ", (r["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()))))})",
+            RouteRef);
+    }
+
+    private static bool IsHeaderRule(JsonObject rule) =>
+        (rule["matches"] as JsonArray)?.OfType<JsonObject>().Any(m => m["headers"] is JsonArray { Count: > 0 }) == true;
+
+    private int FindHeaderRule(JsonObject route, string name)
+    {
+        var key = route["metadata"]?["annotations"]?[HeaderAnnotation(name)]?.GetValue<string>();
+        if (key is null) return -1;
+        var rules = (route["spec"]?["rules"] as JsonArray ?? new JsonArray()).ToList();
+        return rules.FindIndex(r => r is JsonObject o && IsHeaderRule(o) && HeaderKey(o) == key);
+    }
+
+    private static string HeaderAnnotation(string name) => $"kubestead.io/header-route.{name}";
+
+    private static string HeaderKey(JsonObject rule) => rule["matches"]!.ToJsonString();
+
+    private async Task<JsonObject?> TryGetRouteAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetAsync(RouteType, options.Namespace, RouteName, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task<JsonObject> GetRouteAsync(CancellationToken ct) =>
+        await TryGetRouteAsync(ct).ConfigureAwait(false)
+        ?? throw new TrafficRoutingException("ObjectNotFound", $"spec.linkerd.httpRoute: {RouteRef} does not exist", RouteRef, KubesteadErrorKind.InvalidState);
+
+    private async Task DeleteAsync(ResourceType type, string name, JsonObject obj, CancellationToken ct)
+    {
+        try
+        {
+            await api.DeleteAsync(type, options.Namespace, name, new DeleteOptions(PreconditionUid: obj["metadata"]?["uid"]?.GetValue<string>()), ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+        }
+    }
+}

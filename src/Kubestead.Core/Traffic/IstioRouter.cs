@@ -1,0 +1,356 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Traffic;
+
+/// <summary>What the Istio router manages: a VirtualService route to two subsets of one host (or to two hosts).</summary>
+public sealed record IstioRouterOptions(
+    string Namespace,
+    string Rollout,
+    string VirtualService,
+    string Host,
+    string? RouteName = null,
+    string? DestinationRule = null,
+    string StableSubset = "stable",
+    string CanarySubset = "canary",
+    string? StableHost = null,
+    string? CanaryHost = null,
+    string ApiVersion = "v1",
+    string? StableDeployment = null,
+    IReadOnlyDictionary<string, string>? CanaryPodLabels = null)
+{
+    public bool HostBased => CanaryHost is not null;
+}
+
+/// <summary>
+/// Istio through a VirtualService: weight changes are one JSON Patch that pins the resourceVersion, the route's name
+/// and each destination's host and subset with <c>test</c> operations and replaces only <c>weight</c> fields.
+/// </summary>
+public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) : ITrafficRouter
+{
+    private const string HeaderRoutePrefix = "kubestead-";
+
+    public string Provider => "istio";
+
+    private ResourceType VsType => new("networking.istio.io", options.ApiVersion, "virtualservices", "VirtualService");
+    private ResourceType DrType => new("networking.istio.io", options.ApiVersion, "destinationrules", "DestinationRule");
+    private ObjectReference VsRef => new(VsType, options.Namespace, options.VirtualService);
+
+    public Task<RoutingPrecision> GetPrecisionAsync(CancellationToken ct = default) =>
+        Task.FromResult(new RoutingPrecision(1, 1, "Istio route weights are whole percents (1..100) that sum to 100"));
+
+    public async Task ValidateAsync(CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        FindManagedRoute(vs);
+        if (options.HostBased)
+        {
+            foreach (var host in new[] { options.StableHost ?? options.Host, options.CanaryHost! })
+                await RequireAsync(ResourceType.Service, ShortHost(host), "hostBased service", ct).ConfigureAwait(false);
+            return;
+        }
+        if (options.DestinationRule is null)
+            throw new TrafficRoutingException("IstioDestinationRuleMissing",
+                $"spec.istio.destinationRule: subset mode needs a DestinationRule defining subsets '{options.StableSubset}' and '{options.CanarySubset}'", VsRef);
+        var dr = await RequireAsync(DrType, options.DestinationRule, "spec.istio.destinationRule.name", ct).ConfigureAwait(false);
+        var drRef = new ObjectReference(DrType, options.Namespace, options.DestinationRule);
+        var subsets = (dr["spec"]?["subsets"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+        JsonObject Subset(string name) => subsets.FirstOrDefault(s => s["name"]?.GetValue<string>() == name)
+            ?? throw new TrafficRoutingException("IstioSubsetMissing",
+                $"{drRef}: spec.subsets has no subset named '{name}' (it has: {string.Join(", ", subsets.Select(s => s["name"]?.GetValue<string>()))})", drRef);
+        var stableSubset = Subset(options.StableSubset);
+        var canarySubset = Subset(options.CanarySubset);
+        if (options.StableDeployment is { } stable)
+        {
+            var d = await RequireAsync(ResourceType.Deployment, stable, "spec.stable.deployment", ct).ConfigureAwait(false);
+            CheckLabels(drRef, options.StableSubset, stableSubset, d["spec"]?["template"]?["metadata"]?["labels"] as JsonObject, $"Deployment {stable}'s pod template");
+        }
+        if (options.CanaryPodLabels is { } canaryLabels)
+        {
+            var labels = new JsonObject();
+            foreach (var (k, v) in canaryLabels) labels[k] = v;
+            CheckLabels(drRef, options.CanarySubset, canarySubset, labels, "the canary pods");
+        }
+    }
+
+    public async Task PrepareAsync(CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var (index, _, _) = FindManagedRoute(vs);
+        if (vs["metadata"]?["annotations"]?[Ownership.RolloutAnnotation]?.GetValue<string>() == options.Rollout) return;
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
+        ops.AddRange(Ownership.SetAnnotation(vs, Ownership.RolloutAnnotation, options.Rollout));
+        var annotated = new JsonPatch(ops).Apply(vs).AsObject();
+        ops.AddRange(Ownership.SetAnnotation(annotated, Ownership.ManagedFieldsAnnotation, string.Join(",", ManagedPointers(vs, index))));
+        await api.PatchAsync(VsType, options.Namespace, options.VirtualService, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default) =>
+        ReadSplit(await GetVirtualServiceAsync(ct).ConfigureAwait(false));
+
+    public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var patch = BuildWeightPatch(vs, percent);
+        await api.PatchAsync(VsType, options.Namespace, options.VirtualService, patch, ct).ConfigureAwait(false);
+        return await GetSplitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var patch = BuildWeightPatch(vs, percent);
+        return [new PlannedWrite(VsRef, "patch", JsonPatch.MediaType, patch.ToJson(),
+            $"set the weights of {VsRef} to stable {100 - (int)percent}% / canary {(int)percent}%")];
+    }
+
+    /// <summary>The JSON Patch for a weight change; validates the weight and the route first.</summary>
+    internal JsonPatch BuildWeightPatch(JsonObject vs, double percent)
+    {
+        if (double.IsNaN(percent) || percent < 0 || percent > 100)
+            throw new TrafficRoutingException("WeightOutOfRange", $"weight {percent.ToString(CultureInfo.InvariantCulture)} is out of range 0..100", VsRef);
+        if (percent != Math.Floor(percent))
+            throw new TrafficRoutingException("WeightNotAchievable",
+                $"Istio route weights are whole percents: {percent.ToString(CultureInfo.InvariantCulture)}% cannot be set; use {Math.Floor(percent)}% or {Math.Ceiling(percent)}%, or Linkerd/Gateway API for finer shares", VsRef);
+        var (index, stable, canary) = FindManagedRoute(vs);
+        var route = vs["spec"]!["http"]![index]!.AsObject();
+        var basePath = $"/spec/http/{index}";
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
+        if (route["name"] is { } name) ops.Add(JsonPatchOperation.Test($"{basePath}/name", name.DeepClone()));
+        foreach (var (i, w) in new[] { (stable, 100 - (int)percent), (canary, (int)percent) })
+        {
+            var dest = route["route"]![i]!["destination"]!;
+            ops.Add(JsonPatchOperation.Test($"{basePath}/route/{i}/destination/host", dest["host"]!.DeepClone()));
+            if (dest["subset"] is { } subset) ops.Add(JsonPatchOperation.Test($"{basePath}/route/{i}/destination/subset", subset.DeepClone()));
+            ops.Add(JsonPatchOperation.Add($"{basePath}/route/{i}/weight", w));
+        }
+        return new JsonPatch(ops);
+    }
+
+    public async Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var (index, _, canary) = FindManagedRoute(vs);
+        var name = HeaderRouteName(route.Name);
+        var routes = vs["spec"]!["http"]!.AsArray();
+        if (routes.OfType<JsonObject>().Any(r => r["name"]?.GetValue<string>() == name)) return;
+        var headers = new JsonObject();
+        foreach (var m in route.Matches)
+            headers[m.Name] = new JsonObject { [m.Kind.ToString().ToLowerInvariant()] = m.Value };
+        var canaryDest = routes[index]!["route"]![canary]!["destination"]!.DeepClone();
+        var headerRoute = new JsonObject
+        {
+            ["name"] = name,
+            ["match"] = new JsonArray(new JsonObject { ["headers"] = headers }),
+            ["route"] = new JsonArray(new JsonObject { ["destination"] = canaryDest }),
+        };
+        var patch = new JsonPatch([
+            Ownership.PinVersion(vs),
+            JsonPatchOperation.Add($"/spec/http/{index}", headerRoute),
+        ]);
+        await api.PatchAsync(VsType, options.Namespace, options.VirtualService, patch, ct).ConfigureAwait(false);
+    }
+
+    public async Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var full = HeaderRouteName(name);
+        var routes = vs["spec"]?["http"] as JsonArray ?? new JsonArray();
+        var index = routes.Select((r, i) => (r, i)).FirstOrDefault(x => x.r?["name"]?.GetValue<string>() == full).i;
+        if (routes.ElementAtOrDefault(index)?["name"]?.GetValue<string>() != full) return;
+        await api.PatchAsync(VsType, options.Namespace, options.VirtualService, new JsonPatch([
+            Ownership.PinVersion(vs),
+            JsonPatchOperation.Test($"/spec/http/{index}/name", full),
+            JsonPatchOperation.Remove($"/spec/http/{index}"),
+        ]), ct).ConfigureAwait(false);
+    }
+
+    public async Task CleanupAsync(CancellationToken ct = default)
+    {
+        JsonObject vs;
+        try
+        {
+            vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        }
+        catch (TrafficRoutingException)
+        {
+            return;
+        }
+        var prefix = $"{HeaderRoutePrefix}{options.Rollout}-";
+        var routes = vs["spec"]?["http"] as JsonArray ?? new JsonArray();
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
+        for (var i = routes.Count - 1; i >= 0; i--)
+            if (routes[i]?["name"]?.GetValue<string>() is { } n && n.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                ops.Add(JsonPatchOperation.Test($"/spec/http/{i}/name", n));
+                ops.Add(JsonPatchOperation.Remove($"/spec/http/{i}"));
+            }
+        ops.AddRange(Ownership.RemoveAnnotation(vs, Ownership.RolloutAnnotation));
+        ops.AddRange(Ownership.RemoveAnnotation(vs, Ownership.ManagedFieldsAnnotation));
+        if (ops.Count > 1)
+            await api.PatchAsync(VsType, options.Namespace, options.VirtualService, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var (index, stable, canary) = FindManagedRoute(vs);
+        var split = ReadSplit(vs);
+        if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) < 1e-9 && Math.Abs(split.StablePercent - lastWritten.StablePercent) < 1e-9)
+            return null;
+        var fields = new List<FieldDrift>();
+        if (Math.Abs(split.StablePercent - lastWritten.StablePercent) >= 1e-9)
+            fields.Add(new FieldDrift($"/spec/http/{index}/route/{stable}/weight", Fmt(lastWritten.StablePercent), Fmt(split.StablePercent)));
+        if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) >= 1e-9)
+            fields.Add(new FieldDrift($"/spec/http/{index}/route/{canary}/weight", Fmt(lastWritten.CanaryPercent), Fmt(split.CanaryPercent)));
+        return new DriftReport(VsRef, fields, Ownership.GitOpsController(vs));
+    }
+
+    /// <summary>JSON pointers of the fields Kubestead owns while a rollout runs (for annotations and GitOps ignore rules).</summary>
+    public static IReadOnlyList<string> ManagedPointers(JsonObject vs, int routeIndex)
+    {
+        var count = (vs["spec"]?["http"]?[routeIndex]?["route"] as JsonArray)?.Count ?? 0;
+        return Enumerable.Range(0, count).Select(i => $"/spec/http/{routeIndex}/route/{i}/weight").ToList();
+    }
+
+    /// <summary>The Argo CD ignoreDifferences entry and Flux guidance that keep a GitOps controller off Kubestead's fields.</summary>
+    public async Task<(string ArgoCd, string Flux, IReadOnlyList<string> Pointers)> GitOpsConfigAsync(CancellationToken ct = default)
+    {
+        var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
+        var (index, _, _) = FindManagedRoute(vs);
+        var pointers = ManagedPointers(vs, index);
+        var routeName = vs["spec"]!["http"]![index]!["name"]?.GetValue<string>();
+        var jq = routeName is null
+            ? $".spec.http[{index}].route[].weight"
+            : $".spec.http[] | select(.name == \"{routeName}\") | .route[].weight";
+        var argo = string.Join("\n", [
+            "ignoreDifferences:",
+            $"  - group: networking.istio.io",
+            $"    kind: VirtualService",
+            $"    name: {options.VirtualService}",
+            $"    namespace: {options.Namespace}",
+            "    jsonPointers:",
+            .. pointers.Select(p => $"      - {p}"),
+            "    jqPathExpressions:",
+            $"      - '{jq}'",
+            $"      - '.spec.http[] | select(.name // \"\" | startswith(\"{HeaderRoutePrefix}{options.Rollout}-\"))'",
+            "syncPolicy:",
+            "  syncOptions:",
+            "    - RespectIgnoreDifferences=true",
+        ]);
+        var flux = string.Join("\n", [
+            $"# Flux (kustomize-controller) applies with server-side apply and would reset the weights of VirtualService {options.VirtualService}.",
+            "# Either stop Flux from owning the weights (remove them from the manifest in Git), or annotate the object so Flux",
+            "# only creates it and leaves later changes alone:",
+            "metadata:",
+            "  annotations:",
+            "    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent",
+            "# or suspend reconciliation of this object while the rollout runs:",
+            "#   kustomize.toolkit.fluxcd.io/reconcile: disabled",
+        ]);
+        return (argo, flux, pointers);
+    }
+
+    private string HeaderRouteName(string name) => $"{HeaderRoutePrefix}{options.Rollout}-{name}";
+
+    private TrafficSplit ReadSplit(JsonObject vs)
+    {
+        var (index, stable, canary) = FindManagedRoute(vs);
+        var dests = vs["spec"]!["http"]![index]!["route"]!.AsArray();
+        double W(int i) => dests[i]?["weight"]?.GetValue<double>() ?? (dests.Count == 1 ? 100 : 0);
+        var total = Enumerable.Range(0, dests.Count).Sum(W);
+        var backends = Enumerable.Range(0, dests.Count).Select(i => new BackendWeight(Describe(dests[i]!["destination"]!), W(i))).ToList();
+        return new TrafficSplit(total == 0 ? 0 : 100 * W(stable) / total, total == 0 ? 0 : 100 * W(canary) / total, backends,
+            $"{VsRef} http[{index}]");
+    }
+
+    /// <summary>The managed HTTP route (by name, or the only one sending to both stable and canary) and the indices of both destinations.</summary>
+    internal (int Index, int Stable, int Canary) FindManagedRoute(JsonObject vs)
+    {
+        var routes = (vs["spec"]?["http"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+        var candidates = new List<(int Index, int Stable, int Canary)>();
+        for (var i = 0; i < routes.Count; i++)
+        {
+            var route = routes[i];
+            var name = route["name"]?.GetValue<string>();
+            if (name?.StartsWith(HeaderRoutePrefix, StringComparison.Ordinal) == true) continue;
+            if (options.RouteName is not null && name != options.RouteName) continue;
+            var dests = (route["route"] as JsonArray ?? new JsonArray()).Select(d => d?["destination"] as JsonObject).ToList();
+            var s = dests.FindIndex(d => d is not null && IsStable(d));
+            var c = dests.FindIndex(d => d is not null && IsCanary(d));
+            if (options.RouteName is not null)
+            {
+                if (s < 0 || c < 0)
+                    throw new TrafficRoutingException("IstioRouteMissingDestination",
+                        $"{VsRef}: spec.http[{i}] (route '{name}') must send to both {Expect(true)} and {Expect(false)}; add the missing destination with weight 0", VsRef);
+                if (dests.Count != 2)
+                    throw new TrafficRoutingException("IstioRouteExtraDestination",
+                        $"{VsRef}: spec.http[{i}] (route '{name}') has {dests.Count} destinations; Kubestead manages routes with exactly a stable and a canary destination", VsRef);
+                return (i, s, c);
+            }
+            if (s >= 0 && c >= 0 && dests.Count == 2) candidates.Add((i, s, c));
+        }
+        if (options.RouteName is not null)
+            throw new TrafficRoutingException("IstioRouteNotFound",
+                $"{VsRef}: spec.http has no route named '{options.RouteName}' (routes: {string.Join(", ", routes.Select((r, i) => r["name"]?.GetValue<string>() ?? $"#{i} (unnamed)"))})", VsRef);
+        return candidates.Count switch
+        {
+            1 => candidates[0],
+            0 => throw new TrafficRoutingException("IstioRouteNotFound",
+                $"{VsRef}: no HTTP route sends to both {Expect(true)} and {Expect(false)}; routes: {string.Join(", ", routes.Select((r, i) => r["name"]?.GetValue<string>() ?? $"#{i} (unnamed)"))}. Add a canary destination with weight 0 to the route to manage, or name it in spec.istio.virtualService.route", VsRef),
+            _ => throw new TrafficRoutingException("IstioRouteAmbiguous",
+                $"{VsRef}: {candidates.Count} HTTP routes send to both stable and canary ({string.Join(", ", candidates.Select(c => routes[c.Index]["name"]?.GetValue<string>() ?? $"#{c.Index} (unnamed)"))}); name the one to manage in spec.istio.virtualService.route", VsRef),
+        };
+    }
+
+    private bool IsStable(JsonObject d) => options.HostBased
+        ? SameHost(d["host"]?.GetValue<string>(), options.StableHost ?? options.Host)
+        : SameHost(d["host"]?.GetValue<string>(), options.Host) && d["subset"]?.GetValue<string>() == options.StableSubset;
+
+    private bool IsCanary(JsonObject d) => options.HostBased
+        ? SameHost(d["host"]?.GetValue<string>(), options.CanaryHost!)
+        : SameHost(d["host"]?.GetValue<string>(), options.Host) && d["subset"]?.GetValue<string>() == options.CanarySubset;
+
+    private string Expect(bool stable) => options.HostBased
+        ? $"host '{(stable ? options.StableHost ?? options.Host : options.CanaryHost)}'"
+        : $"subset '{(stable ? options.StableSubset : options.CanarySubset)}' of host '{options.Host}'";
+
+    private bool SameHost(string? host, string expected) =>
+        host is not null && (host == expected || ShortHost(host) == ShortHost(expected) && (host.Contains('.') ? host.StartsWith($"{ShortHost(expected)}.{options.Namespace}", StringComparison.Ordinal) : true));
+
+    private static string ShortHost(string host) => host.Split('.')[0];
+
+    private static string Describe(JsonNode dest) =>
+        dest["subset"] is { } s ? $"{dest["host"]}/{s}" : dest["host"]?.GetValue<string>() ?? "?";
+
+    private static string Fmt(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static void CheckLabels(ObjectReference dr, string subsetName, JsonObject subset, JsonObject? podLabels, string what)
+    {
+        var wanted = subset["labels"] as JsonObject ?? new JsonObject();
+        foreach (var (k, v) in wanted)
+        {
+            var actual = podLabels?[k]?.GetValue<string>();
+            if (actual != v?.GetValue<string>())
+                throw new TrafficRoutingException("IstioSubsetLabelsMismatch",
+                    $"{dr}: subset '{subsetName}' selects {k}={v}, but {what} has {(actual is null ? $"no label {k}" : $"{k}={actual}")}; no pod would receive this subset's traffic", dr);
+        }
+    }
+
+    private async Task<JsonObject> GetVirtualServiceAsync(CancellationToken ct) =>
+        await RequireAsync(VsType, options.VirtualService, "spec.istio.virtualService.name", ct).ConfigureAwait(false);
+
+    private async Task<JsonObject> RequireAsync(ResourceType type, string name, string field, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetAsync(type, options.Namespace, name, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            var r = new ObjectReference(type, options.Namespace, name);
+            throw new TrafficRoutingException("ObjectNotFound", $"{field}: {r} does not exist", r);
+        }
+    }
+}

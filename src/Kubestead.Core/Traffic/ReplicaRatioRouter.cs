@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Traffic;
+
+public sealed record ReplicaRatioRouterOptions(
+    string Namespace,
+    string Rollout,
+    string Service,
+    string StableDeployment,
+    string CanaryDeployment,
+    CapacityMode Capacity,
+    TimeSpan ReadyTimeout,
+    TimeProvider Clock);
+
+/// <summary>
+/// No mesh: the canary's share is its share of ready pods behind the Service. Weight changes scale Deployments through
+/// the <c>scale</c> subresource and count as applied only once the pods are ready. The stable replica count at the
+/// start is remembered on the canary Deployment (annotation) so keep-total mode can give pods back.
+/// </summary>
+public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOptions options) : ITrafficRouter
+{
+    internal const string StableReplicasAnnotation = "kubestead.io/stable-replicas";
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
+
+    public string Provider => "none";
+
+    private ObjectReference Ref(string name) => new(ResourceType.Deployment, options.Namespace, name);
+
+    public async Task<RoutingPrecision> GetPrecisionAsync(CancellationToken ct = default)
+    {
+        var n = await StableBudgetAsync(ct).ConfigureAwait(false);
+        var min = ReplicaRatioPlanner.MinimumPercent(n, options.Capacity);
+        return new RoutingPrecision(min, min,
+            $"without a mesh the canary's share is its share of ready pods: with {n} stable replicas the smallest share is about {min:0.#}%");
+    }
+
+    public async Task ValidateAsync(CancellationToken ct = default)
+    {
+        var svc = await GetAsync(ResourceType.Service, options.Service, "spec.service", ct).ConfigureAwait(false);
+        var selector = svc["spec"]?["selector"] as JsonObject;
+        var svcRef = new ObjectReference(ResourceType.Service, options.Namespace, options.Service);
+        if (selector is null || selector.Count == 0)
+            throw new TrafficRoutingException("ServiceWithoutSelector", $"{svcRef}: spec.selector is empty; without a mesh Kubestead needs the Service to select pods", svcRef);
+        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var podLabels = stable["spec"]?["template"]?["metadata"]?["labels"] as JsonObject;
+        var missing = selector.Where(kv => podLabels?[kv.Key]?.GetValue<string>() != kv.Value?.GetValue<string>()).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (missing.Count > 0)
+            throw new TrafficRoutingException("ServiceSelectsNoPods",
+                $"{svcRef}: spec.selector ({string.Join(", ", missing)}) does not match the pods of Deployment {options.StableDeployment}; the Service would send them no traffic", svcRef);
+    }
+
+    public async Task PrepareAsync(CancellationToken ct = default)
+    {
+        var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
+        if (canary["metadata"]?["annotations"]?[StableReplicasAnnotation] is not null) return;
+        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var n = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(canary) };
+        ops.AddRange(Ownership.SetAnnotation(canary, StableReplicasAnnotation, n.ToString(CultureInfo.InvariantCulture)));
+        await api.PatchAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default)
+    {
+        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        JsonObject? canary = null;
+        try
+        {
+            canary = await api.GetAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+        }
+        int Ready(JsonObject? d) => d?["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
+        var s = Ready(stable);
+        var c = Ready(canary);
+        var total = s + c;
+        return new TrafficSplit(total == 0 ? 100 : 100.0 * s / total, total == 0 ? 0 : 100.0 * c / total,
+            [new BackendWeight(options.StableDeployment, s), new BackendWeight(options.CanaryDeployment, c)],
+            $"ready pods of Deployments {options.StableDeployment} and {options.CanaryDeployment}");
+    }
+
+    public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var plan = ReplicaRatioPlanner.Plan(percent, await StableBudgetAsync(ct).ConfigureAwait(false), options.Capacity);
+        // Add capacity before taking it away: canary up first, stable down last.
+        await ScaleAsync(options.CanaryDeployment, plan.CanaryReplicas, ct).ConfigureAwait(false);
+        await ScaleAsync(options.StableDeployment, plan.StableReplicas, ct).ConfigureAwait(false);
+        await WaitReadyAsync(plan, ct).ConfigureAwait(false);
+        return await GetSplitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
+    {
+        var plan = ReplicaRatioPlanner.Plan(percent, await StableBudgetAsync(ct).ConfigureAwait(false), options.Capacity);
+        return
+        [
+            new PlannedWrite(Ref(options.CanaryDeployment), "patch scale", MergePatch.MediaType,
+                new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.CanaryReplicas } },
+                $"scale Deployment {options.CanaryDeployment} to {plan.CanaryReplicas} (canary about {plan.CanaryPercent:0.#}%)"),
+            new PlannedWrite(Ref(options.StableDeployment), "patch scale", MergePatch.MediaType,
+                new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.StableReplicas } },
+                $"scale Deployment {options.StableDeployment} to {plan.StableReplicas}"),
+        ];
+    }
+
+    public Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default) =>
+        throw new TrafficRoutingException("HeaderRoutesNeedMesh",
+            $"header route '{route.Name}': routing by header needs a mesh (Istio or Linkerd); without one, traffic follows pods");
+
+    public Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default) => Task.CompletedTask;
+
+    public async Task CleanupAsync(CancellationToken ct = default)
+    {
+        // Give stable back the replicas it had at the start (keep-total mode moved some to the canary).
+        var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
+        await ScaleAsync(options.StableDeployment, budget, ct).ConfigureAwait(false);
+    }
+
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    {
+        var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
+        if (lastWritten.CanaryPercent >= 100) return null;
+        var expected = ReplicaRatioPlanner.Plan(Math.Round(lastWritten.CanaryPercent, 6), budget, options.Capacity);
+        var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
+        var actual = canary["spec"]?["replicas"]?.GetValue<int>() ?? 0;
+        if (actual == expected.CanaryReplicas) return null;
+        return new DriftReport(Ref(options.CanaryDeployment),
+            [new FieldDrift("/spec/replicas", expected.CanaryReplicas.ToString(CultureInfo.InvariantCulture), actual.ToString(CultureInfo.InvariantCulture))],
+            Ownership.GitOpsController(canary));
+    }
+
+    /// <summary>Stable's replica count when the rollout began (remembered on the canary), else its current count.</summary>
+    private async Task<int> StableBudgetAsync(CancellationToken ct)
+    {
+        try
+        {
+            var canary = await api.GetAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, ct).ConfigureAwait(false);
+            if (canary["metadata"]?["annotations"]?[StableReplicasAnnotation]?.GetValue<string>() is { } s
+                && int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n;
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+        }
+        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        return stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+    }
+
+    private async Task ScaleAsync(string deployment, int replicas, CancellationToken ct)
+    {
+        var scale = await api.GetSubresourceAsync(ResourceType.Deployment, options.Namespace, deployment, "scale", ct).ConfigureAwait(false);
+        if (scale["spec"]?["replicas"]?.GetValue<int>() == replicas) return;
+        await api.PatchSubresourceAsync(ResourceType.Deployment, options.Namespace, deployment, "scale",
+            new MergePatch(new JsonObject { ["spec"] = new JsonObject { ["replicas"] = replicas } }), ct).ConfigureAwait(false);
+    }
+
+    private async Task WaitReadyAsync(ReplicaPlan plan, CancellationToken ct)
+    {
+        var deadline = options.Clock.GetUtcNow() + options.ReadyTimeout;
+        while (true)
+        {
+            var split = await GetSplitAsync(ct).ConfigureAwait(false);
+            var stableReady = (int)split.Backends[0].Weight;
+            var canaryReady = (int)split.Backends[1].Weight;
+            if (stableReady == plan.StableReplicas && canaryReady == plan.CanaryReplicas) return;
+            if (options.Clock.GetUtcNow() >= deadline)
+                throw new TrafficRoutingException("PodsNotReady",
+                    $"Deployments did not become ready within {options.ReadyTimeout.TotalSeconds:0}s: canary {canaryReady}/{plan.CanaryReplicas}, stable {stableReady}/{plan.StableReplicas} ready; the step is not counted as applied",
+                    Ref(options.CanaryDeployment), KubesteadErrorKind.InvalidState);
+            await Task.Delay(Poll, options.Clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<JsonObject> GetAsync(ResourceType type, string name, string field, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetAsync(type, options.Namespace, name, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            var r = new ObjectReference(type, options.Namespace, name);
+            throw new TrafficRoutingException("ObjectNotFound", $"{field}: {r} does not exist", r);
+        }
+    }
+}
