@@ -17,7 +17,8 @@ public sealed class EmulatedCluster : IKubernetesApi
     private readonly object _gate = new();
     private readonly Dictionary<(string Type, string? Ns, string Name), JsonObject> _objects = new();
     private readonly List<Fault> _faults = new();
-    private readonly List<ITimer> _timers = new();
+    private readonly Dictionary<(string? Ns, string Name), (long Generation, DateTimeOffset ReadyAt)> _pendingReady = new();
+    private readonly List<(DateTimeOffset Due, ResourceType Type, string? Ns, string Name, JsonPatch Patch)> _pendingRewrites = new();
     private readonly TimeProvider _clock;
     private long _version = 100;
 
@@ -50,23 +51,63 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate) _faults.Add(new Fault(verb.ToUpperInvariant(), plural, name, count, status, afterApply));
     }
 
-    /// <summary>What Argo CD or Flux would do: after <paramref name="delay"/> on the sandbox clock, rewrite a field.</summary>
+    /// <summary>What Argo CD or Flux would do: after <paramref name="delay"/> on the sandbox clock, rewrite a field.
+    /// Like pod readiness, it happens lazily: at the first request after the due time.</summary>
     public void ScheduleExternalRewrite(ResourceType type, string? ns, string name, string jsonPointer, JsonNode? value, TimeSpan delay)
     {
         lock (_gate)
+            _pendingRewrites.Add((_clock.GetUtcNow() + delay, type, ns, name, new JsonPatch([JsonPatchOperation.Replace(jsonPointer, value?.DeepClone())])));
+    }
+
+    /// <summary>Applies what the cluster's controllers would have done by now: pods becoming ready, external rewrites.</summary>
+    private List<(ResourceType, JsonObject)> Tick()
+    {
+        var changed = new List<(ResourceType, JsonObject)>();
+        var now = _clock.GetUtcNow();
+        foreach (var ((ns, name), (generation, readyAt)) in _pendingReady.ToList())
         {
-            _timers.Add(_clock.CreateTimer(_ =>
+            if (readyAt > now) continue;
+            _pendingReady.Remove((ns, name));
+            if (_objects.TryGetValue((ResourceType.Deployment.QualifiedName, ns, name), out var d) && d["metadata"]?["generation"]?.GetValue<long>() == generation)
             {
-                try
-                {
-                    var patch = new JsonPatch([JsonPatchOperation.Replace(jsonPointer, value?.DeepClone())]);
-                    PatchCore(type, ns, name, patch, "reconciler");
-                }
-                catch (KubernetesApiException)
-                {
-                }
-            }, null, delay, Timeout.InfiniteTimeSpan));
+                d["status"] = JsonNode.Parse(ReadyStatus(d["spec"]?["replicas"]?.GetValue<int>() ?? 1, generation).ToJsonString());
+                d["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                changed.Add((ResourceType.Deployment, d.DeepClone().AsObject()));
+            }
         }
+        foreach (var rewrite in _pendingRewrites.Where(r => r.Due <= now).ToList())
+        {
+            _pendingRewrites.Remove(rewrite);
+            if (!_objects.TryGetValue((rewrite.Type.QualifiedName, rewrite.Ns, rewrite.Name), out var current)) continue;
+            try
+            {
+                var stored = Store(rewrite.Type, rewrite.Ns, rewrite.Patch.Apply(current).AsObject(), current);
+                changed.Add((rewrite.Type, stored.DeepClone().AsObject()));
+            }
+            catch (JsonPatchException)
+            {
+            }
+        }
+        return changed;
+    }
+
+    /// <summary>Brings the cluster up to the clock (pods ready, external rewrites) and raises their change events.</summary>
+    public void Materialize()
+    {
+        lock (_gate) _unpublished.AddRange(Tick());
+        Flush();
+    }
+
+    private void Flush()
+    {
+        List<(ResourceType, JsonObject)> pending;
+        lock (_gate)
+        {
+            if (_unpublished.Count == 0) return;
+            pending = _unpublished.ToList();
+            _unpublished.Clear();
+        }
+        foreach (var (t, o) in pending) Changed?.Invoke(t, o, "CONTROLLER");
     }
 
     public JsonObject Seed(ResourceType type, JsonObject obj)
@@ -89,11 +130,14 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     public Task<JsonObject> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct = default)
     {
+        JsonObject result;
         lock (_gate)
         {
             Record("GET", type, name);
-            return Task.FromResult(Find(type, ns, name).DeepClone().AsObject());
+            result = Find(type, ns, name).DeepClone().AsObject();
         }
+        Flush();
+        return Task.FromResult(result);
     }
 
     public Task<ObjectList> ListAsync(ResourceType type, string? ns, ListOptions? options = null, CancellationToken ct = default)
@@ -308,8 +352,10 @@ public sealed class EmulatedCluster : IKubernetesApi
             if (specChanged) StartDeploymentRollout(ns, md["name"]!.GetValue<string>(), obj);
             else obj["status"] = previous?["status"]?.DeepClone();
         }
-        _objects[(type.QualifiedName, ns, md["name"]!.GetValue<string>())] = obj;
-        return obj;
+        // Store what a real server would return: parsed JSON, so numbers read back as any numeric type.
+        var normalized = JsonNode.Parse(obj.ToJsonString())!.AsObject();
+        _objects[(type.QualifiedName, ns, md["name"]!.GetValue<string>())] = normalized;
+        return normalized;
     }
 
     /// <summary>A changed Deployment is not ready until its pods are: after <see cref="PodReadyDelay"/> on the clock.</summary>
@@ -331,23 +377,7 @@ public sealed class EmulatedCluster : IKubernetesApi
             ["readyReplicas"] = Math.Min(oldReady, replicas),
             ["availableReplicas"] = Math.Min(oldReady, replicas),
         };
-        _timers.Add(_clock.CreateTimer(_ => MarkReady(ns, name, generation), null, PodReadyDelay, Timeout.InfiniteTimeSpan));
-    }
-
-    private void MarkReady(string? ns, string name, long generation)
-    {
-        JsonObject? stored = null;
-        lock (_gate)
-        {
-            if (_objects.TryGetValue((ResourceType.Deployment.QualifiedName, ns, name), out var d)
-                && d["metadata"]?["generation"]?.GetValue<long>() == generation)
-            {
-                d["status"] = ReadyStatus(d["spec"]?["replicas"]?.GetValue<int>() ?? 1, generation);
-                d["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
-                stored = d;
-            }
-        }
-        if (stored is not null) OnChanged(ResourceType.Deployment, stored, "STATUS");
+        _pendingReady[(ns, name)] = (generation, _clock.GetUtcNow() + PodReadyDelay);
     }
 
     private static JsonObject ReadyStatus(int replicas, long generation) => new()
@@ -376,12 +406,16 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     private void OnChanged(ResourceType type, JsonObject? obj, string verb)
     {
+        Flush();
         var handler = Changed;
         handler?.Invoke(type, obj?.DeepClone().AsObject(), verb);
     }
 
+    private readonly List<(ResourceType, JsonObject)> _unpublished = new();
+
     private Fault? Record(string verb, ResourceType type, string? name)
     {
+        _unpublished.AddRange(Tick());
         Log.Add(name is null ? $"{verb} {type.Plural}" : $"{verb} {type.Plural}/{name}");
         var fault = _faults.FirstOrDefault(f => f.Verb == verb && f.Plural == type.Plural && (f.Name is null || name?.StartsWith(f.Name, StringComparison.Ordinal) == true));
         if (fault is null) return null;

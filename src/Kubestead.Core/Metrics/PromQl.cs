@@ -1,0 +1,37 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Kubestead.Metrics;
+
+/// <summary>Safe PromQL building: values are validated and escaped, so a name can never change a query's meaning.</summary>
+public static partial class PromQl
+{
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    private static partial Regex KubernetesName();
+
+    [GeneratedRegex(@"\{\{\s*([a-zA-Z]+)\s*\}\}")]
+    private static partial Regex Variable();
+
+    /// <summary>A double-quoted PromQL string literal.</summary>
+    public static string Quote(string value)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var c in value)
+            sb.Append(c switch { '\\' => "\\\\", '"' => "\\\"", '\n' => "\\n", _ => c.ToString() });
+        return sb.Append('"').ToString();
+    }
+
+    /// <summary>Fills <c>{{name}}</c> variables with validated Kubernetes names; unknown variables and unsafe values are errors.</summary>
+    public static string Render(string template, IReadOnlyDictionary<string, string> variables)
+    {
+        return Variable().Replace(template, m =>
+        {
+            var name = m.Groups[1].Value;
+            if (!variables.TryGetValue(name, out var value))
+                throw new ArgumentException($"query template uses {{{{{name}}}}}, which is not one of: {string.Join(", ", variables.Keys)}");
+            if (!KubernetesName().IsMatch(value))
+                throw new ArgumentException($"value '{value}' for {{{{{name}}}}} is not a Kubernetes name and is not substituted into PromQL");
+            return value;
+        });
+    }
+}

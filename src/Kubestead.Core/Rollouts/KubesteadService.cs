@@ -1,0 +1,535 @@
+using System.Text;
+using System.Text.Json;
+using Kubestead.Analysis;
+using Kubestead.Kubernetes;
+using Kubestead.Metrics;
+using Kubestead.Specs;
+using Kubestead.Traffic;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>The engine behind the cmdlets and the CLI: each member is one user-level operation.</summary>
+public sealed class KubesteadService : IKubesteadService
+{
+    private readonly IKubernetesApi _api;
+    private readonly KubesteadServiceOptions _options;
+    private readonly RolloutStateStore _store;
+    private readonly RolloutExecutor _executor;
+    private readonly RuntimeFactory _runtimes;
+
+    public KubesteadService(IKubernetesApi api, KubesteadServiceOptions? options = null)
+    {
+        _api = api;
+        _options = options ?? new KubesteadServiceOptions();
+        _store = new RolloutStateStore(api);
+        _executor = new RolloutExecutor(_store, _options.Clock, _options.Observer, _options.Driver) { PollInterval = _options.PollInterval };
+        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock));
+    }
+
+    public string DefaultNamespace => _api.DefaultNamespace;
+
+    private DateTimeOffset Now => _options.Clock.GetUtcNow();
+
+    public async Task<RolloutResult> StartAsync(StartRequest request, bool wait, CancellationToken ct = default)
+    {
+        var (spec, yaml) = ParseRequest(request);
+        var runtime = _runtimes.Create(spec);
+        await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
+        var existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+        if (existing is not null && !existing.Status.Phase.IsTerminal())
+            throw new RolloutStateException("RolloutAlreadyRunning",
+                $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is already {existing.Status.Phase}; resume, promote or abort it first",
+                $"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {spec.Namespace}");
+
+        var lease = await AcquireAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+        try
+        {
+            if (existing is not null) await _store.DeleteAsync(existing, ct).ConfigureAwait(false);
+            var status = new RolloutStatus { StartedAt = Now, UpdatedAt = Now, Message = "started" }
+                .WithHistory(new RolloutHistoryEntry(Now, _options.Driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
+            var stored = await _store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
+            WarnAboutPlan(spec);
+            stored = await _executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
+            if (wait) stored = await _executor.DriveAsync(stored, runtime, lease, ct).ConfigureAwait(false);
+            return ToResult(stored);
+        }
+        finally
+        {
+            await ReleaseAsync(lease).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
+        ToResult(await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false));
+
+    public async Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default) =>
+        (await _store.ListAsync(ns == "*" ? null : ns ?? DefaultNamespace, ct).ConfigureAwait(false)).Select(ToResult).ToList();
+
+    public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        using var timeoutCts = new CancellationTokenSource(timeout ?? Timeout.InfiniteTimeSpan, _options.Clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeoutCts.Token);
+        try
+        {
+            while (true)
+            {
+                var stored = await _store.LoadAsync(ns, name, linked.Token).ConfigureAwait(false);
+                if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone || stored.Status.Phase == RolloutPhase.Paused) return ToResult(stored);
+                try
+                {
+                    return await DriveAsync(stored, linked.Token).ConfigureAwait(false);
+                }
+                catch (RolloutLockedException)
+                {
+                    // Another process drives it: watch its progress instead.
+                    await Task.Delay(_options.PollInterval, _options.Clock, linked.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return await GetAsync(ns, name, ct).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<RolloutResult> PauseAsync(string? ns, string name, CancellationToken ct = default)
+    {
+        var stored = await UpdateStatusAsync(ns ?? DefaultNamespace, name, s =>
+        {
+            if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "paused");
+            return s.Phase == RolloutPhase.Paused ? null : (s with { Phase = RolloutPhase.Paused, PauseReason = PauseReason.Manual, Message = "paused by " + _options.Driver })
+                .WithHistory(Entry("pause", "paused manually"));
+        }, ct).ConfigureAwait(false);
+        _options.Observer.OnEvent(new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message));
+        return ToResult(stored);
+    }
+
+    public async Task<RolloutResult> ResumeAsync(string? ns, string name, bool wait, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var before = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
+        var spec = ParseStored(before);
+        var runtime = _runtimes.Create(spec);
+        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift })
+        {
+            // Resuming after drift means Kubestead's weights win again.
+            var split = await runtime.Router.SetCanaryWeightAsync(before.Status.CanaryWeight, ct).ConfigureAwait(false);
+            _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
+        }
+        var stored = await UpdateStatusAsync(ns, name, s =>
+        {
+            if (s.Phase != RolloutPhase.Paused) return null;
+            var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0 };
+            var plan = RuntimeFactory.ToPlan(spec);
+            if (s.PauseReason == PauseReason.Manual && s.StepIndex < plan.Steps.Count && plan.Steps[s.StepIndex] is PausePlanStep { Duration: null })
+                resumed = resumed with { StepIndex = s.StepIndex + 1, StepStartedAt = null };
+            else if (s.PauseReason is PauseReason.InsufficientData or PauseReason.MetricErrors)
+                resumed = resumed with { StepStartedAt = null };
+            return resumed.WithHistory(Entry("resume", $"resumed (was paused: {s.PauseReason})"));
+        }, ct).ConfigureAwait(false);
+        _options.Observer.OnEvent(new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message));
+        return wait ? await DriveAsync(stored, ct).ConfigureAwait(false) : ToResult(stored);
+    }
+
+    public async Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default)
+    {
+        // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
+        // state first, so that driver stops at its next step, then routes all traffic to stable.
+        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone) return ToResult(stored);
+        var runtime = _runtimes.Create(ParseStored(stored));
+        stored = stored.Status.Phase.IsTerminal()
+            ? await _executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
+            : await _executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+        return ToResult(stored);
+    }
+
+    public async Task<RolloutResult> PromoteAsync(string? ns, string name, bool wait, CancellationToken ct = default)
+    {
+        var stored = await UpdateStatusAsync(ns ?? DefaultNamespace, name, s =>
+        {
+            if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "promoted");
+            return s.Phase == RolloutPhase.Promoting ? null : (s with { Phase = RolloutPhase.Promoting, PauseReason = null, Message = "promotion requested by " + _options.Driver })
+                .WithHistory(Entry("promote", "promotion requested; remaining steps skipped"));
+        }, ct).ConfigureAwait(false);
+        return wait ? await DriveAsync(stored, ct).ConfigureAwait(false) : ToResult(stored);
+    }
+
+    public async Task<WeightReport> SetWeightAsync(string? ns, string name, double canaryWeight, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        if (stored.Status.Phase.IsTerminal()) throw NotInPhase(name, stored.Status.Phase, "re-weighted");
+        var runtime = _runtimes.Create(ParseStored(stored));
+        var lease = await AcquireAsync(ns, name, ct).ConfigureAwait(false);
+        try
+        {
+            if (runtime.MeshProvider != MeshProviders.None) await runtime.Workload.ScaleForWeightAsync(canaryWeight, ct).ConfigureAwait(false);
+            var split = await runtime.Router.SetCanaryWeightAsync(canaryWeight, ct).ConfigureAwait(false);
+            await UpdateStatusAsync(ns, name, s => (s with
+            {
+                CanaryWeight = split.CanaryPercent,
+                LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, Now, _options.Driver.ToString()),
+            }).WithHistory(Entry("setWeight", $"weight set by hand to {split.CanaryPercent:0.###}%", split.CanaryPercent)), ct).ConfigureAwait(false);
+            _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
+            return ToWeightReport(stored, runtime.MeshProvider, split);
+        }
+        finally
+        {
+            await ReleaseAsync(lease).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<WeightReport> GetWeightAsync(string? ns, string name, CancellationToken ct = default)
+    {
+        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        var runtime = _runtimes.Create(ParseStored(stored));
+        return ToWeightReport(stored, runtime.MeshProvider, await runtime.Router.GetSplitAsync(ct).ConfigureAwait(false));
+    }
+
+    public async Task<RolloutResult> SetHeaderRouteAsync(string? ns, string name, HeaderRouteRequest route, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        var runtime = _runtimes.Create(ParseStored(stored));
+        await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
+        return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList() })
+            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.HeaderName}: {route.HeaderValue}) set by hand")), ct).ConfigureAwait(false));
+    }
+
+    public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        var runtime = _runtimes.Create(ParseStored(stored));
+        await runtime.Router.RemoveHeaderRouteAsync(routeName, ct).ConfigureAwait(false);
+        return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Where(r => r != routeName).ToList() })
+            .WithHistory(Entry("headerRoute", $"header route {routeName} removed by hand")), ct).ConfigureAwait(false));
+    }
+
+    public async Task<AnalysisReport> GetAnalysisAsync(string? ns, string name, CancellationToken ct = default)
+    {
+        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        return new AnalysisReport(stored.Name, stored.Namespace, stored.Status.UpdatedAt, stored.Status.LastVerdicts);
+    }
+
+    public async Task<SpecTestReport> TestAsync(StartRequest request, bool checkCluster, CancellationToken ct = default)
+    {
+        var checks = new List<SpecCheck>();
+        RolloutSpec spec;
+        try
+        {
+            spec = ParseRequest(request).Spec;
+            checks.Add(new SpecCheck("spec", CheckOutcome.Passed, "the spec is valid"));
+        }
+        catch (RolloutSpecInvalidException e)
+        {
+            checks.AddRange(e.Problems.Select(p => new SpecCheck("spec", CheckOutcome.Failed, p.ToString(), p.File)));
+            return new SpecTestReport(null, null, false, checks);
+        }
+        foreach (var warning in Planner(spec)) checks.Add(new SpecCheck("plan", CheckOutcome.Warning, warning));
+        if (checkCluster)
+        {
+            var runtime = _runtimes.Create(spec);
+            try
+            {
+                await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
+                checks.Add(new SpecCheck("cluster", CheckOutcome.Passed, $"the {spec.MeshProvider} objects and Deployments fit the spec"));
+            }
+            catch (KubesteadException e)
+            {
+                checks.Add(new SpecCheck("cluster", CheckOutcome.Failed, e.Message, e.Target));
+            }
+            checks.AddRange(await CheckPermissionsAsync(spec, ct).ConfigureAwait(false));
+        }
+        return new SpecTestReport(spec.Name, spec.Namespace, checks.All(c => c.Outcome != CheckOutcome.Failed), checks);
+    }
+
+    public Task<string> NewSpecAsync(string? ns, string service, string? meshProvider, CancellationToken ct = default) =>
+        SpecScaffolder.ScaffoldAsync(_api, ns ?? DefaultNamespace, service, meshProvider, ct);
+
+    public async Task<GitOpsConfigResult> GetGitOpsConfigAsync(string? ns, string name, CancellationToken ct = default)
+    {
+        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        var spec = ParseStored(stored);
+        var runtime = _runtimes.Create(spec);
+        if (runtime.Router is IstioRouter istio)
+        {
+            var (argo, flux, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
+            return new GitOpsConfigResult(name, stored.Namespace, argo, flux, pointers);
+        }
+        var (kind, group, objName, pointer) = spec.MeshProvider switch
+        {
+            MeshProviders.Linkerd => ("HTTPRoute", spec.Linkerd!.ApiGroup, spec.Linkerd.HttpRoute ?? $"{spec.Service}-kubestead", "/spec/rules"),
+            MeshProviders.Smi => ("TrafficSplit", "split.smi-spec.io", spec.Smi!.TrafficSplit ?? spec.Service, "/spec/backends"),
+            _ => ("Deployment", "apps", spec.StableDeployment, "/spec/replicas"),
+        };
+        var argoCd = $"ignoreDifferences:\n  - group: {group}\n    kind: {kind}\n    name: {objName}\n    namespace: {stored.Namespace}\n    jsonPointers:\n      - {pointer}\nsyncPolicy:\n  syncOptions:\n    - RespectIgnoreDifferences=true";
+        var fluxText = $"# Annotate {kind} {objName} so Flux creates it but leaves Kubestead's changes alone:\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
+        return new GitOpsConfigResult(name, stored.Namespace, argoCd, fluxText, [pointer]);
+    }
+
+    public async Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default)
+    {
+        switch (operation)
+        {
+            case StartOperation start:
+            {
+                var (spec, _) = ParseRequest(start.Request);
+                var runtime = _runtimes.Create(spec);
+                await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
+                var ns = spec.Namespace;
+                var changes = new List<PlannedChange>
+                {
+                    new($"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {ns}", "create", "record the rollout's spec and status", null),
+                    new($"leases.coordination.k8s.io/{RolloutLease.ObjectName(spec.Name)} in namespace {ns}", "create", "hold the rollout for this driver", null),
+                };
+                if (await runtime.Workload.BuildCanaryAsync(ct).ConfigureAwait(false) is { } canary)
+                    changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.CanaryDeployment} in namespace {ns}", "create",
+                        $"the canary Deployment (stable's template with image {spec.Canary.Image})", canary.ToJsonString()));
+                changes.Add(new PlannedChange($"{spec.MeshProvider} routing for service {spec.Service} in namespace {ns}", "prepare",
+                    spec.MeshProvider switch
+                    {
+                        MeshProviders.Istio => "annotate the VirtualService with the rollout and the fields Kubestead owns",
+                        MeshProviders.Linkerd => $"create Service {spec.Linkerd!.CanaryService} and the HTTPRoute (or add the canary backendRef) when absent",
+                        MeshProviders.Smi => $"create Service {spec.Smi!.CanaryService} and the TrafficSplit (or add the canary backend) when absent",
+                        _ => "remember stable's replica count on the canary Deployment",
+                    }, null));
+                foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))
+                    changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}", null));
+                return changes;
+            }
+            case SetWeightOperation w:
+            {
+                var runtime = await RuntimeForAsync(w.Namespace, w.Name, ct).ConfigureAwait(false);
+                return (await runtime.Router.PlanSetCanaryWeightAsync(w.Weight, ct).ConfigureAwait(false)).Select(ToChange).ToList();
+            }
+            case AbortOperation a:
+            {
+                var runtime = await RuntimeForAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+                var changes = (await runtime.Router.PlanSetCanaryWeightAsync(0, ct).ConfigureAwait(false)).Select(ToChange).ToList();
+                changes.Insert(0, new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}", "patch", "record phase Aborted", null));
+                changes.Add(new PlannedChange($"rollout {a.Name}", "cleanup", CleanupDescription(runtime), null));
+                return changes;
+            }
+            case PromoteOperation p:
+            {
+                var runtime = await RuntimeForAsync(p.Namespace, p.Name, ct).ConfigureAwait(false);
+                var changes = new List<PlannedChange>
+                {
+                    new($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Promoting", null),
+                };
+                if (runtime.Plan.Policies.Promotion == PromotionMode.Full)
+                    changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.StableDeployment} in namespace {p.Namespace}", "patch",
+                        $"set stable's pod template to the canary's ({runtime.Workload.CanaryDeployment}) and wait until ready", null));
+                changes.AddRange((await runtime.Router.PlanSetCanaryWeightAsync(runtime.Plan.Policies.Promotion == PromotionMode.Full ? 0 : 100, ct).ConfigureAwait(false)).Select(ToChange));
+                changes.Add(new PlannedChange($"rollout {p.Name}", "cleanup", CleanupDescription(runtime), null));
+                return changes;
+            }
+            case PauseOperation p:
+                return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Paused (manual)", null)];
+            case ResumeOperation r:
+                return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
+            case SetHeaderRouteOperation h:
+                return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
+                    $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
+            case RemoveHeaderRouteOperation h:
+                return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
+                    $"remove header route {h.RouteName}", null)];
+            default:
+                throw new ArgumentException($"unknown operation {operation.GetType().Name}", nameof(operation));
+        }
+    }
+
+    public ValueTask DisposeAsync() => (_api as IAsyncDisposable)?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    private async Task<RolloutResult> DriveAsync(StoredRollout stored, CancellationToken ct)
+    {
+        var runtime = _runtimes.Create(ParseStored(stored));
+        var lease = await AcquireAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+        try
+        {
+            return ToResult(await _executor.DriveAsync(stored, runtime, lease, ct).ConfigureAwait(false));
+        }
+        finally
+        {
+            await ReleaseAsync(lease).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<RolloutRuntime> RuntimeForAsync(string ns, string name, CancellationToken ct) =>
+        _runtimes.Create(ParseStored(await _store.LoadAsync(ns, name, ct).ConfigureAwait(false)));
+
+    private static string CleanupDescription(RolloutRuntime rt) =>
+        $"remove header routes and ownership annotations; {(rt.Workload.CreatesCanary ? $"delete Deployment {rt.Workload.CanaryDeployment}" : "leave the canary Deployment (not created by Kubestead)")}; remove objects Kubestead created for {rt.MeshProvider} routing";
+
+    private static PlannedChange ToChange(PlannedWrite w) => new(w.Target.ToString(), w.Verb, w.Description, w.Body?.ToJsonString());
+
+    private Task<RolloutLease> AcquireAsync(string ns, string name, CancellationToken ct) =>
+        RolloutLease.AcquireAsync(_api, _options.Clock, ns, name, _options.Driver, _options.LeaseDuration, ct);
+
+    private static async Task ReleaseAsync(RolloutLease lease)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await lease.ReleaseAsync(cts.Token).ConfigureAwait(false);
+    }
+
+    private async Task ValidateClusterAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
+    {
+        await runtime.Workload.ValidateAsync(ct).ConfigureAwait(false);
+        await runtime.Router.ValidateAsync(ct).ConfigureAwait(false);
+        if (spec.MeshProvider == MeshProviders.None && spec.Steps.OfType<SetWeightStepSpec>().FirstOrDefault(w => w.Weight > 0) is { } first)
+            await runtime.Router.PlanSetCanaryWeightAsync(first.Weight, ct).ConfigureAwait(false); // fails early when the replica minimum is not reachable
+    }
+
+    private void WarnAboutPlan(RolloutSpec spec)
+    {
+        foreach (var w in Planner(spec)) _options.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name, w));
+    }
+
+    private static IEnumerable<string> Planner(RolloutSpec spec)
+    {
+        if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
+    }
+
+    private async Task<IEnumerable<SpecCheck>> CheckPermissionsAsync(RolloutSpec spec, CancellationToken ct)
+    {
+        var checks = new List<SpecCheck>();
+        var wanted = new List<(string Group, string Resource, string Verb)>
+        {
+            ("", "configmaps", "create"), ("", "configmaps", "patch"), ("coordination.k8s.io", "leases", "create"), ("coordination.k8s.io", "leases", "patch"),
+            ("apps", "deployments", "patch"), ("apps", "deployments/scale", "patch"),
+        };
+        wanted.AddRange(spec.MeshProvider switch
+        {
+            MeshProviders.Istio => [("networking.istio.io", "virtualservices", "patch")],
+            MeshProviders.Linkerd => [(spec.Linkerd!.ApiGroup, "httproutes", "patch"), ("", "services", "create")],
+            MeshProviders.Smi => [("split.smi-spec.io", "trafficsplits", "patch"), ("", "services", "create")],
+            _ => new List<(string, string, string)>(),
+        });
+        foreach (var (group, resource, verb) in wanted)
+        {
+            var parts = resource.Split('/');
+            var review = new System.Text.Json.Nodes.JsonObject
+            {
+                ["apiVersion"] = "authorization.k8s.io/v1",
+                ["kind"] = "SelfSubjectAccessReview",
+                ["spec"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["resourceAttributes"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["namespace"] = spec.Namespace, ["group"] = group, ["resource"] = parts[0], ["verb"] = verb,
+                        ["subresource"] = parts.Length > 1 ? parts[1] : "",
+                    },
+                },
+            };
+            try
+            {
+                var answer = await _api.CreateAsync(ResourceType.SelfSubjectAccessReview, null, review, ct).ConfigureAwait(false);
+                var allowed = answer["status"]?["allowed"]?.GetValue<bool>() == true;
+                checks.Add(new SpecCheck("rbac", allowed ? CheckOutcome.Passed : CheckOutcome.Failed,
+                    $"{verb} {resource}{(group.Length > 0 ? "." + group : "")} in namespace {spec.Namespace}: {(allowed ? "allowed" : "denied")}"));
+            }
+            catch (KubernetesApiException e)
+            {
+                checks.Add(new SpecCheck("rbac", CheckOutcome.Warning, $"could not check {verb} {resource}: {e.Message}"));
+                break;
+            }
+        }
+        return checks;
+    }
+
+    private (RolloutSpec Spec, string Yaml) ParseRequest(StartRequest request)
+    {
+        string yaml;
+        string file;
+        if (request.SpecYaml is { } text)
+        {
+            yaml = text;
+            file = request.SpecPath ?? "<spec>";
+        }
+        else if (request.SpecPath is { } path)
+        {
+            if (!File.Exists(path))
+                throw new KubesteadException("SpecFileNotFound", KubesteadErrorKind.InvalidInput, $"spec file '{path}' does not exist", path);
+            yaml = File.ReadAllText(path);
+            file = path;
+        }
+        else if (request.Name is { } name && request.Image is { } image)
+        {
+            yaml = RolloutSpecDefaults.ForImage(name, request.Namespace ?? DefaultNamespace, request.Service ?? name, request.MeshProvider ?? MeshProviders.None, image);
+            file = "<-Name/-Image>";
+        }
+        else
+        {
+            throw new KubesteadException("SpecMissing", KubesteadErrorKind.InvalidInput, "give a spec file (-Path / --file), or a name with an image (-Name and -Image)");
+        }
+        var result = RolloutSpecParser.Parse(yaml, file);
+        if (!result.IsValid) throw new RolloutSpecInvalidException(result.Problems);
+        var spec = result.Spec!;
+        if (request.Namespace is { } ns && request.SpecYaml is null && request.SpecPath is not null && ns != spec.Namespace)
+            spec = spec with { Namespace = ns };
+        return (spec, yaml);
+    }
+
+    private static RolloutSpec ParseStored(StoredRollout stored)
+    {
+        var result = RolloutSpecParser.Parse(stored.SpecYaml, RolloutStateStore.ObjectName(stored.Name));
+        if (!result.IsValid)
+            throw new RolloutStateCorruptException(stored.Namespace, stored.Name, "the stored spec no longer parses: " + string.Join("; ", result.Problems));
+        return result.Spec! with { Namespace = stored.Namespace };
+    }
+
+    private async Task<StoredRollout> UpdateStatusAsync(string ns, string name, Func<RolloutStatus, RolloutStatus?> change, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+            var next = change(stored.Status);
+            if (next is null) return stored;
+            try
+            {
+                return await _store.SaveAsync(stored, next with { UpdatedAt = Now }, ct).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException e) when ((e.IsConflict || e.IsInvalid) && attempt < 5)
+            {
+                // The driver wrote in between: re-read and apply the change again.
+            }
+        }
+    }
+
+    private RolloutHistoryEntry Entry(string kind, string message, double? weight = null) =>
+        new(Now, _options.Driver.ToString(), kind, message, weight);
+
+    private static RolloutStateException NotInPhase(string name, RolloutPhase phase, string verb) =>
+        new("RolloutNotActive", $"Rollout '{name}' is {phase} and cannot be {verb}; start a new rollout instead");
+
+    private static RolloutResult ToResult(StoredRollout stored)
+    {
+        var s = stored.Status;
+        string mesh = "?";
+        int stepCount = 0;
+        string? current = null;
+        var parsed = RolloutSpecParser.Parse(stored.SpecYaml, stored.Name);
+        if (parsed.Spec is { } spec)
+        {
+            mesh = spec.MeshProvider;
+            var plan = RuntimeFactory.ToPlan(spec);
+            stepCount = plan.Steps.Count;
+            current = s.StepIndex < plan.Steps.Count ? plan.Steps[s.StepIndex].Describe() : null;
+        }
+        var driver = s.History.Count > 0 ? s.History[^1].Driver : null;
+        return new RolloutResult(stored.Name, stored.Namespace, s.Phase, s.PauseReason, s.Message, mesh, s.StepIndex, stepCount, current,
+            100 - s.CanaryWeight, s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver);
+    }
+
+    private static WeightReport ToWeightReport(StoredRollout stored, string mesh, TrafficSplit split)
+    {
+        var v = stored.Status.LastVerdicts.FirstOrDefault(x => x.CanaryRequests + x.ControlRequests > 0);
+        double? observed = v is null ? null : 100.0 * v.CanaryRequests / (v.CanaryRequests + v.ControlRequests);
+        return new WeightReport(stored.Name, stored.Namespace, mesh, split.StablePercent, split.CanaryPercent,
+            split.Backends.Select(b => new BackendWeightInfo(b.Backend, b.Weight)).ToList(), split.Source, observed);
+    }
+}

@@ -1,0 +1,85 @@
+using Kubestead.Analysis;
+using Kubestead.Kubernetes;
+using Kubestead.Specs;
+using Kubestead.Traffic;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>Where a metric's windows come from; the default reads Prometheus, the sandbox substitutes its simulator.</summary>
+public delegate MetricWindowQuery MetricQueryFactory(RolloutSpec spec, MetricSpec metric);
+
+/// <summary>Builds the router, workloads and analysis for a spec: the one place that maps the spec onto Core's parts.</summary>
+public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, MetricQueryFactory metrics)
+{
+    public RolloutRuntime Create(RolloutSpec spec)
+    {
+        var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
+        var canary = new CanarySource(spec.Canary.Deployment, spec.Canary.Image, spec.Canary.Container);
+        var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout);
+        var router = CreateRouter(spec, workload);
+        AnalysisRunner? analysis = null;
+        if (spec.Analysis is { } a)
+        {
+            var bindings = a.Metrics.Select(m => new MetricBinding(m.Name, JudgeFactory.Create(m), metrics(spec, m))).ToList();
+            analysis = new AnalysisRunner(new AnalysisPlan(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit), bindings);
+        }
+        return new RolloutRuntime(ToPlan(spec), spec.MeshProvider, router, workload, analysis);
+    }
+
+    public static RolloutPlan ToPlan(RolloutSpec spec)
+    {
+        var steps = spec.Steps.Select<StepSpec, PlanStep>(s => s switch
+        {
+            SetWeightStepSpec w => new SetWeightPlanStep(w.Weight),
+            PauseStepSpec p => new PausePlanStep(p.Duration),
+            AnalysisStepSpec a => new AnalysisPlanStep(a.Duration, a.UntilVerdict),
+            SetHeaderRouteStepSpec h => new SetHeaderRoutePlanStep(new HeaderRouteRequest(h.Name, h.HeaderName, h.HeaderValue,
+                h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact })),
+            RemoveHeaderRouteStepSpec r => new RemoveHeaderRoutePlanStep(r.Name),
+            _ => throw new ArgumentException($"unknown step {s.GetType().Name}"),
+        }).ToList();
+        var analysis = spec.Analysis is { } a
+            ? new AnalysisPlan(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit)
+            : null;
+        var p = spec.Policies;
+        var policies = new RolloutPolicies(
+            p.OnDrift == "reassert" ? DriftPolicy.Reassert : DriftPolicy.Pause,
+            p.OnInsufficientData == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
+            p.OnMetricErrors == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
+            p.Promotion == "weightOnly" ? PromotionMode.WeightOnly : PromotionMode.Full,
+            spec.None?.ReadyTimeout);
+        return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
+    }
+
+    private ITrafficRouter CreateRouter(RolloutSpec spec, CanaryWorkload workload)
+    {
+        var canaryLabels = new Dictionary<string, string> { [spec.VersionLabel] = "canary" };
+        switch (spec.MeshProvider)
+        {
+            case MeshProviders.Istio:
+            {
+                var i = spec.Istio!;
+                return new IstioRouter(api, new IstioRouterOptions(spec.Namespace, spec.Name, i.VirtualService, spec.Service, i.Route,
+                    i.DestinationRule, i.StableSubset, i.CanarySubset, i.StableHost, i.CanaryHost,
+                    StableDeployment: spec.StableDeployment,
+                    CanaryPodLabels: workload.CreatesCanary ? canaryLabels : null));
+            }
+            case MeshProviders.Linkerd:
+            {
+                var l = spec.Linkerd!;
+                return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
+                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1"));
+            }
+            case MeshProviders.Smi:
+            {
+                var s = spec.Smi!;
+                return new SmiRouter(api, new SmiRouterOptions(spec.Namespace, spec.Name, spec.Service, s.CanaryService, canaryLabels, s.TrafficSplit,
+                    s.ApiVersion?.Split('/')[1] ?? "v1alpha2"));
+            }
+            default:
+                return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,
+                    workload.CanaryDeployment, spec.None?.Capacity == CapacityPolicy.KeepTotal ? CapacityMode.KeepTotal : CapacityMode.KeepStable,
+                    spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10), clock));
+        }
+    }
+}

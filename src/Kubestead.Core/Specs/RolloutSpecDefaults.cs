@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Kubestead.Specs;
+
+/// <summary>The spec for the common case "roll out this image of this service" with sensible steps.</summary>
+public static class RolloutSpecDefaults
+{
+    public static string ForImage(string name, string ns, string service, string meshProvider, string image)
+    {
+        var mesh = meshProvider switch
+        {
+            MeshProviders.Istio => $"  istio:\n    virtualService:\n      name: {service}\n    destinationRule:\n      name: {service}\n",
+            MeshProviders.Linkerd => $"  linkerd:\n    canaryService: {service}-canary\n",
+            MeshProviders.Smi => $"  smi:\n    canaryService: {service}-canary\n",
+            _ => "",
+        };
+        var weights = meshProvider == MeshProviders.None ? new[] { 10, 25, 50 } : new[] { 5, 10, 25, 50 };
+        var steps = string.Concat(weights.Select(w => string.Create(CultureInfo.InvariantCulture, $"    - setWeight: {w}\n    - pause:\n        duration: 5m\n")));
+        return $"""
+            apiVersion: kubestead.io/v1alpha1
+            kind: Rollout
+            metadata:
+              name: {name}
+              namespace: {ns}
+            spec:
+              service: {service}
+              meshProvider: {meshProvider}
+
+            """ + mesh + $"""
+              stable:
+                deployment: {name}
+              canary:
+                image: {image}
+              steps:
+
+            """ + steps;
+    }
+}

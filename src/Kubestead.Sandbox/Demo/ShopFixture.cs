@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+using Kubestead.Sandbox.Cluster;
+
+namespace Kubestead.Sandbox.Demo;
+
+/// <summary>The ready-made "shop" service the demo rolls out: Deployment, Service and the mesh's objects.</summary>
+public static class ShopFixture
+{
+    public const string Namespace = "shop";
+    public const string Name = "shop";
+    public const string CanaryService = "shop-canary";
+
+    public static readonly ResourceType VirtualService = new("networking.istio.io", "v1", "virtualservices", "VirtualService");
+    public static readonly ResourceType DestinationRule = new("networking.istio.io", "v1", "destinationrules", "DestinationRule");
+    public static readonly ResourceType GatewayHttpRoute = new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute");
+    public static readonly ResourceType LinkerdHttpRoute = new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute");
+    public static readonly ResourceType TrafficSplit = new("split.smi-spec.io", "v1alpha2", "trafficsplits", "TrafficSplit");
+
+    /// <summary>Stable replicas: enough without a mesh for a 10% first step (1/(9+1)).</summary>
+    public static int StableReplicas(string mesh) => mesh == "none" ? 9 : 4;
+
+    public static void Seed(EmulatedCluster cluster, string mesh)
+    {
+        cluster.CustomTypes.AddRange([VirtualService, DestinationRule, GatewayHttpRoute, LinkerdHttpRoute, TrafficSplit]);
+        cluster.Seed(ResourceType.Namespace, JsonNode.Parse($$$"""{"metadata":{"name":"{{{Namespace}}}"} }""")!.AsObject());
+        cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
+            {"apiVersion":"apps/v1","kind":"Deployment",
+             "metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}","labels":{"app":"shop"} },
+             "spec":{"replicas":{{{StableReplicas(mesh)}}},
+                     "selector":{"matchLabels":{"app":"shop","version":"stable"} },
+                     "template":{"metadata":{"labels":{"app":"shop","version":"stable"} },
+                                 "spec":{"containers":[{"name":"app","image":"registry.example.com/shop:1.9.0","ports":[{"containerPort":8080}]}]} } } }
+            """)!.AsObject());
+        // Without a mesh the Service spreads over every version's pods; with Linkerd/SMI "shop" is the stable backend.
+        var selector = mesh is "none" or "istio" ? """{"app":"shop"}""" : """{"app":"shop","version":"stable"}""";
+        cluster.Seed(ResourceType.Service, JsonNode.Parse($$$"""
+            {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}"},
+             "spec":{"selector":{{{selector}}},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]} }
+            """)!.AsObject());
+        if (mesh != "istio") return;
+        cluster.Seed(VirtualService, JsonNode.Parse($$$"""
+            {"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}"},
+             "spec":{"hosts":["shop"],
+                     "http":[{"name":"primary",
+                              "route":[{"destination":{"host":"shop","subset":"stable"},"weight":100},
+                                       {"destination":{"host":"shop","subset":"canary"},"weight":0}],
+                              "retries":{"attempts":3,"perTryTimeout":"2s","retryOn":"5xx,reset"},
+                              "timeout":"10s"}]} }
+            """)!.AsObject());
+        cluster.Seed(DestinationRule, JsonNode.Parse($$$"""
+            {"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}"},
+             "spec":{"host":"shop",
+                     "trafficPolicy":{"connectionPool":{"http":{"http1MaxPendingRequests":100} } },
+                     "subsets":[{"name":"stable","labels":{"version":"stable"} },{"name":"canary","labels":{"version":"canary"} }]} }
+            """)!.AsObject());
+    }
+
+    /// <summary>The canary's share of plain traffic as the mesh would route it right now.</summary>
+    public static RouteStateReader Reader(EmulatedCluster cluster, string mesh) => () =>
+    {
+        int Ready(string name) => Simulation.RouteShareReader.ReadyReplicas(cluster.Peek(ResourceType.Deployment, Namespace, name));
+        var stableReady = Ready(Name);
+        var canaryReady = Ready($"{Name}-canary");
+        double share = mesh switch
+        {
+            "istio" => cluster.Peek(VirtualService, Namespace, Name) is { } vs
+                ? Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "canary")
+                : 0,
+            "linkerd" => cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is { } r ? Simulation.RouteShareReader.FromHttpRoute(r, CanaryService) : 0,
+            "smi" => cluster.Peek(TrafficSplit, Namespace, Name) is { } t ? Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService) : 0,
+            _ => Simulation.RouteShareReader.FromReadyPods(stableReady, canaryReady),
+        };
+        // A mesh cannot send traffic to a version with no ready pod.
+        if (canaryReady == 0) share = 0;
+        return new Simulation.RouteState(share, stableReady, canaryReady);
+    };
+}
+
+public delegate Simulation.RouteState RouteStateReader();

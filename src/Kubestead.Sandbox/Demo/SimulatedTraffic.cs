@@ -1,0 +1,55 @@
+using Kubestead.Analysis;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Cluster;
+using Kubestead.Sandbox.Simulation;
+
+namespace Kubestead.Sandbox.Demo;
+
+/// <summary>
+/// Ties the simulator to the sandbox cluster: the route state is re-read after every change to the cluster, and the
+/// simulation is brought up to the clock before each change and each metrics query, so every request is routed by the
+/// objects that were in force at its second.
+/// </summary>
+public sealed class SimulatedTraffic
+{
+    private readonly object _gate = new();
+    private readonly EmulatedCluster _cluster;
+    private readonly TimeProvider _clock;
+    private readonly RouteStateReader _reader;
+    private RouteState _state;
+
+    public SimulatedTraffic(EmulatedCluster cluster, TimeProvider clock, RouteStateReader reader, TrafficSimulator simulator)
+    {
+        _cluster = cluster;
+        _clock = clock;
+        _reader = reader;
+        Simulator = simulator;
+        _state = reader();
+        cluster.Changed += (_, _, _) => OnClusterChanged();
+    }
+
+    public TrafficSimulator Simulator { get; }
+
+    /// <summary>Metric windows straight from the simulator (the metric-source interface, no Prometheus needed).</summary>
+    public MetricQueryFactory Metrics => (_, _) => (start, end, _) =>
+    {
+        _cluster.Materialize();
+        CatchUp();
+        return Task.FromResult(Simulator.Window(start, end));
+    };
+
+    private void OnClusterChanged()
+    {
+        lock (_gate)
+        {
+            // Requests before this instant were routed by the previous objects.
+            Simulator.AdvanceTo(_clock.GetUtcNow(), () => _state);
+            _state = _reader();
+        }
+    }
+
+    public void CatchUp()
+    {
+        lock (_gate) Simulator.AdvanceTo(_clock.GetUtcNow(), () => _state);
+    }
+}

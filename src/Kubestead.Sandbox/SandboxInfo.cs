@@ -1,6 +1,0 @@
-namespace Kubestead.Sandbox;
-
-internal static class SandboxInfo
-{
-    public const string Name = "kubestead-sandbox";
-}
