@@ -1,12 +1,17 @@
-using System.CommandLine;
-
 namespace Kubestead.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
-        var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd, SMI or replica ratios.");
-        return root.Parse(args).Invoke();
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            // First Ctrl+C cancels cleanly (state stays resumable); a second one kills the process.
+            if (cts.IsCancellationRequested) return;
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        return await new CliApp(new CliContext()).RunAsync(args, cts.Token).ConfigureAwait(false);
     }
 }

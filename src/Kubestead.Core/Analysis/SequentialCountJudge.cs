@@ -59,6 +59,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         var canaryRate = _nc == 0 ? 0 : (double)_xc / _nc;
         var controlRate = _ns == 0 ? 0 : (double)_xs / _ns;
         double? effect = controlRate > 0 ? canaryRate / controlRate : null;
+        static string E(double e) => e >= 1e6 ? "> 10^6" : e.ToString("0.#", CultureInfo.InvariantCulture);
         string Pct(double r) => (r * 100).ToString("0.###", CultureInfo.InvariantCulture) + "%";
 
         VerdictOutcome outcome;
@@ -68,13 +69,13 @@ public abstract class SequentialCountJudge : ICanaryJudge
         {
             outcome = VerdictOutcome.Fail;
             e = eFail;
-            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is worse than control {Pct(controlRate)} ({_xs} of {_ns}); e-value {eFail:0.#} >= {threshold:0.#}";
+            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is worse than control {Pct(controlRate)} ({_xs} of {_ns}); e-value {E(eFail)} >= {threshold:0.#}";
         }
         else if (ePass >= threshold)
         {
             outcome = VerdictOutcome.Pass;
             e = ePass;
-            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is not {_options.DetectRatio:0.##}x control's {Pct(controlRate)}; e-value {ePass:0.#} >= {threshold:0.#}";
+            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is not {_options.DetectRatio:0.##}x control's {Pct(controlRate)}; e-value {E(ePass)} >= {threshold:0.#}";
         }
         else
         {

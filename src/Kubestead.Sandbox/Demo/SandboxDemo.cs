@@ -58,3 +58,15 @@ public static class SandboxDemo
         return new DemoResult(result, scenario, sr, sf, cr, cf, clock.GetUtcNow() - start, log.Count, cluster.Writes.Count);
     }
 }
+
+/// <summary>The demo specs shipped inside the sandbox assembly (copies of examples/sandbox/*.yaml).</summary>
+public static class DemoSpecs
+{
+    public static string For(string mesh)
+    {
+        using var stream = typeof(DemoSpecs).Assembly.GetManifestResourceStream($"sandbox/{mesh}.yaml")
+                           ?? throw new ArgumentException($"no demo spec for mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,445 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kubestead.Analysis;
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Demo;
+
+namespace Kubestead.Cli;
+
+/// <summary>The `kubestead` command tree. Each command parses, makes one call into Core, and prints.</summary>
+public sealed class CliApp(CliContext ctx)
+{
+    private readonly Option<string?> _namespace = new("--namespace", "-n") { Description = "Namespace (default: the kubeconfig context's)", Recursive = true };
+    private readonly Option<string?> _context = new("--context") { Description = "kubeconfig context to use", Recursive = true };
+    private readonly Option<string?> _kubeconfig = new("--kubeconfig") { Description = "Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)", Recursive = true };
+    private readonly Option<string> _output = new("--output", "-o") { Description = "Output format: text or json", DefaultValueFactory = _ => "text", Recursive = true };
+    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Show every engine event (inconclusive windows, verbose lines)", Recursive = true };
+    private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the writes the command would make, and make none" };
+
+    public RootCommand Build()
+    {
+        _output.AcceptOnlyFromAmong("text", "json");
+        var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd (HTTPRoute or SMI) or replica ratios, judged from metrics.\n" +
+                                   "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused.");
+        root.Options.Add(_namespace);
+        root.Options.Add(_context);
+        root.Options.Add(_kubeconfig);
+        root.Options.Add(_output);
+        root.Options.Add(_verbose);
+        root.Subcommands.Add(Demo());
+        root.Subcommands.Add(Start());
+        root.Subcommands.Add(Status());
+        root.Subcommands.Add(Wait());
+        root.Subcommands.Add(Simple("pause", "Pause a rollout (it stays where it is until resumed)", (s, ns, n, ct) => s.PauseAsync(ns, n, ct), (ns, n) => new PauseOperation(ns, n)));
+        root.Subcommands.Add(Resume());
+        root.Subcommands.Add(Simple("abort", "Abort a rollout: all traffic to stable in one write, then clean up", (s, ns, n, ct) => s.AbortAsync(ns, n, ct), (ns, n) => new AbortOperation(ns, n)));
+        root.Subcommands.Add(Promote());
+        root.Subcommands.Add(SetWeight());
+        root.Subcommands.Add(Weight());
+        root.Subcommands.Add(HeaderRoute());
+        root.Subcommands.Add(Analyze());
+        root.Subcommands.Add(Plan());
+        root.Subcommands.Add(Validate());
+        root.Subcommands.Add(GitOps());
+        root.Subcommands.Add(NewSpec());
+        return root;
+    }
+
+    public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) ctx.Error.WriteLine($"kubestead: error: {e.Message}");
+            ctx.Error.WriteLine("Run 'kubestead --help' for usage.");
+            return ExitCodes.InvalidInput;
+        }
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error }, ct).ConfigureAwait(false);
+    }
+
+    private bool Json(ParseResult p) => p.GetValue(_output) == "json";
+
+    private Command Demo()
+    {
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
+        var scenario = new Option<string>("--scenario") { Description = "healthy (promoted), faulty (rolled back) or low-traffic (paused: insufficient data)", DefaultValueFactory = _ => "healthy" };
+        scenario.AcceptOnlyFromAmong(DemoScenario.Names);
+        var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed };
+        cmd.SetAction((p, ct) => Guard(p, async () =>
+        {
+            var json = Json(p);
+            var ci = CiReporter.For(ctx);
+            var observer = new CliObserver(json ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
+            var m = p.GetValue(mesh)!;
+            var sc = DemoScenario.Get(p.GetValue(scenario)!);
+            if (!json)
+            {
+                ctx.Out.WriteLine($"Sandbox demo: mesh {m}, scenario {sc.Name} ({sc.RequestsPerSecond:0.##} requests/s): {sc.Expectation}.");
+                ctx.Out.WriteLine("Time below is the sandbox's virtual clock; the whole rollout runs in seconds.");
+                ctx.Out.WriteLine();
+            }
+            var result = await ctx.Demo(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false);
+            ci?.OnResult(result.Rollout);
+            if (json)
+            {
+                var doc = OutputFormat.RolloutDocument(result.Rollout);
+                doc["demo"] = new JsonObject
+                {
+                    ["mesh"] = m, ["scenario"] = sc.Name, ["requestsPerSecond"] = sc.RequestsPerSecond,
+                    ["simulatedSeconds"] = result.SimulatedDuration.TotalSeconds,
+                    ["stableRequests"] = result.StableRequests, ["stableFailures"] = result.StableFailures,
+                    ["canaryRequests"] = result.CanaryRequests, ["canaryFailures"] = result.CanaryFailures,
+                    ["apiRequests"] = result.ApiRequests, ["apiWrites"] = result.ApiWrites,
+                };
+                ctx.Out.WriteLine(doc.ToJsonString(OutputFormat.Json));
+            }
+            else
+            {
+                ctx.Out.WriteLine();
+                ctx.Out.WriteLine(OutputFormat.Text(result.Rollout));
+                ctx.Out.WriteLine();
+                ctx.Out.WriteLine($"Simulated {result.SimulatedDuration:h\\:mm\\:ss} of traffic: canary served {result.CanaryRequests} requests ({result.CanaryFailures} failed), " +
+                                  $"stable {result.StableRequests} ({result.StableFailures} failed); {result.ApiRequests} API requests, {result.ApiWrites} writes.");
+                ctx.Out.WriteLine($"Exit code {ExitCodes.For(result.Rollout)} ({result.Rollout.Phase}).");
+            }
+            return ExitCodes.For(result.Rollout);
+        }));
+        return cmd;
+    }
+
+    private Command Start()
+    {
+        var file = new Option<string?>("--file", "-f") { Description = "Rollout spec (YAML)" };
+        var name = new Option<string?>("--name") { Description = "Rollout/Deployment name, for the common case with --image" };
+        var image = new Option<string?>("--image") { Description = "New image for the canary" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (with --image)" };
+        var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
+        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, observer, ci) =>
+        {
+            var request = new StartRequest
+            {
+                SpecPath = p.GetValue(file), Name = p.GetValue(name), Image = p.GetValue(image),
+                MeshProvider = p.GetValue(mesh), Service = p.GetValue(service), Namespace = ns,
+            };
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new StartOperation(request), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Status()
+    {
+        var name = new Argument<string?>("name") { Description = "Rollout name (omit to list)", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all-namespaces", "-A") { Description = "List rollouts in every namespace" };
+        var cmd = new Command("status", "Show a rollout, or list rollouts") { name, all };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
+        {
+            if (p.GetValue(name) is { } n) return PrintRollout(p, null, await svc.GetAsync(ns, n, ct).ConfigureAwait(false), exitByPhase: false);
+            var list = await svc.ListAsync(p.GetValue(all) ? "*" : ns, ct).ConfigureAwait(false);
+            if (Json(p)) ctx.Out.WriteLine(new JsonArray(list.Select(r => (JsonNode?)OutputFormat.RolloutDocument(r)).ToArray()).ToJsonString(OutputFormat.Json));
+            else ctx.Out.WriteLine(list.Count == 0 ? "No rollouts found." : OutputFormat.Table(["NAMESPACE", "NAME", "MESH", "PHASE", "STEP", "CANARY", "MESSAGE"],
+                list.Select(r => new[] { r.Namespace, r.Name, r.MeshProvider, r.Phase.ToString(), $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message }).ToList()));
+            return ExitCodes.Success;
+        }, ct));
+        return cmd;
+    }
+
+    private Command Wait()
+    {
+        var name = NameArgument();
+        var timeout = new Option<TimeSpan?>("--timeout") { Description = "Give up waiting after this long (e.g. 00:30:00); the rollout continues" };
+        var cmd = new Command("wait", "Drive (or watch) a rollout until it completes, rolls back or pauses") { name, timeout };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+            PrintRollout(p, ci, await svc.WaitAsync(ns, p.GetValue(name)!, p.GetValue(timeout), ct).ConfigureAwait(false)), ct));
+        return cmd;
+    }
+
+    private Command Resume()
+    {
+        var name = NameArgument();
+        var noWait = new Option<bool>("--no-wait") { Description = "Mark it resumed without driving it" };
+        var cmd = new Command("resume", "Resume a paused rollout and drive it on") { name, noWait, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new ResumeOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.ResumeAsync(ns, p.GetValue(name)!, !p.GetValue(noWait), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Promote()
+    {
+        var name = NameArgument();
+        var noWait = new Option<bool>("--no-wait") { Description = "Request promotion without driving it" };
+        var cmd = new Command("promote", "Skip the remaining steps and promote the canary") { name, noWait, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new PromoteOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.PromoteAsync(ns, p.GetValue(name)!, !p.GetValue(noWait), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Simple(string verb, string description, Func<IKubesteadService, string?, string, CancellationToken, Task<RolloutResult>> call,
+        Func<string, string, PlannedOperation> plan)
+    {
+        var name = NameArgument();
+        var cmd = new Command(verb, description) { name, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(plan(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await call(svc, ns, p.GetValue(name)!, ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command SetWeight()
+    {
+        var name = NameArgument();
+        var weight = new Argument<double>("weight") { Description = "Canary share in percent (0-100; decimals where the mesh allows)" };
+        var cmd = new Command("set-weight", "Set the canary's traffic share by hand (one write, read back)") { name, weight, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new SetWeightOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!, p.GetValue(weight)), ct).ConfigureAwait(false));
+            return PrintWeight(p, await svc.SetWeightAsync(ns, p.GetValue(name)!, p.GetValue(weight), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Weight()
+    {
+        var name = NameArgument();
+        var cmd = new Command("weight", "Show the split as the mesh objects state it, and the share observed in the metrics") { name };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) => PrintWeight(p, await svc.GetWeightAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false)), ct));
+        return cmd;
+    }
+
+    private Command HeaderRoute()
+    {
+        var cmd = new Command("header-route", "Route requests with a header (default x-canary: true) to the canary");
+        var setName = NameArgument();
+        var route = new Option<string>("--route") { Description = "Header route name", DefaultValueFactory = _ => "canary-testers" };
+        var header = new Option<string>("--header") { Description = "Header name", DefaultValueFactory = _ => "x-canary" };
+        var value = new Option<string>("--value") { Description = "Header value", DefaultValueFactory = _ => "true" };
+        var match = new Option<string>("--match") { Description = "exact, prefix or regex", DefaultValueFactory = _ => "exact" };
+        match.AcceptOnlyFromAmong("exact", "prefix", "regex");
+        var set = new Command("set", "Add a header route") { setName, route, header, value, match, _dryRun };
+        set.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            var request = new HeaderRouteRequest(p.GetValue(route)!, p.GetValue(header)!, p.GetValue(value)!,
+                Enum.Parse<HeaderMatchType>(p.GetValue(match)!, ignoreCase: true));
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new SetHeaderRouteOperation(ns ?? svc.DefaultNamespace, p.GetValue(setName)!, request), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.SetHeaderRouteAsync(ns, p.GetValue(setName)!, request, ct).ConfigureAwait(false), exitByPhase: false);
+        }, ct));
+        var removeName = NameArgument();
+        var removeRoute = new Option<string>("--route") { Description = "Header route name", DefaultValueFactory = _ => "canary-testers" };
+        var remove = new Command("remove", "Remove a header route") { removeName, removeRoute, _dryRun };
+        remove.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new RemoveHeaderRouteOperation(ns ?? svc.DefaultNamespace, p.GetValue(removeName)!, p.GetValue(removeRoute)!), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.RemoveHeaderRouteAsync(ns, p.GetValue(removeName)!, p.GetValue(removeRoute)!, ct).ConfigureAwait(false), exitByPhase: false);
+        }, ct));
+        cmd.Subcommands.Add(set);
+        cmd.Subcommands.Add(remove);
+        return cmd;
+    }
+
+    private Command Analyze()
+    {
+        var name = new Argument<string?>("name") { Description = "Rollout name (omit to judge counts given with the options)", Arity = ArgumentArity.ZeroOrOne };
+        var cr = new Option<long?>("--canary-requests");
+        var cf = new Option<long?>("--canary-failures");
+        var sr = new Option<long?>("--control-requests");
+        var sf = new Option<long?>("--control-failures");
+        var judge = new Option<string>("--judge") { DefaultValueFactory = _ => "sequential" };
+        judge.AcceptOnlyFromAmong("sequential", "threshold", "mannWhitney");
+        var cmd = new Command("analyze", "Show the analysis verdicts of a rollout, or judge counts ad hoc") { name, cr, cf, sr, sf, judge };
+        cmd.SetAction((p, ct) =>
+        {
+            if (p.GetValue(name) is { } n)
+                return WithService(p, async (svc, ns, _, _) => PrintAnalysis(p, await svc.GetAnalysisAsync(ns, n, ct).ConfigureAwait(false)), ct);
+            return Guard(p, () =>
+            {
+                if (p.GetValue(cr) is not { } a || p.GetValue(cf) is not { } b || p.GetValue(sr) is not { } c || p.GetValue(sf) is not { } d)
+                    throw new KubesteadException("AnalyzeNeedsInput", KubesteadErrorKind.InvalidInput,
+                        "give a rollout name, or all of --canary-requests, --canary-failures, --control-requests, --control-failures");
+                return Task.FromResult(PrintAnalysis(p, ctx.Offline().AnalyzeCounts(new VersionSample(a, b), new VersionSample(c, d), p.GetValue(judge)!)));
+            });
+        });
+        return cmd;
+    }
+
+    private Command Plan()
+    {
+        var weight = new Option<double>("--weight") { Description = "Canary weight in percent", Required = true };
+        var window = new Option<TimeSpan>("--window") { Description = "Analysis window (e.g. 00:01:00)", DefaultValueFactory = _ => TimeSpan.FromMinutes(1) };
+        var rps = new Option<double>("--rps") { Description = "Service request rate (requests/s)", Required = true };
+        var routing = new Option<string>("--routing") { Description = "binomial (Istio, Linkerd), wrr (round robin) or pods (no mesh)", DefaultValueFactory = _ => "binomial" };
+        routing.AcceptOnlyFromAmong("binomial", "wrr", "pods");
+        var mesh = new Option<string>("--mesh") { DefaultValueFactory = _ => "istio" };
+        var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (no mesh)" };
+        var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas };
+        cmd.SetAction((p, ct) => Guard(p, () =>
+        {
+            var mode = p.GetValue(routing) switch { "wrr" => CanaryRoutingMode.WeightedRoundRobin, "pods" => CanaryRoutingMode.Pods, _ => CanaryRoutingMode.Binomial };
+            var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas)));
+            if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(plan, OutputFormat.Json));
+            else
+            {
+                ctx.Out.WriteLine(OutputFormat.Table(["WEIGHT", "ACHIEVABLE", "MINIMUM", "CANARY REQ/WINDOW", "P(EMPTY WINDOW)", "TIME TO DETECT", "REQUESTS TO PASS"],
+                    [[$"{plan.RequestedWeight:0.###}%", $"{plan.AchievableWeight:0.###}%", $"{plan.MinimumCanaryWeight:0.###}%", plan.ExpectedCanaryRequests.ToString("0.##", CultureInfo.InvariantCulture),
+                      plan.EmptyWindowProbability.ToString("P1", CultureInfo.InvariantCulture), plan.TimeToDetect?.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) ?? "never",
+                      plan.MinimumRequestsForPass.ToString(CultureInfo.InvariantCulture)]]));
+                ctx.Out.WriteLine(plan.PrecisionExplanation);
+                foreach (var w in plan.Warnings) ctx.Out.WriteLine("warning: " + w);
+            }
+            return Task.FromResult(ExitCodes.Success);
+        }));
+        return cmd;
+    }
+
+    private Command Validate()
+    {
+        var file = new Option<string>("--file", "-f") { Description = "Rollout spec (YAML)", Required = true };
+        var cluster = new Option<bool>("--cluster") { Description = "Also check the cluster: objects, subsets, selectors, permissions" };
+        var cmd = new Command("validate", "Validate a spec (every problem at once, with file:line:column)") { file, cluster };
+        cmd.SetAction((p, ct) =>
+        {
+            var path = p.GetValue(file)!;
+            if (p.GetValue(cluster))
+                return WithService(p, async (svc, ns, _, _) => PrintChecks(p, await svc.TestAsync(new StartRequest { SpecPath = path, Namespace = ns }, true, ct).ConfigureAwait(false)), ct);
+            return Guard(p, () =>
+            {
+                if (!File.Exists(path)) throw new KubesteadException("SpecFileNotFound", KubesteadErrorKind.InvalidInput, $"spec file '{path}' does not exist", path);
+                return Task.FromResult(PrintChecks(p, ctx.Offline().ValidateSpec(File.ReadAllText(path), path)));
+            });
+        });
+        return cmd;
+    }
+
+    private Command GitOps()
+    {
+        var name = NameArgument();
+        var cmd = new Command("gitops", "Argo CD ignoreDifferences and Flux settings that keep GitOps from reverting Kubestead's weights") { name };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
+        {
+            var g = await svc.GetGitOpsConfigAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false);
+            if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(g, OutputFormat.Json));
+            else ctx.Out.WriteLine($"# Argo CD Application spec:\n{g.ArgoCdIgnoreDifferences}\n\n# Flux:\n{g.FluxGuidance}");
+            return ExitCodes.Success;
+        }, ct));
+        return cmd;
+    }
+
+    private Command NewSpec()
+    {
+        var service = new Argument<string>("service") { Description = "The Service to roll out" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (default: detected)" };
+        var cmd = new Command("new-spec", "Scaffold a rollout spec from what the cluster holds") { service, mesh };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
+        {
+            ctx.Out.Write(await svc.NewSpecAsync(ns, p.GetValue(service)!, p.GetValue(mesh), ct).ConfigureAwait(false));
+            return ExitCodes.Success;
+        }, ct));
+        return cmd;
+    }
+
+    private static Argument<string> NameArgument() => new("name") { Description = "Rollout name" };
+
+    private async Task<int> WithService(ParseResult p, Func<IKubesteadService, string?, CliObserver, CiReporter?, Task<int>> body, CancellationToken ct) =>
+        await Guard(p, async () =>
+        {
+            var ci = CiReporter.For(ctx);
+            var observer = new CliObserver(Json(p) ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
+            await using var svc = await ctx.Connect(new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)), observer, ct).ConfigureAwait(false);
+            return await body(svc, p.GetValue(_namespace), observer, ci).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+    /// <summary>Turns exceptions into one error line and an exit code. Messages from Core carry no secrets; nothing else is printed.</summary>
+    private async Task<int> Guard(ParseResult p, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            ctx.Error.WriteLine("kubestead: cancelled. The rollout's state is in the cluster; continue it with 'kubestead wait <name>' or 'kubestead resume <name>'.");
+            return ExitCodes.Cancelled;
+        }
+        catch (KubesteadException e)
+        {
+            ctx.Error.WriteLine($"kubestead: error: {e.Message} [{e.ErrorId}]");
+            CiReporter.For(ctx)?.OnError(e.ErrorId, e.Message);
+            return ExitCodes.For(e);
+        }
+        catch (KubernetesApiException e)
+        {
+            ctx.Error.WriteLine($"kubestead: error: {e.Message} [{e.Reason}]");
+            CiReporter.For(ctx)?.OnError(e.Reason.ToString(), e.Message);
+            return ExitCodes.Error;
+        }
+        catch (Exception e) when (e is NotImplementedException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            ctx.Error.WriteLine($"kubestead: error: {e.Message}");
+            return ExitCodes.Error;
+        }
+    }
+
+    private int PrintRollout(ParseResult p, CiReporter? ci, RolloutResult r, bool exitByPhase = true)
+    {
+        ci?.OnResult(r);
+        ctx.Out.WriteLine(Json(p) ? OutputFormat.RolloutDocument(r).ToJsonString(OutputFormat.Json) : OutputFormat.Text(r));
+        return exitByPhase ? ExitCodes.For(r) : ExitCodes.Success;
+    }
+
+    private int PrintWeight(ParseResult p, WeightReport w)
+    {
+        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(w, OutputFormat.Json));
+        else
+        {
+            ctx.Out.WriteLine(OutputFormat.Table(["NAMESPACE", "NAME", "MESH", "STABLE", "CANARY", "OBSERVED CANARY", "SOURCE"],
+                [[w.Namespace, w.Name, w.MeshProvider, $"{w.StableWeight:0.###}%", $"{w.CanaryWeight:0.###}%", w.ObservedCanaryShare is { } o ? $"{o:0.##}%" : "-", w.Source]]));
+        }
+        return ExitCodes.Success;
+    }
+
+    private int PrintAnalysis(ParseResult p, AnalysisReport a)
+    {
+        if (Json(p))
+            ctx.Out.WriteLine(new JsonObject
+            {
+                ["name"] = a.Name, ["namespace"] = a.Namespace,
+                ["analysis"] = new JsonArray(a.Verdicts.Select(v => (JsonNode?)OutputFormat.VerdictDocument(v)).ToArray()),
+            }.ToJsonString(OutputFormat.Json));
+        else ctx.Out.WriteLine(a.Verdicts.Count == 0 ? "No verdicts yet." : OutputFormat.Verdicts(a.Verdicts));
+        return a.Verdicts.Any(v => v.Outcome == VerdictOutcome.Fail) ? ExitCodes.RolledBack
+            : a.Verdicts.Count > 0 && a.Verdicts.All(v => v.Outcome == VerdictOutcome.Pass) ? ExitCodes.Success : ExitCodes.Paused;
+    }
+
+    private int PrintChecks(ParseResult p, SpecTestReport report)
+    {
+        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(report, OutputFormat.Json));
+        else foreach (var c in report.Checks) ctx.Out.WriteLine($"{c.Outcome.ToString().ToUpperInvariant(),-8} {c.Check,-8} {c.Message}");
+        return report.IsValid ? ExitCodes.Success : ExitCodes.InvalidInput;
+    }
+
+    private int PrintPlan(ParseResult p, IReadOnlyList<PlannedChange> plan)
+    {
+        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(new { dryRun = true, changes = plan }, OutputFormat.Json));
+        else
+        {
+            ctx.Out.WriteLine("Dry run: nothing was written. The command would:");
+            foreach (var c in plan) ctx.Out.WriteLine($"  {c.Verb,-12} {c.Target}: {c.Description}");
+        }
+        return ExitCodes.Success;
+    }
+}

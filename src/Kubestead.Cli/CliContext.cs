@@ -1,0 +1,27 @@
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Demo;
+
+namespace Kubestead.Cli;
+
+/// <summary>Everything the CLI touches outside itself, so tests can run it in-process.</summary>
+public sealed record CliContext
+{
+    public TextWriter Out { get; init; } = Console.Out;
+    public TextWriter Error { get; init; } = Console.Error;
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+    public bool IsTerminal { get; init; } = !Console.IsOutputRedirected;
+
+    /// <summary>Connects to a cluster; the default reads kubeconfig or in-cluster config.</summary>
+    public Func<ConnectionOptions, IRolloutObserver, CancellationToken, Task<IKubesteadService>> Connect { get; init; } =
+        (options, observer, ct) => KubesteadConnector.ConnectAsync(options, observer, null, ct);
+
+    public Func<IKubesteadOffline> Offline { get; init; } = KubesteadConnector.Offline;
+
+    /// <summary>Runs the sandbox demo (overridable so tests can check the CLI's handling of its result).</summary>
+    public Func<string, string, IRolloutObserver, int, CancellationToken, Task<DemoResult>> Demo { get; init; } =
+        (mesh, scenario, observer, seed, ct) => SandboxDemo.RunAsync(mesh, scenario, DemoSpecs.For(mesh), observer, seed, ct);
+
+    public bool IsGitHubActions => string.Equals(Environment("GITHUB_ACTIONS"), "true", StringComparison.OrdinalIgnoreCase);
+    public bool IsAzureDevOps => !string.IsNullOrEmpty(Environment("TF_BUILD"));
+    public bool IsCi => IsGitHubActions || IsAzureDevOps || !string.IsNullOrEmpty(Environment("CI"));
+}

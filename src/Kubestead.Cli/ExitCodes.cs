@@ -1,0 +1,29 @@
+using Kubestead.Rollouts;
+
+namespace Kubestead.Cli;
+
+/// <summary>The CLI's exit codes, documented in the README and docs/cli.md.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Error = 1;
+    public const int InvalidInput = 2;
+    public const int RolledBack = 3;
+    public const int Paused = 4;
+    public const int Cancelled = 130;
+
+    /// <summary>0 completed (or still running after --no-wait), 3 rolled back or failed, 4 paused.</summary>
+    public static int For(RolloutResult r) => r.Phase switch
+    {
+        RolloutPhase.Aborted or RolloutPhase.Failed => RolledBack,
+        RolloutPhase.Paused => Paused,
+        _ => Success,
+    };
+
+    public static int For(Exception e) => e switch
+    {
+        OperationCanceledException => Cancelled,
+        KubesteadException { Kind: KubesteadErrorKind.InvalidInput } => InvalidInput,
+        _ => Error,
+    };
+}

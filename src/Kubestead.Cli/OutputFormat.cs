@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Kubestead.Analysis;
+using Kubestead.Rollouts;
+
+namespace Kubestead.Cli;
+
+/// <summary>How results look: one JSON document with --output json, kubectl-like text otherwise.</summary>
+public static class OutputFormat
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    /// <summary>The rollout document of --output json: name, namespace, phase, steps, weights, analysis verdicts with counts, history.</summary>
+    public static JsonObject RolloutDocument(RolloutResult r) => new()
+    {
+        ["name"] = r.Name,
+        ["namespace"] = r.Namespace,
+        ["phase"] = Camel(r.Phase.ToString()),
+        ["pauseReason"] = r.PauseReason is { } p ? Camel(p.ToString()) : null,
+        ["message"] = r.Message,
+        ["meshProvider"] = r.MeshProvider,
+        ["steps"] = new JsonObject { ["index"] = r.StepIndex, ["count"] = r.StepCount, ["current"] = r.CurrentStep },
+        ["weights"] = new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
+        ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
+        ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
+        ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
+        ["history"] = new JsonArray(r.History.Select(h => (JsonNode?)new JsonObject
+        {
+            ["at"] = h.At.ToString("o", CultureInfo.InvariantCulture),
+            ["kind"] = h.Kind,
+            ["message"] = h.Message,
+            ["canaryWeight"] = h.CanaryWeight,
+            ["driver"] = h.Driver,
+        }).ToArray()),
+    };
+
+    public static JsonObject VerdictDocument(Verdict v) => new()
+    {
+        ["judge"] = v.Judge,
+        ["metric"] = v.Metric,
+        ["outcome"] = Camel(v.Outcome.ToString()),
+        ["canaryRequests"] = v.CanaryRequests,
+        ["canaryFailures"] = v.CanaryFailures,
+        ["controlRequests"] = v.ControlRequests,
+        ["controlFailures"] = v.ControlFailures,
+        ["pValue"] = Finite(v.PValue),
+        ["eValue"] = Finite(v.EValue),
+        ["effect"] = Finite(v.Effect),
+        ["summary"] = v.Summary,
+    };
+
+    private static double? Finite(double? d) => d is { } x && double.IsFinite(x) ? x : null;
+
+    public static string Camel(string s) => s.Length == 0 ? s : char.ToLowerInvariant(s[0]) + s[1..];
+
+    public static string Text(RolloutResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(Table(["NAMESPACE", "NAME", "MESH", "PHASE", "STEP", "CANARY", "MESSAGE"],
+            [[r.Namespace, r.Name, r.MeshProvider, r.PauseReason is { } p ? $"{r.Phase} ({p})" : r.Phase.ToString(),
+              $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message]]));
+        if (r.Verdicts.Count > 0)
+        {
+            sb.AppendLine();
+            sb.Append(Verdicts(r.Verdicts));
+        }
+        return sb.ToString();
+    }
+
+    public static string Verdicts(IReadOnlyList<Verdict> verdicts) =>
+        Table(["METRIC", "JUDGE", "VERDICT", "CANARY", "CONTROL", "E-VALUE", "SUMMARY"],
+            verdicts.Select(v => new[]
+            {
+                v.Metric, v.Judge, v.Outcome.ToString(), $"{v.CanaryFailures}/{v.CanaryRequests}", $"{v.ControlFailures}/{v.ControlRequests}",
+                v.EValue is { } e ? (e >= 1e6 ? "> 10^6" : e.ToString("0.##", CultureInfo.InvariantCulture)) : "-", v.Summary,
+            }).ToList()) + Environment.NewLine;
+
+    public static string Table(string[] headers, IReadOnlyList<string[]> rows)
+    {
+        var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Select(r => r[i].Length).DefaultIfEmpty(0).Max())).ToArray();
+        var sb = new StringBuilder();
+        void Line(string[] cells) => sb.AppendLine(string.Join("   ", cells.Select((c, i) => i == cells.Length - 1 ? c : c.PadRight(widths[i]))).TrimEnd());
+        Line(headers);
+        foreach (var r in rows) Line(r);
+        return sb.ToString().TrimEnd('\r', '\n');
+    }
+}

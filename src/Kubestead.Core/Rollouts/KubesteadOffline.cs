@@ -1,0 +1,79 @@
+using Kubestead.Analysis;
+using Kubestead.Specs;
+using Kubestead.Traffic;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>What needs no cluster: spec validation, the split planner, ad hoc judging of counts.</summary>
+public sealed class KubesteadOffline : IKubesteadOffline
+{
+    public SpecTestReport ValidateSpec(string yaml, string? fileName)
+    {
+        var result = RolloutSpecParser.Parse(yaml, fileName);
+        var checks = result.IsValid
+            ? [new SpecCheck("spec", CheckOutcome.Passed, $"{fileName ?? "the spec"} is a valid {result.Spec!.MeshProvider} rollout with {result.Spec.Steps.Count} steps")]
+            : result.Problems.Select(p => new SpecCheck("spec", CheckOutcome.Failed, p.ToString(), p.File)).ToList();
+        return new SpecTestReport(result.Spec?.Name, result.Spec?.Namespace, result.IsValid, checks);
+    }
+
+    public SplitPlanResult PlanSplit(SplitPlanRequest r)
+    {
+        if (r.CanaryWeight is < 0 or > 100 || double.IsNaN(r.CanaryWeight))
+            throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput, $"weight {r.CanaryWeight} is out of range 0..100");
+        if (r.RequestsPerSecond < 0 || r.Window <= TimeSpan.Zero)
+            throw new KubesteadException("InvalidPlanInput", KubesteadErrorKind.InvalidInput, "the request rate must be >= 0 and the window > 0");
+        double achievable = r.CanaryWeight, minimum;
+        string explanation;
+        var warnings = new List<string>();
+        switch (r.MeshProvider)
+        {
+            case MeshProviders.None:
+            {
+                var replicas = r.StableReplicas ?? throw new KubesteadException("StableReplicasRequired", KubesteadErrorKind.InvalidInput,
+                    "without a mesh the plan needs the stable replica count (--stable-replicas / -StableReplicas)");
+                minimum = ReplicaRatioPlanner.MinimumPercent(replicas, CapacityMode.KeepStable);
+                explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas the smallest share is about {minimum:0.#}%";
+                try
+                {
+                    achievable = ReplicaRatioPlanner.Plan(r.CanaryWeight, replicas, CapacityMode.KeepStable).CanaryPercent;
+                }
+                catch (TrafficRoutingException e)
+                {
+                    warnings.Add(e.Message);
+                    achievable = minimum;
+                }
+                break;
+            }
+            case MeshProviders.Istio:
+                minimum = 1;
+                achievable = Math.Round(r.CanaryWeight);
+                explanation = "Istio route weights are whole percents";
+                break;
+            default:
+                minimum = 0.01;
+                achievable = Math.Round(r.CanaryWeight, 2);
+                explanation = "HTTPRoute and TrafficSplit weights are relative integers: shares down to 0.01%";
+                break;
+        }
+        var routing = r.Routing switch
+        {
+            CanaryRoutingMode.WeightedRoundRobin => PlannedRouting.WeightedRoundRobin,
+            CanaryRoutingMode.Pods => PlannedRouting.Pods,
+            _ => PlannedRouting.Binomial,
+        };
+        var plan = CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio);
+        warnings.AddRange(plan.Warnings);
+        return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
+            plan.TimeToDetect, plan.CanaryRequestsToPass, warnings);
+    }
+
+    public AnalysisReport AnalyzeCounts(VersionSample canary, VersionSample control, string judge = "sequential")
+    {
+        if (canary.Requests < 0 || control.Requests < 0 || canary.Failures < 0 || control.Failures < 0
+            || canary.Failures > canary.Requests || control.Failures > control.Requests)
+            throw new KubesteadException("InvalidCounts", KubesteadErrorKind.InvalidInput, "counts must be >= 0 and failures no more than requests");
+        var j = JudgeFactory.Create("error-rate", new JudgeSpec(judge, 0.05, 5, 1, 0.98, judge == "threshold" ? 99 : null, null, null));
+        j.Observe(new MetricWindow(default, default, canary, control));
+        return new AnalysisReport(null, null, DateTimeOffset.UtcNow, [j.Evaluate()]);
+    }
+}
