@@ -6,7 +6,14 @@ public static class KubesteadConnector
     /// <summary>Connects with a kubeconfig (KUBECONFIG, an explicit path, a context) or in-cluster config.</summary>
     public static Task<IKubesteadService> ConnectAsync(
         ConnectionOptions options, IRolloutObserver? observer = null, TimeProvider? clock = null, CancellationToken ct = default)
-        => throw new NotImplementedException("wired when the Kubernetes client lands");
+    {
+        ct.ThrowIfCancellationRequested();
+        var connection = Kubernetes.KubeConfigLoader.Resolve(options.KubeConfig, options.Context, options.Namespace);
+        var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance };
+        var client = new Kubernetes.KubernetesClient(connection, serviceOptions.Clock,
+            log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)));
+        return Task.FromResult<IKubesteadService>(new KubesteadService(client, serviceOptions));
+    }
 
     /// <summary>Operations that need no cluster.</summary>
     public static IKubesteadOffline Offline() => new KubesteadOffline();
