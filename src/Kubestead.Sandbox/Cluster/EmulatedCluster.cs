@@ -422,8 +422,13 @@ public sealed class EmulatedCluster : IKubernetesApi
         fault.Remaining--;
         if (fault.Remaining <= 0) _faults.Remove(fault);
         if (!fault.AfterApply)
-            throw new KubernetesApiException(fault.Status, fault.Status == 429 ? StatusReason.TooManyRequests : StatusReason.ServiceUnavailable,
-                $"injected failure for {verb} {type.Plural}/{name}");
+            throw new KubernetesApiException(fault.Status, fault.Status switch
+                {
+                    429 => StatusReason.TooManyRequests,
+                    500 => StatusReason.InternalError,
+                    0 => StatusReason.Unknown,
+                    _ => StatusReason.ServiceUnavailable,
+                }, $"injected failure for {verb} {type.Plural}/{name}", retryAfter: fault.Status == 429 ? TimeSpan.FromSeconds(2) : null);
         return fault;
     }
 

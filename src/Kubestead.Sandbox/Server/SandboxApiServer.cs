@@ -1,0 +1,364 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+using Kubestead.Sandbox.Cluster;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Kubestead.Sandbox.Server;
+
+/// <summary>
+/// Serves an <see cref="EmulatedCluster"/> over HTTP on 127.0.0.1 the way kube-apiserver does for what Kubestead and
+/// kubectl use: discovery, CRUD, JSON/merge patches, subresources, label selectors, paging, watches, Status errors.
+/// Requests must carry the bearer token written into the sandbox's kubeconfig.
+/// </summary>
+public sealed class SandboxApiServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private SandboxApiServer(WebApplication app, EmulatedCluster cluster, string token)
+    {
+        _app = app;
+        Cluster = cluster;
+        Token = token;
+    }
+
+    public EmulatedCluster Cluster { get; }
+
+    public Uri Address { get; private set; } = new("http://127.0.0.1/");
+
+    /// <summary>The bearer token clients must send (written into <see cref="WriteKubeconfig"/>'s file).</summary>
+    internal string Token { get; }
+
+    public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        var server = new SandboxApiServer(app, cluster, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
+        app.Run(server.HandleAsync);
+        await app.StartAsync(ct).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Address = new Uri(address.TrimEnd('/') + "/");
+        return server;
+    }
+
+    /// <summary>Writes a kubeconfig pointing at this server (context "kubestead-sandbox", namespace <paramref name="ns"/>).</summary>
+    public void WriteKubeconfig(string path, string ns = "default")
+    {
+        var yaml = $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: kubestead-sandbox
+              cluster:
+                server: {Address.ToString().TrimEnd('/')}
+            users:
+            - name: kubestead-sandbox
+              user:
+                token: {Token}
+            contexts:
+            - name: kubestead-sandbox
+              context:
+                cluster: kubestead-sandbox
+                user: kubestead-sandbox
+                namespace: {ns}
+            current-context: kubestead-sandbox
+
+            """;
+        File.WriteAllText(path, yaml);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        var ct = http.RequestAborted;
+        try
+        {
+            if (http.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+            {
+                await WriteStatusAsync(http, 401, "Unauthorized", "Unauthorized", null).ConfigureAwait(false);
+                return;
+            }
+            var path = http.Request.Path.Value?.Trim('/') ?? "";
+            if (await DiscoveryAsync(http, path).ConfigureAwait(false)) return;
+            var route = ApiRoute.Parse(path, (await Cluster.DiscoverAsync(ct).ConfigureAwait(false)).Resources);
+            if (route is null)
+            {
+                await WriteStatusAsync(http, 404, "NotFound", $"the server could not find the requested resource ({path})", null).ConfigureAwait(false);
+                return;
+            }
+            await ResourceAsync(http, route, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.StatusCode == 0)
+        {
+            http.Abort(); // fault injection: the connection drops
+        }
+        catch (KubernetesApiException e)
+        {
+            if (e.RetryAfter is { } ra) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await WriteStatusAsync(http, e.StatusCode, e.Reason.ToString(), e.Message, e.Target, e.Causes).ConfigureAwait(false);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            await WriteStatusAsync(http, 400, "BadRequest", $"the request body is not valid JSON: {e.Message}", null).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ResourceAsync(HttpContext http, ApiRoute route, CancellationToken ct)
+    {
+        var method = http.Request.Method;
+        var q = http.Request.Query;
+        if (method == "GET" && route.Name is null)
+        {
+            if (q["watch"] == "true" || q["watch"] == "1")
+            {
+                await WatchAsync(http, route, ct).ConfigureAwait(false);
+                return;
+            }
+            var limit = int.TryParse(q["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : (int?)null;
+            var list = await Cluster.ListAsync(route.Type, route.Namespace, new ListOptions(q["labelSelector"].ToString() is { Length: > 0 } ls ? ls : null,
+                null, limit, q["continue"].ToString() is { Length: > 0 } c ? c : null), ct).ConfigureAwait(false);
+            var fieldSelector = q["fieldSelector"].ToString();
+            var items = list.Items.Where(i => MatchesFieldSelector(i, fieldSelector)).ToList();
+            await WriteJsonAsync(http, 200, new JsonObject
+            {
+                ["apiVersion"] = route.Type.ApiVersion,
+                ["kind"] = route.Type.Kind + "List",
+                ["metadata"] = new JsonObject { ["resourceVersion"] = list.ResourceVersion, ["continue"] = list.Continue },
+                ["items"] = new JsonArray(items.Select(i => (JsonNode?)i).ToArray()),
+            }).ConfigureAwait(false);
+            return;
+        }
+        var body = method is "POST" or "PUT" or "PATCH" || method == "DELETE" && http.Request.ContentLength > 0
+            ? await new StreamReader(http.Request.Body, Encoding.UTF8).ReadToEndAsync(ct).ConfigureAwait(false)
+            : null;
+        JsonObject result;
+        switch (method)
+        {
+            case "GET" when route.Subresource is { } sub:
+                result = await Cluster.GetSubresourceAsync(route.Type, route.Namespace, route.Name!, sub, ct).ConfigureAwait(false);
+                break;
+            case "GET":
+                result = await Cluster.GetAsync(route.Type, route.Namespace, route.Name!, ct).ConfigureAwait(false);
+                break;
+            case "POST":
+            {
+                var obj = JsonNode.Parse(body!) as JsonObject ?? throw Bad("the request body must be an object");
+                if (route.Type == ResourceType.SelfSubjectAccessReview)
+                {
+                    obj["status"] = new JsonObject { ["allowed"] = true, ["reason"] = "the sandbox allows everything" };
+                    await WriteJsonAsync(http, 201, obj).ConfigureAwait(false);
+                    return;
+                }
+                result = await Cluster.CreateAsync(route.Type, route.Namespace, obj, ct).ConfigureAwait(false);
+                await WriteJsonAsync(http, 201, result).ConfigureAwait(false);
+                return;
+            }
+            case "PUT" when route.Subresource is { } sub:
+                result = await Cluster.ReplaceSubresourceAsync(route.Type, route.Namespace, route.Name!, sub, JsonNode.Parse(body!)!.AsObject(), ct).ConfigureAwait(false);
+                break;
+            case "PUT":
+                result = await Cluster.ReplaceAsync(route.Type, route.Namespace, route.Name!, JsonNode.Parse(body!)!.AsObject(), ct).ConfigureAwait(false);
+                break;
+            case "PATCH":
+            {
+                var contentType = http.Request.ContentType?.Split(';')[0].Trim() ?? "";
+                KubernetesPatch patch = contentType switch
+                {
+                    JsonPatch.MediaType => JsonPatch.Parse(JsonNode.Parse(body!) as JsonArray ?? throw Bad("a JSON Patch must be an array")),
+                    MergePatch.MediaType => new MergePatch(JsonNode.Parse(body!)!),
+                    "application/strategic-merge-patch+json" when route.Type.Group is "" or "apps" => new MergePatch(JsonNode.Parse(body!)!),
+                    _ => throw new KubernetesApiException(415, StatusReason.UnsupportedMediaType, $"the body of the request was in an unknown format - accepted media types include: {JsonPatch.MediaType}, {MergePatch.MediaType}"),
+                };
+                result = route.Subresource is { } sub
+                    ? await Cluster.PatchSubresourceAsync(route.Type, route.Namespace, route.Name!, sub, patch, ct).ConfigureAwait(false)
+                    : await Cluster.PatchAsync(route.Type, route.Namespace, route.Name!, patch, ct).ConfigureAwait(false);
+                break;
+            }
+            case "DELETE":
+            {
+                var options = body is { Length: > 0 } ? JsonNode.Parse(body) : null;
+                var existing = await Cluster.GetAsync(route.Type, route.Namespace, route.Name!, ct).ConfigureAwait(false);
+                await Cluster.DeleteAsync(route.Type, route.Namespace, route.Name!, new DeleteOptions(
+                    options?["preconditions"]?["uid"]?.GetValue<string>(), options?["preconditions"]?["resourceVersion"]?.GetValue<string>()), ct).ConfigureAwait(false);
+                result = existing;
+                break;
+            }
+            default:
+                throw new KubernetesApiException(405, StatusReason.MethodNotAllowed, $"{method} is not supported on this resource");
+        }
+        await WriteJsonAsync(http, 200, result).ConfigureAwait(false);
+    }
+
+    private async Task WatchAsync(HttpContext http, ApiRoute route, CancellationToken ct)
+    {
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        var selector = LabelSelector.Parse(http.Request.Query["labelSelector"]);
+        var timeout = int.TryParse(http.Request.Query["timeoutSeconds"], out var t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        await http.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await foreach (var e in Cluster.WatchAsync(route.Type, route.Namespace, null, cts.Token).ConfigureAwait(false))
+            {
+                if (!selector.Matches(e.Object["metadata"]?["labels"] as JsonObject)) continue;
+                var line = new JsonObject { ["type"] = e.Type.ToString().ToUpperInvariant(), ["object"] = e.Object }.ToJsonString() + "\n";
+                await http.Response.WriteAsync(line, cts.Token).ConfigureAwait(false);
+                await http.Response.Body.FlushAsync(cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<bool> DiscoveryAsync(HttpContext http, string path)
+    {
+        var resources = (await Cluster.DiscoverAsync().ConfigureAwait(false)).Resources;
+        switch (path)
+        {
+            case "version":
+                await WriteJsonAsync(http, 200, new JsonObject { ["major"] = "1", ["minor"] = "31", ["gitVersion"] = "v1.31.0-kubestead-sandbox", ["platform"] = "linux/amd64" }).ConfigureAwait(false);
+                return true;
+            case "api":
+                await WriteJsonAsync(http, 200, new JsonObject { ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1"), ["serverAddressByClientCIDRs"] = new JsonArray() }).ConfigureAwait(false);
+                return true;
+            case "apis":
+                var groups = resources.Where(r => r.Group.Length > 0).GroupBy(r => r.Group).Select(g =>
+                {
+                    var versions = g.Select(r => r.Version).Distinct().ToList();
+                    return (JsonNode?)new JsonObject
+                    {
+                        ["name"] = g.Key,
+                        ["versions"] = new JsonArray(versions.Select(v => (JsonNode?)new JsonObject { ["groupVersion"] = $"{g.Key}/{v}", ["version"] = v }).ToArray()),
+                        ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g.Key}/{versions[0]}", ["version"] = versions[0] },
+                    };
+                }).ToArray();
+                await WriteJsonAsync(http, 200, new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = new JsonArray(groups) }).ConfigureAwait(false);
+                return true;
+        }
+        var parts = path.Split('/');
+        string? group = null, version = null;
+        if (parts is ["api", var v]) (group, version) = ("", v);
+        else if (parts is ["apis", var g, var v2]) (group, version) = (g, v2);
+        else if (parts is ["apis", var g2])
+        {
+            var versions = resources.Where(r => r.Group == g2).Select(r => r.Version).Distinct().ToList();
+            if (versions.Count == 0) return false;
+            await WriteJsonAsync(http, 200, new JsonObject
+            {
+                ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = g2,
+                ["versions"] = new JsonArray(versions.Select(v => (JsonNode?)new JsonObject { ["groupVersion"] = $"{g2}/{v}", ["version"] = v }).ToArray()),
+                ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g2}/{versions[0]}", ["version"] = versions[0] },
+            }).ConfigureAwait(false);
+            return true;
+        }
+        if (group is null) return false;
+        var served = resources.Where(r => r.Group == group && r.Version == version).ToList();
+        if (served.Count == 0) return false;
+        var list = new JsonArray();
+        foreach (var r in served)
+        {
+            list.Add(new JsonObject
+            {
+                ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind,
+                ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch"),
+            });
+            if (r == ResourceType.Deployment)
+            {
+                list.Add(new JsonObject { ["name"] = "deployments/scale", ["namespaced"] = true, ["kind"] = "Scale", ["group"] = "autoscaling", ["version"] = "v1", ["verbs"] = new JsonArray("get", "patch", "update") });
+                list.Add(new JsonObject { ["name"] = "deployments/status", ["namespaced"] = true, ["kind"] = "Deployment", ["verbs"] = new JsonArray("get", "patch", "update") });
+            }
+        }
+        await WriteJsonAsync(http, 200, new JsonObject
+        {
+            ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}", ["resources"] = list,
+        }).ConfigureAwait(false);
+        return true;
+    }
+
+    private static bool MatchesFieldSelector(JsonObject obj, string selector)
+    {
+        foreach (var term in selector.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = term.Split('=', 2);
+            var actual = p[0].Trim() switch
+            {
+                "metadata.name" => obj["metadata"]?["name"]?.GetValue<string>(),
+                "metadata.namespace" => obj["metadata"]?["namespace"]?.GetValue<string>(),
+                _ => null,
+            };
+            if (actual != p.ElementAtOrDefault(1)?.Trim('=').Trim()) return false;
+        }
+        return true;
+    }
+
+    private static KubernetesApiException Bad(string message) => new(400, StatusReason.BadRequest, message);
+
+    private static Task WriteJsonAsync(HttpContext http, int code, JsonNode body)
+    {
+        http.Response.StatusCode = code;
+        http.Response.ContentType = "application/json";
+        return http.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private static Task WriteStatusAsync(HttpContext http, int code, string reason, string message, ObjectReference? target, IReadOnlyList<StatusCause>? causes = null)
+    {
+        var details = new JsonObject();
+        if (target is not null)
+        {
+            details["name"] = target.Name;
+            details["group"] = target.Type.Group;
+            details["kind"] = target.Type.Plural;
+        }
+        if (causes is { Count: > 0 })
+            details["causes"] = new JsonArray(causes.Select(c => (JsonNode?)new JsonObject { ["field"] = c.Field, ["reason"] = c.Reason, ["message"] = c.Message }).ToArray());
+        return WriteJsonAsync(http, code == 0 ? 500 : code, new JsonObject
+        {
+            ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
+            ["message"] = message, ["reason"] = reason, ["details"] = details, ["code"] = code,
+        });
+    }
+}
+
+/// <summary>A resource path: type, namespace, name, subresource.</summary>
+internal sealed record ApiRoute(ResourceType Type, string? Namespace, string? Name, string? Subresource)
+{
+    public static ApiRoute? Parse(string path, IReadOnlyList<ResourceType> served)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string group, version;
+        int i;
+        if (parts.Length >= 2 && parts[0] == "api") { group = ""; version = parts[1]; i = 2; }
+        else if (parts.Length >= 3 && parts[0] == "apis") { group = parts[1]; version = parts[2]; i = 3; }
+        else return null;
+        var rest = parts[i..];
+        string? ns = null;
+        if (rest.Length >= 3 && rest[0] == "namespaces")
+        {
+            ns = Uri.UnescapeDataString(rest[1]);
+            rest = rest[2..];
+        }
+        if (rest.Length == 0) return null;
+        var type = served.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == rest[0]);
+        if (type is null) return null;
+        if (!type.Namespaced && ns is not null) return null;
+        return new ApiRoute(type, type.Namespaced ? ns : null, rest.Length > 1 ? Uri.UnescapeDataString(rest[1]) : null, rest.Length > 2 ? rest[2] : null);
+    }
+}
