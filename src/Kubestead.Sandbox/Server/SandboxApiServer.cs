@@ -17,7 +17,7 @@ namespace Kubestead.Sandbox.Server;
 /// <summary>
 /// Serves an <see cref="EmulatedCluster"/> over HTTP on 127.0.0.1 the way kube-apiserver does for what Kubestead and
 /// kubectl use: discovery, CRUD, JSON/merge patches, subresources, label selectors, paging, watches, Status errors.
-/// Requests must carry the bearer token written into the sandbox's kubeconfig.
+/// A request with a credential other than the token in the sandbox's kubeconfig is refused with 401.
 /// </summary>
 public sealed class SandboxApiServer : IAsyncDisposable
 {
@@ -88,7 +88,10 @@ public sealed class SandboxApiServer : IAsyncDisposable
         var ct = http.RequestAborted;
         try
         {
-            if (http.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+            // kubectl sends no bearer token over plain HTTP, so anonymous requests are allowed (as on a local dev
+            // cluster); a wrong credential is rejected like kube-apiserver does.
+            var auth = http.Request.Headers.Authorization.ToString();
+            if (auth.Length > 0 && auth != $"Bearer {Token}")
             {
                 await WriteStatusAsync(http, 401, "Unauthorized", "Unauthorized", null).ConfigureAwait(false);
                 return;
@@ -115,6 +118,14 @@ public sealed class SandboxApiServer : IAsyncDisposable
         catch (System.Text.Json.JsonException e)
         {
             await WriteStatusAsync(http, 400, "BadRequest", $"the request body is not valid JSON: {e.Message}", null).ConfigureAwait(false);
+        }
+        catch (JsonPatchException e)
+        {
+            await WriteStatusAsync(http, 422, "Invalid", e.Message, null).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or NullReferenceException)
+        {
+            await WriteStatusAsync(http, 500, "InternalError", $"sandbox error: {e.GetType().Name}: {e.Message}", null).ConfigureAwait(false);
         }
     }
 
