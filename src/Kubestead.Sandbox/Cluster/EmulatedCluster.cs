@@ -84,7 +84,7 @@ public sealed class EmulatedCluster : IKubernetesApi
                 var stored = Store(rewrite.Type, rewrite.Ns, rewrite.Patch.Apply(current).AsObject(), current);
                 changed.Add((rewrite.Type, stored.DeepClone().AsObject()));
             }
-            catch (JsonPatchException)
+            catch (Exception e) when (e is JsonPatchException or KubernetesApiException)
             {
             }
         }
@@ -281,6 +281,36 @@ public sealed class EmulatedCluster : IKubernetesApi
     /// <summary>Custom resource types this cluster serves (registered by the sandbox from CRDs).</summary>
     public List<ResourceType> CustomTypes { get; } = new();
 
+    private readonly Dictionary<(string Group, string Version, string Plural), JsonObject> _schemas = new();
+
+    /// <summary>When true, fields a CRD schema does not know are rejected (the real server prunes them; tests want to see them).</summary>
+    public bool StrictSchemas { get; init; }
+
+    /// <summary>Serves a CRD's versions and validates every write of its objects against the version's schema (422 Invalid naming the field).</summary>
+    public void RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument crd)
+    {
+        lock (_gate)
+        {
+            foreach (var v in crd.Versions.Where(v => v.Served))
+            {
+                var type = new ResourceType(crd.Group, v.Name, crd.Plural, crd.Kind, crd.Namespaced);
+                if (!CustomTypes.Contains(type)) CustomTypes.Add(type);
+                _schemas[(crd.Group, v.Name, crd.Plural)] = v.Schema;
+            }
+        }
+    }
+
+    private void ValidateSchema(ResourceType type, string? ns, JsonObject obj)
+    {
+        if (!_schemas.TryGetValue((type.Group, type.Version, type.Plural), out var schema)) return;
+        var errors = Kubestead.Kubernetes.Schema.SchemaValidator.Validate(obj, schema, StrictSchemas);
+        if (errors.Count == 0) return;
+        var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
+        throw new KubernetesApiException(422, StatusReason.Invalid,
+            $"{type.Kind}.{type.Group} \"{name}\" is invalid: {string.Join(", ", errors.Select(e => e.ToString()))}",
+            new ObjectReference(type, ns, name), errors.Select(e => new StatusCause(e.Field, "FieldValueInvalid", e.Message)).ToList());
+    }
+
     private JsonObject CreateCore(ResourceType type, string? ns, JsonObject obj, bool log)
     {
         var name = obj["metadata"]?["name"]?.GetValue<string>()
@@ -335,6 +365,7 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     private JsonObject Store(ResourceType type, string? ns, JsonObject obj, JsonObject? previous)
     {
+        ValidateSchema(type, ns, obj);
         var md = obj["metadata"] as JsonObject ?? new JsonObject();
         obj["metadata"] = md;
         obj["apiVersion"] ??= type.ApiVersion;

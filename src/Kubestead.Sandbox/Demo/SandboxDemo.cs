@@ -24,13 +24,17 @@ public static class SandboxDemo
 {
     public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none"];
 
+    /// <param name="crdDirectory">When given, the CRDs in it are registered and every write is validated strictly against them.</param>
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
-        CancellationToken ct = default)
+        CancellationToken ct = default, string? crdDirectory = null)
     {
         if (!Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", Meshes)}", nameof(mesh));
         var scenario = DemoScenario.Get(scenarioName);
         var clock = new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
-        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(20)) { DefaultNamespace = ShopFixture.Namespace };
+        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(20)) { DefaultNamespace = ShopFixture.Namespace, StrictSchemas = crdDirectory is not null };
+        if (crdDirectory is not null)
+            foreach (var file in Directory.GetFiles(crdDirectory, "*.yaml").Order(StringComparer.Ordinal))
+                cluster.RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument.Load(file));
         ShopFixture.Seed(cluster, mesh);
         var simulator = new TrafficSimulator(
             new TrafficProfile(scenario.RequestsPerSecond, mesh == "none" ? SimulatedRouting.Pods : SimulatedRouting.Random, scenario.Stable, scenario.Canary,

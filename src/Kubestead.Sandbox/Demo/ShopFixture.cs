@@ -22,7 +22,8 @@ public static class ShopFixture
 
     public static void Seed(EmulatedCluster cluster, string mesh)
     {
-        cluster.CustomTypes.AddRange([VirtualService, DestinationRule, GatewayHttpRoute, LinkerdHttpRoute, TrafficSplit]);
+        foreach (var t in new[] { VirtualService, DestinationRule, GatewayHttpRoute, LinkerdHttpRoute, TrafficSplit })
+            if (!cluster.CustomTypes.Contains(t)) cluster.CustomTypes.Add(t);
         cluster.Seed(ResourceType.Namespace, JsonNode.Parse($$$"""{"metadata":{"name":"{{{Namespace}}}"} }""")!.AsObject());
         cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
             {"apiVersion":"apps/v1","kind":"Deployment",
