@@ -28,7 +28,28 @@ public static class SandboxDemo
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
         CancellationToken ct = default, string? crdDirectory = null)
     {
-        if (!Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", Meshes)}", nameof(mesh));
+        var env = SandboxEnvironment.Create(mesh, scenarioName, seed, crdDirectory);
+        var start = env.Clock.GetUtcNow();
+        await using var service = env.CreateService(observer);
+        // Run on the thread pool so that the virtual clock's timer callbacks never run inline on the caller's context.
+        var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = specYaml, SpecPath = $"examples/sandbox/{mesh}.yaml" }, wait: true, ct), ct)
+            .ConfigureAwait(false);
+        env.Traffic.CatchUp();
+        var (sr, sf, cr, cf) = env.Traffic.Simulator.Totals();
+        var log = env.Cluster.Log.ToList();
+        return new DemoResult(result, env.Scenario, sr, sf, cr, cf, env.Clock.GetUtcNow() - start, log.Count, env.Cluster.Writes.Count);
+    }
+}
+
+/// <summary>
+/// The shop service on an emulated cluster with simulated traffic and a virtual clock: what the demo, the CLI tests
+/// and the cmdlets' sandbox run on.
+/// </summary>
+public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, VirtualClock Clock, EmulatedCluster Cluster, SimulatedTraffic Traffic)
+{
+    public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null)
+    {
+        if (!SandboxDemo.Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
         var scenario = DemoScenario.Get(scenarioName);
         var clock = new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
         var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(20)) { DefaultNamespace = ShopFixture.Namespace, StrictSchemas = crdDirectory is not null };
@@ -44,23 +65,17 @@ public static class SandboxDemo
             StableWorkload = ShopFixture.Name, CanaryWorkload = $"{ShopFixture.Name}-canary", Namespace = ShopFixture.Namespace, Service = ShopFixture.Name,
         };
         var traffic = new SimulatedTraffic(cluster, clock, ShopFixture.Reader(cluster, mesh), simulator);
-        var start = clock.GetUtcNow();
-        await using var service = new KubesteadService(cluster, new KubesteadServiceOptions
-        {
-            Clock = clock,
-            Observer = observer,
-            Driver = new DriverIdentity("demo", "sandbox", null, "demo"),
-            PollInterval = TimeSpan.FromSeconds(30),
-            Metrics = traffic.Metrics,
-        });
-        // Run on the thread pool so that the virtual clock's timer callbacks never run inline on the caller's context.
-        var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = specYaml, SpecPath = $"examples/sandbox/{mesh}.yaml" }, wait: true, ct), ct)
-            .ConfigureAwait(false);
-        traffic.CatchUp();
-        var (sr, sf, cr, cf) = simulator.Totals();
-        var log = cluster.Log.ToList();
-        return new DemoResult(result, scenario, sr, sf, cr, cf, clock.GetUtcNow() - start, log.Count, cluster.Writes.Count);
+        return new SandboxEnvironment(mesh, scenario, clock, cluster, traffic);
     }
+
+    public KubesteadService CreateService(IRolloutObserver observer, string driver = "demo") => new(Cluster, new KubesteadServiceOptions
+    {
+        Clock = Clock,
+        Observer = observer,
+        Driver = new DriverIdentity(driver, "sandbox", null, driver),
+        PollInterval = TimeSpan.FromSeconds(30),
+        Metrics = Traffic.Metrics,
+    });
 }
 
 /// <summary>The demo specs shipped inside the sandbox assembly (copies of examples/sandbox/*.yaml).</summary>

@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Demo;
+
+namespace Kubestead.Cli.Tests;
+
+public class CliTests
+{
+    private static string Repo
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kubestead.PowerShell.sln"))) dir = dir.Parent;
+            return dir!.FullName;
+        }
+    }
+
+    /// <summary>Runs the CLI in-process against a sandbox environment (the same one the demo uses).</summary>
+    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment? env, Dictionary<string, string?>? vars, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var ctx = new CliContext
+        {
+            Out = output,
+            Error = error,
+            Environment = k => vars?.GetValueOrDefault(k),
+            IsTerminal = false,
+            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(
+                (env ?? throw new InvalidOperationException("this test gives no cluster")).CreateService(observer, "cli-test")),
+        };
+        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("healthy", 0, "completed")]
+    [InlineData("faulty", 3, "aborted")]
+    [InlineData("low-traffic", 4, "paused")]
+    public async Task Demo_exit_codes_and_json_shape(string scenario, int exit, string phase)
+    {
+        var (code, stdout, _) = await Run(null, null, "demo", "--mesh", "istio", "--scenario", scenario, "--output", "json");
+        Assert.Equal(exit, code);
+        var doc = JsonNode.Parse(stdout)!.AsObject(); // stdout is exactly one JSON document
+        Assert.Equal("shop", doc["name"]!.GetValue<string>());
+        Assert.Equal("shop", doc["namespace"]!.GetValue<string>());
+        Assert.Equal(phase, doc["phase"]!.GetValue<string>());
+        Assert.NotNull(doc["steps"]!["count"]);
+        Assert.NotNull(doc["weights"]!["stable"]);
+        Assert.NotNull(doc["weights"]!["canary"]);
+        var verdict = doc["analysis"]!.AsArray()[0]!.AsObject();
+        foreach (var field in new[] { "judge", "metric", "outcome", "canaryRequests", "canaryFailures", "controlRequests", "controlFailures", "summary" })
+            Assert.True(verdict.ContainsKey(field), $"verdict has no '{field}'");
+        Assert.True(doc["history"]!.AsArray().Count > 0);
+        if (scenario == "low-traffic") Assert.Equal("insufficientData", doc["pauseReason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Start_status_and_abort_against_a_cluster_with_exit_codes()
+    {
+        var env = SandboxEnvironment.Create("linkerd", "healthy");
+        var spec = Path.Combine(Repo, "examples", "sandbox", "linkerd.yaml");
+        var (code, stdout, _) = await Run(env, null, "start", "-f", spec, "--no-wait", "-n", "shop");
+        Assert.Equal(0, code);
+        Assert.Contains("Progressing", stdout);
+
+        var status = await Run(env, null, "status", "shop", "-n", "shop", "-o", "json");
+        Assert.Equal(0, status.Code);
+        Assert.Equal("progressing", JsonNode.Parse(status.Out)!["phase"]!.GetValue<string>());
+
+        var writes = env.Cluster.Writes.Count;
+        var dry = await Run(env, null, "abort", "shop", "-n", "shop", "--dry-run");
+        Assert.Equal(0, dry.Code);
+        Assert.Contains("Dry run: nothing was written", dry.Out);
+        Assert.Contains("httproutes.gateway.networking.k8s.io/shop-kubestead", dry.Out);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        var abort = await Run(env, null, "abort", "shop", "-n", "shop");
+        Assert.Equal(3, abort.Code);
+        Assert.Contains("Aborted", abort.Out);
+    }
+
+    [Fact]
+    public async Task Invalid_input_exits_2_and_names_the_problem()
+    {
+        var broken = Path.Combine(AppContext.BaseDirectory, "broken.yaml");
+        File.WriteAllText(broken, File.ReadAllText(Path.Combine(Repo, "examples", "istio.yaml")).Replace("setWeight: 5", "setWeight: 500"));
+        var validate = await Run(null, null, "validate", "-f", broken);
+        Assert.Equal(2, validate.Code);
+        Assert.Contains("spec.steps[1].setWeight: 500 is out of range 0..100", validate.Out);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        var writes = env.Cluster.Writes.Count;
+        var start = await Run(env, null, "start", "-f", broken);
+        Assert.Equal(2, start.Code);
+        Assert.Contains("InvalidRolloutSpec", start.Err);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        var parse = await Run(null, null, "demo", "--mesh", "consul");
+        Assert.Equal(2, parse.Code);
+        Assert.Contains("kubestead: error:", parse.Err);
+    }
+
+    [Fact]
+    public async Task Errors_exit_1_with_the_error_id()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        var (code, _, stderr) = await Run(env, null, "status", "nope", "-n", "shop");
+        Assert.Equal(1, code);
+        Assert.Contains("kubestead: error: No rollout 'nope' in namespace 'shop'", stderr);
+        Assert.Contains("[RolloutNotFound]", stderr);
+    }
+
+    [Fact]
+    public async Task GitHub_actions_gets_a_step_summary_and_annotations()
+    {
+        var summary = Path.Combine(AppContext.BaseDirectory, $"summary-{Guid.NewGuid():N}.md");
+        var vars = new Dictionary<string, string?> { ["GITHUB_ACTIONS"] = "true", ["GITHUB_STEP_SUMMARY"] = summary };
+        var (code, _, stderr) = await Run(null, vars, "demo", "--scenario", "faulty");
+        Assert.Equal(3, code);
+        var md = File.ReadAllText(summary);
+        Assert.Contains("Kubestead rollout `shop/shop`: Aborted", md);
+        Assert.Contains("| error-rate | Fail |", md);
+        Assert.Contains("::error title=Rollout shop/shop rolled back::", stderr);
+    }
+
+    [Fact]
+    public async Task Azure_devops_gets_logging_commands()
+    {
+        var vars = new Dictionary<string, string?> { ["TF_BUILD"] = "True" };
+        var (code, _, stderr) = await Run(null, vars, "demo", "--scenario", "low-traffic");
+        Assert.Equal(4, code);
+        Assert.Contains("##vso[task.logissue type=warning]", stderr);
+        Assert.Contains("##vso[task.complete result=SucceededWithIssues;]", stderr);
+        Assert.Contains("##vso[task.setprogress value=", stderr);
+    }
+
+    [Fact]
+    public async Task Plan_needs_no_cluster_and_explains_the_replica_minimum()
+    {
+        var (code, stdout, _) = await Run(null, null, "plan", "--weight", "1", "--rps", "20", "--mesh", "none", "--stable-replicas", "10", "--routing", "pods");
+        Assert.Equal(0, code);
+        Assert.Contains("about 9.1%", stdout);
+        var json = await Run(null, null, "plan", "--weight", "1", "--rps", "2", "--window", "00:05:00", "-o", "json");
+        var plan = JsonNode.Parse(json.Out)!;
+        Assert.Equal(Math.Exp(-2 * 0.01 * 300), plan["emptyWindowProbability"]!.GetValue<double>(), 9);
+    }
+
+    [Fact]
+    public async Task Cancellation_exits_130_and_says_how_to_resume()
+    {
+        var ctx = new CliContext
+        {
+            Out = new StringWriter(), Error = new StringWriter(), Environment = _ => null,
+            Demo = (_, _, _, _, ct) => Task.FromCanceled<DemoResult>(new CancellationToken(true)),
+        };
+        var code = await new CliApp(ctx).RunAsync(["demo"]);
+        Assert.Equal(130, code);
+        Assert.Contains("kubestead wait", ctx.Error.ToString());
+    }
+}
