@@ -218,27 +218,39 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             refs.Select((r, i) => new BackendWeight(r?["name"]?.GetValue<string>() ?? "?", W(i))).ToList(), $"{RouteRef} rules[{rule}]");
     }
 
-    /// <summary>The rule without header matches whose backendRefs send to the stable Service (and the canary's, when present).</summary>
+    /// <summary>
+    /// The rule to manage: among rules without header matches that send to the stable Service, the one that also sends to
+    /// the canary Service, or the only one; several candidates are refused with the list so the user can fix the route.
+    /// </summary>
     private (int Rule, int Stable, int Canary) FindRule(JsonObject route)
     {
         var rules = (route["spec"]?["rules"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+        var candidates = new List<(int Rule, int Stable, int Canary)>();
         for (var i = 0; i < rules.Count; i++)
         {
             if (IsHeaderRule(rules[i])) continue;
-            var refs = (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
-            var names = refs.Select(r => r["name"]?.GetValue<string>()).ToList();
+            var names = (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().Select(r => r["name"]?.GetValue<string>()).ToList();
             var s = names.IndexOf(options.Service);
-            if (s < 0) continue;
-            var others = names.Where(n => n != options.Service && n != options.CanaryService).ToList();
-            if (others.Count > 0)
-                throw new TrafficRoutingException("HttpRouteForeignBackends",
-                    $"{RouteRef}: spec.rules[{i}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{options.Service}' and '{options.CanaryService}'",
-                    RouteRef);
-            return (i, s, names.IndexOf(options.CanaryService));
+            if (s >= 0) candidates.Add((i, s, names.IndexOf(options.CanaryService)));
         }
-        throw new TrafficRoutingException("HttpRouteRuleNotFound",
-            $"{RouteRef}: no rule without header matches sends to Service '{options.Service}' (backendRefs: {string.Join("; ", rules.Select(r => string.Join(", ", (r["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()))))})",
-            RouteRef);
+        var withCanary = candidates.Where(c => c.Canary >= 0).ToList();
+        var pick = withCanary.Count == 1 ? withCanary[0] : withCanary.Count == 0 && candidates.Count == 1 ? candidates[0] : ((int Rule, int Stable, int Canary)?)null;
+        if (pick is not { } chosen)
+        {
+            string Describe(int i) => $"rules[{i}] ({string.Join(", ", (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()))})";
+            throw candidates.Count == 0
+                ? new TrafficRoutingException("HttpRouteRuleNotFound",
+                    $"{RouteRef}: no rule without header matches sends to Service '{options.Service}' (rules: {string.Join("; ", Enumerable.Range(0, rules.Count).Select(Describe))})", RouteRef)
+                : new TrafficRoutingException("HttpRouteRuleAmbiguous",
+                    $"{RouteRef}: {candidates.Count} rules send to Service '{options.Service}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
+        }
+        var backendNames = (rules[chosen.Rule]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()).ToList();
+        var others = backendNames.Where(n => n != options.Service && n != options.CanaryService).ToList();
+        if (others.Count > 0)
+            throw new TrafficRoutingException("HttpRouteForeignBackends",
+                $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{options.Service}' and '{options.CanaryService}'",
+                RouteRef);
+        return chosen;
     }
 
     private static bool IsHeaderRule(JsonObject rule) =>
