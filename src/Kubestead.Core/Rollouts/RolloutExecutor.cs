@@ -48,6 +48,17 @@ public sealed class RolloutExecutor(
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.LastWritten is { } written)
             {
                 var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ct).ConfigureAwait(false);
+                if (drift is not null && await IsOwnInterruptedWriteAsync(stored, rt, ct).ConfigureAwait(false) is { } own)
+                {
+                    // The route shows the weight of the step being executed: a previous driver wrote it and died before
+                    // recording it. That is ours, not drift: record it and go on.
+                    stored = await SaveAsync(stored, stored.Status with
+                    {
+                        CanaryWeight = own.CanaryPercent,
+                        LastWritten = new WrittenSplit(own.StablePercent, own.CanaryPercent, clock.GetUtcNow(), Who),
+                    }, ct).ConfigureAwait(false);
+                    drift = null;
+                }
                 if (drift is not null)
                 {
                     var text = DescribeDrift(drift);
@@ -130,6 +141,15 @@ public sealed class RolloutExecutor(
             return stored;
     }
 
+    /// <summary>The split of the current setWeight step when the route already shows it (a write whose driver died before recording it).</summary>
+    private static async Task<TrafficSplit?> IsOwnInterruptedWriteAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status.StepIndex >= rt.Plan.Steps.Count || rt.Plan.Steps[stored.Status.StepIndex] is not SetWeightPlanStep step) return null;
+        var intended = new TrafficSplit(100 - step.Weight, step.Weight, Array.Empty<BackendWeight>(), "intended by the current step");
+        if (await rt.Router.DetectDriftAsync(intended, ct).ConfigureAwait(false) is not null) return null;
+        return await rt.Router.GetSplitAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>Creates what the rollout needs (canary Deployment, mesh objects) once; repeating it is harmless.</summary>
     public async Task<StoredRollout> EnsurePreparedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
@@ -163,13 +183,17 @@ public sealed class RolloutExecutor(
 
     public async Task<StoredRollout> FinishAbortAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
-        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
-        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
-        stored = await SaveAsync(stored, stored.Status with
+        if (!stored.Status.CleanupStarted)
         {
-            CanaryWeight = split.CanaryPercent,
-            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
-        }, ct).ConfigureAwait(false);
+            var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+            Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+            stored = await SaveAsync(stored, stored.Status with
+            {
+                CanaryWeight = split.CanaryPercent,
+                LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+                CleanupStarted = true,
+            }, ct).ConfigureAwait(false);
+        }
         await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
             .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0)), ct).ConfigureAwait(false);
@@ -183,15 +207,19 @@ public sealed class RolloutExecutor(
             return await CompleteAsync(stored,
                 "promoted in weight-only mode: the canary takes all traffic; update the stable Deployment in your pipeline, then remove the canary", ct).ConfigureAwait(false);
         }
-        Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"updating Deployment {rt.Workload.StableDeployment} to the canary's version"));
-        await rt.Workload.PromoteStableAsync(ct).ConfigureAwait(false);
-        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
-        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
-        stored = await SaveAsync(stored, stored.Status with
+        if (!stored.Status.CleanupStarted)
         {
-            CanaryWeight = 0,
-            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
-        }, ct).ConfigureAwait(false);
+            Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"updating Deployment {rt.Workload.StableDeployment} to the canary's version"));
+            await rt.Workload.PromoteStableAsync(ct).ConfigureAwait(false);
+            var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+            Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+            stored = await SaveAsync(stored, stored.Status with
+            {
+                CanaryWeight = 0,
+                LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+                CleanupStarted = true,
+            }, ct).ConfigureAwait(false);
+        }
         await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await CompleteAsync(stored, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
     }

@@ -62,11 +62,13 @@ public sealed class RolloutLease
                 return new RolloutLease(api, clock, ns, rollout, holder, duration,
                     await api.CreateAsync(ResourceType.Lease, ns, created, ct).ConfigureAwait(false));
             }
-            catch (KubernetesApiException e) when (e.IsAlreadyExists)
+            catch (KubernetesApiException e) when (e.IsAlreadyExists || e.StatusCode == 0 || e.StatusCode >= 500)
             {
-                // Someone created it between our read and our create: read it to name them.
+                // Someone created it between our read and our create, or our create's answer was lost: read it.
                 var winner = await api.GetAsync(ResourceType.Lease, ns, ObjectName(rollout), ct).ConfigureAwait(false);
-                throw Locked(ns, rollout, winner);
+                if (winner["spec"]?["holderIdentity"]?.GetValue<string>() == holder)
+                    return new RolloutLease(api, clock, ns, rollout, holder, duration, winner);
+                throw e.IsAlreadyExists ? Locked(ns, rollout, winner) : e;
             }
         }
 

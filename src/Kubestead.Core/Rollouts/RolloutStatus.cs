@@ -51,6 +51,9 @@ public sealed record RolloutStatus
 
     public int InconclusiveWindows { get; init; }
 
+    /// <summary>Traffic is back on stable and clean-up has begun: a resumed promotion or abort only finishes the clean-up.</summary>
+    public bool CleanupStarted { get; init; }
+
     /// <summary>After an abort or failure: true once canary objects and header routes are removed.</summary>
     public bool CleanupDone { get; init; }
 

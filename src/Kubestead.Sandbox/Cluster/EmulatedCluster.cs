@@ -51,6 +51,19 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate) _faults.Add(new Fault(verb.ToUpperInvariant(), plural, name, count, status, afterApply));
     }
 
+    private int _writesSeen;
+    private (int Number, bool AfterApply)? _failWrite;
+
+    /// <summary>Makes the <paramref name="number"/>-th write from now fail (before it is applied, or after: a lost response).</summary>
+    public void FailWriteNumber(int number, bool afterApply)
+    {
+        lock (_gate)
+        {
+            _writesSeen = 0;
+            _failWrite = (number, afterApply);
+        }
+    }
+
     /// <summary>What Argo CD or Flux would do: after <paramref name="delay"/> on the sandbox clock, rewrite a field.
     /// Like pod readiness, it happens lazily: at the first request after the due time.</summary>
     public void ScheduleExternalRewrite(ResourceType type, string? ns, string name, string jsonPointer, JsonNode? value, TimeSpan delay)
@@ -448,6 +461,12 @@ public sealed class EmulatedCluster : IKubernetesApi
     {
         _unpublished.AddRange(Tick());
         Log.Add(name is null ? $"{verb} {type.Plural}" : $"{verb} {type.Plural}/{name}");
+        if (verb is not ("GET" or "LIST") && _failWrite is { } fw && ++_writesSeen == fw.Number)
+        {
+            _failWrite = null;
+            if (!fw.AfterApply) throw new KubernetesApiException(503, StatusReason.ServiceUnavailable, $"injected failure of write {fw.Number} ({verb} {type.Plural}/{name})");
+            return new Fault(verb, type.Plural, name, 1, 0, true);
+        }
         var fault = _faults.FirstOrDefault(f => f.Verb == verb && f.Plural == type.Plural && (f.Name is null || name?.StartsWith(f.Name, StringComparison.Ordinal) == true));
         if (fault is null) return null;
         fault.Remaining--;
