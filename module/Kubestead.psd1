@@ -11,7 +11,26 @@
     NestedModules        = @('Kubestead.dll')
     FormatsToProcess     = @('Kubestead.Format.ps1xml')
     TypesToProcess       = @('Kubestead.Types.ps1xml')
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'Complete-KubesteadRollout',
+        'Get-CanaryAnalysis',
+        'Get-CanarySplitPlan',
+        'Get-CanaryWeight',
+        'Get-KubesteadGitOpsConfig',
+        'Get-KubesteadRollout',
+        'New-KubesteadRolloutSpec',
+        'Remove-CanaryHeaderRoute',
+        'Resume-KubesteadRollout',
+        'Set-CanaryHeaderRoute',
+        'Set-CanaryWeight',
+        'Start-KubesteadRollout',
+        'Start-KubesteadSandbox',
+        'Stop-KubesteadRollout',
+        'Stop-KubesteadSandbox',
+        'Suspend-KubesteadRollout',
+        'Test-KubesteadRollout',
+        'Wait-KubesteadRollout'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -30,6 +30,7 @@ public sealed class CliApp(CliContext ctx)
         root.Options.Add(_output);
         root.Options.Add(_verbose);
         root.Subcommands.Add(Demo());
+        root.Subcommands.Add(Sandbox());
         root.Subcommands.Add(Start());
         root.Subcommands.Add(Status());
         root.Subcommands.Add(Wait());
@@ -109,6 +110,36 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine($"Exit code {ExitCodes.For(result.Rollout)} ({result.Rollout.Phase}).");
             }
             return ExitCodes.For(result.Rollout);
+        }));
+        return cmd;
+    }
+
+    private Command Sandbox()
+    {
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
+        var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
+        var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port };
+        cmd.SetAction((p, ct) => Guard(p, async () =>
+        {
+            var env = SandboxEnvironment.Create(p.GetValue(mesh)!, "healthy", clock: TimeProvider.System);
+            await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct).ConfigureAwait(false);
+            var path = p.GetValue(kubeconfigOut)!;
+            server.WriteKubeconfig(path + ".tmp", ShopFixture.Namespace);
+            File.Move(path + ".tmp", path, overwrite: true); // appears complete, so a waiting Start-KubesteadSandbox never reads half a file
+            ctx.Out.WriteLine($"Sandbox cluster ({p.GetValue(mesh)}) at {server.Address}; kubeconfig: {path}");
+            ctx.Out.WriteLine($"Try: KUBECONFIG={path} kubectl get deployments -n shop   (Ctrl+C stops it)");
+            ctx.Out.Flush();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            File.Delete(path);
+            return ExitCodes.Success;
         }));
         return cmd;
     }

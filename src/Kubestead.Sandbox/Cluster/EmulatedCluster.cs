@@ -286,7 +286,7 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var builtIn = new[] { ResourceType.Namespace, ResourceType.Pod, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Secret,
-                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition };
+                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview };
             return Task.FromResult(new ApiDiscovery(builtIn.Concat(CustomTypes)));
         }
     }

@@ -45,14 +45,15 @@ public static class SandboxDemo
 /// The shop service on an emulated cluster with simulated traffic and a virtual clock: what the demo, the CLI tests
 /// and the cmdlets' sandbox run on.
 /// </summary>
-public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, VirtualClock Clock, EmulatedCluster Cluster, SimulatedTraffic Traffic)
+public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, TimeProvider Clock, EmulatedCluster Cluster, SimulatedTraffic Traffic)
 {
-    public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null)
+    /// <param name="clock">Null: a virtual clock that jumps to each wait (the demo); TimeProvider.System for a sandbox people use live.</param>
+    public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null, TimeProvider? clock = null)
     {
         if (!SandboxDemo.Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
         var scenario = DemoScenario.Get(scenarioName);
-        var clock = new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
-        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(20)) { DefaultNamespace = ShopFixture.Namespace, StrictSchemas = crdDirectory is not null };
+        clock ??= new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
+        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, StrictSchemas = crdDirectory is not null };
         if (crdDirectory is not null)
             foreach (var file in Directory.GetFiles(crdDirectory, "*.yaml").Order(StringComparer.Ordinal))
                 cluster.RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument.Load(file));

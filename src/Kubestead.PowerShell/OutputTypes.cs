@@ -1,0 +1,111 @@
+namespace Kubestead.PowerShell;
+
+// Pipeline types live in Kubestead.dll (loaded in the default context); Kubestead.Core loads in a private one.
+// Name and Namespace let Get-KubesteadRollout output bind by property name to Set-CanaryWeight, Get-CanaryAnalysis, ...
+
+/// <summary>A rollout as Get-KubesteadRollout shows it.</summary>
+public sealed class KubesteadRollout
+{
+    public string Name { get; set; } = "";
+    public string Namespace { get; set; } = "";
+    public string Phase { get; set; } = "";
+    public string? PauseReason { get; set; }
+    public string Message { get; set; } = "";
+    public string MeshProvider { get; set; } = "";
+    public int Step { get; set; }
+    public int StepCount { get; set; }
+    public string? CurrentStep { get; set; }
+    public double StableWeight { get; set; }
+    public double CanaryWeight { get; set; }
+    public CanaryVerdict[] Verdicts { get; set; } = [];
+    public KubesteadHistoryEntry[] History { get; set; } = [];
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public string? Driver { get; set; }
+}
+
+public sealed class KubesteadHistoryEntry
+{
+    public DateTimeOffset At { get; set; }
+    public string Kind { get; set; } = "";
+    public string Message { get; set; } = "";
+    public double? CanaryWeight { get; set; }
+    public string Driver { get; set; } = "";
+}
+
+/// <summary>One judge's verdict with its counts.</summary>
+public sealed class CanaryVerdict
+{
+    public string? Name { get; set; }
+    public string? Namespace { get; set; }
+    public string Metric { get; set; } = "";
+    public string Judge { get; set; } = "";
+    public string Outcome { get; set; } = "";
+    public long CanaryRequests { get; set; }
+    public long CanaryFailures { get; set; }
+    public long ControlRequests { get; set; }
+    public long ControlFailures { get; set; }
+    public double? PValue { get; set; }
+    public double? EValue { get; set; }
+    public double? Effect { get; set; }
+    public string Summary { get; set; } = "";
+}
+
+/// <summary>The split as the mesh objects state it.</summary>
+public sealed class CanaryWeight
+{
+    public string Name { get; set; } = "";
+    public string Namespace { get; set; } = "";
+    public string MeshProvider { get; set; } = "";
+    public double StableWeight { get; set; }
+    public double CanaryWeightPercent { get; set; }
+    public double? ObservedCanaryShare { get; set; }
+    public string Source { get; set; } = "";
+    public string[] Backends { get; set; } = [];
+}
+
+public sealed class CanarySplitPlan
+{
+    public double RequestedWeight { get; set; }
+    public double AchievableWeight { get; set; }
+    public double MinimumCanaryWeight { get; set; }
+    public string Precision { get; set; } = "";
+    public double ExpectedCanaryRequests { get; set; }
+    public double EmptyWindowProbability { get; set; }
+    public TimeSpan? TimeToDetect { get; set; }
+    public long RequestsToPass { get; set; }
+    public string[] Warnings { get; set; } = [];
+}
+
+public sealed class KubesteadGitOpsConfig
+{
+    public string Name { get; set; } = "";
+    public string Namespace { get; set; } = "";
+    public string ArgoCdIgnoreDifferences { get; set; } = "";
+    public string Flux { get; set; } = "";
+    public string[] ManagedFields { get; set; } = [];
+}
+
+public sealed class KubesteadCheck
+{
+    public string Check { get; set; } = "";
+    public string Outcome { get; set; } = "";
+    public string Message { get; set; } = "";
+    public string? Target { get; set; }
+}
+
+public sealed class KubesteadPlannedChange
+{
+    public string Target { get; set; } = "";
+    public string Verb { get; set; } = "";
+    public string Description { get; set; } = "";
+    public string? Body { get; set; }
+}
+
+public sealed class KubesteadSandboxInfo
+{
+    public int ProcessId { get; set; }
+    public string KubeConfig { get; set; } = "";
+    public string Namespace { get; set; } = "";
+}

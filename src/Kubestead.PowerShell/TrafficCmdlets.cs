@@ -1,0 +1,194 @@
+using System.Management.Automation;
+using Kubestead.Analysis;
+using Kubestead.Rollouts;
+
+namespace Kubestead.PowerShell;
+
+/// <summary>Sets the canary's traffic share by hand (one write, read back). 100% needs -Force or confirmation.</summary>
+[Cmdlet(VerbsCommon.Set, "CanaryWeight", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(CanaryWeight))]
+public sealed class SetCanaryWeightCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateRange(0, 100)]
+    public double Weight { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var plan = Run((s, ct) => s.PlanAsync(new SetWeightOperation(Namespace ?? s.DefaultNamespace, Name, Weight), ct));
+        if (!ConfirmPlan(plan, $"Set canary weight to {Weight}%")) return;
+        // All traffic to the canary is as drastic as a promotion: it needs -Force or an explicit yes.
+        if (Weight >= 100 && !Force && !ShouldContinue($"Send all traffic of {Name} to the canary?", "Set-CanaryWeight 100")) return;
+        var result = Run((s, ct) => s.SetWeightAsync(Namespace, Name, Weight, ct));
+        if (PassThru) WriteObject(Map.Weight(result));
+    }
+}
+
+/// <summary>Gets the split as each mesh object states it, and the share observed in the metrics.</summary>
+[Cmdlet(VerbsCommon.Get, "CanaryWeight")]
+[OutputType(typeof(CanaryWeight))]
+public sealed class GetCanaryWeightCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    protected override void ProcessRecord() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
+}
+
+/// <summary>Routes requests carrying a header (default x-canary: true) to the canary.</summary>
+[Cmdlet(VerbsCommon.Set, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(KubesteadRollout))]
+public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter]
+    public string RouteName { get; set; } = "canary-testers";
+
+    [Parameter]
+    public string HeaderName { get; set; } = "x-canary";
+
+    [Parameter]
+    public string HeaderValue { get; set; } = "true";
+
+    [Parameter]
+    [ValidateSet("Exact", "Prefix", "Regex")]
+    public string MatchType { get; set; } = "Exact";
+
+    protected override void ProcessRecord()
+    {
+        var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true));
+        var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
+        if (ConfirmPlan(plan, "Add header route")) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
+    }
+}
+
+/// <summary>Removes a header route.</summary>
+[Cmdlet(VerbsCommon.Remove, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(KubesteadRollout))]
+public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter]
+    public string RouteName { get; set; } = "canary-testers";
+
+    protected override void ProcessRecord()
+    {
+        var plan = Run((s, ct) => s.PlanAsync(new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), ct));
+        if (ConfirmPlan(plan, "Remove header route")) WriteObject(Map.Rollout(Run((s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct))));
+    }
+}
+
+/// <summary>Precision and expected samples for a weight, window and request rate (no cluster needed).</summary>
+[Cmdlet(VerbsCommon.Get, "CanarySplitPlan")]
+[OutputType(typeof(CanarySplitPlan))]
+public sealed class GetCanarySplitPlanCommand : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateRange(0, 100)]
+    public double Weight { get; set; }
+
+    [Parameter(Mandatory = true)]
+    [ValidateRange(0, double.MaxValue)]
+    public double RequestsPerSecond { get; set; }
+
+    [Parameter]
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
+
+    [Parameter]
+    [ValidateSet("Binomial", "WeightedRoundRobin", "Pods")]
+    public string Routing { get; set; } = "Binomial";
+
+    [Parameter]
+    [ValidateSet("istio", "linkerd", "smi", "none")]
+    public string MeshProvider { get; set; } = "istio";
+
+    [Parameter]
+    public int? StableReplicas { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            WriteObject(Map.Plan(KubesteadConnector.Offline().PlanSplit(new SplitPlanRequest(Weight, Window, RequestsPerSecond,
+                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas))));
+        }
+        catch (KubesteadException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, e.ErrorId, ErrorCategories.For(e.Kind), null));
+        }
+    }
+}
+
+/// <summary>Verdicts per metric of a rollout, or a verdict on counts given ad hoc.</summary>
+[Cmdlet(VerbsCommon.Get, "CanaryAnalysis", DefaultParameterSetName = "Rollout")]
+[OutputType(typeof(CanaryVerdict))]
+public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Rollout")]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = "Counts")]
+    public long CanaryRequests { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "Counts")]
+    public long CanaryFailures { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "Counts")]
+    public long ControlRequests { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "Counts")]
+    public long ControlFailures { get; set; }
+
+    [Parameter(ParameterSetName = "Counts")]
+    [ValidateSet("sequential", "threshold", "mannWhitney")]
+    public string Judge { get; set; } = "sequential";
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == "Counts")
+        {
+            try
+            {
+                var report = KubesteadConnector.Offline().AnalyzeCounts(new VersionSample(CanaryRequests, CanaryFailures), new VersionSample(ControlRequests, ControlFailures), Judge);
+                foreach (var v in report.Verdicts) WriteObject(Map.Verdict(v, null, null));
+            }
+            catch (KubesteadException e)
+            {
+                ThrowTerminatingError(new ErrorRecord(e, e.ErrorId, ErrorCategories.For(e.Kind), null));
+            }
+            return;
+        }
+        var a = Run((s, ct) => s.GetAnalysisAsync(Namespace, Name, ct));
+        foreach (var v in a.Verdicts) WriteObject(Map.Verdict(v, a.Name, a.Namespace));
+    }
+}
+
+/// <summary>The Argo CD ignoreDifferences entry and Flux settings that keep GitOps from reverting Kubestead's weights.</summary>
+[Cmdlet(VerbsCommon.Get, "KubesteadGitOpsConfig")]
+[OutputType(typeof(KubesteadGitOpsConfig))]
+public sealed class GetKubesteadGitOpsConfigCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    protected override void ProcessRecord() => WriteObject(Map.GitOps(Run((s, ct) => s.GetGitOpsConfigAsync(Namespace, Name, ct))));
+}
