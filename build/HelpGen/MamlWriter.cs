@@ -1,0 +1,139 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace Kubestead.HelpGen;
+
+/// <summary>A cmdlet help page in platyPS markdown layout, parsed.</summary>
+public sealed record HelpPage(string Name, string Synopsis, string Description, IReadOnlyList<string> Syntax,
+    IReadOnlyList<HelpExample> Examples, IReadOnlyList<HelpParameter> Parameters, IReadOnlyList<string> Outputs, IReadOnlyList<string> Links);
+
+public sealed record HelpExample(string Title, string Code, string Remarks);
+
+public sealed record HelpParameter(string Name, string Description, string Type, bool Required, string Position, string PipelineInput);
+
+/// <summary>
+/// Turns platyPS-layout markdown (docs/en-US/*.md) into MAML (Kubestead.dll-Help.xml) and about_*.md into about_*.help.txt,
+/// because platyPS is not reachable where this builds.
+/// </summary>
+public static partial class MamlWriter
+{
+    [GeneratedRegex(@"^## (.+)$", RegexOptions.Multiline)]
+    private static partial Regex H2();
+
+    [GeneratedRegex(@"^### (.+)$", RegexOptions.Multiline)]
+    private static partial Regex H3();
+
+    [GeneratedRegex("```(?:powershell|yaml|bash)?\\r?\\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex Fence();
+
+    public static HelpPage Parse(string markdown)
+    {
+        var text = markdown.Replace("\r\n", "\n");
+        if (text.StartsWith("---\n", StringComparison.Ordinal)) text = text[(text.IndexOf("\n---\n", 4, StringComparison.Ordinal) + 5)..];
+        var name = Regex.Match(text, @"^# (.+)$", RegexOptions.Multiline).Groups[1].Value.Trim();
+        var sections = Sections(text, H2());
+        string Section(string key) => sections.TryGetValue(key, out var v) ? v.Trim() : "";
+        var syntax = Fence().Matches(Section("SYNTAX")).Select(m => m.Groups[1].Value.Trim()).ToList();
+        var examples = Sections(Section("EXAMPLES"), H3()).Select(kv =>
+        {
+            var code = Fence().Match(kv.Value);
+            var remarks = Fence().Replace(kv.Value, "").Trim();
+            return new HelpExample(kv.Key, code.Success ? code.Groups[1].Value.Trim() : "", remarks);
+        }).ToList();
+        var parameters = Sections(Section("PARAMETERS"), H3()).Where(kv => kv.Key.StartsWith('-')).Select(kv =>
+        {
+            var yaml = Fence().Match(kv.Value).Groups[1].Value;
+            string Field(string f) => Regex.Match(yaml, $@"^{f}:\s*(.*)$", RegexOptions.Multiline).Groups[1].Value.Trim();
+            return new HelpParameter(kv.Key.TrimStart('-'), Fence().Replace(kv.Value, "").Trim(), Field("Type"),
+                Field("Required").StartsWith("True", StringComparison.OrdinalIgnoreCase), Field("Position"), Field("Accept pipeline input"));
+        }).ToList();
+        var outputs = Sections(Section("OUTPUTS"), H3()).Select(kv => kv.Key).ToList();
+        var links = Regex.Matches(Section("RELATED LINKS"), @"\[([^\]]+)\]").Select(m => m.Groups[1].Value).ToList();
+        return new HelpPage(name, Section("SYNOPSIS"), Section("DESCRIPTION"), syntax, examples, parameters, outputs, links);
+    }
+
+    private static Dictionary<string, string> Sections(string text, Regex heading)
+    {
+        var result = new Dictionary<string, string>();
+        var matches = heading.Matches(text);
+        for (var i = 0; i < matches.Count; i++)
+        {
+            var start = matches[i].Index + matches[i].Length;
+            var end = i + 1 < matches.Count ? matches[i + 1].Index : text.Length;
+            result[matches[i].Groups[1].Value.Trim()] = text[start..end];
+        }
+        return result;
+    }
+
+    private static readonly XNamespace Msh = "http://msh";
+    private static readonly XNamespace Maml = "http://schemas.microsoft.com/maml/2004/10";
+    private static readonly XNamespace Command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
+    private static readonly XNamespace Dev = "http://schemas.microsoft.com/maml/dev/2004/10";
+
+    public static XDocument ToMaml(IEnumerable<HelpPage> pages) => new(new XDeclaration("1.0", "utf-8", null),
+        new XElement(Msh + "helpItems", new XAttribute("schema", "maml"),
+            new XAttribute(XNamespace.Xmlns + "maml", Maml), new XAttribute(XNamespace.Xmlns + "command", Command), new XAttribute(XNamespace.Xmlns + "dev", Dev),
+            pages.Select(Page)));
+
+    private static XElement Para(string text) => new(Maml + "description",
+        text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(p => new XElement(Maml + "para", p.Replace('\n', ' ').Trim())));
+
+    private static XElement Page(HelpPage p)
+    {
+        var parts = p.Name.Split('-', 2);
+        return new XElement(Command + "command",
+            new XElement(Command + "details",
+                new XElement(Command + "name", p.Name),
+                new XElement(Command + "verb", parts[0]),
+                new XElement(Command + "noun", parts.Length > 1 ? parts[1] : ""),
+                Para(p.Synopsis)),
+            Para(p.Description),
+            new XElement(Command + "syntax", p.Syntax.Select(s => new XElement(Command + "syntaxItem",
+                new XElement(Maml + "name", p.Name),
+                p.Parameters.Where(x => s.Contains("-" + x.Name, StringComparison.Ordinal)).Select(Parameter)))),
+            new XElement(Command + "parameters", p.Parameters.Select(Parameter)),
+            new XElement(Command + "returnValues", p.Outputs.Select(o => new XElement(Command + "returnValue",
+                new XElement(Dev + "type", new XElement(Maml + "name", o))))),
+            new XElement(Command + "examples", p.Examples.Select(e => new XElement(Command + "example",
+                new XElement(Maml + "title", $"-------------------------- {e.Title} --------------------------"),
+                new XElement(Dev + "code", e.Code),
+                new XElement(Dev + "remarks", new XElement(Maml + "para", e.Remarks))))),
+            new XElement(Command + "relatedLinks", p.Links.Select(l => new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", l)))));
+    }
+
+    private static XElement Parameter(HelpParameter x) => new(Command + "parameter",
+        new XAttribute("required", x.Required ? "true" : "false"),
+        new XAttribute("pipelineInput", x.PipelineInput.Length > 0 ? x.PipelineInput : "False"),
+        new XAttribute("position", x.Position.Length > 0 ? x.Position.ToLowerInvariant() : "named"),
+        new XElement(Maml + "name", x.Name),
+        Para(x.Description),
+        new XElement(Command + "parameterValue", new XAttribute("required", "true"), x.Type),
+        new XElement(Dev + "type", new XElement(Maml + "name", x.Type)));
+
+    /// <summary>about_*.md to the plain-text layout Get-Help reads (TOPIC / SHORT DESCRIPTION / LONG DESCRIPTION ...).</summary>
+    public static string AboutText(string markdown)
+    {
+        var lines = markdown.Replace("\r\n", "\n").Split('\n').Select(l => l.StartsWith('#') ? l.TrimStart('#').Trim().ToUpperInvariant() : "    " + l).ToList();
+        return string.Join(Environment.NewLine, lines).Replace("    ```", "    ").TrimEnd() + Environment.NewLine;
+    }
+}
+
+public static class Program
+{
+    /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt;</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length != 2)
+        {
+            Console.Error.WriteLine("usage: Kubestead.HelpGen <docs/en-US> <output folder>");
+            return 2;
+        }
+        Directory.CreateDirectory(args[1]);
+        var pages = Directory.GetFiles(args[0], "*-*.md").Order(StringComparer.Ordinal).Select(f => MamlWriter.Parse(File.ReadAllText(f))).ToList();
+        MamlWriter.ToMaml(pages).Save(Path.Combine(args[1], "Kubestead.dll-Help.xml"));
+        foreach (var about in Directory.GetFiles(args[0], "about_*.md"))
+            File.WriteAllText(Path.Combine(args[1], Path.GetFileNameWithoutExtension(about) + ".help.txt"), MamlWriter.AboutText(File.ReadAllText(about)));
+        Console.WriteLine($"{pages.Count} cmdlet pages -> {Path.Combine(args[1], "Kubestead.dll-Help.xml")}");
+        return 0;
+    }
+}
