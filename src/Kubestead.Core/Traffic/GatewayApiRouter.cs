@@ -268,21 +268,10 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 
     private static string HeaderKey(JsonObject rule) => rule["matches"]!.ToJsonString();
 
-    private async Task<JsonObject?> TryGetRouteAsync(CancellationToken ct)
-    {
-        try
-        {
-            return await api.GetAsync(RouteType, options.Namespace, RouteName, ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-            return null;
-        }
-    }
+    private Task<JsonObject?> TryGetRouteAsync(CancellationToken ct) => ObjectLookup.TryGetAsync(api, RouteType, options.Namespace, RouteName, ct);
 
-    private async Task<JsonObject> GetRouteAsync(CancellationToken ct) =>
-        await TryGetRouteAsync(ct).ConfigureAwait(false)
-        ?? throw new TrafficRoutingException("ObjectNotFound", $"spec.linkerd.httpRoute: {RouteRef} does not exist", RouteRef, KubesteadErrorKind.InvalidState);
+    private Task<JsonObject> GetRouteAsync(CancellationToken ct) =>
+        ObjectLookup.RequireAsync(api, RouteType, options.Namespace, RouteName, "spec.linkerd.httpRoute", ct, KubesteadErrorKind.InvalidState);
 
     private async Task DeleteAsync(ResourceType type, string name, JsonObject obj, CancellationToken ct)
     {

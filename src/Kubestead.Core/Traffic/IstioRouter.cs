@@ -341,16 +341,6 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
     private async Task<JsonObject> GetVirtualServiceAsync(CancellationToken ct) =>
         await RequireAsync(VsType, options.VirtualService, "spec.istio.virtualService.name", ct).ConfigureAwait(false);
 
-    private async Task<JsonObject> RequireAsync(ResourceType type, string name, string field, CancellationToken ct)
-    {
-        try
-        {
-            return await api.GetAsync(type, options.Namespace, name, ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-            var r = new ObjectReference(type, options.Namespace, name);
-            throw new TrafficRoutingException("ObjectNotFound", $"{field}: {r} does not exist", r);
-        }
-    }
+    private Task<JsonObject> RequireAsync(ResourceType type, string name, string field, CancellationToken ct) =>
+        ObjectLookup.RequireAsync(api, type, options.Namespace, name, field, ct);
 }

@@ -173,16 +173,6 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         }
     }
 
-    private async Task<JsonObject> GetAsync(ResourceType type, string name, string field, CancellationToken ct)
-    {
-        try
-        {
-            return await api.GetAsync(type, options.Namespace, name, ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-            var r = new ObjectReference(type, options.Namespace, name);
-            throw new TrafficRoutingException("ObjectNotFound", $"{field}: {r} does not exist", r);
-        }
-    }
+    private Task<JsonObject> GetAsync(ResourceType type, string name, string field, CancellationToken ct) =>
+        ObjectLookup.RequireAsync(api, type, options.Namespace, name, field, ct);
 }

@@ -183,19 +183,8 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         return (s, names.IndexOf(options.CanaryService));
     }
 
-    private async Task<JsonObject?> TryGetAsync(CancellationToken ct)
-    {
-        try
-        {
-            return await api.GetAsync(SplitType, options.Namespace, SplitName, ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-            return null;
-        }
-    }
+    private Task<JsonObject?> TryGetAsync(CancellationToken ct) => ObjectLookup.TryGetAsync(api, SplitType, options.Namespace, SplitName, ct);
 
-    private async Task<JsonObject> GetAsync(CancellationToken ct) =>
-        await TryGetAsync(ct).ConfigureAwait(false)
-        ?? throw new TrafficRoutingException("ObjectNotFound", $"spec.smi.trafficSplit: {SplitRef} does not exist", SplitRef, KubesteadErrorKind.InvalidState);
+    private Task<JsonObject> GetAsync(CancellationToken ct) =>
+        ObjectLookup.RequireAsync(api, SplitType, options.Namespace, SplitName, "spec.smi.trafficSplit", ct, KubesteadErrorKind.InvalidState);
 }

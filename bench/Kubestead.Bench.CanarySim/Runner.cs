@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+
+namespace Kubestead.Bench.CanarySim;
+
+public sealed record Outcome(Decision? Decision, double TimeSeconds, long Blast);
+
+public sealed record CellResult(Cell Cell, string Engine, int Replicates, int Rollbacks, int Promotions, double BlastMean, double? BlastP95,
+    double? TimeMedian, double? TimeP90, double EmptyMinuteShare, double AchievedShare)
+{
+    public int Insufficient => Replicates - Rollbacks - Promotions;
+}
+
+/// <summary>Runs every replicate of every cell (in parallel, seeded per replicate, aggregated in a fixed order).</summary>
+public static class Runner
+{
+    public static List<CellResult> Run(ScenarioFile s, IReadOnlyList<string> engines, int? replicates = null, ulong? seed = null)
+    {
+        var n = replicates ?? s.Replicates;
+        var baseSeed = seed ?? s.Seed;
+        var results = new List<CellResult>();
+        var cells = s.Cells().ToList();
+        for (var ci = 0; ci < cells.Count; ci++)
+        {
+            var cell = cells[ci];
+            var outcomes = new Outcome[n, engines.Count];
+            var empty = new double[n];
+            var share = new double[n];
+            var cellIndex = ci;
+            Parallel.For(0, n, r =>
+            {
+                var rng = new Rng(Rng.Derive(baseSeed, cellIndex, r));
+                var traffic = new TrafficModel(s, cell, rng);
+                var policies = engines.Select(e => EngineRegistry.Create(e, s)).ToArray();
+                var done = new Outcome?[engines.Count];
+                long blast = 0;
+                int minutes = 0, emptyMinutes = 0, minuteCanary = 0, ticksInMinute = 0;
+                var ticks = s.TMaxSeconds / s.TickSeconds;
+                for (var k = 0; k < ticks && done.Any(d => d is null); k++)
+                {
+                    var tick = traffic.Next(k * s.TickSeconds);
+                    blast += tick.Xc;
+                    minuteCanary += tick.Nc;
+                    if (++ticksInMinute * s.TickSeconds >= 60)
+                    {
+                        minutes++;
+                        if (minuteCanary == 0) emptyMinutes++;
+                        ticksInMinute = minuteCanary = 0;
+                    }
+                    for (var e = 0; e < policies.Length; e++)
+                        if (done[e] is null && policies[e].OnTick(tick) is { } d)
+                            done[e] = new Outcome(d, (k + 1) * s.TickSeconds, blast);
+                }
+                for (var e = 0; e < engines.Count; e++) outcomes[r, e] = done[e] ?? new Outcome(null, s.TMaxSeconds, blast);
+                empty[r] = minutes == 0 ? 0 : (double)emptyMinutes / minutes;
+                share[r] = traffic.Total == 0 ? 0 : (double)traffic.CanaryTotal / traffic.Total;
+            });
+            for (var e = 0; e < engines.Count; e++)
+            {
+                var all = Enumerable.Range(0, n).Select(r => outcomes[r, e]).ToList();
+                var rollbacks = all.Where(o => o.Decision == Decision.Rollback).ToList();
+                var decided = all.Where(o => o.Decision is not null).Select(o => o.TimeSeconds).Order().ToList();
+                var blasts = rollbacks.Select(o => (double)o.Blast).Order().ToList();
+                results.Add(new CellResult(cell, engines[e], n, rollbacks.Count, all.Count(o => o.Decision == Decision.Promote),
+                    blasts.Count == 0 ? double.NaN : blasts.Average(), blasts.Count == 0 ? null : Percentile(blasts, 0.95),
+                    decided.Count == 0 ? null : Percentile(decided, 0.5), decided.Count == 0 ? null : Percentile(decided, 0.9),
+                    empty.Average(), share.Average()));
+            }
+        }
+        return results;
+    }
+
+    private static double Percentile(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+
+    public static (double Low, double High) Wilson(int successes, int n, double z = 1.96)
+    {
+        if (n == 0) return (0, 1);
+        var p = (double)successes / n;
+        var denom = 1 + z * z / n;
+        var centre = (p + z * z / (2 * n)) / denom;
+        var half = z * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / denom;
+        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
+
+    public const string CsvHeader = "scenario,engine,routing,rps,weight,fault,replicates,catch_rate,escape_rate,false_abort_rate,insufficient_rate,blast_mean,blast_p95,verdict_time_median_s,verdict_time_p90_s";
+
+    public static string Csv(IEnumerable<CellResult> results)
+    {
+        static string F(double? d) => d is { } x && !double.IsNaN(x) ? x.ToString("0.######", CultureInfo.InvariantCulture) : "";
+        var sb = new StringBuilder(CsvHeader).Append('\n');
+        foreach (var r in results)
+        {
+            var bad = r.Cell.Fault.IsBad;
+            sb.Append(string.Join(",",
+                r.Cell.Scenario, r.Engine, r.Cell.Routing, F(r.Cell.Rps), F(r.Cell.Weight), r.Cell.Fault.Name, r.Replicates.ToString(CultureInfo.InvariantCulture),
+                bad ? F((double)r.Rollbacks / r.Replicates) : "", bad ? F((double)r.Promotions / r.Replicates) : "",
+                bad ? "" : F((double)r.Rollbacks / r.Replicates), F((double)r.Insufficient / r.Replicates),
+                bad ? F(r.BlastMean) : "", bad ? F(r.BlastP95) : "", F(r.TimeMedian), F(r.TimeP90))).Append('\n');
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,127 @@
+using Kubestead.Bench.CanarySim;
+
+namespace Kubestead.Bench.Tests;
+
+public class RngTests
+{
+    [Fact]
+    public void SplitMix64_matches_the_reference_sequence_for_seed_zero()
+    {
+        // Reference: Vigna's splitmix64.c with x = 0 (first outputs 0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4, 0x06c45d188009454f).
+        ulong state = 0;
+        Assert.Equal(0xe220a8397b1dcdafUL, Rng.SplitMix64(ref state));
+        Assert.Equal(0x6e789e6aa1b965f4UL, Rng.SplitMix64(ref state));
+        Assert.Equal(0x06c45d188009454fUL, Rng.SplitMix64(ref state));
+    }
+
+    [Fact]
+    public void Xoshiro256_star_star_matches_the_reference_algorithm_from_state_1_2_3_4()
+    {
+        // Reference values from Blackman and Vigna's xoshiro256starstar.c run on s = {1, 2, 3, 4}: 11520, 0, 1509978240.
+        var rng = Rng.FromState(1, 2, 3, 4);
+        Assert.Equal(11520UL, rng.NextUInt64());
+        Assert.Equal(0UL, rng.NextUInt64());
+        Assert.Equal(1509978240UL, rng.NextUInt64());
+    }
+
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(4)]
+    [InlineData(75)]
+    [InlineData(2000)]
+    public void Poisson_has_the_right_mean_and_variance(double mean)
+    {
+        var rng = new Rng(42);
+        var xs = Enumerable.Range(0, 20000).Select(_ => (double)rng.Poisson(mean)).ToList();
+        var m = xs.Average();
+        var v = xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1);
+        Assert.InRange(m, mean - 5 * Math.Sqrt(mean / xs.Count), mean + 5 * Math.Sqrt(mean / xs.Count));
+        Assert.InRange(v / mean, 0.93, 1.07);
+    }
+
+    [Theory]
+    [InlineData(30, 0.2)]
+    [InlineData(500, 0.001)]
+    [InlineData(500, 0.3)]
+    [InlineData(10000, 1e-17)]
+    public void Binomial_has_the_right_mean(int n, double p)
+    {
+        var rng = new Rng(5);
+        var m = Enumerable.Range(0, 20000).Select(_ => (double)rng.Binomial(n, p)).Average();
+        var sd = Math.Sqrt(n * p * (1 - p) / 20000);
+        Assert.InRange(m, n * p - 5 * sd - 1e-9, n * p + 5 * sd + 1e-9);
+    }
+}
+
+public class HarnessTests
+{
+    private static ScenarioFile Grid(string fault, double multiplier, double rps, double weight, string routing = "binomial") => new()
+    {
+        Name = "t", Seed = 3, Replicates = 400, TMaxSeconds = 1800, P0 = 0.001, TickSeconds = 10,
+        Rps = [rps], Weights = [weight], Routing = [routing],
+        Faults = [new FaultSpec { Name = fault, ErrorMultiplier = multiplier }],
+    };
+
+    [Fact]
+    public void Same_seed_same_csv_whatever_the_parallelism()
+    {
+        var s = Grid("50x", 50, 20, 0.05);
+        var a = Runner.Csv(Runner.Run(s, ["flagger", "kubestead-sequential"], 100));
+        var b = Runner.Csv(Runner.Run(s, ["flagger", "kubestead-sequential"], 100));
+        Assert.Equal(a, b);
+        Assert.StartsWith(Runner.CsvHeader + "\n", a);
+        Assert.NotEqual(a, Runner.Csv(Runner.Run(s, ["flagger", "kubestead-sequential"], 100, seed: 4)));
+    }
+
+    [Fact]
+    public void Weighted_round_robin_is_exact_and_binomial_empty_minutes_match_the_closed_form()
+    {
+        var wrr = new TrafficModel(new ScenarioFile { TickSeconds = 10 }, new Cell("t", "wrr", 20, 0.05, new FaultSpec()), new Rng(1));
+        for (var k = 0; k < 360; k++) wrr.Next(k * 10);
+        Assert.InRange((double)wrr.CanaryTotal / wrr.Total, 0.05 - 1.0 / wrr.Total, 0.05 + 1.0 / wrr.Total);
+
+        var r = Runner.Run(Grid("A/A", 1, 2, 0.01), ["argo"], 400).Single();
+        Assert.InRange(r.EmptyMinuteShare, Math.Exp(-1.2) - 0.02, Math.Exp(-1.2) + 0.02);
+    }
+
+    // The peer policies must reproduce the reference points of CANARY-SIM.md, or they are not faithful.
+    [Fact]
+    public void Flagger_aborts_about_43_percent_of_good_canaries_at_2_rps_and_1_percent()
+    {
+        var r = Runner.Run(Grid("A/A", 1, 2, 0.01), ["flagger"], 400).Single();
+        Assert.InRange((double)r.Rollbacks / r.Replicates, 0.37, 0.50);
+    }
+
+    [Fact]
+    public void Flagger_catches_50x_at_200_rps_and_25_percent_after_about_750_failed_requests()
+    {
+        var r = Runner.Run(Grid("50x", 50, 200, 0.25), ["flagger"], 100).Single();
+        Assert.Equal(r.Replicates, r.Rollbacks);
+        Assert.InRange(r.BlastMean, 700, 800);
+    }
+
+    [Fact]
+    public void Flagger_catches_about_87_percent_of_10x_at_200_rps_and_5_percent()
+    {
+        var r = Runner.Run(Grid("10x", 10, 200, 0.05), ["flagger"], 400).Single();
+        Assert.InRange((double)r.Rollbacks / r.Replicates, 0.80, 0.93);
+        Assert.InRange(r.BlastMean, 45, 75);
+    }
+
+    [Fact]
+    public void Flagger_catches_almost_no_5x_canary()
+    {
+        var r = Runner.Run(Grid("5x", 5, 200, 0.25), ["flagger"], 200).Single();
+        Assert.True((double)r.Rollbacks / r.Replicates <= 0.06);
+    }
+
+    [Fact]
+    public void Kubesteads_judge_never_promotes_a_canary_it_could_not_judge_and_catches_50x_with_few_failures()
+    {
+        var starved = Runner.Run(Grid("50x", 50, 2, 0.01), ["kubestead-sequential"], 200).Single();
+        Assert.Equal(0, starved.Promotions);
+        var busy = Runner.Run(Grid("50x", 50, 200, 0.25), ["kubestead-sequential"], 200).Single();
+        Assert.Equal(busy.Replicates, busy.Rollbacks);
+        Assert.True(busy.BlastMean < 40, $"blast {busy.BlastMean}");
+    }
+}
