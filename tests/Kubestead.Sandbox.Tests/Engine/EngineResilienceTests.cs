@@ -39,6 +39,7 @@ public class EngineResilienceTests
     [InlineData("istio", true)]
     [InlineData("linkerd", false)]
     [InlineData("none", true)]
+    [InlineData("smi", false)]
     public async Task A_driver_killed_inside_any_write_is_replaced_and_the_rollout_ends_the_same(string mesh, bool afterApply)
     {
         var total = await WritesOfACleanRunAsync(mesh);
