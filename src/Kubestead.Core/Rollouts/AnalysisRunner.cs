@@ -37,6 +37,7 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
         var produced = new List<Verdict>();
         var last = status.LastVerdicts;
         var errors = status.ConsecutiveMetricErrors;
+        var inconclusive = status.InconclusiveWindows;
         while (cursor + Plan.Interval <= now)
         {
             var end = cursor + Plan.Interval;
@@ -68,6 +69,8 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
                 binding.Judge.Observe(window);
                 verdicts.Add(binding.Judge.Evaluate());
             }
+            // Consecutive windows without a decision; a Pass or Fail resets the count.
+            inconclusive = verdicts.All(v => v.Outcome == VerdictOutcome.InsufficientData) ? inconclusive + 1 : 0;
             last = verdicts;
             produced.AddRange(verdicts);
             cursor = end;
@@ -80,6 +83,7 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             JudgeStates = states,
             LastVerdicts = last,
             ConsecutiveMetricErrors = errors,
+            InconclusiveWindows = inconclusive,
         }, produced);
     }
 

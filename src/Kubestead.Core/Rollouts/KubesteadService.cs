@@ -121,7 +121,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await UpdateStatusAsync(ns, name, s =>
         {
             if (s.Phase != RolloutPhase.Paused) return null;
-            var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0 };
+            var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0, InconclusiveWindows = 0 };
             var plan = RuntimeFactory.ToPlan(spec);
             if (s.PauseReason == PauseReason.Manual && s.StepIndex < plan.Steps.Count && plan.Steps[s.StepIndex] is PausePlanStep { Duration: null })
                 resumed = resumed with { StepIndex = s.StepIndex + 1, StepStartedAt = null };

@@ -45,6 +45,18 @@ public sealed class RolloutExecutor(
                 continue;
             }
 
+            if (stored.Status.Phase == RolloutPhase.Progressing && rt.Analysis is { Plan.InconclusiveWindowLimit: > 0 } limited
+                && stored.Status.InconclusiveWindows >= limited.Plan.InconclusiveWindowLimit)
+            {
+                var msg = $"{stored.Status.InconclusiveWindows} analysis windows in a row without a verdict: the canary sees too little traffic to judge";
+                if (rt.Plan.Policies.OnInsufficientData == InconclusivePolicy.Fail)
+                {
+                    stored = await AbortAsync(stored, rt, msg, asFailure: true, ct).ConfigureAwait(false);
+                    continue;
+                }
+                return await PauseAsync(stored, PauseReason.InsufficientData, msg, ct).ConfigureAwait(false);
+            }
+
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.LastWritten is { } written)
             {
                 var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ct).ConfigureAwait(false);

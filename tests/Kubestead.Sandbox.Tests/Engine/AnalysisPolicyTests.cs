@@ -1,0 +1,44 @@
+using Kubestead.Metrics;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Demo;
+using Kubestead.Sandbox.Tests.Demo;
+
+namespace Kubestead.Sandbox.Tests.Engine;
+
+public class AnalysisPolicyTests
+{
+    [Theory]
+    [InlineData("pause", RolloutPhase.Paused)]
+    [InlineData("fail", RolloutPhase.Failed)]
+    public async Task Inconclusive_windows_past_the_limit_pause_or_fail_per_policy(string policy, RolloutPhase expected)
+    {
+        var env = SandboxEnvironment.Create("istio", "low-traffic");
+        var spec = SandboxDemoTests.SpecFor("istio")
+            .Replace("    interval: 10s\n", "    interval: 10s\n    limits:\n      inconclusiveWindows: 6\n")
+            .Replace("onInsufficientData: pause", $"onInsufficientData: {policy}");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.Equal(expected, result.Phase);
+        Assert.Contains("6 analysis windows in a row without a verdict", result.Message);
+        // The limit cut the wait short: well before the 10-minute analysis step would have ended.
+        Assert.True(result.UpdatedAt - result.StartedAt < TimeSpan.FromMinutes(3), $"{result.UpdatedAt - result.StartedAt}");
+        if (expected == RolloutPhase.Failed) Assert.Equal(0, result.CanaryWeight);
+    }
+
+    [Fact]
+    public async Task Metrics_that_keep_failing_pause_the_rollout_and_never_count_as_a_pass()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using var svc = new KubesteadService(env.Cluster, new KubesteadServiceOptions
+        {
+            Clock = env.Clock,
+            Driver = new DriverIdentity("t", "h", null, "1"),
+            Metrics = (_, _) => (_, _, _) => throw new MetricsUnavailableException("Prometheus at http://127.0.0.1:1/ cannot be reached"),
+        });
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: true));
+        Assert.Equal(RolloutPhase.Paused, result.Phase);
+        Assert.Equal(PauseReason.MetricErrors, result.PauseReason);
+        Assert.Contains("metrics failed 3 times in a row", result.Message);
+        Assert.All(result.Verdicts, v => Assert.Equal(Kubestead.Analysis.VerdictOutcome.Error, v.Outcome));
+    }
+}
