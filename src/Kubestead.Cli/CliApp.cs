@@ -120,11 +120,12 @@ public sealed class CliApp(CliContext ctx)
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port };
+        var tls = new Option<bool>("--tls") { Description = "Serve HTTPS with a throw-away CA (written into the kubeconfig)" };
+        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port, tls };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var env = SandboxEnvironment.Create(p.GetValue(mesh)!, "healthy", clock: TimeProvider.System);
-            await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct).ConfigureAwait(false);
+            await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct, p.GetValue(tls)).ConfigureAwait(false);
             var path = p.GetValue(kubeconfigOut)!;
             server.WriteKubeconfig(path + ".tmp", ShopFixture.Namespace);
             File.Move(path + ".tmp", path, overwrite: true); // appears complete, so a waiting Start-KubesteadSandbox never reads half a file

@@ -402,7 +402,6 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
     {
         var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(15) };
         var ssl = handler.SslOptions;
-        if (_connection.TlsServerName is { } sni) ssl.TargetHost = sni;
         if (certPem is not null)
         {
             if (keyPem is null) throw new KubeConfigException("a client certificate is configured without its key (client-key / client-key-data)");
@@ -424,19 +423,24 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
         {
             ssl.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
-        else if (_connection.CertificateAuthorityPem is { } caPem)
+        else if (_connection.CertificateAuthorityPem is not null || _connection.TlsServerName is not null)
         {
             var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(caPem);
+            if (_connection.CertificateAuthorityPem is { } caPem) roots.ImportFromPem(caPem);
+            var serverName = _connection.TlsServerName;
             ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null) return false;
-                if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+                using var cert = new X509Certificate2(certificate);
+                // tls-server-name replaces the URL's host as the name the certificate must carry.
+                var nameOk = serverName is null ? (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 : cert.MatchesHostname(serverName);
+                if (!nameOk) return false;
+                if (roots.Count == 0) return (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(roots);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                return chain.Build(cert);
             };
         }
         return handler;

@@ -23,12 +23,16 @@ public sealed class SandboxApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private SandboxApiServer(WebApplication app, EmulatedCluster cluster, string token)
+    private SandboxApiServer(WebApplication app, EmulatedCluster cluster, string token, string? caPem)
     {
         _app = app;
         Cluster = cluster;
         Token = token;
+        CertificateAuthorityPem = caPem;
     }
+
+    /// <summary>The CA that signed the server's certificate when serving TLS (written into the kubeconfig).</summary>
+    public string? CertificateAuthorityPem { get; }
 
     public EmulatedCluster Cluster { get; }
 
@@ -37,17 +41,28 @@ public sealed class SandboxApiServer : IAsyncDisposable
     /// <summary>The bearer token clients must send (written into <see cref="WriteKubeconfig"/>'s file).</summary>
     internal string Token { get; }
 
-    public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default)
+    /// <param name="tls">Serve HTTPS with a certificate for 127.0.0.1, localhost and kubernetes.default.svc, signed by a fresh CA.</param>
+    public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default, bool tls = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        string? caPem = null;
+        if (tls)
+        {
+            var (serverCert, ca) = SandboxCertificates.Create();
+            caPem = ca;
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.UseHttps(serverCert)));
+        }
+        else
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
         var app = builder.Build();
-        var server = new SandboxApiServer(app, cluster, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
+        var server = new SandboxApiServer(app, cluster, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(), caPem);
         app.Run(server.HandleAsync);
         await app.StartAsync(ct).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Address = new Uri(address.TrimEnd('/') + "/");
+        server.Address = new Uri(address.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1").TrimEnd('/') + "/");
         return server;
     }
 
@@ -60,7 +75,7 @@ public sealed class SandboxApiServer : IAsyncDisposable
             clusters:
             - name: kubestead-sandbox
               cluster:
-                server: {Address.ToString().TrimEnd('/')}
+                server: {Address.ToString().TrimEnd('/')}{(CertificateAuthorityPem is null ? "" : $"\n    certificate-authority-data: {Convert.ToBase64String(Encoding.UTF8.GetBytes(CertificateAuthorityPem))}")}
             users:
             - name: kubestead-sandbox
               user:
