@@ -213,7 +213,14 @@ internal static class RolloutNames
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
             var service = KubesteadConnector.ConnectAsync(new ConnectionOptions(null, null, ns), null, null, cts.Token).GetAwaiter().GetResult();
-            return service.ListAsync(ns, cts.Token).GetAwaiter().GetResult().Select(r => r.Name).ToList();
+            try
+            {
+                return service.ListAsync(ns, cts.Token).GetAwaiter().GetResult().Select(r => r.Name).ToList();
+            }
+            finally
+            {
+                service.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
         }
         catch (Exception e) when (e is KubesteadException or Kubestead.Kubernetes.KubernetesApiException or OperationCanceledException)
         {
