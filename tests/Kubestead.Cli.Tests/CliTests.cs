@@ -6,15 +6,7 @@ namespace Kubestead.Cli.Tests;
 
 public class CliTests
 {
-    private static string Repo
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kubestead.PowerShell.sln"))) dir = dir.Parent;
-            return dir!.FullName;
-        }
-    }
+    private static string Repo => Kubestead.Tests.Shared.RepositoryRoot.Path;
 
     /// <summary>Runs the CLI in-process against a sandbox environment (the same one the demo uses).</summary>
     private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment? env, Dictionary<string, string?>? vars, params string[] args)

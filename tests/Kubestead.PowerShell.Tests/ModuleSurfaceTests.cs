@@ -51,15 +51,7 @@ public sealed class ModuleSurfaceTests : IDisposable
 
     public void Dispose() => _mlc.Dispose();
 
-    private static string Root
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (!File.Exists(Path.Combine(dir!.FullName, "Kubestead.PowerShell.sln"))) dir = dir.Parent;
-            return dir.FullName;
-        }
-    }
+    private static string Root => Kubestead.Tests.Shared.RepositoryRoot.Path;
 
     private static object? Named(CustomAttributeData a, string name) => a.NamedArguments.FirstOrDefault(n => n.MemberName == name).TypedValue.Value;
 

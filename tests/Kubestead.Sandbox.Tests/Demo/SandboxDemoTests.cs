@@ -17,12 +17,8 @@ public class SandboxDemoTests(ITestOutputHelper output)
         }
     }
 
-    internal static string SpecFor(string mesh)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kubestead.PowerShell.sln"))) dir = dir.Parent;
-        return File.ReadAllText(Path.Combine(dir!.FullName, "examples", "sandbox", $"{mesh}.yaml"));
-    }
+    internal static string SpecFor(string mesh) =>
+        File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", $"{mesh}.yaml"));
 
     [Theory]
     [InlineData("istio", "healthy", RolloutPhase.Completed)]

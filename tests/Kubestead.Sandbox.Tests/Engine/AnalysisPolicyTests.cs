@@ -42,3 +42,35 @@ public class AnalysisPolicyTests
         Assert.All(result.Verdicts, v => Assert.Equal(Kubestead.Analysis.VerdictOutcome.Error, v.Outcome));
     }
 }
+
+public class PromotionModeTests
+{
+    [Fact]
+    public async Task Weight_only_promotion_leaves_the_stable_template_to_the_pipeline()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        var spec = SandboxDemoTests.SpecFor("istio").Replace("onInsufficientData: pause", "onInsufficientData: pause\n    promotion: weightOnly");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.Equal(RolloutPhase.Completed, result.Phase);
+        Assert.Equal(100, result.CanaryWeight);
+        Assert.Contains("weight-only", result.Message);
+        var stable = env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Deployment, ShopFixture.Namespace, "shop")!;
+        Assert.Equal("registry.example.com/shop:1.9.0", stable["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.NotNull(env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+    }
+
+    [Fact]
+    public async Task Full_promotion_makes_stable_run_the_canary_image()
+    {
+        var env = SandboxEnvironment.Create("linkerd", "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("linkerd") }, wait: true));
+        Assert.Equal(RolloutPhase.Completed, result.Phase);
+        var stable = env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Deployment, ShopFixture.Namespace, "shop")!;
+        Assert.Equal("registry.example.com/shop:2.0.0", stable["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.Equal("stable", stable["spec"]!["template"]!["metadata"]!["labels"]!["version"]!.GetValue<string>());
+        Assert.Null(env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        Assert.Null(env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Service, ShopFixture.Namespace, "shop-canary"));
+    }
+}
