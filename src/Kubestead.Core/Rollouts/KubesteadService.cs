@@ -232,6 +232,7 @@ public sealed class KubesteadService : IKubesteadService
         foreach (var warning in Planner(spec)) checks.Add(new SpecCheck("plan", CheckOutcome.Warning, warning));
         if (checkCluster)
         {
+            checks.AddRange(await CheckApisAsync(spec, ct).ConfigureAwait(false));
             var runtime = _runtimes.Create(spec);
             try
             {
@@ -392,6 +393,31 @@ public sealed class KubesteadService : IKubesteadService
     private static IEnumerable<string> Planner(RolloutSpec spec)
     {
         if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
+    }
+
+    /// <summary>Whether the cluster serves the APIs the mesh needs (its CRDs are installed), from discovery.</summary>
+    private async Task<IEnumerable<SpecCheck>> CheckApisAsync(RolloutSpec spec, CancellationToken ct)
+    {
+        var needed = spec.MeshProvider switch
+        {
+            MeshProviders.Istio => new[] { ("networking.istio.io", "virtualservices"), ("networking.istio.io", "destinationrules") },
+            MeshProviders.Linkerd => [(spec.Linkerd!.ApiGroup, "httproutes")],
+            MeshProviders.Smi => [("split.smi-spec.io", "trafficsplits")],
+            _ => [],
+        };
+        if (spec.MeshProvider == MeshProviders.Istio && spec.Istio!.DestinationRule is null) needed = needed.Take(1).ToArray();
+        ApiDiscovery discovery;
+        try
+        {
+            discovery = await _api.DiscoverAsync(ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e)
+        {
+            return [new SpecCheck("crd", CheckOutcome.Warning, $"API discovery failed: {e.Message}")];
+        }
+        return needed.Select(n => discovery.Serves(n.Item1, n.Item2)
+            ? new SpecCheck("crd", CheckOutcome.Passed, $"the cluster serves {n.Item2}.{n.Item1} ({string.Join(", ", discovery.VersionsOf(n.Item1, n.Item2))})")
+            : new SpecCheck("crd", CheckOutcome.Failed, $"the cluster does not serve {n.Item2}.{n.Item1}: install the {spec.MeshProvider} CRDs", $"{n.Item2}.{n.Item1}")).ToList();
     }
 
     private async Task<IEnumerable<SpecCheck>> CheckPermissionsAsync(RolloutSpec spec, CancellationToken ct)

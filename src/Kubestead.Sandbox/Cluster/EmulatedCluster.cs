@@ -172,8 +172,18 @@ public sealed class EmulatedCluster : IKubernetesApi
         }
     }
 
-    public Task<JsonObject> CreateAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken ct = default) =>
-        Task.FromResult(CreateCore(type, type.Namespaced ? ns ?? DefaultNamespace : null, obj, log: true));
+    public Task<JsonObject> CreateAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken ct = default)
+    {
+        if (type == ResourceType.SelfSubjectAccessReview)
+        {
+            // A review is answered, not stored; the sandbox has no RBAC, so everything is allowed.
+            var review = obj.DeepClone().AsObject();
+            review["status"] = new JsonObject { ["allowed"] = true, ["reason"] = "the sandbox has no RBAC" };
+            lock (_gate) Record("CREATE", type, null);
+            return Task.FromResult(review);
+        }
+        return Task.FromResult(CreateCore(type, type.Namespaced ? ns ?? DefaultNamespace : null, obj, log: true));
+    }
 
     public Task<JsonObject> ReplaceAsync(ResourceType type, string? ns, string name, JsonObject obj, CancellationToken ct = default)
     {

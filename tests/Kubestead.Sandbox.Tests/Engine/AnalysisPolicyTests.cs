@@ -74,3 +74,22 @@ public class PromotionModeTests
         Assert.Null(env.Cluster.Peek(Kubestead.Kubernetes.ResourceType.Service, ShopFixture.Namespace, "shop-canary"));
     }
 }
+
+public class ClusterCheckTests
+{
+    [Fact]
+    public async Task Test_with_cluster_checks_apis_objects_and_permissions()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var ok = await svc.TestAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, checkCluster: true);
+        Assert.True(ok.IsValid, string.Join("\n", ok.Checks));
+        Assert.Contains(ok.Checks, c => c.Check == "crd" && c.Outcome == CheckOutcome.Passed && c.Message.Contains("virtualservices.networking.istio.io"));
+        Assert.Contains(ok.Checks, c => c.Check == "rbac" && c.Outcome == CheckOutcome.Passed);
+
+        env.Cluster.CustomTypes.RemoveAll(t => t.Group == "split.smi-spec.io"); // as on a cluster without the SMI CRDs
+        var smi = await svc.TestAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("smi") }, checkCluster: true);
+        Assert.False(smi.IsValid);
+        Assert.Contains(smi.Checks, c => c.Check == "crd" && c.Outcome == CheckOutcome.Failed && c.Message.Contains("install the smi CRDs"));
+    }
+}
