@@ -49,6 +49,10 @@ public sealed class TrafficModel
                 _wrr += n * _cell.Weight;
                 c = (int)(Math.Floor(_wrr) - before);
                 break;
+            case "pods" when _s.ConnectionLifetimeSeconds <= 0:
+                // Lifetime 0: every request picks a pod uniformly, so the canary's share is its share of pods.
+                c = _rng.Binomial(n, (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable));
+                break;
             case "pods":
                 var keep = _s.ConnectionLifetimeSeconds <= 0 ? 0 : Math.Exp(-dt / _s.ConnectionLifetimeSeconds);
                 for (var i = 0; i < _connectionOnCanary!.Length; i++)

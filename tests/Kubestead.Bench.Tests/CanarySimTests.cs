@@ -125,3 +125,20 @@ public class HarnessTests
         Assert.True(busy.BlastMean < 40, $"blast {busy.BlastMean}");
     }
 }
+
+public class PodRoutingTests
+{
+    [Fact]
+    public void Connection_lifetime_zero_routes_each_request_by_the_pod_share()
+    {
+        var s = new ScenarioFile { TickSeconds = 10, PodsStable = 9, PodsCanary = 1, Connections = 2, ConnectionLifetimeSeconds = 0 };
+        var traffic = new TrafficModel(s, new Cell("t", "pods", 20, 0, new FaultSpec()), new Rng(9));
+        var perTick = Enumerable.Range(0, 2000).Select(k => traffic.Next(k * 10)).Select(t => (double)t.Nc).ToList();
+        var mean = perTick.Average();
+        var variance = perTick.Sum(x => (x - mean) * (x - mean)) / (perTick.Count - 1);
+        // Per-request choice: Poisson(200) thinned by 10% is Poisson(20): mean 20, variance 20. With only two sticky
+        // connections re-picked each tick, the variance would be several times larger.
+        Assert.InRange(mean, 19, 21);
+        Assert.InRange(variance / mean, 0.85, 1.15);
+    }
+}
