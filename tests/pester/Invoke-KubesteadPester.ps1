@@ -1,0 +1,18 @@
+# Runs tests/pester with Pester 5.9.1 (from PSModulePath, set by tests/run-pester.sh) and prints
+# "Pester: N passed, N failed". Exit code: 0 when nothing failed.
+param([string[]] $Path = @("$PSScriptRoot"), [string[]] $FullName)
+$ErrorActionPreference = 'Stop'
+Import-Module Pester -RequiredVersion 5.9.1
+$config = New-PesterConfiguration
+$config.Run.Path = $Path
+$config.Run.Exit = $false
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.Output.CIFormat = 'None'
+if ($FullName) { $config.Filter.FullName = $FullName }
+$result = Invoke-Pester -Configuration $config
+# A container that failed to run (a BeforeAll that threw) counts its tests as failed, never as skipped.
+$failed = $result.FailedCount + $result.FailedContainersCount
+"Pester: $($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
+if ($failed -gt 0 -or $result.PassedCount -eq 0) { exit 1 }
+exit 0
