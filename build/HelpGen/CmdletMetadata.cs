@@ -51,7 +51,8 @@ public static class CmdletMetadata
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.MetadataToken))
             {
                 var attrs = p.CustomAttributes.Where(a => a.AttributeType.FullName == Sma + "ParameterAttribute").ToList();
-                if (attrs.Count == 0) continue;
+                // Hidden parameters (DontShow) stay out of help, as PowerShell keeps them out of tab completion.
+                if (attrs.Count == 0 || attrs.Any(a => (bool?)Named(a, "DontShow") == true)) continue;
                 var sets = attrs.Select(a => new ParameterSetEntry(
                     (string?)Named(a, "ParameterSetName") ?? AllSets, (bool?)Named(a, "Mandatory") ?? false,
                     Named(a, "Position") is int pos && pos >= 0 ? pos : null,
@@ -66,10 +67,13 @@ public static class CmdletMetadata
                 foreach (var n in new[] { "WhatIf", "Confirm" })
                     parameters.Add(new CmdletParameter(n, "SwitchParameter", true, n == "WhatIf" ? ["wi"] : ["cf"], [new ParameterSetEntry(AllSets, false, null, false, false)]));
             var setNames = parameters.SelectMany(p => p.Sets).Select(s => s.SetName).Where(s => s != AllSets).Distinct().ToList();
+            var defaultSet = (string?)Named(cmdlet, "DefaultParameterSetName");
+            // A default set that no parameter names of its own is still a set (Stop-KubesteadSandbox with no arguments).
+            if (defaultSet is not null && setNames.Count > 0 && !setNames.Contains(defaultSet)) setNames.Insert(0, defaultSet);
             if (setNames.Count == 0) setNames.Add(AllSets);
             var outputs = type.CustomAttributes.Where(a => a.AttributeType.FullName == Sma + "OutputTypeAttribute")
                 .SelectMany(a => ((IEnumerable<CustomAttributeTypedArgument>)a.ConstructorArguments[0].Value!).Select(v => ((Type)v.Value!).FullName!)).ToList();
-            result.Add(new CmdletInfo(name, setNames, (string?)Named(cmdlet, "DefaultParameterSetName"), parameters, outputs));
+            result.Add(new CmdletInfo(name, setNames, defaultSet, parameters, outputs));
         }
         return result;
     }

@@ -63,7 +63,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
             ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider,
             PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
         };
-        SandboxRegistry.Add(info, process);
+        SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         WriteObject(info);
     }
@@ -106,8 +106,17 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter All { get; set; }
 
+    /// <summary>Only the sandboxes started in this runspace (used when the module is removed or the runspace closes).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Runspace", DontShow = true)]
+    public SwitchParameter StartedInThisRunspace { get; set; }
+
     protected override void ProcessRecord()
     {
+        if (StartedInThisRunspace)
+        {
+            SandboxRegistry.StopStartedIn(System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
+            return;
+        }
         var targets = ParameterSetName switch
         {
             "All" => SandboxRegistry.Running().Reverse().ToList(),

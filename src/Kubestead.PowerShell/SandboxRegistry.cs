@@ -12,13 +12,24 @@ internal static class SandboxRegistry
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private static readonly object Gate = new();
-    private static readonly List<(KubesteadSandboxInfo Info, Process Process)> Sandboxes = [];
+    private static readonly List<(KubesteadSandboxInfo Info, Process Process, Guid Runspace)> Sandboxes = [];
 
     static SandboxRegistry() => AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
 
-    public static void Add(KubesteadSandboxInfo info, Process process)
+    public static void Add(KubesteadSandboxInfo info, Process process, Guid runspace)
     {
-        lock (Gate) Sandboxes.Add((info, process));
+        lock (Gate) Sandboxes.Add((info, process, runspace));
+    }
+
+    /// <summary>
+    /// Stops the sandboxes one runspace started: its module removal or engine exit ends them, while a thread job that
+    /// imports the module and ends leaves the host's sandboxes alone.
+    /// </summary>
+    public static void StopStartedIn(Guid runspace)
+    {
+        List<KubesteadSandboxInfo> mine;
+        lock (Gate) mine = Sandboxes.Where(s => s.Runspace == runspace).Select(s => s.Info).ToList();
+        foreach (var info in Enumerable.Reverse(mine)) Stop(info);
     }
 
     public static IReadOnlyList<KubesteadSandboxInfo> Running()
@@ -42,7 +53,7 @@ internal static class SandboxRegistry
             process = Sandboxes[i].Process;
             Sandboxes.RemoveAt(i);
             // A sandbox started after this one remembers this one's kubeconfig as "previous": hand it ours instead.
-            foreach (var (other, _) in Sandboxes)
+            foreach (var (other, _, _) in Sandboxes)
                 if (other.PreviousKubeConfig == info.KubeConfig) other.PreviousKubeConfig = info.PreviousKubeConfig;
         }
         try

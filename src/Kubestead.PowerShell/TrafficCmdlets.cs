@@ -8,7 +8,9 @@ namespace Kubestead.PowerShell;
 /// Sets the canary's traffic share by hand (one write, read back). 100% is as drastic as a promotion: it asks unless
 /// -Force or -Confirm:$false. Reads as `Set-CanaryWeight shop 10` and as `Get-KubesteadRollout shop | Set-CanaryWeight 10`.
 /// </summary>
-[Cmdlet(VerbsCommon.Set, "CanaryWeight", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Name")]
+// "Pipeline" as the default set is what makes `Get-KubesteadRollout shop | Set-CanaryWeight 10` bind 10 to -Weight
+// while `Set-CanaryWeight shop 10` still binds both by position.
+[Cmdlet(VerbsCommon.Set, "CanaryWeight", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Pipeline")]
 [OutputType(typeof(CanaryWeight))]
 public sealed class SetCanaryWeightCommand : KubesteadCmdlet
 {

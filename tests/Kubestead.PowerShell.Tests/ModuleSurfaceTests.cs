@@ -193,8 +193,9 @@ public sealed class ModuleSurfaceTests : IDisposable
             // At least one example shows a pipeline or an automated (CI, runbook, test) use.
             Assert.Contains(page.Examples, e => e.Code.Contains('|') || Regex.IsMatch(e.Title, "CI|Azure|GitHub|runbook|Pester|pipeline", RegexOptions.IgnoreCase));
             var documented = page.Parameters.Select(p => p.Name).ToHashSet();
-            foreach (var (property, _) in Parameters(type))
-                Assert.True(documented.Contains(property.Name), $"{name}: parameter -{property.Name} is not documented");
+            foreach (var (property, attrs) in Parameters(type))
+                if (!attrs.Any(a => Named(a, "DontShow") is true))
+                    Assert.True(documented.Contains(property.Name), $"{name}: parameter -{property.Name} is not documented");
             foreach (var p in documented.Where(p => p is not ("WhatIf" or "Confirm")))
                 Assert.True(type.GetProperty(p) is not null, $"{name}: documents -{p}, which does not exist");
         }

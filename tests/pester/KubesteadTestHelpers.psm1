@@ -75,7 +75,11 @@ function Get-ClusterFingerprint {
     $parts = foreach ($p in $paths) {
         try {
             $list = Invoke-RestMethod -Uri "$server$p" -SkipCertificateCheck -TimeoutSec 10
-            foreach ($i in $list.items) { "$($i.kind)/$($i.metadata.name)@$($i.metadata.resourceVersion)" }
+            # Deployments: the generation, which only spec changes move (the sandbox marks Deployments ready on its own).
+            foreach ($i in $list.items) {
+                $v = if ($p -like '*/deployments') { "g$($i.metadata.generation)" } else { $i.metadata.resourceVersion }
+                "$p/$($i.metadata.name)@$v"
+            }
         } catch { "$p unavailable" }
     }
     ($parts | Sort-Object) -join ';'

@@ -51,7 +51,8 @@ Describe 'Help' {
         @($help.examples.example).Count | Should -BeGreaterOrEqual 2
         $documented = @($help.parameters.parameter | ForEach-Object name)
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
-        foreach ($p in (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common }) {
+        $shown = (Get-Command $_).Parameters.Values | Where-Object { -not ($_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow }) } | ForEach-Object Name
+        foreach ($p in $shown | Where-Object { $_ -notin $common }) {
             $documented | Should -Contain $p -Because "$_ -$p"
         }
     }
@@ -61,8 +62,9 @@ Describe 'Help' {
         $cmd = Get-Command $_
         $help = Get-Help $_ -Full
         $helpSets = @($help.syntax.syntaxItem)
-        $helpSets.Count | Should -Be $cmd.ParameterSets.Count
-        foreach ($set in $cmd.ParameterSets) {
+        $visible = @($cmd.ParameterSets | Where-Object { -not ($_.Parameters | Where-Object { $_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow } }) })
+        $helpSets.Count | Should -Be $visible.Count
+        foreach ($set in $visible) {
             $names = @($set.Parameters | Where-Object { $_.Name -notin [System.Management.Automation.PSCmdlet]::CommonParameters } | ForEach-Object Name) | Sort-Object
             $match = $helpSets | Where-Object { (@($_.parameter | ForEach-Object name) | Sort-Object) -join ',' -eq ($names -join ',') }
             $match | Should -Not -BeNullOrEmpty -Because "the help's syntax must have the set $($set.Name): $($names -join ', ')"
@@ -181,9 +183,14 @@ clusters: [{ name: c1, cluster: { server: "http://127.0.0.1:1" } }]
 users: [{ name: u1, user: { token: not-a-real-token } }]
 contexts:
 - name: prod-east
-  context: { cluster: c1, user: u1, namespace: payments }
+  context:
+    cluster: c1
+    user: u1
+    namespace: payments
 - name: staging
-  context: { cluster: c1, user: u1 }
+  context:
+    cluster: c1
+    user: u1
 current-context: staging
 '@ | Set-Content $kc
         $saved = $env:KUBECONFIG

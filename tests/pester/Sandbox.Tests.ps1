@@ -62,11 +62,19 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
         $g.ManagedFields.Count | Should -BeGreaterThan 0
     }
 
-    It 'adds and removes a header route' -Skip:(-not $HeaderRoutes) {
-        $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
-        $r.Name | Should -Be 'shop'
-        $r = Remove-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
-        $r.Name | Should -Be 'shop'
+    It 'adds and removes a header route where the mesh has them, and refuses clearly where not' {
+        if ($HeaderRoutes) {
+            $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+            $r.Name | Should -Be 'shop'
+            $r = Remove-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+            $r.Name | Should -Be 'shop'
+        } else {
+            $before = Get-ClusterFingerprint
+            Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs.Count | Should -Be 1
+            $errs[0].Exception.Message | Should -Match 'header'
+            Get-ClusterFingerprint | Should -Be $before
+        }
     }
 
     It 'stops nothing with Get -Namespace | Stop -WhatIf' {

@@ -1,0 +1,353 @@
+#Requires -Version 7.4
+# What must never happen, and CI semantics (issue #17), against a live istio sandbox.
+BeforeAll {
+    Import-Module "$PSScriptRoot/KubesteadTestHelpers.psm1" -Force
+    $modulePath = Get-TestModulePath
+    Import-Module $modulePath -Force
+    $savedKubeconfig = $env:KUBECONFIG
+    $sandbox = Start-KubesteadSandbox -MeshProvider istio -CliPath (Get-TestCliPath) -Confirm:$false
+    $manual = New-TestSpec -Path (Join-Path $TestDrive 'manual.yaml')
+    $stepped = New-TestSpec -Path (Join-Path $TestDrive 'stepped.yaml') -Steps 'setWeight: 5', 'pause: { duration: 3s }', 'setWeight: 10', 'pause: { duration: 3s }', 'setWeight: 20', 'pause: {}'
+    $quick = New-TestSpec -Path (Join-Path $TestDrive 'quick.yaml') -Steps 'setWeight: 10', 'pause: { duration: 1s }', 'setWeight: 50', 'pause: { duration: 1s }'
+
+    # Ends whatever rollout of shop is running, so each test starts from a clean slate.
+    function Reset-Shop {
+        $r = Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue
+        if ($r -and $r.Phase -notin 'Completed', 'Aborted', 'Failed') { Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null }
+    }
+
+    # The rollout must not move once the cmdlet has returned: same step, same weight, same update time 5 s later.
+    function Assert-NoHiddenDriver {
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty -Because 'the Lease is released when the cmdlet returns'
+        $before = Get-KubesteadRollout shop -Namespace shop
+        Start-Sleep -Seconds 5
+        $after = Get-KubesteadRollout shop -Namespace shop
+        $after.Step | Should -Be $before.Step
+        $after.CanaryWeight | Should -Be $before.CanaryWeight
+        $after.UpdatedAt | Should -Be $before.UpdatedAt
+        $after.Phase | Should -Be 'Progressing' -Because 'a stopped driver leaves the rollout resumable'
+    }
+}
+
+AfterAll {
+    $sandbox | Stop-KubesteadSandbox -Confirm:$false
+    $env:KUBECONFIG = $savedKubeconfig
+}
+
+Describe 'A stopped pipeline leaves no driver behind' {
+    BeforeEach { Reset-Shop }
+
+    It 'when Select-Object -First stops it' {
+        Start-KubesteadRollout $stepped -Confirm:$false -Verbose 4>&1 | Where-Object { "$_" -match 'traffic: stable' } | Select-Object -First 1 | Out-Null
+        Assert-NoHiddenDriver
+    }
+
+    It 'when a downstream command fails' {
+        { Start-KubesteadRollout $stepped -Confirm:$false -Verbose 4>&1 | ForEach-Object { if ("$_" -match 'traffic: stable') { throw 'downstream failed' } } } |
+            Should -Throw -ExpectedMessage 'downstream failed'
+        Assert-NoHiddenDriver
+    }
+
+    It 'when -WarningAction Stop turns a warning into a stop' {
+        { Start-KubesteadRollout $stepped -Confirm:$false -WarningAction Stop } | Should -Throw
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty
+        $r = Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue
+        if ($r) { $r.Phase | Should -BeIn 'Progressing', 'Paused' }
+    }
+
+    It 'when a thread job driving it is stopped, and Resume then finishes it' {
+        $job = Start-ThreadJob {
+            Import-Module $using:modulePath
+            Start-KubesteadRollout $using:stepped -Confirm:$false -WarningAction SilentlyContinue
+        }
+        $deadline = (Get-Date).AddSeconds(60)
+        while ((Get-Date) -lt $deadline -and -not ((Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue).CanaryWeight -ge 5)) { Start-Sleep -Milliseconds 200 }
+        Stop-Job $job
+        Remove-Job $job -Force
+        Assert-NoHiddenDriver
+        Get-SandboxObject '/apis/apps/v1/namespaces/shop/deployments/shop-canary' | Should -Not -BeNullOrEmpty -Because 'the canary stays while the rollout is resumable'
+        $r = Resume-KubesteadRollout shop -Namespace shop -Confirm:$false -WarningAction SilentlyContinue
+        $r.Phase | Should -Be 'Paused' -Because 'the last step waits for a person'
+        $r.CanaryWeight | Should -Be 20
+        (Complete-KubesteadRollout shop -Namespace shop -Force).Phase | Should -Be 'Completed'
+        Get-SandboxObject '/apis/apps/v1/namespaces/shop/deployments/shop-canary' | Should -BeNullOrEmpty -Because 'no orphaned canary'
+    }
+}
+
+Describe '-WhatIf and -Confirm always win over -Force' {
+    BeforeAll {
+        Reset-Shop
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+    }
+
+    It 'does not abort under $WhatIfPreference with -Force' {
+        $before = Get-ClusterFingerprint
+        $WhatIfPreference = $true
+        try { Stop-KubesteadRollout shop -Namespace shop -Force } finally { $WhatIfPreference = $false }
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
+    It 'does not promote under -WhatIf with -Force -NoWait' {
+        $before = Get-ClusterFingerprint
+        Complete-KubesteadRollout shop -Namespace shop -Force -NoWait -WhatIf
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
+    It 'asks under -Force -Confirm (and so fails clearly where it cannot ask)' {
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Stop-KubesteadRollout shop -Namespace shop -Force -Confirm" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Match 'needs a confirmation'
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
+    }
+
+    It 'fails fast without -Force in a non-interactive session, naming -Force, writing nothing' {
+        $before = Get-ClusterFingerprint
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Stop-KubesteadRollout shop -Namespace shop" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Match '-Force'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
+    It 'needs -Force or -Confirm:$false for 100%, like abort and promote' {
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Set-CanaryWeight shop 100 -Namespace shop" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.Output | Should -Match '-Force'
+        (Get-CanaryWeight shop -Namespace shop).CanaryWeightPercent | Should -Be 10
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; (Set-CanaryWeight shop 100 -Namespace shop -Confirm:`$false -PassThru).CanaryWeightPercent" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Be '100'
+    }
+
+    It 'lists every write of a start once, including the previous record and the Lease' {
+        Reset-Shop
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$manual' -WhatIf" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        ([regex]::Matches($r.Output, 'What if:')).Count | Should -Be 1
+        $r.Output | Should -Match 'delete configmaps/kubestead-shop'
+        $r.Output | Should -Match '(create|update) leases\.coordination\.k8s\.io/kubestead-shop'
+        $r.Output | Should -Match 'create deployments\.apps/shop-canary'
+    }
+
+    It 'does not drive a rollout under Wait -WhatIf' {
+        Reset-Shop
+        Start-KubesteadRollout $quick -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        $before = Get-ClusterFingerprint
+        $w = Wait-KubesteadRollout shop -Namespace shop -WhatIf
+        $w.Phase | Should -Be 'Progressing'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+}
+
+Describe 'Outcomes a CI step can rely on' {
+    BeforeEach { Reset-Shop }
+
+    It 'exits 0 from pwsh -File for a rollout that completes' {
+        $ci = Join-Path $TestDrive 'ci-ok.ps1'
+        @"
+`$ErrorActionPreference = 'Stop'
+trap { exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
+Import-Module '$modulePath'
+`$r = Start-KubesteadRollout '$quick' -Confirm:`$false -WarningAction SilentlyContinue -ErrorOnPause
+"phase=`$(`$r.Phase)"
+"@ | Set-Content $ci
+        $r = Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'phase=Completed'
+    }
+
+    It 'fails the step with exit code 3 for a rolled-back rollout, with a stable error id' {
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        $ci = Join-Path $TestDrive 'ci-rolled-back.ps1'
+        @"
+`$ErrorActionPreference = 'Stop'
+trap { "id=`$(`$_.FullyQualifiedErrorId)"; exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
+Import-Module '$modulePath'
+Wait-KubesteadRollout shop -Namespace shop
+'not reached'
+"@ | Set-Content $ci
+        $r = Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 3 -Because $r.Output
+        $r.Output | Should -Match 'id=RolloutRolledBack,'
+        $r.Output | Should -Not -Match 'not reached'
+    }
+
+    It 'fails a plain pwsh -File step (no trap) for a rolled-back rollout' {
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        $ci = Join-Path $TestDrive 'ci-plain.ps1'
+        "`$ErrorActionPreference = 'Stop'; Import-Module '$modulePath'; Wait-KubesteadRollout shop -Namespace shop | Out-Null" | Set-Content $ci
+        (Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = $env:KUBECONFIG }).ExitCode | Should -Not -Be 0
+    }
+
+    It 'warns for a pause, and with -ErrorOnPause fails the step with exit code 4' {
+        $r = Start-KubesteadRollout $manual -Confirm:$false -WarningVariable warns -WarningAction SilentlyContinue
+        $r.Phase | Should -Be 'Paused'
+        ($warns -join "`n") | Should -Match 'is paused \(Manual\)'
+        $ci = Join-Path $TestDrive 'ci-paused.ps1'
+        @"
+`$ErrorActionPreference = 'Stop'
+trap { exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
+Import-Module '$modulePath'
+Wait-KubesteadRollout shop -Namespace shop -ErrorOnPause
+"@ | Set-Content $ci
+        (Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = $env:KUBECONFIG }).ExitCode | Should -Be 4
+    }
+
+    It 'reads -Timeout 5 as five seconds and reports the timeout as an error' {
+        $slow = New-TestSpec -Path (Join-Path $TestDrive 'slow.yaml') -Steps 'setWeight: 10', 'pause: { duration: 1h }'
+        Start-KubesteadRollout $slow -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $r = Wait-KubesteadRollout shop -Namespace shop -Timeout 5 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeGreaterThan 4.5
+        $r.Phase | Should -Be 'Progressing'
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutWaitTimeout,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $errs[0].Exception.ExitCode | Should -Be 5
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Per-input failures and error records' {
+    BeforeAll { Reset-Shop }
+
+    It 'writes a non-terminating error for a Get of a rollout that does not exist, and goes on' {
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        $out = 'nope', 'shop' | ForEach-Object { [pscustomobject]@{ Name = $_; Namespace = 'shop' } } |
+            Get-KubesteadRollout -ErrorVariable errs -ErrorAction SilentlyContinue
+        @($out).Name | Should -Be @('shop')
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotFound,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errs[0].TargetObject | Should -Match 'kubestead-nope'
+        { Get-KubesteadRollout nope -Namespace shop -ErrorAction SilentlyContinue } | Should -Not -Throw
+    }
+
+    It 'goes on to the next rollout when one cannot be suspended' {
+        (Complete-KubesteadRollout shop -Namespace shop -Force).Phase | Should -Be 'Completed'
+        $live = New-TestSpec -Path (Join-Path $TestDrive 'live.yaml') -Name 'shop-live' -Steps 'setWeight: 10', 'pause: { duration: 1h }'
+        Start-KubesteadRollout $live -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        @($out).Name | Should -Be @('shop-live')
+        @($out)[0].Phase | Should -Be 'Paused'
+        $errs.Count | Should -Be 1
+        $errs[0].TargetObject | Should -Match 'shop'
+        Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null
+    }
+
+    It 'names the field of an invalid spec with category InvalidArgument' {
+        $bad = Join-Path $TestDrive 'invalid.yaml'
+        (Get-Content $manual -Raw) -replace 'setWeight: 10', 'setWeight: 120' | Set-Content $bad
+        Start-KubesteadRollout $bad -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errs[0].Exception.Message | Should -Match 'setWeight'
+    }
+
+    It 'refuses a second start while the rollout runs (conflict)' {
+        Reset-Shop
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Start-KubesteadRollout $manual -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutAlreadyRunning,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
+    }
+
+    It 'terminates with ConnectionError when the cluster is unreachable' {
+        $kc = Join-Path $TestDrive 'down.yaml'
+        @'
+apiVersion: v1
+kind: Config
+clusters:
+- name: down
+  cluster:
+    server: http://127.0.0.1:9
+users:
+- name: u
+  user:
+    token: not-a-real-token
+contexts:
+- name: down
+  context:
+    cluster: down
+    user: u
+    namespace: shop
+current-context: down
+'@ | Set-Content $kc
+        $err = $null
+        try { Get-KubesteadRollout shop -KubeConfig $kc -ErrorAction SilentlyContinue } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty -Because 'no input can succeed without a cluster, so the error terminates'
+        $err.CategoryInfo.Category | Should -Be 'ConnectionError'
+        "$err" | Should -Not -Match 'not-a-real-token'
+    }
+
+    It 'detects the mesh for Start -Name -Image as New-KubesteadRolloutSpec does' {
+        Reset-Shop
+        $r = Start-KubesteadRollout -Name shop -Namespace shop -Image registry.example.com/shop:9.9.9 -NoWait -Confirm:$false -WarningAction SilentlyContinue
+        $r.MeshProvider | Should -Be 'istio'
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+    }
+}
+
+Describe 'Sandbox lifetime' {
+    BeforeAll { $outer = $env:KUBECONFIG }
+    AfterEach { $env:KUBECONFIG = $outer }
+
+    It 'restores KUBECONFIG on stop instead of clearing it, across two sandboxes' {
+        $a = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath)
+        $b = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath)
+        $env:KUBECONFIG | Should -Be $b.KubeConfig
+        $b | Stop-KubesteadSandbox
+        $env:KUBECONFIG | Should -Be $a.KubeConfig
+        $a | Stop-KubesteadSandbox
+        $env:KUBECONFIG | Should -Be $outer
+        Get-Process -Id $a.ProcessId, $b.ProcessId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Test-Path $a.KubeConfig | Should -BeFalse
+        Test-Path $b.KubeConfig | Should -BeFalse
+    }
+
+    It 'finds a sandbox started inside a function' {
+        function Start-Inside { Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath) }
+        $s = Start-Inside
+        Stop-KubesteadSandbox -WarningVariable w
+        $w | Should -BeNullOrEmpty
+        Get-Process -Id $s.ProcessId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'runs the sandbox in a session of its own, out of reach of a terminal Ctrl+C' {
+        $s = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath)
+        try {
+            $mine = (Get-Content "/proc/$PID/stat").Split(' ')[5]
+            $its = (Get-Content "/proc/$($s.ProcessId)/stat").Split(' ')[5]
+            $its | Should -Not -Be $mine
+            $its | Should -Be "$($s.ProcessId)" -Because 'the sandbox leads its own session'
+        } finally { $s | Stop-KubesteadSandbox }
+    }
+
+    It 'stops sandboxes on Remove-Module and on PowerShell exit' {
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$s.ProcessId; `$s.KubeConfig; Remove-Module Kubestead; Import-Module '$modulePath'; `$t = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$t.ProcessId; `$t.KubeConfig"
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $lines = $r.Output -split "`n" | Where-Object { $_ }
+        Start-Sleep -Milliseconds 500
+        foreach ($i in 0, 2) {
+            Get-Process -Id ([int]$lines[$i]) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Test-Path $lines[$i + 1] | Should -BeFalse
+        }
+    }
+
+    It 'resolves a relative -CliPath against the current location' {
+        Push-Location (Split-Path (Get-TestCliPath))
+        try {
+            $s = Start-KubesteadSandbox -MeshProvider none -CliPath ./kubestead.dll
+            $s.ProcessId | Should -BeGreaterThan 0
+            $s | Stop-KubesteadSandbox
+        } finally { Pop-Location }
+    }
+
+    It 'reports a CLI that exits at once with its exit code and stderr' {
+        $fake = Join-Path $TestDrive 'fake-kubestead'
+        "#!/bin/sh`necho 'sandbox: port in use' >&2`nexit 7" | Set-Content $fake
+        chmod +x $fake
+        { Start-KubesteadSandbox -CliPath $fake -ErrorAction Stop } | Should -Throw -ExpectedMessage '*code 7*port in use*'
+        $env:KUBECONFIG | Should -Be $outer
+    }
+}
