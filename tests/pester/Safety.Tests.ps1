@@ -228,12 +228,14 @@ Describe 'Per-input failures and error records' {
         (Complete-KubesteadRollout shop -Namespace shop -Force).Phase | Should -Be 'Completed'
         $live = New-TestSpec -Path (Join-Path $TestDrive 'live.yaml') -Name 'shop-live' -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         Start-KubesteadRollout $live -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
-        $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
-        @($out).Name | Should -Be @('shop-live')
-        @($out)[0].Phase | Should -Be 'Paused'
-        $errs.Count | Should -Be 1
-        $errs[0].TargetObject | Should -Match 'shop'
-        Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null
+        try {
+            $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            @($out).Name | Should -Be @('shop-live')
+            @($out)[0].Phase | Should -Be 'Paused'
+            $errs.Count | Should -Be 1
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotActive,*'
+            $errs[0].TargetObject | Should -Match 'kubestead-shop'
+        } finally { Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null }
     }
 
     It 'names the field of an invalid spec with category InvalidArgument' {

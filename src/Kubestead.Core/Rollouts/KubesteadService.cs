@@ -545,7 +545,7 @@ public sealed class KubesteadService : IKubesteadService
         new(Now, _options.Driver.ToString(), kind, message, weight);
 
     private static RolloutStateException NotInPhase(string name, RolloutPhase phase, string verb) =>
-        new("RolloutNotActive", $"Rollout '{name}' is {phase} and cannot be {verb}; start a new rollout instead");
+        new("RolloutNotActive", $"Rollout '{name}' is {phase} and cannot be {verb}; start a new rollout instead", $"configmaps/{RolloutStateStore.ObjectName(name)}");
 
     private static RolloutResult ToResult(StoredRollout stored)
     {
