@@ -4,9 +4,10 @@
     Builds, tests, documents and packages the Kubestead module and CLI.
 .DESCRIPTION
     Build   stages out/Kubestead/ from module/ plus the compiled assemblies (fails if an expected file is missing).
-    Test    runs every xUnit project, then the Pester tests in tests/pester when Pester 5 is installed.
+    Test    runs the README's test command (./test.sh): every xUnit project, then tests/pester in pwsh 7.6.9 with Pester 5.9.1.
     Docs    turns docs/en-US/*.md into the module's MAML help (Kubestead.dll-Help.xml) and about_*.help.txt.
-    Package packs the staged module into a .nupkg (PowerShell Gallery layout) and the CLI as a dotnet tool.
+    Package packs the staged module into out/packages/Kubestead.<version>.nupkg (PowerShell Gallery layout, installable
+            with PSResourceGet from that folder) and the CLI as a dotnet tool beside it.
     Without pwsh, the same staging is: dotnet build src/Kubestead.PowerShell -t:StageModule
 .EXAMPLE
     ./build.ps1 -Task Build, Test
@@ -37,34 +38,24 @@ foreach ($t in $Task) {
             Invoke-Native 'solution build' { dotnet build "$root/Kubestead.PowerShell.sln" -c $Configuration }
         }
         'Test' {
-            Invoke-Native 'xUnit tests' { dotnet test "$root/Kubestead.PowerShell.sln" -c $Configuration }
-            $pester = Get-Module -ListAvailable Pester | Where-Object Version -GE '5.0.0' | Select-Object -First 1
-            if ($null -eq $pester) {
-                Write-Warning 'Pester 5 is not installed: skipping tests/pester (Install-Module Pester -MinimumVersion 5.0).'
-            } else {
-                if (-not (Test-Path "$root/out/Kubestead/Kubestead.psd1")) {
-                    Invoke-Native 'module staging' { dotnet build "$root/src/Kubestead.PowerShell" -c $Configuration -t:StageModule }
-                }
-                Import-Module $pester
-                $config = New-PesterConfiguration
-                $config.Run.Path = "$root/tests/pester"
-                $config.Run.Exit = $false
-                $config.Run.PassThru = $true
-                $config.Output.Verbosity = 'Detailed'
-                $result = Invoke-Pester -Configuration $config
-                if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed" }
-            }
+            # The README's test command: xUnit, the real kube-apiserver suites and Pester in pwsh 7.6.9.
+            Invoke-Native 'tests' { bash (Join-Path $root 'test.sh') }
         }
         'Package' {
-            Invoke-Native 'module staging' { dotnet build "$root/src/Kubestead.PowerShell" -c Release -t:StageModule }
+            Invoke-Native 'module staging' { dotnet build "$root/src/Kubestead.PowerShell" -c $Configuration -t:StageModule }
             $pkgDir = Join-Path $root 'out/packages'
             New-Item -ItemType Directory -Force -Path $pkgDir | Out-Null
-            Invoke-Native 'CLI pack' { dotnet pack "$root/src/Kubestead.Cli" -c Release -o $pkgDir }
-            $repo = 'KubesteadLocal'
-            if (-not (Get-PSResourceRepository -Name $repo -ErrorAction SilentlyContinue)) {
-                Register-PSResourceRepository -Name $repo -Uri $pkgDir -Trusted
+            Invoke-Native 'CLI pack' { dotnet pack "$root/src/Kubestead.Cli" -c $Configuration -o $pkgDir }
+            # A repository registered only for this publish: the user's PSResourceGet settings stay as they were.
+            $repo = "KubesteadBuild$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+            Register-PSResourceRepository -Name $repo -Uri $pkgDir -Trusted
+            try {
+                Get-ChildItem $pkgDir -Filter 'Kubestead.*.nupkg' | Where-Object Name -NotLike 'Kubestead.Cli.*' | Remove-Item
+                Publish-PSResource -Path (Join-Path $root 'out/Kubestead') -Repository $repo -SkipDependenciesCheck
+            } finally {
+                Unregister-PSResourceRepository -Name $repo
             }
-            Publish-PSResource -Path (Join-Path $root 'out/Kubestead') -Repository $repo
+            Write-Host "Packages in $pkgDir"
         }
     }
 }

@@ -20,5 +20,7 @@ dotnet build src/Kubestead.PowerShell -t:StageModule --nologo -v q -clp:ErrorsOn
 dotnet build src/Kubestead.Cli --nologo -v q -clp:ErrorsOnly >/dev/null || fail "CLI build failed"
 
 export PSModulePath="$modules"
+export KUBESTEAD_TEST_OLD_YAMLDOTNET="$cache/yamldotnet/13.1.1/lib/net7.0/YamlDotNet.dll"
+export KUBESTEAD_TEST_OLD_KUBERNETESCLIENT="$cache/kubernetesclient/19.0.2/lib/net8.0/KubernetesClient.dll"
 export KUBESTEAD_REPO_ROOT="$root"
 dotnet pwsh -NoProfile -NonInteractive -File tests/pester/Invoke-KubesteadPester.ps1 "$@"

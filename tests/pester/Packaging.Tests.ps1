@@ -1,0 +1,82 @@
+#Requires -Version 7.4
+# The module as users get it: packaged, installed from the package folder with PSResourceGet, imported by name; and
+# loaded beside other modules' older copies of its dependencies.
+BeforeAll {
+    Import-Module "$PSScriptRoot/KubesteadTestHelpers.psm1" -Force
+    $root = Get-TestRoot
+    $modulePath = Get-TestModulePath
+}
+
+Describe 'Packaging' {
+    It 'packs with build.ps1, installs with PSResourceGet from the package folder and imports by name in a clean pwsh' {
+        & (Join-Path $root 'build.ps1') -Task Package -Configuration Debug 6>&1 | Out-Null
+        $nupkg = Get-ChildItem (Join-Path $root 'out/packages') -Filter 'Kubestead.0.1.0.nupkg'
+        $nupkg | Should -Not -BeNullOrEmpty
+        Get-ChildItem (Join-Path $root 'out/packages') -Filter 'Kubestead.Cli.*.nupkg' | Should -Not -BeNullOrEmpty
+        $repo = "KubesteadPester$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $installed = Join-Path $TestDrive 'modules'
+        New-Item -ItemType Directory $installed | Out-Null
+        Register-PSResourceRepository -Name $repo -Uri (Join-Path $root 'out/packages') -Trusted
+        try {
+            Save-PSResource -Name Kubestead -Repository $repo -Path $installed -TrustRepository -Quiet
+        } finally { Unregister-PSResourceRepository -Name $repo }
+        Test-Path (Join-Path $installed 'Kubestead/0.1.0/Kubestead.psd1') | Should -BeTrue
+        Test-Path (Join-Path $installed 'Kubestead/0.1.0/dependencies/Kubestead.Core.dll') | Should -BeTrue
+        $r = Invoke-ChildPwsh "Import-Module Kubestead -ErrorAction Stop; (Get-Module Kubestead).ModuleBase; @(Get-Command -Module Kubestead).Count; (Get-CanarySplitPlan 10 -RequestsPerSecond 5).ExpectedCanaryRequests" -Environment @{ PSModulePath = $installed }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $lines = $r.Output -split "`n"
+        $lines[0] | Should -BeLike "$installed*"
+        $lines[1] | Should -Be '18'
+        $lines[2] | Should -Be '30'
+    }
+}
+
+Describe 'Isolation from other modules'' dependencies' {
+    BeforeAll {
+        $oldYaml = $env:KUBESTEAD_TEST_OLD_YAMLDOTNET
+        $oldK8s = $env:KUBESTEAD_TEST_OLD_KUBERNETESCLIENT
+        $sandbox = Start-KubesteadSandbox -MeshProvider istio -CliPath (Get-TestCliPath) -Confirm:$false
+    }
+    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false }
+
+    It 'has the older dependencies to load first' {
+        Test-Path $oldYaml | Should -BeTrue
+        Test-Path $oldK8s | Should -BeTrue
+    }
+
+    It 'parses specs and talks to the cluster after YamlDotNet 13.1.1 and KubernetesClient 19.0.2 were loaded' {
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Add-Type -Path '$oldYaml'
+Add-Type -Path '$oldK8s'
+Import-Module '$modulePath'
+Test-KubesteadRollout '$root/examples/istio.yaml' -Quiet
+@(Get-KubesteadRollout -Namespace shop).Count
+(New-KubesteadRolloutSpec shop -Namespace shop) -match 'meshProvider: istio'
+[AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' } | ForEach-Object { `$_.GetName().Version.Major } | Sort-Object -Unique | Join-String -Separator ','
+"@
+        $r = Invoke-ChildPwsh $script -Environment @{ KUBECONFIG = $sandbox.KubeConfig }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $lines = $r.Output -split "`n"
+        $lines[0] | Should -Be 'True'
+        $lines[1] | Should -Be '0'
+        $lines[2] | Should -Be 'True'
+        $lines[3] | Should -Match '^13,\d+$' -Because 'both YamlDotNet versions are loaded side by side'
+    }
+
+    It 'leaves the default load context''s copy to the other module' {
+        $script = @"
+Add-Type -Path '$oldYaml'
+Import-Module '$modulePath'
+Test-KubesteadRollout '$root/examples/istio.yaml' -Quiet | Out-Null
+`$default = [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' }
+`$default.GetName().Version.Major
+[System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'Kubestead.Dependencies' | ForEach-Object { `$_.Assemblies.GetName().Name } | Sort-Object | Join-String -Separator ','
+"@
+        $r = Invoke-ChildPwsh $script
+        $lines = $r.Output -split "`n"
+        $lines[0] | Should -Be '13'
+        $lines[1] | Should -Match 'Kubestead\.Core'
+        $lines[1] | Should -Match 'YamlDotNet'
+    }
+}
