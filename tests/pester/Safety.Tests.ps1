@@ -162,7 +162,7 @@ Import-Module '$modulePath'
         $ci = Join-Path $TestDrive 'ci-rolled-back.ps1'
         @"
 `$ErrorActionPreference = 'Stop'
-trap { "id=`$(`$_.FullyQualifiedErrorId)"; exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
+trap { [Console]::Out.WriteLine("id=`$(`$_.FullyQualifiedErrorId)"); [Console]::Out.Flush(); exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
 Import-Module '$modulePath'
 Wait-KubesteadRollout shop -Namespace shop
 'not reached'
@@ -246,12 +246,14 @@ Describe 'Per-input failures and error records' {
         $errs[0].Exception.Message | Should -Match 'setWeight'
     }
 
-    It 'refuses a second start while the rollout runs (conflict)' {
+    It 'refuses a start of another version while the rollout runs (conflict)' {
         Reset-Shop
         Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
-        Start-KubesteadRollout $manual -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
-        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutAlreadyRunning,*'
+        $other = New-TestSpec -Path (Join-Path $TestDrive 'other.yaml') -Image 'registry.example.com/shop:7.0.0'
+        Start-KubesteadRollout $other -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutRunningAnotherVersion,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
     }
 
     It 'terminates with ConnectionError when the cluster is unreachable' {
