@@ -435,8 +435,9 @@ public sealed class CliApp(CliContext ctx)
         {
             return await body().ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || ctx.Signals is { Received: > 0 })
         {
+            // After a signal, a request cut off mid-flight may surface as its client's own error: the command was still cancelled.
             ctx.Error.WriteLine("kubestead: cancelled. The rollout's state is in the cluster; continue it with 'kubestead wait <name>' or 'kubestead resume <name>'.");
             return ExitCodes.Cancelled;
         }
