@@ -11,6 +11,9 @@ namespace Kubestead.Cli;
 /// </summary>
 public sealed class CiReporter(CliContext ctx)
 {
+    // Texts of the warnings annotated so far: the final report must not annotate the same event a second time.
+    private readonly List<string> _warned = new();
+
     public static CiReporter? For(CliContext ctx) => ctx.IsGitHubActions || ctx.IsAzureDevOps ? new CiReporter(ctx) : null;
 
     public void OnEvent(RolloutEvent e)
@@ -40,7 +43,9 @@ public sealed class CiReporter(CliContext ctx)
                 if (ctx.IsAzureDevOps) ctx.Error.WriteLine("##vso[task.complete result=Failed;]rolled back");
                 break;
             case RolloutPhase.Paused:
-                Issue("warning", $"Rollout {r.Namespace}/{r.Name} paused ({r.PauseReason})", r.Message);
+                // The engine warns as it pauses (for every reason but a person's); that annotation is this event's one.
+                if (!_warned.Any(w => w.Contains(r.Message, StringComparison.Ordinal)))
+                    Issue("warning", $"Rollout {r.Namespace}/{r.Name} paused ({r.PauseReason})", r.Message);
                 if (ctx.IsAzureDevOps) ctx.Error.WriteLine("##vso[task.complete result=SucceededWithIssues;]paused");
                 break;
         }
@@ -72,6 +77,7 @@ public sealed class CiReporter(CliContext ctx)
 
     private void Issue(string level, string title, string message)
     {
+        if (level == "warning") _warned.Add(message);
         if (ctx.IsGitHubActions) ctx.Error.WriteLine($"::{level} title={EscapeProperty(title)}::{EscapeData(message)}");
         if (ctx.IsAzureDevOps) ctx.Error.WriteLine($"##vso[task.logissue type={level}]{Escape(title)}: {Escape(message)}");
     }

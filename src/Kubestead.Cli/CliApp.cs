@@ -17,18 +17,25 @@ public sealed class CliApp(CliContext ctx)
     private readonly Option<string?> _kubeconfig = new("--kubeconfig") { Description = "Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)", Recursive = true };
     private readonly Option<string> _output = new("--output", "-o") { Description = "Output format: text or json", DefaultValueFactory = _ => "text", Recursive = true };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Show every engine event (inconclusive windows, verbose lines)", Recursive = true };
+    private readonly Option<TimeSpan> _gracePeriod = new("--grace-period")
+    {
+        Description = "After SIGINT/SIGTERM/SIGQUIT, how long to let the current write finish and the lease be released before exiting anyway (e.g. 00:00:10)",
+        DefaultValueFactory = _ => TerminationSignals.DefaultGracePeriod,
+        Recursive = true,
+    };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the writes the command would make, and make none" };
 
     public RootCommand Build()
     {
         _output.AcceptOnlyFromAmong("text", "json");
         var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd (HTTPRoute or SMI) or replica ratios, judged from metrics.\n" +
-                                   "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused.");
+                                   "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused, 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).");
         root.Options.Add(_namespace);
         root.Options.Add(_context);
         root.Options.Add(_kubeconfig);
         root.Options.Add(_output);
         root.Options.Add(_verbose);
+        root.Options.Add(_gracePeriod);
         root.Subcommands.Add(Demo());
         root.Subcommands.Add(Sandbox());
         root.Subcommands.Add(Start());
@@ -59,7 +66,19 @@ public sealed class CliApp(CliContext ctx)
             ctx.Error.WriteLine("Run 'kubestead --help' for usage.");
             return ExitCodes.InvalidInput;
         }
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error }, ct).ConfigureAwait(false);
+        if (ctx.Signals is { } signals)
+        {
+            var grace = parse.GetValue(_gracePeriod);
+            if (grace < TimeSpan.Zero)
+            {
+                ctx.Error.WriteLine("kubestead: error: --grace-period must not be negative");
+                return ExitCodes.InvalidInput;
+            }
+            signals.GracePeriod = grace;
+        }
+        // ProcessTerminationTimeout null: System.CommandLine's own SIGINT/SIGTERM handling would race ours (and exit
+        // 143 on SIGTERM); TerminationSignals is the one path.
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error, ProcessTerminationTimeout = null }, ct).ConfigureAwait(false);
     }
 
     private bool Json(ParseResult p) => p.GetValue(_output) == "json";
@@ -125,21 +144,35 @@ public sealed class CliApp(CliContext ctx)
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var env = SandboxEnvironment.Create(p.GetValue(mesh)!, "healthy", clock: TimeProvider.System);
-            await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct, p.GetValue(tls)).ConfigureAwait(false);
+            var useTls = p.GetValue(tls);
+            // Plain HTTP only: a Prometheus client would not trust the throw-away CA of --tls.
+            await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct, useTls,
+                useTls ? null : env.Traffic.Prometheus).ConfigureAwait(false);
+            if (server.PrometheusAddress is { } prometheus) env.PublishPrometheusAddress(prometheus);
             var path = p.GetValue(kubeconfigOut)!;
-            server.WriteKubeconfig(path + ".tmp", ShopFixture.Namespace);
-            File.Move(path + ".tmp", path, overwrite: true); // appears complete, so a waiting Start-KubesteadSandbox never reads half a file
-            ctx.Out.WriteLine($"Sandbox cluster ({p.GetValue(mesh)}) at {server.Address}; kubeconfig: {path}");
-            ctx.Out.WriteLine($"Try: KUBECONFIG={path} kubectl get deployments -n shop   (Ctrl+C stops it)");
-            ctx.Out.Flush();
             try
             {
-                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                server.WriteKubeconfig(path + ".tmp", ShopFixture.Namespace);
+                File.Move(path + ".tmp", path, overwrite: true); // appears complete, so a waiting Start-KubesteadSandbox never reads half a file
+                ctx.Out.WriteLine($"Sandbox cluster ({p.GetValue(mesh)}) at {server.Address}; kubeconfig: {path}");
+                if (server.PrometheusAddress is { } served)
+                    ctx.Out.WriteLine($"Simulated metrics (Prometheus API) at {served}; specs with the 'simulated' metric provider read them from there.");
+                ctx.Out.WriteLine($"Try: KUBECONFIG={path} kubectl get deployments -n shop   (Ctrl+C or SIGTERM stops it)");
+                ctx.Out.Flush();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
-            catch (OperationCanceledException)
+            finally
             {
+                // Before the server stops: a supervisor watching the file sees it go as soon as the sandbox is stopping.
+                File.Delete(path + ".tmp");
+                File.Delete(path);
             }
-            File.Delete(path);
             return ExitCodes.Success;
         }));
         return cmd;
@@ -402,8 +435,9 @@ public sealed class CliApp(CliContext ctx)
         {
             return await body().ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || ctx.Signals is { Received: > 0 })
         {
+            // After a signal, a request cut off mid-flight may surface as its client's own error: the command was still cancelled.
             ctx.Error.WriteLine("kubestead: cancelled. The rollout's state is in the cluster; continue it with 'kubestead wait <name>' or 'kubestead resume <name>'.");
             return ExitCodes.Cancelled;
         }

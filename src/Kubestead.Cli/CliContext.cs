@@ -11,6 +11,9 @@ public sealed record CliContext
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
     public bool IsTerminal { get; init; } = !Console.IsOutputRedirected;
 
+    /// <summary>The process's signal handling (null in-process, where the caller's token is the only cancellation).</summary>
+    public TerminationSignals? Signals { get; init; }
+
     /// <summary>Connects to a cluster; the default reads kubeconfig or in-cluster config.</summary>
     public Func<ConnectionOptions, IRolloutObserver, CancellationToken, Task<IKubesteadService>> Connect { get; init; } =
         (options, observer, ct) => KubesteadConnector.ConnectAsync(options, observer, null, ct);

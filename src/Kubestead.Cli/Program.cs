@@ -4,14 +4,10 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            // First Ctrl+C cancels cleanly (state stays resumable); a second one kills the process.
-            if (cts.IsCancellationRequested) return;
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        return await new CliApp(new CliContext()).RunAsync(args, cts.Token).ConfigureAwait(false);
+        // Environment.Exit runs no finally blocks: it is only taken after a second signal or the grace period, when
+        // every step the engine took is already recorded in the cluster.
+        using var signals = new TerminationSignals(Console.Error, code => Environment.Exit(code));
+        signals.Register();
+        return await new CliApp(new CliContext { Signals = signals }).RunAsync(args, signals.Token).ConfigureAwait(false);
     }
 }

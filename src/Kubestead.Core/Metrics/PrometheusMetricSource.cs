@@ -1,4 +1,5 @@
 using Kubestead.Analysis;
+using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 using Kubestead.Specs;
 
@@ -14,8 +15,19 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
 {
     private static readonly HttpClient SharedHttp = new();
 
-    public static MetricQueryFactory QueryFactory(TimeProvider clock) => (spec, metric) =>
+    /// <summary>ConfigMap (in the rollout's namespace) in which a sandbox cluster says where it serves its simulated metrics.</summary>
+    public const string SimulatorConfigMap = "kubestead-sandbox-metrics";
+
+    public const string SimulatorAddressKey = "prometheusAddress";
+
+    /// <param name="api">
+    /// The cluster, to find where a sandbox serves the <c>simulated</c> provider's metrics when no simulator is attached
+    /// in-process (`kubestead start` against `kubestead sandbox`); null: the simulated provider is unavailable.
+    /// </param>
+    public static MetricQueryFactory QueryFactory(TimeProvider clock, IKubernetesApi? api = null) => (spec, metric) =>
     {
+        if (metric.Provider.Kind == "simulated" && api is not null)
+            return SimulatedViaClusterAsync(api, spec, metric);
         if (metric.Provider.Kind != "prometheus" || metric.Provider.Address is null)
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var client = new PrometheusClient(SharedHttp, new Uri(metric.Provider.Address.TrimEnd('/') + "/"), metric.Provider.BearerTokenFile, metric.Provider.Timeout);
@@ -23,6 +35,36 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
         var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment);
         return source.WindowAsync;
     };
+
+    private static MetricWindowQuery SimulatedViaClusterAsync(IKubernetesApi api, RolloutSpec spec, MetricSpec metric)
+    {
+        MetricWindowQuery? resolved = null;
+        return async (start, end, ct) =>
+        {
+            if (resolved is null)
+            {
+                string? address = null;
+                try
+                {
+                    var cm = await api.GetAsync(ResourceType.ConfigMap, spec.Namespace, SimulatorConfigMap, ct).ConfigureAwait(false);
+                    address = cm["data"]?[SimulatorAddressKey]?.GetValue<string>();
+                }
+                catch (KubernetesApiException e) when (e.IsNotFound)
+                {
+                }
+                if (string.IsNullOrEmpty(address))
+                    throw new MetricsUnavailableException(
+                        $"metric '{metric.Name}' uses the simulated provider, but no simulator is attached and the cluster serves no simulated metrics " +
+                        $"(configmaps/{SimulatorConfigMap} in namespace {spec.Namespace}, written by `kubestead sandbox`); on a real cluster use a prometheus provider");
+                // The simulator exposes Istio's metric names for every mesh, labelled by workload.
+                var provider = new MetricProviderSpec("prometheus", address, "istio", null, null, null, metric.Provider.Timeout);
+                var client = new PrometheusClient(SharedHttp, new Uri(address.TrimEnd('/') + "/"), null, metric.Provider.Timeout);
+                var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
+                resolved = new PrometheusMetricSource(client, provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment).WindowAsync;
+            }
+            return await resolved(start, end, ct).ConfigureAwait(false);
+        };
+    }
 
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {

@@ -5,8 +5,8 @@ namespace Kubestead.Rollouts;
 /// <summary>Reads one window of counts for a metric (from Prometheus, the simulator, ...).</summary>
 public delegate Task<MetricWindow> MetricWindowQuery(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
 
-/// <summary>A judge and where its counts come from.</summary>
-public sealed record MetricBinding(string Metric, ICanaryJudge Judge, MetricWindowQuery Query);
+/// <summary>A judge and where its counts come from; <paramref name="Spec"/>, when known, lets progress estimate the requests a verdict needs.</summary>
+public sealed record MetricBinding(string Metric, ICanaryJudge Judge, MetricWindowQuery Query, Specs.JudgeSpec? Spec = null);
 
 /// <summary>
 /// Runs background analysis: every complete window since the status's cursor is queried and fed to each judge, whose

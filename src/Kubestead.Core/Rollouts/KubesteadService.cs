@@ -23,7 +23,7 @@ public sealed class KubesteadService : IKubesteadService
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);
         _executor = new RolloutExecutor(_store, _options.Clock, _options.Observer, _options.Driver) { PollInterval = _options.PollInterval };
-        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock));
+        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock, api));
     }
 
     public string DefaultNamespace => _api.DefaultNamespace;
@@ -55,7 +55,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         finally
         {
-            await ReleaseAsync(lease).ConfigureAwait(false);
+            await ReleaseAsync(lease, ct).ConfigureAwait(false);
         }
     }
 
@@ -178,7 +178,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         finally
         {
-            await ReleaseAsync(lease).ConfigureAwait(false);
+            await ReleaseAsync(lease, ct).ConfigureAwait(false);
         }
     }
 
@@ -368,7 +368,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         finally
         {
-            await ReleaseAsync(lease).ConfigureAwait(false);
+            await ReleaseAsync(lease, ct).ConfigureAwait(false);
         }
     }
 
@@ -383,10 +383,41 @@ public sealed class KubesteadService : IKubesteadService
     private Task<RolloutLease> AcquireAsync(string ns, string name, CancellationToken ct) =>
         RolloutLease.AcquireAsync(_api, _options.Clock, ns, name, _options.Driver, _options.LeaseDuration, ct);
 
-    private static async Task ReleaseAsync(RolloutLease lease)
+    /// <summary>
+    /// Ends a drive. The caller's token may already be cancelled (Ctrl+C, SIGTERM, StopProcessing), so the last writes
+    /// get their own short timeout: when cancelled, the status first says where the driver stopped; then the Lease is
+    /// given up, so the next driver (a retried CI job, Resume-KubesteadRollout) need not wait for it to expire. Both are
+    /// best effort: a failure here must not hide the drive's own outcome, and an unreleased Lease only expires.
+    /// </summary>
+    private async Task ReleaseAsync(RolloutLease lease, CancellationToken callerToken)
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(_options.ReleaseTimeout);
+        if (callerToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RecordCancelledAsync(lease.Namespace, lease.Rollout, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is KubesteadException or KubernetesApiException or OperationCanceledException or HttpRequestException)
+            {
+                // The status still holds the last step recorded; only the note is missing.
+            }
+        }
         await lease.ReleaseAsync(cts.Token).ConfigureAwait(false);
+        if (callerToken.IsCancellationRequested)
+            _options.Observer.OnEvent(new VerboseEvent(Now, lease.Namespace, lease.Rollout, $"lease {RolloutLease.ObjectName(lease.Rollout)} released"));
+    }
+
+    private async Task RecordCancelledAsync(string ns, string name, CancellationToken ct)
+    {
+        var stored = await UpdateStatusAsync(ns, name, s =>
+        {
+            if (s.Phase is not (RolloutPhase.Progressing or RolloutPhase.Promoting)) return null;
+            var where = $"driver {_options.Driver} was cancelled at step {s.StepIndex + 1} ({s.Phase}, canary {s.CanaryWeight:0.###}%); " +
+                        "every step taken is recorded: resume to continue";
+            return (s with { Message = where }).WithHistory(Entry("cancelled", where, s.CanaryWeight));
+        }, ct).ConfigureAwait(false);
+        _options.Observer.OnEvent(new WarningEvent(Now, ns, name, stored.Status.Message));
     }
 
     private async Task ValidateClusterAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)

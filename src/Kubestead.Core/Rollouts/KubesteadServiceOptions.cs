@@ -9,6 +9,12 @@ public sealed record KubesteadServiceOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How often a waiting driver re-reads state (pause/abort from others) and checks for drift.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long the writes that end a drive (recording where a cancelled driver stopped, releasing the Lease) may take.
+    /// They run on their own token because the caller's is usually the one that was cancelled; short, so a CLI's
+    /// grace period (10 s by default) covers them.
+    /// </summary>
+    public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Overrides where metric windows come from (the sandbox's simulator); null reads Prometheus.</summary>
     public MetricQueryFactory? Metrics { get; init; }
 }

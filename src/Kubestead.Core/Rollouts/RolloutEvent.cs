@@ -17,10 +17,37 @@ public sealed record WeightAppliedEvent(DateTimeOffset At, string Namespace, str
 public sealed record VerdictEvent(DateTimeOffset At, string Namespace, string Rollout, Verdict Verdict)
     : RolloutEvent(At, Namespace, Rollout, $"{Verdict.Metric}: {Verdict.Outcome} - {Verdict.Summary}");
 
-/// <summary>A wait in progress; <see cref="Remaining"/> is null when the wait has no fixed end (until a verdict).</summary>
-public sealed record WaitingEvent(DateTimeOffset At, string Namespace, string Rollout, string Activity, TimeSpan Elapsed, TimeSpan? Remaining)
-    : RolloutEvent(At, Namespace, Rollout, Remaining is { } r ? $"{Activity}: {Format(r)} left" : $"{Activity}: {Format(Elapsed)} elapsed")
+/// <summary>
+/// A wait in progress. <see cref="Remaining"/> is null when the wait has no fixed end. For an analysis that runs until a
+/// verdict, <see cref="CanaryRequests"/> is what the judges have seen and <see cref="CanaryRequestsNeeded"/> what the
+/// sample planner expects a passing verdict to need (null when the judge has no such estimate).
+/// </summary>
+public sealed record WaitingEvent(DateTimeOffset At, string Namespace, string Rollout, string Activity, TimeSpan Elapsed, TimeSpan? Remaining,
+        long? CanaryRequests = null, long? CanaryRequestsNeeded = null)
+    : RolloutEvent(At, Namespace, Rollout, Describe(Activity, Elapsed, Remaining, CanaryRequests, CanaryRequestsNeeded))
 {
+    /// <summary>
+    /// How full a progress bar is (0-100): canary requests against the estimate when the wait ends at a verdict,
+    /// otherwise elapsed time against the wait's length; null when neither is known.
+    /// </summary>
+    public int? PercentComplete => (CanaryRequests, CanaryRequestsNeeded, Remaining) switch
+    {
+        ({ } seen, { } needed, _) when needed > 0 => (int)Math.Clamp(100.0 * seen / needed, 0, 99),
+        (_, _, { } left) when Elapsed + left > TimeSpan.Zero => (int)Math.Clamp(100.0 * Elapsed.Ticks / (Elapsed + left).Ticks, 0, 100),
+        _ => null,
+    };
+
+    /// <summary>Whole seconds left of a wait with a fixed end (what a progress bar shows as time left); null otherwise.</summary>
+    public int? SecondsRemaining => Remaining is { } r ? (int)Math.Ceiling(Math.Max(0, r.TotalSeconds)) : null;
+
+    private static string Describe(string activity, TimeSpan elapsed, TimeSpan? remaining, long? seen, long? needed)
+    {
+        var time = remaining is { } r ? $"{Format(r)} left" : $"{Format(elapsed)} elapsed";
+        return seen is { } s && needed is { } n
+            ? $"{activity}: {time}; canary requests {s} of ~{n} expected for a verdict"
+            : $"{activity}: {time}";
+    }
+
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"m\:ss");
 }
 

@@ -292,7 +292,9 @@ public sealed class RolloutExecutor(
         if (wait.Until is { } until && until < next) next = until;
         if (rt.Analysis?.NextWindowEnd(stored.Status) is { } windowEnd && windowEnd > now && windowEnd < next) next = windowEnd;
         var started = stored.Status.StepStartedAt ?? now;
-        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, wait.Activity, now - started, wait.Until is { } u ? u - now : null));
+        var requests = AnalysisProgress.For(rt, stored.Status);
+        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, wait.Activity, now - started, wait.Until is { } u ? u - now : null,
+            requests?.Seen, requests?.Needed));
         var delay = next - now;
         if (delay > TimeSpan.Zero) await Task.Delay(delay, clock, ct).ConfigureAwait(false);
     }

@@ -144,8 +144,9 @@ public sealed class RolloutLease
         {
             _lease = await _api.PatchAsync(ResourceType.Lease, Namespace, ObjectName(Rollout), patch, ct).ConfigureAwait(false);
         }
-        catch (KubernetesApiException)
+        catch (Exception e) when (e is KubernetesApiException or OperationCanceledException or HttpRequestException)
         {
+            // Lost, unreachable or out of time: the lease then simply expires. Never hide the drive's own outcome.
         }
     }
 

@@ -69,6 +69,18 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
         return new SandboxEnvironment(mesh, scenario, clock, cluster, traffic);
     }
 
+    /// <summary>
+    /// Tells drivers in other processes where the simulated metrics are served: specs with the <c>simulated</c> metric
+    /// provider then read them from there (see <see cref="Kubestead.Metrics.PrometheusMetricSource.SimulatorConfigMap"/>).
+    /// </summary>
+    public void PublishPrometheusAddress(Uri address) => Cluster.Seed(Kubestead.Kubernetes.ResourceType.ConfigMap, new System.Text.Json.Nodes.JsonObject
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "ConfigMap",
+        ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = Kubestead.Metrics.PrometheusMetricSource.SimulatorConfigMap, ["namespace"] = ShopFixture.Namespace },
+        ["data"] = new System.Text.Json.Nodes.JsonObject { [Kubestead.Metrics.PrometheusMetricSource.SimulatorAddressKey] = address.ToString() },
+    });
+
     public KubesteadService CreateService(IRolloutObserver observer, string driver = "demo") => new(Cluster, new KubesteadServiceOptions
     {
         Clock = Clock,

@@ -38,6 +38,14 @@ public sealed class SimulatedTraffic
         return Task.FromResult(Simulator.Window(start, end));
     };
 
+    /// <summary>The same counts as a Prometheus HTTP API, for drivers in other processes (served by `kubestead sandbox`).</summary>
+    public SimulatedPrometheus Prometheus => new(at =>
+    {
+        _cluster.Materialize();
+        CatchUp();
+        return Simulator.PrometheusTextAt(at);
+    }, _clock);
+
     private void OnClusterChanged()
     {
         lock (_gate)

@@ -23,9 +23,12 @@ public sealed class SandboxApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private SandboxApiServer(WebApplication app, EmulatedCluster cluster, string token, string? caPem)
+    private readonly Simulation.SimulatedPrometheus? _prometheus;
+
+    private SandboxApiServer(WebApplication app, EmulatedCluster cluster, string token, string? caPem, Simulation.SimulatedPrometheus? prometheus)
     {
         _app = app;
+        _prometheus = prometheus;
         Cluster = cluster;
         Token = token;
         CertificateAuthorityPem = caPem;
@@ -41,11 +44,22 @@ public sealed class SandboxApiServer : IAsyncDisposable
     /// <summary>The bearer token clients must send (written into <see cref="WriteKubeconfig"/>'s file).</summary>
     internal string Token { get; }
 
+    /// <summary>Path under <see cref="Address"/> where the simulated metrics are served as a Prometheus HTTP API.</summary>
+    public const string PrometheusPath = "prometheus/";
+
+    /// <summary>The Prometheus address of the simulated metrics, or null when the server was started without them.</summary>
+    public Uri? PrometheusAddress => _prometheus is null ? null : new Uri(Address, PrometheusPath);
+
     /// <param name="tls">Serve HTTPS with a certificate for 127.0.0.1, localhost and kubernetes.default.svc, signed by a fresh CA.</param>
-    public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default, bool tls = false)
+    /// <param name="prometheus">When given, also served at <see cref="PrometheusPath"/> (api/v1/query), for drivers outside this process.</param>
+    public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default, bool tls = false,
+        Simulation.SimulatedPrometheus? prometheus = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        // Open watches would otherwise hold a stop for the default 30 s; a supervisor expects a stop within seconds.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
         string? caPem = null;
         if (tls)
         {
@@ -58,7 +72,7 @@ public sealed class SandboxApiServer : IAsyncDisposable
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         }
         var app = builder.Build();
-        var server = new SandboxApiServer(app, cluster, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(), caPem);
+        var server = new SandboxApiServer(app, cluster, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(), caPem, prometheus);
         app.Run(server.HandleAsync);
         await app.StartAsync(ct).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -112,6 +126,14 @@ public sealed class SandboxApiServer : IAsyncDisposable
                 return;
             }
             var path = http.Request.Path.Value?.Trim('/') ?? "";
+            if (_prometheus is not null && path == PrometheusPath + "api/v1/query")
+            {
+                var (status, body) = _prometheus.Query(http.Request.Query["query"].ToString(), http.Request.Query["time"].ToString());
+                http.Response.StatusCode = status;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(body, ct).ConfigureAwait(false);
+                return;
+            }
             if (await DiscoveryAsync(http, path).ConfigureAwait(false)) return;
             var route = ApiRoute.Parse(path, (await Cluster.DiscoverAsync(ct).ConfigureAwait(false)).Resources);
             if (route is null)

@@ -81,40 +81,54 @@ public sealed class TrafficSimulator
     /// <summary>Prometheus text exposition under Istio's and Linkerd's metric names and labels.</summary>
     public string PrometheusText()
     {
+        lock (_gate) return Exposition(_stable, _canary);
+    }
+
+    /// <summary>The exposition as it stood at <paramref name="at"/> (clamped to what has been simulated): what Prometheus would return for an instant query then.</summary>
+    public string PrometheusTextAt(DateTimeOffset at)
+    {
         lock (_gate)
+        {
+            var s = At(at);
+            return Exposition(s.Stable, s.Canary);
+        }
+    }
+
+    private string Exposition(Counters stable, Counters canary)
+    {
         {
             var sb = new StringBuilder();
             sb.Append("# HELP istio_requests_total Total requests.\n# TYPE istio_requests_total counter\n");
-            foreach (var (workload, version, c) in Versions())
+            foreach (var (workload, version, c) in Versions(stable, canary))
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP istio_request_duration_milliseconds Request duration.\n# TYPE istio_request_duration_milliseconds histogram\n");
-            foreach (var (workload, version, c) in Versions())
+            foreach (var (workload, version, c) in Versions(stable, canary))
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 AppendHistogram(sb, "istio_request_duration_milliseconds", labels, c, IstioBounds);
             }
             sb.Append("# HELP response_total Linkerd proxy responses.\n# TYPE response_total counter\n");
-            foreach (var (workload, _, c) in Versions())
+            foreach (var (workload, _, c) in Versions(stable, canary))
             {
                 var labels = $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"success\",status_code=\"200\"}} {c.Requests - c.Failures}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"failure\",status_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP response_latency_ms Linkerd proxy response latency.\n# TYPE response_latency_ms histogram\n");
-            foreach (var (workload, _, c) in Versions())
+            foreach (var (workload, _, c) in Versions(stable, canary))
                 AppendHistogram(sb, "response_latency_ms", $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"", c, LinkerdBounds);
             return sb.ToString();
         }
     }
 
-    private IEnumerable<(string Workload, string Version, Counters C)> Versions()
+    private IEnumerable<(string Workload, string Version, Counters C)> Versions(Counters stable, Counters canary)
     {
-        yield return (StableWorkload, "stable", _stable);
-        yield return (CanaryWorkload, "canary", _canary);
+        yield return (StableWorkload, "stable", stable);
+        yield return (CanaryWorkload, "canary", canary);
     }
 
     private static void AppendHistogram(StringBuilder sb, string name, string labels, Counters c, double[] bounds)

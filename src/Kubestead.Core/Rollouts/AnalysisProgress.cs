@@ -1,0 +1,36 @@
+using Kubestead.Analysis;
+
+namespace Kubestead.Rollouts;
+
+/// <summary>
+/// How far an analysis that runs until a verdict has got: the canary requests its sequential judges have seen, against
+/// the requests the sample planner expects a Pass to need at the current weight. A progress bar fills with it; the
+/// estimate is the planner's (at the control's observed error rate once it has seen a few failures), not a promise.
+/// </summary>
+public static class AnalysisProgress
+{
+    /// <summary>Below this many control failures the observed rate is too noisy to plan with; the planner's default is used.</summary>
+    private const long FailuresToTrustObservedRate = 20;
+
+    public static (long Seen, long Needed)? For(RolloutRuntime rt, RolloutStatus status)
+    {
+        if (rt.Analysis is not { } analysis || status.StepIndex >= rt.Plan.Steps.Count) return null;
+        if (rt.Plan.Steps[status.StepIndex] is not AnalysisPlanStep { UntilVerdict: true }) return null;
+        (long Seen, long Needed)? slowest = null;
+        foreach (var m in analysis.Metrics)
+        {
+            if (m.Spec is not { Kind: "sequential" } judge) continue;
+            var last = status.LastVerdicts.FirstOrDefault(v => v.Metric == m.Metric);
+            var seen = last?.CanaryRequests ?? 0;
+            var controlRate = last is { ControlFailures: >= FailuresToTrustObservedRate, ControlRequests: > 0 }
+                ? (double)last.ControlFailures / last.ControlRequests
+                : 0.001;
+            var plan = CanarySamplePlanner.Plan(0, Math.Clamp(status.CanaryWeight / 100, 0.0001, 0.9999), analysis.Plan.Interval, PlannedRouting.Binomial,
+                controlRate, judge.DetectRatio, judge.Alpha);
+            // The metric furthest from its estimate decides when the step can end.
+            if (slowest is null || (double)seen / plan.CanaryRequestsToPass < (double)slowest.Value.Seen / slowest.Value.Needed)
+                slowest = (seen, plan.CanaryRequestsToPass);
+        }
+        return slowest;
+    }
+}
