@@ -140,10 +140,12 @@ public sealed class CliApp(CliContext ctx)
         var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };
         var tls = new Option<bool>("--tls") { Description = "Serve HTTPS with a throw-away CA (written into the kubeconfig)" };
-        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port, tls };
+        var scenario = new Option<string>("--scenario") { Description = "Simulated traffic: healthy, faulty (the canary fails 50x as often) or low-traffic", DefaultValueFactory = _ => "healthy" };
+        scenario.AcceptOnlyFromAmong("healthy", "faulty", "low-traffic");
+        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port, tls, scenario };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
-            var env = SandboxEnvironment.Create(p.GetValue(mesh)!, "healthy", clock: TimeProvider.System);
+            var env = SandboxEnvironment.Create(p.GetValue(mesh)!, p.GetValue(scenario)!, clock: TimeProvider.System);
             var useTls = p.GetValue(tls);
             // Plain HTTP only: a Prometheus client would not trust the throw-away CA of --tls.
             await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct, useTls,

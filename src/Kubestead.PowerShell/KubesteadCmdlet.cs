@@ -196,13 +196,11 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 WriteWarning(w.Text);
                 return;
             case WaitingEvent w:
+                // A timed step fills the bar and shows the time left; an analysis until a verdict fills it with the
+                // canary requests seen against what the planner expects a verdict to need.
                 var record = new ProgressRecord(1, $"Rollout {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message };
-                if (w.Remaining is { } left)
-                {
-                    record.SecondsRemaining = (int)Math.Ceiling(left.TotalSeconds);
-                    var total = (w.Elapsed + left).TotalSeconds;
-                    record.PercentComplete = total > 0 ? (int)Math.Clamp(100 * w.Elapsed.TotalSeconds / total, 0, 100) : 100;
-                }
+                if (w.PercentComplete is { } percent) record.PercentComplete = percent;
+                if (w.SecondsRemaining is { } seconds) record.SecondsRemaining = seconds;
                 WriteProgress(record);
                 break;
             case StepStartedEvent s:

@@ -19,6 +19,11 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
     [ValidateSet("istio", "linkerd", "smi", "none")]
     public string MeshProvider { get; set; } = "istio";
 
+    /// <summary>The simulated traffic the sandbox serves as metrics: healthy, faulty or low-traffic.</summary>
+    [Parameter]
+    [ValidateSet("healthy", "faulty", "low-traffic")]
+    public string Scenario { get; set; } = "healthy";
+
     /// <summary>The kubestead CLI to run: an executable or kubestead.dll (default: $env:KUBESTEAD_CLI, else `kubestead` on PATH).</summary>
     [Parameter]
     public string? CliPath { get; set; }
@@ -36,7 +41,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
         if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}; $env:KUBECONFIG points at it until Stop-KubesteadSandbox", "Start")) return;
-        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--kubeconfig-out", kubeconfig]);
+        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig]);
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         process.OutputDataReceived += (_, _) => { };
