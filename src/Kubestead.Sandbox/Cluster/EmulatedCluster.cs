@@ -30,6 +30,12 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     public string DefaultNamespace { get; init; } = "default";
 
+    /// <summary>
+    /// When true, a create in a namespace that does not exist is refused with 404 as kube-apiserver's NamespaceLifecycle
+    /// admission does. Off by default so unit tests need not seed namespaces; the sandbox server and the demo turn it on.
+    /// </summary>
+    public bool RequireNamespaces { get; init; }
+
     /// <summary>How long new Deployment pods take to become ready, on the sandbox clock.</summary>
     public TimeSpan PodReadyDelay { get; }
 
@@ -343,6 +349,15 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var fault = log ? Record("CREATE", type, name) : null;
+            // kube-apiserver's order: namespace admission (404), validation (422), storage's resourceVersion check (500),
+            // then the existence check (409 AlreadyExists).
+            if (log && RequireNamespaces && ns is not null && !_objects.ContainsKey((ResourceType.Namespace.QualifiedName, null, ns)))
+                throw NamespaceNotFound(ns);
+            ValidateSchema(type, ns, obj);
+            if (log && obj["metadata"]?["resourceVersion"] is { } rv && rv.GetValue<string>() is not ("" or "0"))
+                // etcd3 storage refuses it with a plain error, which the server turns into a 500 Status without a reason.
+                throw new KubernetesApiException(500, StatusReason.Unknown, "resourceVersion should not be set on objects to be created",
+                    new ObjectReference(type, ns, name));
             if (_objects.ContainsKey((type.QualifiedName, ns, name)))
                 throw new KubernetesApiException(409, StatusReason.AlreadyExists, $"{type.QualifiedName} \"{name}\" already exists",
                     new ObjectReference(type, ns, name));
@@ -505,6 +520,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         _objects.TryGetValue((type.QualifiedName, ns, name), out var o)
             ? o
             : throw new KubernetesApiException(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" not found", new ObjectReference(type, ns, name));
+
+    private static KubernetesApiException NamespaceNotFound(string ns) =>
+        new(404, StatusReason.NotFound, $"namespaces \"{ns}\" not found", new ObjectReference(ResourceType.Namespace, null, ns));
 
     private static KubernetesApiException NotFoundSub(ResourceType type, string? ns, string name, string sub) =>
         new(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" has no subresource {sub}", new ObjectReference(type, ns, name));

@@ -349,11 +349,14 @@ public sealed class SandboxApiServer : IAsyncDisposable
         }
         if (causes is { Count: > 0 })
             details["causes"] = new JsonArray(causes.Select(c => (JsonNode?)new JsonObject { ["field"] = c.Field, ["reason"] = c.Reason, ["message"] = c.Message }).ToArray());
-        return WriteJsonAsync(http, code == 0 ? 500 : code, new JsonObject
+        var status = new JsonObject
         {
             ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
-            ["message"] = message, ["reason"] = reason, ["details"] = details, ["code"] = code,
-        });
+            ["message"] = message, ["details"] = details, ["code"] = code,
+        };
+        // kube-apiserver sends no reason for errors it has no StatusReason for (e.g. a create carrying a resourceVersion).
+        if (reason != nameof(StatusReason.Unknown)) status["reason"] = reason;
+        return WriteJsonAsync(http, code == 0 ? 500 : code, status);
     }
 }
 
