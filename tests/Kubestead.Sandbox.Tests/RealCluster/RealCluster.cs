@@ -54,7 +54,11 @@ public static class RealCluster
 
     /// <summary>A client for one context of the real cluster's kubeconfig, defaulting to <paramref name="ns"/>.</summary>
     public static Task<IKubernetesApi> ConnectAsync(string context = Admin, string? ns = null, TimeProvider? clock = null) =>
-        Task.FromResult<IKubernetesApi>(new KubernetesClient(KubeConfigLoader.Resolve(Kubeconfig, context, ns), clock));
+        Task.FromResult(Connect(Kubeconfig, context, ns, clock));
+
+    /// <summary>The one place that picks the <see cref="IKubernetesApi"/> implementation for a kubeconfig (also the sandbox's).</summary>
+    internal static IKubernetesApi Connect(string kubeconfig, string? context, string? ns = null, TimeProvider? clock = null) =>
+        new KubernetesClient(KubeConfigLoader.Resolve(kubeconfig, context, ns), clock);
 
     /// <summary>A fresh namespace (the server has no namespace controller, so names are never reused).</summary>
     public static async Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix = "ks")
