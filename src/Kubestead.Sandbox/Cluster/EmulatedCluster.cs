@@ -470,6 +470,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         obj["apiVersion"] ??= type.ApiVersion;
         obj["kind"] ??= type.Kind;
         if (ns is not null) md["namespace"] = ns;
+        // ObjectMeta's maps are omitempty: the real server returns no "annotations" once the last one is removed.
+        foreach (var map in new[] { "labels", "annotations" })
+            if (md[map] is JsonObject { Count: 0 } or null && md.ContainsKey(map)) md.Remove(map);
         md["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
         md["uid"] = previous?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
         md["creationTimestamp"] = previous?["metadata"]?["creationTimestamp"]?.DeepClone()

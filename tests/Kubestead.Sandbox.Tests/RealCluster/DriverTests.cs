@@ -19,7 +19,7 @@ public class DriverTests
         await using var env = await RealRolloutEnvironment.CreateAsync("drivers");
         await env.SeedAsync(MeshFixtures.IstioSubsetObjects());
         await using var pumped = new PumpedClock();
-        var first = await env.ServiceAsync(pumped.Clock, driver: "ci-1");
+        var first = await env.ServiceAsync(pumped.Clock, driver: "ci-1", leaseDuration: TimeSpan.FromHours(1));
         using var kill = new CancellationTokenSource();
         var spec = new StartRequest { SpecYaml = MeshFixtures.IstioSubsetSpec(env.Namespace, LongPause) };
         var driving = Task.Run(() => first.StartAsync(spec, wait: true, kill.Token));
@@ -47,7 +47,7 @@ public class DriverTests
         await using var env = await RealRolloutEnvironment.CreateAsync("resume");
         await env.SeedAsync(MeshFixtures.IstioSubsetObjects());
         await using var pumped = new PumpedClock();
-        var first = await env.ServiceAsync(pumped.Clock, driver: "ci-1");
+        var first = await env.ServiceAsync(pumped.Clock, driver: "ci-1", leaseDuration: TimeSpan.FromHours(1));
         using var kill = new CancellationTokenSource();
         var driving = Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = MeshFixtures.IstioSubsetSpec(env.Namespace, LongPause) }, wait: true, kill.Token));
         await RealRolloutEnvironment.WaitForAsync(first, env.Namespace, "reviews", r => r.CanaryWeight == 20 && r.StepIndex == 1);

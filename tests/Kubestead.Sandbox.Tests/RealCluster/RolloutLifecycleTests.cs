@@ -113,7 +113,7 @@ public class RolloutLifecycleTests
         await using var env = await RealRolloutEnvironment.CreateAsync("drift");
         await env.SeedAsync(MeshFixtures.IstioSubsetObjects());
         await using var pumped = new PumpedClock();
-        var service = await env.ServiceAsync(pumped.Clock);
+        var service = await env.ServiceAsync(pumped.Clock, leaseDuration: TimeSpan.FromHours(1));
         const string steps = """
               steps:
                 - setWeight: 30

@@ -119,6 +119,16 @@ public static class DifferentialScenarios
         },
         ["json patch of a missing object is NotFound"] = async c =>
             await c.Step("patch", () => c.Api.PatchAsync(ResourceType.ConfigMap, c.Namespace, "missing", new JsonPatch([JsonPatchOperation.Add("/data", new JsonObject())]))),
+        ["removing the last annotation removes the map"] = async c =>
+        {
+            var cm = ConfigMap("a");
+            cm["metadata"]!["annotations"] = new JsonObject { ["only"] = "one" };
+            await c.Api.CreateAsync(ResourceType.ConfigMap, c.Namespace, cm);
+            await c.Step("remove it", () => c.Api.PatchAsync(ResourceType.ConfigMap, c.Namespace, "a",
+                new JsonPatch([JsonPatchOperation.Remove("/metadata/annotations/only")])), "/metadata/annotations", "/metadata/labels");
+            await c.Step("empty labels", () => c.Api.PatchAsync(ResourceType.ConfigMap, c.Namespace, "a",
+                new JsonPatch([JsonPatchOperation.Add("/metadata/labels", new JsonObject())])), "/metadata/labels");
+        },
         ["merge patch sets and deletes keys"] = async c =>
         {
             await c.Api.CreateAsync(ResourceType.ConfigMap, c.Namespace, ConfigMap("a", ("keep", "1"), ("drop", "2")));
