@@ -15,6 +15,16 @@ public sealed class RealClusterFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A real-cluster test that also runs kubectl: skips, with a message, where kubectl is not on PATH.</summary>
+public sealed class RealClusterKubectlFactAttribute : FactAttribute
+{
+    public RealClusterKubectlFactAttribute()
+    {
+        if (RealCluster.SkipReason is { } reason) Skip = reason;
+        else if (Server.KubectlTests.Kubectl is null) Skip = "kubectl is not on PATH: install kubectl to check what Kubestead wrote with it";
+    }
+}
+
 /// <summary>The theory form of <see cref="RealClusterFactAttribute"/>, with the same skip rule.</summary>
 public sealed class RealClusterTheoryAttribute : TheoryAttribute
 {

@@ -135,6 +135,32 @@ public class RolloutLifecycleTests
         Assert.Equal(0, (await env.GetAsync(MeshFixtures.VirtualService, "reviews"))["spec"]!["http"]![1]!["route"]![1]!["weight"]!.GetValue<int>());
     }
 
+    [RealClusterKubectlFact]
+    public async Task Kubectl_reads_what_Kubestead_wrote()
+    {
+        var (env, _, _, _) = await PausedAt30Async("kubectl");
+        await using var _ = env;
+
+        var weight = await KubectlAsync("-n", env.Namespace, "get", "virtualservices.networking.istio.io", "reviews", "-o", "jsonpath={.spec.http[1].route[1].weight}");
+        var phase = await KubectlAsync("-n", env.Namespace, "get", "configmap", "-l", "app.kubernetes.io/managed-by=kubestead", "-o", "jsonpath={.items[0].metadata.name}");
+
+        Assert.Equal("30", weight);
+        Assert.Equal("kubestead-reviews", phase);
+    }
+
+    private static async Task<string> KubectlAsync(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(Server.KubectlTests.Kubectl!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--kubeconfig", RealCluster.Kubeconfig, "--context", RealCluster.Admin }.Concat(args)) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = Path.GetTempPath(); // no user cache or config leaks in
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        var error = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, $"kubectl {string.Join(' ', args)}: {error}");
+        return output.Trim();
+    }
+
     [RealClusterFact]
     public async Task A_raw_http_read_with_the_kubeconfig_token_sees_what_Kubestead_wrote()
     {
