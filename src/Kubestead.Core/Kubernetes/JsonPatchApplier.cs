@@ -22,7 +22,9 @@ internal static class JsonPatchApplier
             case "remove": Remove(root, op.Path, out _); return root;
             case "replace":
                 if (op.Path.Length == 0) return op.Value?.DeepClone();
-                Remove(root, op.Path, out _);
+                // kube-apiserver's json-patch (evanphx v4) replaces a missing member of an existing object as if it
+                // were added; only a missing parent or array index fails. Match it so the sandbox answers the same.
+                if (!IsMissingObjectMember(root, op.Path)) Remove(root, op.Path, out _);
                 return Add(root, op.Path, op.Value?.DeepClone());
             case "move":
             {
@@ -114,6 +116,12 @@ internal static class JsonPatchApplier
             default:
                 throw new JsonPatchException($"path '{pointer}' does not exist");
         }
+    }
+
+    private static bool IsMissingObjectMember(JsonNode? root, string pointer)
+    {
+        var tokens = ParsePointer(pointer);
+        return Resolve(root, ParentPointer(tokens)) is JsonObject o && !o.ContainsKey(tokens[^1]);
     }
 
     private static bool TryIndex(string token, int count, out int index)

@@ -19,6 +19,7 @@ public sealed class KubesteadService : IKubesteadService
 
     public KubesteadService(IKubernetesApi api, KubesteadServiceOptions? options = null)
     {
+        api = new SchemaRejectionTranslator(api);
         _api = api;
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);

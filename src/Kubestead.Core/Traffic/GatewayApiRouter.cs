@@ -65,6 +65,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", canaryBackend));
         }
         ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
+        // Remember that the canary backendRef is ours, so clean-up removes only what Kubestead added (the map exists now).
+        if (canaryRef < 0) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBackendAnnotation), "true"));
         await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
@@ -152,11 +154,13 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             {
                 var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
                 var annotations = route["metadata"]?["annotations"] as JsonObject;
+                var backendIsOurs = annotations?[AddedBackendAnnotation] is not null;
                 foreach (var key in annotations?.Select(kv => kv.Key).Where(k => k.StartsWith("kubestead.io/", StringComparison.Ordinal)).ToList() ?? [])
                     ops.AddRange(Ownership.RemoveAnnotation(route, key));
-                // Drop the canary backendRef Kubestead added, now that it carries no traffic.
+                // Drop the canary backendRef Kubestead added, now that it carries no traffic; one the route already
+                // had before the rollout stays (at weight 0), so the route ends as the user wrote it.
                 var (rule, _, canaryRef) = FindRule(route);
-                if (canaryRef >= 0)
+                if (canaryRef >= 0 && backendIsOurs)
                 {
                     ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{canaryRef}/name", options.CanaryService));
                     ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{canaryRef}"));
@@ -265,6 +269,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     }
 
     private static string HeaderAnnotation(string name) => $"kubestead.io/header-route.{name}";
+
+    /// <summary>Set when Kubestead added the canary backendRef (and so must remove it at clean-up).</summary>
+    internal const string AddedBackendAnnotation = "kubestead.io/canary-backend-added";
 
     private static string HeaderKey(JsonObject rule) => rule["matches"]!.ToJsonString();
 

@@ -30,6 +30,18 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     public string DefaultNamespace { get; init; } = "default";
 
+    /// <summary>
+    /// When true, a create in a namespace that does not exist is refused with 404 as kube-apiserver's NamespaceLifecycle
+    /// admission does. Off by default so unit tests need not seed namespaces; the sandbox server and the demo turn it on.
+    /// </summary>
+    public bool RequireNamespaces { get; init; }
+
+    /// <summary>
+    /// When true (the default), Deployments become ready on their own as a controller manager would make them. The
+    /// differential suite turns it off to compare bare API semantics with a real kube-apiserver, which has no controllers.
+    /// </summary>
+    public bool EmulateControllers { get; init; } = true;
+
     /// <summary>How long new Deployment pods take to become ready, on the sandbox clock.</summary>
     public TimeSpan PodReadyDelay { get; }
 
@@ -85,6 +97,7 @@ public sealed class EmulatedCluster : IKubernetesApi
             {
                 d["status"] = JsonNode.Parse(ReadyStatus(d["spec"]?["replicas"]?.GetValue<int>() ?? 1, generation).ToJsonString());
                 d["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                RecordHistory(ResourceType.Deployment, ns, WatchEventType.Modified, d);
                 changed.Add((ResourceType.Deployment, d.DeepClone().AsObject()));
             }
         }
@@ -193,6 +206,11 @@ public sealed class EmulatedCluster : IKubernetesApi
             var fault = Record("UPDATE", type, name);
             var current = Find(type, ns, name);
             var rv = obj["metadata"]?["resourceVersion"]?.GetValue<string>();
+            // Built-in types allow an unconditional update; custom resources do not (their strategy refuses it).
+            if (string.IsNullOrEmpty(rv) && _schemas.ContainsKey((type.Group, type.Version, type.Plural)))
+                throw new KubernetesApiException(422, StatusReason.Invalid,
+                    $"{type.Kind}.{type.Group} \"{name}\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
+                    new ObjectReference(type, ns, name), [new StatusCause("metadata.resourceVersion", "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update")]);
             if (rv is not null && rv != current["metadata"]!["resourceVersion"]!.GetValue<string>())
                 throw Conflict(type, ns, name);
             stored = Store(type, ns, obj.DeepClone().AsObject(), current);
@@ -217,7 +235,10 @@ public sealed class EmulatedCluster : IKubernetesApi
             if (options?.PreconditionUid is { } uid && uid != current["metadata"]!["uid"]!.GetValue<string>())
                 throw Conflict(type, ns, name);
             _objects.Remove((type.QualifiedName, ns, name));
-            _version++;
+            // A watch sees the deleted object at the deletion's resourceVersion.
+            var gone = current.DeepClone().AsObject();
+            gone["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+            RecordHistory(type, ns, WatchEventType.Deleted, gone);
             Fail(fault, type, ns, name);
         }
         OnChanged(type, null, "DELETE");
@@ -261,34 +282,76 @@ public sealed class EmulatedCluster : IKubernetesApi
             }
             else if (subresource == "status") next["status"] = patched["status"]?.DeepClone();
             else throw NotFoundSub(type, ns, name, subresource);
-            stored = Store(type, ns, next, current);
+            stored = Store(type, ns, next, current, statusWrite: subresource == "status");
             Fail(fault, type, ns, name);
         }
         OnChanged(type, stored, "PATCH");
         return Task.FromResult(subresource == "scale" ? Scale(stored) : stored.DeepClone().AsObject());
     }
 
+    /// <summary>
+    /// Like kube-apiserver: from a resourceVersion it replays every later change (410 Gone when that version is older
+    /// than the kept history), without one (or with "0") it starts with the current objects as Added; then it streams.
+    /// </summary>
     public async IAsyncEnumerable<WatchEvent> WatchAsync(ResourceType type, string? ns, WatchOptions? options = null,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var channel = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>();
-        void Handler(ResourceType t, JsonObject? o, string verb)
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<HistoryEntry>();
+        var selector = LabelSelector.Parse(options?.LabelSelector);
+        bool Wanted(HistoryEntry e) => e.TypeKey == type.QualifiedName && (ns is null || e.Ns == ns)
+                                       && selector.Matches(e.Object["metadata"]?["labels"] as JsonObject);
+        var initial = new List<WatchEvent>();
+        lock (_gate)
         {
-            if (t.QualifiedName != type.QualifiedName || o is null) return;
-            if (ns is not null && o["metadata"]?["namespace"]?.GetValue<string>() != ns) return;
-            channel.Writer.TryWrite(new WatchEvent(verb == "CREATE" ? WatchEventType.Added : WatchEventType.Modified, o.DeepClone().AsObject()));
+            var from = options?.ResourceVersion is { Length: > 0 } rvText && rvText != "0"
+                ? long.TryParse(rvText, NumberStyles.None, CultureInfo.InvariantCulture, out var rv)
+                    ? rv
+                    : throw new KubernetesApiException(400, StatusReason.BadRequest, $"invalid resource version \"{rvText}\"")
+                : (long?)null;
+            if (from is { } since)
+            {
+                if (_history.Count == _historyLimit && since < _history[0].ResourceVersion - 1)
+                    throw new KubernetesApiException(410, StatusReason.Expired, $"too old resource version: {since} ({_history[0].ResourceVersion - 1})");
+                initial.AddRange(_history.Where(e => e.ResourceVersion > since && Wanted(e)).Select(e => new WatchEvent(e.Type, e.Object.DeepClone().AsObject())));
+            }
+            else
+            {
+                initial.AddRange(_objects.Where(kv => kv.Key.Type == type.QualifiedName && (ns is null || kv.Key.Ns == ns))
+                    .OrderBy(kv => kv.Key.Ns, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal)
+                    .Where(kv => selector.Matches(kv.Value["metadata"]?["labels"] as JsonObject))
+                    .Select(kv => new WatchEvent(WatchEventType.Added, kv.Value.DeepClone().AsObject())));
+            }
+            // Subscribing under the same lock that records history means no change falls between replay and stream.
+            _watchers.Add(channel.Writer);
         }
-        Changed += Handler;
         try
         {
+            foreach (var e in initial) yield return e;
             while (await channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
                 while (channel.Reader.TryRead(out var e))
-                    yield return e;
+                    if (Wanted(e))
+                        yield return new WatchEvent(e.Type, e.Object.DeepClone().AsObject());
         }
         finally
         {
-            Changed -= Handler;
+            lock (_gate) _watchers.Remove(channel.Writer);
         }
+    }
+
+    private sealed record HistoryEntry(long ResourceVersion, string TypeKey, string? Ns, WatchEventType Type, JsonObject Object);
+
+    private readonly List<HistoryEntry> _history = new();
+    private readonly List<System.Threading.Channels.ChannelWriter<HistoryEntry>> _watchers = new();
+    private readonly int _historyLimit = 5000;
+
+    /// <summary>Keeps a change for watches that resume from a resourceVersion; called under the lock.</summary>
+    private void RecordHistory(ResourceType type, string? ns, WatchEventType kind, JsonObject obj)
+    {
+        var rv = long.Parse(obj["metadata"]!["resourceVersion"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+        var entry = new HistoryEntry(rv, type.QualifiedName, ns, kind, obj.DeepClone().AsObject());
+        if (_history.Count == _historyLimit) _history.RemoveAt(0);
+        _history.Add(entry);
+        foreach (var w in _watchers) w.TryWrite(entry);
     }
 
     public Task<ApiDiscovery> DiscoverAsync(CancellationToken ct = default)
@@ -326,6 +389,7 @@ public sealed class EmulatedCluster : IKubernetesApi
     private void ValidateSchema(ResourceType type, string? ns, JsonObject obj)
     {
         if (!_schemas.TryGetValue((type.Group, type.Version, type.Plural), out var schema)) return;
+        SchemaDefaulter.Apply(obj, schema, prune: !StrictSchemas);
         var errors = Kubestead.Kubernetes.Schema.SchemaValidator.Validate(obj, schema, StrictSchemas);
         if (errors.Count == 0) return;
         var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
@@ -343,10 +407,20 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var fault = log ? Record("CREATE", type, name) : null;
+            // kube-apiserver's order: namespace admission (404), validation (422), storage's resourceVersion check (500),
+            // then the existence check (409 AlreadyExists).
+            if (log && RequireNamespaces && ns is not null && !_objects.ContainsKey((ResourceType.Namespace.QualifiedName, null, ns)))
+                throw NamespaceNotFound(ns);
+            obj = obj.DeepClone().AsObject(); // defaulting and pruning must not touch the caller's object
+            ValidateSchema(type, ns, obj);
+            if (log && obj["metadata"]?["resourceVersion"] is { } rv && rv.GetValue<string>() is not ("" or "0"))
+                // etcd3 storage refuses it with a plain error, which the server turns into a 500 Status without a reason.
+                throw new KubernetesApiException(500, StatusReason.Unknown, "resourceVersion should not be set on objects to be created",
+                    new ObjectReference(type, ns, name));
             if (_objects.ContainsKey((type.QualifiedName, ns, name)))
                 throw new KubernetesApiException(409, StatusReason.AlreadyExists, $"{type.QualifiedName} \"{name}\" already exists",
                     new ObjectReference(type, ns, name));
-            stored = Store(type, ns, obj.DeepClone().AsObject(), null);
+            stored = Store(type, ns, obj.DeepClone().AsObject(), null, statusWrite: !log);
             Fail(fault, type, ns, name);
         }
         OnChanged(type, stored, "CREATE");
@@ -386,7 +460,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         }
     }
 
-    private JsonObject Store(ResourceType type, string? ns, JsonObject obj, JsonObject? previous)
+    /// <param name="statusWrite">The write may set status (the status subresource, or seeding); a write of the main
+    /// resource keeps the stored status, as kube-apiserver does for types with a status subresource.</param>
+    private JsonObject Store(ResourceType type, string? ns, JsonObject obj, JsonObject? previous, bool statusWrite = false)
     {
         ValidateSchema(type, ns, obj);
         var md = obj["metadata"] as JsonObject ?? new JsonObject();
@@ -394,6 +470,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         obj["apiVersion"] ??= type.ApiVersion;
         obj["kind"] ??= type.Kind;
         if (ns is not null) md["namespace"] = ns;
+        // ObjectMeta's maps are omitempty: the real server returns no "annotations" once the last one is removed.
+        foreach (var map in new[] { "labels", "annotations" })
+            if (md[map] is JsonObject { Count: 0 } or null && md.ContainsKey(map)) md.Remove(map);
         md["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
         md["uid"] = previous?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
         md["creationTimestamp"] = previous?["metadata"]?["creationTimestamp"]?.DeepClone()
@@ -403,12 +482,13 @@ public sealed class EmulatedCluster : IKubernetesApi
         md["generation"] = specChanged ? generation + 1 : generation;
         if (type == ResourceType.Deployment)
         {
-            if (specChanged) StartDeploymentRollout(ns, md["name"]!.GetValue<string>(), obj);
-            else obj["status"] = previous?["status"]?.DeepClone();
+            if (!statusWrite) obj["status"] = previous?["status"]?.DeepClone() ?? new JsonObject();
+            if (specChanged && EmulateControllers) StartDeploymentRollout(ns, md["name"]!.GetValue<string>(), obj);
         }
         // Store what a real server would return: parsed JSON, so numbers read back as any numeric type.
         var normalized = JsonNode.Parse(obj.ToJsonString())!.AsObject();
         _objects[(type.QualifiedName, ns, md["name"]!.GetValue<string>())] = normalized;
+        RecordHistory(type, ns, previous is null ? WatchEventType.Added : WatchEventType.Modified, normalized);
         return normalized;
     }
 
@@ -505,6 +585,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         _objects.TryGetValue((type.QualifiedName, ns, name), out var o)
             ? o
             : throw new KubernetesApiException(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" not found", new ObjectReference(type, ns, name));
+
+    private static KubernetesApiException NamespaceNotFound(string ns) =>
+        new(404, StatusReason.NotFound, $"namespaces \"{ns}\" not found", new ObjectReference(ResourceType.Namespace, null, ns));
 
     private static KubernetesApiException NotFoundSub(ResourceType type, string? ns, string name, string sub) =>
         new(404, StatusReason.NotFound, $"{type.QualifiedName} \"{name}\" has no subresource {sub}", new ObjectReference(type, ns, name));

@@ -53,7 +53,7 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
         if (!SandboxDemo.Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
         var scenario = DemoScenario.Get(scenarioName);
         clock ??= new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
-        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, StrictSchemas = crdDirectory is not null };
+        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, RequireNamespaces = true, StrictSchemas = crdDirectory is not null };
         if (crdDirectory is not null)
             foreach (var file in Directory.GetFiles(crdDirectory, "*.yaml").Order(StringComparer.Ordinal))
                 cluster.RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument.Load(file));

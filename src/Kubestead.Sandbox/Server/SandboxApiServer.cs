@@ -50,6 +50,17 @@ public sealed class SandboxApiServer : IAsyncDisposable
     /// <summary>The Prometheus address of the simulated metrics, or null when the server was started without them.</summary>
     public Uri? PrometheusAddress => _prometheus is null ? null : new Uri(Address, PrometheusPath);
 
+    /// <summary>A second credential for a read-only user, like the real test cluster's <c>limited</c> user.</summary>
+    internal string ReadOnlyToken { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+
+    /// <summary>What the read-only user may get, list and watch (kubectl's qualified names); everything else is 403.</summary>
+    public static readonly IReadOnlySet<string> ReadOnlyResources = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "virtualservices.networking.istio.io", "destinationrules.networking.istio.io", "httproutes.gateway.networking.k8s.io",
+        "httproutes.policy.linkerd.io", "trafficsplits.split.smi-spec.io", "ingresses.networking.k8s.io", "deployments.apps",
+        "services", "configmaps", "leases.coordination.k8s.io", "namespaces",
+    };
+
     /// <param name="tls">Serve HTTPS with a certificate for 127.0.0.1, localhost and kubernetes.default.svc, signed by a fresh CA.</param>
     /// <param name="prometheus">When given, also served at <see cref="PrometheusPath"/> (api/v1/query), for drivers outside this process.</param>
     public static async Task<SandboxApiServer> StartAsync(EmulatedCluster cluster, int port = 0, CancellationToken ct = default, bool tls = false,
@@ -81,7 +92,8 @@ public sealed class SandboxApiServer : IAsyncDisposable
     }
 
     /// <summary>Writes a kubeconfig pointing at this server (context "kubestead-sandbox", namespace <paramref name="ns"/>).</summary>
-    public void WriteKubeconfig(string path, string ns = "default")
+    /// <param name="readOnly">Write the read-only user's credential instead (get/list/watch on <see cref="ReadOnlyResources"/>).</param>
+    public void WriteKubeconfig(string path, string ns = "default", bool readOnly = false)
     {
         var yaml = $"""
             apiVersion: v1
@@ -93,7 +105,7 @@ public sealed class SandboxApiServer : IAsyncDisposable
             users:
             - name: kubestead-sandbox
               user:
-                token: {Token}
+                token: {(readOnly ? ReadOnlyToken : Token)}
             contexts:
             - name: kubestead-sandbox
               context:
@@ -120,7 +132,8 @@ public sealed class SandboxApiServer : IAsyncDisposable
             // kubectl sends no bearer token over plain HTTP, so anonymous requests are allowed (as on a local dev
             // cluster); a wrong credential is rejected like kube-apiserver does.
             var auth = http.Request.Headers.Authorization.ToString();
-            if (auth.Length > 0 && auth != $"Bearer {Token}")
+            var readOnly = auth == $"Bearer {ReadOnlyToken}";
+            if (auth.Length > 0 && auth != $"Bearer {Token}" && !readOnly)
             {
                 await WriteStatusAsync(http, 401, "Unauthorized", "Unauthorized", null).ConfigureAwait(false);
                 return;
@@ -141,7 +154,13 @@ public sealed class SandboxApiServer : IAsyncDisposable
                 await WriteStatusAsync(http, 404, "NotFound", $"the server could not find the requested resource ({path})", null).ConfigureAwait(false);
                 return;
             }
-            await ResourceAsync(http, route, ct).ConfigureAwait(false);
+            if (readOnly && Forbidden(http, route) is { } denied)
+            {
+                await WriteStatusAsync(http, 403, "Forbidden", denied, route.Name is null ? null : new ObjectReference(route.Type, route.Namespace, route.Name))
+                    .ConfigureAwait(false);
+                return;
+            }
+            await ResourceAsync(http, route, readOnly, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (e.StatusCode == 0)
         {
@@ -166,7 +185,42 @@ public sealed class SandboxApiServer : IAsyncDisposable
         }
     }
 
-    private async Task ResourceAsync(HttpContext http, ApiRoute route, CancellationToken ct)
+    /// <summary>RBAC for the read-only user, with kube-apiserver's wording; null when allowed.</summary>
+    private static string? Forbidden(HttpContext http, ApiRoute route)
+    {
+        var q = http.Request.Query;
+        var verb = http.Request.Method switch
+        {
+            "GET" when route.Name is null => q["watch"] == "true" || q["watch"] == "1" ? "watch" : "list",
+            "GET" => "get",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => "delete",
+            _ => http.Request.Method.ToLowerInvariant(),
+        };
+        var resource = route.Subresource is null ? route.Type.Plural : $"{route.Type.Plural}/{route.Subresource}";
+        if (verb is "get" or "list" or "watch" && route.Subresource is null && ReadOnlyResources.Contains(route.Type.QualifiedName)) return null;
+        if (route.Type == ResourceType.SelfSubjectAccessReview && verb == "create") return null;
+        var scope = route.Namespace is null ? "at the cluster scope" : $"in the namespace \"{route.Namespace}\"";
+        var what = route.Name is null ? route.Type.QualifiedName : $"{route.Type.QualifiedName} \"{route.Name}\"";
+        return $"{what} is forbidden: User \"limited\" cannot {verb} resource \"{resource}\" in API group \"{route.Type.Group}\" {scope}";
+    }
+
+    private static JsonObject ReviewForReadOnlyUser(JsonObject review)
+    {
+        var a = review["spec"]?["resourceAttributes"];
+        string Attr(string key) => a?[key]?.GetValue<string>() ?? "";
+        var qualified = Attr("group").Length == 0 ? Attr("resource") : $"{Attr("resource")}.{Attr("group")}";
+        var allowed = Attr("verb") is "get" or "list" or "watch" && Attr("subresource").Length == 0 && ReadOnlyResources.Contains(qualified);
+        var answer = review.DeepClone().AsObject();
+        answer["status"] = allowed
+            ? new JsonObject { ["allowed"] = true, ["reason"] = "the read-only user may read this resource" }
+            : new JsonObject { ["allowed"] = false };
+        return answer;
+    }
+
+    private async Task ResourceAsync(HttpContext http, ApiRoute route, bool readOnly, CancellationToken ct)
     {
         var method = http.Request.Method;
         var q = http.Request.Query;
@@ -206,7 +260,9 @@ public sealed class SandboxApiServer : IAsyncDisposable
             case "POST":
             {
                 var obj = JsonNode.Parse(body!) as JsonObject ?? throw Bad("the request body must be an object");
-                result = await Cluster.CreateAsync(route.Type, route.Namespace, obj, ct).ConfigureAwait(false);
+                result = readOnly && route.Type == ResourceType.SelfSubjectAccessReview
+                    ? ReviewForReadOnlyUser(obj)
+                    : await Cluster.CreateAsync(route.Type, route.Namespace, obj, ct).ConfigureAwait(false);
                 await WriteJsonAsync(http, 201, result).ConfigureAwait(false);
                 return;
             }
@@ -250,16 +306,17 @@ public sealed class SandboxApiServer : IAsyncDisposable
     {
         http.Response.StatusCode = 200;
         http.Response.ContentType = "application/json";
-        var selector = LabelSelector.Parse(http.Request.Query["labelSelector"]);
-        var timeout = int.TryParse(http.Request.Query["timeoutSeconds"], out var t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+        var q = http.Request.Query;
+        var options = new WatchOptions(q["labelSelector"].ToString() is { Length: > 0 } ls ? ls : null,
+            q["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : null);
+        var timeout = int.TryParse(q["timeoutSeconds"], out var t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         await http.Response.Body.FlushAsync(ct).ConfigureAwait(false);
         try
         {
-            await foreach (var e in Cluster.WatchAsync(route.Type, route.Namespace, null, cts.Token).ConfigureAwait(false))
+            await foreach (var e in Cluster.WatchAsync(route.Type, route.Namespace, options, cts.Token).ConfigureAwait(false))
             {
-                if (!selector.Matches(e.Object["metadata"]?["labels"] as JsonObject)) continue;
                 var line = new JsonObject { ["type"] = e.Type.ToString().ToUpperInvariant(), ["object"] = e.Object }.ToJsonString() + "\n";
                 await http.Response.WriteAsync(line, cts.Token).ConfigureAwait(false);
                 await http.Response.Body.FlushAsync(cts.Token).ConfigureAwait(false);
@@ -267,6 +324,16 @@ public sealed class SandboxApiServer : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+        catch (KubernetesApiException e)
+        {
+            // As kube-apiserver does once a watch has started: the failure is an ERROR event carrying a Status.
+            var status = new JsonObject
+            {
+                ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
+                ["message"] = e.Message, ["reason"] = e.Reason.ToString(), ["code"] = e.StatusCode,
+            };
+            await http.Response.WriteAsync(new JsonObject { ["type"] = "ERROR", ["object"] = status }.ToJsonString() + "\n", ct).ConfigureAwait(false);
         }
     }
 
@@ -371,11 +438,14 @@ public sealed class SandboxApiServer : IAsyncDisposable
         }
         if (causes is { Count: > 0 })
             details["causes"] = new JsonArray(causes.Select(c => (JsonNode?)new JsonObject { ["field"] = c.Field, ["reason"] = c.Reason, ["message"] = c.Message }).ToArray());
-        return WriteJsonAsync(http, code == 0 ? 500 : code, new JsonObject
+        var status = new JsonObject
         {
             ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Failure",
-            ["message"] = message, ["reason"] = reason, ["details"] = details, ["code"] = code,
-        });
+            ["message"] = message, ["details"] = details, ["code"] = code,
+        };
+        // kube-apiserver sends no reason for errors it has no StatusReason for (e.g. a create carrying a resourceVersion).
+        if (reason != nameof(StatusReason.Unknown)) status["reason"] = reason;
+        return WriteJsonAsync(http, code == 0 ? 500 : code, status);
     }
 }
 

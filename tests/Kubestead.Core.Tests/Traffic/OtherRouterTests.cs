@@ -47,6 +47,32 @@ public class GatewayApiRouterTests
     }
 
     [Fact]
+    public async Task Cleanup_removes_only_the_canary_backendRef_Kubestead_added()
+    {
+        // The user's route already lists checkout-canary (weight 0): it must survive clean-up, as found.
+        var users = Cluster(Golden("httproute-real-world.json"));
+        var router = Router(users);
+        var found = users.Peek(Route, "store", "checkout")!;
+        await router.PrepareAsync();
+        await router.SetCanaryWeightAsync(30);
+        await router.SetCanaryWeightAsync(0);
+        await router.CleanupAsync();
+        Assert.Empty(JsonDiff.ChangedSpec(found, users.Peek(Route, "store", "checkout")!));
+
+        // A route with only the stable backend gets one added for the rollout, and loses it again at clean-up.
+        var plain = JsonNode.Parse(Golden("httproute-real-world.json"))!.AsObject();
+        plain["spec"]!["rules"]![1]!["backendRefs"]!.AsArray().RemoveAt(1);
+        plain["spec"]!["rules"]!.AsArray().RemoveAt(0); // one rule to checkout, so the managed one is unambiguous
+        var ours = Cluster(plain.ToJsonString());
+        var router2 = Router(ours);
+        var before = ours.Peek(Route, "store", "checkout")!;
+        await router2.PrepareAsync();
+        Assert.Equal(2, ours.Peek(Route, "store", "checkout")!["spec"]!["rules"]![0]!["backendRefs"]!.AsArray().Count);
+        await router2.CleanupAsync();
+        Assert.Empty(JsonDiff.ChangedSpec(before, ours.Peek(Route, "store", "checkout")!));
+    }
+
+    [Fact]
     public async Task Created_route_and_service_are_removed_at_cleanup_but_a_users_service_is_kept()
     {
         var cluster = Cluster();
