@@ -2,7 +2,7 @@
 # Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian.
 # Without them those tests skip with a message; everything else still runs.
 set -u
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -24,4 +24,9 @@ if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$SUDO" ]; then
 fi
 $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
   || echo "install-prereqs: apt-get install prometheus failed; Prometheus tests will skip." >&2
+# kubectl reads back what Kubestead wrote in the real-cluster suite (the package is "kubectl" where the machine's apt
+# sources carry it, Debian's "kubernetes-client" otherwise).
+command -v kubectl >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
+  || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null 2>&1 \
+  || echo "install-prereqs: kubectl could not be installed; the kubectl read-back test will skip." >&2
 exit 0
