@@ -355,3 +355,73 @@ Describe 'Sandbox lifetime' {
         $env:KUBECONFIG | Should -Be $outer
     }
 }
+
+Describe 'A CI step judged from metrics: <Scenario> exits <ExitCode>' -ForEach @(
+    @{ Scenario = 'healthy'; ExitCode = 0; Phase = 'Completed' }
+    @{ Scenario = 'faulty'; ExitCode = 3; Phase = 'Aborted' }
+    @{ Scenario = 'low-traffic'; ExitCode = 4; Phase = 'Paused' }
+) {
+    BeforeAll {
+        $metrics = Start-KubesteadSandbox -MeshProvider istio -Scenario $Scenario -CliPath (Get-TestCliPath) -Confirm:$false
+        $spec = Join-Path $TestDrive "judged-$Scenario.yaml"
+        @'
+apiVersion: kubestead.io/v1alpha1
+kind: Rollout
+metadata: { name: shop, namespace: shop }
+spec:
+  service: shop
+  meshProvider: istio
+  istio:
+    virtualService: { name: shop, route: primary }
+    destinationRule: { name: shop }
+  stable: { deployment: shop }
+  canary: { image: registry.example.com/shop:2.0.0 }
+  steps:
+    - setWeight: 50
+    - analysis: { untilVerdict: true, duration: 20s }
+  analysis:
+    interval: 5s
+    metrics:
+      - name: success-rate
+        provider: { simulated: {} }
+        judge: { threshold: { successRate: 99 } }
+  policies: { onInsufficientData: pause }
+'@ | Set-Content $spec
+        $ci = Join-Path $TestDrive "ci-$Scenario.ps1"
+        @"
+`$ErrorActionPreference = 'Stop'
+trap { [Console]::Out.WriteLine("error=`$(`$_.FullyQualifiedErrorId)"); [Console]::Out.Flush(); exit (`$_.Exception -is [Kubestead.PowerShell.KubesteadRolloutOutcomeException] ? `$_.Exception.ExitCode : 1) }
+Import-Module '$modulePath'
+`$r = Start-KubesteadRollout '$spec' -ErrorOnPause -WarningAction SilentlyContinue
+"phase=`$(`$r.Phase)"
+"@ | Set-Content $ci
+    }
+    AfterAll {
+        $metrics | Stop-KubesteadSandbox -Confirm:$false
+    }
+
+    It 'ends <Phase> and exits <ExitCode> from pwsh -NonInteractive -File' {
+        $r = Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = $metrics.KubeConfig }
+        $r.ExitCode | Should -Be $ExitCode -Because $r.Output
+        $env:KUBECONFIG = $metrics.KubeConfig
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be $Phase
+        if ($ExitCode -eq 0) { $r.Output | Should -Match 'phase=Completed' } else { $r.Output | Should -Match 'error=Rollout(RolledBack|Paused),' }
+    }
+}
+
+Describe 'Progress a person sees' {
+    It 'fills the bar and shows the time left during a timed pause' {
+        Reset-Shop
+        $timed = New-TestSpec -Path (Join-Path $TestDrive 'progress.yaml') -Steps 'setWeight: 10', 'pause: { duration: 4s }'
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$modulePath'; Start-KubesteadRollout '$timed' -Confirm:`$false -WarningAction SilentlyContinue")
+            $out = $ps.Invoke()
+            $out[0].Phase | Should -Be 'Completed'
+            $timedRecords = @($ps.Streams.Progress | Where-Object { $_.SecondsRemaining -gt 0 })
+            $timedRecords.Count | Should -BeGreaterThan 0
+            ($timedRecords | Where-Object { $_.PercentComplete -gt 0 -and $_.PercentComplete -lt 100 }) | Should -Not -BeNullOrEmpty
+            $timedRecords[0].StatusDescription | Should -Match 'left'
+        } finally { $ps.Dispose() }
+    }
+}
