@@ -25,6 +25,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         var errors = new List<KubesteadException>();
         void Fail(string check, KubesteadException e)
         {
+            // Several checks read the same object (the router also reads stable's Deployment): report each missing object once.
+            if (e.Target is not null && errors.Any(x => x.Target == e.Target)) return;
             checks.Add(new SpecCheck(check, CheckOutcome.Failed, e.Message, e.Target));
             errors.Add(e);
         }

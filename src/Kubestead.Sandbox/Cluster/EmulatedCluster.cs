@@ -397,6 +397,9 @@ public sealed class EmulatedCluster : IKubernetesApi
         obj["apiVersion"] ??= type.ApiVersion;
         obj["kind"] ??= type.Kind;
         if (ns is not null) md["namespace"] = ns;
+        // ObjectMeta's maps are omitempty: kube-apiserver never returns an empty labels or annotations map.
+        foreach (var map in new[] { "labels", "annotations" })
+            if (md[map] is JsonObject { Count: 0 }) md.Remove(map);
         md["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
         md["uid"] = previous?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
         md["creationTimestamp"] = previous?["metadata"]?["creationTimestamp"]?.DeepClone()
