@@ -70,10 +70,65 @@ public static partial class MamlWriter
     private static readonly XNamespace Command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
     private static readonly XNamespace Dev = "http://schemas.microsoft.com/maml/dev/2004/10";
 
-    public static XDocument ToMaml(IEnumerable<HelpPage> pages) => new(new XDeclaration("1.0", "utf-8", null),
+    /// <summary>
+    /// MAML for the pages. With <paramref name="cmdlets"/> (the compiled module's metadata) the syntax, the parameter
+    /// list, INPUTS and OUTPUTS come from what PowerShell's binder will see, and the markdown gives only the words.
+    /// </summary>
+    public static XDocument ToMaml(IEnumerable<HelpPage> pages, IReadOnlyList<CmdletInfo>? cmdlets = null) => new(new XDeclaration("1.0", "utf-8", null),
         new XElement(Msh + "helpItems", new XAttribute("schema", "maml"),
             new XAttribute(XNamespace.Xmlns + "maml", Maml), new XAttribute(XNamespace.Xmlns + "command", Command), new XAttribute(XNamespace.Xmlns + "dev", Dev),
-            pages.Select(Page)));
+            pages.Select(p => cmdlets?.FirstOrDefault(c => c.Name == p.Name) is { } info ? Page(p, info) : Page(p))));
+
+    private static XElement Page(HelpPage p, CmdletInfo info)
+    {
+        var parts = p.Name.Split('-', 2);
+        string Words(string name) => p.Parameters.FirstOrDefault(x => x.Name == name)?.Description ?? "";
+        XElement Param(CmdletParameter x, ParameterSetEntry e) => new(Command + "parameter",
+            new XAttribute("required", e.Mandatory ? "true" : "false"),
+            new XAttribute("pipelineInput", PipelineText(x)),
+            new XAttribute("position", e.Position?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "named"),
+            new XAttribute("aliases", x.Aliases.Count > 0 ? string.Join(", ", x.Aliases) : "none"),
+            new XElement(Maml + "name", x.Name),
+            Para(Words(x.Name)),
+            x.IsSwitch ? null : new XElement(Command + "parameterValue", new XAttribute("required", "true"), x.TypeName),
+            new XElement(Dev + "type", new XElement(Maml + "name", x.TypeName)));
+        var sets = info.SetNames.OrderBy(s => s == info.DefaultSet ? 0 : 1).ToList();
+        var inputs = info.Parameters.Where(x => x.Sets.Any(e => e.FromPipeline || e.FromPipelineByPropertyName)).ToList();
+        return new XElement(Command + "command",
+            new XElement(Command + "details",
+                new XElement(Command + "name", p.Name),
+                new XElement(Command + "verb", parts[0]),
+                new XElement(Command + "noun", parts.Length > 1 ? parts[1] : ""),
+                Para(p.Synopsis)),
+            Para(p.Description),
+            new XElement(Command + "syntax", sets.Select(set => new XElement(Command + "syntaxItem",
+                new XElement(Maml + "name", p.Name),
+                info.InSet(set).Select(x => Param(x.Parameter, x.Entry))))),
+            new XElement(Command + "parameters", info.Parameters.Select(x => Param(x, x.Sets[0]))),
+            new XElement(Command + "inputTypes", inputs.Select(x => new XElement(Command + "inputType",
+                new XElement(Dev + "type", new XElement(Maml + "name", x.TypeName)),
+                Para($"-{x.Name} {PipelineText(x).ToLowerInvariant()}")))),
+            new XElement(Command + "returnValues", (info.OutputTypes.Count > 0 ? info.OutputTypes : p.Outputs).Select(o => new XElement(Command + "returnValue",
+                new XElement(Dev + "type", new XElement(Maml + "name", o))))),
+            new XElement(Command + "examples", p.Examples.Select(e => new XElement(Command + "example",
+                new XElement(Maml + "title", $"-------------------------- {e.Title} --------------------------"),
+                new XElement(Dev + "code", e.Code),
+                new XElement(Dev + "remarks", new XElement(Maml + "para", e.Remarks))))),
+            new XElement(Command + "relatedLinks", p.Links.Select(l => new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", l)))));
+    }
+
+    private static string PipelineText(CmdletParameter x)
+    {
+        var byValue = x.Sets.Any(e => e.FromPipeline);
+        var byName = x.Sets.Any(e => e.FromPipelineByPropertyName);
+        return (byValue, byName) switch
+        {
+            (true, true) => "True (ByValue, ByPropertyName)",
+            (true, false) => "True (ByValue)",
+            (false, true) => "True (ByPropertyName)",
+            _ => "False",
+        };
+    }
 
     private static XElement Para(string text) => new(Maml + "description",
         text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(p => new XElement(Maml + "para", p.Replace('\n', ' ').Trim())));
@@ -120,17 +175,39 @@ public static partial class MamlWriter
 
 public static class Program
 {
-    /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt;</summary>
+    /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt; [Kubestead.dll]; with the module, syntax and parameters come from its metadata.</summary>
     public static int Main(string[] args)
     {
-        if (args.Length != 2)
+        if (args.Length == 3 && args[0] == "--sync-syntax")
         {
-            Console.Error.WriteLine("usage: Kubestead.HelpGen <docs/en-US> <output folder>");
+            // Rewrites each page's SYNTAX section from the compiled module, as platyPS's Update-MarkdownHelp does.
+            var infos = CmdletMetadata.Read(args[2]);
+            foreach (var file in Directory.GetFiles(args[1], "*-*.md"))
+            {
+                var text = File.ReadAllText(file).Replace("\r\n", "\n");
+                var name = Path.GetFileNameWithoutExtension(file);
+                if (infos.FirstOrDefault(c => c.Name == name) is not { } info) continue;
+                var start = text.IndexOf("## SYNTAX\n", StringComparison.Ordinal);
+                var end = text.IndexOf("## DESCRIPTION", StringComparison.Ordinal);
+                if (start < 0 || end < start) continue;
+                var sets = info.SetNames.OrderBy(s => s == info.DefaultSet ? 0 : 1).Select(set =>
+                    (set == CmdletMetadata.AllSets ? "" : $"### {set}{(set == info.DefaultSet ? " (Default)" : "")}\n") + $"```\n{info.SyntaxLine(set)}\n```\n");
+                File.WriteAllText(file, text[..start] + "## SYNTAX\n\n" + string.Join("\n", sets) + "\n" + text[end..]);
+            }
+            return 0;
+        }
+        if (args.Length is not (2 or 3))
+        {
+            Console.Error.WriteLine("usage: Kubestead.HelpGen <docs/en-US> <output folder> [compiled module .dll]");
             return 2;
         }
         Directory.CreateDirectory(args[1]);
         var pages = Directory.GetFiles(args[0], "*-*.md").Order(StringComparer.Ordinal).Select(f => MamlWriter.Parse(File.ReadAllText(f))).ToList();
-        MamlWriter.ToMaml(pages).Save(Path.Combine(args[1], "Kubestead.dll-Help.xml"));
+        var cmdlets = args.Length == 3 ? CmdletMetadata.Read(args[2]) : null;
+        if (cmdlets is not null)
+            foreach (var missing in cmdlets.Where(c => pages.All(p => p.Name != c.Name)))
+                Console.Error.WriteLine($"warning: {missing.Name} has no help page in {args[0]}");
+        MamlWriter.ToMaml(pages, cmdlets).Save(Path.Combine(args[1], "Kubestead.dll-Help.xml"));
         foreach (var about in Directory.GetFiles(args[0], "about_*.md"))
             File.WriteAllText(Path.Combine(args[1], Path.GetFileNameWithoutExtension(about) + ".help.txt"), MamlWriter.AboutText(File.ReadAllText(about)));
         Console.WriteLine($"{pages.Count} cmdlet pages -> {Path.Combine(args[1], "Kubestead.dll-Help.xml")}");

@@ -6,13 +6,27 @@ using Kubestead.Rollouts;
 namespace Kubestead.PowerShell;
 
 /// <summary>
-/// Base of the cluster cmdlets: -Namespace/-Context/-KubeConfig, one call into Core on a worker task, engine events
-/// written as progress/verbose/warning from the pipeline thread only, Ctrl+C (StopProcessing) cancels, and Core's
-/// errors become ErrorRecords with a stable id, a real category and the object as target.
+/// Base of the cluster cmdlets: -Namespace/-Context/-KubeConfig, calls into Core on a worker task, engine events
+/// written as progress/verbose/warning from the pipeline thread only, and Core's errors as ErrorRecords with a stable
+/// id, a real category and the object as target.
+/// Lifetime rule: when the cmdlet ends for any reason (Ctrl+C, Stop-Job, a downstream Select-Object -First, a
+/// -WarningAction Stop, a failing downstream command, an engine shutdown) its worker is cancelled and awaited before
+/// the cmdlet returns, so nothing of it keeps changing the cluster or holding a Lease.
+/// Per-input failures (a rollout that does not exist, a conflict) are non-terminating errors, so -ErrorAction works
+/// and the next pipeline input is still processed; only failures that no input can escape (no kubeconfig, cluster
+/// unreachable, unauthenticated) terminate.
 /// </summary>
-public abstract class KubesteadCmdlet : PSCmdlet
+public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
 {
+    /// <summary>How long an ending cmdlet waits for its cancelled worker (the current write finishes, the Lease is released).</summary>
+    private static readonly TimeSpan WorkerGrace = TimeSpan.FromSeconds(30);
+
     private readonly CancellationTokenSource _cancel = new();
+    private readonly ForwardingObserver _observer = new();
+    private Task? _worker;
+    private IKubesteadService? _service;
+    private string? _serviceNamespace;
+    private bool _disposed;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(NamespaceCompleter))]
@@ -25,28 +39,90 @@ public abstract class KubesteadCmdlet : PSCmdlet
     [Parameter]
     public string? KubeConfig { get; set; }
 
+    /// <summary>One pipeline input. Throwing <see cref="InputFailedException"/> reports a non-terminating error.</summary>
+    protected abstract void ProcessInput();
+
+    protected sealed override void ProcessRecord()
+    {
+        try
+        {
+            ProcessInput();
+        }
+        catch (InputFailedException failed)
+        {
+            WriteError(failed.Record);
+        }
+    }
+
+    protected override void EndProcessing() => DisposeService();
+
     protected override void StopProcessing() => _cancel.Cancel();
 
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _cancel.Cancel();
+        DrainWorker();
+        DisposeService();
+        _cancel.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Runs one call into Core on a worker task, pumping its events to the host until it ends.</summary>
     internal T Run<T>(Func<IKubesteadService, CancellationToken, Task<T>> call)
     {
         var events = new BlockingCollection<RolloutEvent>();
-        var observer = new QueueObserver(events);
-        var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
+        _observer.Target = events;
+        var ns = Namespace;
         var task = Task.Run(async () =>
         {
-            await using var service = await KubesteadConnector.ConnectAsync(new ConnectionOptions(kubeconfig, Context, Namespace), observer, null, _cancel.Token)
-                .ConfigureAwait(false);
+            var service = await ServiceAsync(ns).ConfigureAwait(false);
             return await call(service, _cancel.Token).ConfigureAwait(false);
         });
+        _worker = task;
         return Pump(events, task);
     }
 
-    internal T Pump<T>(BlockingCollection<RolloutEvent> events, Task<T> task)
+    private async Task<IKubesteadService> ServiceAsync(string? ns)
     {
-        while (!task.IsCompleted)
-            if (events.TryTake(out var e, 100)) Write(e);
-        while (events.TryTake(out var e)) Write(e);
-        WriteProgress(new ProgressRecord(1, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
+        if (_service is not null && _serviceNamespace == ns) return _service;
+        if (_service is not null) await _service.DisposeAsync().ConfigureAwait(false);
+        _service = null;
+        var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
+        try
+        {
+            _service = await KubesteadConnector.ConnectAsync(new ConnectionOptions(kubeconfig, Context, ns), _observer, null, _cancel.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KubesteadException or KubernetesApiException)
+        {
+            // Without a connection no input can succeed.
+            throw new ConnectionFailedException(e);
+        }
+        _serviceNamespace = ns;
+        return _service;
+    }
+
+    private T Pump<T>(BlockingCollection<RolloutEvent> events, Task<T> task)
+    {
+        try
+        {
+            while (!task.IsCompleted)
+                if (events.TryTake(out var e, 100)) Write(e);
+            while (events.TryTake(out var e)) Write(e);
+            WriteProgress(new ProgressRecord(1, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
+        }
+        finally
+        {
+            // Reached with the task still running only when a Write* above threw (the pipeline is stopping):
+            // cancel the worker and wait for it, writing nothing more.
+            if (!task.IsCompleted)
+            {
+                _cancel.Cancel();
+                DrainWorker();
+            }
+            _observer.Target = null;
+        }
         try
         {
             return task.GetAwaiter().GetResult();
@@ -55,17 +131,62 @@ public abstract class KubesteadCmdlet : PSCmdlet
         {
             throw new PipelineStoppedException();
         }
-        catch (KubesteadException e)
+        catch (ConnectionFailedException e)
         {
-            ThrowTerminatingError(new ErrorRecord(e, e.ErrorId, ErrorCategories.For(e.Kind), e.Target));
+            ThrowTerminatingError(Record(e.InnerException!));
             throw;
         }
-        catch (KubernetesApiException e)
+        catch (Exception e) when (e is KubesteadException or KubernetesApiException)
         {
-            ThrowTerminatingError(new ErrorRecord(e, "Kubernetes" + e.Reason, ErrorCategories.For(e), e.Target?.ToString()));
-            throw;
+            var record = Record(e);
+            if (IsFatal(e)) ThrowTerminatingError(record);
+            throw new InputFailedException(record);
         }
     }
+
+    private void DrainWorker()
+    {
+        var worker = _worker;
+        if (worker is null || worker.IsCompleted) return;
+        try
+        {
+            worker.Wait(WorkerGrace);
+        }
+        catch (AggregateException)
+        {
+            // The worker's own failure (usually the cancellation) is not news to a pipeline that is stopping.
+        }
+    }
+
+    private void DisposeService()
+    {
+        var service = _service;
+        _service = null;
+        if (service is null) return;
+        try
+        {
+            service.DisposeAsync().AsTask().Wait(WorkerGrace);
+        }
+        catch (AggregateException)
+        {
+            // Disposal is best effort; the connection holds no cluster state.
+        }
+    }
+
+    internal static ErrorRecord Record(Exception e) => e switch
+    {
+        KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
+        KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
+        _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
+    };
+
+    /// <summary>Failures that the next input cannot escape either: the cluster is unreachable or refuses who we are.</summary>
+    private static bool IsFatal(Exception e) => e switch
+    {
+        KubesteadException k => k.Kind == KubesteadErrorKind.Unavailable,
+        KubernetesApiException a => a.Reason == StatusReason.Unauthorized || a.StatusCode is 0 or 401,
+        _ => false,
+    };
 
     private void Write(RolloutEvent e)
     {
@@ -75,12 +196,12 @@ public abstract class KubesteadCmdlet : PSCmdlet
                 WriteWarning(w.Text);
                 return;
             case WaitingEvent w:
-                var record = new ProgressRecord(1, $"Rollout {w.Namespace}/{w.Rollout}", w.Activity);
+                var record = new ProgressRecord(1, $"Rollout {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message };
                 if (w.Remaining is { } left)
                 {
-                    record.SecondsRemaining = (int)left.TotalSeconds;
+                    record.SecondsRemaining = (int)Math.Ceiling(left.TotalSeconds);
                     var total = (w.Elapsed + left).TotalSeconds;
-                    if (total > 0) record.PercentComplete = (int)(100 * w.Elapsed.TotalSeconds / total);
+                    record.PercentComplete = total > 0 ? (int)Math.Clamp(100 * w.Elapsed.TotalSeconds / total, 0, 100) : 100;
                 }
                 WriteProgress(record);
                 break;
@@ -93,25 +214,105 @@ public abstract class KubesteadCmdlet : PSCmdlet
     }
 
     /// <summary>
-    /// Asks ShouldProcess for each planned change; true only when every one is confirmed (-WhatIf prints them all and
-    /// writes nothing). -Force skips the confirmation of high-impact commands, but never overrides -WhatIf.
+    /// Asks once for the whole plan (its every write is listed in the -WhatIf text and the prompt). -WhatIf and
+    /// $WhatIfPreference always win; an explicit -Confirm always asks; -Force only skips the confirmation that
+    /// high-impact changes otherwise get. <paramref name="highImpact"/> makes a Medium cmdlet's change high impact
+    /// for this call (Set-CanaryWeight 100). Under -NonInteractive a needed confirmation is a clear error naming -Force.
     /// </summary>
-    internal bool ConfirmPlan(IReadOnlyList<PlannedChange> plan, string action, bool force = false)
+    internal bool ConfirmPlan(IReadOnlyList<PlannedChange> plan, string action, string target, bool force = false, bool highImpact = false)
     {
-        if (force && !MyInvocation.BoundParameters.ContainsKey("WhatIf"))
+        if (plan.Count == 0)
+        {
+            WriteVerbose($"{action} {target}: nothing to change");
+            return false;
+        }
+        var lines = string.Join(Environment.NewLine, plan.Select(c => $"  {c.Verb} {c.Target} ({c.Description})"));
+        var description = $"{action} {target}: {plan.Count} change(s):{Environment.NewLine}{lines}";
+        var whatIf = SwitchValue("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        var confirm = SwitchValue("Confirm");
+        if (force && !whatIf && confirm != true)
         {
             foreach (var c in plan) WriteVerbose($"{action}: {c.Verb} {c.Target} ({c.Description})");
-            return plan.Count > 0;
+            return true;
         }
-        var all = true;
-        foreach (var c in plan)
-            all &= ShouldProcess(c.Target, $"{action}: {c.Verb} ({c.Description})");
-        return all && plan.Count > 0;
+        try
+        {
+            if (!ShouldProcess(description, $"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action)) return false;
+            if (highImpact && !whatIf && confirm is null && !force)
+                return ShouldContinue($"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action);
+            return true;
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new InvalidOperationException($"{action} {target} needs a confirmation, and this session cannot prompt (-NonInteractive). Pass -Force, or -Confirm:$false, to go ahead; -WhatIf shows the changes.", e),
+                "ConfirmationRequired", ErrorCategory.PermissionDenied, target));
+            throw;
+        }
     }
 
-    private sealed class QueueObserver(BlockingCollection<RolloutEvent> queue) : IRolloutObserver
+    private bool? SwitchValue(string name) =>
+        MyInvocation.BoundParameters.TryGetValue(name, out var v) ? LanguagePrimitives.IsTrue(v) : null;
+
+    /// <summary>
+    /// Writes a driven rollout's result, and for CI: a rolled-back (Aborted/Failed) rollout is also a non-terminating
+    /// error with a stable id (so $ErrorActionPreference = 'Stop' fails the step), a pause is a warning, or an error
+    /// with <paramref name="errorOnPause"/>, and a wait that reached its timeout is an error.
+    /// </summary>
+    internal void WriteOutcome(RolloutResult result, bool errorOnPause = false, bool timedOut = false)
     {
-        public void OnEvent(RolloutEvent e) => queue.Add(e);
+        var rollout = Map.Rollout(result);
+        WriteObject(rollout);
+        var target = $"{result.Namespace}/{result.Name}";
+        switch (result.Phase)
+        {
+            case RolloutPhase.Aborted or RolloutPhase.Failed:
+                WriteError(new ErrorRecord(new KubesteadRolloutOutcomeException(
+                        $"rollout {target} was rolled back ({result.Phase}): {result.Message}", KubesteadRolloutOutcomeException.RolledBack),
+                    result.Phase == RolloutPhase.Failed ? "RolloutFailed" : "RolloutRolledBack", ErrorCategory.InvalidResult, rollout));
+                break;
+            case RolloutPhase.Paused when errorOnPause:
+                WriteError(new ErrorRecord(new KubesteadRolloutOutcomeException(
+                        $"rollout {target} is paused ({result.PauseReason}): {result.Message}", KubesteadRolloutOutcomeException.Paused),
+                    "RolloutPaused", ErrorCategory.OperationStopped, rollout));
+                break;
+            case RolloutPhase.Paused:
+                WriteWarning($"rollout {target} is paused ({result.PauseReason}): {result.Message}");
+                break;
+            default:
+                if (timedOut && !result.Phase.IsTerminal())
+                    WriteError(new ErrorRecord(new KubesteadRolloutOutcomeException(
+                            $"rollout {target} is still {result.Phase} at step {rollout.Step}/{rollout.StepCount} after the -Timeout; nothing drives it once this command returns (Resume-KubesteadRollout drives it on)",
+                            KubesteadRolloutOutcomeException.TimedOut, new TimeoutException()),
+                        "RolloutWaitTimeout", ErrorCategory.OperationTimeout, rollout));
+                break;
+        }
+    }
+
+    /// <summary>Reports a per-input failure as a non-terminating error.</summary>
+    internal sealed class InputFailedException(ErrorRecord record) : Exception(record.Exception.Message)
+    {
+        public ErrorRecord Record { get; } = record;
+    }
+
+    private sealed class ConnectionFailedException(Exception inner) : Exception(inner.Message, inner);
+
+    /// <summary>Routes the engine's events to the queue of the call in progress (one connection serves several calls).</summary>
+    private sealed class ForwardingObserver : IRolloutObserver
+    {
+        public volatile BlockingCollection<RolloutEvent>? Target;
+
+        public void OnEvent(RolloutEvent e)
+        {
+            try
+            {
+                Target?.Add(e);
+            }
+            catch (InvalidOperationException)
+            {
+                // The call that wanted it has ended.
+            }
+        }
     }
 }
 

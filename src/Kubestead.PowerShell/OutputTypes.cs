@@ -108,4 +108,8 @@ public sealed class KubesteadSandboxInfo
     public int ProcessId { get; set; }
     public string KubeConfig { get; set; } = "";
     public string Namespace { get; set; } = "";
+    public string MeshProvider { get; set; } = "";
+
+    /// <summary>$env:KUBECONFIG before this sandbox started; Stop-KubesteadSandbox restores it.</summary>
+    public string? PreviousKubeConfig { get; set; }
 }

@@ -3,13 +3,18 @@ using Kubestead.Rollouts;
 
 namespace Kubestead.PowerShell;
 
-/// <summary>Starts a rollout from a spec file, or from -Name and -Image; waits with progress unless -NoWait.</summary>
+/// <summary>Starts a rollout from a spec file, or from -Name and -Image; drives it with progress unless -NoWait.</summary>
 [Cmdlet(VerbsLifecycle.Start, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Path")]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
-    public string Path { get; set; } = "";
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "LP")]
+    public string[] LiteralPath { get; set; } = [];
 
     [Parameter(Mandatory = true, ParameterSetName = "Image", ValueFromPipelineByPropertyName = true)]
     public string Name { get; set; } = "";
@@ -27,18 +32,26 @@ public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
-    protected override void ProcessRecord()
+    /// <summary>Write an error (not only a warning) when the rollout ends paused.</summary>
+    [Parameter]
+    public SwitchParameter ErrorOnPause { get; set; }
+
+    protected override void ProcessInput()
     {
-        var request = new StartRequest
+        if (ParameterSetName == "Image")
         {
-            SpecPath = ParameterSetName == "Path" ? GetUnresolvedProviderPathFromPSPath(Path) : null,
-            Name = ParameterSetName == "Image" ? Name : null,
-            Image = ParameterSetName == "Image" ? Image : null,
-            Service = Service, MeshProvider = MeshProvider, Namespace = Namespace,
-        };
+            StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace }, $"{Name} ({Image})");
+            return;
+        }
+        foreach (var path in SpecFiles.Resolve(this, Path, LiteralPath, ParameterSetName == "LiteralPath"))
+            StartOne(new StartRequest { SpecPath = path, Namespace = Namespace }, path);
+    }
+
+    private void StartOne(StartRequest request, string target)
+    {
         var plan = Run((s, ct) => s.PlanAsync(new StartOperation(request), ct));
-        if (!ConfirmPlan(plan, "Start canary rollout")) return;
-        WriteObject(Map.Rollout(Run((s, ct) => s.StartAsync(request, !NoWait, ct))));
+        if (!ConfirmPlan(plan, "Start canary rollout", target)) return;
+        WriteOutcome(Run((s, ct) => s.StartAsync(request, !NoWait, ct)), ErrorOnPause);
     }
 }
 
@@ -54,7 +67,7 @@ public sealed class GetKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter AllNamespaces { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         if (Name is not null)
         {
@@ -65,8 +78,11 @@ public sealed class GetKubesteadRolloutCommand : KubesteadCmdlet
     }
 }
 
-/// <summary>Drives (or watches) a rollout until it completes, rolls back or pauses.</summary>
-[Cmdlet(VerbsLifecycle.Wait, "KubesteadRollout")]
+/// <summary>
+/// Waits until a rollout completes, rolls back or pauses, driving it when no other process does (so it supports
+/// -WhatIf: then it only reports the current state). A reached -Timeout is an error.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
 {
@@ -74,10 +90,25 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
+    /// <summary>Seconds (300), a unit (5m) or hh:mm:ss.</summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Timeout { get; set; }
 
-    protected override void ProcessRecord() => WriteObject(Map.Rollout(Run((s, ct) => s.WaitAsync(Namespace, Name, Timeout, ct))));
+    [Parameter]
+    public SwitchParameter ErrorOnPause { get; set; }
+
+    protected override void ProcessInput()
+    {
+        var target = $"{Namespace ?? "(default namespace)"}/{Name}";
+        if (!ShouldProcess(target, "Wait for the rollout, driving its steps (weight changes, analysis, promotion or roll-back) when no other process drives it"))
+        {
+            WriteObject(Map.Rollout(Run((s, ct) => s.GetAsync(Namespace, Name, ct))));
+            return;
+        }
+        var result = Run((s, ct) => s.WaitAsync(Namespace, Name, Timeout, ct));
+        WriteOutcome(result, ErrorOnPause, timedOut: Timeout is not null);
+    }
 }
 
 /// <summary>Pauses a rollout where it is.</summary>
@@ -89,10 +120,10 @@ public sealed class SuspendKubesteadRolloutCommand : KubesteadCmdlet
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new PauseOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Pause rollout")) WriteObject(Map.Rollout(Run((s, ct) => s.PauseAsync(Namespace, Name, ct))));
+        if (ConfirmPlan(plan, "Pause rollout", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.PauseAsync(Namespace, Name, ct))));
     }
 }
 
@@ -108,14 +139,17 @@ public sealed class ResumeKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
-    protected override void ProcessRecord()
+    [Parameter]
+    public SwitchParameter ErrorOnPause { get; set; }
+
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new ResumeOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Resume rollout")) WriteObject(Map.Rollout(Run((s, ct) => s.ResumeAsync(Namespace, Name, !NoWait, ct))));
+        if (ConfirmPlan(plan, "Resume rollout", Name)) WriteOutcome(Run((s, ct) => s.ResumeAsync(Namespace, Name, !NoWait, ct)), ErrorOnPause);
     }
 }
 
-/// <summary>Aborts a rollout: all traffic to stable in one write, then clean-up.</summary>
+/// <summary>Aborts a rollout: all traffic to stable in one write, then clean-up. High impact: asks unless -Force or -Confirm:$false.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class StopKubesteadRolloutCommand : KubesteadCmdlet
@@ -127,14 +161,14 @@ public sealed class StopKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new AbortOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Abort rollout and roll back", Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, ct))));
+        if (ConfirmPlan(plan, "Abort rollout and roll back", Name, Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, ct))));
     }
 }
 
-/// <summary>Promotes the canary now, skipping the remaining steps.</summary>
+/// <summary>Promotes the canary now, skipping the remaining steps. High impact: asks unless -Force or -Confirm:$false.</summary>
 [Cmdlet(VerbsLifecycle.Complete, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class CompleteKubesteadRolloutCommand : KubesteadCmdlet
@@ -149,35 +183,54 @@ public sealed class CompleteKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new PromoteOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Promote canary", Force)) WriteObject(Map.Rollout(Run((s, ct) => s.PromoteAsync(Namespace, Name, !NoWait, ct))));
+        if (ConfirmPlan(plan, "Promote canary", Name, Force)) WriteOutcome(Run((s, ct) => s.PromoteAsync(Namespace, Name, !NoWait, ct)));
     }
 }
 
-/// <summary>Validates a spec, and with -Cluster the objects, CRDs and permissions it needs.</summary>
-[Cmdlet(VerbsDiagnostic.Test, "KubesteadRollout")]
-[OutputType(typeof(KubesteadCheck))]
+/// <summary>
+/// Validates specs, and with -Cluster the objects, CRDs and permissions they need. Writes a check object per check
+/// and a non-terminating error per failed check; -Quiet returns one bool per spec instead.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "KubesteadRollout", DefaultParameterSetName = "Path")]
+[OutputType(typeof(KubesteadCheck), typeof(bool))]
 public sealed class TestKubesteadRolloutCommand : KubesteadCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
-    public string Path { get; set; } = "";
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "LP")]
+    public string[] LiteralPath { get; set; } = [];
 
     [Parameter]
     public SwitchParameter Cluster { get; set; }
 
-    protected override void ProcessRecord()
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    protected override void ProcessInput()
     {
-        var path = GetUnresolvedProviderPathFromPSPath(Path);
-        if (Cluster)
+        foreach (var path in SpecFiles.Resolve(this, Path, LiteralPath, ParameterSetName == "LiteralPath"))
         {
-            foreach (var c in Run((s, ct) => s.TestAsync(new StartRequest { SpecPath = path, Namespace = Namespace }, true, ct)).Checks) WriteObject(Map.Check(c));
-            return;
+            var checks = Cluster
+                ? Run((s, ct) => s.TestAsync(new StartRequest { SpecPath = path, Namespace = Namespace }, true, ct)).Checks
+                : KubesteadConnector.Offline().ValidateSpec(File.ReadAllText(path), path).Checks;
+            if (Quiet)
+            {
+                WriteObject(checks.All(c => c.Outcome != CheckOutcome.Failed));
+                continue;
+            }
+            foreach (var c in checks)
+            {
+                WriteObject(Map.Check(c));
+                if (c.Outcome == CheckOutcome.Failed)
+                    WriteError(new ErrorRecord(new InvalidDataException(c.Message), "RolloutCheckFailed", ErrorCategory.InvalidData, c.Target ?? path));
+            }
         }
-        if (!File.Exists(path))
-            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException($"spec file '{path}' does not exist"), "SpecFileNotFound", ErrorCategory.ObjectNotFound, path));
-        foreach (var c in KubesteadConnector.Offline().ValidateSpec(File.ReadAllText(path), path).Checks) WriteObject(Map.Check(c));
     }
 }
 
@@ -186,14 +239,14 @@ public sealed class TestKubesteadRolloutCommand : KubesteadCmdlet
 [OutputType(typeof(string))]
 public sealed class NewKubesteadRolloutSpecCommand : KubesteadCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string Service { get; set; } = "";
 
     [Parameter]
     [ValidateSet("istio", "linkerd", "smi", "none")]
     public string? MeshProvider { get; set; }
 
-    protected override void ProcessRecord() => WriteObject(Run((s, ct) => s.NewSpecAsync(Namespace, Service, MeshProvider, ct)));
+    protected override void ProcessInput() => WriteObject(Run((s, ct) => s.NewSpecAsync(Namespace, Service, MeshProvider, ct)));
 }
 
 /// <summary>Completes rollout names from the ConfigMaps in the current namespace (bounded by a short timeout).</summary>

@@ -4,81 +4,128 @@ using System.Management.Automation;
 namespace Kubestead.PowerShell;
 
 /// <summary>
-/// Starts the emulated cluster (the `kubestead sandbox` command of the CLI, as a child process), points $env:KUBECONFIG
-/// at it for this session, and returns where it runs.
+/// Starts the emulated cluster (the `kubestead sandbox` command of the CLI) as a detached child process, points
+/// $env:KUBECONFIG at it (remembering the previous value, which Stop-KubesteadSandbox restores) and returns where it runs.
+/// The sandbox lives until Stop-KubesteadSandbox, Remove-Module Kubestead or the end of the PowerShell process; Ctrl+C on
+/// a later command does not reach it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(KubesteadSandboxInfo))]
 public sealed class StartKubesteadSandboxCommand : PSCmdlet
 {
-    internal const string SessionVariable = "KubesteadSandbox";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     [Parameter]
     [ValidateSet("istio", "linkerd", "smi", "none")]
     public string MeshProvider { get; set; } = "istio";
 
-    /// <summary>The kubestead CLI to run (default: `kubestead` on PATH, or $env:KUBESTEAD_CLI).</summary>
+    /// <summary>The kubestead CLI to run: an executable or kubestead.dll (default: $env:KUBESTEAD_CLI, else `kubestead` on PATH).</summary>
     [Parameter]
     public string? CliPath { get; set; }
 
     protected override void ProcessRecord()
     {
-        var cli = CliPath ?? Environment.GetEnvironmentVariable("KUBESTEAD_CLI") ?? Which("kubestead");
-        if (cli is null)
+        var cli = CliPath is not null ? GetUnresolvedProviderPathFromPSPath(CliPath) : Environment.GetEnvironmentVariable("KUBESTEAD_CLI") ?? Which("kubestead");
+        if (cli is null || !File.Exists(cli))
         {
-            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("the kubestead CLI was not found: install it (dotnet tool install --global Kubestead.Cli) or pass -CliPath"),
-                "KubesteadCliNotFound", ErrorCategory.ObjectNotFound, "kubestead"));
+            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException(cli is null
+                    ? "the kubestead CLI was not found: install it (dotnet tool install --global Kubestead.Cli), set $env:KUBESTEAD_CLI or pass -CliPath"
+                    : $"-CliPath: '{cli}' does not exist", cli),
+                "KubesteadCliNotFound", ErrorCategory.ObjectNotFound, cli ?? "kubestead"));
             return;
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
-        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}", "Start")) return;
-        var psi = new ProcessStartInfo(cli) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "sandbox", "--mesh", MeshProvider, "--kubeconfig-out", kubeconfig }) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
+        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}; $env:KUBECONFIG points at it until Stop-KubesteadSandbox", "Start")) return;
+        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--kubeconfig-out", kubeconfig]);
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!File.Exists(kubeconfig) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (!File.Exists(kubeconfig) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(50);
         if (!File.Exists(kubeconfig))
         {
-            if (!process.HasExited) process.Kill(true);
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("the sandbox did not start (no kubeconfig within 60 s)"), "SandboxDidNotStart", ErrorCategory.OperationTimeout, cli));
+            var exited = process.HasExited;
+            if (!exited) process.Kill(true);
+            process.WaitForExit(5000);
+            string err;
+            lock (stderr) err = stderr.ToString().Trim();
+            var why = exited
+                ? $"the sandbox exited at once with code {process.ExitCode}" + (err.Length > 0 ? $": {err}" : " and wrote nothing to stderr")
+                : $"the sandbox wrote no kubeconfig within {StartTimeout.TotalSeconds:0} s" + (err.Length > 0 ? $"; stderr: {err}" : "");
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{why} (CLI: {cli})"), "SandboxDidNotStart",
+                exited ? ErrorCategory.InvalidResult : ErrorCategory.OperationTimeout, cli));
             return;
         }
+        var info = new KubesteadSandboxInfo
+        {
+            ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider,
+            PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
+        };
+        SandboxRegistry.Add(info, process);
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
-        var info = new KubesteadSandboxInfo { ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop" };
-        SessionState.PSVariable.Set(SessionVariable, info);
         WriteObject(info);
+    }
+
+    /// <summary>
+    /// On Unix the child gets a session of its own (setsid), so a terminal's Ctrl+C, sent to the foreground process
+    /// group, stops the command the user meant and not the sandbox.
+    /// </summary>
+    private static Process StartDetached(string cli, string[] args)
+    {
+        var isDll = cli.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var program = isDll ? "dotnet" : cli;
+        var setsid = OperatingSystem.IsWindows() ? null : new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+        var psi = new ProcessStartInfo(setsid ?? program)
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
+        if (setsid is not null) psi.ArgumentList.Add(program);
+        if (isDll) psi.ArgumentList.Add(cli);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {cli}");
     }
 
     private static string? Which(string tool) => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
         .SelectMany(d => new[] { Path.Combine(d, tool), Path.Combine(d, tool + ".exe") }).FirstOrDefault(File.Exists);
 }
 
-/// <summary>Stops the sandbox started in this session and removes its kubeconfig.</summary>
-[Cmdlet(VerbsLifecycle.Stop, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+/// <summary>
+/// Stops sandboxes started by Start-KubesteadSandbox in this PowerShell process (the newest by default, the piped one,
+/// or -All): asks the process to stop (it removes its kubeconfig), waits up to 5 s, then kills it; restores
+/// $env:KUBECONFIG to what it was before that sandbox started.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Newest")]
 [OutputType(typeof(void))]
 public sealed class StopKubesteadSandboxCommand : PSCmdlet
 {
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Process")]
+    public int ProcessId { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = "All")]
+    public SwitchParameter All { get; set; }
+
     protected override void ProcessRecord()
     {
-        if (SessionState.PSVariable.GetValue(StartKubesteadSandboxCommand.SessionVariable) is not KubesteadSandboxInfo info)
+        var targets = ParameterSetName switch
         {
-            WriteWarning("No sandbox was started in this session.");
+            "All" => SandboxRegistry.Running().Reverse().ToList(),
+            "Process" => SandboxRegistry.Running().Where(s => s.ProcessId == ProcessId).ToList(),
+            _ => SandboxRegistry.Running().TakeLast(1).ToList(),
+        };
+        if (targets.Count == 0)
+        {
+            if (ParameterSetName == "Process")
+                WriteError(new ErrorRecord(new ItemNotFoundException($"no sandbox with process id {ProcessId} was started in this session"), "SandboxNotFound", ErrorCategory.ObjectNotFound, ProcessId));
+            else if (ParameterSetName != "All")
+                WriteWarning("No sandbox was started in this session.");
             return;
         }
-        if (!ShouldProcess($"sandbox process {info.ProcessId}", "Stop")) return;
-        try
+        foreach (var info in targets)
         {
-            using var p = Process.GetProcessById(info.ProcessId);
-            p.Kill(true);
+            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); $env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}", "Stop")) continue;
+            SandboxRegistry.Stop(info);
         }
-        catch (ArgumentException)
-        {
-            // already gone
-        }
-        if (File.Exists(info.KubeConfig)) File.Delete(info.KubeConfig);
-        if (Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig) Environment.SetEnvironmentVariable("KUBECONFIG", null);
-        SessionState.PSVariable.Remove(StartKubesteadSandboxCommand.SessionVariable);
     }
 }

@@ -4,16 +4,21 @@ using Kubestead.Rollouts;
 
 namespace Kubestead.PowerShell;
 
-/// <summary>Sets the canary's traffic share by hand (one write, read back). 100% needs -Force or confirmation.</summary>
-[Cmdlet(VerbsCommon.Set, "CanaryWeight", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+/// <summary>
+/// Sets the canary's traffic share by hand (one write, read back). 100% is as drastic as a promotion: it asks unless
+/// -Force or -Confirm:$false. Reads as `Set-CanaryWeight shop 10` and as `Get-KubesteadRollout shop | Set-CanaryWeight 10`.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "CanaryWeight", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Name")]
 [OutputType(typeof(CanaryWeight))]
 public sealed class SetCanaryWeightCommand : KubesteadCmdlet
 {
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = "Pipeline", ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Name")]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Pipeline")]
     [ValidateRange(0, 100)]
     public double Weight { get; set; }
 
@@ -23,12 +28,10 @@ public sealed class SetCanaryWeightCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new SetWeightOperation(Namespace ?? s.DefaultNamespace, Name, Weight), ct));
-        if (!ConfirmPlan(plan, $"Set canary weight to {Weight}%")) return;
-        // All traffic to the canary is as drastic as a promotion: it needs -Force or an explicit yes.
-        if (Weight >= 100 && !Force && !ShouldContinue($"Send all traffic of {Name} to the canary?", "Set-CanaryWeight 100")) return;
+        if (!ConfirmPlan(plan, $"Set canary weight to {Weight}%", Name, Force, highImpact: Weight >= 100)) return;
         var result = Run((s, ct) => s.SetWeightAsync(Namespace, Name, Weight, ct));
         if (PassThru) WriteObject(Map.Weight(result));
     }
@@ -43,7 +46,7 @@ public sealed class GetCanaryWeightCommand : KubesteadCmdlet
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
-    protected override void ProcessRecord() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
+    protected override void ProcessInput() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
 }
 
 /// <summary>Routes requests carrying a header (default x-canary: true) to the canary.</summary>
@@ -68,11 +71,11 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
     [ValidateSet("Exact", "Prefix", "Regex")]
     public string MatchType { get; set; } = "Exact";
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true));
         var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
-        if (ConfirmPlan(plan, "Add header route")) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
+        if (ConfirmPlan(plan, "Add header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
     }
 }
 
@@ -88,10 +91,10 @@ public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
     [Parameter]
     public string RouteName { get; set; } = "canary-testers";
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), ct));
-        if (ConfirmPlan(plan, "Remove header route")) WriteObject(Map.Rollout(Run((s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct))));
+        if (ConfirmPlan(plan, "Remove header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct))));
     }
 }
 
@@ -108,7 +111,9 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     [ValidateRange(0, double.MaxValue)]
     public double RequestsPerSecond { get; set; }
 
+    /// <summary>Seconds (300), a unit (5m) or hh:mm:ss.</summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
     [Parameter]
@@ -161,7 +166,7 @@ public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
     [ValidateSet("sequential", "threshold", "mannWhitney")]
     public string Judge { get; set; } = "sequential";
 
-    protected override void ProcessRecord()
+    protected override void ProcessInput()
     {
         if (ParameterSetName == "Counts")
         {
@@ -190,5 +195,5 @@ public sealed class GetKubesteadGitOpsConfigCommand : KubesteadCmdlet
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
-    protected override void ProcessRecord() => WriteObject(Map.GitOps(Run((s, ct) => s.GetGitOpsConfigAsync(Namespace, Name, ct))));
+    protected override void ProcessInput() => WriteObject(Map.GitOps(Run((s, ct) => s.GetGitOpsConfigAsync(Namespace, Name, ct))));
 }

@@ -36,7 +36,7 @@ public sealed class KubesteadService : IKubesteadService
 
     public async Task<RolloutResult> StartAsync(StartRequest request, bool wait, CancellationToken ct = default)
     {
-        var (spec, yaml) = ParseRequest(request);
+        var (spec, yaml) = await ParseRequestAsync(request, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(spec);
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
@@ -244,7 +244,7 @@ public sealed class KubesteadService : IKubesteadService
         RolloutSpec spec;
         try
         {
-            spec = ParseRequest(request).Spec;
+            spec = (await ParseRequestAsync(request, ct).ConfigureAwait(false)).Spec;
             checks.Add(new SpecCheck("spec", CheckOutcome.Passed, "the spec is valid"));
         }
         catch (RolloutSpecInvalidException e)
@@ -288,15 +288,27 @@ public sealed class KubesteadService : IKubesteadService
         {
             case StartOperation start:
             {
-                var (spec, _) = ParseRequest(start.Request);
+                var (spec, _) = await ParseRequestAsync(start.Request, ct).ConfigureAwait(false);
                 var runtime = _runtimes.Create(spec);
                 await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
                 var ns = spec.Namespace;
-                var changes = new List<PlannedChange>
+                var changes = new List<PlannedChange>();
+                // Every write start makes, including the ones that touch what an earlier rollout left.
+                if (await _store.TryLoadAsync(ns, spec.Name, ct).ConfigureAwait(false) is { } previous)
+                    changes.Add(new($"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {ns}", "delete",
+                        $"the previous rollout's record and its history (phase {previous.Status.Phase}, started {previous.Status.StartedAt:u})", null));
+                changes.Add(new($"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {ns}", "create", "record the rollout's spec and status", null));
+                var leaseExists = true;
+                try
                 {
-                    new($"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {ns}", "create", "record the rollout's spec and status", null),
-                    new($"leases.coordination.k8s.io/{RolloutLease.ObjectName(spec.Name)} in namespace {ns}", "create", "hold the rollout for this driver", null),
-                };
+                    await _api.GetAsync(ResourceType.Lease, ns, RolloutLease.ObjectName(spec.Name), ct).ConfigureAwait(false);
+                }
+                catch (KubernetesApiException e) when (e.IsNotFound)
+                {
+                    leaseExists = false;
+                }
+                changes.Add(new($"leases.coordination.k8s.io/{RolloutLease.ObjectName(spec.Name)} in namespace {ns}", leaseExists ? "update" : "create",
+                    leaseExists ? "take over the expired lease of the previous driver, hold it while driving, release it at the end" : "hold the rollout for this driver, release it at the end", null));
                 if (await runtime.Workload.BuildCanaryAsync(ct).ConfigureAwait(false) is { } canary)
                     changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.CanaryDeployment} in namespace {ns}", "create",
                         $"the canary Deployment (stable's template with image {spec.Canary.Image})", canary.ToJsonString()));
@@ -405,7 +417,7 @@ public sealed class KubesteadService : IKubesteadService
         if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
     }
 
-    private (RolloutSpec Spec, string Yaml) ParseRequest(StartRequest request)
+    private async Task<(RolloutSpec Spec, string Yaml)> ParseRequestAsync(StartRequest request, CancellationToken ct)
     {
         string yaml;
         string file;
@@ -423,7 +435,10 @@ public sealed class KubesteadService : IKubesteadService
         }
         else if (request.Name is { } name && request.Image is { } image)
         {
-            yaml = RolloutSpecDefaults.ForImage(name, request.Namespace ?? DefaultNamespace, request.Service ?? name, request.MeshProvider ?? MeshProviders.None, image);
+            // Without -MeshProvider the mesh is detected as New-KubesteadRolloutSpec detects it: never a silent "none"
+            // on a cluster whose traffic goes through a mesh.
+            var mesh = request.MeshProvider ?? await SpecScaffolder.DetectMeshAsync(_api, ct).ConfigureAwait(false);
+            yaml = RolloutSpecDefaults.ForImage(name, request.Namespace ?? DefaultNamespace, request.Service ?? name, mesh, image);
             file = "<-Name/-Image>";
         }
         else

@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+
+namespace Kubestead.PowerShell;
+
+/// <summary>
+/// Reads a duration the way people write one: a number is seconds (PowerShell's own conversion would read 5 as five
+/// ticks), a string may be "90", "90s", "5m", "1h30m" or "00:05:00"; a TimeSpan passes as is. Sub-second and negative
+/// values are refused, naming the parameter.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed partial class DurationTransformationAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        var duration = value switch
+        {
+            null => throw new ArgumentTransformationMetadataException("a duration is required"),
+            TimeSpan t => t,
+            int or long or short or byte or double or float or decimal => TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+            string s => Parse(s.Trim()),
+            _ => throw new ArgumentTransformationMetadataException($"'{value}' is not a duration: use seconds (300), a unit (5m, 1h30m) or hh:mm:ss"),
+        };
+        if (duration < TimeSpan.FromSeconds(1))
+            throw new ArgumentTransformationMetadataException($"a duration of {duration.TotalSeconds:0.###} s is too short: durations are in seconds (300), units (5m) or hh:mm:ss, and at least 1 s");
+        return duration;
+    }
+
+    private static TimeSpan Parse(string s)
+    {
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)) return TimeSpan.FromSeconds(seconds);
+        var m = Units().Match(s);
+        if (m.Success && m.Length == s.Length && s.Length > 0)
+        {
+            double Part(string g) => m.Groups[g].Success ? double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) : 0;
+            return TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s"));
+        }
+        if (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var t)) return t;
+        throw new ArgumentTransformationMetadataException($"'{s}' is not a duration: use seconds (300), a unit (5m, 1h30m) or hh:mm:ss");
+    }
+
+    [GeneratedRegex(@"^(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m)?(?:(?<s>\d+(?:\.\d+)?)s)?$")]
+    private static partial Regex Units();
+}

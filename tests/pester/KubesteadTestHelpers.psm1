@@ -1,0 +1,99 @@
+# Shared by the Pester files: where things are, a spec writer, a child pwsh, and a sandbox per mesh.
+Set-StrictMode -Version Latest
+
+$script:Root = $env:KUBESTEAD_REPO_ROOT ?? (Resolve-Path "$PSScriptRoot/../..").Path
+
+function Get-TestRoot { $script:Root }
+
+function Get-TestModulePath { Join-Path $script:Root 'out/Kubestead/Kubestead.psd1' }
+
+function Get-TestCliPath {
+    $dll = Join-Path $script:Root 'src/Kubestead.Cli/bin/Debug/net8.0/kubestead.dll'
+    if (-not (Test-Path $dll)) { throw "the kubestead CLI is not built ($dll); run tests/run-pester.sh, which builds it" }
+    $dll
+}
+
+# A child pwsh (the same 7.6.9) that starts clean: -NoProfile -NonInteractive, the module path of this run.
+function Invoke-ChildPwsh {
+    param([Parameter(Mandatory)] [string] $Command, [switch] $File, [hashtable] $Environment = @{})
+    $saved = @{}
+    foreach ($k in $Environment.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $Environment[$k]) }
+    try {
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        if ($File) { $out = & dotnet $pwshDll -NoProfile -NonInteractive -File $Command 2>&1 }
+        else { $out = & dotnet $pwshDll -NoProfile -NonInteractive -Command $Command 2>&1 }
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | ForEach-Object { "$_" }) -join "`n" }
+    } finally {
+        foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+    }
+}
+
+# A rollout spec for the sandbox's shop service without metric analysis (outside drivers run on wall time),
+# so a whole rollout takes a few seconds.
+function New-TestSpec {
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [ValidateSet('istio', 'linkerd', 'smi', 'none')] [string] $Mesh = 'istio',
+        [string] $Name = 'shop',
+        [string] $Image = 'registry.example.com/shop:2.0.0',
+        [string[]] $Steps = @('setWeight: 10', 'pause: {}')
+    )
+    $meshBlock = switch ($Mesh) {
+        'istio' { "  istio:`n    virtualService: { name: shop, route: primary }`n    destinationRule: { name: shop }" }
+        'linkerd' { "  linkerd:`n    apiGroup: gateway.networking.k8s.io`n    canaryService: shop-canary" }
+        'smi' { "  smi:`n    apiVersion: split.smi-spec.io/v1alpha2`n    canaryService: shop-canary" }
+        'none' { "  none:`n    capacity: keepStable`n    readyTimeout: 2m" }
+    }
+    $stepLines = ($Steps | ForEach-Object { "    - $_" }) -join "`n"
+    @"
+apiVersion: kubestead.io/v1alpha1
+kind: Rollout
+metadata: { name: $Name, namespace: shop }
+spec:
+  service: shop
+  meshProvider: $Mesh
+$meshBlock
+  stable: { deployment: shop }
+  canary: { image: $Image }
+  steps:
+$stepLines
+"@ | Set-Content -LiteralPath $Path
+    $Path
+}
+
+# The resourceVersions of every object the rollout cmdlets may touch in the sandbox's namespace.
+function Get-ClusterFingerprint {
+    param([string] $Namespace = 'shop')
+    $kc = $env:KUBECONFIG
+    $text = Get-Content -Raw $kc
+    $server = [regex]::Match($text, 'server:\s*(\S+)').Groups[1].Value
+    $paths = @(
+        "/api/v1/namespaces/$Namespace/configmaps", "/api/v1/namespaces/$Namespace/services",
+        "/apis/apps/v1/namespaces/$Namespace/deployments", "/apis/coordination.k8s.io/v1/namespaces/$Namespace/leases",
+        "/apis/networking.istio.io/v1/namespaces/$Namespace/virtualservices", "/apis/networking.istio.io/v1/namespaces/$Namespace/destinationrules"
+    )
+    $parts = foreach ($p in $paths) {
+        try {
+            $list = Invoke-RestMethod -Uri "$server$p" -SkipCertificateCheck -TimeoutSec 10
+            foreach ($i in $list.items) { "$($i.kind)/$($i.metadata.name)@$($i.metadata.resourceVersion)" }
+        } catch { "$p unavailable" }
+    }
+    ($parts | Sort-Object) -join ';'
+}
+
+
+
+# GET one object of the sandbox as the API serves it (anonymous over plain HTTP, as kubectl does there).
+function Get-SandboxObject {
+    param([Parameter(Mandatory)] [string] $ApiPath)
+    $server = [regex]::Match((Get-Content -Raw $env:KUBECONFIG), 'server:\s*(\S+)').Groups[1].Value
+    try { Invoke-RestMethod -Uri "$server$ApiPath" -SkipCertificateCheck -TimeoutSec 10 } catch { $null }
+}
+
+function Get-RolloutLeaseHolder {
+    param([string] $Name = 'shop', [string] $Namespace = 'shop')
+    $lease = Get-SandboxObject "/apis/coordination.k8s.io/v1/namespaces/$Namespace/leases/kubestead-$Name"
+    if ($null -eq $lease) { return '' }
+    "$($lease.spec.holderIdentity)"
+}
+Export-ModuleMember -Function *

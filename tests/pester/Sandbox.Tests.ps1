@@ -1,0 +1,158 @@
+#Requires -Version 7.4
+# Every cluster cmdlet against a live sandbox cluster (kubestead sandbox, started once per mesh), on all four meshes.
+BeforeDiscovery {
+    $meshes = @(
+        @{ Mesh = 'istio'; Weight = 20; HeaderRoutes = $true }
+        @{ Mesh = 'linkerd'; Weight = 20; HeaderRoutes = $true }
+        @{ Mesh = 'smi'; Weight = 20; HeaderRoutes = $false }
+        @{ Mesh = 'none'; Weight = 50; HeaderRoutes = $false }
+    )
+}
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/KubesteadTestHelpers.psm1" -Force
+    Import-Module (Get-TestModulePath) -Force
+    $savedKubeconfig = $env:KUBECONFIG
+}
+
+AfterAll { $env:KUBECONFIG = $savedKubeconfig }
+
+Describe 'A rollout on <Mesh>' -ForEach $meshes {
+    BeforeAll {
+        $sandbox = Start-KubesteadSandbox -MeshProvider $Mesh -CliPath (Get-TestCliPath) -Confirm:$false
+        $spec = New-TestSpec -Path (Join-Path $TestDrive "$Mesh.yaml") -Mesh $Mesh
+    }
+    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false }
+
+    It 'writes nothing with -WhatIf' {
+        $before = Get-ClusterFingerprint
+        Start-KubesteadRollout $spec -WhatIf
+        Get-ClusterFingerprint | Should -Be $before
+        Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'starts and pauses for a person at 10%, releasing the Lease when it returns' {
+        $r = Start-KubesteadRollout $spec -Confirm:$false -WarningAction SilentlyContinue
+        $r | Should -BeOfType Kubestead.PowerShell.KubesteadRollout
+        $r.Phase | Should -Be 'Paused'
+        $r.PauseReason | Should -Be 'Manual'
+        $r.CanaryWeight | Should -Be 10
+        $r.MeshProvider | Should -Be $Mesh
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty
+    }
+
+    It 'reads the weight through the pipeline (Get | Get-CanaryWeight)' {
+        (Get-KubesteadRollout shop -Namespace shop | Get-CanaryWeight).CanaryWeightPercent | Should -Be 10
+    }
+
+    It 'sets the weight through the pipeline (Get | Set-CanaryWeight -PassThru)' {
+        $w = Get-KubesteadRollout shop -Namespace shop | Set-CanaryWeight $Weight -PassThru -Confirm:$false
+        $w | Should -BeOfType Kubestead.PowerShell.CanaryWeight
+        $w.CanaryWeightPercent | Should -Be $Weight
+        (Get-CanaryWeight shop -Namespace shop).CanaryWeightPercent | Should -Be $Weight
+    }
+
+    It 'reads the analysis through the pipeline (Get | Get-CanaryAnalysis)' {
+        { Get-KubesteadRollout shop -Namespace shop | Get-CanaryAnalysis -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'shows the GitOps settings for the objects it changes' {
+        $g = Get-KubesteadRollout shop -Namespace shop | Get-KubesteadGitOpsConfig
+        $g.Name | Should -Be 'shop'
+        $g.ManagedFields.Count | Should -BeGreaterThan 0
+    }
+
+    It 'adds and removes a header route' -Skip:(-not $HeaderRoutes) {
+        $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+        $r.Name | Should -Be 'shop'
+        $r = Remove-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+        $r.Name | Should -Be 'shop'
+    }
+
+    It 'stops nothing with Get -Namespace | Stop -WhatIf' {
+        $before = Get-ClusterFingerprint
+        Get-KubesteadRollout -Namespace shop | Stop-KubesteadRollout -WhatIf
+        Get-ClusterFingerprint | Should -Be $before
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
+    }
+
+    It 'resumes to the end and promotes (Get | Resume)' {
+        $r = Get-KubesteadRollout shop -Namespace shop | Resume-KubesteadRollout -Confirm:$false -ErrorVariable errs
+        $r.Phase | Should -Be 'Completed'
+        $errs | Should -BeNullOrEmpty
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty
+    }
+
+    It 'aborts a second rollout with -Force and returns all traffic to stable' {
+        $second = New-TestSpec -Path (Join-Path $TestDrive "$Mesh-2.yaml") -Mesh $Mesh -Image 'registry.example.com/shop:3.0.0'
+        (Start-KubesteadRollout $second -Confirm:$false -WarningAction SilentlyContinue).Phase | Should -Be 'Paused'
+        $r = Stop-KubesteadRollout shop -Namespace shop -Force
+        $r.Phase | Should -Be 'Aborted'
+        $r.CanaryWeight | Should -Be 0
+        Get-RolloutLeaseHolder | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Cmdlets that read the cluster (istio sandbox)' {
+    BeforeAll {
+        $sandbox = Start-KubesteadSandbox -MeshProvider istio -CliPath (Get-TestCliPath) -Confirm:$false
+        $spec = New-TestSpec -Path (Join-Path $TestDrive 'shop.yaml') -Mesh istio
+    }
+    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false }
+
+    It 'scaffolds a spec from the cluster that validates (New-KubesteadRolloutSpec | Set-Content | Test)' {
+        $yaml = New-KubesteadRolloutSpec shop -Namespace shop
+        $yaml | Should -Match 'meshProvider: istio'
+        $file = Join-Path $TestDrive 'scaffolded.yaml'
+        $yaml | Set-Content $file
+        Test-KubesteadRollout $file -Quiet | Should -BeTrue
+    }
+
+    It 'checks a spec against the cluster (Test -Cluster)' {
+        $checks = Test-KubesteadRollout $spec -Cluster
+        $checks | Should -Not -BeNullOrEmpty
+        $checks.Outcome | Should -Not -Contain 'Failed'
+    }
+
+    It 'completes a rollout with -Force -NoWait, then Wait drives it to the end' {
+        (Start-KubesteadRollout $spec -Confirm:$false -WarningAction SilentlyContinue).Phase | Should -Be 'Paused'
+        $p = Complete-KubesteadRollout shop -Namespace shop -Force -NoWait
+        $p.Phase | Should -BeIn @('Promoting', 'Completed')
+        $w = Get-KubesteadRollout shop -Namespace shop | Wait-KubesteadRollout -Timeout 60
+        $w.Phase | Should -Be 'Completed'
+    }
+
+    It 'suspends a progressing rollout' {
+        $timed = New-TestSpec -Path (Join-Path $TestDrive 'timed.yaml') -Mesh istio -Steps 'setWeight: 10', 'pause: { duration: 1h }'
+        (Start-KubesteadRollout $timed -NoWait -Confirm:$false).Phase | Should -Be 'Progressing'
+        $s = Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false
+        $s.Phase | Should -Be 'Paused'
+        $s.PauseReason | Should -Be 'Manual'
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+    }
+
+    It 'lists rollouts in all namespaces' {
+        @(Get-KubesteadRollout -AllNamespaces).Name | Should -Contain 'shop'
+    }
+
+    It 'formats rollouts with kubectl-like columns' {
+        $text = Get-KubesteadRollout -Namespace shop | Out-String
+        $text | Should -Match 'NAMESPACE\s+NAME\s+MESH\s+PHASE\s+STEP\s+CANARY'
+        $text | Should -Match 'shop\s+shop\s+istio\s+Aborted'
+    }
+
+    It 'converts to JSON with the documented shape' {
+        $json = Get-KubesteadRollout shop -Namespace shop | ConvertTo-Json -Depth 5 | ConvertFrom-Json
+        foreach ($p in 'Name', 'Namespace', 'Phase', 'MeshProvider', 'Step', 'StepCount', 'StableWeight', 'CanaryWeight', 'Verdicts', 'History', 'StartedAt') {
+            $json.PSObject.Properties.Name | Should -Contain $p
+        }
+        $json.History.Count | Should -BeGreaterThan 0
+        $json.History[0].PSObject.Properties.Name | Should -Contain 'Kind'
+    }
+
+    It 'completes rollout names from the cluster' {
+        $line = 'Get-KubesteadRollout -Namespace shop sh'
+        $c = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $c.CompletionMatches.CompletionText | Should -Contain 'shop'
+    }
+}
