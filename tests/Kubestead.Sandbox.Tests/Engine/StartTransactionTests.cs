@@ -246,6 +246,25 @@ public class StartTransactionTests
     }
 
     [Fact]
+    public async Task An_abort_that_cannot_finish_lists_exactly_what_is_left_and_the_next_abort_finishes()
+    {
+        var env = SandboxEnvironment.Create("linkerd", "healthy");
+        var before = Snapshot(env.Cluster);
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("linkerd") }, wait: false));
+        env.Cluster.InjectFault("DELETE", "deployments", "shop-canary");
+        var e = await Assert.ThrowsAsync<RolloutCleanupIncompleteException>(() => svc.AbortAsync(Ns, "shop"));
+        Assert.Equal(["Deployment shop-canary (apps/v1) in namespace shop"], e.Leftovers);
+        Assert.Contains("run abort again", e.Message);
+        Assert.Equal(RolloutPhase.Aborted, (await svc.GetAsync(Ns, "shop")).Phase);
+
+        Assert.Equal(RolloutPhase.Aborted, (await svc.AbortAsync(Ns, "shop")).Phase);
+        var after = Snapshot(env.Cluster);
+        after.Remove("configmaps/kubestead-shop");
+        AssertSameObjects(before, after, "after the second abort");
+    }
+
+    [Fact]
     public async Task Case4_a_rollout_without_a_mesh_after_a_failed_smi_start_works()
     {
         var env = SandboxEnvironment.Create("none", "healthy");

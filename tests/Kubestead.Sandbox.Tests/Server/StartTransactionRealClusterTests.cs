@@ -33,7 +33,7 @@ public class StartTransactionRealClusterTests
         spec:
           service: checkout-service
           meshProvider: {mesh}
-        {(mesh == "smi" ? $"  smi:\n    apiVersion: split.smi-spec.io/{smiVersion}\n    canaryService: checkout-service-canary\n" : "")}  stable:
+        {MeshSection(mesh, smiVersion)}  stable:
             deployment: checkout
           canary:
             image: registry.example.com/checkout:2.0.0
@@ -41,6 +41,34 @@ public class StartTransactionRealClusterTests
             - setWeight: 20
             - pause: {"{}"}
         """;
+
+    private static string MeshSection(string mesh, string smiVersion) => mesh switch
+    {
+        "smi" => $"  smi:\n    apiVersion: split.smi-spec.io/{smiVersion}\n    canaryService: checkout-service-canary\n",
+        "istio" => "  istio:\n    virtualService:\n      name: checkout-service\n      route: primary\n    destinationRule:\n      name: checkout-service\n",
+        "linkerd" => "  linkerd:\n    apiGroup: gateway.networking.k8s.io\n    canaryService: checkout-service-canary\n",
+        _ => "",
+    };
+
+    private static readonly ResourceType VirtualService = new("networking.istio.io", "v1", "virtualservices", "VirtualService");
+    private static readonly ResourceType DestinationRule = new("networking.istio.io", "v1", "destinationrules", "DestinationRule");
+    private static readonly ResourceType HttpRoute = new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute");
+
+    /// <summary>The Istio objects a user would have before the first rollout (subsets stable and canary).</summary>
+    private static async Task SeedIstioAsync(IKubernetesApi api, string ns)
+    {
+        await api.CreateAsync(VirtualService, ns, JsonNode.Parse("""
+            {"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"checkout-service"},
+             "spec":{"hosts":["checkout-service"],
+                     "http":[{"name":"primary","route":[{"destination":{"host":"checkout-service","subset":"stable"},"weight":100},
+                                                        {"destination":{"host":"checkout-service","subset":"canary"},"weight":0}],
+                              "timeout":"10s"}]}}
+            """)!.AsObject());
+        await api.CreateAsync(DestinationRule, ns, JsonNode.Parse("""
+            {"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"checkout-service"},
+             "spec":{"host":"checkout-service","subsets":[{"name":"stable","labels":{"version":"stable"}},{"name":"canary","labels":{"version":"canary"}}]}}
+            """)!.AsObject());
+    }
 
     /// <summary>A fresh namespace with the checkout Deployment (marked ready: the server has no controllers) and Service.</summary>
     private static async Task<string> SeedAsync(IKubernetesApi api)
@@ -66,7 +94,7 @@ public class StartTransactionRealClusterTests
     private static async Task<SortedDictionary<string, string>> SnapshotAsync(IKubernetesApi api, string ns)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var type in new[] { ResourceType.ConfigMap, ResourceType.Lease, ResourceType.Deployment, ResourceType.Service, SplitV4 })
+        foreach (var type in new[] { ResourceType.ConfigMap, ResourceType.Lease, ResourceType.Deployment, ResourceType.Service, SplitV4, VirtualService, DestinationRule, HttpRoute })
             foreach (var o in (await api.ListAsync(type, ns)).Items)
                 result[$"{type.QualifiedName}/{o["metadata"]!["name"]}"] = o["metadata"]!["resourceVersion"]!.GetValue<string>();
         return result;
@@ -125,9 +153,10 @@ public class StartTransactionRealClusterTests
     {
         await using var admin = (IAsyncDisposable)Client();
         var client = (IKubernetesApi)admin;
-        foreach (var mesh in new[] { "smi", "none" })
+        foreach (var mesh in new[] { "smi", "none", "istio", "linkerd" })
         {
             var countNs = await SeedAsync(client);
+            if (mesh == "istio") await SeedIstioAsync(client, countNs);
             var counter = new FailingWriteApi(Client());
             await using (var svc = Service(counter))
                 Assert.Equal(RolloutPhase.Progressing, (await svc.StartAsync(new StartRequest { SpecYaml = Spec(countNs, mesh) }, wait: false)).Phase);
@@ -137,6 +166,7 @@ public class StartTransactionRealClusterTests
                 for (var n = 1; n < clean.Count; n++) // the last write is the Lease release after success
                 {
                     var ns = await SeedAsync(client);
+                    if (mesh == "istio") await SeedIstioAsync(client, ns);
                     var before = await SnapshotAsync(client, ns);
                     var context = $"{mesh}: write {n} ({clean[n - 1]}) failed {(afterApply ? "after" : "before")} applying";
                     await using var svc = Service(new FailingWriteApi(Client()) { FailWrite = n, AfterApply = afterApply });
@@ -155,7 +185,15 @@ public class StartTransactionRealClusterTests
                         Assert.True(e.Leftovers.Count == 0, $"{context}: {e.Message}");
                         Assert.Contains("start undone, nothing left behind", e.Message);
                     }
-                    Assert.Equal(before.Keys, (await SnapshotAsync(client, ns)).Keys);
+                    var undone = await SnapshotAsync(client, ns);
+                    Assert.True(before.Keys.SequenceEqual(undone.Keys), $"{context}: objects before [{string.Join(", ", before.Keys)}] after [{string.Join(", ", undone.Keys)}]");
+                    if (mesh == "istio")
+                    {
+                        // The VirtualService is the user's: after the undo it carries no trace of Kubestead.
+                        var vs = await client.GetAsync(VirtualService, ns, "checkout-service");
+                        Assert.Null(vs["metadata"]!["annotations"]?["kubestead.io/rollout"]);
+                        Assert.Equal(0, vs["spec"]!["http"]![0]!["route"]![1]!["weight"]!.GetValue<int>());
+                    }
                     await Assert.ThrowsAsync<RolloutNotFoundException>(() => svc.AbortAsync(ns, "checkout"));
                     await using var second = Service(Client(), "second");
                     var again = await second.StartAsync(new StartRequest { SpecYaml = Spec(ns, mesh) }, wait: false);
