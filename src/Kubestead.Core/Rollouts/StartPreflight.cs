@@ -125,6 +125,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
                 checks.Add(new SpecCheck("state", CheckOutcome.Passed,
                     existing is null ? $"no rollout '{spec.Name}' is recorded yet" : $"the earlier rollout '{spec.Name}' ended {existing.Status.Phase}; its record will be replaced"));
 
+            // A live driver matters only for a rollout that may start; for a running one the state error says it all.
+            if (existing is not null && !existing.Status.CleanupDone) return;
             var lease = await ObjectLookupAsync(ResourceType.Lease, spec.Namespace, RolloutLease.ObjectName(spec.Name), ct).ConfigureAwait(false);
             if (lease?["spec"] is JsonObject ls && ls["holderIdentity"]?.GetValue<string>() is { Length: > 0 } holder
                 && holder != driver.ToString() && RolloutLease.ExpiresAt(ls) > clock.GetUtcNow())
