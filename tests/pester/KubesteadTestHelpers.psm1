@@ -41,7 +41,7 @@ function New-TestSpec {
     $meshBlock = switch ($Mesh) {
         'istio' { "  istio:`n    virtualService: { name: shop, route: primary }`n    destinationRule: { name: shop }" }
         'linkerd' { "  linkerd:`n    apiGroup: gateway.networking.k8s.io`n    canaryService: shop-canary" }
-        'smi' { "  smi:`n    apiVersion: split.smi-spec.io/v1alpha2`n    canaryService: shop-canary" }
+        'smi' { "  smi:`n    apiVersion: split.smi-spec.io/v1alpha4`n    canaryService: shop-canary" }
         'none' { "  none:`n    capacity: keepStable`n    readyTimeout: 2m" }
     }
     $stepLines = ($Steps | ForEach-Object { "    - $_" }) -join "`n"

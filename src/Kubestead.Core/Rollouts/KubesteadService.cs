@@ -16,15 +16,19 @@ public sealed class KubesteadService : IKubesteadService
     private readonly RolloutStateStore _store;
     private readonly RolloutExecutor _executor;
     private readonly RuntimeFactory _runtimes;
+    private readonly StartPreflight _preflight;
 
     public KubesteadService(IKubernetesApi api, KubesteadServiceOptions? options = null)
     {
-        api = new SchemaRejectionTranslator(api);
-        _api = api;
+        // Every request the engine makes goes through the wording layer, so no error reaches a user as a bare status code;
+        // a value a CRD schema refuses becomes an invalid-input error naming the field.
+        _api = api as DescribedKubernetesApi ?? new DescribedKubernetesApi(new SchemaRejectionTranslator(api));
+        api = _api;
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);
         _executor = new RolloutExecutor(_store, _options.Clock, _options.Observer, _options.Driver) { PollInterval = _options.PollInterval };
         _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock, api));
+        _preflight = new StartPreflight(api, _options.Clock, _options.Driver);
     }
 
     public string DefaultNamespace => _api.DefaultNamespace;
@@ -35,29 +39,10 @@ public sealed class KubesteadService : IKubesteadService
     {
         var (spec, yaml) = await ParseRequestAsync(request, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(spec);
-        await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
-        var existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
-        if (existing is not null && !existing.Status.Phase.IsTerminal())
-            throw new RolloutStateException("RolloutAlreadyRunning",
-                $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is already {existing.Status.Phase}; resume, promote or abort it first",
-                $"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {spec.Namespace}");
-
-        var lease = await AcquireAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
-        try
-        {
-            if (existing is not null) await _store.DeleteAsync(existing, ct).ConfigureAwait(false);
-            var status = new RolloutStatus { StartedAt = Now, UpdatedAt = Now, Message = "started" }
-                .WithHistory(new RolloutHistoryEntry(Now, _options.Driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
-            var stored = await _store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
-            WarnAboutPlan(spec);
-            stored = await _executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
-            if (wait) stored = await _executor.DriveAsync(stored, runtime, lease, ct).ConfigureAwait(false);
-            return ToResult(stored);
-        }
-        finally
-        {
-            await ReleaseAsync(lease, ct).ConfigureAwait(false);
-        }
+        // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
+        await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
+        var transaction = new StartTransaction(_api, _store, _executor, _options.Clock, _options.Driver, AcquireAsync, lease => ReleaseAsync(lease, ct));
+        return ToResult(await transaction.RunAsync(spec, yaml, runtime, wait, () => WarnAboutPlan(spec), ct).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
@@ -139,12 +124,50 @@ public sealed class KubesteadService : IKubesteadService
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
-        if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone) return ToResult(stored);
-        var runtime = _runtimes.Create(ParseStored(stored));
-        stored = stored.Status.Phase.IsTerminal()
-            ? await _executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
-            : await _executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+        var spec = ParseStored(stored);
+        var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
+        if (!(stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone))
+        {
+            var runtime = _runtimes.Create(spec);
+            try
+            {
+                stored = stored.Status.Phase.IsTerminal()
+                    ? await _executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
+                    : await _executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
+            {
+                throw await IncompleteAsync(cleanup, stored, e, ct).ConfigureAwait(false);
+            }
+        }
+        try
+        {
+            // Whatever the rollout created under other names (an earlier spec, a start that failed) is found by its marks.
+            await cleanup.DeleteOwnedAsync(ct).ConfigureAwait(false);
+            if (await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false) is { Count: > 0 } left)
+                throw new RolloutCleanupIncompleteException(stored.Namespace, stored.Name, left, null);
+            await RolloutLeaseCleanup.DeleteUnlessLiveAsync(_api, _options.Clock, stored.Namespace, stored.Name, _options.Driver, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (!ct.IsCancellationRequested)
+        {
+            throw await IncompleteAsync(cleanup, stored, e, ct).ConfigureAwait(false);
+        }
         return ToResult(stored);
+    }
+
+    /// <summary>An abort that could not finish names exactly what is left, so the user knows what a re-run (or a person) must remove.</summary>
+    private static async Task<RolloutCleanupIncompleteException> IncompleteAsync(RolloutCleanup cleanup, StoredRollout stored, Exception cause, CancellationToken ct)
+    {
+        IReadOnlyList<string> left;
+        try
+        {
+            left = await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e)
+        {
+            left = [$"unknown: listing the rollout's objects failed too ({e.Message})"];
+        }
+        return new RolloutCleanupIncompleteException(stored.Namespace, stored.Name, left, cause);
     }
 
     public async Task<RolloutResult> PromoteAsync(string? ns, string name, bool wait, CancellationToken ct = default)
@@ -232,20 +255,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         foreach (var warning in Planner(spec)) checks.Add(new SpecCheck("plan", CheckOutcome.Warning, warning));
         if (checkCluster)
-        {
-            checks.AddRange(await CheckApisAsync(spec, ct).ConfigureAwait(false));
-            var runtime = _runtimes.Create(spec);
-            try
-            {
-                await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
-                checks.Add(new SpecCheck("cluster", CheckOutcome.Passed, $"the {spec.MeshProvider} objects and Deployments fit the spec"));
-            }
-            catch (KubesteadException e)
-            {
-                checks.Add(new SpecCheck("cluster", CheckOutcome.Failed, e.Message, e.Target));
-            }
-            checks.AddRange(await CheckPermissionsAsync(spec, ct).ConfigureAwait(false));
-        }
+            checks.AddRange((await _preflight.RunAsync(spec, _runtimes.Create(spec), ct).ConfigureAwait(false)).Checks);
         return new SpecTestReport(spec.Name, spec.Namespace, checks.All(c => c.Outcome != CheckOutcome.Failed), checks);
     }
 
@@ -281,7 +291,7 @@ public sealed class KubesteadService : IKubesteadService
             {
                 var (spec, _) = await ParseRequestAsync(start.Request, ct).ConfigureAwait(false);
                 var runtime = _runtimes.Create(spec);
-                await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
+                await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
                 var ns = spec.Namespace;
                 var changes = new List<PlannedChange>();
                 // Every write start makes, including the ones that touch what an earlier rollout left.
@@ -421,12 +431,12 @@ public sealed class KubesteadService : IKubesteadService
         _options.Observer.OnEvent(new WarningEvent(Now, ns, name, stored.Status.Message));
     }
 
-    private async Task ValidateClusterAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
+    /// <summary>One problem is thrown as itself (its error id stays stable); several as one error listing them all.</summary>
+    private async Task PreflightOrThrowAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
     {
-        await runtime.Workload.ValidateAsync(ct).ConfigureAwait(false);
-        await runtime.Router.ValidateAsync(ct).ConfigureAwait(false);
-        if (spec.MeshProvider == MeshProviders.None && spec.Steps.OfType<SetWeightStepSpec>().FirstOrDefault(w => w.Weight > 0) is { } first)
-            await runtime.Router.PlanSetCanaryWeightAsync(first.Weight, ct).ConfigureAwait(false); // fails early when the replica minimum is not reachable
+        var preflight = await _preflight.RunAsync(spec, runtime, ct).ConfigureAwait(false);
+        if (!preflight.Passed)
+            throw preflight.Errors.Count == 1 ? preflight.Errors[0] : new PreflightFailedException(preflight);
     }
 
     private void WarnAboutPlan(RolloutSpec spec)
@@ -437,78 +447,6 @@ public sealed class KubesteadService : IKubesteadService
     private static IEnumerable<string> Planner(RolloutSpec spec)
     {
         if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
-    }
-
-    /// <summary>Whether the cluster serves the APIs the mesh needs (its CRDs are installed), from discovery.</summary>
-    private async Task<IEnumerable<SpecCheck>> CheckApisAsync(RolloutSpec spec, CancellationToken ct)
-    {
-        var needed = spec.MeshProvider switch
-        {
-            MeshProviders.Istio => new[] { ("networking.istio.io", "virtualservices"), ("networking.istio.io", "destinationrules") },
-            MeshProviders.Linkerd => [(spec.Linkerd!.ApiGroup, "httproutes")],
-            MeshProviders.Smi => [("split.smi-spec.io", "trafficsplits")],
-            _ => [],
-        };
-        if (spec.MeshProvider == MeshProviders.Istio && spec.Istio!.DestinationRule is null) needed = needed.Take(1).ToArray();
-        ApiDiscovery discovery;
-        try
-        {
-            discovery = await _api.DiscoverAsync(ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e)
-        {
-            return [new SpecCheck("crd", CheckOutcome.Warning, $"API discovery failed: {e.Message}")];
-        }
-        return needed.Select(n => discovery.Serves(n.Item1, n.Item2)
-            ? new SpecCheck("crd", CheckOutcome.Passed, $"the cluster serves {n.Item2}.{n.Item1} ({string.Join(", ", discovery.VersionsOf(n.Item1, n.Item2))})")
-            : new SpecCheck("crd", CheckOutcome.Failed, $"the cluster does not serve {n.Item2}.{n.Item1}: install the {spec.MeshProvider} CRDs", $"{n.Item2}.{n.Item1}")).ToList();
-    }
-
-    private async Task<IEnumerable<SpecCheck>> CheckPermissionsAsync(RolloutSpec spec, CancellationToken ct)
-    {
-        var checks = new List<SpecCheck>();
-        var wanted = new List<(string Group, string Resource, string Verb)>
-        {
-            ("", "configmaps", "create"), ("", "configmaps", "patch"), ("coordination.k8s.io", "leases", "create"), ("coordination.k8s.io", "leases", "patch"),
-            ("apps", "deployments", "patch"), ("apps", "deployments/scale", "patch"),
-        };
-        wanted.AddRange(spec.MeshProvider switch
-        {
-            MeshProviders.Istio => [("networking.istio.io", "virtualservices", "patch")],
-            MeshProviders.Linkerd => [(spec.Linkerd!.ApiGroup, "httproutes", "patch"), ("", "services", "create")],
-            MeshProviders.Smi => [("split.smi-spec.io", "trafficsplits", "patch"), ("", "services", "create")],
-            _ => new List<(string, string, string)>(),
-        });
-        foreach (var (group, resource, verb) in wanted)
-        {
-            var parts = resource.Split('/');
-            var review = new System.Text.Json.Nodes.JsonObject
-            {
-                ["apiVersion"] = "authorization.k8s.io/v1",
-                ["kind"] = "SelfSubjectAccessReview",
-                ["spec"] = new System.Text.Json.Nodes.JsonObject
-                {
-                    ["resourceAttributes"] = new System.Text.Json.Nodes.JsonObject
-                    {
-                        ["namespace"] = spec.Namespace, ["group"] = group, ["resource"] = parts[0], ["verb"] = verb,
-                        ["subresource"] = parts.Length > 1 ? parts[1] : "",
-                    },
-                },
-            };
-            try
-            {
-                var answer = await _api.CreateAsync(ResourceType.SelfSubjectAccessReview, null, review, ct).ConfigureAwait(false);
-                var allowed = answer["status"]?["allowed"]?.GetValue<bool>() == true;
-                checks.Add(new SpecCheck("rbac", allowed ? CheckOutcome.Passed : CheckOutcome.Failed,
-                    $"{verb} {resource}{(group.Length > 0 ? "." + group : "")} in namespace {spec.Namespace}: {(allowed ? "allowed" : "denied")}"));
-            }
-            catch (KubernetesApiException e)
-            {
-                checks.Add(new SpecCheck("rbac", CheckOutcome.Warning, $"could not check {verb} {resource}: {e.Message}"));
-                break;
-            }
-        }
-        return checks;
     }
 
     private async Task<(RolloutSpec Spec, string Yaml)> ParseRequestAsync(StartRequest request, CancellationToken ct)

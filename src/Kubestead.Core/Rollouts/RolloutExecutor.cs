@@ -197,12 +197,14 @@ public sealed class RolloutExecutor(
     {
         if (!stored.Status.CleanupStarted)
         {
-            var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
-            Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+            // A route object that never existed (a start that failed early) has no traffic to take back.
+            var back = await RolloutCleanup.ReturnTrafficToStableAsync(rt, ct).ConfigureAwait(false);
+            if (back is { Written: true, Split: var split })
+                Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
             stored = await SaveAsync(stored, stored.Status with
             {
-                CanaryWeight = split.CanaryPercent,
-                LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+                CanaryWeight = 0,
+                LastWritten = back is { Split: var s } ? new WrittenSplit(s.StablePercent, s.CanaryPercent, clock.GetUtcNow(), Who) : stored.Status.LastWritten,
                 CleanupStarted = true,
             }, ct).ConfigureAwait(false);
         }
@@ -253,10 +255,11 @@ public sealed class RolloutExecutor(
 
     private async Task CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
+        // Objects that are already gone are clean: clean-up must finish from whatever a failure or crash left.
         foreach (var route in stored.Status.HeaderRoutes)
-            await rt.Router.RemoveHeaderRouteAsync(route, ct).ConfigureAwait(false);
-        await rt.Router.CleanupAsync(ct).ConfigureAwait(false);
-        await rt.Workload.DeleteCanaryIfCreatedAsync(ct).ConfigureAwait(false);
+            await RolloutCleanup.SkipMissingAsync(() => rt.Router.RemoveHeaderRouteAsync(route, ct)).ConfigureAwait(false);
+        await RolloutCleanup.SkipMissingAsync(() => rt.Router.CleanupAsync(ct)).ConfigureAwait(false);
+        await RolloutCleanup.SkipMissingAsync(() => rt.Workload.DeleteCanaryIfCreatedAsync(ct)).ConfigureAwait(false);
     }
 
     private async Task<StoredRollout> ApplyWeightAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)

@@ -65,7 +65,15 @@ public sealed class RolloutLease
             catch (KubernetesApiException e) when (e.IsAlreadyExists || e.StatusCode == 0 || e.StatusCode >= 500)
             {
                 // Someone created it between our read and our create, or our create's answer was lost: read it.
-                var winner = await api.GetAsync(ResourceType.Lease, ns, ObjectName(rollout), ct).ConfigureAwait(false);
+                JsonObject winner;
+                try
+                {
+                    winner = await api.GetAsync(ResourceType.Lease, ns, ObjectName(rollout), ct).ConfigureAwait(false);
+                }
+                catch (KubernetesApiException missing) when (missing.IsNotFound)
+                {
+                    throw e; // the create failed before it applied: that failure, not the empty read, is the news
+                }
                 if (winner["spec"]?["holderIdentity"]?.GetValue<string>() == holder)
                     return new RolloutLease(api, clock, ns, rollout, holder, duration, winner);
                 throw e.IsAlreadyExists ? Locked(ns, rollout, winner) : e;

@@ -15,15 +15,16 @@ public static class ShopFixture
     public static readonly ResourceType DestinationRule = new("networking.istio.io", "v1", "destinationrules", "DestinationRule");
     public static readonly ResourceType GatewayHttpRoute = new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute");
     public static readonly ResourceType LinkerdHttpRoute = new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute");
-    public static readonly ResourceType TrafficSplit = new("split.smi-spec.io", "v1alpha2", "trafficsplits", "TrafficSplit");
+    public static readonly ResourceType TrafficSplit = new("split.smi-spec.io", "v1alpha4", "trafficsplits", "TrafficSplit");
 
     /// <summary>Stable replicas: enough without a mesh for a 10% first step (1/(9+1)).</summary>
     public static int StableReplicas(string mesh) => mesh == "none" ? 9 : 4;
 
     public static void Seed(EmulatedCluster cluster, string mesh)
     {
+        // Registered CRDs say which versions are served; the fixture only fills in meshes no CRD was registered for.
         foreach (var t in new[] { VirtualService, DestinationRule, GatewayHttpRoute, LinkerdHttpRoute, TrafficSplit })
-            if (!cluster.CustomTypes.Contains(t)) cluster.CustomTypes.Add(t);
+            if (!cluster.CustomTypes.Any(c => c.Group == t.Group && c.Plural == t.Plural)) cluster.CustomTypes.Add(t);
         cluster.Seed(ResourceType.Namespace, JsonNode.Parse($$$"""{"metadata":{"name":"{{{Namespace}}}"} }""")!.AsObject());
         cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
             {"apiVersion":"apps/v1","kind":"Deployment",
