@@ -35,8 +35,8 @@ public class RealClusterTests
     [RealClusterFact]
     public async Task Client_contract_holds_against_a_real_cluster()
     {
-        var connection = KubeConfigLoader.Resolve(RealCluster.Kubeconfig);
-        await using var client = new KubernetesClient(connection);
+        var connection = KubeConfigResolver.Resolve(RealCluster.Kubeconfig);
+        await using var client = new KubernetesClientAdapter(connection);
         var ns = $"kubestead-test-{Guid.NewGuid():N}"[..30];
         await client.CreateAsync(ResourceType.Namespace, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
         try
