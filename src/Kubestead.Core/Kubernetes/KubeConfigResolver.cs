@@ -2,16 +2,16 @@ using System.Security.Cryptography.X509Certificates;
 using k8s;
 using k8s.Authentication;
 using k8s.KubeConfigModels;
-using YamlDotNet.RepresentationModel;
 using LibraryKubeConfigException = k8s.Exceptions.KubeConfigException;
 
 namespace Kubestead.Kubernetes;
 
 /// <summary>
-/// Finds the kubeconfig the way kubectl does and lets KubernetesClient read it: an explicit path, else every file in
+/// Finds the kubeconfig the way kubectl does and lets KubernetesClient resolve it: an explicit path, else every file in
 /// $KUBECONFIG (':'-separated; ';' on Windows; missing files skipped) merged with the first file winning for each cluster,
-/// user and context name and for current-context, else ~/.kube/config, else in-cluster service-account config. The library
-/// parses, resolves contexts, loads certificates and runs exec plugins. Kubestead adds only what the library lacks: paths
+/// user and context name and for current-context, else ~/.kube/config, else in-cluster service-account config. Files are
+/// read into the library's model by <see cref="KubeConfigDocument"/> (fast); the library resolves contexts, loads
+/// certificates, checks TLS and runs exec plugins. Kubestead adds only what the library lacks: paths
 /// relative to the file that names them when files are merged, the user's <c>tokenFile</c>, messages that list the contexts,
 /// and exec failures reported without the plugin's output (it may hold secrets).
 /// </summary>
@@ -31,7 +31,7 @@ public static class KubeConfigResolver
             throw new KubeConfigException("no kubeconfig found: set KUBECONFIG, pass --kubeconfig/-KubeConfig, or create ~/.kube/config (or run inside a cluster)");
         }
 
-        var merged = Load(files);
+        var (merged, tokenFiles) = Load(files);
         var contextNames = merged.Contexts?.Select(c => c.Name).ToList() ?? [];
         var name = context ?? merged.CurrentContext
                    ?? throw new KubeConfigException($"the kubeconfig sets no current-context; pass --context (contexts: {string.Join(", ", contextNames)})");
@@ -40,7 +40,7 @@ public static class KubeConfigResolver
         var userName = ctx.ContextDetails?.User;
         var user = userName is null ? null : merged.Users?.FirstOrDefault(u => u.Name == userName);
         var exec = user?.UserCredentials?.ExternalExecution;
-        var tokenFile = userName is null || user?.UserCredentials is not { } creds || HasCredentials(creds) ? null : TokenFileOf(files, userName);
+        var tokenFile = userName is null || user?.UserCredentials is not { } creds || HasCredentials(creds) ? null : tokenFiles.GetValueOrDefault(userName);
         if (tokenFile is not null)
         {
             // The library has no tokenFile: give it the file's current token so it accepts the user, then let its
@@ -66,6 +66,7 @@ public static class KubeConfigResolver
         {
             throw new KubeConfigException($"kubeconfig context '{name}': a certificate or key cannot be read ({e.GetType().Name})");
         }
+        NoClientTimeout(config);
         if (tokenFile is not null) config.TokenProvider = new TokenFileAuth(tokenFile);
         if (exec is not null && config.AccessToken is not null) config.TokenProvider = new RefreshableTokenProvider(exec, config.AccessToken);
         return new ClusterConnection(config, namespaceOverride ?? config.Namespace ?? "default", name, exec, tokenFile);
@@ -116,35 +117,44 @@ public static class KubeConfigResolver
                 Namespace = File.Exists(nsFile) ? File.ReadAllText(nsFile).Trim() : null,
             };
         }
+        NoClientTimeout(config);
         return new ClusterConnection(config, config.Namespace ?? "default", null, null, tokenFile);
     }
+
+    /// <summary>
+    /// The library's default 100 s HttpClient timeout would cut every watch; Kubestead bounds each wait with its own
+    /// CancellationToken and TimeProvider instead.
+    /// </summary>
+    private static void NoClientTimeout(KubernetesClientConfiguration config) => config.HttpClientTimeout = Timeout.InfiniteTimeSpan;
 
     private static bool HasCredentials(UserCredentials c) =>
         !string.IsNullOrEmpty(c.Token) || !string.IsNullOrEmpty(c.UserName) || !string.IsNullOrEmpty(c.ClientCertificateData)
         || !string.IsNullOrEmpty(c.ClientCertificate) || c.ExternalExecution is not null || c.AuthProvider is not null;
 
-    private static K8SConfiguration Load(IReadOnlyList<string> files)
+    private static (K8SConfiguration Config, Dictionary<string, string> TokenFiles) Load(IReadOnlyList<string> files)
     {
         K8SConfiguration? merged = null;
+        var tokenFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
             K8SConfiguration config;
+            IReadOnlyDictionary<string, string> fileTokens;
             try
             {
-                config = KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(file), useRelativePaths: true);
+                (config, fileTokens) = KubeConfigDocument.Read(file);
             }
             catch (YamlDotNet.Core.YamlException e)
             {
                 throw new KubeConfigException($"kubeconfig '{file}' is not valid YAML (line {e.Start.Line}): {e.Message.Split('\n')[0]}", file);
             }
-            catch (LibraryKubeConfigException e)
-            {
-                throw new KubeConfigException($"kubeconfig '{file}': {e.Message}", file);
-            }
-            Root(config, Path.GetDirectoryName(file)!);
+            var dir = Path.GetDirectoryName(file)!;
+            var known = merged?.Users?.Select(u => u.Name).ToHashSet(StringComparer.Ordinal) ?? [];
+            foreach (var (user, path) in fileTokens)
+                if (!known.Contains(user)) tokenFiles.TryAdd(user, Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path)));
+            Root(config, dir);
             merged = merged is null ? config : Merge(merged, config);
         }
-        return merged!;
+        return (merged!, tokenFiles);
     }
 
     /// <summary>
@@ -181,27 +191,6 @@ public static class KubeConfigResolver
         first.Users = Union(first.Users, next.Users, u => u.Name);
         first.Contexts = Union(first.Contexts, next.Contexts, c => c.Name);
         return first;
-    }
-
-    /// <summary>The user's <c>tokenFile</c> from the first file that defines the user (the library's model drops the key).</summary>
-    private static string? TokenFileOf(IReadOnlyList<string> files, string userName)
-    {
-        foreach (var file in files)
-        {
-            var stream = new YamlStream();
-            using (var reader = File.OpenText(file)) stream.Load(reader);
-            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) continue;
-            if (!root.Children.TryGetValue(new YamlScalarNode("users"), out var users) || users is not YamlSequenceNode list) continue;
-            foreach (var entry in list.OfType<YamlMappingNode>())
-            {
-                if (!entry.Children.TryGetValue(new YamlScalarNode("name"), out var n) || (n as YamlScalarNode)?.Value != userName) continue;
-                if (entry.Children.TryGetValue(new YamlScalarNode("user"), out var u) && u is YamlMappingNode user
-                    && user.Children.TryGetValue(new YamlScalarNode("tokenFile"), out var tf) && (tf as YamlScalarNode)?.Value is { Length: > 0 } path)
-                    return Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, path));
-                return null; // the first file defining the user wins, with or without a tokenFile
-            }
-        }
-        return null;
     }
 
     /// <summary>An exec plugin failure, named by its command and install hint; the plugin's output is never included.</summary>

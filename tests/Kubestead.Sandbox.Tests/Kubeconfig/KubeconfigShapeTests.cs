@@ -26,6 +26,8 @@ public class KubeconfigShapeTests : IAsyncLifetime
     {
         var path = Path.Combine(_dir, name);
         File.WriteAllText(path, content);
+        // Every kubeconfig shape is also read by the library's own reader: Kubestead's fast reader must agree with it.
+        if (name.EndsWith(".yaml", StringComparison.Ordinal)) KubeConfigDocumentTests.AssertSameAsLibrary(path);
         return path;
     }
 
