@@ -256,6 +256,35 @@ public class KubeconfigShapeTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_failing_exec_plugin_is_reported_without_its_output()
+    {
+        // Plugins echo tokens or cloud credentials on stderr when they fail; KubernetesClient puts stderr into its message.
+        const string secret = "AKIA-s3cr3t-from-stderr-0123456789";
+        var script = Write("failing-plugin", $"#!/bin/bash\necho '{secret}' >&2\necho '{{\"token\":\"{secret}\"}}'\nexit 1\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var path = Write("failing.yaml", $"""
+            apiVersion: v1
+            kind: Config
+            current-context: c
+            clusters:
+            - name: c
+              cluster: {"{"}server: {Server}{"}"}
+            contexts:
+            - name: c
+              context: {"{"}cluster: c, user: u{"}"}
+            users:
+            - name: u
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: {script}
+            """);
+        var e = Assert.Throws<KubeConfigException>(() => KubeConfigResolver.Resolve(path));
+        Assert.Contains("failing-plugin", e.Message);
+        Assert.DoesNotContain(secret[..10], e.ToString());
+    }
+
+    [Fact]
     public async Task Token_file_and_kubeconfig_merging_follow_kubectl()
     {
         var tokenFile = Write("token", _f.Server.Token + "\n");
