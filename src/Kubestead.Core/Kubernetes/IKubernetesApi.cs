@@ -4,8 +4,8 @@ namespace Kubestead.Kubernetes;
 
 /// <summary>
 /// The narrow Kubernetes API surface Kubestead uses. Objects travel as <see cref="JsonObject"/> so custom
-/// resources (Istio, Linkerd, Gateway API, SMI) keep every field byte-for-byte. One implementation talks
-/// HTTP to a real API server (<see cref="KubernetesClient"/>); a real KubernetesClient package could replace it.
+/// resources (Istio, Linkerd, Gateway API, SMI) keep every field byte-for-byte. One implementation talks to a real API
+/// server through the official KubernetesClient (<see cref="KubernetesClientAdapter"/>); the sandbox has an in-process one.
 /// Every failure is a <see cref="KubernetesApiException"/>.
 /// </summary>
 public interface IKubernetesApi

@@ -8,9 +8,9 @@ public static class KubesteadConnector
         ConnectionOptions options, IRolloutObserver? observer = null, TimeProvider? clock = null, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        var connection = Kubernetes.KubeConfigLoader.Resolve(options.KubeConfig, options.Context, options.Namespace);
+        var connection = Kubernetes.KubeConfigResolver.Resolve(options.KubeConfig, options.Context, options.Namespace);
         var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance };
-        var client = new Kubernetes.KubernetesClient(connection, serviceOptions.Clock,
+        var client = new Kubernetes.KubernetesClientAdapter(connection, serviceOptions.Clock,
             log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)));
         return Task.FromResult<IKubesteadService>(new KubesteadService(client, serviceOptions));
     }

@@ -373,7 +373,7 @@ public sealed class EmulatedCluster : IKubernetesApi
     public bool StrictSchemas { get; init; }
 
     /// <summary>Serves a CRD's versions and validates every write of its objects against the version's schema (422 Invalid naming the field).</summary>
-    public void RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument crd)
+    public void RegisterCrd(Kubestead.Sandbox.Schema.CrdDocument crd)
     {
         lock (_gate)
         {
@@ -393,7 +393,7 @@ public sealed class EmulatedCluster : IKubernetesApi
     {
         if (!_schemas.TryGetValue((type.Group, type.Version, type.Plural), out var schema)) return;
         SchemaDefaulter.Apply(obj, schema, prune: !StrictSchemas);
-        var errors = Kubestead.Kubernetes.Schema.SchemaValidator.Validate(obj, schema, StrictSchemas);
+        var errors = Kubestead.Sandbox.Schema.SchemaValidator.Validate(obj, schema, StrictSchemas);
         if (errors.Count == 0) return;
         var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
         throw new KubernetesApiException(422, StatusReason.Invalid,

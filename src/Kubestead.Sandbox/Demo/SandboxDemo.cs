@@ -56,7 +56,7 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
         var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, RequireNamespaces = true, StrictSchemas = crdDirectory is not null };
         if (crdDirectory is not null)
             foreach (var file in Directory.GetFiles(crdDirectory, "*.yaml").Order(StringComparer.Ordinal))
-                cluster.RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument.Load(file));
+                cluster.RegisterCrd(Kubestead.Sandbox.Schema.CrdDocument.Load(file));
         ShopFixture.Seed(cluster, mesh);
         var simulator = new TrafficSimulator(
             new TrafficProfile(scenario.RequestsPerSecond, mesh == "none" ? SimulatedRouting.Pods : SimulatedRouting.Random, scenario.Stable, scenario.Canary,

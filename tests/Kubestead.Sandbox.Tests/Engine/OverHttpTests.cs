@@ -22,7 +22,7 @@ public class OverHttpTests
         server.WriteKubeconfig(kubeconfig, ShopFixture.Namespace);
         try
         {
-            await using var client = new KubernetesClient(KubeConfigLoader.Resolve(kubeconfig), env.Clock);
+            await using var client = new KubernetesClientAdapter(KubeConfigResolver.Resolve(kubeconfig), env.Clock);
             await using var service = new KubesteadService(client, new KubesteadServiceOptions
             {
                 Clock = env.Clock, Metrics = env.Traffic.Metrics, Driver = new DriverIdentity("http", "test", null, "1"),

@@ -284,7 +284,7 @@ public class StartTransactionTests
     public async Task The_sandbox_honours_served_false_with_a_404_and_the_error_says_which_versions_are_served()
     {
         var cluster = new EmulatedCluster();
-        cluster.RegisterCrd(Kubestead.Kubernetes.Schema.CrdDocument.Load(Path.Combine(SharedPaths.Crds!, "smi-trafficsplits.yaml")));
+        cluster.RegisterCrd(Kubestead.Sandbox.Schema.CrdDocument.Load(Path.Combine(SharedPaths.Crds!, "smi-trafficsplits.yaml")));
         Assert.Equal(["v1alpha4"], (await cluster.DiscoverAsync()).VersionsOf("split.smi-spec.io", "trafficsplits"));
         var v2 = new ResourceType("split.smi-spec.io", "v1alpha2", "trafficsplits", "TrafficSplit");
         var split = JsonNode.Parse("""{"metadata":{"name":"checkout-service"},"spec":{"service":"checkout-service","backends":[{"service":"checkout-service","weight":100}]}}""")!.AsObject();

@@ -26,6 +26,8 @@ public class KubeconfigShapeTests : IAsyncLifetime
     {
         var path = Path.Combine(_dir, name);
         File.WriteAllText(path, content);
+        // Every kubeconfig shape is also read by the library's own reader: Kubestead's fast reader must agree with it.
+        if (name.EndsWith(".yaml", StringComparison.Ordinal)) KubeConfigDocumentTests.AssertSameAsLibrary(path);
         return path;
     }
 
@@ -44,7 +46,7 @@ public class KubeconfigShapeTests : IAsyncLifetime
 
     private async Task<bool> WorksAsync(ClusterConnection c)
     {
-        await using var client = new KubernetesClient(c);
+        await using var client = new KubernetesClientAdapter(c);
         return (await client.GetAsync(ResourceType.Namespace, null, "web"))["metadata"]!["name"]!.GetValue<string>() == "web";
     }
 
@@ -73,10 +75,11 @@ public class KubeconfigShapeTests : IAsyncLifetime
                 client-certificate-data: {B64(cert)}
                 client-key-data: {B64(key)}
             """);
-        var c = KubeConfigLoader.Resolve(path);
+        var c = KubeConfigResolver.Resolve(path);
         Assert.Equal("kind-kind", c.ContextName);
         Assert.Equal("default", c.Namespace);
-        Assert.StartsWith("-----BEGIN CERTIFICATE-----", c.ClientCertificatePem);
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", Encoding.UTF8.GetString(Convert.FromBase64String(c.Configuration.ClientCertificateData!)));
+        Assert.Equal("client certificate", c.ToString().Split(", ")[^1].TrimEnd(')'));
         Assert.DoesNotContain("PRIVATE KEY", c.ToString());
         Assert.True(await WorksAsync(c));
     }
@@ -108,9 +111,10 @@ public class KubeconfigShapeTests : IAsyncLifetime
                 client-certificate: profiles/client.crt
                 client-key: profiles/client.key
             """);
-        var c = KubeConfigLoader.Resolve(path);
+        var c = KubeConfigResolver.Resolve(path);
         Assert.Equal("web", c.Namespace);
-        Assert.Contains("EC PRIVATE KEY", c.ClientKeyPem);
+        Assert.Equal(Path.Combine(_dir, "profiles", "client.key"), c.Configuration.ClientKeyFilePath);
+        Assert.Contains("EC PRIVATE KEY", File.ReadAllText(c.Configuration.ClientKeyFilePath!));
         Assert.True(await WorksAsync(c));
     }
 
@@ -173,9 +177,9 @@ public class KubeconfigShapeTests : IAsyncLifetime
                   interactiveMode: IfAvailable
                   provideClusterInfo: false
             """);
-        var c = KubeConfigLoader.Resolve(path);
+        var c = KubeConfigResolver.Resolve(path);
         Assert.Equal("client.authentication.k8s.io/v1beta1", c.Exec!.ApiVersion);
-        await using var client = new KubernetesClient(c);
+        await using var client = new KubernetesClientAdapter(c);
         for (var i = 0; i < 3; i++) await client.GetAsync(ResourceType.Namespace, null, "web");
         Assert.Equal(1, Calls("aws"));
         Assert.DoesNotContain(_f.Server.Token, client.ToString());
@@ -208,12 +212,12 @@ public class KubeconfigShapeTests : IAsyncLifetime
                   installHint: Install gke-gcloud-auth-plugin for use with kubectl
                   provideClusterInfo: true
             """);
-        Assert.True(await WorksAsync(KubeConfigLoader.Resolve(path)));
+        Assert.True(await WorksAsync(KubeConfigResolver.Resolve(path)));
         Assert.Equal(2, Calls("gke-gcloud-auth-plugin"));
     }
 
     [Fact]
-    public async Task Aks_shape_exec_v1_with_a_missing_plugin_names_the_install_hint_and_no_secret()
+    public void Aks_shape_exec_v1_with_a_missing_plugin_names_the_install_hint_and_no_secret()
     {
         var path = Write("aks.yaml", $"""
             apiVersion: v1
@@ -244,11 +248,40 @@ public class KubeconfigShapeTests : IAsyncLifetime
                   installHint: kubelogin is not installed; see https://aka.ms/aks/kubelogin
                   provideClusterInfo: false
             """);
-        var c = KubeConfigLoader.Resolve(path);
-        Assert.Equal("client.authentication.k8s.io/v1", c.Exec!.ApiVersion);
-        var client = new KubernetesClient(c);
-        var e = await Assert.ThrowsAsync<KubeConfigException>(() => client.GetAsync(ResourceType.Namespace, null, "web"));
+        // KubernetesClient runs the plugin while it reads the kubeconfig, so the missing plugin is reported before any request.
+        var e = Assert.Throws<KubeConfigException>(() => KubeConfigResolver.Resolve(path));
+        Assert.Contains("kubelogin-not-installed-here", e.Message);
         Assert.Contains("kubelogin is not installed", e.Message);
+        Assert.Equal(KubesteadErrorKind.InvalidInput, e.Kind);
+    }
+
+    [Fact]
+    public void A_failing_exec_plugin_is_reported_without_its_output()
+    {
+        // Plugins echo tokens or cloud credentials on stderr when they fail; KubernetesClient puts stderr into its message.
+        const string secret = "AKIA-s3cr3t-from-stderr-0123456789";
+        var script = Write("failing-plugin", $"#!/bin/bash\necho '{secret}' >&2\necho '{{\"token\":\"{secret}\"}}'\nexit 1\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var path = Write("failing.yaml", $"""
+            apiVersion: v1
+            kind: Config
+            current-context: c
+            clusters:
+            - name: c
+              cluster: {"{"}server: {Server}{"}"}
+            contexts:
+            - name: c
+              context: {"{"}cluster: c, user: u{"}"}
+            users:
+            - name: u
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: {script}
+            """);
+        var e = Assert.Throws<KubeConfigException>(() => KubeConfigResolver.Resolve(path));
+        Assert.Contains("failing-plugin", e.Message);
+        Assert.DoesNotContain(secret[..10], e.ToString());
     }
 
     [Fact]
@@ -288,16 +321,16 @@ public class KubeconfigShapeTests : IAsyncLifetime
               context: {"{"}cluster: sandbox, user: robot, namespace: elsewhere{"}"}
             """);
         var env = new Dictionary<string, string?> { ["KUBECONFIG"] = $"{first}:{Path.Combine(_dir, "missing.yaml")}:{second}" };
-        var c = KubeConfigLoader.Resolve(environment: k => env.GetValueOrDefault(k));
+        var c = KubeConfigResolver.Resolve(environment: k => env.GetValueOrDefault(k));
         Assert.Equal("team", c.ContextName);      // current-context from the first file that sets it
         Assert.Equal(tokenFile, c.TokenFile);     // first file wins for the user "robot"
         Assert.True(await WorksAsync(c));
-        var other = KubeConfigLoader.Resolve(context: "other", environment: k => env.GetValueOrDefault(k));
+        var other = KubeConfigResolver.Resolve(context: "other", environment: k => env.GetValueOrDefault(k));
         Assert.Equal("elsewhere", other.Namespace);
         Assert.Equal(Server + "/", other.Server.ToString()); // cluster "sandbox" also from the first file
-        var e = Assert.Throws<KubeConfigException>(() => KubeConfigLoader.Resolve(context: "nope", environment: k => env.GetValueOrDefault(k)));
+        var e = Assert.Throws<KubeConfigException>(() => KubeConfigResolver.Resolve(context: "nope", environment: k => env.GetValueOrDefault(k)));
         Assert.Contains("contexts: team, other", e.Message);
-        Assert.Equal("ns2", KubeConfigLoader.Resolve(context: "other", namespaceOverride: "ns2", environment: k => env.GetValueOrDefault(k)).Namespace);
+        Assert.Equal("ns2", KubeConfigResolver.Resolve(context: "other", namespaceOverride: "ns2", environment: k => env.GetValueOrDefault(k)).Namespace);
     }
 
     [Fact]
@@ -309,18 +342,18 @@ public class KubeconfigShapeTests : IAsyncLifetime
         var (cert, _) = ClientCertificate(ec: true);
         File.WriteAllText(Path.Combine(sa, "ca.crt"), cert);
         var env = new Dictionary<string, string?> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443", ["HOME"] = _dir };
-        var c = KubeConfigLoader.Resolve(environment: k => env.GetValueOrDefault(k), inClusterRoot: sa);
+        var c = KubeConfigResolver.Resolve(environment: k => env.GetValueOrDefault(k), inClusterRoot: sa);
         Assert.Equal("https://10.96.0.1/", c.Server.ToString());
         Assert.Equal("payments", c.Namespace);
         Assert.Equal(Path.Combine(sa, "token"), c.TokenFile);
-        Assert.Equal(cert, c.CertificateAuthorityPem);
+        Assert.Equal(X509Certificate2.CreateFromPem(cert).Thumbprint, Assert.Single(c.Configuration.SslCaCerts!).Thumbprint);
         Assert.DoesNotContain("sa-token", c.ToString());
     }
 
     [Fact]
     public void No_kubeconfig_at_all_is_a_clear_error()
     {
-        var e = Assert.Throws<KubeConfigException>(() => KubeConfigLoader.Resolve(environment: _ => null, inClusterRoot: Path.Combine(_dir, "none")));
+        var e = Assert.Throws<KubeConfigException>(() => KubeConfigResolver.Resolve(environment: _ => null, inClusterRoot: Path.Combine(_dir, "none")));
         Assert.Contains("no kubeconfig found", e.Message);
         Assert.Equal(KubesteadErrorKind.InvalidInput, e.Kind);
     }

@@ -68,7 +68,7 @@ public static class RealCluster
 
     /// <summary>The one place that picks the <see cref="IKubernetesApi"/> implementation for a kubeconfig (also the sandbox's).</summary>
     internal static IKubernetesApi Connect(string kubeconfig, string? context, string? ns = null, TimeProvider? clock = null) =>
-        new KubernetesClient(KubeConfigLoader.Resolve(kubeconfig, context, ns), clock);
+        new KubernetesClientAdapter(KubeConfigResolver.Resolve(kubeconfig, context, ns), clock);
 
     /// <summary>A fresh namespace (the server has no namespace controller, so names are never reused).</summary>
     public static async Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix = "ks")

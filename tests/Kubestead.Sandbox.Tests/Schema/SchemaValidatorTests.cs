@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
-using Kubestead.Kubernetes.Schema;
+using Kubestead.Sandbox.Schema;
 using Kubestead.Rollouts;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Demo;

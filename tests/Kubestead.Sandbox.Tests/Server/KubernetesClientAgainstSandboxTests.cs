@@ -90,8 +90,9 @@ public class KubernetesClientAgainstSandboxTests : IAsyncLifetime
     {
         const string secret = "s3cr3t-t0ken-ABCDEF0123456789";
         var log = new List<string>();
-        var connection = KubeConfigLoader.Resolve(_f.Kubeconfig) with { Token = secret };
-        await using var client = new KubernetesClient(connection, log: log.Add);
+        var connection = KubeConfigResolver.Resolve(_f.Kubeconfig);
+        connection.Configuration.AccessToken = secret;
+        await using var client = new KubernetesClientAdapter(connection, log: log.Add);
         var e = await Assert.ThrowsAsync<KubernetesApiException>(() => client.GetAsync(ResourceType.ConfigMap, "web", "x"));
         Assert.Equal(StatusReason.Unauthorized, e.Reason);
         foreach (var text in new[] { e.Message, e.ToString(), client.ToString(), connection.ToString(), string.Join("\n", log) })
@@ -99,7 +100,7 @@ public class KubernetesClientAgainstSandboxTests : IAsyncLifetime
             Assert.DoesNotContain(secret, text);
             Assert.DoesNotContain(secret[..8], text);
         }
-        Assert.DoesNotContain(_f.Server.Token, KubeConfigLoader.Resolve(_f.Kubeconfig).ToString());
+        Assert.DoesNotContain(_f.Server.Token, KubeConfigResolver.Resolve(_f.Kubeconfig).ToString());
     }
 
     [Fact]

@@ -22,11 +22,11 @@ public sealed class SandboxServerFixture : IAsyncDisposable
     }
 
     /// <summary>A client for the sandbox whose waits complete at once but are recorded.</summary>
-    public KubernetesClient Client(RecordingDelays? delays = null, string? token = null)
+    public KubernetesClientAdapter Client(RecordingDelays? delays = null, string? token = null)
     {
-        var connection = KubeConfigLoader.Resolve(Kubeconfig);
-        if (token is not null) connection = connection with { Token = token };
-        return new KubernetesClient(connection, delays ?? new RecordingDelays(), new RetryPolicy(4, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5)));
+        var connection = KubeConfigResolver.Resolve(Kubeconfig);
+        if (token is not null) connection.Configuration.AccessToken = token;
+        return new KubernetesClientAdapter(connection, delays ?? new RecordingDelays(), new RetryPolicy(4, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5)));
     }
 
     public async ValueTask DisposeAsync()

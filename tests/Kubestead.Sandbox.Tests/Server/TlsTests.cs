@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Kubestead.Kubernetes;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Server;
@@ -26,43 +27,56 @@ public class TlsTests : IAsyncLifetime
 
     private static async Task<string> GetNamespaceAsync(ClusterConnection c)
     {
-        await using var client = new KubernetesClient(c, retry: new RetryPolicy(1));
+        await using var client = new KubernetesClientAdapter(c, retry: new RetryPolicy(1));
         return (await client.GetAsync(ResourceType.Namespace, null, "web"))["metadata"]!["name"]!.GetValue<string>();
+    }
+
+    private static X509Certificate2Collection Roots(string pem)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPem(pem);
+        return roots;
     }
 
     [Fact]
     public async Task The_kubeconfigs_ca_is_trusted_and_used()
     {
-        var c = KubeConfigLoader.Resolve(_kubeconfig);
+        var c = KubeConfigResolver.Resolve(_kubeconfig);
         Assert.StartsWith("https://127.0.0.1:", c.Server.ToString());
-        Assert.NotNull(c.CertificateAuthorityPem);
+        Assert.NotNull(c.Configuration.SslCaCerts);
         Assert.Equal("web", await GetNamespaceAsync(c));
     }
 
     [Fact]
     public async Task A_server_certificate_from_an_unknown_ca_is_refused()
     {
-        var c = KubeConfigLoader.Resolve(_kubeconfig) with { CertificateAuthorityPem = SandboxCertificates.Create().CaPem };
+        var c = KubeConfigResolver.Resolve(_kubeconfig);
+        c.Configuration.SslCaCerts = Roots(SandboxCertificates.Create().CaPem);
         var e = await Assert.ThrowsAsync<KubernetesApiException>(() => GetNamespaceAsync(c));
         Assert.Equal(0, e.StatusCode);
         Assert.Contains("cannot reach the API server", e.Message);
-        var noCa = KubeConfigLoader.Resolve(_kubeconfig) with { CertificateAuthorityPem = null };
+        var noCa = KubeConfigResolver.Resolve(_kubeconfig);
+        noCa.Configuration.SslCaCerts = null;
         await Assert.ThrowsAsync<KubernetesApiException>(() => GetNamespaceAsync(noCa)); // the system store does not know the sandbox CA either
     }
 
     [Fact]
     public async Task Insecure_skip_tls_verify_is_honoured_only_when_asked()
     {
-        var c = KubeConfigLoader.Resolve(_kubeconfig) with { CertificateAuthorityPem = null, InsecureSkipTlsVerify = true };
+        var c = KubeConfigResolver.Resolve(_kubeconfig);
+        c.Configuration.SslCaCerts = null;
+        c.Configuration.SkipTlsVerify = true;
         Assert.Equal("web", await GetNamespaceAsync(c));
     }
 
     [Fact]
     public async Task Tls_server_name_selects_the_name_the_certificate_is_checked_against()
     {
-        var right = KubeConfigLoader.Resolve(_kubeconfig) with { TlsServerName = "kubernetes.default.svc" };
+        var right = KubeConfigResolver.Resolve(_kubeconfig);
+        right.Configuration.TlsServerName = "kubernetes.default.svc";
         Assert.Equal("web", await GetNamespaceAsync(right));
-        var wrong = KubeConfigLoader.Resolve(_kubeconfig) with { TlsServerName = "api.other.example" };
+        var wrong = KubeConfigResolver.Resolve(_kubeconfig);
+        wrong.Configuration.TlsServerName = "api.other.example";
         await Assert.ThrowsAsync<KubernetesApiException>(() => GetNamespaceAsync(wrong));
     }
 }

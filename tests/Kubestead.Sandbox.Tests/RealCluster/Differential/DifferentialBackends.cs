@@ -1,5 +1,5 @@
 using Kubestead.Kubernetes;
-using Kubestead.Kubernetes.Schema;
+using Kubestead.Sandbox.Schema;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Server;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Kubestead.Kubernetes.Schema;
+namespace Kubestead.Sandbox.Schema;
 
 /// <summary>One violation, with the field path kube-apiserver would print (e.g. <c>spec.http[0].route[1].weight</c>).</summary>
 public sealed record SchemaError(string Field, string Message)

@@ -1,60 +1,44 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using k8s.Autorest;
 
 namespace Kubestead.Kubernetes;
 
-/// <summary>Retry settings for transient failures (429, 5xx, dropped connections) on requests that cannot duplicate an effect.</summary>
-public sealed record RetryPolicy(int MaxAttempts = 5, TimeSpan? BaseDelay = null, TimeSpan? MaxDelay = null)
-{
-    public TimeSpan Base => BaseDelay ?? TimeSpan.FromMilliseconds(200);
-    public TimeSpan Max => MaxDelay ?? TimeSpan.FromSeconds(10);
-}
-
 /// <summary>
-/// Kubestead's narrow Kubernetes client over HttpClient and System.Text.Json. TLS is verified unless the kubeconfig
-/// says otherwise. Safe requests (reads, and writes guarded by resourceVersion or JSON Patch tests) are retried on
-/// transient failures with capped exponential backoff and full jitter, honouring Retry-After; a create is never
-/// retried blindly: after an ambiguous failure it reads the object back. 409 Conflict goes to the caller.
-/// Credentials never appear in messages, ToString or the verbose log.
+/// Kubestead's port (<see cref="IKubernetesApi"/>) over the official KubernetesClient: the library's HttpClient, TLS
+/// settings, credentials (tokens, token files, certificates, exec plugins, in-cluster) and error type carry every request;
+/// this adapter adds the request shapes Kubestead needs for any group/version/resource and its safety rules. Safe requests
+/// (reads, and writes guarded by resourceVersion or JSON Patch tests) are retried on transient failures with capped
+/// exponential backoff and full jitter, honouring Retry-After; a create is never re-sent: after an ambiguous failure it
+/// reads the object back. 409 Conflict goes to the caller. Credentials never appear in messages, ToString or the log.
 /// </summary>
-public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
+public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
 {
     private readonly ClusterConnection _connection;
     private readonly TimeProvider _clock;
     private readonly RetryPolicy _retry;
-    private readonly Action<string>? _log;
-    private readonly ExecCredentialProvider? _exec;
-    private readonly HttpMessageHandler? _handlerOverride;
-    private HttpClient? _http;
-    private string? _httpClientCertificate;
-    private int _requests;
+    private readonly RequestObserver _observer;
+    private readonly object _gate = new();
+    private KubernetesTransport? _transport;
 
-    public KubernetesClient(ClusterConnection connection, TimeProvider? clock = null, RetryPolicy? retry = null, Action<string>? log = null,
-        HttpMessageHandler? handler = null)
+    public KubernetesClientAdapter(ClusterConnection connection, TimeProvider? clock = null, RetryPolicy? retry = null, Action<string>? log = null)
     {
         _connection = connection;
         _clock = clock ?? TimeProvider.System;
         _retry = retry ?? new RetryPolicy();
-        _log = log;
-        _handlerOverride = handler;
-        _exec = connection.Exec is { } exec ? new ExecCredentialProvider(exec, _clock) : null;
+        _observer = new RequestObserver(log);
     }
 
     public string DefaultNamespace => _connection.Namespace;
 
     /// <summary>HTTP requests sent (each retry counts), for tests and benchmarks.</summary>
-    public int RequestCount => Volatile.Read(ref _requests);
+    public int RequestCount => _observer.RequestCount;
 
-    public ExecCredentialProvider? ExecProvider => _exec;
-
-    public override string ToString() => $"KubernetesClient({_connection})";
+    public override string ToString() => $"KubernetesClientAdapter({_connection})";
 
     public async Task<JsonObject> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct = default) =>
         (await SendAsync(HttpMethod.Get, Path(type, ns, name), null, null, Safe.Always, new ObjectReference(type, ns, name), ct).ConfigureAwait(false))!;
@@ -261,8 +245,32 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        _http?.Dispose();
+        lock (_gate) _transport?.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The library client, built at the first request rather than at start: commands that fail before talking to the
+    /// cluster (bad arguments, invalid specs) do not pay for TLS and credential setup.
+    /// </summary>
+    private KubernetesTransport Transport()
+    {
+        lock (_gate)
+        {
+            if (_transport is not null) return _transport;
+            try
+            {
+                return _transport = new KubernetesTransport(_connection.Configuration, _observer);
+            }
+            catch (k8s.Exceptions.KubeConfigException e)
+            {
+                throw new KubeConfigException($"cannot connect with {_connection}: {e.Message}");
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                throw new KubeConfigException("the client certificate or key in the kubeconfig cannot be read (expected PEM, RSA or EC)");
+            }
+        }
     }
 
     internal static string Path(ResourceType type, string? ns, string? name)
@@ -288,48 +296,31 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
-            var http = await ClientAsync(ct).ConfigureAwait(false);
-            using var request = new HttpRequestMessage(method, new Uri(_connection.Server, path));
+            var transport = Transport();
+            using var request = new HttpRequestMessage(method, new Uri(transport.BaseUri, path));
             request.Headers.Accept.ParseAdd("application/json");
-            await AuthorizeAsync(request, refreshedCredential, ct).ConfigureAwait(false);
             if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue(contentType ?? "application/json"));
-            var started = Stopwatch.GetTimestamp();
-            Interlocked.Increment(ref _requests);
             HttpResponseMessage response;
             try
             {
-                response = await http.SendAsync(request, ct).ConfigureAwait(false);
+                response = await transport.SendAsync(body, request, ct).ConfigureAwait(false);
             }
             catch (HttpRequestException e) when (!ct.IsCancellationRequested)
             {
-                _log?.Invoke($"{method} /{StripQuery(path)} -> connection failed ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
-                var error = new KubernetesApiException(0, StatusReason.ServiceUnavailable,
-                    $"{method} {target?.ToString() ?? "/" + StripQuery(path)}: cannot reach the API server at {_connection.Server}: {e.Message}", target, inner: e);
+                var error = Unreachable(method, path, target, e);
                 if (safety == Safe.Never || attempt >= _retry.MaxAttempts) throw error;
                 await Task.Delay(Backoff(attempt, null), _clock, ct).ConfigureAwait(false);
                 continue;
             }
-            using (response)
+            catch (HttpOperationException e)
             {
-                var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-                var code = (int)response.StatusCode;
-                _log?.Invoke($"{method} /{StripQuery(path)} -> {code} ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
-                if (response.IsSuccessStatusCode)
-                    return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
-                var retryAfter = response.Headers.RetryAfter?.Delta
-                                 ?? (response.Headers.RetryAfter?.Date is { } d ? d - _clock.GetUtcNow() : null);
-                JsonObject? status = null;
-                try
-                {
-                    status = JsonNode.Parse(text) as JsonObject;
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                }
-                var error = StatusError(code, status, target, retryAfter, method, path);
-                if (code == 401 && _exec is not null && !refreshedCredential)
+                var code = (int)e.Response.StatusCode;
+                var retryAfter = RetryAfter(e.Response.Headers);
+                var error = StatusError(code, ParseStatus(e.Response.Content), target, retryAfter, method, path);
+                if (code == 401 && Credentials() is RefreshableTokenProvider exec && !refreshedCredential)
                 {
                     refreshedCredential = true; // the cached exec credential expired early or was revoked: fetch a new one once
+                    exec.Invalidate();
                     continue;
                 }
                 var transient = code == 429 || code is 500 or 502 or 503 or 504;
@@ -337,28 +328,68 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
                 var mayRetry = code == 429 || safety != Safe.Never;
                 if (!transient || !mayRetry || attempt >= _retry.MaxAttempts) throw error;
                 await Task.Delay(Backoff(attempt, retryAfter), _clock, ct).ConfigureAwait(false);
+                continue;
+            }
+            catch (k8s.Exceptions.KubeConfigException) when (_connection.Exec is { } plugin)
+            {
+                throw KubeConfigResolver.ExecFailed(plugin);
+            }
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
             }
         }
     }
 
+    private k8s.Authentication.ITokenProvider? Credentials() => _connection.Configuration.TokenProvider;
+
+    private KubernetesApiException Unreachable(HttpMethod method, string path, ObjectReference? target, HttpRequestException e) =>
+        new(0, StatusReason.ServiceUnavailable,
+            $"{method} {target?.ToString() ?? "/" + StripQuery(path)}: cannot reach the API server at {_connection.Server}: {e.Message}", target, inner: e);
+
+    private static JsonObject? ParseStatus(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private TimeSpan? RetryAfter(IDictionary<string, IEnumerable<string>>? headers)
+    {
+        if (headers is null) return null;
+        var value = headers.FirstOrDefault(h => string.Equals(h.Key, "Retry-After", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)) return TimeSpan.FromSeconds(seconds);
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at - _clock.GetUtcNow() : null;
+    }
+
     private async IAsyncEnumerable<string> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct)
     {
-        var http = await ClientAsync(ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_connection.Server, path));
+        var transport = Transport();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(transport.BaseUri, path));
         request.Headers.Accept.ParseAdd("application/json");
-        await AuthorizeAsync(request, false, ct).ConfigureAwait(false);
-        Interlocked.Increment(ref _requests);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        HttpResponseMessage response;
+        try
         {
-            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            JsonObject? status = null;
-            try { status = JsonNode.Parse(text) as JsonObject; } catch (System.Text.Json.JsonException) { }
-            throw StatusError((int)response.StatusCode, status, null, null, HttpMethod.Get, path);
+            response = await transport.SendAsync(null, request, ct).ConfigureAwait(false);
         }
-        await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var reader = new StreamReader(stream);
-        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line) yield return line;
+        catch (HttpOperationException e)
+        {
+            throw StatusError((int)e.Response.StatusCode, ParseStatus(e.Response.Content), null, null, HttpMethod.Get, path);
+        }
+        using (response)
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line) yield return line;
+        }
     }
 
     private TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
@@ -366,84 +397,6 @@ public sealed class KubernetesClient : IKubernetesApi, IAsyncDisposable
         if (retryAfter is { } ra && ra > TimeSpan.Zero) return ra < _retry.Max ? ra : _retry.Max;
         var cap = Math.Min(_retry.Max.TotalMilliseconds, _retry.Base.TotalMilliseconds * Math.Pow(2, attempt - 1));
         return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * cap); // full jitter
-    }
-
-    private async Task AuthorizeAsync(HttpRequestMessage request, bool refresh, CancellationToken ct)
-    {
-        if (_exec is not null)
-        {
-            var credential = await _exec.GetAsync(refresh, ct).ConfigureAwait(false);
-            if (credential.Token is { } t) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", t);
-            return;
-        }
-        if (_connection.Token is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        else if (_connection.TokenFile is { } file)
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(file, ct).ConfigureAwait(false)).Trim());
-        else if (_connection.Username is { } user)
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{_connection.Password}")));
-    }
-
-    private async Task<HttpClient> ClientAsync(CancellationToken ct)
-    {
-        string? certPem = _connection.ClientCertificatePem, keyPem = _connection.ClientKeyPem;
-        if (_exec is not null)
-        {
-            var c = await _exec.GetAsync(false, ct).ConfigureAwait(false);
-            if (c.ClientCertificatePem is not null) (certPem, keyPem) = (c.ClientCertificatePem, c.ClientKeyPem);
-        }
-        if (_http is not null && _httpClientCertificate == certPem) return _http;
-        _http?.Dispose();
-        _httpClientCertificate = certPem;
-        _http = new HttpClient(_handlerOverride ?? CreateHandler(certPem, keyPem), disposeHandler: _handlerOverride is null) { Timeout = Timeout.InfiniteTimeSpan };
-        return _http;
-    }
-
-    private SocketsHttpHandler CreateHandler(string? certPem, string? keyPem)
-    {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(15) };
-        var ssl = handler.SslOptions;
-        if (certPem is not null)
-        {
-            if (keyPem is null) throw new KubeConfigException("a client certificate is configured without its key (client-key / client-key-data)");
-            try
-            {
-                using var pem = X509Certificate2.CreateFromPem(certPem, keyPem);
-                // Re-import so the private key is usable by SslStream on every platform.
-#pragma warning disable SYSLIB0057
-                var cert = new X509Certificate2(pem.Export(X509ContentType.Pkcs12));
-#pragma warning restore SYSLIB0057
-                ssl.ClientCertificates = new X509CertificateCollection { cert };
-            }
-            catch (System.Security.Cryptography.CryptographicException)
-            {
-                throw new KubeConfigException("the client certificate or key in the kubeconfig cannot be read (expected PEM, RSA or EC)");
-            }
-        }
-        if (_connection.InsecureSkipTlsVerify)
-        {
-            ssl.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        }
-        else if (_connection.CertificateAuthorityPem is not null || _connection.TlsServerName is not null)
-        {
-            var roots = new X509Certificate2Collection();
-            if (_connection.CertificateAuthorityPem is { } caPem) roots.ImportFromPem(caPem);
-            var serverName = _connection.TlsServerName;
-            ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null) return false;
-                using var cert = new X509Certificate2(certificate);
-                // tls-server-name replaces the URL's host as the name the certificate must carry.
-                var nameOk = serverName is null ? (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 : cert.MatchesHostname(serverName);
-                if (!nameOk) return false;
-                if (roots.Count == 0) return (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(cert);
-            };
-        }
-        return handler;
     }
 
     private static string StripQuery(string path) => path.Split('?')[0];

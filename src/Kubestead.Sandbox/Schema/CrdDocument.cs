@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
 
-namespace Kubestead.Kubernetes.Schema;
+namespace Kubestead.Sandbox.Schema;
 
 /// <summary>One served version of a CRD and its schema.</summary>
 public sealed record CrdVersion(string Name, bool Served, bool Storage, JsonObject Schema);
@@ -8,7 +9,7 @@ public sealed record CrdVersion(string Name, bool Served, bool Storage, JsonObje
 /// <summary>A CustomResourceDefinition read from YAML: group, names, scope and every version's openAPIV3Schema.</summary>
 public sealed record CrdDocument(string Group, string Kind, string Plural, bool Namespaced, IReadOnlyList<CrdVersion> Versions)
 {
-    public static CrdDocument Load(string path) => FromJson(KubeConfigLoader.YamlToJson(File.ReadAllText(path)) as JsonObject
+    public static CrdDocument Load(string path) => FromJson(YamlJson.Parse(File.ReadAllText(path)) as JsonObject
         ?? throw new ArgumentException($"{path} holds no CRD", nameof(path)));
 
     public static CrdDocument FromJson(JsonObject crd)
