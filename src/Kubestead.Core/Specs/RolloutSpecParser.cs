@@ -1,3 +1,4 @@
+using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -372,6 +373,9 @@ public static class RolloutSpecParser
         return new MetricProviderSpec("prometheus", address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
     }
 
+    /// <summary>How far detectRatio must lie above allowedIncrease (a margin, so the two nulls are well apart).</summary>
+    public const double MinDetectOverAllowed = 1.5;
+
     private static JudgeSpec? ReadJudge(SpecReader r, YamlMappingNode metric, string mp)
     {
         var judge = r.Map(metric, "judge", mp, required: false);
@@ -391,10 +395,15 @@ public static class RolloutSpecParser
         {
             case "sequential":
                 if (body is not null) r.CheckKeys(body, bp, "alpha", "detectRatio", "allowedIncrease", "latencyThresholdMs");
-                return new JudgeSpec("sequential",
-                    r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05,
-                    r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5,
-                    r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
+                var alpha = r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05;
+                var detect = r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5;
+                var allowed = r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0;
+                // The Pass test's null (detectRatio) must lie clearly above the Fail test's (allowedIncrease): inverted,
+                // the Pass test bets on ratios it should reject (issue #18: an 8x canary passed 88% of the time).
+                if (detect < MinDetectOverAllowed * allowed)
+                    r.Problem(body is null ? null : SpecReader.Child(body, "detectRatio") ?? body, $"{bp}.detectRatio",
+                        $"must be at least {MinDetectOverAllowed} times allowedIncrease ({allowed.ToString(CultureInfo.InvariantCulture)}), so the pass and fail tests cannot overlap; got {detect.ToString(CultureInfo.InvariantCulture)}");
+                return new JudgeSpec("sequential", alpha, detect, allowed,
                     0.98, null, null,
                     r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
             case "threshold":
