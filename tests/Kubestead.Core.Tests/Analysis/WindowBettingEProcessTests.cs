@@ -1,4 +1,5 @@
 using Kubestead.Analysis;
+using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Analysis;
 
@@ -63,5 +64,42 @@ public class WindowBettingEProcessTests
         var b = new WindowBettingEProcess(1, [2, 5, 20], BettingSide.Above, [0.1, 0.45, 0.45]);
         b.Restore(a.Save());
         Assert.Equal(a.EValue, b.EValue, 12);
+    }
+}
+
+public class AnalysisGateAlphaTests
+{
+    private static MetricSpec Metric(string name) =>
+        new(name, new MetricProviderSpec("prometheus", "http://prometheus:9090", "istio", null, null, null, TimeSpan.FromSeconds(10)),
+            new JudgeSpec("sequential", 0.05, 5, 1.0, 0.98, null, null, null));
+
+    private static VerdictOutcome Feed(ICanaryJudge judge, int windows)
+    {
+        // Each window: 1 canary failure against 4 on control at a 10% share (canary's share of failures 20%): evidence
+        // for "worse" grows by less than a factor 2 a window, so the two thresholds fall on different windows.
+        for (var i = 0; i < windows; i++)
+            judge.Observe(new MetricWindow(default, default, new VersionSample(100, 1), new VersionSample(900, 4)));
+        return judge.Evaluate().Outcome;
+    }
+
+    [Fact]
+    public void Two_sequential_metrics_in_one_gate_each_run_at_half_the_alpha()
+    {
+        var single = JudgeFactory.CreateGate([Metric("errors")]);
+        var pair = JudgeFactory.CreateGate([Metric("errors"), Metric("5xx")]);
+        // The smallest number of such windows at which one metric alone fails:
+        var windows = Enumerable.Range(1, 200).First(n => Feed(JudgeFactory.CreateGate([Metric("errors")])[0], n) == VerdictOutcome.Fail);
+        Assert.Equal(VerdictOutcome.Fail, Feed(single[0], windows));
+        // In a two-metric gate the same evidence is not yet enough: each metric has alpha/2, so the gate keeps alpha.
+        Assert.NotEqual(VerdictOutcome.Fail, Feed(pair[0], windows));
+    }
+
+    [Fact]
+    public void Threshold_metrics_do_not_dilute_a_sequential_metric()
+    {
+        var threshold = new MetricSpec("ok", Metric("ok").Provider, new JudgeSpec("threshold", 0.05, 5, 1, 0.98, 99, null, null));
+        var gate = JudgeFactory.CreateGate([Metric("errors"), threshold]);
+        var windows = Enumerable.Range(1, 200).First(n => Feed(JudgeFactory.CreateGate([Metric("errors")])[0], n) == VerdictOutcome.Fail);
+        Assert.Equal(VerdictOutcome.Fail, Feed(gate[0], windows));
     }
 }
