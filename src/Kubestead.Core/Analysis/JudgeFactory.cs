@@ -25,7 +25,7 @@ public static class JudgeFactory
             new SequentialLatencyJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease), ms),
         "sequential" => new SequentialErrorRateJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease)),
         "threshold" => new ThresholdJudge(metric, judge.MinSuccessRate, judge.MaxP99Ms),
-        "mannWhitney" => new MannWhitneyJudge(metric, judge.Confidence, judge.AllowedIncrease),
+        "mannWhitney" => new MannWhitneyJudge(metric, judge.Confidence, judge.AllowedIncrease, detectRatio: judge.DetectRatio),
         _ => throw new ArgumentException($"unknown judge '{judge.Kind}'", nameof(judge)),
     };
 }

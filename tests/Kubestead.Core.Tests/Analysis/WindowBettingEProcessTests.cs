@@ -103,3 +103,105 @@ public class AnalysisGateAlphaTests
         Assert.Equal(VerdictOutcome.Fail, Feed(gate[0], windows));
     }
 }
+
+public class MannWhitneyLooksTests
+{
+    private static MetricWindow Window(Random rng, int canaryRequests, double canaryRate, int controlRequests, double controlRate)
+    {
+        static int Binomial(Random r, int n, double p) { var k = 0; for (var i = 0; i < n; i++) if (r.NextDouble() < p) k++; return k; }
+        return new MetricWindow(default, default, new VersionSample(canaryRequests, Binomial(rng, canaryRequests, canaryRate)),
+            new VersionSample(controlRequests, Binomial(rng, controlRequests, controlRate)));
+    }
+
+    [Fact]
+    public void A_5x_worse_canary_at_low_traffic_is_rarely_passed_and_never_on_a_non_significant_result()
+    {
+        // Issue #18: 2 rps at 10%, p0 = 1%, a 5x canary: the old judge said Pass at its 5th window 98% of the time.
+        var rng = new Random(18);
+        var passes = 0;
+        for (var run = 0; run < 300; run++)
+        {
+            var judge = new MannWhitneyJudge("errors");
+            for (var w = 0; w < 30; w++)
+            {
+                judge.Observe(Window(rng, 12, 0.05, 108, 0.01));
+                if (judge.Evaluate().Outcome == VerdictOutcome.Pass) { passes++; break; }
+            }
+        }
+        // Measured 7 of 300 (the normal approximation of U is rough with so many tied zero-rate windows); 98% before.
+        Assert.True(passes <= 12, $"{passes} of 300 5x canaries passed");
+    }
+
+    [Fact]
+    public void A_A_false_aborts_stay_below_one_minus_confidence_when_asked_after_every_window()
+    {
+        var rng = new Random(19);
+        var fails = 0;
+        const int runs = 300;
+        for (var run = 0; run < runs; run++)
+        {
+            var judge = new MannWhitneyJudge("errors");
+            for (var w = 0; w < 120; w++)
+            {
+                judge.Observe(Window(rng, 60, 0.01, 540, 0.01));
+                if (judge.Evaluate().Outcome == VerdictOutcome.Fail) { fails++; break; }
+            }
+        }
+        Assert.True(fails <= 6, $"{fails} of {runs} good canaries failed (nominal 2%)");
+    }
+
+    [Fact]
+    public void Between_looks_nothing_is_tested_and_a_decision_survives_a_restore()
+    {
+        var judge = new MannWhitneyJudge("errors");
+        for (var w = 0; w < 9; w++) judge.Observe(new MetricWindow(default, default, new VersionSample(100, 30), new VersionSample(900, 1)));
+        Assert.Equal(VerdictOutcome.InsufficientData, judge.Evaluate().Outcome);
+        judge.Observe(new MetricWindow(default, default, new VersionSample(100, 30), new VersionSample(900, 1)));
+        Assert.Equal(VerdictOutcome.Fail, judge.Evaluate().Outcome);
+        var other = new MannWhitneyJudge("errors");
+        other.RestoreState(judge.SaveState());
+        Assert.Equal(VerdictOutcome.Fail, other.Evaluate().Outcome);
+    }
+}
+
+public class PlannerRequestsToPassTests
+{
+    private static int Poisson(Random rng, double mean)
+    {
+        var l = Math.Exp(-mean);
+        var k = 0;
+        var p = 1.0;
+        do { k++; p *= rng.NextDouble(); } while (p > l);
+        return k - 1;
+    }
+
+    [Fact]
+    public void Requests_to_pass_is_not_optimistic_against_the_judge()
+    {
+        // A good canary at 1% weight, 200 rps, p0 = 0.1%, 10-second windows: the canary requests the default judge
+        // needed to pass, against the planner's figure (which left out the pass mixture's factor 2 before issue #18).
+        var plan = CanarySamplePlanner.Plan(200, 0.01, TimeSpan.FromSeconds(10), PlannedRouting.Binomial);
+        var rng = new Random(5);
+        var needed = new List<long>();
+        for (var run = 0; run < 200; run++)
+        {
+            var judge = new SequentialErrorRateJudge("errors");
+            long canary = 0;
+            for (var w = 0; w < 2000; w++)
+            {
+                // 2000 requests a window: the canary's ~Poisson(20), failures ~Poisson(n · 0.1%).
+                var nc = Poisson(rng, 20);
+                var ns = 2000 - nc;
+                var xc = Poisson(rng, nc * 0.001);
+                var xs = Poisson(rng, ns * 0.001);
+                canary += nc;
+                judge.Observe(new MetricWindow(default, default, new VersionSample(nc, xc), new VersionSample(ns, xs)));
+                if (judge.Evaluate().Outcome == VerdictOutcome.Pass) { needed.Add(canary); break; }
+            }
+        }
+        needed.Sort();
+        var median = needed[needed.Count / 2];
+        Assert.True(plan.CanaryRequestsToPass >= 0.8 * median && plan.CanaryRequestsToPass <= 2.0 * median,
+            $"planner says {plan.CanaryRequestsToPass} canary requests to pass; the judge needed a median of {median}");
+    }
+}
