@@ -205,3 +205,24 @@ public class PlannerRequestsToPassTests
             $"planner says {plan.CanaryRequestsToPass} canary requests to pass; the judge needed a median of {median}");
     }
 }
+
+public class LatencyCalibrationTests
+{
+    private static readonly double[] Bounds = [50, 100, 250, double.PositiveInfinity];
+
+    private static MetricWindow Window(long[] canary, long[] control) =>
+        new(default, default, new VersionSample(canary[^1], 0, new LatencyHistogram(Bounds, canary)),
+            new VersionSample(control[^1], 0, new LatencyHistogram(Bounds, control)));
+
+    [Fact]
+    public void The_window_that_completes_the_calibration_is_not_tested_against_its_own_bound()
+    {
+        var judge = new SequentialLatencyJudge("latency");
+        // 250 control requests (enough to calibrate); the canary's 10 all in the slowest bucket.
+        judge.Observe(Window([0, 0, 0, 10], [200, 245, 248, 250]));
+        Assert.Equal(0, judge.Evaluate().CanaryRequests);
+        Assert.NotNull(judge.ThresholdMs);
+        judge.Observe(Window([0, 0, 0, 10], [200, 245, 248, 250]));
+        Assert.Equal(10, judge.Evaluate().CanaryRequests);
+    }
+}
