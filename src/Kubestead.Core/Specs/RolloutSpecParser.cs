@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 namespace Kubestead.Specs;
 
 /// <summary>Parses and validates a rollout spec, reporting every problem at once with file, line and field.</summary>
-public static class RolloutSpecParser
+public static partial class RolloutSpecParser
 {
     public const string ApiVersion = "kubestead.io/v1alpha1";
     public const string Kind = "Rollout";
@@ -367,11 +367,19 @@ public static class RolloutSpecParser
         var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
         var requests = r.Str(prom, "requestsQuery", pp);
         var failures = r.Str(prom, "failuresQuery", pp);
+        // Windows are differenced from cumulative counters read at both edges; a rate would be differenced silently.
+        foreach (var (field, query) in new[] { ("requestsQuery", requests), ("failuresQuery", failures) })
+            if (query is not null && RateFunction().Match(query) is { Success: true } rate)
+                r.Problem(SpecReader.Child(prom, field), $"{pp}.{field}",
+                    $"must return cumulative counters (Kubestead differences them per series); remove {rate.Groups[1].Value}(...)");
         if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
             r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
         var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
         return new MetricProviderSpec("prometheus", address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rate|irate|increase)\s*\(")]
+    private static partial System.Text.RegularExpressions.Regex RateFunction();
 
     /// <summary>How far detectRatio must lie above allowedIncrease (a margin, so the two nulls are well apart).</summary>
     public const double MinDetectOverAllowed = 1.5;
