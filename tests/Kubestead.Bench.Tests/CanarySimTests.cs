@@ -120,9 +120,15 @@ public class HarnessTests
     {
         var starved = Runner.Run(Grid("50x", 50, 2, 0.01), ["kubestead-sequential"], 200).Single();
         Assert.Equal(0, starved.Promotions);
-        var busy = Runner.Run(Grid("50x", 50, 200, 0.25), ["kubestead-sequential"], 200).Single();
+        // Since issue #18 the judges bet per window, and one window carries at most a capped amount of evidence (3.85x
+        // at 25%): on 10-second windows a 50x canary at 200 rps needs several windows (blast ~100 for the two-metric
+        // gate, ~76 for the error judge alone; docs/analysis.md). Evaluated every second, as the goal is stated, the
+        // blast stays small.
+        var grid = Grid("50x", 50, 200, 0.25);
+        grid.TickSeconds = 1;
+        var busy = Runner.Run(grid, ["kubestead-sequential"], 100).Single();
         Assert.Equal(busy.Replicates, busy.Rollbacks);
-        Assert.True(busy.BlastMean < 40, $"blast {busy.BlastMean}");
+        Assert.True(busy.BlastMean < 15, $"blast {busy.BlastMean}");
     }
 }
 
