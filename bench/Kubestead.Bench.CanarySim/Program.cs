@@ -54,7 +54,7 @@ public static class Report
         sb.AppendLine("Rates with Wilson 95% intervals. Bad canaries: catch = rolled back, escape = promoted. Good canaries (A/A): false abort = rolled back.");
         sb.AppendLine("Blast = failed canary requests served until the rollback (caught replicates). Insufficient = no decision by T_max.");
         sb.AppendLine();
-        foreach (var group in results.GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, Fault: r.Cell.Fault.Name)))
+        foreach (var group in results.GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, Fault: r.Cell.FaultLabel)))
         {
             var first = group.First();
             var emptyClosed = Math.Exp(-first.Cell.Rps * first.Cell.Weight * 60);
@@ -82,8 +82,8 @@ public static class Report
     public static string Svg(List<CellResult> results, IReadOnlyList<string> engines)
     {
         string[] colours = ["#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4", "#17becf", "#8c564b"];
-        var good = results.Where(r => !r.Cell.Fault.IsBad).GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight)).ToList();
-        var bad = results.Where(r => r.Cell.Fault.IsBad).GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, r.Cell.Fault.Name)).ToList();
+        var good = results.Where(r => !r.Cell.Fault.IsBad).GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, r.Cell.FaultLabel)).ToList();
+        var bad = results.Where(r => r.Cell.Fault.IsBad).GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, r.Cell.FaultLabel)).ToList();
         var width = 80 + Math.Max(good.Count, bad.Count) * 14 * engines.Count / 2 + 200;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"620\" font-family=\"sans-serif\" font-size=\"11\">");
@@ -107,11 +107,11 @@ public static class Report
                 x += 6;
             }
         }
-        Panel("False-abort rate on good canaries (A/A), per cell", 40, good.Select(g => ($"{g.Key.Routing} {g.Key.Rps}rps {g.Key.Weight:P0}", g.AsEnumerable())),
+        Panel("False-abort rate on good canaries (A/A), per cell", 40, good.Select(g => ($"{g.Key.Routing} {g.Key.Rps}rps {g.Key.Weight:P0}{(g.Key.FaultLabel == "A/A" ? "" : " " + g.Key.FaultLabel)}", g.AsEnumerable())),
             r => (double)r.Rollbacks / r.Replicates, 1, "");
         var maxBlast = Math.Max(1, bad.SelectMany(g => g).Select(r => r.BlastMean).Where(d => !double.IsNaN(d)).DefaultIfEmpty(1).Max());
         Panel("Mean blast radius (failed canary requests until rollback) on bad canaries, per cell", 320,
-            bad.Select(g => ($"{g.Key.Routing} {g.Key.Rps}rps {g.Key.Weight:P0} {g.Key.Name}", g.AsEnumerable())), r => r.BlastMean, maxBlast, "");
+            bad.Select(g => ($"{g.Key.Routing} {g.Key.Rps}rps {g.Key.Weight:P0} {g.Key.FaultLabel}", g.AsEnumerable())), r => r.BlastMean, maxBlast, "");
         for (var i = 0; i < engines.Count; i++)
             sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{width - 140}\" y=\"{40 + i * 18}\" width=\"12\" height=\"12\" fill=\"{colours[i % colours.Length]}\"/><text x=\"{width - 122}\" y=\"{50 + i * 18}\">{engines[i]}</text>");
         sb.Append("</svg>");

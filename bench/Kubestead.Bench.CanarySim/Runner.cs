@@ -31,7 +31,7 @@ public static class Runner
             {
                 var rng = new Rng(Rng.Derive(baseSeed, cellIndex, r));
                 var traffic = new TrafficModel(s, cell, rng);
-                var policies = engines.Select(e => EngineRegistry.Create(e, s)).ToArray();
+                var policies = engines.Select(e => EngineRegistry.Create(e, s, cell)).ToArray();
                 var done = new Outcome?[engines.Count];
                 long blast = 0;
                 int minutes = 0, emptyMinutes = 0, minuteCanary = 0, ticksInMinute = 0;
@@ -92,7 +92,7 @@ public static class Runner
         {
             var bad = r.Cell.Fault.IsBad;
             sb.Append(string.Join(",",
-                r.Cell.Scenario, r.Engine, r.Cell.Routing, F(r.Cell.Rps), F(r.Cell.Weight), r.Cell.Fault.Name, r.Replicates.ToString(CultureInfo.InvariantCulture),
+                r.Cell.Scenario, r.Engine, r.Cell.Routing, F(r.Cell.Rps), F(r.Cell.Weight), r.Cell.FaultLabel, r.Replicates.ToString(CultureInfo.InvariantCulture),
                 bad ? F((double)r.Rollbacks / r.Replicates) : "", bad ? F((double)r.Promotions / r.Replicates) : "",
                 bad ? "" : F((double)r.Rollbacks / r.Replicates), F((double)r.Insufficient / r.Replicates),
                 bad ? F(r.BlastMean) : "", bad ? F(r.BlastP95) : "", F(r.TimeMedian), F(r.TimeP90))).Append('\n');

@@ -40,6 +40,11 @@ public sealed class ScenarioFile
     public int Connections { get; set; } = 20;
     public double ConnectionLifetimeSeconds { get; set; } = 30;
 
+    /// <summary>Length of a Kubestead analysis window in seconds (default: one tick).</summary>
+    public int? JudgeWindowSeconds { get; set; }
+
+    public List<EnvironmentSpec> Environments { get; set; } = new() { new EnvironmentSpec() };
+
     public static ScenarioFile Load(string path) => new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
         .Deserialize<ScenarioFile>(File.ReadAllText(path));
 
@@ -47,8 +52,13 @@ public sealed class ScenarioFile
         from routing in Routing
         from rps in Rps
         from w in Weights
+        from env in Environments
         from f in Faults
-        select new Cell(Name, routing, rps, w, f);
+        select new Cell(Name, routing, rps, w, f, env);
 }
 
-public sealed record Cell(string Scenario, string Routing, double Rps, double Weight, FaultSpec Fault);
+public sealed record Cell(string Scenario, string Routing, double Rps, double Weight, FaultSpec Fault, EnvironmentSpec? Environment = null)
+{
+    /// <summary>The fault's name, prefixed by the environment's when the cell is not the default iid one.</summary>
+    public string FaultLabel => Environment is null || Environment.Name == "iid" ? Fault.Name : $"{Environment.Name} {Fault.Name}";
+}

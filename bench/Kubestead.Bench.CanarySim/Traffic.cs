@@ -3,7 +3,8 @@ using MathNet.Numerics.Distributions;
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>What one tick (default 10 s) of traffic did: counts per version and latency histograms (exclusive bucket counts).</summary>
-public sealed record Tick(double TimeSeconds, int Nc, int Xc, int Ns, int Xs, long[] CanaryBuckets, long[] StableBuckets);
+/// <param name="Weight">The canary weight in effect during the tick (pods routing: the configured weight).</param>
+public sealed record Tick(double TimeSeconds, int Nc, int Xc, int Ns, int Xs, long[] CanaryBuckets, long[] StableBuckets, double Weight = double.NaN);
 
 /// <summary>Generates ticks for one replicate of a cell: Poisson arrivals, routing (binomial, wrr, pods), faults, latency.</summary>
 public sealed class TrafficModel
@@ -18,6 +19,11 @@ public sealed class TrafficModel
     private readonly double[] _canaryCdf;
     private double _wrr;
     private readonly bool[]? _connectionOnCanary;
+    private readonly EnvironmentSpec _env;
+    private readonly double[] _stablePodRates;
+    private readonly double[] _canaryPodRates;
+    private double _nextRateDraw;
+    private double _outageUntil = double.NegativeInfinity;
 
     public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
     {
@@ -27,6 +33,9 @@ public sealed class TrafficModel
         _stableCdf = Cdf(s.LatencyMedianMs, s.LatencySigma, 0, 0);
         _canaryCdf = Cdf(s.LatencyMedianMs * cell.Fault.LatencyMultiplier, s.LatencySigma, cell.Fault.TailFraction, cell.Fault.TailExtraMs);
         _wrr = rng.NextDouble();
+        _env = cell.Environment ?? new EnvironmentSpec();
+        _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsStable)).ToArray();
+        _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsCanary)).ToArray();
         if (cell.Routing == "pods")
         {
             _connectionOnCanary = new bool[s.Connections];
@@ -41,12 +50,13 @@ public sealed class TrafficModel
     {
         var dt = _s.TickSeconds;
         var n = _rng.Poisson(_cell.Rps * dt);
+        var weight = WeightAt(t);
         int c;
         switch (_cell.Routing)
         {
             case "wrr":
                 var before = Math.Floor(_wrr);
-                _wrr += n * _cell.Weight;
+                _wrr += n * weight;
                 c = (int)(Math.Floor(_wrr) - before);
                 break;
             case "pods" when _s.ConnectionLifetimeSeconds <= 0:
@@ -60,18 +70,102 @@ public sealed class TrafficModel
                 c = _rng.Binomial(n, (double)_connectionOnCanary.Count(x => x) / _connectionOnCanary.Length);
                 break;
             default:
-                c = _rng.Binomial(n, _cell.Weight);
+                c = _rng.Binomial(n, weight);
                 break;
         }
         var f = _cell.Fault;
         var pc = t < f.WarmUpSeconds && f.WarmUpErrorRate is { } warm ? warm
             : t >= f.OnsetSeconds ? f.AbsoluteErrorRate ?? _s.P0 * f.ErrorMultiplier : _s.P0;
         var latencyFaultOn = t >= f.OnsetSeconds;
-        var xc = _rng.Binomial(c, Math.Min(1, pc));
-        var xs = _rng.Binomial(n - c, _s.P0);
+        int xc, xs;
+        if (_env.IsIid)
+        {
+            xc = _rng.Binomial(c, Math.Min(1, pc));
+            xs = _rng.Binomial(n - c, _s.P0);
+        }
+        else
+        {
+            var common = OutageMultiplier(t, dt);
+            if (_env.RateCv > 0 && t >= _nextRateDraw)
+            {
+                DrawPodRates(_stablePodRates);
+                DrawPodRates(_canaryPodRates);
+                _nextRateDraw = t + _env.RatePeriodSeconds;
+            }
+            xc = PodFailures(c, pc * common, _canaryPodRates);
+            xs = PodFailures(n - c, _s.P0 * common, _stablePodRates);
+        }
         CanaryTotal += c;
         Total += n;
-        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf));
+        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight);
+    }
+
+    private double WeightAt(double t)
+    {
+        var w = _cell.Weight;
+        foreach (var step in _env.WeightSteps)
+            if (t >= step.AtSeconds) w = step.Weight;
+        return w;
+    }
+
+    /// <summary>Outages start as a Poisson process (mean gap OutageEverySeconds) and multiply both sides' failure rates.</summary>
+    private double OutageMultiplier(double t, double dt)
+    {
+        if (_env.OutageEverySeconds <= 0) return 1;
+        if (t >= _outageUntil && _rng.NextDouble() < 1 - Math.Exp(-dt / _env.OutageEverySeconds))
+            _outageUntil = t + _env.OutageSeconds;
+        return t < _outageUntil ? _env.OutageMultiplier : 1;
+    }
+
+    private void DrawPodRates(double[] rates)
+    {
+        var shape = 1 / (_env.RateCv * _env.RateCv);
+        for (var i = 0; i < rates.Length; i++) rates[i] = Gamma(shape) / shape;
+    }
+
+    /// <summary>A version's failures: its requests spread evenly over its pods, each pod at its own rate, in bursts.</summary>
+    private int PodFailures(int requests, double rate, double[] podRates)
+    {
+        var total = 0;
+        var left = requests;
+        for (var i = 0; i < podRates.Length && left > 0; i++)
+        {
+            var ni = i == podRates.Length - 1 ? left : _rng.Binomial(left, 1.0 / (podRates.Length - i));
+            left -= ni;
+            var p = Math.Min(1, rate * podRates[i]);
+            if (_env.BurstMean <= 1)
+            {
+                total += _rng.Binomial(ni, p);
+                continue;
+            }
+            // Bursts: triggering requests at rate p/b, each failing itself and a geometric number more (mean size b).
+            var bursts = _rng.Binomial(ni, Math.Min(1, p / _env.BurstMean));
+            var failures = 0;
+            for (var k = 0; k < bursts; k++)
+            {
+                var size = 1;
+                while (_rng.NextDouble() >= 1 / _env.BurstMean) size++;
+                failures += size;
+            }
+            total += Math.Min(ni, failures);
+        }
+        return total;
+    }
+
+    /// <summary>Gamma(shape, 1) by Marsaglia and Tsang (shape below 1 through the boost U^(1/shape)).</summary>
+    private double Gamma(double shape)
+    {
+        if (shape < 1) return Gamma(shape + 1) * Math.Pow(_rng.NextDouble(), 1 / shape);
+        var d = shape - 1.0 / 3;
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do { x = _rng.Normal(); v = 1 + c * x; } while (v <= 0);
+            v = v * v * v;
+            var u = _rng.NextDouble();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
+        }
     }
 
     private bool PickPod() => _rng.NextDouble() < (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable);

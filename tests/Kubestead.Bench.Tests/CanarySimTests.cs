@@ -120,9 +120,15 @@ public class HarnessTests
     {
         var starved = Runner.Run(Grid("50x", 50, 2, 0.01), ["kubestead-sequential"], 200).Single();
         Assert.Equal(0, starved.Promotions);
-        var busy = Runner.Run(Grid("50x", 50, 200, 0.25), ["kubestead-sequential"], 200).Single();
+        // Since issue #18 the judges bet per window, and one window carries at most a capped amount of evidence (3.85x
+        // at 25%): on 10-second windows a 50x canary at 200 rps needs several windows (blast ~100 for the two-metric
+        // gate, ~76 for the error judge alone; docs/analysis.md). Evaluated every second, as the goal is stated, the
+        // blast stays small.
+        var grid = Grid("50x", 50, 200, 0.25);
+        grid.TickSeconds = 1;
+        var busy = Runner.Run(grid, ["kubestead-sequential"], 100).Single();
         Assert.Equal(busy.Replicates, busy.Rollbacks);
-        Assert.True(busy.BlastMean < 40, $"blast {busy.BlastMean}");
+        Assert.True(busy.BlastMean < 15, $"blast {busy.BlastMean}");
     }
 }
 
@@ -140,5 +146,50 @@ public class PodRoutingTests
         // connections re-picked each tick, the variance would be several times larger.
         Assert.InRange(mean, 19, 21);
         Assert.InRange(variance / mean, 0.85, 1.15);
+    }
+}
+
+public class ClusteredEnvironmentTests
+{
+    private static (double Mean, double VarianceRatio) Failures(EnvironmentSpec env)
+    {
+        var s = new ScenarioFile { TickSeconds = 60, P0 = 0.01, PodsStable = 9, PodsCanary = 1 };
+        var traffic = new TrafficModel(s, new Cell("t", "binomial", 20, 0.1, new FaultSpec(), env), new Rng(42));
+        var counts = Enumerable.Range(0, 3000).Select(k => { var t = traffic.Next(k * 60); return (double)(t.Xc + t.Xs); }).ToList();
+        var mean = counts.Average();
+        var variance = counts.Sum(c => (c - mean) * (c - mean)) / (counts.Count - 1);
+        return (mean, variance / mean);
+    }
+
+    [Fact]
+    public void Bursts_and_rate_variation_keep_the_mean_failure_rate_and_add_overdispersion()
+    {
+        // 1200 requests a minute at p0 = 1%: 12 failures a minute on average in every environment.
+        var iid = Failures(new EnvironmentSpec());
+        var bursts = Failures(new EnvironmentSpec { Name = "bursts5", BurstMean = 5 });
+        var cv = Failures(new EnvironmentSpec { Name = "cv1.0", RateCv = 1.0 });
+        Assert.InRange(iid.Mean, 11.5, 12.5);
+        Assert.InRange(bursts.Mean, 11.0, 13.0);
+        Assert.InRange(cv.Mean, 11.0, 13.0);
+        Assert.InRange(iid.VarianceRatio, 0.85, 1.15);
+        Assert.True(bursts.VarianceRatio > 5, $"bursts of mean 5: variance/mean {bursts.VarianceRatio:0.##}");
+        Assert.True(cv.VarianceRatio > 1.5, $"rate CV 1: variance/mean {cv.VarianceRatio:0.##}");
+    }
+
+    [Fact]
+    public void The_default_judge_meets_the_clustered_goals_on_a_small_run()
+    {
+        // bench/scenarios/clustered.yaml at 200 replicates: A/A false aborts and 5x passes stay near or below 2.5%.
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "bench", "scenarios", "clustered.yaml"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var s = ScenarioFile.Load(Path.Combine(dir.FullName, "bench", "scenarios", "clustered.yaml"));
+        s.Environments = s.Environments.Where(e => e.Name is "bursts5" or "cv1.0").ToList();
+        var results = Runner.Run(s, ["kubestead-sequential-errors"], replicates: 200);
+        foreach (var r in results)
+        {
+            var wrong = r.Cell.Fault.IsBad ? r.Promotions : r.Rollbacks;
+            Assert.True(wrong <= 10, $"{r.Cell.FaultLabel}: {wrong} of 200 wrong verdicts");
+        }
     }
 }

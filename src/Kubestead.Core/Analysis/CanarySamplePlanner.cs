@@ -26,23 +26,55 @@ public static class CanarySamplePlanner
             PlannedRouting.WeightedRoundRobin => expected >= 1 ? 0 : 1 - expected,
             _ => Math.Exp(-expected),
         };
-        var logThreshold = Math.Log(1 / alpha);
-        // Failures needed on the canary alone (control silent) for the fail test's best alternative to cross 1/α, against
-        // a mixture of 7 alternatives: each canary failure adds log(θ1/θ0), θ0 = w, θ1 = ρw/(ρw + 1 - w).
+        // The default judge decides at e >= 2/α (each direction at α/2) on the window bets.
+        var logThreshold = Math.Log(SequentialCountJudge.DecisionThreshold(new SequentialJudgeOptions(alpha, detectRatio)));
+        // Failures needed on the canary alone (control silent) for the fail test's detectRatio alternative to cross the
+        // threshold: with one failure a window, each adds log(θ1/θ0), θ0 = w, θ1 = ρw/(ρw + 1 - w); that alternative has
+        // prior weight 0.45 in the mixture.
         var theta0 = Math.Clamp(canaryShare, 1e-9, 1 - 1e-9);
         var rho = Math.Max(detectRatio, 1.5);
         var theta1 = rho * theta0 / (rho * theta0 + 1 - theta0);
-        var failuresToDetect = Math.Ceiling((logThreshold + Math.Log(7)) / Math.Log(theta1 / theta0));
+        var failuresToDetect = Math.Ceiling((logThreshold + Math.Log(1 / 0.45)) / Math.Log(theta1 / theta0));
         var canaryFailureRate = requestsPerSecond * canaryShare * baselineErrorRate * detectRatio;
         TimeSpan? toDetect = canaryFailureRate > 0 ? TimeSpan.FromSeconds(failuresToDetect / canaryFailureRate) : null;
-        // Passing needs the control's failures to outweigh what a detectRatio-times-worse canary would have produced:
-        // about log(1/α) / (D·p0·(1 - 1/D)) canary requests when stable dominates the traffic.
-        var toPass = (long)Math.Ceiling(logThreshold / (baselineErrorRate * (detectRatio - 1 - Math.Log(detectRatio))));
+        // Passing: the pass test's window bets (null: detectRatio, alternatives 1 and detectRatio/2, equal weights) grow by
+        // an expected log-wealth per window computed exactly below for a healthy canary; the best alternative must reach
+        // 2 × threshold (the factor 2 is the pass mixture's weight).
+        var canaryPerWindow = requestsPerSecond * canaryShare * window.TotalSeconds;
+        var growth = Math.Max(PassGrowthPerWindow(requestsPerSecond * window.TotalSeconds * baselineErrorRate, theta0, detectRatio, 1),
+            PassGrowthPerWindow(requestsPerSecond * window.TotalSeconds * baselineErrorRate, theta0, detectRatio, Math.Max(1, detectRatio / 2)));
+        var toPass = growth > 0 ? (long)Math.Ceiling((logThreshold + Math.Log(2)) / growth * canaryPerWindow) : long.MaxValue;
         var warnings = new List<string>();
         if (empty > 0.05)
             warnings.Add($"{empty:P0} of {window.TotalSeconds:0}s windows will see no canary request (expected {expected:0.##} per window); the judges will report insufficient data for those");
         if (rolloutDuration is { } d && requestsPerSecond * canaryShare * d.TotalSeconds < toPass)
             warnings.Add($"the canary is expected to serve {requestsPerSecond * canaryShare * d.TotalSeconds:0} requests in {d.TotalMinutes:0} minutes, fewer than the ~{toPass} needed to pass a {detectRatio}x regression test; the rollout will end paused with insufficient data unless traffic or duration grows");
         return new SamplePlan(expected, empty, toDetect, toPass, warnings);
+    }
+
+    /// <summary>
+    /// E[log(1 + λ(θ0' − y'))] for one window of the Pass test (mirrored shares) when the canary is as good as control:
+    /// failures m ~ Poisson(<paramref name="failuresPerWindow"/>), the canary's x ~ Binomial(m, share).
+    /// </summary>
+    internal static double PassGrowthPerWindow(double failuresPerWindow, double share, double detectRatio, double alternative)
+    {
+        var thetaNull = 1 - detectRatio * share / (detectRatio * share + 1 - share);
+        var thetaAlt = 1 - alternative * share / (alternative * share + 1 - share);
+        var growth = 0.0;
+        var pm = Math.Exp(-failuresPerWindow);
+        var maxM = (int)Math.Ceiling(failuresPerWindow + 10 * Math.Sqrt(failuresPerWindow) + 10);
+        for (var m = 1; m <= maxM; m++)
+        {
+            pm *= failuresPerWindow / m;
+            var stake = WindowBettingEProcess.Stake(thetaNull, thetaAlt, m);
+            var px = Math.Pow(1 - share, m);
+            for (var x = 0; x <= m; x++)
+            {
+                var y = 1 - (double)x / m;
+                growth += pm * px * Math.Log(1 + stake * (y - thetaNull));
+                px *= x < m ? share / (1 - share) * (m - x) / (x + 1) : 0;
+            }
+        }
+        return growth;
     }
 }

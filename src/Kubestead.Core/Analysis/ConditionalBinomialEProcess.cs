@@ -14,7 +14,7 @@ namespace Kubestead.Analysis;
 /// </para>
 /// State is one log-product per alternative: O(1) per metric.
 /// </summary>
-public sealed class ConditionalBinomialEProcess
+public sealed class ConditionalBinomialEProcess : ICountEProcess
 {
     private readonly double _nullRatio;
     private readonly double[] _alternatives;

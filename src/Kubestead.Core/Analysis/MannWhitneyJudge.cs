@@ -1,18 +1,27 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace Kubestead.Analysis;
 
 /// <summary>
 /// Kayenta-style judge: the per-window failure rates of canary and control as two samples, compared with a Mann-Whitney
-/// test at a confidence (default 0.98) in a direction, failing only when the canary's mean is also above the allowed
-/// ratio of control's. Needs several windows with canary traffic; until then InsufficientData. Keeps the last 120 windows.
+/// test. A fixed-sample test re-run after every window inflates its error rate (issue #18 measured 4-12% false aborts
+/// against a nominal 2%), so it is run only at pre-declared looks (<see cref="Looks"/> windows with canary traffic) and
+/// each look gets (1 - confidence) / looks (Bonferroni): over the whole analysis it fails a good canary with probability at
+/// most 1 - confidence. A non-significant result is not evidence of health: <b>Pass</b> needs its own test, that the
+/// canary's rates are significantly below <c>detectRatio</c> times control's (one-sided, at the same split level); anything
+/// else is InsufficientData. Keeps the last 120 windows.
 /// </summary>
-public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, double allowedIncrease = 1.0, TestDirection direction = TestDirection.Increase)
-    : ICanaryJudge
+public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, double allowedIncrease = 1.0,
+    TestDirection direction = TestDirection.Increase, double detectRatio = 5) : ICanaryJudge
 {
-    private const int MinWindows = 5;
+    /// <summary>The numbers of windows with canary traffic at which the test is run.</summary>
+    public static readonly IReadOnlyList<int> Looks = [10, 20, 40, 80, 120];
+
     private const int MaxWindows = 120;
     private readonly List<(long Nc, long Xc, long Ns, long Xs)> _windows = new();
+    private int _seen;
+    private Verdict? _lastLook;
 
     public string Name => "mann-whitney";
 
@@ -22,37 +31,70 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
     {
         if (w.Canary.Requests == 0 || w.Control.Requests == 0) return;
         _windows.Add((w.Canary.Requests, w.Canary.Failures, w.Control.Requests, w.Control.Failures));
+        _seen++;
         if (_windows.Count > MaxWindows) _windows.RemoveAt(0);
+        if (Looks.Contains(_seen)) _lastLook = Look();
     }
 
     public Verdict Evaluate()
     {
+        // A decision taken at a look stands; between looks nothing new is tested.
+        if (_lastLook is { Outcome: VerdictOutcome.Fail or VerdictOutcome.Pass } decided) return decided;
         long nc = _windows.Sum(w => w.Nc), xc = _windows.Sum(w => w.Xc), ns = _windows.Sum(w => w.Ns), xs = _windows.Sum(w => w.Xs);
-        if (_windows.Count < MinWindows)
-            return new Verdict(Name, Metric, VerdictOutcome.InsufficientData, nc, xc, ns, xs, null, null, null, null,
-                $"insufficient data: {_windows.Count} of {MinWindows} windows with canary traffic");
-        var canary = _windows.Select(w => (double)w.Xc / w.Nc).ToList();
-        var control = _windows.Select(w => (double)w.Xs / w.Ns).ToList();
-        var (u, p) = MannWhitneyTest.Run(canary, control, direction);
-        var ratio = control.Average() > 0 ? canary.Average() / control.Average() : (canary.Average() > 0 ? double.PositiveInfinity : 1);
-        var significant = p < 1 - confidence;
-        var fail = significant && ratio > allowedIncrease;
-        return new Verdict(Name, Metric, fail ? VerdictOutcome.Fail : VerdictOutcome.Pass, nc, xc, ns, xs, u, p, null, ratio,
-            fail
-                ? $"canary failure rate per window is higher (Mann-Whitney U={u:0.#}, p={p:0.####} < {1 - confidence:0.##}, {ratio:0.##}x control)"
-                : $"no significant increase over {_windows.Count} windows (U={u:0.#}, p={p:0.####})");
+        var next = Looks.FirstOrDefault(l => l > _seen);
+        var why = _lastLook is { } last ? last.Summary + "; " : "";
+        return new Verdict(Name, Metric, VerdictOutcome.InsufficientData, nc, xc, ns, xs, _lastLook?.Statistic, _lastLook?.PValue, null, _lastLook?.Effect,
+            next == 0
+                ? $"{why}insufficient data: no look left after {_seen} windows"
+                : $"{why}insufficient data: {_seen} windows with canary traffic; the next test is at {next}");
     }
 
-    public JsonObject SaveState() => new()
+    private Verdict Look()
     {
-        ["windows"] = new JsonArray(_windows.Select(w => (JsonNode?)new JsonArray(w.Nc, w.Xc, w.Ns, w.Xs)).ToArray()),
-    };
+        long nc = _windows.Sum(w => w.Nc), xc = _windows.Sum(w => w.Xc), ns = _windows.Sum(w => w.Ns), xs = _windows.Sum(w => w.Xs);
+        var level = (1 - confidence) / Looks.Count;
+        var canary = _windows.Select(w => (double)w.Xc / w.Nc).ToList();
+        var control = _windows.Select(w => (double)w.Xs / w.Ns).ToList();
+        var ratio = control.Average() > 0 ? canary.Average() / control.Average() : (canary.Average() > 0 ? double.PositiveInfinity : 1);
+        var (u, p) = MannWhitneyTest.Run(canary, control.Select(r => r * allowedIncrease).ToList(), direction);
+        string L(double x) => x.ToString("0.#####", CultureInfo.InvariantCulture);
+        if (p < level && ratio > allowedIncrease)
+            return new Verdict(Name, Metric, VerdictOutcome.Fail, nc, xc, ns, xs, u, p, null, ratio,
+                $"canary failure rate per window is higher (Mann-Whitney U={u:0.#}, p={L(p)} < {L(level)} at look {_seen}, {ratio:0.##}x control)");
+        var (uPass, pPass) = MannWhitneyTest.Run(canary, control.Select(r => r * detectRatio).ToList(), TestDirection.Decrease);
+        if (pPass < level)
+            return new Verdict(Name, Metric, VerdictOutcome.Pass, nc, xc, ns, xs, uPass, pPass, null, ratio,
+                $"canary failure rate per window is below {detectRatio:0.##}x control's (U={uPass:0.#}, p={L(pPass)} < {L(level)} at look {_seen})");
+        return new Verdict(Name, Metric, VerdictOutcome.InsufficientData, nc, xc, ns, xs, u, p, null, ratio,
+            $"look {_seen}: neither worse (p={L(p)}) nor shown below {detectRatio:0.##}x control (p={L(pPass)}) at level {L(level)}");
+    }
+
+    public JsonObject SaveState()
+    {
+        var o = new JsonObject
+        {
+            ["windows"] = new JsonArray(_windows.Select(w => (JsonNode?)new JsonArray(w.Nc, w.Xc, w.Ns, w.Xs)).ToArray()),
+            ["seen"] = _seen,
+        };
+        if (_lastLook is { } v)
+            o["look"] = new JsonObject
+            {
+                ["outcome"] = v.Outcome.ToString(), ["u"] = v.Statistic, ["p"] = v.PValue, ["effect"] = v.Effect, ["summary"] = v.Summary,
+                ["counts"] = new JsonArray(v.CanaryRequests, v.CanaryFailures, v.ControlRequests, v.ControlFailures),
+            };
+        return o;
+    }
 
     public void RestoreState(JsonObject state)
     {
         _windows.Clear();
-        if (state["windows"] is not JsonArray a) return;
-        foreach (var w in a.OfType<JsonArray>())
-            _windows.Add((w[0]!.GetValue<long>(), w[1]!.GetValue<long>(), w[2]!.GetValue<long>(), w[3]!.GetValue<long>()));
+        _lastLook = null;
+        if (state["windows"] is JsonArray a)
+            foreach (var w in a.OfType<JsonArray>())
+                _windows.Add((w[0]!.GetValue<long>(), w[1]!.GetValue<long>(), w[2]!.GetValue<long>(), w[3]!.GetValue<long>()));
+        _seen = state["seen"]?.GetValue<int>() ?? _windows.Count;
+        if (state["look"] is JsonObject l && l["counts"] is JsonArray c && Enum.TryParse<VerdictOutcome>(l["outcome"]?.GetValue<string>(), out var outcome))
+            _lastLook = new Verdict(Name, Metric, outcome, c[0]!.GetValue<long>(), c[1]!.GetValue<long>(), c[2]!.GetValue<long>(), c[3]!.GetValue<long>(),
+                l["u"]?.GetValue<double>(), l["p"]?.GetValue<double>(), null, l["effect"]?.GetValue<double>(), l["summary"]?.GetValue<string>() ?? "");
     }
 }

@@ -4,10 +4,15 @@ using System.Text.Json.Nodes;
 namespace Kubestead.Analysis;
 
 /// <summary>Settings of the sequential judges.</summary>
-/// <param name="Alpha">Bound on the chance of failing a good canary (and of passing one <paramref name="DetectRatio"/> times worse).</param>
+/// <param name="Alpha">
+/// Bound on the chance of a wrong verdict: with the window unit, failing a good canary and passing one
+/// <paramref name="DetectRatio"/> times worse each have probability at most α/2 (each test runs at α/2, so the bound
+/// holds also for a canary whose ratio drifts across both nulls); with the request unit each has at most α.
+/// </param>
 /// <param name="DetectRatio">A canary this many times worse than its control must not pass.</param>
 /// <param name="AllowedIncrease">Ratios up to this are acceptable (1.0: any increase counts against the canary).</param>
-public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0);
+/// <param name="Unit">What a bet is placed on: the window (valid when failures cluster; the default) or the request.</param>
+public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -18,9 +23,15 @@ public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRa
 public abstract class SequentialCountJudge : ICanaryJudge
 {
     private static readonly double[] FailAlternatives = [1.5, 2, 3, 5, 10, 20, 50];
+
+    // Fewer alternatives for the window bets: a window with several failures stakes close to the cap whatever the
+    // alternative, so a fine grid adds little power and costs log(grid size) of evidence. Most prior weight goes to the
+    // large ratios, where the blast radius is made; 2x keeps some power for small regressions (measured: issue #18).
+    private static readonly double[] WindowFailAlternatives = [2, 5, 20];
+    private static readonly double[] WindowFailWeights = [0.1, 0.45, 0.45];
     private readonly SequentialJudgeOptions _options;
-    private ConditionalBinomialEProcess _failTest;
-    private ConditionalBinomialEProcess _passTest;
+    private ICountEProcess _failTest;
+    private ICountEProcess _passTest;
     private long _nc, _xc, _ns, _xs;
 
     protected SequentialCountJudge(string metric, SequentialJudgeOptions options)
@@ -53,7 +64,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
 
     public Verdict Evaluate()
     {
-        var threshold = 1 / _options.Alpha;
+        var threshold = DecisionThreshold(_options);
         var eFail = _failTest.EValue;
         var ePass = _passTest.EValue;
         var canaryRate = _nc == 0 ? 0 : (double)_xc / _nc;
@@ -98,6 +109,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             ["nc"] = _nc, ["xc"] = _xc, ["ns"] = _ns, ["xs"] = _xs,
             ["fail"] = new JsonArray(_failTest.Save().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
             ["pass"] = new JsonArray(_passTest.Save().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+            ["unit"] = UnitName(_options.Unit),
         };
         SaveExtra(o);
         return o;
@@ -111,8 +123,14 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _xs = state["xs"]?.GetValue<long>() ?? 0;
         _failTest = NewFailTest();
         _passTest = NewPassTest();
-        if (state["fail"] is JsonArray f) _failTest.Restore(f.Select(n => n!.GetValue<double>()).ToList());
-        if (state["pass"] is JsonArray p) _passTest.Restore(p.Select(n => n!.GetValue<double>()).ToList());
+        // State saved before the window unit existed holds per-request likelihood ratios, which are not evidence for the
+        // window test: those e-processes restart at 1 (still valid, only slower); the counts carry over.
+        var savedUnit = state["unit"]?.GetValue<string>() ?? UnitName(EvidenceUnit.Request);
+        if (savedUnit == UnitName(_options.Unit))
+        {
+            if (state["fail"] is JsonArray f) _failTest.Restore(f.Select(n => n!.GetValue<double>()).ToList());
+            if (state["pass"] is JsonArray p) _passTest.Restore(p.Select(n => n!.GetValue<double>()).ToList());
+        }
         RestoreExtra(state);
     }
 
@@ -124,10 +142,27 @@ public abstract class SequentialCountJudge : ICanaryJudge
     {
     }
 
-    private ConditionalBinomialEProcess NewFailTest() =>
-        new(_options.AllowedIncrease, FailAlternatives.Select(r => r * _options.AllowedIncrease).ToArray());
+    /// <summary>The e-value at which a test decides: 2/α for the window unit (each direction at α/2), 1/α per request.</summary>
+    public static double DecisionThreshold(SequentialJudgeOptions options) =>
+        options.Unit == EvidenceUnit.Window ? 2 / options.Alpha : 1 / options.Alpha;
+
+    private static string UnitName(EvidenceUnit unit) => unit == EvidenceUnit.Window ? "window" : "request";
+
+    private ICountEProcess NewFailTest()
+    {
+        var grid = _options.Unit == EvidenceUnit.Request ? FailAlternatives : WindowFailAlternatives;
+        var alternatives = grid.Select(r => r * _options.AllowedIncrease).ToArray();
+        return _options.Unit == EvidenceUnit.Request
+            ? new ConditionalBinomialEProcess(_options.AllowedIncrease, alternatives)
+            : new WindowBettingEProcess(_options.AllowedIncrease, alternatives, BettingSide.Above, WindowFailWeights);
+    }
 
     // H0 for passing: the canary is at least DetectRatio times worse. Alternatives: no worse than allowed.
-    private ConditionalBinomialEProcess NewPassTest() =>
-        new(_options.DetectRatio, [_options.AllowedIncrease, Math.Max(_options.AllowedIncrease, _options.DetectRatio / 2)]);
+    private ICountEProcess NewPassTest()
+    {
+        double[] alternatives = [_options.AllowedIncrease, Math.Max(_options.AllowedIncrease, _options.DetectRatio / 2)];
+        return _options.Unit == EvidenceUnit.Request
+            ? new ConditionalBinomialEProcess(_options.DetectRatio, alternatives)
+            : new WindowBettingEProcess(_options.DetectRatio, alternatives, BettingSide.Below);
+    }
 }

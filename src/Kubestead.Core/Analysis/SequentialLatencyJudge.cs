@@ -4,8 +4,9 @@ namespace Kubestead.Analysis;
 
 /// <summary>
 /// The sequential test on slow requests: those above a latency threshold, counted from histogram buckets. The
-/// threshold is given, or fixed once as the bucket bound at control's p99 after 200 control requests; both sides
-/// are then counted against the same bucket bound, so bucket resolution cannot favour one side.
+/// threshold is given (the spec's <c>latencyThresholdMs</c>), or, for callers of this class only (no spec field), fixed
+/// once as the bucket bound at control's p99 after 200 control requests, testing only the windows after that; both
+/// sides are then counted against the same bucket bound, so bucket resolution cannot favour one side.
 /// </summary>
 public sealed class SequentialLatencyJudge(string metric, SequentialJudgeOptions? options = null, double? thresholdMs = null)
     : SequentialCountJudge(metric, options ?? new SequentialJudgeOptions())
@@ -28,6 +29,9 @@ public sealed class SequentialLatencyJudge(string metric, SequentialJudgeOptions
             _calibration = _calibration is null ? s : Add(_calibration, s);
             if (_calibration.Total < CalibrationRequests) return null;
             _boundMs = Quantile(_calibration, 0.99);
+            // The windows that chose the bound are not tested against it (that would be double dipping: the bound sits
+            // at control's own p99 in exactly those windows); testing starts with the next window.
+            return null;
         }
         return (c.Total, Above(c, _boundMs.Value), s.Total, Above(s, _boundMs.Value));
     }

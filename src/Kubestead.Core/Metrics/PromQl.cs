@@ -21,12 +21,16 @@ public static partial class PromQl
         return sb.Append('"').ToString();
     }
 
-    /// <summary>Fills <c>{{name}}</c> variables with validated Kubernetes names; unknown variables and unsafe values are errors.</summary>
-    public static string Render(string template, IReadOnlyDictionary<string, string> variables)
+    /// <summary>
+    /// Fills <c>{{name}}</c> variables with validated Kubernetes names; unknown variables and unsafe values are errors.
+    /// <paramref name="derived"/> holds values built here from validated names (such as a pod regex), substituted as they are.
+    /// </summary>
+    public static string Render(string template, IReadOnlyDictionary<string, string> variables, IReadOnlyDictionary<string, string>? derived = null)
     {
         return Variable().Replace(template, m =>
         {
             var name = m.Groups[1].Value;
+            if (derived is not null && derived.TryGetValue(name, out var built)) return built;
             if (!variables.TryGetValue(name, out var value))
                 throw new ArgumentException($"query template uses {{{{{name}}}}}, which is not one of: {string.Join(", ", variables.Keys)}");
             if (!KubernetesName().IsMatch(value))

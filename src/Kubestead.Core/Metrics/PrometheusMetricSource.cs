@@ -6,8 +6,10 @@ using Kubestead.Specs;
 namespace Kubestead.Metrics;
 
 /// <summary>
-/// Counts per version from Prometheus: the counters' sums at the window's end minus at its start (instant queries),
-/// which is exact to the request where <c>increase()</c> would extrapolate. Istio's metrics are read with
+/// Counts per version from Prometheus: cumulative counters read at the window's start and end (instant queries) and
+/// differenced series by series, which is exact to the request where <c>increase()</c> would extrapolate, and which a
+/// series appearing or vanishing (failed scrape, pod replaced or scaled down) cannot turn into lifetime totals.
+/// Queries must therefore return the raw counter series (not summed across pods, never rate/irate/increase). Istio's metrics are read with
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
 /// serves clusters without a mesh.
 /// </summary>
@@ -68,43 +70,32 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
 
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
-        var canaryStart = await SampleAsync(canary, start, ct).ConfigureAwait(false);
-        var canaryEnd = await SampleAsync(canary, end, ct).ConfigureAwait(false);
-        var controlStart = await SampleAsync(control, start, ct).ConfigureAwait(false);
-        var controlEnd = await SampleAsync(control, end, ct).ConfigureAwait(false);
-        return new MetricWindow(start, end, Diff(canaryEnd, canaryStart), Diff(controlEnd, controlStart));
+        var c = await SampleAsync(canary, start, end, ct).ConfigureAwait(false);
+        var s = await SampleAsync(control, start, end, ct).ConfigureAwait(false);
+        return new MetricWindow(start, end, c, s);
     }
 
-    private static VersionSample Diff(VersionSample end, VersionSample start)
+    /// <summary>One workload's counts in the window, differenced series by series (<see cref="CounterSeriesDiff"/>).</summary>
+    private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
+        var (requestsQuery, failuresQuery, bucketsQuery) = Queries(workload);
+        var requests = CounterSeriesDiff.Total(await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false),
+            await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
+            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false));
         LatencyHistogram? latency = null;
-        if (end.Latency is { } e && start.Latency is { } s && e.UpperBoundsMs.SequenceEqual(s.UpperBoundsMs))
-            latency = new LatencyHistogram(e.UpperBoundsMs, e.CumulativeCounts.Zip(s.CumulativeCounts, (a, b) => Math.Max(0, a - b)).ToArray());
-        // A counter reset (pod restart) makes the difference negative: count from zero then rather than inventing traffic.
-        var requests = end.Requests >= start.Requests ? end.Requests - start.Requests : end.Requests;
-        var failures = end.Failures >= start.Failures ? end.Failures - start.Failures : end.Failures;
-        return new VersionSample(requests, Math.Min(failures, requests), latency);
-    }
-
-    private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset at, CancellationToken ct)
-    {
-        var (requests, failures, buckets) = Queries(workload);
-        var r = await ScalarAsync(requests, at, ct).ConfigureAwait(false);
-        var f = await ScalarAsync(failures, at, ct).ConfigureAwait(false);
-        LatencyHistogram? latency = null;
-        if (buckets is not null)
+        if (bucketsQuery is not null)
         {
-            var samples = await client.QueryAsync(buckets, at, ct).ConfigureAwait(false);
-            var points = samples.Where(s => s.Labels.ContainsKey("le"))
-                .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], System.Globalization.CultureInfo.InvariantCulture), s.Value))
+            var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
+                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "");
+            var points = byLe.Where(p => p.Key.Length > 0)
+                .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
                 .OrderBy(p => p.Le).ToList();
             if (points.Count > 0) latency = new LatencyHistogram(points.Select(p => p.Le).ToArray(), points.Select(p => (long)Math.Round(p.Value)).ToArray());
         }
-        return new VersionSample((long)Math.Round(r), (long)Math.Round(f), latency);
+        var r = (long)Math.Round(requests);
+        return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency);
     }
-
-    private async Task<double> ScalarAsync(string query, DateTimeOffset at, CancellationToken ct) =>
-        (await client.QueryAsync(query, at, ct).ConfigureAwait(false)).Sum(s => double.IsFinite(s.Value) ? s.Value : 0);
 
     /// <summary>The PromQL for one workload's cumulative requests, failures and latency buckets.</summary>
     public (string Requests, string Failures, string? Buckets) Queries(string workload)
@@ -114,19 +105,25 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
         return provider.Builtin switch
         {
             "istio" => (
-                $"sum(istio_requests_total{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w}}})",
-                $"sum(istio_requests_total{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w},response_code=~\"5..\"}})",
-                $"sum by (le) (istio_request_duration_milliseconds_bucket{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w}}})"),
+                $"istio_requests_total{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w}}}",
+                $"istio_requests_total{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w},response_code=~\"5..\"}}",
+                $"istio_request_duration_milliseconds_bucket{{reporter=\"destination\",destination_workload_namespace={n},destination_workload={w}}}"),
             "linkerd" => (
-                $"sum(response_total{{direction=\"inbound\",namespace={n},deployment={w}}})",
-                $"sum(response_total{{direction=\"inbound\",namespace={n},deployment={w},classification=\"failure\"}})",
-                $"sum by (le) (response_latency_ms_bucket{{direction=\"inbound\",namespace={n},deployment={w}}})"),
+                $"response_total{{direction=\"inbound\",namespace={n},deployment={w}}}",
+                $"response_total{{direction=\"inbound\",namespace={n},deployment={w},classification=\"failure\"}}",
+                $"response_latency_ms_bucket{{direction=\"inbound\",namespace={n},deployment={w}}}"),
             _ => (
-                PromQl.Render(provider.RequestsQuery!, Vars(workload)),
-                PromQl.Render(provider.FailuresQuery!, Vars(workload)),
+                PromQl.Render(provider.RequestsQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
+                PromQl.Render(provider.FailuresQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
                 null),
         };
     }
 
     private Dictionary<string, string> Vars(string workload) => new() { ["namespace"] = ns, ["deployment"] = workload, ["workload"] = workload };
+
+    /// <summary>
+    /// A PromQL regex (fully anchored by Prometheus) for the pods of a Deployment: name, pod-template hash, pod suffix.
+    /// Unlike <c>name-.*</c> it cannot match the pods of <c>name-canary</c> (one dash-separated part more).
+    /// </summary>
+    public static string PodRegex(string deployment) => $"{deployment}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}";
 }

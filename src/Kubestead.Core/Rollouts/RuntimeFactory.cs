@@ -20,7 +20,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         AnalysisRunner? analysis = null;
         if (spec.Analysis is { } a)
         {
-            var bindings = a.Metrics.Select(m => new MetricBinding(m.Name, JudgeFactory.Create(m), metrics(spec, m), m.Judge)).ToList();
+            var judges = JudgeFactory.CreateGate(a.Metrics);
+            var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)).ToList();
             analysis = new AnalysisRunner(new AnalysisPlan(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit), bindings);
         }
         return new RolloutRuntime(ToPlan(spec), spec.MeshProvider, router, workload, analysis);

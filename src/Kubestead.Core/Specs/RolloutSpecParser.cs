@@ -1,10 +1,11 @@
+using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Kubestead.Specs;
 
 /// <summary>Parses and validates a rollout spec, reporting every problem at once with file, line and field.</summary>
-public static class RolloutSpecParser
+public static partial class RolloutSpecParser
 {
     public const string ApiVersion = "kubestead.io/v1alpha1";
     public const string Kind = "Rollout";
@@ -366,11 +367,22 @@ public static class RolloutSpecParser
         var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
         var requests = r.Str(prom, "requestsQuery", pp);
         var failures = r.Str(prom, "failuresQuery", pp);
+        // Windows are differenced from cumulative counters read at both edges; a rate would be differenced silently.
+        foreach (var (field, query) in new[] { ("requestsQuery", requests), ("failuresQuery", failures) })
+            if (query is not null && RateFunction().Match(query) is { Success: true } rate)
+                r.Problem(SpecReader.Child(prom, field), $"{pp}.{field}",
+                    $"must return cumulative counters (Kubestead differences them per series); remove {rate.Groups[1].Value}(...)");
         if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
             r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
         var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
         return new MetricProviderSpec("prometheus", address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rate|irate|increase)\s*\(")]
+    private static partial System.Text.RegularExpressions.Regex RateFunction();
+
+    /// <summary>How far detectRatio must lie above allowedIncrease (a margin, so the two nulls are well apart).</summary>
+    public const double MinDetectOverAllowed = 1.5;
 
     private static JudgeSpec? ReadJudge(SpecReader r, YamlMappingNode metric, string mp)
     {
@@ -391,10 +403,15 @@ public static class RolloutSpecParser
         {
             case "sequential":
                 if (body is not null) r.CheckKeys(body, bp, "alpha", "detectRatio", "allowedIncrease", "latencyThresholdMs");
-                return new JudgeSpec("sequential",
-                    r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05,
-                    r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5,
-                    r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
+                var alpha = r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05;
+                var detect = r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5;
+                var allowed = r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0;
+                // The Pass test's null (detectRatio) must lie clearly above the Fail test's (allowedIncrease): inverted,
+                // the Pass test bets on ratios it should reject (issue #18: an 8x canary passed 88% of the time).
+                if (detect < MinDetectOverAllowed * allowed)
+                    r.Problem(body is null ? null : SpecReader.Child(body, "detectRatio") ?? body, $"{bp}.detectRatio",
+                        $"must be at least {MinDetectOverAllowed} times allowedIncrease ({allowed.ToString(CultureInfo.InvariantCulture)}), so the pass and fail tests cannot overlap; got {detect.ToString(CultureInfo.InvariantCulture)}");
+                return new JudgeSpec("sequential", alpha, detect, allowed,
                     0.98, null, null,
                     r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
             case "threshold":

@@ -1,0 +1,35 @@
+namespace Kubestead.Bench.CanarySim;
+
+/// <summary>A weight change at a time: the weight schedule of a cell (before the first step the cell's weight holds).</summary>
+public sealed class WeightStep
+{
+    public double AtSeconds { get; set; }
+    public double Weight { get; set; }
+}
+
+/// <summary>
+/// How failures arrive around the canary, beyond independent failures at a fixed rate (issue #18): per-pod failure rates
+/// that vary from period to period (a gamma multiplier with mean 1 and coefficient of variation <see cref="RateCv"/>),
+/// failures in same-pod bursts (retry storms; geometric sizes with mean <see cref="BurstMean"/>), outages that raise the
+/// failure rate on both sides at once, and a weight schedule whose steps may fall inside an analysis window. The default
+/// (all off) is the iid model of CANARY-SIM v1, drawn exactly as before, so existing scenario files give the same numbers.
+/// </summary>
+public sealed class EnvironmentSpec
+{
+    public string Name { get; set; } = "iid";
+    public double RateCv { get; set; }
+    public double RatePeriodSeconds { get; set; } = 60;
+    public double BurstMean { get; set; } = 1;
+    public double OutageEverySeconds { get; set; }
+    public double OutageSeconds { get; set; } = 60;
+    public double OutageMultiplier { get; set; } = 10;
+    public List<WeightStep> WeightSteps { get; set; } = new();
+
+    /// <summary>
+    /// Set to false to let Kubestead's analysis windows run across weight changes, as the engine did before issue #18
+    /// (to measure what aligning the windows buys).
+    /// </summary>
+    public bool WindowsEndAtWeightChanges { get; set; } = true;
+
+    public bool IsIid => RateCv <= 0 && BurstMean <= 1 && OutageEverySeconds <= 0;
+}
