@@ -112,6 +112,12 @@ public sealed class KubesteadService : IKubesteadService
         if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
         var spec = ParseStored(before);
         var runtime = _runtimes.Create(spec);
+        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
+            && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
+        {
+            var restarted = await _executor.RestartFromChangedStableAsync(before, runtime, changes, ct).ConfigureAwait(false);
+            return wait ? await DriveAsync(restarted, ct).ConfigureAwait(false) : ToResult(restarted);
+        }
         if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift })
         {
             // Resuming after drift means Kubestead's weights win again.

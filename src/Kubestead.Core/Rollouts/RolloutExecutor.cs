@@ -82,6 +82,10 @@ public sealed class RolloutExecutor(
                 }
             }
 
+            if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.StableTemplate is { } recorded
+                && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
+                return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
+
             var gate = AnalysisGate.Combine(stored.Status.LastVerdicts, rt.Analysis is not null);
             var action = RolloutDecider.Decide(rt.Plan, stored.Status, now, gate);
             if (action is StopAction) return stored;
@@ -166,15 +170,43 @@ public sealed class RolloutExecutor(
     public async Task<StoredRollout> EnsurePreparedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
         if (stored.Status.Prepared || stored.Status.Phase.IsTerminal()) return stored;
+        var stableTemplate = stored.Status.StableTemplate ?? await rt.Workload.ReadStableTemplateAsync(ct).ConfigureAwait(false);
         await rt.Workload.EnsureCanaryAsync(ct).ConfigureAwait(false);
         await rt.Router.PrepareAsync(ct).ConfigureAwait(false);
         var status = stored.Status with
         {
             Prepared = true,
+            StableTemplate = stableTemplate,
             CanaryDeployment = rt.Workload.CanaryDeployment,
             CanaryDeploymentCreated = rt.Workload.CreatesCanary,
         };
         return await SaveAsync(stored, status.WithHistory(Entry("prepare", $"prepared {rt.MeshProvider} routing; canary Deployment {rt.Workload.CanaryDeployment}")), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stable changed under a paused rollout and a person resumed it: traffic goes back to stable, the canary is rebuilt
+    /// from the new template (so the hotfix is in it) and the steps and analysis start again; nothing of stable is overwritten.
+    /// </summary>
+    public async Task<StoredRollout> RestartFromChangedStableAsync(StoredRollout stored, RolloutRuntime rt, IReadOnlyList<string> changes, CancellationToken ct)
+    {
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        await rt.Workload.RebuildCanaryFromStableAsync(ct).ConfigureAwait(false);
+        var template = await rt.Workload.ReadStableTemplateAsync(ct).ConfigureAwait(false);
+        var message = $"stable changed ({string.Join("; ", changes)}): canary rebuilt from the new template, steps restart";
+        var restarted = new RolloutStatus
+        {
+            Phase = RolloutPhase.Progressing,
+            Message = message,
+            Prepared = true,
+            CanaryDeployment = stored.Status.CanaryDeployment,
+            CanaryDeploymentCreated = stored.Status.CanaryDeploymentCreated,
+            StableTemplate = template,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+            StartedAt = stored.Status.StartedAt,
+            History = stored.Status.History,
+        };
+        return await SaveAsync(stored, restarted.WithHistory(Entry("restart", message, 0)), ct).ConfigureAwait(false);
     }
 
     /// <summary>Rolls back: records the intent, sends all traffic to stable in one write, then cleans up.</summary>
@@ -206,7 +238,7 @@ public sealed class RolloutExecutor(
                 CleanupStarted = true,
             }, ct).ConfigureAwait(false);
         }
-        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
             .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0)), ct).ConfigureAwait(false);
     }
@@ -222,7 +254,15 @@ public sealed class RolloutExecutor(
         if (!stored.Status.CleanupStarted)
         {
             Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"updating Deployment {rt.Workload.StableDeployment} to the canary's version"));
-            await rt.Workload.PromoteStableAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await rt.Workload.PromoteStableAsync(stored.Status.StableTemplate, ct).ConfigureAwait(false);
+            }
+            catch (StableTemplateChangedException e)
+            {
+                // A hotfix on stable wins over the canary built from the old template: stop before overwriting it.
+                return await PauseAsync(stored, PauseReason.Drift, e.Message, ct).ConfigureAwait(false);
+            }
             var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
             Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
             stored = await SaveAsync(stored, stored.Status with
@@ -232,7 +272,7 @@ public sealed class RolloutExecutor(
                 CleanupStarted = true,
             }, ct).ConfigureAwait(false);
         }
-        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await CompleteAsync(stored, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
     }
 
@@ -251,12 +291,37 @@ public sealed class RolloutExecutor(
         return stored;
     }
 
-    private async Task CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    private async Task<StoredRollout> CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
         foreach (var route in stored.Status.HeaderRoutes)
             await rt.Router.RemoveHeaderRouteAsync(route, ct).ConfigureAwait(false);
         await rt.Router.CleanupAsync(ct).ConfigureAwait(false);
-        await rt.Workload.DeleteCanaryIfCreatedAsync(ct).ConfigureAwait(false);
+        stored = await WaitScaleDownDelayAsync(stored, rt, ct).ConfigureAwait(false);
+        await rt.Workload.RetireCanaryAsync(ct).ConfigureAwait(false);
+        return stored;
+    }
+
+    /// <summary>
+    /// Traffic has left the canary, but sidecars and keep-alive connections still send it requests for a while: keep its
+    /// pods for scaleDownDelay. The due time is recorded first, so a driver that takes over waits only the rest.
+    /// </summary>
+    private async Task<StoredRollout> WaitScaleDownDelayAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        var delay = rt.Plan.Policies.ScaleDownDelay ?? RolloutPolicies.DefaultScaleDownDelay;
+        if (delay <= TimeSpan.Zero || !await rt.Workload.HasCanaryPodsToRetireAsync(ct).ConfigureAwait(false)) return stored;
+        if (stored.Status.CanaryRemovalDueAt is not { } due)
+        {
+            due = clock.GetUtcNow() + delay;
+            stored = await SaveAsync(stored, (stored.Status with { CanaryRemovalDueAt = due })
+                .WithHistory(Entry("scaleDownDelay", $"canary {rt.Workload.CanaryDeployment} kept until {due:u} while in-flight requests drain")), ct).ConfigureAwait(false);
+        }
+        var now = clock.GetUtcNow();
+        if (due > now)
+        {
+            Emit(new WaitingEvent(now, stored.Namespace, stored.Name, $"scaleDownDelay: keeping the canary until {due:u}", TimeSpan.Zero, due - now));
+            await Task.Delay(due - now, clock, ct).ConfigureAwait(false);
+        }
+        return stored;
     }
 
     private async Task<StoredRollout> ApplyWeightAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)

@@ -25,7 +25,12 @@ public sealed record RolloutPolicies(
     InconclusivePolicy OnInsufficientData = InconclusivePolicy.Pause,
     InconclusivePolicy OnMetricErrors = InconclusivePolicy.Pause,
     PromotionMode Promotion = PromotionMode.Full,
-    TimeSpan? ReadyTimeout = null);
+    TimeSpan? ReadyTimeout = null,
+    TimeSpan? ScaleDownDelay = null)
+{
+    /// <summary>Argo Rollouts' default: long enough for sidecars to stop sending in-flight requests to the canary.</summary>
+    public static readonly TimeSpan DefaultScaleDownDelay = TimeSpan.FromSeconds(30);
+}
 
 public abstract record PlanStep
 {

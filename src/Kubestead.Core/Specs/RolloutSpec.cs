@@ -16,7 +16,11 @@ public sealed record RolloutSpec(
     string VersionLabel,
     IReadOnlyList<StepSpec> Steps,
     AnalysisSpec? Analysis,
-    PoliciesSpec Policies);
+    PoliciesSpec Policies)
+{
+    /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
+    public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 public static class MeshProviders
 {

@@ -11,7 +11,7 @@ public static class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -107,11 +107,13 @@ public static class RolloutSpecParser
             r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
                 $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
         var policies = ReadPolicies(r, spec);
+        // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
+        var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
 
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies), r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay }, r.Problems);
     }
 
     private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)
