@@ -115,7 +115,9 @@ public sealed class CanaryWorkload(
     /// Rebuilds the canary Kubestead created from stable's current template (after stable changed under the rollout), so
     /// the canary carries the hotfix too. A user-supplied canary is the user's to rebuild and is left as it is.
     /// </summary>
-    public async Task RebuildCanaryFromStableAsync(CancellationToken ct)
+    public Task RebuildCanaryFromStableAsync(CancellationToken ct) => ConflictRetry.RunAsync(() => RebuildCanaryOnceAsync(ct));
+
+    private async Task RebuildCanaryOnceAsync(CancellationToken ct)
     {
         if (await BuildCanaryAsync(ct).ConfigureAwait(false) is not { } desired) return;
         var existing = await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false);
@@ -201,6 +203,12 @@ public sealed class CanaryWorkload(
     /// </summary>
     public async Task PromoteStableAsync(JsonObject? recordedStable, CancellationToken ct)
     {
+        await ConflictRetry.RunAsync(() => WriteStableTemplateAsync(recordedStable, ct)).ConfigureAwait(false);
+        await WaitReadyAsync(StableDeployment, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteStableTemplateAsync(JsonObject? recordedStable, CancellationToken ct)
+    {
         var canaryObj = await GetDeploymentAsync(CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
         var promoted = PromotedTemplate(canaryObj, stable);
@@ -215,7 +223,6 @@ public sealed class CanaryWorkload(
             ]);
             await api.PatchAsync(ResourceType.Deployment, ns, StableDeployment, patch, ct).ConfigureAwait(false);
         }
-        await WaitReadyAsync(StableDeployment, ct).ConfigureAwait(false);
     }
 
     private async Task<JsonObject?> TryGetAsync(string name, CancellationToken ct)

@@ -51,7 +51,9 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
                 $"{svcRef}: spec.selector ({string.Join(", ", missing)}) does not match the pods of Deployment {options.StableDeployment}; the Service would send them no traffic", svcRef);
     }
 
-    public async Task PrepareAsync(CancellationToken ct = default)
+    public Task PrepareAsync(CancellationToken ct = default) => ConflictRetry.RunAsync(() => RememberStableReplicasAsync(ct));
+
+    private async Task RememberStableReplicasAsync(CancellationToken ct)
     {
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         if (canary["metadata"]?["annotations"]?[StableReplicasAnnotation] is not null) return;
