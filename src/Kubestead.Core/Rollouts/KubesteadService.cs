@@ -60,10 +60,19 @@ public sealed class KubesteadService : IKubesteadService
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
-        ToResult(await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false));
+        await WithDriverAsync(await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default) =>
-        (await _store.ListAsync(ns == "*" ? null : ns ?? DefaultNamespace, ct).ConfigureAwait(false)).Select(ToResult).ToList();
+    public async Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default)
+    {
+        var results = new List<RolloutResult>();
+        foreach (var stored in await _store.ListAsync(ns == "*" ? null : ns ?? DefaultNamespace, ct).ConfigureAwait(false))
+            results.Add(await WithDriverAsync(stored, ct).ConfigureAwait(false));
+        return results;
+    }
+
+    /// <summary>The result plus who drives it: a rollout nobody drives does not move, and status must say so.</summary>
+    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct) =>
+        ToResult(stored) with { Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false) };
 
     public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
     {
@@ -89,7 +98,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            return await GetAsync(ns, name, ct).ConfigureAwait(false);
+            return await GetAsync(ns, name, ct).ConfigureAwait(false) with { TimedOut = true };
         }
     }
 
@@ -399,6 +408,8 @@ public sealed class KubesteadService : IKubesteadService
     private static IEnumerable<string> Planner(RolloutSpec spec)
     {
         if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
+        foreach (var (step, i) in spec.Steps.Select((s, i) => (s, i)))
+            if (step is SetWeightStepSpec w && PercentFields.WeightWarning(i, w.Weight) is { } warning) yield return warning;
     }
 
     /// <summary>Whether the cluster serves the APIs the mesh needs (its CRDs are installed), from discovery.</summary>

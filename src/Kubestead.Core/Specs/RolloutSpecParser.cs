@@ -394,14 +394,14 @@ public static class RolloutSpecParser
             case "sequential":
                 if (body is not null) r.CheckKeys(body, bp, "alpha", "detectRatio", "allowedIncrease", "latencyThresholdMs");
                 return new JudgeSpec("sequential",
-                    r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05,
+                    PercentFields.Fraction(r, body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05,
                     r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5,
                     r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
                     0.98, null, null,
                     r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
             case "threshold":
                 if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms");
-                var sr = r.Number(body, "successRate", bp, 0, 100);
+                var sr = PercentFields.Percent(r, body, "successRate", bp);
                 var p99 = r.Number(body, "p99Ms", bp, 0.001, 3_600_000);
                 if (sr is null && p99 is null && body is not null && SpecReader.Child(body, "successRate") is null && SpecReader.Child(body, "p99Ms") is null)
                     r.Problem(body, $"{bp}.successRate", "give successRate (percent) and/or p99Ms");
@@ -410,7 +410,7 @@ public static class RolloutSpecParser
                 if (body is not null) r.CheckKeys(body, bp, "confidence", "allowedIncrease");
                 return new JudgeSpec("mannWhitney", 0.05, 5,
                     r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
-                    r.Number(body, "confidence", bp, 0.5, 0.9999, 0.98) ?? 0.98, null, null, null);
+                    PercentFields.Fraction(r, body, "confidence", bp, 0.5, 0.9999, 0.98) ?? 0.98, null, null, null);
             default:
                 return null;
         }
