@@ -27,10 +27,14 @@ public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
+    [Parameter]
+    public SwitchParameter Replace { get; set; }
+
     protected override void ProcessRecord()
     {
         var request = new StartRequest
         {
+            Replace = Replace,
             SpecPath = ParameterSetName == "Path" ? GetUnresolvedProviderPathFromPSPath(Path) : null,
             Name = ParameterSetName == "Image" ? Name : null,
             Image = ParameterSetName == "Image" ? Image : null,

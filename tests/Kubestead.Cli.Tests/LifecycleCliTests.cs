@@ -72,4 +72,29 @@ public class LifecycleCliTests
         Assert.Null(gone["holder"]);
         Assert.NotNull(gone["notDrivenSince"]);
     }
+
+    [Fact]
+    public async Task Start_of_another_version_while_one_runs_exits_6_with_a_json_error_and_writes_nothing()
+    {
+        var env = SandboxEnvironment.Create("linkerd", "healthy");
+        var path = Path.Combine(Path.GetTempPath(), $"kubestead-{Guid.NewGuid():N}.yaml");
+        var spec = File.ReadAllText(Path.Combine(Repo, "examples", "sandbox", "linkerd.yaml"));
+        Assert.Contains("registry.example.com/shop:2.0.0", spec);
+        File.WriteAllText(path, spec.Replace("registry.example.com/shop:2.0.0", "registry.example.com/shop:2.1.0"));
+        try
+        {
+            Assert.Equal(0, (await Run(env, "start", "-f", Path.Combine(Repo, "examples", "sandbox", "linkerd.yaml"), "--no-wait", "-n", "shop")).Code);
+            var writes = env.Cluster.Writes.Count;
+            var (code, stdout, stderr) = await Run(env, "start", "-f", path, "-n", "shop", "-o", "json");
+            Assert.Equal(ExitCodes.AnotherVersionRunning, code);
+            Assert.Equal(6, code);
+            Assert.Equal("RolloutRunningAnotherVersion", JsonNode.Parse(stdout)!["error"]!["id"]!.GetValue<string>());
+            Assert.Contains("--replace", stderr);
+            Assert.Equal(writes, env.Cluster.Writes.Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -49,6 +49,16 @@ public sealed class CanaryWorkload(
                 Ref(StableDeployment));
     }
 
+    /// <summary>True when the canary is an image that stable's target container already runs: there is nothing to roll out.</summary>
+    public async Task<bool> StableRunsCanaryVersionAsync(CancellationToken ct)
+    {
+        if (!CreatesCanary) return false;
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var containers = stable["spec"]?["template"]?["spec"]?["containers"] as JsonArray;
+        var target = canary.Container is { } name ? containers?.FirstOrDefault(c => c?["name"]?.GetValue<string>() == name) : containers?.FirstOrDefault();
+        return target?["image"]?.GetValue<string>() == canary.Image;
+    }
+
     /// <summary>The canary Deployment Kubestead would create (for the dry run and for <see cref="EnsureCanaryAsync"/>).</summary>
     public async Task<JsonObject?> BuildCanaryAsync(CancellationToken ct)
     {

@@ -36,16 +36,26 @@ public sealed class KubesteadService : IKubesteadService
         var runtime = _runtimes.Create(spec);
         await ValidateClusterAsync(spec, runtime, ct).ConfigureAwait(false);
         var existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
-        if (existing is not null && !existing.Status.Phase.IsTerminal())
-            throw new RolloutStateException("RolloutAlreadyRunning",
-                $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is already {existing.Status.Phase}; resume, promote or abort it first",
-                $"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {spec.Namespace}");
+        switch (await StartRerun.DecideAsync(spec, runtime, existing, request.Replace, ct).ConfigureAwait(false))
+        {
+            case RerunDecision.Attach:
+                _options.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name,
+                    $"rollout {spec.Name} of the same version is already {existing!.Status.Phase}: attaching to it (its recorded spec applies)"));
+                return wait ? await WaitAsync(spec.Namespace, spec.Name, null, ct).ConfigureAwait(false) : await GetAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+            case RerunDecision.AlreadyAtVersion:
+                return StartRerun.AlreadyAtVersion(spec, existing, Now);
+            case RerunDecision.ReplaceRunning:
+                await AbortAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+                existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+                break;
+        }
 
         var lease = await AcquireAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
         try
         {
             if (existing is not null) await _store.DeleteAsync(existing, ct).ConfigureAwait(false);
-            var status = new RolloutStatus { StartedAt = Now, UpdatedAt = Now, Message = "started" }
+            // The previous rollouts' history stays (bounded) so a re-run does not erase what happened before.
+            var status = new RolloutStatus { StartedAt = Now, UpdatedAt = Now, Message = "started", History = PreviousHistory(existing) }
                 .WithHistory(new RolloutHistoryEntry(Now, _options.Driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
             var stored = await _store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
             WarnAboutPlan(spec);
@@ -545,6 +555,9 @@ public sealed class KubesteadService : IKubesteadService
 
     private RolloutHistoryEntry Entry(string kind, string message, double? weight = null) =>
         new(Now, _options.Driver.ToString(), kind, message, weight);
+
+    private static IReadOnlyList<RolloutHistoryEntry> PreviousHistory(StoredRollout? existing) =>
+        existing?.Status.History.TakeLast(RolloutStatus.MaxHistory / 2).ToList() ?? (IReadOnlyList<RolloutHistoryEntry>)Array.Empty<RolloutHistoryEntry>();
 
     private static RolloutStateException NotInPhase(string name, RolloutPhase phase, string verb) =>
         new("RolloutNotActive", $"Rollout '{name}' is {phase} and cannot be {verb}; start a new rollout instead");

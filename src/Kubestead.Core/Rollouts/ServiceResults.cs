@@ -42,6 +42,8 @@ public sealed record StartRequest
     public string? Namespace { get; init; }
     public string? MeshProvider { get; init; }
     public string? Service { get; init; }
+    /// <summary>When another version's rollout is running: abort it and start this one (else start refuses).</summary>
+    public bool Replace { get; init; }
 }
 
 /// <summary>One backend of a route and its weight as the mesh object states it.</summary>

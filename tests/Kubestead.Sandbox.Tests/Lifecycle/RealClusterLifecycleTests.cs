@@ -107,4 +107,45 @@ public class RealClusterLifecycleTests
         Assert.True(result.FinishedAt - kept.At >= TimeSpan.FromSeconds(3), $"removed {result.FinishedAt - kept.At} after traffic left");
         Assert.Null(await env.TryGetDeploymentAsync("shop-canary"));
     }
+
+    [RealClusterFact]
+    public async Task Ci_reruns_attach_refuse_another_version_replace_on_request_and_skip_the_running_version()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        string SpecFor(string version) => env.Spec($"{{ image: registry.example.com/shop:{version} }}", "    - setWeight: 50", "  scaleDownDelay: 0s");
+        async Task<string> StateVersionAsync() =>
+            (await env.Api.GetAsync(ResourceType.ConfigMap, env.Namespace, "kubestead-shop"))["metadata"]!["resourceVersion"]!.GetValue<string>();
+
+        await using var svc = env.Service();
+        // The first CI job records the rollout and dies; the re-run with the same spec attaches and drives it to the end.
+        Assert.Equal(RolloutPhase.Progressing, (await svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.0.0") }, wait: false)).Phase);
+        var attached = await svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.0.0") }, wait: true);
+        Assert.Equal(RolloutPhase.Completed, attached.Phase);
+        Assert.Single(attached.History, h => h.Kind == "start");
+        Assert.Equal("registry.example.com/shop:2.0.0", Image(await env.GetDeploymentAsync("shop")));
+
+        // Re-running after completion: stable runs that version already; nothing is written, no canary appears.
+        var before = await StateVersionAsync();
+        var again = await svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.0.0") }, wait: true);
+        Assert.Equal(RolloutPhase.Completed, again.Phase);
+        Assert.StartsWith("already at this version", again.Message);
+        Assert.Equal(before, await StateVersionAsync());
+        Assert.Null(await env.TryGetDeploymentAsync("shop-canary"));
+
+        // A new version starts and keeps the earlier rollout's history.
+        var next = await svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.1.0") }, wait: false);
+        Assert.Equal(RolloutPhase.Progressing, next.Phase);
+        Assert.Contains(next.History, h => h.Kind == "complete");
+
+        // A third version while 2.1.0 runs: refused with its own error, nothing written; replaced when asked.
+        before = await StateVersionAsync();
+        var conflict = await Assert.ThrowsAsync<RolloutVersionConflictException>(() => svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.2.0") }, wait: true));
+        Assert.Contains("2.1.0", conflict.Message);
+        Assert.Equal(before, await StateVersionAsync());
+        var replaced = await svc.StartAsync(new StartRequest { SpecYaml = SpecFor("2.2.0"), Replace = true }, wait: true);
+        Assert.Equal(RolloutPhase.Completed, replaced.Phase);
+        Assert.Contains(replaced.History, h => h.Kind == "abort");
+        Assert.Equal("registry.example.com/shop:2.2.0", Image(await env.GetDeploymentAsync("shop")));
+        Assert.True(replaced.History.Count <= RolloutStatus.MaxHistory);
+    }
 }
