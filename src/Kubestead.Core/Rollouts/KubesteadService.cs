@@ -143,10 +143,13 @@ public sealed class KubesteadService : IKubesteadService
             var split = await runtime.Router.SetCanaryWeightAsync(before.Status.CanaryWeight, ct).ConfigureAwait(false);
             _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
         }
+        var restored = await _executor.RestoreWeightAfterPauseAsync(before, runtime, ct).ConfigureAwait(false);
         var stored = await UpdateStatusAsync(ns, name, s =>
         {
             if (s.Phase != RolloutPhase.Paused) return null;
             var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0, InconclusiveWindows = 0 };
+            if (restored is not null)
+                resumed = resumed with { CanaryWeight = restored.CanaryPercent, LastWritten = restored, WeightBeforePause = null };
             var plan = RuntimeFactory.ToPlan(spec);
             if (s.PauseReason == PauseReason.Manual && s.StepIndex < plan.Steps.Count && plan.Steps[s.StepIndex] is PausePlanStep { Duration: null })
                 resumed = resumed with { StepIndex = s.StepIndex + 1, StepStartedAt = null };

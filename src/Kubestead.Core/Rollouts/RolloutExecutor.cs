@@ -23,6 +23,42 @@ public sealed class RolloutExecutor(
     /// <summary>Drives until the rollout is terminal or paused, then returns its state.</summary>
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
     {
+        stored = await DriveUntilStopAsync(stored, rt, lease, ct).ConfigureAwait(false);
+        return await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// When the driver leaves a rollout that paused by itself (too little data, failing metrics), nobody watches the
+    /// canary's traffic any more: send it back to stable until someone resumes, unless the spec holds the weight.
+    /// A manual pause keeps its weight (a person asked for it); a drift pause too (writing would fight the other writer).
+    /// </summary>
+    private async Task<StoredRollout> ReturnTrafficWhilePausedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status is not { Phase: RolloutPhase.Paused, PauseReason: PauseReason.InsufficientData or PauseReason.MetricErrors, CanaryWeight: > 0, WeightBeforePause: null }
+            || rt.Plan.Policies.HoldWeightWhilePaused) return stored;
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        var message = $"paused without a driver: traffic returned to stable (canary was at {stored.Status.CanaryWeight:0.###}%; resume restores it)";
+        return await SaveAsync(stored, (stored.Status with
+        {
+            WeightBeforePause = stored.Status.CanaryWeight,
+            CanaryWeight = split.CanaryPercent,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+        }).WithHistory(Entry("holdTraffic", message, split.CanaryPercent)), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Restores the weight an automatic pause took away (see <see cref="ReturnTrafficWhilePausedAsync"/>).</summary>
+    public async Task<WrittenSplit?> RestoreWeightAfterPauseAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status.WeightBeforePause is not { } weight) return null;
+        if (rt.MeshProvider != "none") await rt.Workload.ScaleForWeightAsync(weight, ct).ConfigureAwait(false);
+        var split = await rt.Router.SetCanaryWeightAsync(weight, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        return new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who);
+    }
+
+    private async Task<StoredRollout> DriveUntilStopAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
+    {
         stored = await EnsurePreparedAsync(stored, rt, ct).ConfigureAwait(false);
         while (true)
         {

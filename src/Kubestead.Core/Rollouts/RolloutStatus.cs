@@ -45,6 +45,9 @@ public sealed record RolloutStatus
     /// <summary>When the canary may be removed after traffic left it (scaleDownDelay), so a resumed clean-up waits the rest.</summary>
     public DateTimeOffset? CanaryRemovalDueAt { get; init; }
 
+    /// <summary>The canary weight before an automatic pause sent traffic back to stable; resume restores it.</summary>
+    public double? WeightBeforePause { get; init; }
+
     /// <summary>End of the last analysed window: the next window starts here.</summary>
     public DateTimeOffset? AnalysisCursor { get; init; }
 

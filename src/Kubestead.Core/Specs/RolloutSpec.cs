@@ -91,4 +91,8 @@ public sealed record JudgeSpec(
 
 public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge);
 
-public sealed record PoliciesSpec(string OnDrift, string OnInsufficientData, string OnMetricErrors, string Promotion);
+public sealed record PoliciesSpec(string OnDrift, string OnInsufficientData, string OnMetricErrors, string Promotion)
+{
+    /// <summary>Keep the canary's weight during an automatic pause (default: traffic returns to stable until resumed).</summary>
+    public bool HoldWeightWhilePaused { get; init; }
+}

@@ -420,11 +420,16 @@ public static class RolloutSpecParser
     {
         var m = r.Map(spec, "policies", "spec", required: false);
         const string p = "spec.policies";
-        if (m is not null) r.CheckKeys(m, p, "onDrift", "onInsufficientData", "onMetricErrors", "promotion");
+        if (m is not null) r.CheckKeys(m, p, "onDrift", "onInsufficientData", "onMetricErrors", "promotion", "holdWeightWhilePaused");
+        // Defaults are the safe ones for a CI job that leaves: metrics that keep failing abort (as Argo's
+        // consecutiveErrorLimit does) rather than leave a canary serving traffic nobody watches.
         return new PoliciesSpec(
             r.Enum(m, "onDrift", p, ["pause", "reassert"], "pause") ?? "pause",
             r.Enum(m, "onInsufficientData", p, ["pause", "fail"], "pause") ?? "pause",
-            r.Enum(m, "onMetricErrors", p, ["pause", "fail"], "pause") ?? "pause",
-            r.Enum(m, "promotion", p, ["full", "weightOnly"], "full") ?? "full");
+            r.Enum(m, "onMetricErrors", p, ["pause", "fail"], "fail") ?? "fail",
+            r.Enum(m, "promotion", p, ["full", "weightOnly"], "full") ?? "full")
+        {
+            HoldWeightWhilePaused = r.Bool(m, "holdWeightWhilePaused", p, false) ?? false,
+        };
     }
 }
