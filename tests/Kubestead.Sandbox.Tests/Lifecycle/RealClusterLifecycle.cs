@@ -26,8 +26,10 @@ public sealed class RealClusterLifecycle : IAsyncDisposable
     public string Namespace { get; }
 
     /// <summary>The one place that makes the client, so swapping the client behind the port is a one-line change.</summary>
-    public static IKubernetesApi CreateClient(string? context = null) =>
-        new KubernetesClient(KubeConfigLoader.Resolve(RealCluster.Kubeconfig, context));
+    public static IKubernetesApi CreateClient(string? context = null) => CreateClient(KubeConfigLoader.Resolve(RealCluster.Kubeconfig, context));
+
+    /// <summary>A client for an explicit connection (e.g. a ServiceAccount's token).</summary>
+    public static IKubernetesApi CreateClient(ClusterConnection connection) => new KubernetesClient(connection);
 
     public static async Task<RealClusterLifecycle> CreateAsync(int stableReplicas = 2, JsonObject? podAnnotations = null)
     {
