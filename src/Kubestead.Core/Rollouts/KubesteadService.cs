@@ -287,6 +287,7 @@ public sealed class KubesteadService : IKubesteadService
         if (runtime.Router is IstioRouter istio)
         {
             var (argo, flux, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
+            (argo, flux) = GitOpsDeploymentSettings.AddTo(argo, flux, spec, stored.Namespace);
             return new GitOpsConfigResult(name, stored.Namespace, argo, flux, pointers);
         }
         var (kind, group, objName, pointer) = spec.MeshProvider switch
@@ -297,6 +298,7 @@ public sealed class KubesteadService : IKubesteadService
         };
         var argoCd = $"ignoreDifferences:\n  - group: {group}\n    kind: {kind}\n    name: {objName}\n    namespace: {stored.Namespace}\n    jsonPointers:\n      - {pointer}\nsyncPolicy:\n  syncOptions:\n    - RespectIgnoreDifferences=true";
         var fluxText = $"# Annotate {kind} {objName} so Flux creates it but leaves Kubestead's changes alone:\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
+        (argoCd, fluxText) = GitOpsDeploymentSettings.AddTo(argoCd, fluxText, spec, stored.Namespace);
         return new GitOpsConfigResult(name, stored.Namespace, argoCd, fluxText, [pointer]);
     }
 

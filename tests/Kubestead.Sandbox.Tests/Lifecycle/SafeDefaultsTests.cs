@@ -77,3 +77,25 @@ public class SafeDefaultsTests
         Assert.Contains(report.Checks, c => c.Outcome == CheckOutcome.Warning && c.Message.Contains("did you mean 50?"));
     }
 }
+
+/// <summary>Issue #19 item 11: GitOps settings cover the stable Deployment that promotion rewrites.</summary>
+public class GitOpsDeploymentTests
+{
+    [Theory]
+    [InlineData("istio")]
+    [InlineData("linkerd")]
+    [InlineData("none")]
+    public async Task Gitops_settings_tell_argo_and_flux_to_leave_stables_template_to_kubestead(string mesh)
+    {
+        var env = SandboxEnvironment.Create(mesh, "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor(mesh) }, wait: false));
+        var g = await svc.GetGitOpsConfigAsync(ShopFixture.Namespace, ShopFixture.Name);
+        var argo = Kubestead.Kubernetes.KubeConfigLoader.YamlToJson(g.ArgoCdIgnoreDifferences)!;
+        var deployment = argo["ignoreDifferences"]!.AsArray().Single(e => e!["kind"]!.GetValue<string>() == "Deployment")!;
+        Assert.Equal("shop", deployment["name"]!.GetValue<string>());
+        Assert.Contains(deployment["jsonPointers"]!.AsArray(), p => p!.GetValue<string>() == "/spec/template");
+        if (mesh == "none") Assert.Contains(deployment["jsonPointers"]!.AsArray(), p => p!.GetValue<string>() == "/spec/replicas");
+        Assert.Contains("Deployment shop: after promotion", g.FluxGuidance);
+    }
+}
