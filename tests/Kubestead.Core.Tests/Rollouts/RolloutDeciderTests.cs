@@ -50,10 +50,21 @@ public class RolloutDeciderTests
     [InlineData(GateOutcome.Error, PauseReason.MetricErrors)]
     public void Timed_analysis_without_a_pass_pauses_with_the_reason(GateOutcome gate, PauseReason reason)
     {
-        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false));
+        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false)) with
+        {
+            Policies = new RolloutPolicies(OnMetricErrors: InconclusivePolicy.Pause),
+        };
         var status = new RolloutStatus { StepStartedAt = T0 };
         Assert.IsType<WaitAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(9), gate));
         Assert.Equal(reason, Assert.IsType<PauseAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(10), gate)).Reason);
+    }
+
+    [Fact]
+    public void By_default_an_analysis_step_ending_on_metric_errors_aborts_rather_than_pauses()
+    {
+        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false));
+        var action = RolloutDecider.Decide(plan, new RolloutStatus { StepStartedAt = T0 }, T0.AddMinutes(10), GateOutcome.Error);
+        Assert.True(Assert.IsType<AbortAction>(action).AsFailure);
     }
 
     [Fact]
