@@ -188,13 +188,14 @@ public sealed class CliApp(CliContext ctx)
         var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (with --image)" };
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
-        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, _dryRun };
+        var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
+        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, replace, _dryRun };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, observer, ci) =>
         {
             var request = new StartRequest
             {
                 SpecPath = p.GetValue(file), Name = p.GetValue(name), Image = p.GetValue(image),
-                MeshProvider = p.GetValue(mesh), Service = p.GetValue(service), Namespace = ns,
+                MeshProvider = p.GetValue(mesh), Service = p.GetValue(service), Namespace = ns, Replace = p.GetValue(replace),
             };
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new StartOperation(request), ct).ConfigureAwait(false));
             return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait), ct).ConfigureAwait(false));
@@ -445,6 +446,12 @@ public sealed class CliApp(CliContext ctx)
         }
         catch (KubesteadException e)
         {
+            // With --output json a CI step parses stdout: give it one document saying what went wrong, not nothing.
+            if (Json(p))
+                ctx.Out.WriteLine(new JsonObject
+                {
+                    ["error"] = new JsonObject { ["id"] = e.ErrorId, ["kind"] = OutputFormat.Camel(e.Kind.ToString()), ["message"] = e.Message, ["target"] = e.Target },
+                }.ToJsonString(OutputFormat.Json));
             ctx.Error.WriteLine($"kubestead: error: {e.Message} [{e.ErrorId}]");
             CiReporter.For(ctx)?.OnError(e.ErrorId, e.Message);
             return ExitCodes.For(e);

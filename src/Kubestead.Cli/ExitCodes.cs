@@ -10,10 +10,14 @@ public static class ExitCodes
     public const int InvalidInput = 2;
     public const int RolledBack = 3;
     public const int Paused = 4;
+    /// <summary>wait --timeout ran out with the rollout still running; it is no longer driven by this process.</summary>
+    public const int TimedOut = 5;
+    /// <summary>start found a rollout of another version running; nothing was written (use --replace to replace it).</summary>
+    public const int AnotherVersionRunning = 6;
     public const int Cancelled = 130;
 
     /// <summary>0 completed (or still running after --no-wait), 3 rolled back or failed, 4 paused.</summary>
-    public static int For(RolloutResult r) => r.Phase switch
+    public static int For(RolloutResult r) => r.TimedOut && !r.Phase.IsTerminal() ? TimedOut : r.Phase switch
     {
         RolloutPhase.Aborted or RolloutPhase.Failed => RolledBack,
         RolloutPhase.Paused => Paused,
@@ -23,6 +27,7 @@ public static class ExitCodes
     public static int For(Exception e) => e switch
     {
         OperationCanceledException => Cancelled,
+        RolloutVersionConflictException => AnotherVersionRunning,
         KubesteadException { Kind: KubesteadErrorKind.InvalidInput } => InvalidInput,
         _ => Error,
     };

@@ -32,6 +32,14 @@ public static class OutputFormat
         ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
         ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
         ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
+        ["timedOut"] = r.TimedOut,
+        ["driver"] = r.Driving is { } d ? new JsonObject
+        {
+            ["holder"] = d.Holder,
+            ["lastHeartbeat"] = d.LastHeartbeat?.ToString("o", CultureInfo.InvariantCulture),
+            ["leaseExpiresAt"] = d.LeaseExpiresAt?.ToString("o", CultureInfo.InvariantCulture),
+            ["notDrivenSince"] = d.NotDrivenSince?.ToString("o", CultureInfo.InvariantCulture),
+        } : null,
         ["history"] = new JsonArray(r.History.Select(h => (JsonNode?)new JsonObject
         {
             ["at"] = h.At.ToString("o", CultureInfo.InvariantCulture),
@@ -67,6 +75,8 @@ public static class OutputFormat
         sb.AppendLine(Table(["NAMESPACE", "NAME", "MESH", "PHASE", "STEP", "CANARY", "MESSAGE"],
             [[r.Namespace, r.Name, r.MeshProvider, r.PauseReason is { } p ? $"{r.Phase} ({p})" : r.Phase.ToString(),
               $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message]]));
+        if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
+        if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");
         if (r.Verdicts.Count > 0)
         {
             sb.AppendLine();

@@ -278,7 +278,7 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 WriteWarning($"rollout {target} is paused ({result.PauseReason}): {result.Message}");
                 break;
             default:
-                if (timedOut && !result.Phase.IsTerminal())
+                if (timedOut)
                     WriteError(new ErrorRecord(new KubesteadRolloutOutcomeException(
                             $"rollout {target} is still {result.Phase} at step {rollout.Step}/{rollout.StepCount} after the -Timeout; nothing drives it once this command returns (Resume-KubesteadRollout drives it on)",
                             KubesteadRolloutOutcomeException.TimedOut, new TimeoutException()),

@@ -13,6 +13,7 @@ internal static class Map
         StableWeight = r.StableWeight, CanaryWeight = r.CanaryWeight, Verdicts = r.Verdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
         History = r.History.Select(h => new KubesteadHistoryEntry { At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, Driver = h.Driver }).ToArray(),
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
+        LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,
     };
 
     public static CanaryVerdict Verdict(Verdict v, string? name, string? ns) => new()

@@ -23,6 +23,12 @@ public sealed class KubesteadRollout
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
     public string? Driver { get; set; }
+    /// <summary>The Lease holder driving the rollout now; null when nobody does (then it does not move).</summary>
+    public string? LeaseHolder { get; set; }
+    public DateTimeOffset? LastHeartbeat { get; set; }
+    public DateTimeOffset? NotDrivenSince { get; set; }
+    /// <summary>Wait-KubesteadRollout -Timeout ran out with the rollout still running.</summary>
+    public bool TimedOut { get; set; }
 }
 
 public sealed class KubesteadHistoryEntry

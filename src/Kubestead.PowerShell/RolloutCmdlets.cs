@@ -36,15 +36,19 @@ public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter ErrorOnPause { get; set; }
 
+    /// <summary>When another version of this rollout is running, abort it and start this one (CI re-runs with a new image).</summary>
+    [Parameter]
+    public SwitchParameter Replace { get; set; }
+
     protected override void ProcessInput()
     {
         if (ParameterSetName == "Image")
         {
-            StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace }, $"{Name} ({Image})");
+            StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace, Replace = Replace }, $"{Name} ({Image})");
             return;
         }
         foreach (var path in SpecFiles.Resolve(this, Path, LiteralPath, ParameterSetName == "LiteralPath"))
-            StartOne(new StartRequest { SpecPath = path, Namespace = Namespace }, path);
+            StartOne(new StartRequest { SpecPath = path, Namespace = Namespace, Replace = Replace }, path);
     }
 
     private void StartOne(StartRequest request, string target)
@@ -107,7 +111,7 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
             return;
         }
         var result = Run((s, ct) => s.WaitAsync(Namespace, Name, Timeout, ct));
-        WriteOutcome(result, ErrorOnPause, timedOut: Timeout is not null);
+        WriteOutcome(result, ErrorOnPause, timedOut: result.TimedOut);
     }
 }
 

@@ -49,6 +49,16 @@ public sealed class CanaryWorkload(
                 Ref(StableDeployment));
     }
 
+    /// <summary>True when the canary is an image that stable's target container already runs: there is nothing to roll out.</summary>
+    public async Task<bool> StableRunsCanaryVersionAsync(CancellationToken ct)
+    {
+        if (!CreatesCanary) return false;
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var containers = stable["spec"]?["template"]?["spec"]?["containers"] as JsonArray;
+        var target = canary.Container is { } name ? containers?.FirstOrDefault(c => c?["name"]?.GetValue<string>() == name) : containers?.FirstOrDefault();
+        return target?["image"]?.GetValue<string>() == canary.Image;
+    }
+
     /// <summary>The canary Deployment Kubestead would create (for the dry run and for <see cref="EnsureCanaryAsync"/>).</summary>
     public async Task<JsonObject?> BuildCanaryAsync(CancellationToken ct)
     {
@@ -111,10 +121,33 @@ public sealed class CanaryWorkload(
         }
     }
 
+    /// <summary>
+    /// Rebuilds the canary Kubestead created from stable's current template (after stable changed under the rollout), so
+    /// the canary carries the hotfix too. A user-supplied canary is the user's to rebuild and is left as it is.
+    /// </summary>
+    public Task RebuildCanaryFromStableAsync(CancellationToken ct) => ConflictRetry.RunAsync(() => RebuildCanaryOnceAsync(ct));
+
+    private async Task RebuildCanaryOnceAsync(CancellationToken ct)
+    {
+        if (await BuildCanaryAsync(ct).ConfigureAwait(false) is not { } desired) return;
+        var existing = await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false);
+        if (existing is null)
+        {
+            await EnsureCanaryAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        var patch = new JsonPatch([
+            JsonPatchOperation.Test("/metadata/resourceVersion", existing["metadata"]!["resourceVersion"]!.DeepClone()),
+            JsonPatchOperation.Replace("/spec/template", desired["spec"]!["template"]!.DeepClone()),
+        ]);
+        await api.PatchAsync(ResourceType.Deployment, ns, CanaryDeployment, patch, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Canary replicas for a mesh weight: enough pods to carry the share, at least one, at most stable's count.</summary>
     public async Task ScaleForWeightAsync(double weight, CancellationToken ct)
     {
-        if (!CreatesCanary) return;
+        // A canary the user supplied is sized the same way: left alone it would run at whatever size it had, and keep
+        // running after promotion.
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
         var stableReplicas = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
         var desired = weight <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * weight / 100.0), 1, Math.Max(1, stableReplicas));
@@ -130,22 +163,112 @@ public sealed class CanaryWorkload(
             new MergePatch(new JsonObject { ["spec"] = new JsonObject { ["replicas"] = replicas } }), ct).ConfigureAwait(false);
     }
 
-    /// <summary>Makes stable run the canary's pod spec (its labels stay stable's), then waits until it is ready.</summary>
-    public async Task PromoteStableAsync(CancellationToken ct)
+    /// <summary>Stable's pod template as it is now; recorded at start so a change made to stable mid-rollout is noticed.</summary>
+    public async Task<JsonObject> ReadStableTemplateAsync(CancellationToken ct)
+    {
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        return stable["spec"]?["template"]?.DeepClone() as JsonObject ?? new JsonObject();
+    }
+
+    /// <summary>
+    /// What stable changed relative to <paramref name="recorded"/>, or an empty list. A template equal to what promotion
+    /// writes is not a change: that is a promotion whose driver stopped before recording it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> StableChangesSinceAsync(JsonObject recorded, CancellationToken ct)
+    {
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var current = stable["spec"]?["template"];
+        if (JsonNode.DeepEquals(current, recorded)) return Array.Empty<string>();
+        if (await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false) is { } canaryObj && JsonNode.DeepEquals(current, PromotedTemplate(canaryObj, stable)))
+            return Array.Empty<string>();
+        return PodTemplateDiff.Describe(recorded, current);
+    }
+
+    /// <summary>
+    /// What stable's template becomes at promotion: the canary's whole template, its labels and annotations included
+    /// (config checksums, sidecar and scrape annotations), except the labels that tell the versions apart: the version
+    /// label and the labels of stable's selector keep stable's values, so subsets and the Deployment keep matching.
+    /// </summary>
+    internal JsonObject PromotedTemplate(JsonObject canaryObj, JsonObject stable)
+    {
+        var template = canaryObj["spec"]!["template"]!.DeepClone().AsObject();
+        var metadata = template["metadata"] as JsonObject ?? new JsonObject();
+        template["metadata"] = metadata;
+        var labels = metadata["labels"] as JsonObject ?? new JsonObject();
+        metadata["labels"] = labels;
+        var stableLabels = stable["spec"]?["template"]?["metadata"]?["labels"] as JsonObject;
+        var keep = new HashSet<string> { versionLabel };
+        if (stable["spec"]?["selector"]?["matchLabels"] is JsonObject selector) keep.UnionWith(selector.Select(p => p.Key));
+        foreach (var key in keep)
+        {
+            if (stableLabels?[key] is { } value) labels[key] = value.DeepClone();
+            else labels.Remove(key);
+        }
+        return template;
+    }
+
+    /// <summary>
+    /// Makes stable run the canary's template (pod spec and metadata; its version labels stay stable's), then waits until
+    /// it is ready. Refuses when stable's template is no longer <paramref name="recordedStable"/>: someone changed it.
+    /// </summary>
+    public async Task PromoteStableAsync(JsonObject? recordedStable, CancellationToken ct)
+    {
+        await ConflictRetry.RunAsync(() => WriteStableTemplateAsync(recordedStable, ct)).ConfigureAwait(false);
+        await WaitReadyAsync(StableDeployment, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteStableTemplateAsync(JsonObject? recordedStable, CancellationToken ct)
     {
         var canaryObj = await GetDeploymentAsync(CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        var canaryPodSpec = canaryObj["spec"]!["template"]!["spec"]!;
-        var stablePodSpec = stable["spec"]!["template"]!["spec"]!;
-        if (!JsonNode.DeepEquals(canaryPodSpec, stablePodSpec))
+        var promoted = PromotedTemplate(canaryObj, stable);
+        var current = stable["spec"]!["template"]!;
+        if (!JsonNode.DeepEquals(promoted, current))
         {
+            if (recordedStable is not null && !JsonNode.DeepEquals(current, recordedStable))
+                throw new StableTemplateChangedException(ns, StableDeployment, PodTemplateDiff.Describe(recordedStable, current));
             var patch = new JsonPatch([
                 JsonPatchOperation.Test("/metadata/resourceVersion", stable["metadata"]!["resourceVersion"]!.DeepClone()),
-                JsonPatchOperation.Replace("/spec/template/spec", canaryPodSpec.DeepClone()),
+                JsonPatchOperation.Replace("/spec/template", promoted),
             ]);
             await api.PatchAsync(ResourceType.Deployment, ns, StableDeployment, patch, ct).ConfigureAwait(false);
         }
-        await WaitReadyAsync(StableDeployment, ct).ConfigureAwait(false);
+    }
+
+    private async Task<JsonObject?> TryGetAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetAsync(ResourceType.Deployment, ns, name, ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether the canary still has pods to retire (so waiting scaleDownDelay means something).</summary>
+    public async Task<bool> HasCanaryPodsToRetireAsync(CancellationToken ct)
+    {
+        var canaryObj = await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false);
+        if (canaryObj is null) return false;
+        if (CreatesCanary) return canaryObj["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() == rollout;
+        return (canaryObj["spec"]?["replicas"]?.GetValue<int>() ?? 1) > 0;
+    }
+
+    /// <summary>
+    /// Removes the canary once traffic is off it: deletes the Deployment Kubestead created; scales a user-supplied one to
+    /// zero (it is the user's object, so it is kept, but it no longer runs pods nobody routes to).
+    /// </summary>
+    public async Task RetireCanaryAsync(CancellationToken ct)
+    {
+        if (CreatesCanary)
+        {
+            await DeleteCanaryIfCreatedAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        if (await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false) is not null)
+            await ScaleAsync(CanaryDeployment, 0, ct).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the canary Deployment if Kubestead created it; traffic must already be off it.</summary>

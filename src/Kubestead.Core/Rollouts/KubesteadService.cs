@@ -39,6 +39,21 @@ public sealed class KubesteadService : IKubesteadService
     {
         var (spec, yaml) = await ParseRequestAsync(request, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(spec);
+        // A CI job run again: the same version attaches, another version is refused (or replaced on request), a canary
+        // stable already runs writes nothing. Decided before the preflight, which refuses an unfinished rollout.
+        var existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+        switch (await StartRerun.DecideAsync(spec, runtime, existing, request.Replace, ct).ConfigureAwait(false))
+        {
+            case RerunDecision.Attach:
+                _options.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name,
+                    $"rollout {spec.Name} of the same version is already {existing!.Status.Phase}: attaching to it (its recorded spec applies)"));
+                return wait ? await WaitAsync(spec.Namespace, spec.Name, null, ct).ConfigureAwait(false) : await GetAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+            case RerunDecision.AlreadyAtVersion:
+                return StartRerun.AlreadyAtVersion(spec, existing, Now);
+            case RerunDecision.ReplaceRunning:
+                await AbortAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+                break;
+        }
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
         var transaction = new StartTransaction(_api, _store, _executor, _options.Clock, _options.Driver, AcquireAsync, lease => ReleaseAsync(lease, ct));
@@ -46,10 +61,19 @@ public sealed class KubesteadService : IKubesteadService
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
-        ToResult(await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false));
+        await WithDriverAsync(await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default) =>
-        (await _store.ListAsync(ns == "*" ? null : ns ?? DefaultNamespace, ct).ConfigureAwait(false)).Select(ToResult).ToList();
+    public async Task<IReadOnlyList<RolloutResult>> ListAsync(string? ns, CancellationToken ct = default)
+    {
+        var results = new List<RolloutResult>();
+        foreach (var stored in await _store.ListAsync(ns == "*" ? null : ns ?? DefaultNamespace, ct).ConfigureAwait(false))
+            results.Add(await WithDriverAsync(stored, ct).ConfigureAwait(false));
+        return results;
+    }
+
+    /// <summary>The result plus who drives it: a rollout nobody drives does not move, and status must say so.</summary>
+    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct) =>
+        ToResult(stored) with { Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false) };
 
     public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
     {
@@ -75,7 +99,7 @@ public sealed class KubesteadService : IKubesteadService
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            return await GetAsync(ns, name, ct).ConfigureAwait(false);
+            return await GetAsync(ns, name, ct).ConfigureAwait(false) with { TimedOut = true };
         }
     }
 
@@ -98,16 +122,25 @@ public sealed class KubesteadService : IKubesteadService
         if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
         var spec = ParseStored(before);
         var runtime = _runtimes.Create(spec);
+        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
+            && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
+        {
+            var restarted = await _executor.RestartFromChangedStableAsync(before, runtime, changes, ct).ConfigureAwait(false);
+            return wait ? await DriveAsync(restarted, ct).ConfigureAwait(false) : ToResult(restarted);
+        }
         if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift })
         {
             // Resuming after drift means Kubestead's weights win again.
             var split = await runtime.Router.SetCanaryWeightAsync(before.Status.CanaryWeight, ct).ConfigureAwait(false);
             _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
         }
+        var restored = await _executor.RestoreWeightAfterPauseAsync(before, runtime, ct).ConfigureAwait(false);
         var stored = await UpdateStatusAsync(ns, name, s =>
         {
             if (s.Phase != RolloutPhase.Paused) return null;
             var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0, InconclusiveWindows = 0 };
+            if (restored is not null)
+                resumed = resumed with { CanaryWeight = restored.CanaryPercent, LastWritten = restored, WeightBeforePause = null };
             var plan = RuntimeFactory.ToPlan(spec);
             if (s.PauseReason == PauseReason.Manual && s.StepIndex < plan.Steps.Count && plan.Steps[s.StepIndex] is PausePlanStep { Duration: null })
                 resumed = resumed with { StepIndex = s.StepIndex + 1, StepStartedAt = null };
@@ -270,6 +303,7 @@ public sealed class KubesteadService : IKubesteadService
         if (runtime.Router is IstioRouter istio)
         {
             var (argo, flux, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
+            (argo, flux) = GitOpsDeploymentSettings.AddTo(argo, flux, spec, stored.Namespace);
             return new GitOpsConfigResult(name, stored.Namespace, argo, flux, pointers);
         }
         var (kind, group, objName, pointer) = spec.MeshProvider switch
@@ -280,6 +314,7 @@ public sealed class KubesteadService : IKubesteadService
         };
         var argoCd = $"ignoreDifferences:\n  - group: {group}\n    kind: {kind}\n    name: {objName}\n    namespace: {stored.Namespace}\n    jsonPointers:\n      - {pointer}\nsyncPolicy:\n  syncOptions:\n    - RespectIgnoreDifferences=true";
         var fluxText = $"# Annotate {kind} {objName} so Flux creates it but leaves Kubestead's changes alone:\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
+        (argoCd, fluxText) = GitOpsDeploymentSettings.AddTo(argoCd, fluxText, spec, stored.Namespace);
         return new GitOpsConfigResult(name, stored.Namespace, argoCd, fluxText, [pointer]);
     }
 
@@ -447,6 +482,8 @@ public sealed class KubesteadService : IKubesteadService
     private static IEnumerable<string> Planner(RolloutSpec spec)
     {
         if (spec.Analysis is null) yield return "no analysis is configured: the canary will be promoted after its steps without any metric check";
+        foreach (var (step, i) in spec.Steps.Select((s, i) => (s, i)))
+            if (step is SetWeightStepSpec w && PercentFields.WeightWarning(i, w.Weight) is { } warning) yield return warning;
     }
 
     private async Task<(RolloutSpec Spec, string Yaml)> ParseRequestAsync(StartRequest request, CancellationToken ct)

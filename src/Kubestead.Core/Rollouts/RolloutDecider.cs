@@ -85,6 +85,9 @@ public static class RolloutDecider
         if (status.StepStartedAt is not { } start) return new StartStepTimerAction();
         var activity = $"step {status.StepIndex + 1}: {a.Describe()}";
         var elapsed = a.Duration is { } d && now >= start + d;
+        // A Pass must rest on traffic this step saw (e.g. at its higher weight): a verdict from a window that began before
+        // the step counts as no verdict yet, or a later step would pass at once on an earlier step's evidence.
+        if (gate == GateOutcome.Pass && !HasWindowWithin(plan, status, start)) gate = GateOutcome.InsufficientData;
         if (gate is GateOutcome.Pass or GateOutcome.NotConfigured && (a.UntilVerdict || elapsed || a.Duration is null))
             return gate == GateOutcome.NotConfigured && a.Duration is { } dd && !elapsed
                 ? new WaitAction(start + dd, activity)
@@ -92,6 +95,9 @@ public static class RolloutDecider
         if (!elapsed) return new WaitAction(a.Duration is { } until ? start + until : null, activity);
         return Inconclusive(plan, gate, $"step {status.StepIndex + 1}: analysis ended without a verdict");
     }
+
+    private static bool HasWindowWithin(RolloutPlan plan, RolloutStatus status, DateTimeOffset stepStart) =>
+        plan.Analysis is not { } analysis || status.AnalysisCursor is { } cursor && cursor - analysis.Interval >= stepStart;
 
     private static EngineAction DecidePromotionGate(RolloutPlan plan, RolloutStatus status, DateTimeOffset now, GateOutcome gate)
     {

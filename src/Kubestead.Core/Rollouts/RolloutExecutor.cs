@@ -23,6 +23,42 @@ public sealed class RolloutExecutor(
     /// <summary>Drives until the rollout is terminal or paused, then returns its state.</summary>
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
     {
+        stored = await DriveUntilStopAsync(stored, rt, lease, ct).ConfigureAwait(false);
+        return await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// When the driver leaves a rollout that paused by itself (too little data, failing metrics), nobody watches the
+    /// canary's traffic any more: send it back to stable until someone resumes, unless the spec holds the weight.
+    /// A manual pause keeps its weight (a person asked for it); a drift pause too (writing would fight the other writer).
+    /// </summary>
+    private async Task<StoredRollout> ReturnTrafficWhilePausedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status is not { Phase: RolloutPhase.Paused, PauseReason: PauseReason.InsufficientData or PauseReason.MetricErrors, CanaryWeight: > 0, WeightBeforePause: null }
+            || rt.Plan.Policies.HoldWeightWhilePaused) return stored;
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        var message = $"paused without a driver: traffic returned to stable (canary was at {stored.Status.CanaryWeight:0.###}%; resume restores it)";
+        return await SaveAsync(stored, (stored.Status with
+        {
+            WeightBeforePause = stored.Status.CanaryWeight,
+            CanaryWeight = split.CanaryPercent,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+        }).WithHistory(Entry("holdTraffic", message, split.CanaryPercent)), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Restores the weight an automatic pause took away (see <see cref="ReturnTrafficWhilePausedAsync"/>).</summary>
+    public async Task<WrittenSplit?> RestoreWeightAfterPauseAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        if (stored.Status.WeightBeforePause is not { } weight) return null;
+        if (rt.MeshProvider != "none") await rt.Workload.ScaleForWeightAsync(weight, ct).ConfigureAwait(false);
+        var split = await rt.Router.SetCanaryWeightAsync(weight, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        return new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who);
+    }
+
+    private async Task<StoredRollout> DriveUntilStopAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
+    {
         stored = await EnsurePreparedAsync(stored, rt, ct).ConfigureAwait(false);
         while (true)
         {
@@ -81,6 +117,10 @@ public sealed class RolloutExecutor(
                     continue;
                 }
             }
+
+            if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.StableTemplate is { } recorded
+                && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
+                return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
 
             var gate = AnalysisGate.Combine(stored.Status.LastVerdicts, rt.Analysis is not null);
             var action = RolloutDecider.Decide(rt.Plan, stored.Status, now, gate);
@@ -166,15 +206,43 @@ public sealed class RolloutExecutor(
     public async Task<StoredRollout> EnsurePreparedAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
         if (stored.Status.Prepared || stored.Status.Phase.IsTerminal()) return stored;
+        var stableTemplate = stored.Status.StableTemplate ?? await rt.Workload.ReadStableTemplateAsync(ct).ConfigureAwait(false);
         await rt.Workload.EnsureCanaryAsync(ct).ConfigureAwait(false);
         await rt.Router.PrepareAsync(ct).ConfigureAwait(false);
         var status = stored.Status with
         {
             Prepared = true,
+            StableTemplate = stableTemplate,
             CanaryDeployment = rt.Workload.CanaryDeployment,
             CanaryDeploymentCreated = rt.Workload.CreatesCanary,
         };
         return await SaveAsync(stored, status.WithHistory(Entry("prepare", $"prepared {rt.MeshProvider} routing; canary Deployment {rt.Workload.CanaryDeployment}")), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stable changed under a paused rollout and a person resumed it: traffic goes back to stable, the canary is rebuilt
+    /// from the new template (so the hotfix is in it) and the steps and analysis start again; nothing of stable is overwritten.
+    /// </summary>
+    public async Task<StoredRollout> RestartFromChangedStableAsync(StoredRollout stored, RolloutRuntime rt, IReadOnlyList<string> changes, CancellationToken ct)
+    {
+        var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        await rt.Workload.RebuildCanaryFromStableAsync(ct).ConfigureAwait(false);
+        var template = await rt.Workload.ReadStableTemplateAsync(ct).ConfigureAwait(false);
+        var message = $"stable changed ({string.Join("; ", changes)}): canary rebuilt from the new template, steps restart";
+        var restarted = new RolloutStatus
+        {
+            Phase = RolloutPhase.Progressing,
+            Message = message,
+            Prepared = true,
+            CanaryDeployment = stored.Status.CanaryDeployment,
+            CanaryDeploymentCreated = stored.Status.CanaryDeploymentCreated,
+            StableTemplate = template,
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+            StartedAt = stored.Status.StartedAt,
+            History = stored.Status.History,
+        };
+        return await SaveAsync(stored, restarted.WithHistory(Entry("restart", message, 0)), ct).ConfigureAwait(false);
     }
 
     /// <summary>Rolls back: records the intent, sends all traffic to stable in one write, then cleans up.</summary>
@@ -208,7 +276,7 @@ public sealed class RolloutExecutor(
                 CleanupStarted = true,
             }, ct).ConfigureAwait(false);
         }
-        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
             .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0)), ct).ConfigureAwait(false);
     }
@@ -224,7 +292,15 @@ public sealed class RolloutExecutor(
         if (!stored.Status.CleanupStarted)
         {
             Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"updating Deployment {rt.Workload.StableDeployment} to the canary's version"));
-            await rt.Workload.PromoteStableAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await rt.Workload.PromoteStableAsync(stored.Status.StableTemplate, ct).ConfigureAwait(false);
+            }
+            catch (StableTemplateChangedException e)
+            {
+                // A hotfix on stable wins over the canary built from the old template: stop before overwriting it.
+                return await PauseAsync(stored, PauseReason.Drift, e.Message, ct).ConfigureAwait(false);
+            }
             var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
             Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
             stored = await SaveAsync(stored, stored.Status with
@@ -234,7 +310,7 @@ public sealed class RolloutExecutor(
                 CleanupStarted = true,
             }, ct).ConfigureAwait(false);
         }
-        await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
+        stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await CompleteAsync(stored, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
     }
 
@@ -253,13 +329,38 @@ public sealed class RolloutExecutor(
         return stored;
     }
 
-    private async Task CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    private async Task<StoredRollout> CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
         // Objects that are already gone are clean: clean-up must finish from whatever a failure or crash left.
         foreach (var route in stored.Status.HeaderRoutes)
             await RolloutCleanup.SkipMissingAsync(() => rt.Router.RemoveHeaderRouteAsync(route, ct)).ConfigureAwait(false);
         await RolloutCleanup.SkipMissingAsync(() => rt.Router.CleanupAsync(ct)).ConfigureAwait(false);
-        await RolloutCleanup.SkipMissingAsync(() => rt.Workload.DeleteCanaryIfCreatedAsync(ct)).ConfigureAwait(false);
+        stored = await WaitScaleDownDelayAsync(stored, rt, ct).ConfigureAwait(false);
+        await RolloutCleanup.SkipMissingAsync(() => rt.Workload.RetireCanaryAsync(ct)).ConfigureAwait(false);
+        return stored;
+    }
+
+    /// <summary>
+    /// Traffic has left the canary, but sidecars and keep-alive connections still send it requests for a while: keep its
+    /// pods for scaleDownDelay. The due time is recorded first, so a driver that takes over waits only the rest.
+    /// </summary>
+    private async Task<StoredRollout> WaitScaleDownDelayAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        var delay = rt.Plan.Policies.ScaleDownDelay ?? RolloutPolicies.DefaultScaleDownDelay;
+        if (delay <= TimeSpan.Zero || !await rt.Workload.HasCanaryPodsToRetireAsync(ct).ConfigureAwait(false)) return stored;
+        if (stored.Status.CanaryRemovalDueAt is not { } due)
+        {
+            due = clock.GetUtcNow() + delay;
+            stored = await SaveAsync(stored, (stored.Status with { CanaryRemovalDueAt = due })
+                .WithHistory(Entry("scaleDownDelay", $"canary {rt.Workload.CanaryDeployment} kept until {due:u} while in-flight requests drain")), ct).ConfigureAwait(false);
+        }
+        var now = clock.GetUtcNow();
+        if (due > now)
+        {
+            Emit(new WaitingEvent(now, stored.Namespace, stored.Name, $"scaleDownDelay: keeping the canary until {due:u}", TimeSpan.Zero, due - now));
+            await Task.Delay(due - now, clock, ct).ConfigureAwait(false);
+        }
+        return stored;
     }
 
     private async Task<StoredRollout> ApplyWeightAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)

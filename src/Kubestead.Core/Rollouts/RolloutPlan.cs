@@ -23,9 +23,15 @@ public enum PromotionMode { Full, WeightOnly }
 public sealed record RolloutPolicies(
     DriftPolicy OnDrift = DriftPolicy.Pause,
     InconclusivePolicy OnInsufficientData = InconclusivePolicy.Pause,
-    InconclusivePolicy OnMetricErrors = InconclusivePolicy.Pause,
+    InconclusivePolicy OnMetricErrors = InconclusivePolicy.Fail,
     PromotionMode Promotion = PromotionMode.Full,
-    TimeSpan? ReadyTimeout = null);
+    TimeSpan? ReadyTimeout = null,
+    TimeSpan? ScaleDownDelay = null,
+    bool HoldWeightWhilePaused = false)
+{
+    /// <summary>Argo Rollouts' default: long enough for sidecars to stop sending in-flight requests to the canary.</summary>
+    public static readonly TimeSpan DefaultScaleDownDelay = TimeSpan.FromSeconds(30);
+}
 
 public abstract record PlanStep
 {

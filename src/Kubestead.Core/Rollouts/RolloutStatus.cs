@@ -39,6 +39,15 @@ public sealed record RolloutStatus
 
     public bool CanaryDeploymentCreated { get; init; }
 
+    /// <summary>Stable's pod template when the rollout began; a different one later means someone changed stable (a hotfix).</summary>
+    public JsonObject? StableTemplate { get; init; }
+
+    /// <summary>When the canary may be removed after traffic left it (scaleDownDelay), so a resumed clean-up waits the rest.</summary>
+    public DateTimeOffset? CanaryRemovalDueAt { get; init; }
+
+    /// <summary>The canary weight before an automatic pause sent traffic back to stable; resume restores it.</summary>
+    public double? WeightBeforePause { get; init; }
+
     /// <summary>End of the last analysed window: the next window starts here.</summary>
     public DateTimeOffset? AnalysisCursor { get; init; }
 

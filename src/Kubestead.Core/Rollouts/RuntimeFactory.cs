@@ -48,7 +48,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             p.OnInsufficientData == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
             p.OnMetricErrors == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
             p.Promotion == "weightOnly" ? PromotionMode.WeightOnly : PromotionMode.Full,
-            spec.None?.ReadyTimeout);
+            spec.None?.ReadyTimeout,
+            spec.ScaleDownDelay,
+            p.HoldWeightWhilePaused);
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
     }
 

@@ -23,7 +23,14 @@ public sealed record RolloutResult(
     DateTimeOffset StartedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? FinishedAt,
-    string? Driver);
+    string? Driver)
+{
+    /// <summary>Who holds the Lease now (and its last heartbeat), or since when nobody drives the rollout; null when not read.</summary>
+    public DriverStatus? Driving { get; init; }
+
+    /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
+    public bool TimedOut { get; init; }
+}
 
 /// <summary>What to start: a spec (text or file), or the common case of a new image for an existing service.</summary>
 public sealed record StartRequest
@@ -35,6 +42,8 @@ public sealed record StartRequest
     public string? Namespace { get; init; }
     public string? MeshProvider { get; init; }
     public string? Service { get; init; }
+    /// <summary>When another version's rollout is running: abort it and start this one (else start refuses).</summary>
+    public bool Replace { get; init; }
 }
 
 /// <summary>One backend of a route and its weight as the mesh object states it.</summary>

@@ -31,7 +31,9 @@ public sealed class StartTransaction(
             // The preflight made sure any earlier record is of a finished, cleaned-up rollout: it is replaced.
             var earlier = await store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
             if (earlier is not null) await store.DeleteAsync(earlier, ct).ConfigureAwait(false);
-            var status = new RolloutStatus { StartedAt = startedAt, UpdatedAt = startedAt, Message = "started" }
+            // The previous rollouts' history stays (bounded), so a re-run does not erase what happened before.
+            var history = earlier?.Status.History.TakeLast(RolloutStatus.MaxHistory / 2).ToList() ?? [];
+            var status = new RolloutStatus { StartedAt = startedAt, UpdatedAt = startedAt, Message = "started", History = history }
                 .WithHistory(new RolloutHistoryEntry(startedAt, driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
             var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
             beforePrepare();

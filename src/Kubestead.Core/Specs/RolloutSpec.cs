@@ -16,7 +16,11 @@ public sealed record RolloutSpec(
     string VersionLabel,
     IReadOnlyList<StepSpec> Steps,
     AnalysisSpec? Analysis,
-    PoliciesSpec Policies);
+    PoliciesSpec Policies)
+{
+    /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
+    public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 public static class MeshProviders
 {
@@ -87,4 +91,8 @@ public sealed record JudgeSpec(
 
 public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge);
 
-public sealed record PoliciesSpec(string OnDrift, string OnInsufficientData, string OnMetricErrors, string Promotion);
+public sealed record PoliciesSpec(string OnDrift, string OnInsufficientData, string OnMetricErrors, string Promotion)
+{
+    /// <summary>Keep the canary's weight during an automatic pause (default: traffic returns to stable until resumed).</summary>
+    public bool HoldWeightWhilePaused { get; init; }
+}

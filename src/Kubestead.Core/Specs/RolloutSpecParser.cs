@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -108,11 +108,13 @@ public static partial class RolloutSpecParser
             r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
                 $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
         var policies = ReadPolicies(r, spec);
+        // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
+        var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
 
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies), r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay }, r.Problems);
     }
 
     private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)
@@ -403,7 +405,7 @@ public static partial class RolloutSpecParser
         {
             case "sequential":
                 if (body is not null) r.CheckKeys(body, bp, "alpha", "detectRatio", "allowedIncrease", "latencyThresholdMs");
-                var alpha = r.Number(body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05;
+                var alpha = PercentFields.Fraction(r, body, "alpha", bp, 0.0001, 0.5, 0.05) ?? 0.05;
                 var detect = r.Number(body, "detectRatio", bp, 1.01, 1000, 5) ?? 5;
                 var allowed = r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0;
                 // The Pass test's null (detectRatio) must lie clearly above the Fail test's (allowedIncrease): inverted,
@@ -416,7 +418,7 @@ public static partial class RolloutSpecParser
                     r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
             case "threshold":
                 if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms");
-                var sr = r.Number(body, "successRate", bp, 0, 100);
+                var sr = PercentFields.Percent(r, body, "successRate", bp);
                 var p99 = r.Number(body, "p99Ms", bp, 0.001, 3_600_000);
                 if (sr is null && p99 is null && body is not null && SpecReader.Child(body, "successRate") is null && SpecReader.Child(body, "p99Ms") is null)
                     r.Problem(body, $"{bp}.successRate", "give successRate (percent) and/or p99Ms");
@@ -425,7 +427,7 @@ public static partial class RolloutSpecParser
                 if (body is not null) r.CheckKeys(body, bp, "confidence", "allowedIncrease");
                 return new JudgeSpec("mannWhitney", 0.05, 5,
                     r.Number(body, "allowedIncrease", bp, 1.0, 100, 1.0) ?? 1.0,
-                    r.Number(body, "confidence", bp, 0.5, 0.9999, 0.98) ?? 0.98, null, null, null);
+                    PercentFields.Fraction(r, body, "confidence", bp, 0.5, 0.9999, 0.98) ?? 0.98, null, null, null);
             default:
                 return null;
         }
@@ -435,11 +437,16 @@ public static partial class RolloutSpecParser
     {
         var m = r.Map(spec, "policies", "spec", required: false);
         const string p = "spec.policies";
-        if (m is not null) r.CheckKeys(m, p, "onDrift", "onInsufficientData", "onMetricErrors", "promotion");
+        if (m is not null) r.CheckKeys(m, p, "onDrift", "onInsufficientData", "onMetricErrors", "promotion", "holdWeightWhilePaused");
+        // Defaults are the safe ones for a CI job that leaves: metrics that keep failing abort (as Argo's
+        // consecutiveErrorLimit does) rather than leave a canary serving traffic nobody watches.
         return new PoliciesSpec(
             r.Enum(m, "onDrift", p, ["pause", "reassert"], "pause") ?? "pause",
             r.Enum(m, "onInsufficientData", p, ["pause", "fail"], "pause") ?? "pause",
-            r.Enum(m, "onMetricErrors", p, ["pause", "fail"], "pause") ?? "pause",
-            r.Enum(m, "promotion", p, ["full", "weightOnly"], "full") ?? "full");
+            r.Enum(m, "onMetricErrors", p, ["pause", "fail"], "fail") ?? "fail",
+            r.Enum(m, "promotion", p, ["full", "weightOnly"], "full") ?? "full")
+        {
+            HoldWeightWhilePaused = r.Bool(m, "holdWeightWhilePaused", p, false) ?? false,
+        };
     }
 }

@@ -49,9 +49,16 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         if (missing.Count > 0)
             throw new TrafficRoutingException("ServiceSelectsNoPods",
                 $"{svcRef}: spec.selector ({string.Join(", ", missing)}) does not match the pods of Deployment {options.StableDeployment}; the Service would send them no traffic", svcRef);
+        if (options.Capacity == CapacityMode.KeepTotal && await HpaGuard.FindAsync(api, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false) is { } hpa)
+            throw new TrafficRoutingException("KeepTotalWithAutoscaler",
+                $"HorizontalPodAutoscaler {hpa["metadata"]?["name"]} scales Deployment {options.StableDeployment} (minReplicas {hpa["spec"]?["minReplicas"]?.ToString() ?? "1"}): " +
+                "capacity keepTotal would take replicas from stable, below the autoscaler's minimum and against its decisions; use capacity: keepStable",
+                Ref(options.StableDeployment));
     }
 
-    public async Task PrepareAsync(CancellationToken ct = default)
+    public Task PrepareAsync(CancellationToken ct = default) => ConflictRetry.RunAsync(() => RememberStableReplicasAsync(ct));
+
+    private async Task RememberStableReplicasAsync(CancellationToken ct)
     {
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         if (canary["metadata"]?["annotations"]?[StableReplicasAnnotation] is not null) return;
@@ -126,7 +133,16 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         var expected = ReplicaRatioPlanner.Plan(Math.Round(lastWritten.CanaryPercent, 6), budget, options.Capacity);
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         var actual = canary["spec"]?["replicas"]?.GetValue<int>() ?? 0;
-        if (actual == expected.CanaryReplicas) return null;
+        if (actual == expected.CanaryReplicas)
+        {
+            // Without a mesh the share is a replica ratio: stable scaled by an autoscaler or a person changes it too.
+            var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+            var stableActual = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+            if (stableActual == expected.StableReplicas) return null;
+            return new DriftReport(Ref(options.StableDeployment),
+                [new FieldDrift("/spec/replicas", expected.StableReplicas.ToString(CultureInfo.InvariantCulture), stableActual.ToString(CultureInfo.InvariantCulture))],
+                Ownership.GitOpsController(stable));
+        }
         return new DriftReport(Ref(options.CanaryDeployment),
             [new FieldDrift("/spec/replicas", expected.CanaryReplicas.ToString(CultureInfo.InvariantCulture), actual.ToString(CultureInfo.InvariantCulture))],
             Ownership.GitOpsController(canary));

@@ -50,10 +50,21 @@ public class RolloutDeciderTests
     [InlineData(GateOutcome.Error, PauseReason.MetricErrors)]
     public void Timed_analysis_without_a_pass_pauses_with_the_reason(GateOutcome gate, PauseReason reason)
     {
-        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false));
+        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false)) with
+        {
+            Policies = new RolloutPolicies(OnMetricErrors: InconclusivePolicy.Pause),
+        };
         var status = new RolloutStatus { StepStartedAt = T0 };
         Assert.IsType<WaitAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(9), gate));
         Assert.Equal(reason, Assert.IsType<PauseAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(10), gate)).Reason);
+    }
+
+    [Fact]
+    public void By_default_an_analysis_step_ending_on_metric_errors_aborts_rather_than_pauses()
+    {
+        var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(10), UntilVerdict: false));
+        var action = RolloutDecider.Decide(plan, new RolloutStatus { StepStartedAt = T0 }, T0.AddMinutes(10), GateOutcome.Error);
+        Assert.True(Assert.IsType<AbortAction>(action).AsFailure);
     }
 
     [Fact]
@@ -71,9 +82,24 @@ public class RolloutDeciderTests
     public void Analysis_until_verdict_advances_as_soon_as_it_passes()
     {
         var plan = Plan(new AnalysisPlanStep(TimeSpan.FromMinutes(30), UntilVerdict: true));
-        var status = new RolloutStatus { StepStartedAt = T0 };
+        var status = new RolloutStatus { StepStartedAt = T0, AnalysisCursor = T0.AddMinutes(1) };
         Assert.IsType<WaitAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(1), GateOutcome.InsufficientData));
         Assert.IsType<AdvanceStepAction>(RolloutDecider.Decide(plan, status, T0.AddMinutes(1), GateOutcome.Pass));
+    }
+
+    [Fact]
+    public void A_pass_from_a_window_that_began_before_the_analysis_step_does_not_end_the_step()
+    {
+        var plan = Plan(new SetWeightPlanStep(10), new AnalysisPlanStep(null, UntilVerdict: true), new SetWeightPlanStep(50),
+            new AnalysisPlanStep(null, UntilVerdict: true));
+        // The 50% analysis step starts at T0; the last window (T0-30s .. T0+30s) mostly saw the 10% step's traffic.
+        var status = new RolloutStatus { StepIndex = 3, StepStartedAt = T0, AnalysisCursor = T0.AddSeconds(30) };
+        Assert.IsType<WaitAction>(RolloutDecider.Decide(plan, status, T0.AddSeconds(30), GateOutcome.Pass));
+        // Once a window wholly inside the step passes, the step ends.
+        var later = status with { AnalysisCursor = T0.AddSeconds(90) };
+        Assert.IsType<AdvanceStepAction>(RolloutDecider.Decide(plan, later, T0.AddSeconds(90), GateOutcome.Pass));
+        // A failure needs no such wait: it aborts at once.
+        Assert.IsType<AbortAction>(RolloutDecider.Decide(plan, status, T0.AddSeconds(30), GateOutcome.Fail));
     }
 
     [Fact]

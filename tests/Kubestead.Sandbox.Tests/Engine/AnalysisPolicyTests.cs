@@ -35,7 +35,8 @@ public class AnalysisPolicyTests
             Driver = new DriverIdentity("t", "h", null, "1"),
             Metrics = (_, _) => (_, _, _) => throw new MetricsUnavailableException("Prometheus at http://127.0.0.1:1/ cannot be reached"),
         });
-        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: true));
+        var spec = SandboxDemoTests.SpecFor("istio").Replace("onInsufficientData: pause", "onInsufficientData: pause\n    onMetricErrors: pause");
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
         Assert.Equal(RolloutPhase.Paused, result.Phase);
         Assert.Equal(PauseReason.MetricErrors, result.PauseReason);
         Assert.Contains("metrics failed 3 times in a row", result.Message);

@@ -1,0 +1,138 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Tests.Server;
+
+using Kubestead.Sandbox.Tests.RealCluster;
+
+namespace Kubestead.Sandbox.Tests.Lifecycle;
+
+/// <summary>
+/// Issue #19 item 13: the Role shipped in examples/rbac is enough for a whole rollout and validation, run as a
+/// ServiceAccount bound to it on the real API server, and the cluster refuses what it leaves out.
+/// </summary>
+public class RbacExampleRealClusterTests
+{
+    private static readonly ResourceType ServiceAccount = new("", "v1", "serviceaccounts", "ServiceAccount");
+    private static readonly ResourceType Role = new("rbac.authorization.k8s.io", "v1", "roles", "Role");
+    private static readonly ResourceType RoleBinding = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding");
+    private static readonly ResourceType ClusterRole = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", Namespaced: false);
+
+    /// <summary>The documents of an example file, with the namespace "web" replaced by the test's.</summary>
+    private static List<JsonObject> ExampleDocuments(string file, string ns) =>
+        File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "rbac", file))
+            .Split("\n---\n")
+            .Select(doc => Kubestead.Sandbox.Schema.YamlJson.Parse(doc.Replace("namespace: web", $"namespace: {ns}"))!.AsObject())
+            .ToList();
+
+    /// <summary>A short-lived token for the ServiceAccount (TokenRequest), never printed.</summary>
+    private static async Task<string> TokenForAsync(string ns, string sa)
+    {
+        var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(KitFile("pki", "ca.crt")));
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, cert, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(cert!);
+            },
+        };
+        using var http = new HttpClient(handler) { BaseAddress = admin.Server };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            File.ReadAllText(KitFile("admin.token")).Trim());
+        var body = """{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}""";
+        using var response = await http.PostAsync($"api/v1/namespaces/{ns}/serviceaccounts/{sa}/token", new StringContent(body, Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!["token"]!.GetValue<string>();
+    }
+
+    /// <summary>A file of the kube-apiserver kit's work folder, beside the test kubeconfig (see ../shared/kube-apiserver/README.md).</summary>
+    private static string KitFile(params string[] parts) =>
+        Path.Combine([Path.GetDirectoryName(RealCluster.RealCluster.Kubeconfig)!, .. parts]);
+
+    /// <summary>A kubeconfig for the ServiceAccount's token against the same server and CA, written to a temporary file.</summary>
+    private static string ServiceAccountKubeconfig(Uri server, string token, string ns)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"kubestead-sa-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: kit
+              cluster:
+                server: {server.ToString().TrimEnd('/')}
+                certificate-authority-data: {Convert.ToBase64String(File.ReadAllBytes(KitFile("pki", "ca.crt")))}
+            users:
+            - name: sa
+              user:
+                token: {token}
+            contexts:
+            - name: sa
+              context:
+                cluster: kit
+                user: sa
+                namespace: {ns}
+            current-context: sa
+            """);
+        return path;
+    }
+
+    [RealClusterFact]
+    public async Task The_example_role_bound_to_a_service_account_runs_a_whole_rollout_and_passes_validation()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        var ns = env.Namespace;
+        await env.Api.CreateAsync(ServiceAccount, ns, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "kubestead-ci" } });
+        var docs = ExampleDocuments("role.yaml", ns);
+        await env.Api.CreateAsync(Role, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "Role"));
+        await env.Api.CreateAsync(RoleBinding, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
+        var clusterRole = ExampleDocuments("clusterrole.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "ClusterRole");
+        // The ClusterRole is the same rule set: the API server accepts it (a typo in a resource or verb list would fail here).
+        clusterRole["metadata"]!["name"] = $"kubestead-{ns}";
+        await env.Api.CreateAsync(ClusterRole, null, clusterRole);
+        try
+        {
+            var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
+            var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
+            var asServiceAccount = KubeConfigResolver.Resolve(saKubeconfig);
+            File.Delete(saKubeconfig);
+            var spec = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50", "  scaleDownDelay: 1s");
+            await using var svc = new KubesteadService(RealClusterLifecycle.CreateClient(asServiceAccount), new KubesteadServiceOptions
+            {
+                Driver = new DriverIdentity("kubestead-ci", "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
+            });
+
+            var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
+            Assert.True(report.IsValid, string.Join("\n", report.Checks.Where(c => c.Outcome != CheckOutcome.Passed).Select(c => c.Message)));
+            Assert.Contains(report.Checks, c => c.Check == "rbac" && c.Outcome == CheckOutcome.Passed);
+
+            var result = await svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true);
+            Assert.Equal(RolloutPhase.Completed, result.Phase);
+            Assert.Null(await env.TryGetDeploymentAsync("shop-canary"));
+            var status = await svc.GetAsync(ns, "shop");
+            Assert.NotNull(status.Driving);
+
+            // What the Role leaves out stays out: the ServiceAccount cannot read Secrets.
+            var limited = RealClusterLifecycle.CreateClient(asServiceAccount);
+            try
+            {
+                var denied = await Assert.ThrowsAsync<KubernetesApiException>(() => limited.ListAsync(ResourceType.Secret, ns));
+                Assert.Equal(403, denied.StatusCode);
+            }
+            finally
+            {
+                if (limited is IAsyncDisposable d) await d.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await env.Api.DeleteAsync(ClusterRole, null, $"kubestead-{ns}");
+        }
+    }
+}
