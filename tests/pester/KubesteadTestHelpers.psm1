@@ -55,6 +55,7 @@ spec:
 $meshBlock
   stable: { deployment: shop }
   canary: { image: $Image }
+  scaleDownDelay: 0s
   steps:
 $stepLines
 "@ | Set-Content -LiteralPath $Path

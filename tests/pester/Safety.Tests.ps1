@@ -376,6 +376,7 @@ spec:
     destinationRule: { name: shop }
   stable: { deployment: shop }
   canary: { image: registry.example.com/shop:2.0.0 }
+  scaleDownDelay: 0s
   steps:
     - setWeight: 50
     - analysis: { untilVerdict: true, duration: 20s }
