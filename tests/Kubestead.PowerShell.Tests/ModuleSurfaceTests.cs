@@ -28,6 +28,8 @@ public sealed class ModuleSurfaceTests : IDisposable
     {
         "Start-KubesteadRollout", "Suspend-KubesteadRollout", "Resume-KubesteadRollout", "Stop-KubesteadRollout", "Complete-KubesteadRollout",
         "Set-CanaryWeight", "Set-CanaryHeaderRoute", "Remove-CanaryHeaderRoute", "Start-KubesteadSandbox", "Stop-KubesteadSandbox",
+        // It drives a rollout that no other process drives, so -WhatIf must be able to stop it.
+        "Wait-KubesteadRollout",
     };
 
     private readonly MetadataLoadContext _mlc;
@@ -108,10 +110,20 @@ public sealed class ModuleSurfaceTests : IDisposable
     public void Parameters_bound_by_property_name_exist_on_the_rollout_that_feeds_them()
     {
         var rollout = _module.GetType("Kubestead.PowerShell.KubesteadRollout")!;
+        var sandbox = _module.GetType("Kubestead.PowerShell.KubesteadSandboxInfo")!;
         foreach (var (name, type, _) in _cmdlets)
             foreach (var (property, attrs) in Parameters(type))
-                if (attrs.Any(a => Named(a, "ValueFromPipelineByPropertyName") as bool? == true))
+            {
+                if (!attrs.Any(a => Named(a, "ValueFromPipelineByPropertyName") as bool? == true)) continue;
+                var aliases = property.CustomAttributes.Where(a => a.AttributeType.FullName == "System.Management.Automation.AliasAttribute")
+                    .SelectMany(a => ((IEnumerable<CustomAttributeTypedArgument>)a.ConstructorArguments[0].Value!).Select(v => (string)v.Value!)).ToList();
+                if (property.Name == "LiteralPath")
+                    Assert.True(aliases.Contains("FullName") && aliases.Contains("PSPath"), $"{name} -LiteralPath must bind Get-ChildItem's FullName/PSPath");
+                else if (name.EndsWith("-KubesteadSandbox", StringComparison.Ordinal))
+                    Assert.True(sandbox.GetProperty(property.Name) is not null, $"{name} -{property.Name} binds by property name, but KubesteadSandboxInfo has no such property");
+                else if (property.Name != "Service")
                     Assert.True(rollout.GetProperty(property.Name) is not null, $"{name} -{property.Name} binds by property name, but KubesteadRollout has no such property");
+            }
         Assert.NotNull(_module.GetType("Kubestead.PowerShell.CanaryWeight")!.GetProperty("Name"));
         Assert.NotNull(_module.GetType("Kubestead.PowerShell.CanaryWeight")!.GetProperty("Namespace"));
     }
@@ -137,7 +149,8 @@ public sealed class ModuleSurfaceTests : IDisposable
                 var positions = full.Where(p => p.Position >= 0).Select(p => p.Position).ToList();
                 Assert.True(positions.Count == positions.Distinct().Count(), $"{name} set {set}: two parameters share a position");
             }
-            var mandatorySignatures = named.Select(kv => string.Join(",", kv.Value.Where(p => p.Mandatory).Select(p => p.Param).Order())).ToList();
+            // Two sets may share their mandatory parameters only if their positions tell them apart (Set-CanaryWeight shop 10 / | Set-CanaryWeight 10).
+            var mandatorySignatures = named.Select(kv => string.Join(",", kv.Value.Where(p => p.Mandatory).Select(p => $"{p.Param}@{p.Position}").Order())).ToList();
             Assert.True(mandatorySignatures.Count == mandatorySignatures.Distinct().Count(), $"{name}: two parameter sets have the same mandatory parameters");
             if (named.Count > 1)
                 Assert.True(Named(attr, "DefaultParameterSetName") is string, $"{name}: several parameter sets need a DefaultParameterSetName");

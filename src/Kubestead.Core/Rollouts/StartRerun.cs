@@ -30,7 +30,15 @@ public static class StartRerun
             if (replace) return RerunDecision.ReplaceRunning;
             throw new RolloutVersionConflictException(existing.Namespace, existing.Name, Describe(running?.Canary), Describe(spec.Canary), existing.Status.Phase);
         }
-        return await runtime.Workload.StableRunsCanaryVersionAsync(ct).ConfigureAwait(false) ? RerunDecision.AlreadyAtVersion : RerunDecision.StartNew;
+        try
+        {
+            return await runtime.Workload.StableRunsCanaryVersionAsync(ct).ConfigureAwait(false) ? RerunDecision.AlreadyAtVersion : RerunDecision.StartNew;
+        }
+        catch (Exception e) when (e is KubesteadException or Kubernetes.KubernetesApiException && !ct.IsCancellationRequested)
+        {
+            // Stable cannot be read (missing, forbidden): the preflight that follows reports it with every other problem.
+            return RerunDecision.StartNew;
+        }
     }
 
     /// <summary>The answer when stable already runs the canary's version: Completed, nothing written, the last history kept.</summary>

@@ -7,7 +7,7 @@ namespace Kubestead.Sandbox.Simulation;
 /// <summary>
 /// Answers Prometheus instant queries (<c>/api/v1/query</c>) from the simulated traffic, so a driver outside the
 /// sandbox process (`kubestead start`, the cmdlets) judges the same counts the in-process demo does. It understands the
-/// query shapes Kubestead's builtin providers send, <c>sum(metric{matchers})</c> and <c>sum by (le) (metric{matchers})</c>
+/// query shapes Kubestead's providers send, a bare <c>metric{matchers}</c> (every series), <c>sum(metric{matchers})</c> and <c>sum by (le) (metric{matchers})</c>
 /// with <c>=</c>, <c>!=</c>, <c>=~</c> and <c>!~</c> matchers; anything else is answered with Prometheus's bad_data error.
 /// </summary>
 public sealed partial class SimulatedPrometheus(Func<DateTimeOffset, string> expositionAt, TimeProvider clock)
@@ -24,8 +24,12 @@ public sealed partial class SimulatedPrometheus(Func<DateTimeOffset, string> exp
             at = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000));
         }
         var m = QueryShape().Match(query.Trim());
+        // A bare selector returns every matching series with all its labels (the builtin queries difference each
+        // series on its own); sum(...) and sum by (...) (...) add them up as Prometheus would.
+        var bare = !m.Success;
+        if (bare) m = BareSelector().Match(query.Trim());
         if (!m.Success)
-            return BadData("the sandbox answers only sum(metric{...}) and sum by (le) (metric{...})");
+            return BadData("the sandbox answers only metric{...}, sum(metric{...}) and sum by (le) (metric{...})");
         var by = m.Groups["by"].Success ? m.Groups["by"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
         var matchers = new List<(string Label, string Op, string Value)>();
         foreach (Match mm in Matcher().Matches(m.Groups["matchers"].Value))
@@ -35,9 +39,11 @@ public sealed partial class SimulatedPrometheus(Func<DateTimeOffset, string> exp
         foreach (var (name, labels, value) in Parse(expositionAt(at)))
         {
             if (name != m.Groups["metric"].Value || !matchers.All(x => Matches(labels, x))) continue;
-            var key = string.Join("\u0001", by.Select(b => labels.GetValueOrDefault(b, "")));
+            var keyLabels = bare ? labels.Keys.Order(StringComparer.Ordinal).ToArray() : by;
+            var key = string.Join("\u0001", keyLabels.Select(b => b + "=" + labels.GetValueOrDefault(b, "")));
             var groupLabels = new JsonObject();
-            foreach (var b in by)
+            if (bare) groupLabels["__name__"] = name;
+            foreach (var b in keyLabels)
                 if (labels.TryGetValue(b, out var v)) groupLabels[b] = v;
             groups[key] = groups.TryGetValue(key, out var g) ? (g.Labels, g.Sum + value) : (groupLabels, value);
         }
@@ -84,6 +90,9 @@ public sealed partial class SimulatedPrometheus(Func<DateTimeOffset, string> exp
 
     [GeneratedRegex("""^sum\s*(?:by\s*\((?<by>[^)]*)\)\s*)?\(\s*(?<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(?<matchers>[^}]*)\})?\s*\)$""")]
     private static partial Regex QueryShape();
+
+    [GeneratedRegex("""^(?<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(?<matchers>[^}]*)\})?$""")]
+    private static partial Regex BareSelector();
 
     [GeneratedRegex("""(?<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?<op>=~|!~|!=|=)\s*"(?<value>(?:[^"\\]|\\.)*)"\s*,?""")]
     private static partial Regex Matcher();

@@ -21,7 +21,7 @@ public class SchemaRejectionTests
                 - setWeight: 10
             """);
 
-        var e = await Assert.ThrowsAsync<KubesteadException>(() => service.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        var e = await Assert.ThrowsAnyAsync<KubesteadException>(() => service.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
 
         Assert.Equal(KubesteadErrorKind.InvalidInput, e.Kind);
         Assert.Contains("httproutes.gateway.networking.k8s.io/checkout", e.Message);
