@@ -35,7 +35,8 @@ function New-TestSpec {
         [Parameter(Mandatory)] [string] $Path,
         [ValidateSet('istio', 'linkerd', 'smi', 'none')] [string] $Mesh = 'istio',
         [string] $Name = 'shop',
-        [string] $Image = 'registry.example.com/shop:2.0.0',
+        # A fresh version by default: stable already running a spec's image makes start answer "already at this version".
+        [string] $Image = "registry.example.com/shop:2.$(Get-Random -Maximum 100000000)",
         [string[]] $Steps = @('setWeight: 10', 'pause: {}')
     )
     $meshBlock = switch ($Mesh) {

@@ -6,9 +6,13 @@ BeforeAll {
     Import-Module $modulePath -Force
     $savedKubeconfig = $env:KUBECONFIG
     $sandbox = Start-KubesteadSandbox -MeshProvider istio -CliPath (Get-TestCliPath) -Confirm:$false
-    $manual = New-TestSpec -Path (Join-Path $TestDrive 'manual.yaml')
-    $stepped = New-TestSpec -Path (Join-Path $TestDrive 'stepped.yaml') -Steps 'setWeight: 5', 'pause: { duration: 3s }', 'setWeight: 10', 'pause: { duration: 3s }', 'setWeight: 20', 'pause: {}'
-    $quick = New-TestSpec -Path (Join-Path $TestDrive 'quick.yaml') -Steps 'setWeight: 10', 'pause: { duration: 1s }', 'setWeight: 50', 'pause: { duration: 1s }'
+    # Fresh specs (with a new image each) for every test: a promoted image would make start say "already at this version".
+    function New-SafetySpecs {
+        $script:manual = New-TestSpec -Path (Join-Path $TestDrive "manual-$(Get-Random).yaml")
+        $script:stepped = New-TestSpec -Path (Join-Path $TestDrive "stepped-$(Get-Random).yaml") -Steps 'setWeight: 5', 'pause: { duration: 3s }', 'setWeight: 10', 'pause: { duration: 3s }', 'setWeight: 20', 'pause: {}'
+        $script:quick = New-TestSpec -Path (Join-Path $TestDrive "quick-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 1s }', 'setWeight: 50', 'pause: { duration: 1s }'
+    }
+    New-SafetySpecs
 
     # Ends whatever rollout of shop is running, so each test starts from a clean slate.
     function Reset-Shop {
@@ -28,6 +32,8 @@ BeforeAll {
         $after.Phase | Should -Be 'Progressing' -Because 'a stopped driver leaves the rollout resumable'
     }
 }
+
+BeforeEach { New-SafetySpecs }
 
 AfterAll {
     $sandbox | Stop-KubesteadSandbox -Confirm:$false

@@ -72,7 +72,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
         if (canary.Requests < 0 || control.Requests < 0 || canary.Failures < 0 || control.Failures < 0
             || canary.Failures > canary.Requests || control.Failures > control.Requests)
             throw new KubesteadException("InvalidCounts", KubesteadErrorKind.InvalidInput, "counts must be >= 0 and failures no more than requests");
-        var j = JudgeFactory.Create("error-rate", new JudgeSpec(judge, 0.05, 5, 1, 0.98, judge == "threshold" ? 99 : null, null, null));
+        // Totals given by hand have no windows to bet on: the sequential judge reads them per request (valid when the
+        // failures were independent, which is all aggregate counts can say).
+        var j = judge == "sequential"
+            ? new SequentialErrorRateJudge("error-rate", new SequentialJudgeOptions(Unit: EvidenceUnit.Request))
+            : JudgeFactory.Create("error-rate", new JudgeSpec(judge, 0.05, 5, 1, 0.98, judge == "threshold" ? 99 : null, null, null));
         j.Observe(new MetricWindow(default, default, canary, control));
         return new AnalysisReport(null, null, DateTimeOffset.UtcNow, [j.Evaluate()]);
     }
