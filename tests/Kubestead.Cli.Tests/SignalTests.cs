@@ -24,6 +24,7 @@ public class SignalTests
             destinationRule: { name: shop }
           stable: { deployment: shop }
           canary: { image: registry.example.com/shop:2.0.0 }
+          scaleDownDelay: 0s
           steps:
             - setWeight: 50
             - pause: { duration: 6s }
