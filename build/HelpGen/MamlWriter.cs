@@ -71,13 +71,14 @@ public static partial class MamlWriter
     private static readonly XNamespace Dev = "http://schemas.microsoft.com/maml/dev/2004/10";
 
     /// <summary>
-    /// MAML for the pages. With <paramref name="cmdlets"/> (the compiled module's metadata) the syntax, the parameter
-    /// list, INPUTS and OUTPUTS come from what PowerShell's binder will see, and the markdown gives only the words.
+    /// MAML for the pages. The syntax, the parameter list, INPUTS and OUTPUTS come from <paramref name="cmdlets"/> (the
+    /// compiled module's metadata: what PowerShell's binder will see); the markdown gives only the words.
     /// </summary>
-    public static XDocument ToMaml(IEnumerable<HelpPage> pages, IReadOnlyList<CmdletInfo>? cmdlets = null) => new(new XDeclaration("1.0", "utf-8", null),
+    public static XDocument ToMaml(IEnumerable<HelpPage> pages, IReadOnlyList<CmdletInfo> cmdlets) => new(new XDeclaration("1.0", "utf-8", null),
         new XElement(Msh + "helpItems", new XAttribute("schema", "maml"),
             new XAttribute(XNamespace.Xmlns + "maml", Maml), new XAttribute(XNamespace.Xmlns + "command", Command), new XAttribute(XNamespace.Xmlns + "dev", Dev),
-            pages.Select(p => cmdlets?.FirstOrDefault(c => c.Name == p.Name) is { } info ? Page(p, info) : Page(p))));
+            pages.Select(p => Page(p, cmdlets.FirstOrDefault(c => c.Name == p.Name)
+                ?? throw new InvalidOperationException($"help page {p.Name} documents no cmdlet of the module")))));
 
     private static XElement Page(HelpPage p, CmdletInfo info)
     {
@@ -133,38 +134,6 @@ public static partial class MamlWriter
     private static XElement Para(string text) => new(Maml + "description",
         text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(p => new XElement(Maml + "para", p.Replace('\n', ' ').Trim())));
 
-    private static XElement Page(HelpPage p)
-    {
-        var parts = p.Name.Split('-', 2);
-        return new XElement(Command + "command",
-            new XElement(Command + "details",
-                new XElement(Command + "name", p.Name),
-                new XElement(Command + "verb", parts[0]),
-                new XElement(Command + "noun", parts.Length > 1 ? parts[1] : ""),
-                Para(p.Synopsis)),
-            Para(p.Description),
-            new XElement(Command + "syntax", p.Syntax.Select(s => new XElement(Command + "syntaxItem",
-                new XElement(Maml + "name", p.Name),
-                p.Parameters.Where(x => s.Contains("-" + x.Name, StringComparison.Ordinal)).Select(Parameter)))),
-            new XElement(Command + "parameters", p.Parameters.Select(Parameter)),
-            new XElement(Command + "returnValues", p.Outputs.Select(o => new XElement(Command + "returnValue",
-                new XElement(Dev + "type", new XElement(Maml + "name", o))))),
-            new XElement(Command + "examples", p.Examples.Select(e => new XElement(Command + "example",
-                new XElement(Maml + "title", $"-------------------------- {e.Title} --------------------------"),
-                new XElement(Dev + "code", e.Code),
-                new XElement(Dev + "remarks", new XElement(Maml + "para", e.Remarks))))),
-            new XElement(Command + "relatedLinks", p.Links.Select(l => new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", l)))));
-    }
-
-    private static XElement Parameter(HelpParameter x) => new(Command + "parameter",
-        new XAttribute("required", x.Required ? "true" : "false"),
-        new XAttribute("pipelineInput", x.PipelineInput.Length > 0 ? x.PipelineInput : "False"),
-        new XAttribute("position", x.Position.Length > 0 ? x.Position.ToLowerInvariant() : "named"),
-        new XElement(Maml + "name", x.Name),
-        Para(x.Description),
-        new XElement(Command + "parameterValue", new XAttribute("required", "true"), x.Type),
-        new XElement(Dev + "type", new XElement(Maml + "name", x.Type)));
-
     /// <summary>about_*.md to the plain-text layout Get-Help reads (TOPIC / SHORT DESCRIPTION / LONG DESCRIPTION ...).</summary>
     public static string AboutText(string markdown)
     {
@@ -175,7 +144,7 @@ public static partial class MamlWriter
 
 public static class Program
 {
-    /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt; [Kubestead.dll]; with the module, syntax and parameters come from its metadata.</summary>
+    /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt; &lt;Kubestead.dll&gt;: syntax and parameters come from the module's metadata.</summary>
     public static int Main(string[] args)
     {
         if (args.Length == 3 && args[0] == "--sync-syntax")
@@ -196,17 +165,16 @@ public static class Program
             }
             return 0;
         }
-        if (args.Length is not (2 or 3))
+        if (args.Length != 3)
         {
-            Console.Error.WriteLine("usage: Kubestead.HelpGen <docs/en-US> <output folder> [compiled module .dll]");
+            Console.Error.WriteLine("usage: Kubestead.HelpGen <docs/en-US> <output folder> <compiled module .dll>");
             return 2;
         }
         Directory.CreateDirectory(args[1]);
         var pages = Directory.GetFiles(args[0], "*-*.md").Order(StringComparer.Ordinal).Select(f => MamlWriter.Parse(File.ReadAllText(f))).ToList();
-        var cmdlets = args.Length == 3 ? CmdletMetadata.Read(args[2]) : null;
-        if (cmdlets is not null)
-            foreach (var missing in cmdlets.Where(c => pages.All(p => p.Name != c.Name)))
-                Console.Error.WriteLine($"warning: {missing.Name} has no help page in {args[0]}");
+        var cmdlets = CmdletMetadata.Read(args[2]);
+        foreach (var missing in cmdlets.Where(c => pages.All(p => p.Name != c.Name)))
+            Console.Error.WriteLine($"warning: {missing.Name} has no help page in {args[0]}");
         MamlWriter.ToMaml(pages, cmdlets).Save(Path.Combine(args[1], "Kubestead.dll-Help.xml"));
         foreach (var about in Directory.GetFiles(args[0], "about_*.md"))
             File.WriteAllText(Path.Combine(args[1], Path.GetFileNameWithoutExtension(about) + ".help.txt"), MamlWriter.AboutText(File.ReadAllText(about)));

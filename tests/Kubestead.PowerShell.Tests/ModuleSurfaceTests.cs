@@ -34,6 +34,7 @@ public sealed class ModuleSurfaceTests : IDisposable
 
     private readonly MetadataLoadContext _mlc;
     private readonly Assembly _module;
+    private readonly string _moduleDll;
     private readonly List<(string Name, Type Type, CustomAttributeData Cmdlet)> _cmdlets;
 
     public ModuleSurfaceTests()
@@ -44,7 +45,8 @@ public sealed class ModuleSurfaceTests : IDisposable
         var paths = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll").Concat(Directory.GetFiles(outDir, "*.dll")).Append(sma)
             .GroupBy(Path.GetFileName).Select(g => g.First());
         _mlc = new MetadataLoadContext(new PathAssemblyResolver(paths), "System.Private.CoreLib");
-        _module = _mlc.LoadFromAssemblyPath(Path.Combine(outDir, "Kubestead.dll"));
+        _moduleDll = Path.Combine(outDir, "Kubestead.dll");
+        _module = _mlc.LoadFromAssemblyPath(_moduleDll);
         _cmdlets = _module.GetTypes()
             .Select(t => (Type: t, Attr: t.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == "System.Management.Automation.CmdletAttribute")))
             .Where(x => x.Attr is not null)
@@ -212,7 +214,7 @@ public sealed class ModuleSurfaceTests : IDisposable
             foreach (var p in documented.Where(p => p is not ("WhatIf" or "Confirm")))
                 Assert.True(type.GetProperty(p) is not null, $"{name}: documents -{p}, which does not exist");
         }
-        var maml = MamlWriter.ToMaml(pages);
+        var maml = MamlWriter.ToMaml(pages, CmdletMetadata.Read(_moduleDll));
         XNamespace command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
         var names = maml.Descendants(command + "details").Select(d => d.Element(command + "name")!.Value).Order().ToList();
         Assert.Equal(_cmdlets.Select(c => c.Name).Order().ToList(), names);
