@@ -33,15 +33,13 @@ BeforeAll {
     }
 }
 
-BeforeEach { New-SafetySpecs }
-
 AfterAll {
     $sandbox | Stop-KubesteadSandbox -Confirm:$false
     $env:KUBECONFIG = $savedKubeconfig
 }
 
 Describe 'A stopped pipeline leaves no driver behind' {
-    BeforeEach { Reset-Shop }
+    BeforeEach { New-SafetySpecs; Reset-Shop }
 
     It 'when Select-Object -First stops it' {
         Start-KubesteadRollout $stepped -Confirm:$false -Verbose 4>&1 | Where-Object { "$_" -match 'traffic: stable' } | Select-Object -First 1 | Out-Null
@@ -81,6 +79,7 @@ Describe 'A stopped pipeline leaves no driver behind' {
 }
 
 Describe '-WhatIf and -Confirm always win over -Force' {
+    BeforeEach { New-SafetySpecs }
     BeforeAll {
         Reset-Shop
         Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
@@ -146,7 +145,7 @@ Describe '-WhatIf and -Confirm always win over -Force' {
 }
 
 Describe 'Outcomes a CI step can rely on' {
-    BeforeEach { Reset-Shop }
+    BeforeEach { New-SafetySpecs; Reset-Shop }
 
     It 'exits 0 from pwsh -File for a rollout that completes' {
         $ci = Join-Path $TestDrive 'ci-ok.ps1'
@@ -217,6 +216,7 @@ Wait-KubesteadRollout shop -Namespace shop -ErrorOnPause
 
 Describe 'Per-input failures and error records' {
     BeforeAll { Reset-Shop }
+    BeforeEach { New-SafetySpecs }
 
     It 'writes a non-terminating error for a Get of a rollout that does not exist, and goes on' {
         Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
