@@ -326,8 +326,21 @@ public sealed class KubesteadService : IKubesteadService
             {
                 var (spec, _) = await ParseRequestAsync(start.Request, ct).ConfigureAwait(false);
                 var runtime = _runtimes.Create(spec);
-                await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
                 var ns = spec.Namespace;
+                var rollout = $"rollout {spec.Name} in namespace {ns}";
+                // The plan follows start's own re-run decision: attach, nothing to do, replace, or a refusal (thrown).
+                var running = await _store.TryLoadAsync(ns, spec.Name, ct).ConfigureAwait(false);
+                switch (await StartRerun.DecideAsync(spec, runtime, running, start.Request.Replace, ct).ConfigureAwait(false))
+                {
+                    case RerunDecision.Attach:
+                        return [new(rollout, "attach", $"the same version is already {running!.Status.Phase}: drive it on as Wait-KubesteadRollout does; start itself writes nothing", null)];
+                    case RerunDecision.AlreadyAtVersion:
+                        return [new(rollout, "none", $"already at this version: Deployment {spec.StableDeployment} runs the canary's version; nothing is written", null)];
+                    case RerunDecision.ReplaceRunning:
+                        return [new(rollout, "abort", $"the running rollout of another version ({running!.Status.Phase}): all traffic to stable, its objects removed", null),
+                            new(rollout, "start", "then start this version (its writes are checked and listed by a dry run once the old one is gone)", null)];
+                }
+                await PreflightOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
                 var changes = new List<PlannedChange>();
                 // Every write start makes, including the ones that touch what an earlier rollout left.
                 if (await _store.TryLoadAsync(ns, spec.Name, ct).ConfigureAwait(false) is { } previous)
