@@ -40,6 +40,7 @@ public static class KubeConfigResolver
         var userName = ctx.ContextDetails?.User;
         var user = userName is null ? null : merged.Users?.FirstOrDefault(u => u.Name == userName);
         var exec = user?.UserCredentials?.ExternalExecution;
+        if (exec is not null) ExecArgumentQuoting.QuoteForLibrary(exec);
         var tokenFile = userName is null || user?.UserCredentials is not { } creds || HasCredentials(creds) ? null : tokenFiles.GetValueOrDefault(userName);
         if (tokenFile is not null)
         {

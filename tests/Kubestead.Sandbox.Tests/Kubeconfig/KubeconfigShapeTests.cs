@@ -256,6 +256,49 @@ public class KubeconfigShapeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_plugin_arguments_reach_the_plugin_exactly_as_written()
+    {
+        // client-go passes each args item as one argv entry; an Azure resource id, a profile name or a path may hold spaces,
+        // quotes or backslashes, and a plugin that receives them split or unquoted fails or asks for the wrong token.
+        var argv = Path.Combine(_dir, "argv.txt");
+        var script = Write("argv-plugin", $$$"""
+            #!/bin/bash
+            : > {{{argv}}}
+            for a in "$@"; do printf '[%s]\n' "$a" >> {{{argv}}}; done
+            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"{{{_f.Server.Token}}}"}}'
+            """);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var path = Write("spaces.yaml", $$"""
+            apiVersion: v1
+            kind: Config
+            current-context: c
+            clusters:
+            - name: c
+              cluster: {server: {{Server}}}
+            contexts:
+            - name: c
+              context: {cluster: c, user: u}
+            users:
+            - name: u
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: {{script}}
+                  args:
+                  - get-token
+                  - --profile
+                  - "team a"
+                  - 'say "hi"'
+                  - 'C:\dir with space\'
+                  - ""
+                  - plain
+            """);
+        var c = KubeConfigResolver.Resolve(path);
+        Assert.True(await WorksAsync(c));
+        Assert.Equal(["[get-token]", "[--profile]", "[team a]", "[say \"hi\"]", "[C:\\dir with space\\]", "[]", "[plain]"], File.ReadAllLines(argv));
+    }
+
+    [Fact]
     public void A_failing_exec_plugin_is_reported_without_its_output()
     {
         // Plugins echo tokens or cloud credentials on stderr when they fail; KubernetesClient puts stderr into its message.
