@@ -19,6 +19,12 @@ public sealed record CmdletInfo(string Name, IReadOnlyList<string> SetNames, str
             .Select(x => (x.p, x.e!))
             .OrderBy(x => x.Item2.Position ?? int.MaxValue).ThenBy(x => x.Item2.Mandatory ? 0 : 1);
 
+    /// <summary>The parameter sets in the order help shows them: the default set first.</summary>
+    public IEnumerable<string> OrderedSets => SetNames.OrderBy(s => s == DefaultSet ? 0 : 1);
+
+    /// <summary>Every set's syntax line, in help order: what a page's SYNTAX section must say.</summary>
+    public IReadOnlyList<string> SyntaxLines => OrderedSets.Select(SyntaxLine).ToList();
+
     /// <summary>The syntax line of one set, in Get-Command -Syntax's notation.</summary>
     public string SyntaxLine(string set) => Name + " " + string.Join(" ", InSet(set).Select(x =>
     {

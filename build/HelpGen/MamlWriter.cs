@@ -159,7 +159,7 @@ public static class Program
                 var start = text.IndexOf("## SYNTAX\n", StringComparison.Ordinal);
                 var end = text.IndexOf("## DESCRIPTION", StringComparison.Ordinal);
                 if (start < 0 || end < start) continue;
-                var sets = info.SetNames.OrderBy(s => s == info.DefaultSet ? 0 : 1).Select(set =>
+                var sets = info.OrderedSets.Select(set =>
                     (set == CmdletMetadata.AllSets ? "" : $"### {set}{(set == info.DefaultSet ? " (Default)" : "")}\n") + $"```\n{info.SyntaxLine(set)}\n```\n");
                 File.WriteAllText(file, text[..start] + "## SYNTAX\n\n" + string.Join("\n", sets) + "\n" + text[end..]);
             }
@@ -175,6 +175,9 @@ public static class Program
         var cmdlets = CmdletMetadata.Read(args[2]);
         foreach (var missing in cmdlets.Where(c => pages.All(p => p.Name != c.Name)))
             Console.Error.WriteLine($"warning: {missing.Name} has no help page in {args[0]}");
+        // The MAML's syntax comes from the compiled module either way; a stale markdown page would mislead its readers.
+        foreach (var (page, info) in pages.Join(cmdlets, p => p.Name, c => c.Name, (p, c) => (p, c)).Where(x => !x.p.Syntax.SequenceEqual(x.c.SyntaxLines)))
+            Console.Error.WriteLine($"warning: the SYNTAX of {page.Name}.md differs from the compiled cmdlet; run: dotnet run --project build/HelpGen -- --sync-syntax {args[0]} {args[2]}");
         MamlWriter.ToMaml(pages, cmdlets).Save(Path.Combine(args[1], "Kubestead.dll-Help.xml"));
         foreach (var about in Directory.GetFiles(args[0], "about_*.md"))
             File.WriteAllText(Path.Combine(args[1], Path.GetFileNameWithoutExtension(about) + ".help.txt"), MamlWriter.AboutText(File.ReadAllText(about)));

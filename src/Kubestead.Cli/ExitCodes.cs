@@ -2,7 +2,7 @@ using Kubestead.Rollouts;
 
 namespace Kubestead.Cli;
 
-/// <summary>The CLI's exit codes, documented in the README and docs/cli.md.</summary>
+/// <summary>The CLI's exit codes, documented in the README ("CLI commands and exit codes").</summary>
 public static class ExitCodes
 {
     public const int Success = 0;

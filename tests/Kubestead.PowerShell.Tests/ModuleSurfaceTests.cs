@@ -193,6 +193,21 @@ public sealed class ModuleSurfaceTests : IDisposable
     }
 
     [Fact]
+    public void Every_help_page_shows_the_syntax_of_the_compiled_cmdlet()
+    {
+        // The MAML takes its syntax from the compiled module, but readers of docs/en-US see the markdown: it must not go stale.
+        var infos = CmdletMetadata.Read(_moduleDll);
+        var stale = Directory.GetFiles(Path.Combine(Root, "docs", "en-US"), "*-*.md")
+            .Select(f => MamlWriter.Parse(File.ReadAllText(f)))
+            .Join(infos, p => p.Name, c => c.Name, (p, c) => (Page: p, Info: c))
+            .Where(x => !x.Page.Syntax.SequenceEqual(x.Info.SyntaxLines))
+            .Select(x => $"{x.Page.Name}: page says [{string.Join(" | ", x.Page.Syntax)}], cmdlet is [{string.Join(" | ", x.Info.SyntaxLines)}]")
+            .ToList();
+        Assert.True(stale.Count == 0, "run build/HelpGen --sync-syntax:\n" + string.Join("\n", stale));
+        Assert.Equal(infos.Count, infos.Count(c => File.Exists(Path.Combine(Root, "docs", "en-US", c.Name + ".md"))));
+    }
+
+    [Fact]
     public void Every_cmdlet_has_a_help_page_with_every_parameter_and_two_examples_and_the_maml_lists_them()
     {
         var pages = new List<HelpPage>();
