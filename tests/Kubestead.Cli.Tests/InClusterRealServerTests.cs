@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace Kubestead.Cli.Tests;
+
+/// <summary>
+/// Runs only where the real API server of the test command is reachable (KUBESTEAD_TEST_KUBECONFIG, or ../shared present,
+/// where its absence is a failure) and a private mount namespace can be made (`unshare -m -r`), which puts the service
+/// account files at the real in-cluster path without touching the machine's /run.
+/// </summary>
+public sealed class InClusterFactAttribute : FactAttribute
+{
+    private static readonly Lazy<bool> CanUnshare = new(() =>
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("unshare", ["-m", "-r", "true"]) { RedirectStandardError = true, UseShellExecute = false })!;
+            p.WaitForExit(10_000);
+            return p.HasExited && p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    });
+
+    public InClusterFactAttribute()
+    {
+        var kit = Path.GetFullPath(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "..", "shared", "kube-apiserver", "start"));
+        if (!OperatingSystem.IsLinux()) Skip = "the in-cluster path test needs Linux mount namespaces";
+        else if (Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is not { Length: > 0 } && !File.Exists(kit))
+            Skip = "no real cluster: KUBESTEAD_TEST_KUBECONFIG is unset and ../shared/kube-apiserver is absent (run ./test.sh beside ../shared)";
+        else if (!CanUnshare.Value) Skip = "`unshare -m -r` is not permitted on this machine, so the service account cannot be mounted at its real path";
+    }
+}
+
+/// <summary>
+/// In a pod, with no kubeconfig: KubernetesClient's own in-cluster loader reads /var/run/secrets/kubernetes.io/serviceaccount
+/// and KUBERNETES_SERVICE_HOST/PORT, and the CLI reaches the real kube-apiserver with that token and CA.
+/// </summary>
+public sealed class InClusterRealServerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kubestead-incluster-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string KitDir =>
+        Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is { Length: > 0 } kc && File.Exists(kc)
+            ? Path.GetDirectoryName(kc)!
+            : throw new InvalidOperationException("KUBESTEAD_TEST_KUBECONFIG does not name a kubeconfig; run the suite through ./test.sh, which starts ../shared/kube-apiserver");
+
+    private async Task<(int Code, string Out, string Err)> RunInPodAsync(string token, string ns, params string[] args)
+    {
+        var sa = Directory.CreateDirectory(Path.Combine(_dir, "sa-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        File.WriteAllText(Path.Combine(sa, "token"), token);
+        File.WriteAllText(Path.Combine(sa, "namespace"), ns);
+        File.Copy(Path.Combine(KitDir, "pki", "ca.crt"), Path.Combine(sa, "ca.crt"));
+        var home = Directory.CreateDirectory(Path.Combine(_dir, "home")).FullName;
+        var port = File.ReadAllLines(Path.Combine(KitDir, "env")).Select(l => l.Replace("export ", "").Split('=', 2))
+            .First(kv => kv[0] == "KUBE_APISERVER_PORT")[1].Trim('"', '\'');
+        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-m", "-r", "sh", "-c",
+                     "mount -t tmpfs tmpfs /run && d=/run/secrets/kubernetes.io/serviceaccount && mkdir -p $d && cp \"$SA\"/* $d/ && exec dotnet \"$@\"",
+                     "sh", ChildProcess.KubesteadDll })
+            psi.ArgumentList.Add(a);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var v in new[] { "KUBECONFIG", "GITHUB_ACTIONS", "TF_BUILD", "CI" }) psi.Environment.Remove(v);
+        psi.Environment["HOME"] = home;
+        psi.Environment["SA"] = sa;
+        psi.Environment["KUBERNETES_SERVICE_HOST"] = "127.0.0.1";
+        psi.Environment["KUBERNETES_SERVICE_PORT"] = port;
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [InClusterFact]
+    public async Task With_no_kubeconfig_the_pods_service_account_reaches_the_real_server_in_its_namespace()
+    {
+        var token = File.ReadAllText(Path.Combine(KitDir, "admin.token")).Trim();
+        var listed = await RunInPodAsync(token, "payments", "status", "-o", "json");
+        Assert.True(listed.Code == 0, $"exit {listed.Code}\n{listed.Out}\n{listed.Err}");
+        Assert.Equal("[]", listed.Out.Trim());
+
+        // The namespace comes from the service account's namespace file; the token from its token file.
+        var missing = await RunInPodAsync(token, "payments", "status", "no-such-rollout");
+        Assert.NotEqual(0, missing.Code);
+        Assert.Contains("payments", missing.Out + missing.Err);
+
+        var refused = await RunInPodAsync("not-a-valid-token", "payments", "status", "-o", "json");
+        Assert.NotEqual(0, refused.Code);
+        Assert.True(refused.Err.Contains("401") || refused.Err.Contains("Unauthorized", StringComparison.OrdinalIgnoreCase), refused.Err);
+        Assert.DoesNotContain(token, listed.Out + listed.Err + missing.Out + missing.Err + refused.Out + refused.Err);
+    }
+}
