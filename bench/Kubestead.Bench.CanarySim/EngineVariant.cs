@@ -1,0 +1,42 @@
+namespace Kubestead.Bench.CanarySim;
+
+/// <summary>
+/// A Kubestead engine as a spec configures it (issue #12): the analysis settings a user can choose, so every setting is
+/// benchmarked. Named in a scenario file's <c>engineVariants</c> and then listed in <c>engines</c> like the built-in ones.
+/// </summary>
+public sealed class EngineVariant
+{
+    public string Name { get; set; } = "kubestead";
+
+    /// <summary><c>errors</c> (the default judge alone), <c>errors+latency</c> (errors and the latency judge, 250 ms, as
+    /// one gate), <c>errors2</c> (two error metrics with separate failure streams as one gate).</summary>
+    public string Metrics { get; set; } = "errors";
+
+    /// <summary><c>window</c> (WindowBettingEProcess, the default) or <c>request</c> (the per-request likelihood ratio).</summary>
+    public string Unit { get; set; } = "window";
+
+    public double Alpha { get; set; } = 0.05;
+    public double DetectRatio { get; set; } = 5;
+    public double AllowedIncrease { get; set; } = 1;
+
+    /// <summary>The analysis interval (window length); null: one tick.</summary>
+    public int? IntervalSeconds { get; set; }
+
+    /// <summary>Windows ending within this many seconds after the canary became ready are not fed to the judges.</summary>
+    public double WarmupSeconds { get; set; }
+
+    /// <summary>Also skip windows ending within <see cref="WarmupSeconds"/> after each weight change.</summary>
+    public bool WarmupAfterWeightChange { get; set; }
+
+    /// <summary>Per analysis step: windows ending within this many seconds after the step's start are not fed to the judges.</summary>
+    public double InitialDelaySeconds { get; set; }
+
+    /// <summary>One e-process per metric fed every counted window until promotion; its Fail aborts whatever step runs.</summary>
+    public bool Background { get; set; } = true;
+
+    /// <summary>Whether a Fail of an analysis step's own judge aborts too (it always gates advancement on its Pass).</summary>
+    public bool StepFailAborts { get; set; } = true;
+
+    /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
+    public bool AlignWindows { get; set; } = true;
+}
