@@ -19,8 +19,8 @@ public static class EngineRegistry
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {
-            var weights = schedule.Steps.Where(x => x.IsAnalysis).Select(x => x.Weight)
-                .Where((w, i) => i == 0 || w != schedule.Steps.Where(x => x.IsAnalysis).ElementAt(i - 1).Weight).ToList();
+            // Flagger has no pauses: every step's weight is a stepWeight (repeats collapsed).
+            var weights = schedule.Steps.Select(x => x.Weight).Where((w, i) => i == 0 || w != schedule.Steps[i - 1].Weight).ToList();
             return name switch
             {
                 // One weight: Flagger's iterations (10 passing checks) at that weight; several: stepWeights.

@@ -22,20 +22,21 @@ public sealed class EngineVariant
     /// <summary>The analysis interval (window length); null: one tick.</summary>
     public int? IntervalSeconds { get; set; }
 
-    /// <summary>Windows ending within this many seconds after the canary became ready are not fed to the judges.</summary>
+    /// <summary>Traffic within this many seconds after the canary became ready is not fed to the judges.</summary>
     public double WarmupSeconds { get; set; }
 
     /// <summary>Also skip windows ending within <see cref="WarmupSeconds"/> after each weight change.</summary>
     public bool WarmupAfterWeightChange { get; set; }
 
-    /// <summary>Per analysis step: windows ending within this many seconds after the step's start are not fed to the judges.</summary>
+    /// <summary>Per analysis step: traffic within this many seconds after the step's start is not fed to the judges.</summary>
     public double InitialDelaySeconds { get; set; }
 
     /// <summary>One e-process per metric fed every counted window until promotion; its Fail aborts whatever step runs.</summary>
     public bool Background { get; set; } = true;
 
-    /// <summary>Whether a Fail of an analysis step's own judge aborts too (it always gates advancement on its Pass).</summary>
-    public bool StepFailAborts { get; set; } = true;
+    /// <summary>Whether a Fail of an analysis step's own judge aborts when a background judge runs (the engine: no, aborting
+    /// is the background's call; without background the step judge's Fail always aborts).</summary>
+    public bool StepFailAborts { get; set; }
 
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;

@@ -1,7 +1,7 @@
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>
-/// Flagger with <c>stepWeights</c> (a schedule's weights, pause steps ignored: Flagger has none): one check per
+/// Flagger with <c>stepWeights</c> (a schedule's weights; Flagger has no pauses): one check per
 /// 1-minute interval, success rate >= 99% and p99 <= 500 ms; a passing check moves to the next weight, and a passing
 /// check at the last weight promotes; a failed check (an empty minute included) counts toward the threshold of 5
 /// (cumulative), at which it rolls back.

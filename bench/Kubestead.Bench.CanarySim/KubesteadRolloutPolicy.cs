@@ -4,11 +4,12 @@ namespace Kubestead.Bench.CanarySim;
 
 /// <summary>
 /// Kubestead's engine as a spec configures it (<see cref="EngineVariant"/>), with the product's judges: windows of the
-/// analysis interval whose edges coincide with weight changes (or, unaligned, on a fixed clock grid); windows ending
-/// within the warm-up after the canary became ready (and, if asked, after each weight change) or within an analysis
-/// step's initial delay are not fed to any judge; a background judge fed every counted window until promotion aborts on
-/// Fail whatever step runs; each analysis step advances on the Pass of its own judge fed only that step's windows (and
-/// aborts on its Fail unless told otherwise); pause steps advance after their duration; after the last step, promotion.
+/// analysis interval whose edges coincide with weight changes and step starts (or, unaligned, on a fixed clock grid);
+/// traffic inside the warm-up after the canary became ready (and, if asked, after each weight change) or inside an
+/// analysis step's initial delay is fed to no judge (the warm-up window ends where the warm-up does); a background judge
+/// fed every counted window until promotion aborts on Fail whatever step runs; each analysis step advances on the Pass
+/// of its own judge fed only that step's windows (its Fail aborts only when there is no background judge); pause steps
+/// advance after their duration; after the last step, promotion.
 /// A static cell (no steps) is one analysis step at the cell's weight.
 /// </summary>
 public sealed class KubesteadRolloutPolicy : IPolicy
@@ -24,10 +25,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private ICanaryJudge[] _stepJudges;
     private int _step;
     private double _stepStart;
-    private double _lastWeightChange;
     private double _previousTickWeight = double.NaN;
     private double _windowStart;
-    private double _windowWeight = double.NaN;
+    private double _warmupUntil;
     private long _nc, _xc, _ns, _xs, _xc2, _xs2;
     private readonly long[] _cb = new long[TrafficModel.Bounds.Length];
     private readonly long[] _sb = new long[TrafficModel.Bounds.Length];
@@ -42,6 +42,8 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _scraped = scraped;
         _background = variant.Background ? Judges() : null;
         _stepJudges = Judges();
+        // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
+        _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
     }
 
     public string Name => _v.Name;
@@ -59,18 +61,31 @@ public sealed class KubesteadRolloutPolicy : IPolicy
 
     public Decision? OnTick(Tick t)
     {
-        if (!double.IsNaN(_previousTickWeight) && t.Weight != _previousTickWeight) _lastWeightChange = t.TimeSeconds;
+        var weightChanged = !double.IsNaN(_previousTickWeight) && t.Weight != _previousTickWeight;
         _previousTickWeight = t.Weight;
-        // Exogenous weight changes (an environment's weight steps): aligned windows end at the write.
-        if (_v.AlignWindows && t.TimeSeconds > _windowStart + Eps && !double.IsNaN(_windowWeight) && t.Weight != _windowWeight
-            && CloseWindow(t.TimeSeconds) is { } early)
-            return early;
-        if (double.IsNaN(_windowWeight)) _windowWeight = t.Weight;
-        _nc += t.Nc; _xc += t.Xc; _ns += t.Ns; _xs += t.Xs; _xc2 += t.Xc2; _xs2 += t.Xs2;
-        for (var i = 0; i < _cb.Length; i++) { _cb[i] += t.CanaryBuckets[i]; _sb[i] += t.StableBuckets[i]; }
+        if (weightChanged)
+        {
+            // Aligned: a weight in effect ends the window (the partial window before it is judged) and starts the next.
+            if (_v.AlignWindows && t.TimeSeconds > _windowStart + Eps && CloseWindow(t.TimeSeconds) is { } early) return early;
+            if (_v.AlignWindows) _windowStart = t.TimeSeconds;
+            if (_v.WarmupAfterWeightChange) _warmupUntil = Math.Max(_warmupUntil, t.TimeSeconds + _v.WarmupSeconds);
+        }
         var now = t.TimeSeconds + _tickSeconds;
         var step = _steps[_step];
         var pauseOver = !step.IsAnalysis && now - _stepStart >= step.PauseSeconds!.Value - Eps;
+        if (t.TimeSeconds < _warmupUntil - Eps)
+        {
+            // Inside a warm-up (or an initial delay): nothing is fed to any judge; a warm-up window ends where the
+            // warm-up does, so the first judged window holds no warm-up traffic (as the engine cuts it).
+            if (now - _windowStart >= _interval - Eps || now >= _warmupUntil - Eps || pauseOver)
+            {
+                SkippedWindows++;
+                _windowStart = now;
+            }
+            return pauseOver ? Advance(now) : null;
+        }
+        _nc += t.Nc; _xc += t.Xc; _ns += t.Ns; _xs += t.Xs; _xc2 += t.Xc2; _xs2 += t.Xs2;
+        for (var i = 0; i < _cb.Length; i++) { _cb[i] += t.CanaryBuckets[i]; _sb[i] += t.StableBuckets[i]; }
         var windowFull = _v.AlignWindows
             ? now - _windowStart >= _interval - Eps || pauseOver || now >= _tMax - Eps
             : IsOnGrid(now) || now >= _tMax - Eps;
@@ -96,20 +111,12 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         Array.Clear(_cb);
         Array.Clear(_sb);
         _windowStart = end;
-        _windowWeight = double.NaN;
-        var step = _steps[_step];
-        var skipped = end <= _v.WarmupSeconds + Eps
-            || (_v.WarmupAfterWeightChange && end - _lastWeightChange <= _v.WarmupSeconds + Eps)
-            || (step.IsAnalysis && end - _stepStart <= _v.InitialDelaySeconds + Eps);
-        if (skipped)
-        {
-            SkippedWindows++;
-            return null;
-        }
         CountedWindows++;
         if (_background is not null && Gate(_background, window, second) == VerdictOutcome.Fail) return Decision.Rollback;
+        var step = _steps[_step];
         if (!step.IsAnalysis) return null;
         var outcome = Gate(_stepJudges, window, second);
+        // With a background e-process aborting is its call (one test for the whole rollout); the step judge gates.
         if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || _background is null)) return Decision.Rollback;
         return outcome == VerdictOutcome.Pass ? Advance(end) : null;
     }
@@ -120,6 +127,15 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _step++;
         _stepStart = now;
         _stepJudges = Judges();
+        // The next step starts a window here (its weight, if different, is in effect from the next tick).
+        if (_v.AlignWindows)
+        {
+            _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
+            Array.Clear(_cb);
+            Array.Clear(_sb);
+            _windowStart = now;
+        }
+        if (_steps[_step].IsAnalysis && _v.InitialDelaySeconds > 0) _warmupUntil = Math.Max(_warmupUntil, now + _v.InitialDelaySeconds);
         return null;
     }
 

@@ -22,19 +22,19 @@ public static class Report
         sb.AppendLine(CultureInfo.InvariantCulture, $"{replicates} replicates per cell, seed {seed}, T_max {s.TMaxSeconds} s, p0 {s.P0}, ticks of {s.TickSeconds} s; computed in {elapsed.TotalSeconds:0} s.");
         sb.AppendLine("Rates with Wilson 95% intervals. Bad canaries: catch = rolled back, escape = promoted. Good canaries (A/A): false abort = rolled back.");
         sb.AppendLine("Blast = failed canary requests served until the rollback (caught replicates); after onset = only those served from the fault's onset on. Insufficient = no decision by T_max.");
-        sb.AppendLine("Times to verdict (median / p90) are given per verdict: rollback and promotion.");
+        sb.AppendLine("Times to verdict (median / p90) are given per verdict: rollback and promotion. Catch if running at onset: rollbacks among the replicates not yet decided when the fault began.");
         sb.AppendLine();
         foreach (var group in results.GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, Fault: r.Cell.FaultLabel)))
         {
             var first = group.First();
             var emptyClosed = Math.Exp(-first.Cell.Rps * first.Cell.Weight * 60);
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"## {group.Key.Routing}, {group.Key.Rps} rps, w = {P(group.Key.Weight)}, {group.Key.Fault}");
+                $"## {group.Key.Routing}, {group.Key.Rps} rps, {(first.Cell.Schedule is { IsEngineDriven: true } sch ? "w = " + string.Join(" -> ", sch.Steps.Select(x => P(x.Weight) + (x.IsAnalysis ? "" : $" ({x.PauseSeconds:0} s)"))) : "w = " + P(group.Key.Weight))}, {group.Key.Fault}");
             var closed = group.Key.Routing == "binomial" ? $", e^(-R·w·60) = {P(emptyClosed)}" : "";
             sb.AppendLine($"Empty 1-minute windows: {P(first.EmptyMinuteShare)} simulated{closed}; achieved canary share {P(first.AchievedShare)}.");
             sb.AppendLine();
             sb.AppendLine(first.Cell.Fault.IsBad
-                ? "| engine | catch | escape | insufficient | blast mean | blast p95 | blast after onset mean / p95 | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|---|---|---|"
+                ? "| engine | catch | escape | insufficient | catch if running at onset | blast mean | blast p95 | blast after onset mean / p95 | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|---|---|---|---|"
                 : "| engine | false abort | promoted | insufficient | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|");
             foreach (var r in group)
             {
@@ -44,7 +44,7 @@ public static class Report
                 static string D(double x) => double.IsNaN(x) ? "-" : x.ToString("0.0", CultureInfo.InvariantCulture);
                 var afterOnset = double.IsNaN(r.BlastAfterOnsetMean) ? "-" : $"{D(r.BlastAfterOnsetMean)} / {r.BlastAfterOnsetP95:0}";
                 sb.AppendLine(r.Cell.Fault.IsBad
-                    ? $"| {r.Engine} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {D(r.BlastMean)} | {r.BlastP95?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} | {afterOnset} | {rollback} | {promotion} |"
+                    ? $"| {r.Engine} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {(r.Exposed == 0 ? "-" : Rate(r.ExposedRollbacks, r.Exposed))} | {D(r.BlastMean)} | {r.BlastP95?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} | {afterOnset} | {rollback} | {promotion} |"
                     : $"| {r.Engine} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {rollback} | {promotion} |");
             }
             sb.AppendLine();

@@ -12,8 +12,10 @@ public sealed record Outcome(Decision? Decision, double TimeSeconds, long Blast,
 public sealed record CellResult(Cell Cell, string Engine, int Replicates, int Rollbacks, int Promotions, double BlastMean, double? BlastP95,
     double? TimeMedian, double? TimeP90, double EmptyMinuteShare, double AchievedShare,
     double? RollbackTimeMedian = null, double? RollbackTimeP90 = null, double? PromotionTimeMedian = null, double? PromotionTimeP90 = null,
-    double BlastAfterOnsetMean = double.NaN, double? BlastAfterOnsetP95 = null)
+    double BlastAfterOnsetMean = double.NaN, double? BlastAfterOnsetP95 = null, int Exposed = 0, int ExposedRollbacks = 0)
 {
+    // Exposed: replicates whose verdict (if any) came after the fault's onset; ExposedRollbacks: those rolled back.
+
     public int Insufficient => Replicates - Rollbacks - Promotions;
 }
 
@@ -105,7 +107,9 @@ public static class Runner
                     decided.Count == 0 ? null : Percentile(decided, 0.5), decided.Count == 0 ? null : Percentile(decided, 0.9),
                     empty.Average(), share.Average(),
                     Median(rollbackTimes), P90(rollbackTimes), Median(promotionTimes), P90(promotionTimes),
-                    afterOnset.Count == 0 ? double.NaN : afterOnset.Average(), afterOnset.Count == 0 ? null : Percentile(afterOnset, 0.95)));
+                    afterOnset.Count == 0 ? double.NaN : afterOnset.Average(), afterOnset.Count == 0 ? null : Percentile(afterOnset, 0.95),
+                    all.Count(o => o.Decision is null || o.TimeSeconds > cell.Fault.OnsetSeconds),
+                    all.Count(o => o.Decision == Decision.Rollback && o.TimeSeconds > cell.Fault.OnsetSeconds)));
             }
         }
         return results;
@@ -128,7 +132,8 @@ public static class Runner
     }
 
     public const string CsvHeader = "scenario,engine,routing,rps,weight,fault,replicates,catch_rate,escape_rate,false_abort_rate,insufficient_rate,blast_mean,blast_p95,verdict_time_median_s,verdict_time_p90_s,"
-        + "rollback_time_median_s,rollback_time_p90_s,promotion_time_median_s,promotion_time_p90_s,blast_after_onset_mean,blast_after_onset_p95";
+        + "rollback_time_median_s,rollback_time_p90_s,promotion_time_median_s,promotion_time_p90_s,blast_after_onset_mean,blast_after_onset_p95,"
+        + "exposed,catch_rate_exposed";
 
     public static string Csv(IEnumerable<CellResult> results)
     {
@@ -143,7 +148,8 @@ public static class Runner
                 bad ? "" : F((double)r.Rollbacks / r.Replicates), F((double)r.Insufficient / r.Replicates),
                 bad ? F(r.BlastMean) : "", bad ? F(r.BlastP95) : "", F(r.TimeMedian), F(r.TimeP90),
                 F(r.RollbackTimeMedian), F(r.RollbackTimeP90), F(r.PromotionTimeMedian), F(r.PromotionTimeP90),
-                bad ? F(r.BlastAfterOnsetMean) : "", bad ? F(r.BlastAfterOnsetP95) : "")).Append('\n');
+                bad ? F(r.BlastAfterOnsetMean) : "", bad ? F(r.BlastAfterOnsetP95) : "", r.Exposed.ToString(CultureInfo.InvariantCulture),
+                bad && r.Exposed > 0 ? F((double)r.ExposedRollbacks / r.Exposed) : "")).Append('\n');
         }
         return sb.ToString();
     }

@@ -44,9 +44,10 @@ public sealed class ScenarioFile
     public IEnumerable<Cell> Cells() =>
         from routing in Routing
         from rps in Rps
-        from w in Weights
         from env in Environments
         from schedule in Schedules
+        // An engine-driven schedule sets the weight itself: one cell, not one per weight.
+        from w in schedule.IsEngineDriven ? Weights.Take(1) : Weights
         from shape in Shapes
         from f in Faults
         select new Cell(Name, routing, rps, w, f, env, schedule, shape);
