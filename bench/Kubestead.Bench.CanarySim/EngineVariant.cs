@@ -34,6 +34,12 @@ public sealed class EngineVariant
     /// <summary>One e-process per metric fed every counted window until promotion; its Fail aborts whatever step runs.</summary>
     public bool Background { get; set; } = true;
 
+    /// <summary>
+    /// Experiment, not in the engine: when positive, the background test is a mixture of judges started every this many
+    /// seconds (<see cref="RestartMixture"/>), so a late fault does not have to win back the wealth a long good stretch drained.
+    /// </summary>
+    public double BackgroundRestartSeconds { get; set; }
+
     /// <summary>Whether a Fail of an analysis step's own judge aborts when a background judge runs (the engine: no, aborting
     /// is the background's call; without background the step judge's Fail always aborts).</summary>
     public bool StepFailAborts { get; set; }

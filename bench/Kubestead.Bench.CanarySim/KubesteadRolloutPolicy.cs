@@ -21,6 +21,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private readonly double _interval;
     private readonly double _tMax;
     private readonly ICanaryJudge[]? _background;
+    private readonly RestartMixture? _mixture;
     private readonly IScrapedCounts? _scraped;
     private ICanaryJudge[] _stepJudges;
     private int _step;
@@ -40,7 +41,10 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _interval = Math.Max(s.TickSeconds, variant.IntervalSeconds ?? s.TickSeconds);
         _tMax = s.TMaxSeconds;
         _scraped = scraped;
-        _background = variant.Background ? Judges() : null;
+        _background = variant.Background && variant.BackgroundRestartSeconds <= 0 ? Judges() : null;
+        if (variant.Background && variant.BackgroundRestartSeconds > 0)
+            _mixture = new RestartMixture(Judges, variant.BackgroundRestartSeconds, s.TMaxSeconds,
+                SequentialCountJudge.DecisionThreshold(Options()));
         _stepJudges = Judges();
         // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
         _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
@@ -113,11 +117,12 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _windowStart = end;
         CountedWindows++;
         if (_background is not null && Gate(_background, window, second) == VerdictOutcome.Fail) return Decision.Rollback;
+        if (_mixture is not null && _mixture.ObserveAndFail(start, _v.Metrics == "errors2" ? [window, second] : [window, window])) return Decision.Rollback;
         var step = _steps[_step];
         if (!step.IsAnalysis) return null;
         var outcome = Gate(_stepJudges, window, second);
         // With a background e-process aborting is its call (one test for the whole rollout); the step judge gates.
-        if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || _background is null)) return Decision.Rollback;
+        if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || (_background is null && _mixture is null))) return Decision.Rollback;
         return outcome == VerdictOutcome.Pass ? Advance(end) : null;
     }
 
@@ -153,9 +158,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     /// <summary>The gate's judges: K sequential metrics each at alpha/K, as JudgeFactory.CreateGate splits it.</summary>
     private ICanaryJudge[] Judges()
     {
-        var k = _v.Metrics == "errors" ? 1 : 2;
-        var options = new SequentialJudgeOptions(_v.Alpha / k, _v.DetectRatio, _v.AllowedIncrease,
-            _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window);
+        var options = Options();
         return _v.Metrics switch
         {
             "errors" => [new SequentialErrorRateJudge("errors", options)],
@@ -164,6 +167,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
             _ => throw new ArgumentException($"unknown metrics '{_v.Metrics}' in engine variant '{_v.Name}'"),
         };
     }
+
+    private SequentialJudgeOptions Options() =>
+        new(_v.Alpha / (_v.Metrics == "errors" ? 1 : 2), _v.DetectRatio, _v.AllowedIncrease, _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window);
 
     private static LatencyHistogram Histogram(long[] exclusive)
     {
