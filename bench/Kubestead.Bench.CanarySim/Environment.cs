@@ -31,5 +31,17 @@ public sealed class EnvironmentSpec
     /// </summary>
     public bool WindowsEndAtWeightChanges { get; set; } = true;
 
-    public bool IsIid => RateCv <= 0 && BurstMean <= 1 && OutageEverySeconds <= 0;
+    /// <summary>
+    /// An outage on both sides starts with each weight change (a route write makes the proxies drain and reconnect, so
+    /// both versions fail more for a while): the straddling case of issue #18's audit.
+    /// </summary>
+    public bool OutageAtWeightChanges { get; set; }
+
+    /// <summary>A second metric with its own failure stream (at p0 on both sides; faults hit the first metric only).</summary>
+    public bool SecondMetric { get; set; }
+
+    /// <summary>Counts come from scraped per-pod counters (null: exact counts per window).</summary>
+    public ScrapeSpec? Scrape { get; set; }
+
+    public bool IsIid => RateCv <= 0 && BurstMean <= 1 && OutageEverySeconds <= 0 && !OutageAtWeightChanges;
 }

@@ -3,22 +3,6 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace Kubestead.Bench.CanarySim;
 
-/// <summary>A canary fault: multipliers on stable's error rate and latency, an absolute rate, a tail, an onset, a warm-up.</summary>
-public sealed class FaultSpec
-{
-    public string Name { get; set; } = "A/A";
-    public double ErrorMultiplier { get; set; } = 1;
-    public double? AbsoluteErrorRate { get; set; }
-    public double LatencyMultiplier { get; set; } = 1;
-    public double TailFraction { get; set; }
-    public double TailExtraMs { get; set; }
-    public double OnsetSeconds { get; set; }
-    public double WarmUpSeconds { get; set; }
-    public double? WarmUpErrorRate { get; set; }
-
-    public bool IsBad => ErrorMultiplier > 1 || AbsoluteErrorRate is not null || LatencyMultiplier > 1 || TailFraction > 0;
-}
-
 /// <summary>A scenario file: the grid of cells and every knob of CANARY-SIM v1.</summary>
 public sealed class ScenarioFile
 {
@@ -45,20 +29,40 @@ public sealed class ScenarioFile
 
     public List<EnvironmentSpec> Environments { get; set; } = new() { new EnvironmentSpec() };
 
+    /// <summary>Weight schedules (a grid axis); the default is the static weight of the main grid.</summary>
+    public List<WeightSchedule> Schedules { get; set; } = new() { new WeightSchedule() };
+
+    /// <summary>Traffic shapes (a grid axis): constant, on/off bursts, diurnal; all with mean rate R.</summary>
+    public List<TrafficShape> Shapes { get; set; } = new() { new TrafficShape() };
+
+    /// <summary>Kubestead engines as specs configure them (issue #12), usable by name in <see cref="Engines"/>.</summary>
+    public List<EngineVariant> EngineVariants { get; set; } = new();
+
     public static ScenarioFile Load(string path) => new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
         .Deserialize<ScenarioFile>(File.ReadAllText(path));
 
     public IEnumerable<Cell> Cells() =>
         from routing in Routing
         from rps in Rps
-        from w in Weights
         from env in Environments
+        from schedule in Schedules
+        // An engine-driven schedule sets the weight itself: one cell, not one per weight.
+        from w in schedule.IsEngineDriven ? Weights.Take(1) : Weights
+        from shape in Shapes
         from f in Faults
-        select new Cell(Name, routing, rps, w, f, env);
+        select new Cell(Name, routing, rps, w, f, env, schedule, shape);
 }
 
-public sealed record Cell(string Scenario, string Routing, double Rps, double Weight, FaultSpec Fault, EnvironmentSpec? Environment = null)
+/// <summary>One cell of a scenario's grid.</summary>
+public sealed record Cell(string Scenario, string Routing, double Rps, double Weight, FaultSpec Fault, EnvironmentSpec? Environment = null,
+    WeightSchedule? Schedule = null, TrafficShape? Shape = null)
 {
-    /// <summary>The fault's name, prefixed by the environment's when the cell is not the default iid one.</summary>
-    public string FaultLabel => Environment is null || Environment.Name == "iid" ? Fault.Name : $"{Environment.Name} {Fault.Name}";
+    /// <summary>The fault's name, prefixed by the environment's, schedule's and traffic shape's when they are not the defaults.</summary>
+    public string FaultLabel => string.Join(" ", new[]
+    {
+        Environment is null || Environment.Name == "iid" ? null : Environment.Name,
+        Schedule is null || !Schedule.IsEngineDriven ? null : Schedule.Name,
+        Shape is null || Shape.IsConstant ? null : Shape.Name,
+        Fault.Name,
+    }.Where(x => x is not null));
 }

@@ -4,7 +4,10 @@ namespace Kubestead.Bench.CanarySim;
 
 /// <summary>What one tick (default 10 s) of traffic did: counts per version and latency histograms (exclusive bucket counts).</summary>
 /// <param name="Weight">The canary weight in effect during the tick (pods routing: the configured weight).</param>
-public sealed record Tick(double TimeSeconds, int Nc, int Xc, int Ns, int Xs, long[] CanaryBuckets, long[] StableBuckets, double Weight = double.NaN);
+/// <param name="Xc2">Canary failures of a second metric with its own failure stream (environments with two metrics).</param>
+/// <param name="Xs2">Stable failures of the second metric.</param>
+public sealed record Tick(double TimeSeconds, int Nc, int Xc, int Ns, int Xs, long[] CanaryBuckets, long[] StableBuckets, double Weight = double.NaN,
+    int Xc2 = 0, int Xs2 = 0);
 
 /// <summary>Generates ticks for one replicate of a cell: Poisson arrivals, routing (binomial, wrr, pods), faults, latency.</summary>
 public sealed class TrafficModel
@@ -24,6 +27,9 @@ public sealed class TrafficModel
     private readonly double[] _canaryPodRates;
     private double _nextRateDraw;
     private double _outageUntil = double.NegativeInfinity;
+    private readonly TrafficShape _shape;
+    private readonly double _phase;
+    private double _lastWeight = double.NaN;
 
     public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
     {
@@ -36,6 +42,10 @@ public sealed class TrafficModel
         _env = cell.Environment ?? new EnvironmentSpec();
         _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsStable)).ToArray();
         _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsCanary)).ToArray();
+        if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, s.PodsStable), Math.Max(1, s.PodsCanary), rng);
+        _shape = cell.Shape ?? new TrafficShape();
+        // Drawn only for time-varying shapes, so constant-rate scenarios consume the generator exactly as before.
+        _phase = _shape.IsConstant ? 0 : rng.NextDouble() * _shape.PhaseRange;
         if (cell.Routing == "pods")
         {
             _connectionOnCanary = new bool[s.Connections];
@@ -43,14 +53,22 @@ public sealed class TrafficModel
         }
     }
 
+    /// <summary>The scraped per-pod counters of this replicate (environments with <see cref="EnvironmentSpec.Scrape"/>).</summary>
+    public ScrapedPodCounters? Scraped { get; }
+
     public long CanaryTotal { get; private set; }
     public long Total { get; private set; }
 
-    public Tick Next(double t)
+    /// <summary>The phase of the traffic shape drawn for this replicate.</summary>
+    public double Phase => _phase;
+
+    public Tick Next(double t, double? engineWeight = null)
     {
         var dt = _s.TickSeconds;
-        var n = _rng.Poisson(_cell.Rps * dt);
-        var weight = WeightAt(t);
+        var n = _rng.Poisson(_cell.Rps * dt * _shape.MeanMultiplier(t, dt, _phase));
+        var weight = engineWeight ?? WeightAt(t);
+        if (_env.OutageAtWeightChanges && !double.IsNaN(_lastWeight) && weight != _lastWeight) _outageUntil = t + _env.OutageSeconds;
+        _lastWeight = weight;
         int c;
         switch (_cell.Routing)
         {
@@ -74,8 +92,7 @@ public sealed class TrafficModel
                 break;
         }
         var f = _cell.Fault;
-        var pc = t < f.WarmUpSeconds && f.WarmUpErrorRate is { } warm ? warm
-            : t >= f.OnsetSeconds ? f.AbsoluteErrorRate ?? _s.P0 * f.ErrorMultiplier : _s.P0;
+        var pc = f.ErrorRateAt(t, _s.P0);
         var latencyFaultOn = t >= f.OnsetSeconds;
         int xc, xs;
         if (_env.IsIid)
@@ -95,9 +112,18 @@ public sealed class TrafficModel
             xc = PodFailures(c, pc * common, _canaryPodRates);
             xs = PodFailures(n - c, _s.P0 * common, _stablePodRates);
         }
+        // A second metric (e.g. application-level errors beside the mesh's 5xx): its own failures at p0 on both sides;
+        // the fault is on the first metric only, as when one metric regresses.
+        int xc2 = 0, xs2 = 0;
+        if (_env.SecondMetric)
+        {
+            xc2 = _rng.Binomial(c, _s.P0);
+            xs2 = _rng.Binomial(n - c, _s.P0);
+        }
+        Scraped?.Record(t, dt, c, xc, n - c, xs);
         CanaryTotal += c;
         Total += n;
-        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight);
+        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight, xc2, xs2);
     }
 
     private double WeightAt(double t)
@@ -108,11 +134,11 @@ public sealed class TrafficModel
         return w;
     }
 
-    /// <summary>Outages start as a Poisson process (mean gap OutageEverySeconds) and multiply both sides' failure rates.</summary>
+    /// <summary>Outages start as a Poisson process (mean gap OutageEverySeconds), or with each weight change, and multiply
+    /// both sides' failure rates.</summary>
     private double OutageMultiplier(double t, double dt)
     {
-        if (_env.OutageEverySeconds <= 0) return 1;
-        if (t >= _outageUntil && _rng.NextDouble() < 1 - Math.Exp(-dt / _env.OutageEverySeconds))
+        if (_env.OutageEverySeconds > 0 && t >= _outageUntil && _rng.NextDouble() < 1 - Math.Exp(-dt / _env.OutageEverySeconds))
             _outageUntil = t + _env.OutageSeconds;
         return t < _outageUntil ? _env.OutageMultiplier : 1;
     }

@@ -1,0 +1,3 @@
+namespace Kubestead.Bench.CanarySim;
+
+public enum Decision { Rollback, Promote }

@@ -1,0 +1,53 @@
+using Kubestead.Analysis;
+
+namespace Kubestead.Bench.CanarySim;
+
+/// <summary>Every engine by name: the peers' policies, Kubestead's built-in judges, and a scenario's engine variants.</summary>
+public static class EngineRegistry
+{
+    private static readonly SequentialJudgeOptions Split = new(Alpha: 0.025);
+
+    // What a user sets in the spec (latencyThresholdMs): Istio's bucket bound above stable's p99 (~160 ms). The judge's
+    // self-calibrating bound has no spec field, so the benchmark does not use it (issue #18).
+    private const double LatencyThresholdMs = 250;
+
+    /// <summary>Every engine by name; Kubestead's use the product's judges.</summary>
+    /// <param name="scraped">Scraped per-pod counters of the replicate, when the cell's environment scrapes (variants read them).</param>
+    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null)
+    {
+        if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
+            return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
+        if (cell?.Schedule is { IsEngineDriven: true } schedule)
+        {
+            // Flagger has no pauses: every step's weight is a stepWeight (repeats collapsed).
+            var weights = schedule.Steps.Select(x => x.Weight).Where((w, i) => i == 0 || w != schedule.Steps[i - 1].Weight).ToList();
+            return name switch
+            {
+                // One weight: Flagger's iterations (10 passing checks) at that weight; several: stepWeights.
+                "flagger" => weights.Count > 1 ? new FlaggerStepPolicy(weights, s.TickSeconds) : new FlaggerPolicy(false, s.TickSeconds),
+                "argo" => new ArgoStepPolicy(schedule.Steps, s.TickSeconds),
+                _ => throw new ArgumentException($"engine '{name}' does not follow weight schedules; use flagger, argo or an engine variant"),
+            };
+        }
+        var ticksAtEnd = s.TMaxSeconds / s.TickSeconds;
+        var minute = Math.Max(1, 60 / s.TickSeconds);
+        var window = Math.Max(1, (s.JudgeWindowSeconds ?? s.TickSeconds) / s.TickSeconds);
+        var align = cell?.Environment?.WindowsEndAtWeightChanges ?? true;
+        return name switch
+        {
+            "flagger" => new FlaggerPolicy(false, s.TickSeconds),
+            "flagger-skip" => new FlaggerPolicy(true, s.TickSeconds),
+            "argo" => new ArgoPolicy(s.TickSeconds),
+            // Errors and latency as a two-metric gate (JudgeFactory.CreateGate): alpha 5% split, 2.5% each, each direction at half that.
+            "kubestead-sequential" => new KubesteadPolicy(name, () => [new SequentialErrorRateJudge("errors", Split), new SequentialLatencyJudge("latency", Split, LatencyThresholdMs)], window, true, ticksAtEnd, align),
+            // The product's default: the error-rate judge alone at alpha 5%.
+            "kubestead-sequential-errors" => new KubesteadPolicy(name, () => [new SequentialErrorRateJudge("errors")], window, true, ticksAtEnd, align),
+            // The per-request likelihood-ratio test that was the default before the window became the unit (issue #18):
+            // kept to show what robustness to clustered failures costs on iid traffic.
+            "kubestead-sequential-errors-lr" => new KubesteadPolicy(name, () => [new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Unit: EvidenceUnit.Request))], window, true, ticksAtEnd, align),
+            "kubestead-threshold" => new KubesteadPolicy(name, () => [new ThresholdJudge("errors", 99, 500)], minute, false, ticksAtEnd),
+            "kubestead-mann-whitney" => new KubesteadPolicy(name, () => [new MannWhitneyJudge("errors")], minute, false, ticksAtEnd),
+            _ => throw new ArgumentException($"unknown engine '{name}'"),
+        };
+    }
+}

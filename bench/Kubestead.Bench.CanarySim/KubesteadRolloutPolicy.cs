@@ -1,0 +1,181 @@
+using Kubestead.Analysis;
+
+namespace Kubestead.Bench.CanarySim;
+
+/// <summary>
+/// Kubestead's engine as a spec configures it (<see cref="EngineVariant"/>), with the product's judges: windows of the
+/// analysis interval whose edges coincide with weight changes and step starts (or, unaligned, on a fixed clock grid);
+/// traffic inside the warm-up after the canary became ready (and, if asked, after each weight change) or inside an
+/// analysis step's initial delay is fed to no judge (the warm-up window ends where the warm-up does); a background judge
+/// fed every counted window until promotion aborts on Fail whatever step runs; each analysis step advances on the Pass
+/// of its own judge fed only that step's windows (its Fail aborts only when there is no background judge); pause steps
+/// advance after their duration; after the last step, promotion.
+/// A static cell (no steps) is one analysis step at the cell's weight.
+/// </summary>
+public sealed class KubesteadRolloutPolicy : IPolicy
+{
+    private const double Eps = 1e-9;
+    private readonly EngineVariant _v;
+    private readonly IReadOnlyList<ScheduleStep> _steps;
+    private readonly double _tickSeconds;
+    private readonly double _interval;
+    private readonly double _tMax;
+    private readonly ICanaryJudge[]? _background;
+    private readonly RestartMixture? _mixture;
+    private readonly IScrapedCounts? _scraped;
+    private ICanaryJudge[] _stepJudges;
+    private int _step;
+    private double _stepStart;
+    private double _previousTickWeight = double.NaN;
+    private double _windowStart;
+    private double _warmupUntil;
+    private long _nc, _xc, _ns, _xs, _xc2, _xs2;
+    private readonly long[] _cb = new long[TrafficModel.Bounds.Length];
+    private readonly long[] _sb = new long[TrafficModel.Bounds.Length];
+
+    public KubesteadRolloutPolicy(EngineVariant variant, ScenarioFile s, Cell cell, IScrapedCounts? scraped = null)
+    {
+        _v = variant;
+        _steps = cell.Schedule is { IsEngineDriven: true } schedule ? schedule.Steps : [new ScheduleStep { Weight = cell.Weight }];
+        _tickSeconds = s.TickSeconds;
+        _interval = Math.Max(s.TickSeconds, variant.IntervalSeconds ?? s.TickSeconds);
+        _tMax = s.TMaxSeconds;
+        _scraped = scraped;
+        _background = variant.Background && variant.BackgroundRestartSeconds <= 0 ? Judges() : null;
+        if (variant.Background && variant.BackgroundRestartSeconds > 0)
+            _mixture = new RestartMixture(Judges, variant.BackgroundRestartSeconds, s.TMaxSeconds,
+                SequentialCountJudge.DecisionThreshold(Options()));
+        _stepJudges = Judges();
+        // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
+        _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
+    }
+
+    public string Name => _v.Name;
+
+    /// <summary>Engine-driven weight: the current step's (static cells keep the cell's weight, which is the same).</summary>
+    public double? Weight => _steps[_step].Weight;
+
+    /// <summary>The step the engine is in (for tests).</summary>
+    public int Step => _step;
+
+    /// <summary>Windows fed to the judges and windows skipped by warm-up or initial delay (for tests).</summary>
+    public int CountedWindows { get; private set; }
+
+    public int SkippedWindows { get; private set; }
+
+    public Decision? OnTick(Tick t)
+    {
+        var weightChanged = !double.IsNaN(_previousTickWeight) && t.Weight != _previousTickWeight;
+        _previousTickWeight = t.Weight;
+        if (weightChanged)
+        {
+            // Aligned: a weight in effect ends the window (the partial window before it is judged) and starts the next.
+            if (_v.AlignWindows && t.TimeSeconds > _windowStart + Eps && CloseWindow(t.TimeSeconds) is { } early) return early;
+            if (_v.AlignWindows) _windowStart = t.TimeSeconds;
+            if (_v.WarmupAfterWeightChange) _warmupUntil = Math.Max(_warmupUntil, t.TimeSeconds + _v.WarmupSeconds);
+        }
+        var now = t.TimeSeconds + _tickSeconds;
+        var step = _steps[_step];
+        var pauseOver = !step.IsAnalysis && now - _stepStart >= step.PauseSeconds!.Value - Eps;
+        if (t.TimeSeconds < _warmupUntil - Eps)
+        {
+            // Inside a warm-up (or an initial delay): nothing is fed to any judge; a warm-up window ends where the
+            // warm-up does, so the first judged window holds no warm-up traffic (as the engine cuts it).
+            if (now - _windowStart >= _interval - Eps || now >= _warmupUntil - Eps || pauseOver)
+            {
+                SkippedWindows++;
+                _windowStart = now;
+            }
+            return pauseOver ? Advance(now) : null;
+        }
+        _nc += t.Nc; _xc += t.Xc; _ns += t.Ns; _xs += t.Xs; _xc2 += t.Xc2; _xs2 += t.Xs2;
+        for (var i = 0; i < _cb.Length; i++) { _cb[i] += t.CanaryBuckets[i]; _sb[i] += t.StableBuckets[i]; }
+        var windowFull = _v.AlignWindows
+            ? now - _windowStart >= _interval - Eps || pauseOver || now >= _tMax - Eps
+            : IsOnGrid(now) || now >= _tMax - Eps;
+        if (windowFull && CloseWindow(now) is { } decision) return decision;
+        if (pauseOver && _steps[_step] == step) return Advance(now);
+        return null;
+    }
+
+    private bool IsOnGrid(double now)
+    {
+        var k = Math.Round(now / _interval);
+        return Math.Abs(now - k * _interval) < Eps;
+    }
+
+    private Decision? CloseWindow(double end)
+    {
+        var start = _windowStart;
+        var window = _scraped is null
+            ? new MetricWindow(default, default, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)))
+            : _scraped.Window(start, end);
+        var second = new MetricWindow(default, default, new VersionSample(_nc, _xc2), new VersionSample(_ns, _xs2));
+        _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
+        Array.Clear(_cb);
+        Array.Clear(_sb);
+        _windowStart = end;
+        CountedWindows++;
+        if (_background is not null && Gate(_background, window, second) == VerdictOutcome.Fail) return Decision.Rollback;
+        if (_mixture is not null && _mixture.ObserveAndFail(start, _v.Metrics == "errors2" ? [window, second] : [window, window])) return Decision.Rollback;
+        var step = _steps[_step];
+        if (!step.IsAnalysis) return null;
+        var outcome = Gate(_stepJudges, window, second);
+        // With a background e-process aborting is its call (one test for the whole rollout); the step judge gates.
+        if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || (_background is null && _mixture is null))) return Decision.Rollback;
+        return outcome == VerdictOutcome.Pass ? Advance(end) : null;
+    }
+
+    private Decision? Advance(double now)
+    {
+        if (_step == _steps.Count - 1) return Decision.Promote;
+        _step++;
+        _stepStart = now;
+        _stepJudges = Judges();
+        // The next step starts a window here (its weight, if different, is in effect from the next tick).
+        if (_v.AlignWindows)
+        {
+            _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
+            Array.Clear(_cb);
+            Array.Clear(_sb);
+            _windowStart = now;
+        }
+        if (_steps[_step].IsAnalysis && _v.InitialDelaySeconds > 0) _warmupUntil = Math.Max(_warmupUntil, now + _v.InitialDelaySeconds);
+        return null;
+    }
+
+    private VerdictOutcome Gate(ICanaryJudge[] judges, MetricWindow window, MetricWindow second)
+    {
+        var verdicts = judges.Select((j, i) =>
+        {
+            j.Observe(_v.Metrics == "errors2" && i == 1 ? second : window);
+            return j.Evaluate().Outcome;
+        }).ToList();
+        if (verdicts.Contains(VerdictOutcome.Fail)) return VerdictOutcome.Fail;
+        return verdicts.All(v => v == VerdictOutcome.Pass) ? VerdictOutcome.Pass : VerdictOutcome.InsufficientData;
+    }
+
+    /// <summary>The gate's judges: K sequential metrics each at alpha/K, as JudgeFactory.CreateGate splits it.</summary>
+    private ICanaryJudge[] Judges()
+    {
+        var options = Options();
+        return _v.Metrics switch
+        {
+            "errors" => [new SequentialErrorRateJudge("errors", options)],
+            "errors+latency" => [new SequentialErrorRateJudge("errors", options), new SequentialLatencyJudge("latency", options, 250)],
+            "errors2" => [new SequentialErrorRateJudge("errors", options), new SequentialErrorRateJudge("errors-app", options)],
+            _ => throw new ArgumentException($"unknown metrics '{_v.Metrics}' in engine variant '{_v.Name}'"),
+        };
+    }
+
+    private SequentialJudgeOptions Options() =>
+        new(_v.Alpha / (_v.Metrics == "errors" ? 1 : 2), _v.DetectRatio, _v.AllowedIncrease, _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window);
+
+    private static LatencyHistogram Histogram(long[] exclusive)
+    {
+        var cumulative = new long[exclusive.Length];
+        long sum = 0;
+        for (var i = 0; i < exclusive.Length; i++) cumulative[i] = sum += exclusive[i];
+        return new LatencyHistogram(TrafficModel.Bounds, cumulative);
+    }
+}
