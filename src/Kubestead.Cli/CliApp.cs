@@ -85,7 +85,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Demo()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var scenario = new Option<string>("--scenario") { Description = "healthy (promoted), faulty (rolled back) or low-traffic (paused: insufficient data)", DefaultValueFactory = _ => "healthy" };
         scenario.AcceptOnlyFromAmong(DemoScenario.Names);
@@ -135,7 +135,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Sandbox()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };

@@ -359,7 +359,7 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var builtIn = new[] { ResourceType.Namespace, ResourceType.Pod, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Secret,
-                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview };
+                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview, ResourceType.Ingress };
             return Task.FromResult(new ApiDiscovery(builtIn.Concat(CustomTypes)));
         }
     }
