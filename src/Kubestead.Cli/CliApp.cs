@@ -185,7 +185,7 @@ public sealed class CliApp(CliContext ctx)
         var file = new Option<string?>("--file", "-f") { Description = "Rollout spec (YAML)" };
         var name = new Option<string?>("--name") { Description = "Rollout/Deployment name, for the common case with --image" };
         var image = new Option<string?>("--image") { Description = "New image for the canary" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (with --image)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (with --image)" };
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
         var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
@@ -410,7 +410,7 @@ public sealed class CliApp(CliContext ctx)
     private Command NewSpec()
     {
         var service = new Argument<string>("service") { Description = "The Service to roll out" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (default: detected)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (default: detected)" };
         var cmd = new Command("new-spec", "Scaffold a rollout spec from what the cluster holds") { service, mesh };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
         {
