@@ -129,6 +129,29 @@ public class NginxRealClusterTests
     }
 
     [RealClusterFact]
+    public async Task Abort_mid_rollout_deletes_the_canary_Ingress_and_Service_and_leaves_stable_as_it_was()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("nginx-abort");
+        await env.SeedAsync(Objects());
+        var ingressBefore = await env.GetAsync(ResourceType.Ingress, "storefront");
+        var deploymentBefore = await env.GetAsync(ResourceType.Deployment, "checkout");
+        var service = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+        var spec = Spec(env.Namespace).Replace("- pause: { duration: 1m }\n    - setWeight: 60", "- pause: {}\n    - setWeight: 60");
+
+        var started = await service.StartAsync(new StartRequest { SpecYaml = spec }, wait: true);
+        Assert.Equal(RolloutPhase.Paused, started.Phase);
+        Assert.Equal("200", Annotation(await env.GetAsync(ResourceType.Ingress, "storefront-canary"), NginxAnnotations.Weight));
+
+        var aborted = await service.AbortAsync(env.Namespace, "checkout");
+
+        Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
+        Assert.True((await Assert.ThrowsAsync<KubernetesApiException>(() => env.GetAsync(ResourceType.Ingress, "storefront-canary"))).IsNotFound);
+        Assert.True((await Assert.ThrowsAsync<KubernetesApiException>(() => env.GetAsync(ResourceType.Service, "checkout-canary"))).IsNotFound);
+        Assert.Empty(ObjectDiff.Unexpected(ingressBefore, await env.GetAsync(ResourceType.Ingress, "storefront")));
+        Assert.Empty(ObjectDiff.Unexpected(deploymentBefore, await env.GetAsync(ResourceType.Deployment, "checkout"), "^/status(/.*)?$"));
+    }
+
+    [RealClusterFact]
     public async Task Without_the_right_to_create_Ingresses_the_start_is_refused_before_any_write()
     {
         await using var env = await RealRolloutEnvironment.CreateAsync("nginx-rbac");
