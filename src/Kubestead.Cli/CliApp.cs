@@ -85,7 +85,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Demo()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var scenario = new Option<string>("--scenario") { Description = "healthy (promoted), faulty (rolled back) or low-traffic (paused: insufficient data)", DefaultValueFactory = _ => "healthy" };
         scenario.AcceptOnlyFromAmong(DemoScenario.Names);
@@ -135,7 +135,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Sandbox()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi or none", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };
@@ -185,7 +185,7 @@ public sealed class CliApp(CliContext ctx)
         var file = new Option<string?>("--file", "-f") { Description = "Rollout spec (YAML)" };
         var name = new Option<string?>("--name") { Description = "Rollout/Deployment name, for the common case with --image" };
         var image = new Option<string?>("--image") { Description = "New image for the canary" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (with --image)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (with --image)" };
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
         var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
@@ -410,7 +410,7 @@ public sealed class CliApp(CliContext ctx)
     private Command NewSpec()
     {
         var service = new Argument<string>("service") { Description = "The Service to roll out" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi or none (default: detected)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (default: detected)" };
         var cmd = new Command("new-spec", "Scaffold a rollout spec from what the cluster holds") { service, mesh };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
         {

@@ -16,7 +16,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     [Parameter]
-    [ValidateSet("istio", "linkerd", "smi", "none")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
     public string MeshProvider { get; set; } = "istio";
 
     /// <summary>The simulated traffic the sandbox serves as metrics: healthy, faulty or low-traffic.</summary>

@@ -123,7 +123,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     public string Routing { get; set; } = "Binomial";
 
     [Parameter]
-    [ValidateSet("istio", "linkerd", "smi", "none")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
     public string MeshProvider { get; set; } = "istio";
 
     [Parameter]

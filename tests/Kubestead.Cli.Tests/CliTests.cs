@@ -30,6 +30,21 @@ public class CliTests
     [InlineData("healthy", 0, "completed")]
     [InlineData("faulty", 3, "aborted")]
     [InlineData("low-traffic", 4, "paused")]
+    public async Task Demo_with_mesh_nginx_ends_like_the_other_meshes(string scenario, int exit, string phase)
+    {
+        var (code, stdout, _) = await Run(null, null, "demo", "--mesh", "nginx", "--scenario", scenario, "--output", "json");
+        Assert.Equal(exit, code);
+        var doc = JsonNode.Parse(stdout)!.AsObject();
+        Assert.Equal(phase, doc["phase"]!.GetValue<string>());
+        Assert.Equal("nginx", doc["meshProvider"]!.GetValue<string>());
+        Assert.Equal("nginx", doc["demo"]!["mesh"]!.GetValue<string>());
+        if (scenario != "low-traffic") Assert.True(doc["demo"]!["canaryRequests"]!.GetValue<long>() > 0, "no simulated request reached the canary through the canary Ingress");
+    }
+
+    [Theory]
+    [InlineData("healthy", 0, "completed")]
+    [InlineData("faulty", 3, "aborted")]
+    [InlineData("low-traffic", 4, "paused")]
     public async Task Demo_exit_codes_and_json_shape(string scenario, int exit, string phase)
     {
         var (code, stdout, _) = await Run(null, null, "demo", "--mesh", "istio", "--scenario", scenario, "--output", "json");

@@ -17,6 +17,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     public static readonly ResourceType Secret = new("", "v1", "secrets", "Secret");
     public static readonly ResourceType Deployment = new("apps", "v1", "deployments", "Deployment");
     public static readonly ResourceType ReplicaSet = new("apps", "v1", "replicasets", "ReplicaSet");
+    public static readonly ResourceType Ingress = new("networking.k8s.io", "v1", "ingresses", "Ingress");
     public static readonly ResourceType Lease = new("coordination.k8s.io", "v1", "leases", "Lease");
     public static readonly ResourceType CustomResourceDefinition =
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", Namespaced: false);

@@ -34,7 +34,10 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var client = new PrometheusClient(SharedHttp, new Uri(metric.Provider.Address.TrimEnd('/') + "/"), metric.Provider.BearerTokenFile, metric.Provider.Timeout);
         var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment);
+        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment)
+        {
+            Ingress = spec.Nginx?.Ingress,
+        };
         return source.WindowAsync;
     };
 
@@ -68,6 +71,13 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
         };
     }
 
+    /// <summary>
+    /// ingress-nginx: the stable Ingress whose requests are counted. The controller labels a request routed by the canary
+    /// Ingress with the stable Ingress's <c>ingress</c> and <c>service</c> and a non-empty <c>canary</c> label (the canary
+    /// upstream), so versions are told apart by <c>canary</c>, not by <c>service</c>.
+    /// </summary>
+    public string? Ingress { get; init; }
+
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
         var c = await SampleAsync(canary, start, end, ct).ConfigureAwait(false);
@@ -89,13 +99,16 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
             var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
                 await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "");
             var points = byLe.Where(p => p.Key.Length > 0)
-                .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
+                .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : BucketScaleToMs * double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
                 .OrderBy(p => p.Le).ToList();
             if (points.Count > 0) latency = new LatencyHistogram(points.Select(p => p.Le).ToArray(), points.Select(p => (long)Math.Round(p.Value)).ToArray());
         }
         var r = (long)Math.Round(requests);
         return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency);
     }
+
+    /// <summary>ingress-nginx's histogram is in seconds; judges read milliseconds.</summary>
+    private double BucketScaleToMs => provider.Builtin == "nginx" ? 1000 : 1;
 
     /// <summary>The PromQL for one workload's cumulative requests, failures and latency buckets.</summary>
     public (string Requests, string Failures, string? Buckets) Queries(string workload)
@@ -112,11 +125,22 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
                 $"response_total{{direction=\"inbound\",namespace={n},deployment={w}}}",
                 $"response_total{{direction=\"inbound\",namespace={n},deployment={w},classification=\"failure\"}}",
                 $"response_latency_ms_bucket{{direction=\"inbound\",namespace={n},deployment={w}}}"),
+            "nginx" => NginxQueries(workload == canary),
             _ => (
                 PromQl.Render(provider.RequestsQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
                 PromQl.Render(provider.FailuresQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
                 null),
         };
+    }
+
+    private (string Requests, string Failures, string? Buckets) NginxQueries(bool isCanary)
+    {
+        if (Ingress is null) throw new MetricsUnavailableException("the nginx builtin query needs the stable Ingress (spec.nginx.ingress)");
+        var selector = $"namespace={PromQl.Quote(ns)},ingress={PromQl.Quote(Ingress)},canary{(isCanary ? "!=" : "=")}\"\"";
+        return (
+            $"nginx_ingress_controller_requests{{{selector}}}",
+            $"nginx_ingress_controller_requests{{{selector},status=~\"5..\"}}",
+            $"nginx_ingress_controller_request_duration_seconds_bucket{{{selector}}}");
     }
 
     private Dictionary<string, string> Vars(string workload) => new() { ["namespace"] = ns, ["deployment"] = workload, ["workload"] = workload };

@@ -49,6 +49,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
                 achievable = Math.Round(r.CanaryWeight);
                 explanation = "Istio route weights are whole percents";
                 break;
+            case MeshProviders.Nginx:
+                minimum = 1;
+                achievable = Math.Round(r.CanaryWeight);
+                explanation = "ingress-nginx's canary-weight is an integer out of canary-weight-total (default 100): whole percents; raise spec.nginx.weightTotal for finer shares";
+                break;
             default:
                 minimum = 0.01;
                 achievable = Math.Round(r.CanaryWeight, 2);

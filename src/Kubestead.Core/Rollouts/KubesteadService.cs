@@ -367,6 +367,8 @@ public sealed class KubesteadService : IKubesteadService
                         MeshProviders.Istio => "annotate the VirtualService with the rollout and the fields Kubestead owns",
                         MeshProviders.Linkerd => $"create Service {spec.Linkerd!.CanaryService} and the HTTPRoute (or add the canary backendRef) when absent",
                         MeshProviders.Smi => $"create Service {spec.Smi!.CanaryService} and the TrafficSplit (or add the canary backend) when absent",
+                        MeshProviders.Nginx => $"create Service {spec.Nginx!.CanaryService} and the canary Ingress {spec.Nginx.CanaryIngress ?? spec.Nginx.Ingress + "-canary"} " +
+                                               $"from Ingress {spec.Nginx.Ingress} at canary-weight 0 when absent (the stable Ingress is never written)",
                         _ => "remember stable's replica count on the canary Deployment",
                     }, null));
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))

@@ -62,6 +62,16 @@ public sealed record RolloutFootprint(
                 owned.AddRange([ResourceType.Service, split]);
                 break;
             }
+            case MeshProviders.Nginx:
+            {
+                // Ingress is core Kubernetes (networking.k8s.io/v1 since 1.19): listed so discovery and RBAC are checked like a mesh API.
+                var n = spec.Nginx!;
+                apis.Add(new MeshApi(ResourceType.Ingress, "spec.nginx.ingress", ["v1"], null));
+                creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, n.CanaryService), "spec.nginx.canaryService", AdoptsForeign: true));
+                creates.Add(new CreatedObject(new ObjectReference(ResourceType.Ingress, ns, n.CanaryIngress ?? $"{n.Ingress}-canary"), "spec.nginx.canaryIngress", AdoptsForeign: false));
+                owned.AddRange([ResourceType.Service, ResourceType.Ingress]);
+                break;
+            }
         }
         return new RolloutFootprint(apis, creates, owned);
     }

@@ -79,6 +79,12 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 return new SmiRouter(api, new SmiRouterOptions(spec.Namespace, spec.Name, spec.Service, s.CanaryService, canaryLabels, s.TrafficSplit,
                     s.ApiVersion?.Split('/')[1] ?? "v1alpha2"));
             }
+            case MeshProviders.Nginx:
+            {
+                var n = spec.Nginx!;
+                return new NginxRouter(api, new NginxRouterOptions(spec.Namespace, spec.Name, spec.Service, n.CanaryService, canaryLabels,
+                    n.Ingress, n.CanaryIngress, n.WeightTotal));
+            }
             default:
                 return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,
                     workload.CanaryDeployment, spec.None?.Capacity == CapacityPolicy.KeepTotal ? CapacityMode.KeepTotal : CapacityMode.KeepStable,

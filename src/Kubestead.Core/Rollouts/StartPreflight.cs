@@ -172,7 +172,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
                 checks.Add(new SpecCheck("ownership", CheckOutcome.Passed, $"{kind} {r.Name} exists and was not created by Kubestead: it is used as it is and left in place", r.ToString()));
             else
                 fail("ownership", new KubesteadException("ObjectExists", KubesteadErrorKind.Conflict,
-                    $"{created.SpecField}: {kind} {r.Name} already exists and was not created by Kubestead; name it in spec.canary.deployment to use it as the canary, or remove it",
+                    $"{created.SpecField}: {kind} {r.Name} already exists and was not created by Kubestead; " +
+                    (r.Type == ResourceType.Deployment ? "name it in spec.canary.deployment to use it as the canary, or remove it" : $"remove it, or choose another name in {created.SpecField}"),
                     r.ToString()));
         }
     }
@@ -226,7 +227,7 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         foreach (var v in createsCanary ? new[] { "get", "list", "create", "patch", "delete" } : ["get", "patch"]) yield return ("apps", "deployments", v);
         yield return ("apps", "deployments/scale", "get");
         yield return ("apps", "deployments/scale", "patch");
-        if (spec.MeshProvider is MeshProviders.Linkerd or MeshProviders.Smi)
+        if (spec.MeshProvider is MeshProviders.Linkerd or MeshProviders.Smi or MeshProviders.Nginx)
             foreach (var v in new[] { "get", "list", "create", "delete" }) yield return ("", "services", v);
         foreach (var mesh in footprint.MeshApis)
         {

@@ -20,6 +20,9 @@ public sealed record RolloutSpec(
 {
     /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>ingress-nginx settings when <see cref="MeshProvider"/> is <c>nginx</c>.</summary>
+    public NginxSettings? Nginx { get; init; }
 }
 
 public static class MeshProviders
@@ -28,7 +31,8 @@ public static class MeshProviders
     public const string Linkerd = "linkerd";
     public const string Smi = "smi";
     public const string None = "none";
-    public static readonly string[] All = [Istio, Linkerd, Smi, None];
+    public const string Nginx = "nginx";
+    public static readonly string[] All = [Istio, Linkerd, Smi, None, Nginx];
 }
 
 /// <summary>Istio: subsets of one host through a DestinationRule, or two hosts (two Services) when <see cref="StableHost"/> is set.</summary>
@@ -46,6 +50,9 @@ public sealed record GatewayApiSettings(string? HttpRoute, string ApiGroup, stri
 
 /// <summary>Linkerd 2.4-2.11: SMI TrafficSplit.</summary>
 public sealed record SmiSettings(string? TrafficSplit, string? ApiVersion, string CanaryService);
+
+/// <summary>ingress-nginx: a canary Ingress made from the stable Ingress, weights out of <see cref="WeightTotal"/>.</summary>
+public sealed record NginxSettings(string Ingress, string? CanaryIngress, string CanaryService, int WeightTotal);
 
 public enum CapacityPolicy { KeepStable, KeepTotal }
 

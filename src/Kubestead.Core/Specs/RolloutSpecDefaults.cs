@@ -12,6 +12,8 @@ public static class RolloutSpecDefaults
             MeshProviders.Istio => $"  istio:\n    virtualService:\n      name: {service}\n    destinationRule:\n      name: {service}\n",
             MeshProviders.Linkerd => $"  linkerd:\n    canaryService: {service}-canary\n",
             MeshProviders.Smi => $"  smi:\n    canaryService: {service}-canary\n",
+            // The stable Ingress is assumed to be named like the Service; validate --cluster names spec.nginx.ingress if not.
+            MeshProviders.Nginx => $"  nginx:\n    ingress: {service}\n    canaryService: {service}-canary\n",
             _ => "",
         };
         var weights = meshProvider == MeshProviders.None ? new[] { 10, 25, 50 } : new[] { 5, 10, 25, 50 };

@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -81,12 +81,14 @@ public static partial class RolloutSpecParser
         GatewayApiSettings? linkerd = null;
         SmiSettings? smi = null;
         NoMeshSettings? none = null;
+        NginxSettings? nginx = null;
         switch (mesh)
         {
             case MeshProviders.Istio: istio = ReadIstio(r, spec, service); break;
             case MeshProviders.Linkerd: linkerd = ReadLinkerd(r, spec, service); break;
             case MeshProviders.Smi: smi = ReadSmi(r, spec, service); break;
             case MeshProviders.None: none = ReadNone(r, spec); break;
+            case MeshProviders.Nginx: nginx = ReadNginx(r, spec, service); break;
         }
 
         var stable = r.Map(spec, "stable", "spec", required: true);
@@ -107,6 +109,7 @@ public static partial class RolloutSpecParser
         if (analysis is not null && analysis.StartingStep > Math.Max(0, steps.Count - 1) && steps.Count > 0)
             r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
                 $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
+        if (nginx is not null) CheckNginxWeights(r, spec, nginx);
         var policies = ReadPolicies(r, spec);
         // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
         var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
@@ -114,7 +117,7 @@ public static partial class RolloutSpecParser
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx }, r.Problems);
     }
 
     private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)
@@ -172,6 +175,39 @@ public static partial class RolloutSpecParser
         var version = r.Enum(m, "apiVersion", p, ["split.smi-spec.io/v1alpha1", "split.smi-spec.io/v1alpha2", "split.smi-spec.io/v1alpha3", "split.smi-spec.io/v1alpha4"], null);
         var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
         return new SmiSettings(split, version, canarySvc);
+    }
+
+    private static NginxSettings? ReadNginx(SpecReader r, YamlMappingNode spec, string? service)
+    {
+        var m = r.Map(spec, "nginx", "spec", required: true);
+        if (m is null) return null;
+        const string p = "spec.nginx";
+        r.CheckKeys(m, p, "ingress", "canaryIngress", "canaryService", "weightTotal");
+        var ingress = r.Name(m, "ingress", p, required: true);
+        var canaryIngress = r.Name(m, "canaryIngress", p);
+        if (canaryIngress is not null && canaryIngress == ingress)
+            r.Problem(SpecReader.Child(m, "canaryIngress"), $"{p}.canaryIngress", $"the canary Ingress must differ from the stable Ingress ('{ingress}'); Kubestead never writes the stable Ingress");
+        var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
+        if (canarySvc == service)
+            r.Problem(SpecReader.Child(m, "canaryService"), $"{p}.canaryService", $"the canary Service must differ from spec.service ('{service}')");
+        // ingress-nginx reads canary-weight-total as an integer; 100 is its default (whole percents).
+        var total = r.Int(m, "weightTotal", p, 1, 1_000_000, 100) ?? 100;
+        return ingress is null ? null : new NginxSettings(ingress, canaryIngress, canarySvc, total);
+    }
+
+    /// <summary>Every setWeight must be a whole canary-weight out of weightTotal, or the step would fail mid-rollout.</summary>
+    private static void CheckNginxWeights(SpecReader r, YamlMappingNode spec, NginxSettings nginx)
+    {
+        if (SpecReader.Child(spec, "steps") is not YamlSequenceNode seq) return;
+        for (var i = 0; i < seq.Children.Count; i++)
+        {
+            if (seq.Children[i] is not YamlMappingNode step || SpecReader.Child(step, "setWeight") is not YamlScalarNode node) continue;
+            if (!double.TryParse(node.Value?.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var w)) continue;
+            var exact = w * nginx.WeightTotal / 100;
+            if (Math.Abs(exact - Math.Round(exact)) > 1e-9)
+                r.Problem(node, $"spec.steps[{i}].setWeight",
+                    $"{node.Value}% is not a whole canary-weight out of spec.nginx.weightTotal {nginx.WeightTotal} (steps of {(100.0 / nginx.WeightTotal).ToString("0.####", CultureInfo.InvariantCulture)}%); round it or raise weightTotal");
+        }
     }
 
     private static NoMeshSettings ReadNone(SpecReader r, YamlMappingNode spec)
@@ -365,8 +401,8 @@ public static partial class RolloutSpecParser
         var address = r.Str(prom, "address", pp, required: true);
         if (address is not null && !(Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https")))
             r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{address}' is not an http(s) URL");
-        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : null;
-        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
+        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : mesh is "nginx" ? "nginx" : null;
+        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd", "nginx"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
         var requests = r.Str(prom, "requestsQuery", pp);
         var failures = r.Str(prom, "failuresQuery", pp);
         // Windows are differenced from cumulative counters read at both edges; a rate would be differenced silently.

@@ -46,7 +46,8 @@ public sealed record TrafficSplit(double StablePercent, double CanaryPercent, IR
 
 public sealed record RoutingPrecision(double MinCanaryPercent, double StepPercent, string Explanation);
 
-public enum HeaderMatchKind { Exact, Prefix, Regex }
+/// <summary>How a header route matches; <see cref="Cookie"/> matches a cookie by name (routers that cannot route by cookie refuse it).</summary>
+public enum HeaderMatchKind { Exact, Prefix, Regex, Cookie }
 
 public sealed record HeaderMatch(string Name, string Value, HeaderMatchKind Kind = HeaderMatchKind.Exact);
 

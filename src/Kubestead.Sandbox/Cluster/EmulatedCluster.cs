@@ -359,7 +359,7 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var builtIn = new[] { ResourceType.Namespace, ResourceType.Pod, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Secret,
-                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview };
+                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview, ResourceType.Ingress };
             return Task.FromResult(new ApiDiscovery(builtIn.Concat(CustomTypes)));
         }
     }
@@ -391,6 +391,7 @@ public sealed class EmulatedCluster : IKubernetesApi
 
     private void ValidateSchema(ResourceType type, string? ns, JsonObject obj)
     {
+        if (type == ResourceType.Ingress) IngressValidation.Validate(ns, obj);
         if (!_schemas.TryGetValue((type.Group, type.Version, type.Plural), out var schema)) return;
         SchemaDefaulter.Apply(obj, schema, prune: !StrictSchemas);
         var errors = Kubestead.Sandbox.Schema.SchemaValidator.Validate(obj, schema, StrictSchemas);

@@ -22,7 +22,7 @@ public sealed record DemoResult(
 /// </summary>
 public static class SandboxDemo
 {
-    public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none"];
+    public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none", "nginx"];
 
     /// <param name="crdDirectory">When given, the CRDs in it are registered and every write is validated strictly against them.</param>
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,

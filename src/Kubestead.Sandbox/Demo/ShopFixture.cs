@@ -40,6 +40,7 @@ public static class ShopFixture
             {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}"},
              "spec":{"selector":{{{selector}}},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]} }
             """)!.AsObject());
+        if (mesh == "nginx") SeedIngress(cluster);
         if (mesh != "istio") return;
         cluster.Seed(VirtualService, JsonNode.Parse($$$"""
             {"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}"},
@@ -58,6 +59,17 @@ public static class ShopFixture
             """)!.AsObject());
     }
 
+    /// <summary>The shop's public Ingress, served by ingress-nginx: the stable Ingress a nginx rollout derives its canary Ingress from.</summary>
+    private static void SeedIngress(EmulatedCluster cluster) => cluster.Seed(ResourceType.Ingress, JsonNode.Parse($$$"""
+        {"apiVersion":"networking.k8s.io/v1","kind":"Ingress",
+         "metadata":{"name":"{{{Name}}}","namespace":"{{{Namespace}}}",
+                     "annotations":{"nginx.ingress.kubernetes.io/proxy-body-size":"8m","nginx.ingress.kubernetes.io/ssl-redirect":"true"} },
+         "spec":{"ingressClassName":"nginx",
+                 "tls":[{"hosts":["shop.example.com"],"secretName":"shop-tls"}],
+                 "rules":[{"host":"shop.example.com",
+                           "http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"{{{Name}}}","port":{"name":"http"} } } }]} }]} }
+        """)!.AsObject());
+
     /// <summary>The canary's share of plain traffic as the mesh would route it right now.</summary>
     public static RouteStateReader Reader(EmulatedCluster cluster, string mesh) => () =>
     {
@@ -71,6 +83,7 @@ public static class ShopFixture
                 : 0,
             "linkerd" => cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is { } r ? Simulation.RouteShareReader.FromHttpRoute(r, CanaryService) : 0,
             "smi" => cluster.Peek(TrafficSplit, Namespace, Name) is { } t ? Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService) : 0,
+            "nginx" => Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary")),
             _ => Simulation.RouteShareReader.FromReadyPods(stableReady, canaryReady),
         };
         // A mesh cannot send traffic to a version with no ready pod.

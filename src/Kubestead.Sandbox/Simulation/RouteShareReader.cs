@@ -9,7 +9,8 @@ public sealed record RouteState(double CanaryShare, int StableReadyPods, int Can
 /// <summary>
 /// Computes the canary's share of plain traffic (requests without the canary header) from the objects a mesh reads:
 /// the weighted route of a VirtualService, the backendRefs of an HTTPRoute rule without matches, the backends of an SMI
-/// TrafficSplit. Header routes send nothing here because simulated clients send no canary header.
+/// TrafficSplit, the weight of an ingress-nginx canary Ingress. Header routes send nothing here because simulated clients
+/// send no canary header (or cookie).
 /// </summary>
 public static class RouteShareReader
 {
@@ -67,6 +68,21 @@ public static class RouteShareReader
             if (b["service"]?.GetValue<string>() == canaryService) canary += w;
         }
         return total <= 0 ? 0 : canary / total;
+    }
+
+    /// <summary>
+    /// ingress-nginx: the canary Ingress's canary-weight out of canary-weight-total (default 100); an Ingress not marked
+    /// canary, or none at all, sends nothing to the canary. A weight above the total counts as the total.
+    /// </summary>
+    public static double FromCanaryIngress(JsonObject? canaryIngress)
+    {
+        var annotations = canaryIngress?["metadata"]?["annotations"] as JsonObject;
+        if (annotations?["nginx.ingress.kubernetes.io/canary"]?.GetValue<string>() is not { } flag || !flag.Equals("true", StringComparison.OrdinalIgnoreCase)) return 0;
+        static double Parse(JsonNode? n, double fallback) =>
+            n is not null && double.TryParse(n.GetValue<string>(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+        var total = Parse(annotations["nginx.ingress.kubernetes.io/canary-weight-total"], 100);
+        var weight = Parse(annotations["nginx.ingress.kubernetes.io/canary-weight"], 0);
+        return total <= 0 ? 0 : Math.Clamp(weight, 0, total) / total;
     }
 
     /// <summary>No mesh: a Service spreads connections over ready pods.</summary>

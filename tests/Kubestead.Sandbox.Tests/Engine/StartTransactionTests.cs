@@ -22,7 +22,7 @@ public class StartTransactionTests
     /// <summary>Every object in the cluster with the fields a rollout may change (labels, annotations, spec, data), keyed by kind and name.</summary>
     internal static SortedDictionary<string, string> Snapshot(EmulatedCluster cluster)
     {
-        var types = new[] { ResourceType.Deployment, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Lease }.Concat(cluster.CustomTypes).Distinct();
+        var types = new[] { ResourceType.Deployment, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Lease, ResourceType.Ingress }.Concat(cluster.CustomTypes).Distinct();
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var type in types)
             foreach (var o in cluster.PeekAll(type, Ns))
@@ -123,6 +123,8 @@ public class StartTransactionTests
     [InlineData("smi", true)]
     [InlineData("none", false)]
     [InlineData("none", true)]
+    [InlineData("nginx", false)]
+    [InlineData("nginx", true)]
     public async Task A_start_failing_at_any_of_its_writes_leaves_nothing_and_a_second_start_completes(string mesh, bool afterApply)
     {
         var spec = SandboxDemoTests.SpecFor(mesh);
@@ -167,6 +169,7 @@ public class StartTransactionTests
     [InlineData("linkerd")]
     [InlineData("smi")]
     [InlineData("none")]
+    [InlineData("nginx")]
     public async Task When_the_undo_fails_the_rollout_is_Failed_with_its_leftovers_and_abort_removes_them(string mesh)
     {
         var spec = SandboxDemoTests.SpecFor(mesh);

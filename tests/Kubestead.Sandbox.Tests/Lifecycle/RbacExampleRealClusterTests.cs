@@ -118,6 +118,28 @@ public class RbacExampleRealClusterTests
             var status = await svc.GetAsync(ns, "shop");
             Assert.NotNull(status.Driving);
 
+            // The same Role covers meshProvider nginx: validate --cluster as the ServiceAccount passes every permission check.
+            await env.Api.CreateAsync(ResourceType.Ingress, ns, JsonNode.Parse("""
+                {"metadata":{"name":"shop"},"spec":{"ingressClassName":"nginx","rules":[{"host":"shop.example.com","http":{"paths":[
+                  {"path":"/","pathType":"Prefix","backend":{"service":{"name":"shop","port":{"number":80}}}}]}}]}}
+                """)!.AsObject());
+            var nginxSpec = $"""
+                apiVersion: kubestead.io/v1alpha1
+                kind: Rollout
+                metadata: {"{"} name: shop-nginx, namespace: {ns} {"}"}
+                spec:
+                  service: shop
+                  meshProvider: nginx
+                  nginx: {"{"} ingress: shop {"}"}
+                  stable: {"{"} deployment: shop {"}"}
+                  canary: {"{"} image: registry.example.com/shop:2.0.0 {"}"}
+                  steps:
+                    - setWeight: 50
+                """;
+            var nginxReport = await svc.TestAsync(new StartRequest { SpecYaml = nginxSpec }, checkCluster: true);
+            Assert.DoesNotContain(nginxReport.Checks, c => c.Check == "rbac" && c.Outcome != CheckOutcome.Passed);
+            Assert.Contains(nginxReport.Checks, c => c.Check == "rbac" && c.Message.StartsWith("create ingresses.networking.k8s.io", StringComparison.Ordinal));
+
             // What the Role leaves out stays out: the ServiceAccount cannot read Secrets.
             var limited = RealClusterLifecycle.CreateClient(asServiceAccount);
             try

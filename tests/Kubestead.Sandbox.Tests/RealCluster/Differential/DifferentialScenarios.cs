@@ -268,6 +268,42 @@ public static class DifferentialScenarios
             await c.List("list v1alpha2", () => c.Api.ListAsync(SmiV1Alpha2, c.Namespace));
             await c.Step("create v1alpha4", () => c.Api.CreateAsync(SmiV1Alpha4, c.Namespace, TrafficSplit(SmiV1Alpha4)));
         },
+        ["an Ingress canary's annotations are JSON-patched, pinned to its resourceVersion, and it is deleted"] = async c =>
+        {
+            var created = await c.Step("create", () => c.Api.CreateAsync(ResourceType.Ingress, c.Namespace, IngressObject("shop-canary", canary: true)),
+                "/spec", "/metadata/annotations");
+            if (created is null) return;
+            const string weight = "/metadata/annotations/nginx.ingress.kubernetes.io~1canary-weight";
+            await c.Step("patch weight", () => c.Api.PatchAsync(ResourceType.Ingress, c.Namespace, "shop-canary", new JsonPatch([
+                JsonPatchOperation.Test("/metadata/resourceVersion", created["metadata"]!["resourceVersion"]!.DeepClone()),
+                JsonPatchOperation.Add(weight, "25"),
+            ])), "/metadata/annotations");
+            await c.Step("stale patch", () => c.Api.PatchAsync(ResourceType.Ingress, c.Namespace, "shop-canary", new JsonPatch([
+                JsonPatchOperation.Test("/metadata/resourceVersion", created["metadata"]!["resourceVersion"]!.DeepClone()),
+                JsonPatchOperation.Add(weight, "50"),
+            ])), "/metadata/annotations");
+            await c.Do("delete", () => c.Api.DeleteAsync(ResourceType.Ingress, c.Namespace, "shop-canary",
+                new DeleteOptions(PreconditionUid: created["metadata"]!["uid"]!.GetValue<string>())));
+            await c.Step("get", () => c.Api.GetAsync(ResourceType.Ingress, c.Namespace, "shop-canary"));
+            await c.List("list", () => c.Api.ListAsync(ResourceType.Ingress, c.Namespace));
+        },
+        ["an Ingress is validated: pathType, backend port, class annotation against ingressClassName"] = async c =>
+        {
+            var noPathType = IngressObject("a", canary: false);
+            noPathType["spec"]!["rules"]![0]!["http"]!["paths"]![0]!.AsObject().Remove("pathType");
+            await c.Step("no pathType", () => c.Api.CreateAsync(ResourceType.Ingress, c.Namespace, noPathType), "/spec");
+            var noPort = IngressObject("b", canary: false);
+            noPort["spec"]!["rules"]![0]!["http"]!["paths"]![0]!["backend"]!["service"]!.AsObject().Remove("port");
+            await c.Step("no port", () => c.Api.CreateAsync(ResourceType.Ingress, c.Namespace, noPort), "/spec");
+            var classes = IngressObject("c", canary: false);
+            classes["metadata"]!["annotations"] = new JsonObject { ["kubernetes.io/ingress.class"] = "other" };
+            await c.Step("class mismatch", () => c.Api.CreateAsync(ResourceType.Ingress, c.Namespace, classes), "/spec");
+            var ok = await c.Step("valid", () => c.Api.CreateAsync(ResourceType.Ingress, c.Namespace, IngressObject("d", canary: false)), "/spec");
+            if (ok is null) return;
+            await c.Step("patch away the pathType", () => c.Api.PatchAsync(ResourceType.Ingress, c.Namespace, "d", new JsonPatch([
+                JsonPatchOperation.Remove("/spec/rules/0/http/paths/0/pathType"),
+            ])), "/spec");
+        },
         ["an unknown API group is NotFound"] = async c =>
             await c.Step("get", () => c.Api.GetAsync(Unknown, c.Namespace, "w")),
         ["the limited user cannot write"] = async c =>
@@ -316,6 +352,35 @@ public static class DifferentialScenarios
         foreach (var (k, v) in labels) l[k] = v;
         if (l.Count > 0) cm["metadata"]!["labels"] = l;
         return cm;
+    }
+
+    /// <summary>A production-shaped Ingress of class nginx for host shop.example.com; as a canary it sends to shop-canary.</summary>
+    public static JsonObject IngressObject(string name, bool canary)
+    {
+        var annotations = canary
+            ? new JsonObject { ["nginx.ingress.kubernetes.io/canary"] = "true", ["nginx.ingress.kubernetes.io/canary-weight"] = "0" }
+            : new JsonObject();
+        return new JsonObject
+        {
+            ["apiVersion"] = "networking.k8s.io/v1", ["kind"] = "Ingress",
+            ["metadata"] = new JsonObject { ["name"] = name, ["annotations"] = annotations },
+            ["spec"] = new JsonObject
+            {
+                ["ingressClassName"] = "nginx",
+                ["rules"] = new JsonArray(new JsonObject
+                {
+                    ["host"] = "shop.example.com",
+                    ["http"] = new JsonObject
+                    {
+                        ["paths"] = new JsonArray(new JsonObject
+                        {
+                            ["path"] = "/", ["pathType"] = "Prefix",
+                            ["backend"] = new JsonObject { ["service"] = new JsonObject { ["name"] = canary ? "shop-canary" : "shop", ["port"] = new JsonObject { ["name"] = "http" } } },
+                        }),
+                    },
+                }),
+            },
+        };
     }
 
     public static JsonObject ConfigMap(string name, params (string Key, string Value)[] data)

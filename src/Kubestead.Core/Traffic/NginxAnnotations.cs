@@ -1,0 +1,27 @@
+namespace Kubestead.Traffic;
+
+/// <summary>
+/// ingress-nginx's canary annotations (default prefix <c>nginx.ingress.kubernetes.io</c>). The controller evaluates a
+/// canary Ingress's rules in the order header, cookie, weight: a request whose header or cookie decides goes where it
+/// says, every other request is split by weight.
+/// </summary>
+public static class NginxAnnotations
+{
+    public const string Prefix = "nginx.ingress.kubernetes.io/";
+    public const string Canary = Prefix + "canary";
+    public const string Weight = Prefix + "canary-weight";
+    public const string WeightTotal = Prefix + "canary-weight-total";
+    public const string ByHeader = Prefix + "canary-by-header";
+    public const string ByHeaderValue = Prefix + "canary-by-header-value";
+    public const string ByHeaderPattern = Prefix + "canary-by-header-pattern";
+    public const string ByCookie = Prefix + "canary-by-cookie";
+
+    /// <summary>The class annotation older controllers select Ingresses by (before spec.ingressClassName).</summary>
+    public const string IngressClass = "kubernetes.io/ingress.class";
+
+    /// <summary>Every canary annotation Kubestead may write; drift and clean-up look at these only.</summary>
+    public static readonly string[] Managed = [Canary, Weight, WeightTotal, ByHeader, ByHeaderValue, ByHeaderPattern, ByCookie];
+
+    public static bool IsCanary(System.Text.Json.Nodes.JsonObject ingress) =>
+        string.Equals(ingress["metadata"]?["annotations"]?[Canary]?.GetValue<string>(), "true", StringComparison.OrdinalIgnoreCase);
+}
