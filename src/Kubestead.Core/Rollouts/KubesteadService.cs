@@ -360,7 +360,8 @@ public sealed class KubesteadService : IKubesteadService
                     leaseExists ? "take over the expired lease of the previous driver, hold it while driving, release it at the end" : "hold the rollout for this driver, release it at the end", null));
                 if (await runtime.Workload.BuildCanaryAsync(ct).ConfigureAwait(false) is { } canary)
                     changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.CanaryDeployment} in namespace {ns}", "create",
-                        $"the canary Deployment (stable's template with image {spec.Canary.Image})", canary.ToJsonString()));
+                        CanaryChangeText.Describe(spec.Canary, await runtime.Workload.DescribeCanaryChangeAsync(canary, ct).ConfigureAwait(false)),
+                        canary.ToJsonString()));
                 changes.Add(new PlannedChange($"{spec.MeshProvider} routing for service {spec.Service} in namespace {ns}", "prepare",
                     spec.MeshProvider switch
                     {
@@ -530,6 +531,8 @@ public sealed class KubesteadService : IKubesteadService
         var result = RolloutSpecParser.Parse(yaml, file);
         if (!result.IsValid) throw new RolloutSpecInvalidException(result.Problems);
         var spec = result.Spec!;
+        // The stored spec is read by other processes on other machines: a manifest file it names goes in with it.
+        yaml = RolloutSpecParser.InlineManifest(yaml, file);
         if (request.Namespace is { } ns && request.SpecYaml is null && request.SpecPath is not null && ns != spec.Namespace)
             spec = spec with { Namespace = ns };
         return (spec, yaml);
