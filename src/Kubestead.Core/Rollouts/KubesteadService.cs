@@ -72,8 +72,16 @@ public sealed class KubesteadService : IKubesteadService
     }
 
     /// <summary>The result plus who drives it: a rollout nobody drives does not move, and status must say so.</summary>
-    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct) =>
-        ToResult(stored) with { Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false) };
+    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct)
+    {
+        var spec = ParseStored(stored);
+        return ToResult(stored) with
+        {
+            Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false),
+            // Without a mesh the real share is a pod ratio that replicas changing under the split move: show it beside the weight.
+            Effective = await EffectiveShare.ReadAsync(spec, stored.Status.Phase, _runtimes.Create(spec).Router, ct).ConfigureAwait(false),
+        };
+    }
 
     public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
     {
