@@ -308,11 +308,13 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = ParseStored(stored);
         var runtime = _runtimes.Create(spec);
+        var deployment = GitOpsDeploymentSettings.Fields(spec, stored.Namespace);
         if (runtime.Router is IstioRouter istio)
         {
-            var (argo, flux, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
-            (argo, flux) = GitOpsDeploymentSettings.AddTo(argo, flux, spec, stored.Namespace);
-            return new GitOpsConfigResult(name, stored.Namespace, argo, flux, pointers);
+            var (argo, _, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
+            var route = new GitOpsIgnoredFields("networking.istio.io", "VirtualService", spec.Istio!.VirtualService, stored.Namespace, pointers);
+            return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argo, spec, stored.Namespace),
+                GitOpsFluxSettings.Build(deployment is null ? [route] : [route, deployment], spec), pointers);
         }
         var (kind, group, objName, pointer) = spec.MeshProvider switch
         {
@@ -321,9 +323,12 @@ public sealed class KubesteadService : IKubesteadService
             _ => ("Deployment", "apps", spec.StableDeployment, "/spec/replicas"),
         };
         var argoCd = $"ignoreDifferences:\n  - group: {group}\n    kind: {kind}\n    name: {objName}\n    namespace: {stored.Namespace}\n    jsonPointers:\n      - {pointer}\nsyncPolicy:\n  syncOptions:\n    - RespectIgnoreDifferences=true";
-        var fluxText = $"# Annotate {kind} {objName} so Flux creates it but leaves Kubestead's changes alone:\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
-        (argoCd, fluxText) = GitOpsDeploymentSettings.AddTo(argoCd, fluxText, spec, stored.Namespace);
-        return new GitOpsConfigResult(name, stored.Namespace, argoCd, fluxText, [pointer]);
+        var routing = new GitOpsIgnoredFields(group, kind, objName, stored.Namespace, [pointer]);
+        IReadOnlyList<GitOpsIgnoredFields> objects = deployment is null ? [routing]
+            : kind == "Deployment" ? [deployment] // no mesh: the routing object is the stable Deployment itself
+            : [routing, deployment];
+        return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argoCd, spec, stored.Namespace),
+            GitOpsFluxSettings.Build(objects, spec), [pointer]);
     }
 
     public async Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default)
