@@ -80,4 +80,25 @@ public class ReplicaRatioAutoscalerTests
         Assert.Equal(4, Replicas(cluster, "api"));
         Assert.Equal(4, Replicas(cluster, "api-canary"));
     }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    public async Task A_weight_change_interrupted_at_any_write_is_finished_by_the_next_attempt(int write, bool afterApply)
+    {
+        var (cluster, router) = await SetUpAsync(hpa: true);
+        await router.SetCanaryWeightAsync(50);
+        await ScaleStable(cluster, 8);
+
+        // Writes: the canary's scale, then the stable count it was sized for (on the canary).
+        cluster.FailWriteNumber(write, afterApply);
+        await Assert.ThrowsAnyAsync<Exception>(() => router.SetCanaryWeightAsync(50));
+
+        await router.SetCanaryWeightAsync(50);
+        Assert.Equal(8, Replicas(cluster, "api-canary"));
+        Assert.Equal(8, Replicas(cluster, "api"));
+        Assert.Null(await router.DetectDriftAsync(new TrafficSplit(50, 50, [], "written")));
+    }
 }
