@@ -40,6 +40,7 @@ internal static class CanaryTemplateSpec
                     $"required: {list} are merged with stable's by name, as a strategic-merge patch merges them");
             }
         }
+        CheckEnvValues(patch["spec"], PatchField + ".spec", message => r.Problem(map, message.Field, message.Text));
         return r.Problems.Count > before ? null : patch.ToJsonString();
     }
 
@@ -76,7 +77,22 @@ internal static class CanaryTemplateSpec
                 if (containers[i]?["name"] is not JsonValue) Problem($"spec.template.spec.containers[{i}].name", "required");
                 if (containers[i]?["image"] is not JsonValue) Problem($"spec.template.spec.containers[{i}].image", "required");
             }
+        CheckEnvValues(manifest["spec"]?["template"]?["spec"], ManifestField + ".spec.template.spec", message => Problem(message.Field[(ManifestField.Length + 1)..], message.Text));
         return r.Problems.Count > before ? null : manifest.ToJsonString();
+    }
+
+    /// <summary>
+    /// An env value must be a string: YAML reads <c>8080</c> or <c>true</c> as a number or a boolean, which the API server
+    /// refuses only when the canary is created, after the rollout has started.
+    /// </summary>
+    private static void CheckEnvValues(JsonNode? podSpec, string path, Action<(string Field, string Text)> problem)
+    {
+        foreach (var list in new[] { "containers", "initContainers" })
+            foreach (var container in (podSpec?[list] as JsonArray ?? []).OfType<JsonObject>())
+                foreach (var env in (container["env"] as JsonArray ?? []).OfType<JsonObject>())
+                    if (env["value"] is JsonValue v && v.GetValueKind() != System.Text.Json.JsonValueKind.String)
+                        problem(($"{path}.{list}[name={container["name"]}].env[name={env["name"]}].value",
+                            $"must be a string; YAML reads {v.ToJsonString()} as a {(v.GetValueKind() is System.Text.Json.JsonValueKind.Number ? "number" : "boolean")}: quote it (\"{v.ToJsonString()}\")"));
     }
 
     /// <summary>The spec's YAML with a manifest path replaced by the manifest itself (unchanged when the manifest is inline).</summary>

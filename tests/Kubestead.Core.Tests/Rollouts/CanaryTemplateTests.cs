@@ -76,6 +76,8 @@ public class CanaryTemplateTests
     [InlineData("    manifest: { apiVersion: apps/v1, kind: Deployment, spec: { template: { spec: { containers: [ { name: a } ] } } } }", "spec.canary.manifest.spec.template.spec.containers[0].image", "required")]
     [InlineData("    manifest: ./no-such-canary.yaml", "spec.canary.manifest", "does not exist")]
     [InlineData("    container: app", "spec.canary.image", "required")]
+    [InlineData("    templatePatch: { spec: { containers: [ { name: app, env: [ { name: PORT, value: 8080 } ] } ] } }", "spec.canary.templatePatch.spec.containers[name=app].env[name=PORT].value", "quote it (\"8080\")")]
+    [InlineData("    manifest: { apiVersion: apps/v1, kind: Deployment, spec: { template: { spec: { containers: [ { name: a, image: b, env: [ { name: ON, value: true } ] } ] } } } }", "spec.canary.manifest.spec.template.spec.containers[name=a].env[name=ON].value", "as a boolean")]
     public void Bad_template_changes_are_refused_with_the_field_named(string canary, string field, string fragment)
     {
         var result = RolloutSpecParser.Parse(Spec(canary));
