@@ -33,6 +33,10 @@ public static class OutputFormat
         ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
         ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
         ["timedOut"] = r.TimedOut,
+        ["effectiveShare"] = r.Effective is { } e ? new JsonObject
+        {
+            ["canaryPercent"] = e.CanaryPercent, ["canaryReadyPods"] = e.CanaryReadyPods, ["stableReadyPods"] = e.StableReadyPods,
+        } : null,
         ["driver"] = r.Driving is { } d ? new JsonObject
         {
             ["holder"] = d.Holder,
@@ -76,6 +80,7 @@ public static class OutputFormat
             [[r.Namespace, r.Name, r.MeshProvider, r.PauseReason is { } p ? $"{r.Phase} ({p})" : r.Phase.ToString(),
               $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message]]));
         if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
+        if (r.Effective is { } e) sb.AppendLine().Append("Share: ").Append(e.Describe(r.CanaryWeight));
         if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");
         if (r.Verdicts.Count > 0)
         {

@@ -14,6 +14,7 @@ internal static class Map
         History = r.History.Select(h => new KubesteadHistoryEntry { At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, Driver = h.Driver }).ToArray(),
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
         LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,
+        EffectiveCanaryShare = r.Effective?.CanaryPercent, CanaryReadyPods = r.Effective?.CanaryReadyPods, StableReadyPods = r.Effective?.StableReadyPods,
     };
 
     public static CanaryVerdict Verdict(Verdict v, string? name, string? ns) => new()

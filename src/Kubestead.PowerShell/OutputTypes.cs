@@ -29,6 +29,10 @@ public sealed class KubesteadRollout
     public DateTimeOffset? NotDrivenSince { get; set; }
     /// <summary>Wait-KubesteadRollout -Timeout ran out with the rollout still running.</summary>
     public bool TimedOut { get; set; }
+    /// <summary>Without a mesh: the canary's percent of ready pods now (null with a mesh or once finished).</summary>
+    public double? EffectiveCanaryShare { get; set; }
+    public int? CanaryReadyPods { get; set; }
+    public int? StableReadyPods { get; set; }
 }
 
 public sealed class KubesteadHistoryEntry

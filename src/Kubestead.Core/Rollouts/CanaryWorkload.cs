@@ -3,8 +3,18 @@ using Kubestead.Kubernetes;
 
 namespace Kubestead.Rollouts;
 
-/// <summary>What the canary runs: an existing Deployment, or one Kubestead creates from stable's template with a new image.</summary>
-public sealed record CanarySource(string? ExistingDeployment, string? Image, string? Container);
+/// <summary>
+/// What the canary runs: an existing Deployment, or one Kubestead creates from stable's template (or a manifest's)
+/// changed by a strategic-merge patch and/or a new image.
+/// </summary>
+public sealed record CanarySource(string? ExistingDeployment, string? Image, string? Container)
+{
+    /// <summary>A strategic-merge patch of stable's pod template (<c>spec.canary.templatePatch</c>).</summary>
+    public JsonObject? TemplatePatch { get; init; }
+
+    /// <summary>A whole Deployment whose pod template replaces stable's (<c>spec.canary.manifest</c>).</summary>
+    public JsonObject? Manifest { get; init; }
+}
 
 /// <summary>
 /// Manages the Deployments of a rollout: creates the canary from stable's template, sizes it for the weight, makes
@@ -31,7 +41,7 @@ public sealed class CanaryWorkload(
 
     private ObjectReference Ref(string name) => new(ResourceType.Deployment, ns, name);
 
-    /// <summary>Checks, without writing, that the Deployments exist and the image change names a real container.</summary>
+    /// <summary>Checks, without writing, that the Deployments exist and the template change fits stable's Deployment.</summary>
     public async Task ValidateAsync(CancellationToken ct)
     {
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
@@ -40,23 +50,35 @@ public sealed class CanaryWorkload(
             await GetDeploymentAsync(CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
             return;
         }
+        CheckTemplateChange(stable);
+    }
+
+    private void CheckTemplateChange(JsonObject stable)
+    {
         var containers = stable["spec"]?["template"]?["spec"]?["containers"] as JsonArray;
         if (containers is null || containers.Count == 0)
             throw Invalid($"Deployment {StableDeployment} has no containers in spec.template.spec.containers", Ref(StableDeployment));
-        if (canary.Container is { } name && !containers.Any(c => c?["name"]?.GetValue<string>() == name))
-            throw Invalid(
-                $"spec.canary.container: Deployment {StableDeployment} has no container '{name}' (it has: {string.Join(", ", containers.Select(c => c?["name"]?.GetValue<string>()))})",
-                Ref(StableDeployment));
+        if (CanaryTemplateCheck.Problems(stable, canary, versionLabel) is { Count: > 0 } problems)
+            throw Invalid(string.Join("; ", problems), Ref(StableDeployment));
     }
 
-    /// <summary>True when the canary is an image that stable's target container already runs: there is nothing to roll out.</summary>
+    /// <summary>
+    /// True when promoting the canary would leave stable's template as it is (the same image, env, resources and every
+    /// other field the change names): there is nothing to roll out.
+    /// </summary>
     public async Task<bool> StableRunsCanaryVersionAsync(CancellationToken ct)
     {
         if (!CreatesCanary) return false;
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        var containers = stable["spec"]?["template"]?["spec"]?["containers"] as JsonArray;
-        var target = canary.Container is { } name ? containers?.FirstOrDefault(c => c?["name"]?.GetValue<string>() == name) : containers?.FirstOrDefault();
-        return target?["image"]?.GetValue<string>() == canary.Image;
+        var canaryObj = BuildCanary(stable);
+        return JsonNode.DeepEquals(PromotedTemplate(canaryObj, stable), stable["spec"]?["template"]);
+    }
+
+    /// <summary>What the canary's template changes relative to stable's: what promotion would write, one line per field.</summary>
+    public async Task<IReadOnlyList<string>> DescribeCanaryChangeAsync(JsonObject canaryObj, CancellationToken ct)
+    {
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        return PodTemplateDiff.Describe(stable["spec"]?["template"], PromotedTemplate(canaryObj, stable));
     }
 
     /// <summary>The canary Deployment Kubestead would create (for the dry run and for <see cref="EnsureCanaryAsync"/>).</summary>
@@ -64,16 +86,30 @@ public sealed class CanaryWorkload(
     {
         if (!CreatesCanary) return null;
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        var template = stable["spec"]!["template"]!.DeepClone().AsObject();
+        return BuildCanary(stable);
+    }
+
+    /// <summary>
+    /// The canary's pod template: the manifest's or stable's, then the strategic-merge patch, then the image, and the
+    /// version label set to <c>canary</c>. The rest of the Deployment (selector, labels) follows stable's.
+    /// </summary>
+    private JsonObject BuildCanary(JsonObject stable)
+    {
+        CheckTemplateChange(stable);
+        var template = (canary.Manifest?["spec"]?["template"] ?? stable["spec"]!["template"]!).DeepClone().AsObject();
+        if (canary.TemplatePatch is { } patch) template = PodTemplatePatch.Apply(template, patch);
         var podLabels = template["metadata"]?["labels"] as JsonObject ?? new JsonObject();
         podLabels[versionLabel] = "canary";
         template["metadata"] ??= new JsonObject();
         template["metadata"]!["labels"] = podLabels;
-        var containers = template["spec"]!["containers"]!.AsArray();
-        var target = canary.Container is { } name
-            ? containers.First(c => c?["name"]?.GetValue<string>() == name)!
-            : containers[0]!;
-        target["image"] = canary.Image;
+        if (canary.Image is { } image)
+        {
+            var containers = template["spec"]!["containers"]!.AsArray();
+            var target = canary.Container is { } name
+                ? containers.First(c => c?["name"]?.GetValue<string>() == name)!
+                : containers[0]!;
+            target["image"] = image;
+        }
 
         var selector = stable["spec"]?["selector"]?.DeepClone() as JsonObject ?? new JsonObject();
         var matchLabels = selector["matchLabels"] as JsonObject ?? new JsonObject();

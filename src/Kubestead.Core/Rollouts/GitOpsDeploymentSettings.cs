@@ -9,13 +9,20 @@ namespace Kubestead.Rollouts;
 /// </summary>
 public static class GitOpsDeploymentSettings
 {
-    public static (string ArgoCd, string Flux) AddTo(string argoCd, string flux, RolloutSpec spec, string ns)
+    /// <summary>The stable Deployment's fields Kubestead writes: its template at full promotion, its replicas without a mesh.</summary>
+    public static GitOpsIgnoredFields? Fields(RolloutSpec spec, string ns)
     {
         var pointers = new List<string>();
         if (spec.Policies.Promotion != "weightOnly") pointers.Add("/spec/template");
         if (spec.MeshProvider == MeshProviders.None) pointers.Add("/spec/replicas");
+        return pointers.Count == 0 ? null : new GitOpsIgnoredFields("apps", "Deployment", spec.StableDeployment, ns, pointers);
+    }
+
+    public static string AddTo(string argoCd, RolloutSpec spec, string ns)
+    {
+        if (Fields(spec, ns) is not { } fields) return argoCd;
+        var pointers = fields.Pointers;
         var marker = $"    kind: Deployment\n    name: {spec.StableDeployment}\n";
-        if (pointers.Count == 0) return (argoCd, flux);
         if (argoCd.Contains(marker, StringComparison.Ordinal))
         {
             // The routing object is already this Deployment (no mesh): add the template to its pointers.
@@ -35,14 +42,6 @@ public static class GitOpsDeploymentSettings
             var at = argoCd.IndexOf("syncPolicy:", StringComparison.Ordinal);
             argoCd = at < 0 ? argoCd + "\n" + entry : argoCd.Insert(at, entry);
         }
-        flux += string.Join("\n", [
-            "",
-            $"# Deployment {spec.StableDeployment}: after promotion it runs the canary's template. Either write the new image into Git",
-            "# in the pipeline (the rollout spec reads the same value), or annotate the Deployment in Git so Flux only creates it:",
-            "metadata:",
-            "  annotations:",
-            "    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent",
-        ]);
-        return (argoCd, flux);
+        return argoCd;
     }
 }

@@ -72,8 +72,16 @@ public sealed class KubesteadService : IKubesteadService
     }
 
     /// <summary>The result plus who drives it: a rollout nobody drives does not move, and status must say so.</summary>
-    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct) =>
-        ToResult(stored) with { Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false) };
+    private async Task<RolloutResult> WithDriverAsync(StoredRollout stored, CancellationToken ct)
+    {
+        var spec = ParseStored(stored);
+        return ToResult(stored) with
+        {
+            Driving = await DriverStatus.ReadAsync(_api, _options.Clock, stored, ct).ConfigureAwait(false),
+            // Without a mesh the real share is a pod ratio that replicas changing under the split move: show it beside the weight.
+            Effective = await EffectiveShare.ReadAsync(spec, stored.Status.Phase, _runtimes.Create(spec).Router, ct).ConfigureAwait(false),
+        };
+    }
 
     public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
     {
@@ -300,11 +308,13 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = ParseStored(stored);
         var runtime = _runtimes.Create(spec);
+        var deployment = GitOpsDeploymentSettings.Fields(spec, stored.Namespace);
         if (runtime.Router is IstioRouter istio)
         {
-            var (argo, flux, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
-            (argo, flux) = GitOpsDeploymentSettings.AddTo(argo, flux, spec, stored.Namespace);
-            return new GitOpsConfigResult(name, stored.Namespace, argo, flux, pointers);
+            var (argo, _, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
+            var route = new GitOpsIgnoredFields("networking.istio.io", "VirtualService", spec.Istio!.VirtualService, stored.Namespace, pointers);
+            return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argo, spec, stored.Namespace),
+                GitOpsFluxSettings.Build(deployment is null ? [route] : [route, deployment], spec), pointers);
         }
         var (kind, group, objName, pointer) = spec.MeshProvider switch
         {
@@ -313,9 +323,12 @@ public sealed class KubesteadService : IKubesteadService
             _ => ("Deployment", "apps", spec.StableDeployment, "/spec/replicas"),
         };
         var argoCd = $"ignoreDifferences:\n  - group: {group}\n    kind: {kind}\n    name: {objName}\n    namespace: {stored.Namespace}\n    jsonPointers:\n      - {pointer}\nsyncPolicy:\n  syncOptions:\n    - RespectIgnoreDifferences=true";
-        var fluxText = $"# Annotate {kind} {objName} so Flux creates it but leaves Kubestead's changes alone:\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
-        (argoCd, fluxText) = GitOpsDeploymentSettings.AddTo(argoCd, fluxText, spec, stored.Namespace);
-        return new GitOpsConfigResult(name, stored.Namespace, argoCd, fluxText, [pointer]);
+        var routing = new GitOpsIgnoredFields(group, kind, objName, stored.Namespace, [pointer]);
+        IReadOnlyList<GitOpsIgnoredFields> objects = deployment is null ? [routing]
+            : kind == "Deployment" ? [deployment] // no mesh: the routing object is the stable Deployment itself
+            : [routing, deployment];
+        return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argoCd, spec, stored.Namespace),
+            GitOpsFluxSettings.Build(objects, spec), [pointer]);
     }
 
     public async Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default)
@@ -360,7 +373,8 @@ public sealed class KubesteadService : IKubesteadService
                     leaseExists ? "take over the expired lease of the previous driver, hold it while driving, release it at the end" : "hold the rollout for this driver, release it at the end", null));
                 if (await runtime.Workload.BuildCanaryAsync(ct).ConfigureAwait(false) is { } canary)
                     changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.CanaryDeployment} in namespace {ns}", "create",
-                        $"the canary Deployment (stable's template with image {spec.Canary.Image})", canary.ToJsonString()));
+                        CanaryChangeText.Describe(spec.Canary, await runtime.Workload.DescribeCanaryChangeAsync(canary, ct).ConfigureAwait(false)),
+                        canary.ToJsonString()));
                 changes.Add(new PlannedChange($"{spec.MeshProvider} routing for service {spec.Service} in namespace {ns}", "prepare",
                     spec.MeshProvider switch
                     {
@@ -532,6 +546,8 @@ public sealed class KubesteadService : IKubesteadService
         var result = RolloutSpecParser.Parse(yaml, file);
         if (!result.IsValid) throw new RolloutSpecInvalidException(result.Problems);
         var spec = result.Spec!;
+        // The stored spec is read by other processes on other machines: a manifest file it names goes in with it.
+        yaml = RolloutSpecParser.InlineManifest(yaml, file);
         if (request.Namespace is { } ns && request.SpecYaml is null && request.SpecPath is not null && ns != spec.Namespace)
             spec = spec with { Namespace = ns };
         return (spec, yaml);

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
 using Kubestead.Specs;
@@ -14,7 +15,11 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
     public RolloutRuntime Create(RolloutSpec spec)
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
-        var canary = new CanarySource(spec.Canary.Deployment, spec.Canary.Image, spec.Canary.Container);
+        var canary = new CanarySource(spec.Canary.Deployment, spec.Canary.Image, spec.Canary.Container)
+        {
+            TemplatePatch = spec.Canary.TemplatePatch is { } patch ? JsonNode.Parse(patch)!.AsObject() : null,
+            Manifest = spec.Canary.Manifest is { } manifest ? JsonNode.Parse(manifest)!.AsObject() : null,
+        };
         var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout);
         var router = CreateRouter(spec, workload);
         AnalysisRunner? analysis = null;

@@ -44,18 +44,12 @@ public static class StartRerun
     /// <summary>The answer when stable already runs the canary's version: Completed, nothing written, the last history kept.</summary>
     public static RolloutResult AlreadyAtVersion(RolloutSpec spec, StoredRollout? existing, DateTimeOffset now)
     {
-        var message = $"already at this version: Deployment {spec.StableDeployment} runs {Describe(spec.Canary)}; nothing to roll out";
+        var message = $"already at this version: Deployment {spec.StableDeployment} runs {Describe(spec.Canary)} (promotion would change nothing in its pod template); nothing to roll out";
         return new RolloutResult(spec.Name, spec.Namespace, RolloutPhase.Completed, null, message, spec.MeshProvider,
             spec.Steps.Count, spec.Steps.Count, null, 100, 0, [], existing?.Status.History ?? [], existing?.Status.StartedAt ?? now, now, now, null);
     }
 
-    internal static string Describe(CanarySpec? canary) => canary switch
-    {
-        null => "(unreadable spec)",
-        { Image: { } image } => canary.Container is { } c ? $"image {image} in container {c}" : $"image {image}",
-        { Deployment: { } d } => $"Deployment {d}",
-        _ => "(no canary)",
-    };
+    internal static string Describe(CanarySpec? canary) => CanaryChangeText.Name(canary);
 }
 
 /// <summary>A rollout of another version is running: starting this one would fight it. Replace it explicitly or wait.</summary>

@@ -59,8 +59,23 @@ public enum CapacityPolicy { KeepStable, KeepTotal }
 /// <summary>No mesh: traffic follows ready pods.</summary>
 public sealed record NoMeshSettings(CapacityPolicy Capacity, TimeSpan ReadyTimeout);
 
-/// <summary>Either an existing Deployment, or a new image (optionally for one container) on a copy of stable.</summary>
-public sealed record CanarySpec(string? Deployment, string? Image, string? Container);
+/// <summary>
+/// Either an existing Deployment, or a copy of stable's pod template that Kubestead changes: a strategic-merge
+/// <see cref="TemplatePatch"/> of the template, or the template of a full Deployment <see cref="Manifest"/>, and/or a new
+/// image (optionally for one container) on top. Patch and manifest are canonical JSON text, so two specs asking for the
+/// same change compare equal (a CI re-run attaches).
+/// </summary>
+public sealed record CanarySpec(string? Deployment, string? Image, string? Container)
+{
+    /// <summary><c>spec.canary.templatePatch</c> as JSON: a strategic-merge patch of stable's pod template.</summary>
+    public string? TemplatePatch { get; init; }
+
+    /// <summary><c>spec.canary.manifest</c> as JSON: a whole Deployment whose pod template becomes the canary's.</summary>
+    public string? Manifest { get; init; }
+
+    /// <summary>True when Kubestead builds the canary from a template (stable's, or the manifest's).</summary>
+    public bool ChangesTemplate => Deployment is null;
+}
 
 public abstract record StepSpec;
 public sealed record SetWeightStepSpec(double Weight) : StepSpec;

@@ -17,6 +17,9 @@ public static partial class RolloutSpecParser
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 
+    /// <summary>The spec's YAML with a <c>spec.canary.manifest</c> file path replaced by the file's Deployment (for storing the spec).</summary>
+    public static string InlineManifest(string yaml, string specFile) => CanaryTemplateSpec.InlineManifest(yaml, specFile);
+
     public static SpecParseResult Parse(string yaml, string? fileName = null)
     {
         var file = fileName ?? "<spec>";
@@ -95,7 +98,7 @@ public static partial class RolloutSpecParser
         if (stable is not null) r.CheckKeys(stable, "spec.stable", "deployment");
         var stableDeployment = r.Name(stable, "deployment", "spec.stable", required: stable is not null);
 
-        var canary = ReadCanary(r, spec, stableDeployment);
+        var canary = ReadCanary(r, spec, stableDeployment, file, versionLabel);
 
         string? baseline = null;
         if (r.Map(spec, "baseline", "spec", required: false) is { } b)
@@ -220,24 +223,36 @@ public static partial class RolloutSpecParser
         return new NoMeshSettings(capacity == "keepTotal" ? CapacityPolicy.KeepTotal : CapacityPolicy.KeepStable, timeout);
     }
 
-    private static CanarySpec? ReadCanary(SpecReader r, YamlMappingNode spec, string? stableDeployment)
+    private static CanarySpec? ReadCanary(SpecReader r, YamlMappingNode spec, string? stableDeployment, string file, string versionLabel)
     {
         var m = r.Map(spec, "canary", "spec", required: true);
         if (m is null) return null;
         const string p = "spec.canary";
-        r.CheckKeys(m, p, "deployment", "image", "container");
+        r.CheckKeys(m, p, "deployment", "image", "container", "templatePatch", "manifest");
         var deployment = r.Name(m, "deployment", p);
         var image = r.Str(m, "image", p);
         var container = r.Str(m, "container", p);
-        if (deployment is not null && image is not null)
-            r.Problem(SpecReader.Child(m, "image"), $"{p}.image", "give either deployment (an existing canary) or image (Kubestead creates the canary), not both");
-        else if (deployment is null && image is null && SpecReader.Child(m, "deployment") is null && SpecReader.Child(m, "image") is null)
-            r.Problem(m, $"{p}.image", "required: deployment (an existing canary Deployment) or image (a new image on a copy of stable)");
+        var patchNode = SpecReader.Child(m, "templatePatch");
+        var manifestNode = SpecReader.Child(m, "manifest");
+        var templatePatch = CanaryTemplateSpec.ReadPatch(r, m, versionLabel);
+        var manifest = CanaryTemplateSpec.ReadManifest(r, m, file);
+        if (patchNode is not null && manifestNode is not null)
+            r.Problem(manifestNode, $"{p}.manifest", "give either templatePatch (a change to stable's pod template) or manifest (a whole Deployment), not both");
+        var changesTemplate = image is not null || patchNode is not null || manifestNode is not null;
+        if (deployment is not null && changesTemplate)
+        {
+            var field = image is not null ? "image" : patchNode is not null ? "templatePatch" : "manifest";
+            r.Problem(SpecReader.Child(m, field), $"{p}.{field}",
+                $"give either deployment (an existing canary) or {field} (Kubestead creates the canary), not both");
+        }
+        else if (deployment is null && !changesTemplate && SpecReader.Child(m, "deployment") is null)
+            r.Problem(m, $"{p}.image",
+                "required: deployment (an existing canary Deployment), image (a new image on a copy of stable), templatePatch (a change to stable's pod template) or manifest (a whole Deployment)");
         if (deployment is not null && deployment == stableDeployment)
             r.Problem(SpecReader.Child(m, "deployment"), $"{p}.deployment", "the canary Deployment must differ from the stable Deployment");
         if (container is not null && image is null)
             r.Problem(SpecReader.Child(m, "container"), $"{p}.container", "container only applies together with image");
-        return new CanarySpec(deployment, image, container);
+        return new CanarySpec(deployment, image, container) { TemplatePatch = templatePatch, Manifest = manifest };
     }
 
     private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis)

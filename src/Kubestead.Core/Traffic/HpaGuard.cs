@@ -26,4 +26,16 @@ public static class HpaGuard
         return list.Items.FirstOrDefault(h => h["spec"]?["scaleTargetRef"]?["kind"]?.GetValue<string>() == "Deployment"
                                               && h["spec"]?["scaleTargetRef"]?["name"]?.GetValue<string>() == deployment);
     }
+
+    /// <summary>
+    /// The stable replicas an autoscaled split is sized for: the count the autoscaler runs now (stable's
+    /// <c>spec.replicas</c>, which it writes), never below its <c>minReplicas</c> nor above its <c>maxReplicas</c>.
+    /// </summary>
+    public static int StableReplicas(JsonObject hpa, JsonObject stable)
+    {
+        var current = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var min = hpa["spec"]?["minReplicas"]?.GetValue<int>() ?? 1;
+        var max = hpa["spec"]?["maxReplicas"]?.GetValue<int>() ?? int.MaxValue;
+        return Math.Clamp(current, Math.Max(1, min), Math.Max(min, max));
+    }
 }

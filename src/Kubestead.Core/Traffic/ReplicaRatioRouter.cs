@@ -56,14 +56,15 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
                 Ref(options.StableDeployment));
     }
 
-    public Task PrepareAsync(CancellationToken ct = default) => ConflictRetry.RunAsync(() => RememberStableReplicasAsync(ct));
+    public Task PrepareAsync(CancellationToken ct = default) => ConflictRetry.RunAsync(() => RememberStableReplicasAsync(null, ct));
 
-    private async Task RememberStableReplicasAsync(CancellationToken ct)
+    /// <param name="replicas">The count to remember (a split sized from an autoscaler); null: stable's count, once, at the start.</param>
+    private async Task RememberStableReplicasAsync(int? replicas, CancellationToken ct)
     {
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
-        if (canary["metadata"]?["annotations"]?[StableReplicasAnnotation] is not null) return;
-        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        var n = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var remembered = canary["metadata"]?["annotations"]?[StableReplicasAnnotation]?.GetValue<string>();
+        if (remembered is not null && (replicas is null || remembered == replicas.Value.ToString(CultureInfo.InvariantCulture))) return;
+        var n = replicas ?? (await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false))["spec"]?["replicas"]?.GetValue<int>() ?? 1;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(canary) };
         ops.AddRange(Ownership.SetAnnotation(canary, StableReplicasAnnotation, n.ToString(CultureInfo.InvariantCulture)));
         await api.PatchAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, new JsonPatch(ops), ct).ConfigureAwait(false);
@@ -91,26 +92,48 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
 
     public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
-        var plan = ReplicaRatioPlanner.Plan(percent, await StableBudgetAsync(ct).ConfigureAwait(false), options.Capacity);
+        var sizing = await SizingAsync(ct).ConfigureAwait(false);
+        var plan = ReplicaRatioPlanner.Plan(percent, sizing.StableReplicas, options.Capacity);
         // Add capacity before taking it away: canary up first, stable down last.
         await ScaleAsync(options.CanaryDeployment, plan.CanaryReplicas, ct).ConfigureAwait(false);
-        await ScaleAsync(options.StableDeployment, plan.StableReplicas, ct).ConfigureAwait(false);
+        if (sizing.Autoscaler is null) await ScaleAsync(options.StableDeployment, plan.StableReplicas, ct).ConfigureAwait(false);
+        // The autoscaler owns stable's count: remember the count this split was sized for, so a change is seen as drift.
+        else await ConflictRetry.RunAsync(() => RememberStableReplicasAsync(sizing.StableReplicas, ct)).ConfigureAwait(false);
         await WaitReadyAsync(plan, ct).ConfigureAwait(false);
         return await GetSplitAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
-        var plan = ReplicaRatioPlanner.Plan(percent, await StableBudgetAsync(ct).ConfigureAwait(false), options.Capacity);
+        var sizing = await SizingAsync(ct).ConfigureAwait(false);
+        var plan = ReplicaRatioPlanner.Plan(percent, sizing.StableReplicas, options.Capacity);
+        var canaryWrite = new PlannedWrite(Ref(options.CanaryDeployment), "patch scale", MergePatch.MediaType,
+            new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.CanaryReplicas } },
+            $"scale Deployment {options.CanaryDeployment} to {plan.CanaryReplicas} (canary about {plan.CanaryPercent:0.#}%)" +
+            (sizing.Autoscaler is { } hpa ? $", sized from the {plan.StableReplicas} stable replicas HorizontalPodAutoscaler {hpa} runs" : ""));
+        if (sizing.Autoscaler is not null) return [canaryWrite];
         return
         [
-            new PlannedWrite(Ref(options.CanaryDeployment), "patch scale", MergePatch.MediaType,
-                new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.CanaryReplicas } },
-                $"scale Deployment {options.CanaryDeployment} to {plan.CanaryReplicas} (canary about {plan.CanaryPercent:0.#}%)"),
+            canaryWrite,
             new PlannedWrite(Ref(options.StableDeployment), "patch scale", MergePatch.MediaType,
                 new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.StableReplicas } },
                 $"scale Deployment {options.StableDeployment} to {plan.StableReplicas}"),
         ];
+    }
+
+    /// <summary>How many stable replicas a split is sized for, and the autoscaler that decides that count (if any).</summary>
+    private sealed record Sizing(int StableReplicas, string? Autoscaler);
+
+    /// <summary>
+    /// With a HorizontalPodAutoscaler on stable, the canary is sized from the replicas the autoscaler runs now (its
+    /// decision, never below its minReplicas), and stable is left to it; otherwise from the count remembered at the start.
+    /// </summary>
+    private async Task<Sizing> SizingAsync(CancellationToken ct)
+    {
+        if (await HpaGuard.FindAsync(api, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false) is not { } hpa)
+            return new Sizing(await StableBudgetAsync(ct).ConfigureAwait(false), null);
+        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        return new Sizing(HpaGuard.StableReplicas(hpa, stable), hpa["metadata"]?["name"]?.ToString());
     }
 
     public Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default) =>
@@ -121,6 +144,8 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
 
     public async Task CleanupAsync(CancellationToken ct = default)
     {
+        // An autoscaler owns stable's count (and keepTotal is refused with one): nothing to give back.
+        if (await HpaGuard.FindAsync(api, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false) is not null) return;
         // Give stable back the replicas it had at the start (keep-total mode moved some to the canary).
         var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
         await ScaleAsync(options.StableDeployment, budget, ct).ConfigureAwait(false);

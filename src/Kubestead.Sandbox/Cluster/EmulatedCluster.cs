@@ -359,7 +359,8 @@ public sealed class EmulatedCluster : IKubernetesApi
         lock (_gate)
         {
             var builtIn = new[] { ResourceType.Namespace, ResourceType.Pod, ResourceType.Service, ResourceType.ConfigMap, ResourceType.Secret,
-                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview, ResourceType.Ingress };
+                ResourceType.Deployment, ResourceType.Lease, ResourceType.CustomResourceDefinition, ResourceType.SelfSubjectAccessReview, ResourceType.Ingress,
+                Kubestead.Traffic.HpaGuard.HorizontalPodAutoscaler };
             return Task.FromResult(new ApiDiscovery(builtIn.Concat(CustomTypes)));
         }
     }
@@ -484,6 +485,11 @@ public sealed class EmulatedCluster : IKubernetesApi
         var generation = previous?["metadata"]?["generation"]?.GetValue<long>() ?? 0;
         var specChanged = previous is null || !JsonNode.DeepEquals(previous["spec"], obj["spec"]);
         md["generation"] = specChanged ? generation + 1 : generation;
+        if (type == Kubestead.Traffic.HpaGuard.HorizontalPodAutoscaler)
+        {
+            HpaDefaulter.Apply(obj);
+            if (!statusWrite || obj["status"] is null) obj["status"] = previous?["status"]?.DeepClone() ?? HpaDefaulter.InitialStatus();
+        }
         if (type == ResourceType.Deployment)
         {
             if (!statusWrite) obj["status"] = previous?["status"]?.DeepClone() ?? new JsonObject();

@@ -394,6 +394,8 @@ public sealed class SandboxApiServer : IAsyncDisposable
                 list.Add(new JsonObject { ["name"] = "deployments/scale", ["namespaced"] = true, ["kind"] = "Scale", ["group"] = "autoscaling", ["version"] = "v1", ["verbs"] = new JsonArray("get", "patch", "update") });
                 list.Add(new JsonObject { ["name"] = "deployments/status", ["namespaced"] = true, ["kind"] = "Deployment", ["verbs"] = new JsonArray("get", "patch", "update") });
             }
+            if (r == Kubestead.Traffic.HpaGuard.HorizontalPodAutoscaler)
+                list.Add(new JsonObject { ["name"] = "horizontalpodautoscalers/status", ["namespaced"] = true, ["kind"] = "HorizontalPodAutoscaler", ["verbs"] = new JsonArray("get", "patch", "update") });
         }
         await WriteJsonAsync(http, 200, new JsonObject
         {

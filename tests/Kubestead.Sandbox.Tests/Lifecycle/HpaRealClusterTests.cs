@@ -64,4 +64,43 @@ public class HpaRealClusterTests
         Assert.Contains("deployments.apps/shop ", result.Message);
         Assert.Contains("/spec/replicas is 4", result.Message);
     }
+
+    [RealClusterFact]
+    public async Task With_an_hpa_the_canary_follows_its_replicas_and_status_shows_the_effective_share()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync(stableReplicas: 2);
+        await env.Api.CreateAsync(HpaGuard.HorizontalPodAutoscaler, env.Namespace, Hpa(2, 10));
+        var spec = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50\n    - pause: { duration: 60s }", "  scaleDownDelay: 0s");
+        await using var svc = env.Service();
+        var run = Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        await using (var watcher = env.Service("watcher"))
+            while (!run.IsCompleted && !await IsPausingAsync(watcher, env.Namespace))
+                await Task.Delay(200);
+        Assert.Equal(2, (await env.GetDeploymentAsync("shop-canary"))["spec"]!["replicas"]!.GetValue<int>());
+
+        // The autoscaler scales stable to 4 (as the HPA controller writes it: through the scale subresource).
+        await env.Api.PatchSubresourceAsync(ResourceType.Deployment, env.Namespace, "shop", "scale",
+            new MergePatch(new JsonObject { ["spec"] = new JsonObject { ["replicas"] = 4 } }));
+        var drift = await run.WaitAsync(TimeSpan.FromSeconds(50));
+        Assert.Equal(PauseReason.Drift, drift.PauseReason);
+        Assert.Contains("/spec/replicas is 4", drift.Message);
+
+        var status = await svc.GetAsync(env.Namespace, "shop");
+        for (var i = 0; i < 100 && status.Effective?.StableReadyPods != 4; i++)
+        {
+            await Task.Delay(100);
+            status = await svc.GetAsync(env.Namespace, "shop");
+        }
+        Assert.Equal(50, status.CanaryWeight);
+        Assert.Equal(new EffectiveShare(33.333, 2, 4), status.Effective);
+
+        // Resuming sizes the canary from the autoscaler's 4 and leaves stable at 4; promotion and clean-up do too.
+        var resumed = await svc.ResumeAsync(env.Namespace, "shop", wait: false);
+        Assert.Equal(RolloutPhase.Progressing, resumed.Phase);
+        Assert.Equal(4, (await env.GetDeploymentAsync("shop-canary"))["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(new EffectiveShare(50, 4, 4), (await svc.GetAsync(env.Namespace, "shop")).Effective);
+        var done = await svc.WaitAsync(env.Namespace, "shop", TimeSpan.FromSeconds(120));
+        Assert.Equal(RolloutPhase.Completed, done.Phase);
+        Assert.Equal(4, (await env.GetDeploymentAsync("shop"))["spec"]!["replicas"]!.GetValue<int>());
+    }
 }

@@ -195,6 +195,31 @@ public static class DifferentialScenarios
                 ["status"] = new JsonObject { ["observedGeneration"] = 1, ["replicas"] = 2, ["readyReplicas"] = 2, ["availableReplicas"] = 2, ["updatedReplicas"] = 2 },
             })), "/spec/replicas", "/status", "/metadata/generation");
         },
+        ["autoscaling/v2 HPAs: defaults, status subresource, main resource keeps status"] = async c =>
+        {
+            var hpa = Kubestead.Traffic.HpaGuard.HorizontalPodAutoscaler;
+            JsonObject Hpa(string name, string extra) => JsonNode.Parse($$$"""
+                {"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"{{{name}}}"},
+                 "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},"maxReplicas":10{{{extra}}}},
+                 "status":{"currentReplicas":3,"desiredReplicas":5}}
+                """)!.AsObject();
+            await c.Step("create with defaults; status dropped", () => c.Api.CreateAsync(hpa, c.Namespace, Hpa("a", "")));
+            await c.Step("create with a partial behavior", () => c.Api.CreateAsync(hpa, c.Namespace,
+                Hpa("b", ""","minReplicas":2,"behavior":{"scaleDown":{"stabilizationWindowSeconds":60}}""")));
+            await c.Step("create with an explicit metric", () => c.Api.CreateAsync(hpa, c.Namespace,
+                Hpa("c", ""","minReplicas":3,"metrics":[{"type":"Resource","resource":{"name":"memory","target":{"type":"AverageValue","averageValue":"500Mi"}}}]""")));
+            await c.Step("patch status", () => c.Api.PatchSubresourceAsync(hpa, c.Namespace, "a", "status", new MergePatch(new JsonObject
+            {
+                ["spec"] = new JsonObject { ["maxReplicas"] = 7 },
+                ["status"] = new JsonObject { ["currentReplicas"] = 4, ["desiredReplicas"] = 6 },
+            })));
+            await c.Step("main resource keeps status", () => c.Api.PatchAsync(hpa, c.Namespace, "a", new MergePatch(new JsonObject
+            {
+                ["spec"] = new JsonObject { ["maxReplicas"] = 8 },
+                ["status"] = new JsonObject { ["desiredReplicas"] = 9 },
+            })));
+            await c.List("list", () => c.Api.ListAsync(hpa, c.Namespace));
+        },
         ["the main resource ignores status changes"] = async c =>
         {
             await c.Api.CreateAsync(ResourceType.Deployment, c.Namespace, Deployment("web", 2));
