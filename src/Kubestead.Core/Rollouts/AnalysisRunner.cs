@@ -38,6 +38,7 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
         var last = status.LastVerdicts;
         var errors = status.ConsecutiveMetricErrors;
         var inconclusive = status.InconclusiveWindows;
+        var timeline = status.Timeline ?? new AnalysisTimeline();
         while (cursor + Plan.Interval <= now)
         {
             var end = cursor + Plan.Interval;
@@ -64,11 +65,15 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             }
             errors = 0;
             var verdicts = new List<Verdict>();
+            var recorded = new List<TimelineMetric>();
             foreach (var (binding, window) in windows)
             {
                 binding.Judge.Observe(window);
-                verdicts.Add(binding.Judge.Evaluate());
+                var verdict = binding.Judge.Evaluate();
+                verdicts.Add(verdict);
+                recorded.Add(TimelineMetric.From(window, binding.Judge, verdict));
             }
+            timeline = timeline.Append(new TimelineWindow(cursor, end, status.CanaryWeight, recorded), TimelineJudges());
             // Consecutive windows without a decision; a Pass or Fail resets the count.
             inconclusive = verdicts.All(v => v.Outcome == VerdictOutcome.InsufficientData) ? inconclusive + 1 : 0;
             last = verdicts;
@@ -84,8 +89,12 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             LastVerdicts = last,
             ConsecutiveMetricErrors = errors,
             InconclusiveWindows = inconclusive,
+            Timeline = timeline.WindowCount == 0 ? status.Timeline : timeline,
         }, produced);
     }
+
+    private List<TimelineJudge> TimelineJudges() => Metrics.Select(m => new TimelineJudge(m.Metric, m.Judge.Name,
+        m.Judge is SequentialCountJudge s ? s.Evidence.Threshold : null)).ToList();
 
     private static Verdict ErrorVerdict(MetricBinding m, Exception? e) => new(
         m.Judge.Name, m.Metric, VerdictOutcome.Error, 0, 0, 0, 0, null, null, null, null,

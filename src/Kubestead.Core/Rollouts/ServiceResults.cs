@@ -30,6 +30,9 @@ public sealed record RolloutResult(
 
     /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
     public bool TimedOut { get; init; }
+
+    /// <summary>The analysed windows (weights, counts, verdicts, e-values); null when nothing was analysed.</summary>
+    public AnalysisTimeline? Timeline { get; init; }
 }
 
 /// <summary>What to start: a spec (text or file), or the common case of a new image for an existing service.</summary>
