@@ -58,6 +58,10 @@ public class ReportCliTests
         var failed = rollout.Timeline!.Windows.First(w => w.Metrics.Any(m => m.Outcome == Kubestead.Analysis.VerdictOutcome.Fail));
         Assert.Equal(failed.End, abort.At); // the engine aborted at the end of the window whose verdict was Fail
 
+        // Each window records the weight it ran at (windows are analysed when they close, possibly after the next step).
+        var setWeight = rollout.History.First(h => h.Kind == "setWeight").At;
+        Assert.All(rollout.Timeline.Windows, w => Assert.Equal(w.Start < setWeight ? 0 : 5, w.CanaryWeight));
+
         // (1) the weight step to 5% and the abort marked at its time
         var weights = Points(doc, "chart-weight", "weight");
         Assert.Contains(weights, p => p.Value == 5 && p.At == rollout.History.First(h => h.Kind == "setWeight").At);

@@ -73,7 +73,7 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
                 verdicts.Add(verdict);
                 recorded.Add(TimelineMetric.From(window, binding.Judge, verdict));
             }
-            timeline = timeline.Append(new TimelineWindow(cursor, end, status.CanaryWeight, recorded), TimelineJudges());
+            timeline = timeline.Append(new TimelineWindow(cursor, end, WeightAt(status, cursor), recorded), TimelineJudges());
             // Consecutive windows without a decision; a Pass or Fail resets the count.
             inconclusive = verdicts.All(v => v.Outcome == VerdictOutcome.InsufficientData) ? inconclusive + 1 : 0;
             last = verdicts;
@@ -91,6 +91,18 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             InconclusiveWindows = inconclusive,
             Timeline = timeline.WindowCount == 0 ? status.Timeline : timeline,
         }, produced);
+    }
+
+    /// <summary>
+    /// The canary weight when a window began, from the recorded weight changes: windows are analysed when they close, and
+    /// a catch-up may analyse them after the weight changed again.
+    /// </summary>
+    private static double WeightAt(RolloutStatus status, DateTimeOffset at)
+    {
+        var before = status.History.LastOrDefault(h => h.CanaryWeight is not null && h.At <= at);
+        if (before is not null) return before.CanaryWeight!.Value;
+        // Nothing recorded before: the rollout had not shifted traffic yet, unless the bounded history lost that entry.
+        return status.History.Count >= RolloutStatus.MaxHistory ? status.CanaryWeight : 0;
     }
 
     private List<TimelineJudge> TimelineJudges() => Metrics.Select(m => new TimelineJudge(m.Metric, m.Judge.Name,
