@@ -13,11 +13,13 @@
     TypesToProcess       = @('Kubestead.Types.ps1xml')
     CmdletsToExport      = @(
         'Complete-KubesteadRollout',
+        'Export-KubesteadReport',
         'Get-CanaryAnalysis',
         'Get-CanarySplitPlan',
         'Get-CanaryWeight',
         'Get-KubesteadGitOpsConfig',
         'Get-KubesteadRollout',
+        'Get-KubesteadRolloutHistory',
         'New-KubesteadRolloutSpec',
         'Remove-CanaryHeaderRoute',
         'Resume-KubesteadRollout',

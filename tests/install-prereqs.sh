@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian.
+# Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian, kubectl, and
+# Chromium (the report's browser test takes a headless screenshot).
 # Without them those tests skip with a message; everything else still runs.
 set -u
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1; then
+has_chromium() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; }
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1 && has_chromium; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -29,4 +31,7 @@ $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 
 command -v kubectl >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
   || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null 2>&1 \
   || echo "install-prereqs: kubectl could not be installed; the kubectl read-back test will skip." >&2
+# Chromium renders the HTML report in the browser test (headless screenshot).
+has_chromium || $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+  || echo "install-prereqs: chromium could not be installed; the report's browser test will skip." >&2
 exit 0

@@ -29,13 +29,24 @@ public sealed class CiReporter(CliContext ctx)
         }
     }
 
-    public void OnError(string errorId, string message) => Issue("error", errorId, message);
-
-    /// <summary>Final report: summary table (GitHub), annotations for a rollback or a pause, task result (Azure DevOps).</summary>
-    public void OnResult(RolloutResult r)
+    /// <summary>`kubestead report` wrote a file: name it in the step summary (GitHub) and as an artifact hint (Azure DevOps).</summary>
+    public void OnReport(string reportPath)
     {
         if (ctx.IsGitHubActions && ctx.Environment("GITHUB_STEP_SUMMARY") is { Length: > 0 } path)
-            File.AppendAllText(path, Summary(r));
+            File.AppendAllText(path, ReportLine(reportPath) + "\n\n");
+        if (ctx.IsAzureDevOps) ctx.Error.WriteLine($"Kubestead report: {Escape(reportPath)} (publish it with PublishPipelineArtifact)");
+    }
+
+    public void OnError(string errorId, string message) => Issue("error", errorId, message);
+
+    /// <summary>
+    /// Final report: summary table and chart (GitHub), annotations for a rollback or a pause, task result (Azure DevOps).
+    /// <paramref name="reportPath"/>, when an HTML report was written, is named so a workflow step can upload it.
+    /// </summary>
+    public void OnResult(RolloutResult r, string? reportPath = null)
+    {
+        if (ctx.IsGitHubActions && ctx.Environment("GITHUB_STEP_SUMMARY") is { Length: > 0 } path)
+            File.AppendAllText(path, Summary(r, reportPath));
         switch (r.Phase)
         {
             case RolloutPhase.Aborted or RolloutPhase.Failed:
@@ -51,7 +62,7 @@ public sealed class CiReporter(CliContext ctx)
         }
     }
 
-    internal static string Summary(RolloutResult r)
+    internal static string Summary(RolloutResult r, string? reportPath = null)
     {
         var sb = new StringBuilder();
         var icon = r.Phase switch { RolloutPhase.Completed => "✅", RolloutPhase.Paused => "⏸️", RolloutPhase.Aborted or RolloutPhase.Failed => "❌", _ => "🔄" };
@@ -59,6 +70,16 @@ public sealed class CiReporter(CliContext ctx)
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Message}");
         sb.AppendLine();
+        if (SummaryChart.Mermaid(r) is { } chart)
+        {
+            sb.AppendLine(chart);
+            sb.AppendLine();
+        }
+        if (reportPath is not null)
+        {
+            sb.AppendLine(ReportLine(reportPath));
+            sb.AppendLine();
+        }
         sb.AppendLine("| time | event | canary weight |");
         sb.AppendLine("|---|---|---|");
         foreach (var h in r.History.Where(h => h.Kind is "setWeight" or "step" or "abort" or "complete" or "paused" or "start"))
@@ -74,6 +95,9 @@ public sealed class CiReporter(CliContext ctx)
         sb.AppendLine();
         return sb.ToString();
     }
+
+    private static string ReportLine(string reportPath) =>
+        $"📊 Report with charts: `{Path.GetFileName(reportPath).Replace("`", "'")}` (upload `{reportPath.Replace("`", "'")}` with actions/upload-artifact to keep it)";
 
     private void Issue(string level, string title, string message)
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
+using Kubestead.Reports;
 using Kubestead.Rollouts;
 using Kubestead.Sandbox.Demo;
 
@@ -15,7 +16,10 @@ public sealed class CliApp(CliContext ctx)
     private readonly Option<string?> _namespace = new("--namespace", "-n") { Description = "Namespace (default: the kubeconfig context's)", Recursive = true };
     private readonly Option<string?> _context = new("--context") { Description = "kubeconfig context to use", Recursive = true };
     private readonly Option<string?> _kubeconfig = new("--kubeconfig") { Description = "Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)", Recursive = true };
-    private readonly Option<string> _output = new("--output", "-o") { Description = "Output format: text or json", DefaultValueFactory = _ => "text", Recursive = true };
+    private readonly Option<string> _output = new("--output", "-o")
+    {
+        Description = "Output format: text or json (history: also csv; report: the HTML file to write)", DefaultValueFactory = _ => "text", Recursive = true,
+    };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Show every engine event (inconclusive windows, verbose lines)", Recursive = true };
     private readonly Option<TimeSpan> _gracePeriod = new("--grace-period")
     {
@@ -27,7 +31,6 @@ public sealed class CliApp(CliContext ctx)
 
     public RootCommand Build()
     {
-        _output.AcceptOnlyFromAmong("text", "json");
         var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd (HTTPRoute or SMI) or replica ratios, judged from metrics.\n" +
                                    "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused, 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).");
         root.Options.Add(_namespace);
@@ -49,6 +52,8 @@ public sealed class CliApp(CliContext ctx)
         root.Subcommands.Add(Weight());
         root.Subcommands.Add(HeaderRoute());
         root.Subcommands.Add(Analyze());
+        root.Subcommands.Add(History());
+        root.Subcommands.Add(Report());
         root.Subcommands.Add(Plan());
         root.Subcommands.Add(Validate());
         root.Subcommands.Add(GitOps());
@@ -63,6 +68,12 @@ public sealed class CliApp(CliContext ctx)
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors) ctx.Error.WriteLine($"kubestead: error: {e.Message}");
+            ctx.Error.WriteLine("Run 'kubestead --help' for usage.");
+            return ExitCodes.InvalidInput;
+        }
+        if (OutputFormatError(parse) is { } formatError)
+        {
+            ctx.Error.WriteLine($"kubestead: error: {formatError}");
             ctx.Error.WriteLine("Run 'kubestead --help' for usage.");
             return ExitCodes.InvalidInput;
         }
@@ -83,6 +94,16 @@ public sealed class CliApp(CliContext ctx)
 
     private bool Json(ParseResult p) => p.GetValue(_output) == "json";
 
+    /// <summary>--output is a format everywhere but in `report`, where it names the file; `history` also writes CSV.</summary>
+    private string? OutputFormatError(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command.Name;
+        if (command == "report") return null;
+        string[] allowed = command == "history" ? ["text", "json", "csv"] : ["text", "json"];
+        var value = parse.GetValue(_output);
+        return allowed.Contains(value) ? null : $"--output '{value}' is not one of: {string.Join(", ", allowed)}";
+    }
+
     private Command Demo()
     {
         var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
@@ -90,7 +111,8 @@ public sealed class CliApp(CliContext ctx)
         var scenario = new Option<string>("--scenario") { Description = "healthy (promoted), faulty (rolled back) or low-traffic (paused: insufficient data)", DefaultValueFactory = _ => "healthy" };
         scenario.AcceptOnlyFromAmong(DemoScenario.Names);
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed };
+        var report = new Option<string?>("--report") { Description = "Also write the rollout's HTML report (charts of weight, failure rates, evidence) to this file" };
+        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var json = Json(p);
@@ -105,7 +127,8 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine();
             }
             var result = await ctx.Demo(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false);
-            ci?.OnResult(result.Rollout);
+            var reportPath = p.GetValue(report) is { } path ? WriteReport(result.Rollout, path) : null;
+            ci?.OnResult(result.Rollout, reportPath);
             if (json)
             {
                 var doc = OutputFormat.RolloutDocument(result.Rollout);
@@ -126,6 +149,7 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine();
                 ctx.Out.WriteLine($"Simulated {result.SimulatedDuration:h\\:mm\\:ss} of traffic: canary served {result.CanaryRequests} requests ({result.CanaryFailures} failed), " +
                                   $"stable {result.StableRequests} ({result.StableFailures} failed); {result.ApiRequests} API requests, {result.ApiWrites} writes.");
+                if (reportPath is not null) ctx.Out.WriteLine($"Report written to {reportPath}");
                 ctx.Out.WriteLine($"Exit code {ExitCodes.For(result.Rollout)} ({result.Rollout.Phase}).");
             }
             return ExitCodes.For(result.Rollout);
@@ -418,6 +442,47 @@ public sealed class CliApp(CliContext ctx)
             return ExitCodes.Success;
         }, ct));
         return cmd;
+    }
+
+    private Command History()
+    {
+        var name = NameArgument();
+        var cmd = new Command("history", "Show a rollout's history: its events and, per analysis window, weight, counts, verdict and e-value (-o text, json or csv)") { name };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
+        {
+            var rows = RolloutHistoryRow.For(await svc.GetAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false));
+            var format = p.GetValue(_output);
+            if (format == "json") ctx.Out.WriteLine(JsonSerializer.Serialize(rows, OutputFormat.Json));
+            else if (format == "csv") ctx.Out.Write(HistoryCsv.Write(rows));
+            else ctx.Out.WriteLine(rows.Count == 0 ? "No history recorded." : OutputFormat.History(rows));
+            return ExitCodes.Success;
+        }, ct));
+        return cmd;
+    }
+
+    private Command Report()
+    {
+        var name = NameArgument();
+        var cmd = new Command("report", "Write a rollout's report: one self-contained HTML file with charts (weight, failure rates, evidence, latency), verdicts and events. " +
+                                        "-o names the file (default <name>-report.html)") { name };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            var result = await svc.GetAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false);
+            var path = p.GetResult(_output) is { Implicit: false } ? p.GetValue(_output)! : $"{result.Name}-report.html";
+            path = WriteReport(result, path);
+            ctx.Out.WriteLine($"Report written to {path}");
+            ci?.OnReport(path);
+            return ExitCodes.Success;
+        }, ct));
+        return cmd;
+    }
+
+    private static string WriteReport(RolloutResult rollout, string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new KubesteadException("ReportPathEmpty", KubesteadErrorKind.InvalidInput, "the report file name (-o/--report) is empty");
+        var full = Path.GetFullPath(path);
+        File.WriteAllText(full, RolloutReportWriter.Render(rollout, TimeProvider.System.GetUtcNow()), new System.Text.UTF8Encoding(false));
+        return full;
     }
 
     private static Argument<string> NameArgument() => new("name") { Description = "Rollout name" };

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Kubestead.Analysis;
+using Kubestead.Reports;
 using Kubestead.Rollouts;
 
 namespace Kubestead.Cli;
@@ -97,6 +98,16 @@ public static class OutputFormat
                 v.Metric, v.Judge, v.Outcome.ToString(), $"{v.CanaryFailures}/{v.CanaryRequests}", $"{v.ControlFailures}/{v.ControlRequests}",
                 v.EValue is { } e ? (e >= 1e6 ? "> 10^6" : e.ToString("0.##", CultureInfo.InvariantCulture)) : "-", v.Summary,
             }).ToList()) + Environment.NewLine;
+
+    /// <summary>`kubestead history` as text: one line per event and per analysed window and metric.</summary>
+    public static string History(IReadOnlyList<RolloutHistoryRow> rows) =>
+        Table(["TIME", "KIND", "WEIGHT", "METRIC", "CANARY", "CONTROL", "VERDICT", "E-VALUE", "MESSAGE"],
+            rows.Select(r => new[]
+            {
+                r.At.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture), r.Kind, r.CanaryWeight is { } w ? $"{w:0.###}%" : "", r.Metric ?? "",
+                r.CanaryRequests is { } cn ? $"{r.CanaryFailures}/{cn}" : "", r.ControlRequests is { } sn ? $"{r.ControlFailures}/{sn}" : "", r.Outcome ?? "",
+                r.EValue is { } e ? (e >= 1e6 ? "> 10^6" : e.ToString("0.##", CultureInfo.InvariantCulture)) : "", r.Message,
+            }).ToList());
 
     public static string Table(string[] headers, IReadOnlyList<string[]> rows)
     {

@@ -17,6 +17,15 @@ internal static class Map
         EffectiveCanaryShare = r.Effective?.CanaryPercent, CanaryReadyPods = r.Effective?.CanaryReadyPods, StableReadyPods = r.Effective?.StableReadyPods,
     };
 
+    public static KubesteadRolloutHistoryRecord History(Reports.RolloutHistoryRow h) => new()
+    {
+        Name = h.Name, Namespace = h.Namespace, At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, WindowStart = h.WindowStart,
+        WindowsMerged = h.WindowsMerged, Metric = h.Metric, Judge = h.Judge, Outcome = h.Outcome, CanaryRequests = h.CanaryRequests,
+        CanaryFailures = h.CanaryFailures, CanaryFailureRate = h.CanaryFailureRate, ControlRequests = h.ControlRequests, ControlFailures = h.ControlFailures,
+        ControlFailureRate = h.ControlFailureRate, CanaryP95Ms = h.CanaryP95Ms, ControlP95Ms = h.ControlP95Ms, EValue = h.EValue, PassEValue = h.PassEValue,
+        Threshold = h.Threshold, Driver = h.Driver,
+    };
+
     public static CanaryVerdict Verdict(Verdict v, string? name, string? ns) => new()
     {
         Name = name, Namespace = ns, Metric = v.Metric, Judge = v.Judge, Outcome = v.Outcome.ToString(), CanaryRequests = v.CanaryRequests,

@@ -123,3 +123,38 @@ public sealed class KubesteadSandboxInfo
     /// <summary>$env:KUBECONFIG before this sandbox started; Stop-KubesteadSandbox restores it.</summary>
     public string? PreviousKubeConfig { get; set; }
 }
+
+/// <summary>
+/// One line of a rollout's history (Get-KubesteadRolloutHistory): an event (Kind step, setWeight, paused, abort, ...;
+/// Message) or an analysed window of one metric (Kind window: weight, counts, failure rates, p95 latency, verdict,
+/// e-values). Flat, so it goes straight to Export-Csv and filters with Where-Object.
+/// </summary>
+public sealed class KubesteadRolloutHistoryRecord
+{
+    public string Name { get; set; } = "";
+    public string Namespace { get; set; } = "";
+    public DateTimeOffset At { get; set; }
+    public string Kind { get; set; } = "";
+    public string Message { get; set; } = "";
+    public double? CanaryWeight { get; set; }
+    public DateTimeOffset? WindowStart { get; set; }
+    /// <summary>How many analysis windows this line stands for (old windows are merged to keep the state small).</summary>
+    public int? WindowsMerged { get; set; }
+    public string? Metric { get; set; }
+    public string? Judge { get; set; }
+    public string? Outcome { get; set; }
+    public long? CanaryRequests { get; set; }
+    public long? CanaryFailures { get; set; }
+    public double? CanaryFailureRate { get; set; }
+    public long? ControlRequests { get; set; }
+    public long? ControlFailures { get; set; }
+    public double? ControlFailureRate { get; set; }
+    public double? CanaryP95Ms { get; set; }
+    public double? ControlP95Ms { get; set; }
+    /// <summary>Evidence that the canary is worse than its control (the judge fails it at Threshold).</summary>
+    public double? EValue { get; set; }
+    /// <summary>Evidence that the canary is fine (the judge passes it at Threshold).</summary>
+    public double? PassEValue { get; set; }
+    public double? Threshold { get; set; }
+    public string? Driver { get; set; }
+}

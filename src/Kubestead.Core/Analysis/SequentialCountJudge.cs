@@ -62,6 +62,9 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _passTest.Observe(nc, xc, ns, xs);
     }
 
+    /// <summary>The evidence now: for "worse than allowed" (fail), for "not DetectRatio times worse" (pass), and the e-value that decides.</summary>
+    public (double Fail, double Pass, double Threshold) Evidence => (_failTest.EValue, _passTest.EValue, DecisionThreshold(_options));
+
     public Verdict Evaluate()
     {
         var threshold = DecisionThreshold(_options);

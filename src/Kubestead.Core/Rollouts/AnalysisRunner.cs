@@ -38,6 +38,7 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
         var last = status.LastVerdicts;
         var errors = status.ConsecutiveMetricErrors;
         var inconclusive = status.InconclusiveWindows;
+        var timeline = status.Timeline ?? new AnalysisTimeline();
         while (cursor + Plan.Interval <= now)
         {
             var end = cursor + Plan.Interval;
@@ -64,11 +65,15 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             }
             errors = 0;
             var verdicts = new List<Verdict>();
+            var recorded = new List<TimelineMetric>();
             foreach (var (binding, window) in windows)
             {
                 binding.Judge.Observe(window);
-                verdicts.Add(binding.Judge.Evaluate());
+                var verdict = binding.Judge.Evaluate();
+                verdicts.Add(verdict);
+                recorded.Add(TimelineMetric.From(window, binding.Judge, verdict));
             }
+            timeline = timeline.Append(new TimelineWindow(cursor, end, WeightAt(status, cursor), recorded), TimelineJudges());
             // Consecutive windows without a decision; a Pass or Fail resets the count.
             inconclusive = verdicts.All(v => v.Outcome == VerdictOutcome.InsufficientData) ? inconclusive + 1 : 0;
             last = verdicts;
@@ -84,8 +89,24 @@ public sealed class AnalysisRunner(AnalysisPlan plan, IReadOnlyList<MetricBindin
             LastVerdicts = last,
             ConsecutiveMetricErrors = errors,
             InconclusiveWindows = inconclusive,
+            Timeline = timeline.WindowCount == 0 ? status.Timeline : timeline,
         }, produced);
     }
+
+    /// <summary>
+    /// The canary weight when a window began, from the recorded weight changes: windows are analysed when they close, and
+    /// a catch-up may analyse them after the weight changed again.
+    /// </summary>
+    private static double WeightAt(RolloutStatus status, DateTimeOffset at)
+    {
+        var before = status.History.LastOrDefault(h => h.CanaryWeight is not null && h.At <= at);
+        if (before is not null) return before.CanaryWeight!.Value;
+        // Nothing recorded before: the rollout had not shifted traffic yet, unless the bounded history lost that entry.
+        return status.History.Count >= RolloutStatus.MaxHistory ? status.CanaryWeight : 0;
+    }
+
+    private List<TimelineJudge> TimelineJudges() => Metrics.Select(m => new TimelineJudge(m.Metric, m.Judge.Name,
+        m.Judge is SequentialCountJudge s ? s.Evidence.Threshold : null)).ToList();
 
     private static Verdict ErrorVerdict(MetricBinding m, Exception? e) => new(
         m.Judge.Name, m.Metric, VerdictOutcome.Error, 0, 0, 0, 0, null, null, null, null,

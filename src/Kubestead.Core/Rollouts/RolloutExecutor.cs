@@ -241,6 +241,7 @@ public sealed class RolloutExecutor(
             LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
             StartedAt = stored.Status.StartedAt,
             History = stored.Status.History,
+            Timeline = stored.Status.Timeline, // the report shows the analysis before the restart too
         };
         return await SaveAsync(stored, restarted.WithHistory(Entry("restart", message, 0)), ct).ConfigureAwait(false);
     }

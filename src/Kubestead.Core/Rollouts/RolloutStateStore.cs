@@ -21,6 +21,9 @@ public sealed class RolloutStateStore(IKubernetesApi api)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A judge that keeps observing after its verdict (a timed analysis) can push an e-value past double's range:
+        // Infinity must not make the status unsavable.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = false,
     };
 

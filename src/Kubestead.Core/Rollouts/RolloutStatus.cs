@@ -74,6 +74,9 @@ public sealed record RolloutStatus
 
     public IReadOnlyList<RolloutHistoryEntry> History { get; init; } = Array.Empty<RolloutHistoryEntry>();
 
+    /// <summary>The analysed windows as a bounded time series (weights, counts, verdicts, e-values); null before analysis.</summary>
+    public AnalysisTimeline? Timeline { get; init; }
+
     /// <summary>Appends to the bounded history, dropping the oldest entries past <see cref="MaxHistory"/>.</summary>
     public RolloutStatus WithHistory(RolloutHistoryEntry entry)
     {

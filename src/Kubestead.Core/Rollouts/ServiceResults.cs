@@ -33,6 +33,8 @@ public sealed record RolloutResult(
 
     /// <summary>Without a mesh: the canary's share of ready pods now (null with a mesh, once finished, or when not read).</summary>
     public EffectiveShare? Effective { get; init; }
+    /// <summary>The analysed windows (weights, counts, verdicts, e-values); null when nothing was analysed.</summary>
+    public AnalysisTimeline? Timeline { get; init; }
 }
 
 /// <summary>What to start: a spec (text or file), or the common case of a new image for an existing service.</summary>

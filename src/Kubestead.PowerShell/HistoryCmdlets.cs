@@ -1,0 +1,88 @@
+using System.Management.Automation;
+using System.Text;
+using Kubestead.Reports;
+
+namespace Kubestead.PowerShell;
+
+/// <summary>
+/// Gets a rollout's history as flat records: its events, and per analysis window and metric the weight, counts,
+/// failure rates, latency, verdict and e-values, oldest first.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "KubesteadRolloutHistory")]
+[OutputType(typeof(KubesteadRolloutHistoryRecord))]
+public sealed class GetKubesteadRolloutHistoryCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    /// <summary>Only analysis windows (-WindowsOnly) or only events (-EventsOnly); both by default.</summary>
+    [Parameter]
+    public SwitchParameter WindowsOnly { get; set; }
+
+    [Parameter]
+    public SwitchParameter EventsOnly { get; set; }
+
+    protected override void ProcessInput()
+    {
+        if (WindowsOnly && EventsOnly)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-WindowsOnly and -EventsOnly exclude each other: give at most one"),
+                "HistoryFilterConflict", ErrorCategory.InvalidArgument, null));
+        foreach (var row in RolloutHistoryRow.For(Run((s, ct) => s.GetAsync(Namespace, Name, ct))))
+        {
+            var isWindow = row.Kind == RolloutHistoryRow.WindowKind;
+            if ((WindowsOnly && !isWindow) || (EventsOnly && isWindow)) continue;
+            WriteObject(Map.History(row));
+        }
+    }
+}
+
+/// <summary>
+/// Writes a rollout's report: one self-contained HTML file (inline SVG charts of weight, failure rates, evidence and
+/// latency; the verdicts and events), to open in a browser or keep as a CI artifact.
+/// </summary>
+[Cmdlet(VerbsData.Export, "KubesteadReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    public string Name { get; set; } = "";
+
+    /// <summary>The HTML file to write; default &lt;Name&gt;-report.html in the current location.</summary>
+    [Parameter(Position = 1)]
+    public string? Path { get; set; }
+
+    /// <summary>Do not overwrite an existing file.</summary>
+    [Parameter]
+    public SwitchParameter NoClobber { get; set; }
+
+    /// <summary>Write the file's FileInfo to the pipeline.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessInput()
+    {
+        var path = GetUnresolvedProviderPathFromPSPath(string.IsNullOrEmpty(Path) ? $"{Name}-report.html" : Path);
+        if (!ShouldProcess(path, $"Write the report of rollout {Namespace ?? "(default namespace)"}/{Name}")) return;
+        if (NoClobber && File.Exists(path))
+        {
+            WriteError(new ErrorRecord(new IOException($"-Path '{path}' exists and -NoClobber was given; choose another path or drop -NoClobber"),
+                "ReportFileExists", ErrorCategory.ResourceExists, path));
+            return;
+        }
+        var result = Run((s, ct) => s.GetAsync(Namespace, Name, ct));
+        try
+        {
+            File.WriteAllText(path, RolloutReportWriter.Render(result, DateTimeOffset.UtcNow), new UTF8Encoding(false));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(new IOException($"-Path '{path}': the report could not be written ({e.Message})", e),
+                "ReportWriteFailed", ErrorCategory.WriteError, path));
+            return;
+        }
+        WriteVerbose($"report of {result.Namespace}/{result.Name} written to {path}");
+        if (PassThru) WriteObject(new FileInfo(path));
+    }
+}
