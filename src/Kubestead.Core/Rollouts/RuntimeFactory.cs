@@ -71,7 +71,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             {
                 var l = spec.Linkerd!;
                 return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
-                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1"));
+                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService));
             }
             case MeshProviders.Smi:
             {

@@ -41,8 +41,11 @@ public sealed record IstioSettings(
     string? StableHost,
     string? CanaryHost);
 
-/// <summary>Linkerd 2.12+: an HTTPRoute (Gateway API or policy.linkerd.io) with separate stable and canary Services.</summary>
-public sealed record GatewayApiSettings(string? HttpRoute, string ApiGroup, string CanaryService);
+/// <summary>
+/// Linkerd 2.12+: an HTTPRoute (Gateway API or policy.linkerd.io) with separate stable and canary Services. The route's
+/// parent is <c>spec.service</c>; <see cref="StableService"/> is the stable version's backendRef (default: the parent).
+/// </summary>
+public sealed record GatewayApiSettings(string? HttpRoute, string ApiGroup, string CanaryService, string? StableService = null);
 
 /// <summary>Linkerd 2.4-2.11: SMI TrafficSplit.</summary>
 public sealed record SmiSettings(string? TrafficSplit, string? ApiVersion, string CanaryService);

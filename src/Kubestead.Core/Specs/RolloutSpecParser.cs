@@ -156,11 +156,16 @@ public static partial class RolloutSpecParser
     {
         var m = r.Map(spec, "linkerd", "spec", required: false);
         const string p = "spec.linkerd";
-        if (m is not null) r.CheckKeys(m, p, "httpRoute", "apiGroup", "canaryService");
+        if (m is not null) r.CheckKeys(m, p, "httpRoute", "apiGroup", "canaryService", "stableService");
         var route = r.Name(m, "httpRoute", p);
         var group = r.Enum(m, "apiGroup", p, ["gateway.networking.k8s.io", "policy.linkerd.io"], "gateway.networking.k8s.io");
         var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
-        return group is null ? null : new GatewayApiSettings(route, group, canarySvc);
+        var stableSvc = r.Name(m, "stableService", p, maxLength: 63);
+        if (stableSvc is not null && stableSvc == canarySvc)
+            r.Problem(SpecReader.Child(m!, "stableService"), $"{p}.stableService", $"the stable backend Service must differ from the canary Service ('{canarySvc}')");
+        if (stableSvc is null && service is not null && service == canarySvc && m is not null)
+            r.Problem(SpecReader.Child(m, "canaryService") ?? m, $"{p}.canaryService", $"the canary Service must differ from the stable backend Service ('{service}')");
+        return group is null ? null : new GatewayApiSettings(route, group, canarySvc, stableSvc == service ? null : stableSvc);
     }
 
     private static SmiSettings? ReadSmi(SpecReader r, YamlMappingNode spec, string? service)

@@ -12,15 +12,26 @@ public sealed record GatewayApiRouterOptions(
     IReadOnlyDictionary<string, string> CanaryPodLabels,
     string? HttpRoute = null,
     string ApiGroup = "gateway.networking.k8s.io",
-    string ApiVersion = "v1");
+    string ApiVersion = "v1",
+    string? StableService = null)
+{
+    /// <summary>The Service the managed rule sends stable traffic to; the parent Service unless the route names another.</summary>
+    public string StableBackend => StableService ?? Service;
+}
 
 /// <summary>
 /// Linkerd 2.12+ through an HTTPRoute (Gateway API or policy.linkerd.io) attached to the Service: backendRefs with
-/// relative integer weights (shares below 1% are possible), header routes as extra rules with header matches.
+/// relative integer weights (shares below 1% are possible), header routes as extra rules with header matches. The parent
+/// Service (<c>spec.service</c>) and the stable backend (<c>spec.linkerd.stableService</c>) may differ, as when a route
+/// on <c>checkout-service</c> splits between <c>checkout-service-stable</c> and <c>checkout-service-canary</c>.
 /// </summary>
 public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions options) : ITrafficRouter
 {
-    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+    private readonly CanaryService _canaryService = 
+        new(api, options.Namespace, options.Rollout, options.StableBackend, options.CanaryService, options.CanaryPodLabels,
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService");
+
+    private string Stable => options.StableBackend;
 
     public string Provider => "linkerd";
 
@@ -34,6 +45,12 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     public async Task ValidateAsync(CancellationToken ct = default)
     {
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
+        if (options.StableService is not null && options.StableService != options.Service
+            && await ObjectLookup.TryGetAsync(api, ResourceType.Service, options.Namespace, options.Service, ct).ConfigureAwait(false) is null)
+        {
+            var parent = new ObjectReference(ResourceType.Service, options.Namespace, options.Service);
+            throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {parent} does not exist (the HTTPRoute's parent Service)", parent);
+        }
         if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
     }
 
@@ -44,9 +61,10 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         if (route is null)
         {
             var stable = await _canaryService.GetStableAsync(ct).ConfigureAwait(false);
+            var parentPort = options.StableService is null ? Port(stable) : await ParentPortAsync(ct).ConfigureAwait(false);
             try
             {
-                await api.CreateAsync(RouteType, options.Namespace, BuildRoute(Port(stable)), ct).ConfigureAwait(false);
+                await api.CreateAsync(RouteType, options.Namespace, BuildRoute(parentPort, Port(stable)), ct).ConfigureAwait(false);
             }
             catch (KubernetesApiException e) when (e.IsAlreadyExists)
             {
@@ -61,7 +79,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
             var canaryBackend = new JsonObject { ["name"] = options.CanaryService, ["weight"] = 0 };
             if (stableBackend["port"] is { } port) canaryBackend["port"] = port.DeepClone();
-            ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", options.Service));
+            ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", Stable));
             ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", canaryBackend));
         }
         ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
@@ -84,9 +102,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
         var (s, c) = RelativeWeights.For(percent);
         if (route is null)
-            return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null), $"create {RouteRef}, then set weights {s}:{c}")];
+            return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null, null), $"create {RouteRef}, then set weights {s}:{c}")];
         return [new PlannedWrite(RouteRef, "patch", JsonPatch.MediaType, BuildWeightPatch(route, percent).ToJson(),
-            $"set backendRef weights of {RouteRef} to {options.Service}={s}, {options.CanaryService}={c}")];
+            $"set backendRef weights of {RouteRef} to {Stable}={s}, {options.CanaryService}={c}")];
     }
 
     internal JsonPatch BuildWeightPatch(JsonObject route, double percent)
@@ -99,7 +117,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var b = $"/spec/rules/{rule}/backendRefs";
         return new JsonPatch([
             Ownership.PinVersion(route),
-            JsonPatchOperation.Test($"{b}/{stableRef}/name", options.Service),
+            JsonPatchOperation.Test($"{b}/{stableRef}/name", Stable),
             JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
             JsonPatchOperation.Add($"{b}/{stableRef}/weight", s),
             JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c),
@@ -184,10 +202,10 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             Ownership.GitOpsController(route));
     }
 
-    private JsonObject BuildRoute(int? port)
+    private JsonObject BuildRoute(int? parentPort, int? port)
     {
         var parent = new JsonObject { ["name"] = options.Service, ["kind"] = "Service", ["group"] = "core" };
-        if (port is { } p) parent["port"] = p;
+        if (parentPort is { } p) parent["port"] = p;
         JsonObject Backend(string name, int weight)
         {
             var b = new JsonObject { ["name"] = name, ["weight"] = weight };
@@ -204,13 +222,17 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                 ["parentRefs"] = new JsonArray(parent),
                 ["rules"] = new JsonArray(new JsonObject
                 {
-                    ["backendRefs"] = new JsonArray(Backend(options.Service, 100), Backend(options.CanaryService, 0)),
+                    ["backendRefs"] = new JsonArray(Backend(Stable, 100), Backend(options.CanaryService, 0)),
                 }),
             },
         };
     }
 
     private static int? Port(JsonObject service) => service["spec"]?["ports"]?[0]?["port"]?.GetValue<int>();
+
+    /// <summary>The parent Service's first port, when the parent is not the stable backend (absent parent: no port).</summary>
+    private async Task<int?> ParentPortAsync(CancellationToken ct) =>
+        await ObjectLookup.TryGetAsync(api, ResourceType.Service, options.Namespace, options.Service, ct).ConfigureAwait(false) is { } parent ? Port(parent) : null;
 
     private TrafficSplit ReadSplit(JsonObject route)
     {
@@ -223,7 +245,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     }
 
     /// <summary>
-    /// The rule to manage: among rules without header matches that send to the stable Service, the one that also sends to
+    /// The rule to manage: among rules without header matches that send to the stable backend Service, the one that also sends to
     /// the canary Service, or the only one; several candidates are refused with the list so the user can fix the route.
     /// </summary>
     private (int Rule, int Stable, int Canary) FindRule(JsonObject route)
@@ -234,7 +256,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         {
             if (IsHeaderRule(rules[i])) continue;
             var names = (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().Select(r => r["name"]?.GetValue<string>()).ToList();
-            var s = names.IndexOf(options.Service);
+            var s = names.IndexOf(Stable);
             if (s >= 0) candidates.Add((i, s, names.IndexOf(options.CanaryService)));
         }
         var withCanary = candidates.Where(c => c.Canary >= 0).ToList();
@@ -244,15 +266,18 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             string Describe(int i) => $"rules[{i}] ({string.Join(", ", (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()))})";
             throw candidates.Count == 0
                 ? new TrafficRoutingException("HttpRouteRuleNotFound",
-                    $"{RouteRef}: no rule without header matches sends to Service '{options.Service}' (rules: {string.Join("; ", Enumerable.Range(0, rules.Count).Select(Describe))})", RouteRef)
+                    $"{RouteRef}: no rule without header matches sends to Service '{Stable}' (rules: {string.Join("; ", Enumerable.Range(0, rules.Count).Select(Describe))})" +
+                    (options.StableService is null
+                        ? "; when the stable version's backendRef is another Service than the parent, name it in spec.linkerd.stableService"
+                        : " (spec.linkerd.stableService)"), RouteRef)
                 : new TrafficRoutingException("HttpRouteRuleAmbiguous",
-                    $"{RouteRef}: {candidates.Count} rules send to Service '{options.Service}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
+                    $"{RouteRef}: {candidates.Count} rules send to Service '{Stable}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
         }
         var backendNames = (rules[chosen.Rule]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()).ToList();
-        var others = backendNames.Where(n => n != options.Service && n != options.CanaryService).ToList();
+        var others = backendNames.Where(n => n != Stable && n != options.CanaryService).ToList();
         if (others.Count > 0)
             throw new TrafficRoutingException("HttpRouteForeignBackends",
-                $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{options.Service}' and '{options.CanaryService}'",
+                $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{Stable}' and '{options.CanaryService}'",
                 RouteRef);
         return chosen;
     }
