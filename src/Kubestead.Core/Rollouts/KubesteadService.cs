@@ -251,9 +251,11 @@ public sealed class KubesteadService : IKubesteadService
         ns ??= DefaultNamespace;
         var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(ParseStored(stored));
+        if (route.Cookie is { } cookie && CookieMatch.Problem(cookie.Name, cookie.Value, cookie.IsRegex) is { } problem)
+            throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
         await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
         return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList() })
-            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.HeaderName}: {route.HeaderValue}) set by hand")), ct).ConfigureAwait(false));
+            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.Describe()}) set by hand")), ct).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
@@ -406,7 +408,9 @@ public sealed class KubesteadService : IKubesteadService
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
             case SetHeaderRouteOperation h:
                 return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
-                    $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
+                    h.Route.Cookie is { } cookie
+                        ? $"add header route {h.Route.RouteName}: cookie {cookie.Name} {(cookie.IsRegex ? "regex" : "value")} '{cookie.Value}' (header cookie regex '{cookie.HeaderRegex}') -> canary"
+                        : $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
             case RemoveHeaderRouteOperation h:
                 return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
                     $"remove header route {h.RouteName}", null)];

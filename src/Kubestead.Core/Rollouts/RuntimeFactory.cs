@@ -35,7 +35,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             PauseStepSpec p => new PausePlanStep(p.Duration),
             AnalysisStepSpec a => new AnalysisPlanStep(a.Duration, a.UntilVerdict),
             SetHeaderRouteStepSpec h => new SetHeaderRoutePlanStep(new HeaderRouteRequest(h.Name, h.HeaderName, h.HeaderValue,
-                h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact })),
+                h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact },
+                h.Cookie is { } c ? new CookieMatch(c.Name, c.Value, c.IsRegex) : null)),
             RemoveHeaderRouteStepSpec r => new RemoveHeaderRoutePlanStep(r.Name),
             _ => throw new ArgumentException($"unknown step {s.GetType().Name}"),
         }).ToList();

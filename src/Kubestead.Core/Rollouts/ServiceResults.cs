@@ -62,7 +62,13 @@ public sealed record WeightReport(
 
 public enum HeaderMatchType { Exact, Prefix, Regex }
 
-public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact);
+/// <summary>A header route to set; with <see cref="Cookie"/> it matches that cookie instead of the header.</summary>
+public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact,
+    Traffic.CookieMatch? Cookie = null)
+{
+    /// <summary>For history and messages: "x-canary: true" or "cookie canary=always".</summary>
+    public string Describe() => Cookie is { } c ? $"cookie {c.Name}{(c.IsRegex ? " matching " : "=")}{c.Value}" : $"{HeaderName}: {HeaderValue}";
+}
 
 /// <summary>Verdicts per metric for a rollout, or for counts given ad hoc.</summary>
 public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts);

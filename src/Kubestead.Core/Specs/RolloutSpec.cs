@@ -62,7 +62,10 @@ public abstract record StepSpec;
 public sealed record SetWeightStepSpec(double Weight) : StepSpec;
 public sealed record PauseStepSpec(TimeSpan? Duration) : StepSpec;
 public sealed record AnalysisStepSpec(TimeSpan? Duration, bool UntilVerdict) : StepSpec;
-public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, string HeaderValue, string MatchType) : StepSpec;
+public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, string HeaderValue, string MatchType, CookieMatchSpec? Cookie = null) : StepSpec;
+
+/// <summary><c>setHeaderRoute.cookie</c>: the cookie <see cref="Name"/> with exactly <see cref="Value"/>, or matching it as a regex.</summary>
+public sealed record CookieMatchSpec(string Name, string Value, bool IsRegex);
 public sealed record RemoveHeaderRouteStepSpec(string Name) : StepSpec;
 
 public sealed record AnalysisSpec(

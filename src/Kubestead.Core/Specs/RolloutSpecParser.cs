@@ -103,7 +103,7 @@ public static partial class RolloutSpecParser
         }
 
         var analysis = ReadAnalysis(r, spec, mesh);
-        var steps = ReadSteps(r, spec, analysis is not null);
+        var steps = ReadSteps(r, spec, analysis is not null, mesh);
         if (analysis is not null && analysis.StartingStep > Math.Max(0, steps.Count - 1) && steps.Count > 0)
             r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
                 $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
@@ -209,7 +209,7 @@ public static partial class RolloutSpecParser
         return new CanarySpec(deployment, image, container);
     }
 
-    private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis)
+    private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis, string? mesh)
     {
         var steps = new List<StepSpec>();
         var seq = r.Seq(spec, "steps", "spec", required: true);
@@ -268,8 +268,9 @@ public static partial class RolloutSpecParser
                     var m = r.Map(step, "setHeaderRoute", path, required: true);
                     if (m is null) break;
                     var p = $"{path}.setHeaderRoute";
-                    r.CheckKeys(m, p, "name", "match");
+                    r.CheckKeys(m, p, "name", "match", "cookie");
                     var name = r.Name(m, "name", p, required: true, maxLength: 40);
+                    var cookie = ReadCookie(r, m, p, mesh);
                     string header = "x-canary", value = "true", type = "exact";
                     if (r.Seq(m, "match", p, required: false) is { } matches)
                     {
@@ -297,7 +298,7 @@ public static partial class RolloutSpecParser
                     if (name is not null)
                     {
                         if (!routes.Add(name)) r.Problem(SpecReader.Child(m, "name"), $"{p}.name", $"header route '{name}' is already set by an earlier step");
-                        steps.Add(new SetHeaderRouteStepSpec(name, header, value, type));
+                        steps.Add(new SetHeaderRouteStepSpec(name, header, value, type, cookie));
                     }
                     break;
                 }
@@ -317,6 +318,43 @@ public static partial class RolloutSpecParser
             }
         }
         return steps;
+    }
+
+    /// <summary><c>setHeaderRoute.cookie: {name, value | regex}</c>; instead of <c>match</c>, and only where the mesh can match cookies.</summary>
+    private static CookieMatchSpec? ReadCookie(SpecReader r, YamlMappingNode step, string p, string? mesh)
+    {
+        var m = r.Map(step, "cookie", p, required: false);
+        if (m is null) return null;
+        var cp = $"{p}.cookie";
+        r.CheckKeys(m, cp, "name", "value", "regex");
+        if (SpecReader.Child(step, "match") is { } match)
+            r.Problem(match, $"{p}.match", "give either match (a header) or cookie, not both");
+        if (mesh is Specs.MeshProviders.Smi or Specs.MeshProviders.None)
+            r.Problem(m, cp, mesh == Specs.MeshProviders.Smi
+                ? "SMI TrafficSplit routes by weight only and cannot match cookies; use meshProvider linkerd (HTTPRoute) or istio"
+                : "routing by cookie needs a mesh (istio or linkerd); without one, traffic follows pods");
+        var name = r.Str(m, "name", cp, required: true);
+        var value = r.Str(m, "value", cp);
+        var regex = r.Str(m, "regex", cp);
+        if (value is not null && regex is not null)
+        {
+            r.Problem(SpecReader.Child(m, "regex"), $"{cp}.regex", "give either value (matched exactly) or regex, not both");
+            return null;
+        }
+        if (value is null && regex is null)
+        {
+            if (SpecReader.Child(m, "value") is null && SpecReader.Child(m, "regex") is null)
+                r.Problem(m, $"{cp}.value", "required: value (the cookie's exact value) or regex");
+            return null;
+        }
+        if (name is null) return null;
+        if (Traffic.CookieMatch.Problem(name, value ?? regex!, regex is not null) is { } problem)
+        {
+            var field = problem.Contains("cookie name", StringComparison.Ordinal) ? "name" : regex is not null ? "regex" : "value";
+            r.Problem(SpecReader.Child(m, field) ?? m, $"{cp}.{field}", problem);
+            return null;
+        }
+        return new CookieMatchSpec(name, value ?? regex!, regex is not null);
     }
 
     private static AnalysisSpec? ReadAnalysis(SpecReader r, YamlMappingNode spec, string? mesh)

@@ -136,7 +136,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         {
             ["matches"] = new JsonArray(new JsonObject
             {
-                ["headers"] = new JsonArray(header.Matches.Select(m => (JsonNode?)new JsonObject
+                ["headers"] = new JsonArray(header.HeaderMatches.Select(m => (JsonNode?)new JsonObject
                 {
                     ["name"] = m.Name,
                     ["value"] = m.Value,
@@ -290,7 +290,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var key = route["metadata"]?["annotations"]?[HeaderAnnotation(name)]?.GetValue<string>();
         if (key is null) return -1;
         var rules = (route["spec"]?["rules"] as JsonArray ?? new JsonArray()).ToList();
-        return rules.FindIndex(r => r is JsonObject o && IsHeaderRule(o) && HeaderKey(o) == key);
+        // Annotations written before the key left out server defaults hold the whole matches JSON: still recognised.
+        return rules.FindIndex(r => r is JsonObject o && IsHeaderRule(o) && (HeaderKey(o) == key || o["matches"]!.ToJsonString() == key));
     }
 
     private static string HeaderAnnotation(string name) => $"kubestead.io/header-route.{name}";
@@ -298,7 +299,14 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     /// <summary>Set when Kubestead added the canary backendRef (and so must remove it at clean-up).</summary>
     internal const string AddedBackendAnnotation = "kubestead.io/canary-backend-added";
 
-    private static string HeaderKey(JsonObject rule) => rule["matches"]!.ToJsonString();
+    /// <summary>
+    /// Identifies a header rule by its header matches only: the API server defaults other match fields (a real server adds
+    /// <c>path: {type: PathPrefix, value: /}</c>), so the whole matches JSON read back differs from what was written.
+    /// </summary>
+    private static string HeaderKey(JsonObject rule) =>
+        string.Join("\n", (rule["matches"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().Select(m =>
+            string.Join(",", (m["headers"] as JsonArray ?? new JsonArray()).OfType<JsonObject>()
+                .Select(h => $"{h["name"]?.GetValue<string>()}|{h["type"]?.GetValue<string>() ?? "Exact"}|{h["value"]?.GetValue<string>()}"))));
 
     private Task<JsonObject?> TryGetRouteAsync(CancellationToken ct) => ObjectLookup.TryGetAsync(api, RouteType, options.Namespace, RouteName, ct);
 

@@ -21,7 +21,20 @@ public static class RouteFeatureFixtures
         ];
     }
 
-    public static string ParentDiffersSpec(string ns, string apiGroup, string extraSteps = "") => $"""
+    /// <summary>Steps that hold at 20% with a cookie route to the canary, then drop it and finish.</summary>
+    public const string CookieSteps = """
+          steps:
+            - setWeight: 20
+            - setHeaderRoute: { name: beta-users, cookie: { name: canary, value: "always.1" } }
+            - pause: {}
+            - removeHeaderRoute: { name: beta-users }
+            - setWeight: 60
+        """;
+
+    /// <summary>What Kubestead writes for <c>cookie: {name: canary, value: always.1}</c> (the dot escaped).</summary>
+    public const string CookieRegex = @"^(.*;\s*)?canary=(always\.1)(;.*)?$";
+
+    public static string ParentDiffersSpec(string ns, string apiGroup, string? steps = null) => $"""
         apiVersion: kubestead.io/v1alpha1
         kind: Rollout
         metadata: {"{"} name: checkout, namespace: {ns} {"}"}
@@ -31,6 +44,6 @@ public static class RouteFeatureFixtures
           linkerd: {"{"} apiGroup: {apiGroup}, httpRoute: checkout-service, stableService: checkout-service-stable {"}"}
           stable: {"{"} deployment: checkout {"}"}
           canary: {"{"} image: {MeshFixtures.CanaryImage}, container: app {"}"}
-        {MeshFixtures.Steps}{extraSteps}
+        {steps ?? MeshFixtures.Steps}
         """;
 }

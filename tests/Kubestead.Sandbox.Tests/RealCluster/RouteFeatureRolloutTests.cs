@@ -46,4 +46,54 @@ public class RouteFeatureRolloutTests
         Assert.False(check.IsValid);
         Assert.Contains(check.Checks, c => c.Outcome == CheckOutcome.Failed && c.Message.Contains("spec.linkerd.stableService", StringComparison.Ordinal));
     }
+
+    [RealClusterFact]
+    public async Task Istio_cookie_route_is_accepted_by_the_server_and_removed_without_a_trace()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("cookie-istio");
+        await env.SeedAsync(MeshFixtures.IstioSubsetObjects());
+        var before = await env.GetAsync(MeshFixtures.VirtualService, "reviews");
+        var service = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+
+        var paused = await service.StartAsync(new StartRequest { SpecYaml = MeshFixtures.IstioSubsetSpec(env.Namespace, RouteFeatureFixtures.CookieSteps) }, wait: true);
+
+        Assert.Equal(RolloutPhase.Paused, paused.Phase);
+        var during = await env.GetAsync(MeshFixtures.VirtualService, "reviews");
+        var cookieRoute = during["spec"]!["http"]!.AsArray().Single(r => r!["name"]?.GetValue<string>() == "kubestead-reviews-beta-users")!;
+        Assert.Equal(RouteFeatureFixtures.CookieRegex, cookieRoute["match"]![0]!["headers"]!["cookie"]!["regex"]!.GetValue<string>());
+        Assert.Equal("canary", cookieRoute["route"]![0]!["destination"]!["subset"]!.GetValue<string>());
+
+        var done = await service.ResumeAsync(env.Namespace, "reviews", wait: true);
+        Assert.Equal(RolloutPhase.Completed, done.Phase);
+        Assert.Empty(ObjectDiff.Unexpected(before, await env.GetAsync(MeshFixtures.VirtualService, "reviews")));
+    }
+
+    [RealClusterTheory]
+    [InlineData("gateway.networking.k8s.io")]
+    [InlineData("policy.linkerd.io")]
+    public async Task HTTPRoute_cookie_route_is_accepted_by_the_server_in_both_groups(string apiGroup)
+    {
+        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        await using var env = await RealRolloutEnvironment.CreateAsync("cookie-route");
+        await env.SeedAsync(RouteFeatureFixtures.ParentDiffersObjects(routeType));
+        var before = await env.GetAsync(routeType, "checkout-service");
+        var service = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+
+        var paused = await service.StartAsync(new StartRequest
+        {
+            SpecYaml = RouteFeatureFixtures.ParentDiffersSpec(env.Namespace, apiGroup, RouteFeatureFixtures.CookieSteps),
+        }, wait: true);
+
+        Assert.Equal(RolloutPhase.Paused, paused.Phase);
+        var rules = (await env.GetAsync(routeType, "checkout-service"))["spec"]!["rules"]!.AsArray();
+        var cookieRule = rules.Single(r => r!["matches"]?[0]?["headers"] is not null)!;
+        var header = cookieRule["matches"]![0]!["headers"]![0]!;
+        Assert.Equal(("cookie", "RegularExpression"), (header["name"]!.GetValue<string>(), header["type"]!.GetValue<string>()));
+        Assert.Equal(RouteFeatureFixtures.CookieRegex, header["value"]!.GetValue<string>());
+        Assert.Equal("checkout-service-canary", cookieRule["backendRefs"]![0]!["name"]!.GetValue<string>());
+
+        var done = await service.ResumeAsync(env.Namespace, "checkout", wait: true);
+        Assert.Equal(RolloutPhase.Completed, done.Phase);
+        Assert.Empty(ObjectDiff.Unexpected(before, await env.GetAsync(routeType, "checkout-service")));
+    }
 }
