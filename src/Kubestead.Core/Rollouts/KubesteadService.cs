@@ -577,17 +577,22 @@ public sealed class KubesteadService : IKubesteadService
         string mesh = "?";
         int stepCount = 0;
         string? current = null;
+        double? baseline = null;
         var parsed = RolloutSpecParser.Parse(stored.SpecYaml, stored.Name);
         if (parsed.Spec is { } spec)
         {
             mesh = spec.MeshProvider;
+            if (spec.CreateBaseline) baseline = RolloutSpec.BaselineShare(s.CanaryWeight);
             var plan = RuntimeFactory.ToPlan(spec);
             stepCount = plan.Steps.Count;
             current = s.StepIndex < plan.Steps.Count ? plan.Steps[s.StepIndex].Describe() : null;
         }
         var driver = s.History.Count > 0 ? s.History[^1].Driver : null;
         return new RolloutResult(stored.Name, stored.Namespace, s.Phase, s.PauseReason, s.Message, mesh, s.StepIndex, stepCount, current,
-            100 - s.CanaryWeight, s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver);
+            100 - s.CanaryWeight - (baseline ?? 0), s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver)
+        {
+            BaselineWeight = baseline,
+        };
     }
 
     private static WeightReport ToWeightReport(StoredRollout stored, string mesh, TrafficSplit split)

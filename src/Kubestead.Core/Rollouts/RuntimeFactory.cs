@@ -15,7 +15,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
         var canary = new CanarySource(spec.Canary.Deployment, spec.Canary.Image, spec.Canary.Container);
-        var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout);
+        var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout,
+            spec.CreateBaseline ? spec.BaselineDeployment : null);
         var router = CreateRouter(spec, workload);
         AnalysisRunner? analysis = null;
         if (spec.Analysis is { } a)
@@ -55,6 +56,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
     }
 
+    /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
+    public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
+
     private ITrafficRouter CreateRouter(RolloutSpec spec, CanaryWorkload workload)
     {
         var canaryLabels = new Dictionary<string, string> { [spec.VersionLabel] = "canary" };
@@ -72,7 +76,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             {
                 var l = spec.Linkerd!;
                 return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
-                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService));
+                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService,
+                    spec.CreateBaseline ? BaselineServiceName(spec) : null, new Dictionary<string, string> { [spec.VersionLabel] = "baseline" }));
             }
             case MeshProviders.Smi:
             {

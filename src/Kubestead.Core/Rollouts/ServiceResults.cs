@@ -28,6 +28,9 @@ public sealed record RolloutResult(
     /// <summary>Who holds the Lease now (and its last heartbeat), or since when nobody drives the rollout; null when not read.</summary>
     public DriverStatus? Driving { get; init; }
 
+    /// <summary>The created baseline's share of traffic (the canary's, as far as 100% allows), or null when the rollout has none.</summary>
+    public double? BaselineWeight { get; init; }
+
     /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
     public bool TimedOut { get; init; }
 }

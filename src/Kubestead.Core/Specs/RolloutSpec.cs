@@ -18,6 +18,15 @@ public sealed record RolloutSpec(
     AnalysisSpec? Analysis,
     PoliciesSpec Policies)
 {
+    /// <summary>
+    /// <c>baseline: {create: true}</c> (Kayenta style): Kubestead creates <see cref="BaselineDeployment"/> from stable's
+    /// template, sizes it like the canary and routes it the canary's share, and the judges compare the canary with it.
+    /// </summary>
+    public bool CreateBaseline { get; init; }
+
+    /// <summary>The baseline's share for a canary weight: the same as the canary's, as far as 100% allows.</summary>
+    public static double BaselineShare(double canaryWeight) => Math.Max(0, Math.Min(canaryWeight, 100 - canaryWeight));
+
     /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
 }

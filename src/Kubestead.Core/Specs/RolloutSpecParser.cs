@@ -96,10 +96,13 @@ public static partial class RolloutSpecParser
         var canary = ReadCanary(r, spec, stableDeployment);
 
         string? baseline = null;
+        var createBaseline = false;
         if (r.Map(spec, "baseline", "spec", required: false) is { } b)
         {
-            r.CheckKeys(b, "spec.baseline", "deployment");
-            baseline = r.Name(b, "deployment", "spec.baseline", required: true);
+            r.CheckKeys(b, "spec.baseline", "deployment", "create");
+            createBaseline = r.Bool(b, "create", "spec.baseline", false) ?? false;
+            baseline = r.Name(b, "deployment", "spec.baseline", required: !createBaseline) ?? (createBaseline && stableDeployment is not null ? $"{stableDeployment}-baseline" : null);
+            if (createBaseline) CheckCreatedBaseline(r, b, mesh, baseline, stableDeployment, canary);
         }
 
         var analysis = ReadAnalysis(r, spec, mesh);
@@ -111,10 +114,28 @@ public static partial class RolloutSpecParser
         // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
         var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
 
+        if (createBaseline && SpecReader.Child(spec, "steps") is YamlSequenceNode stepNodes)
+            foreach (var (step, i) in steps.Select((s, i) => (s, i)))
+                if (step is SetWeightStepSpec { Weight: > 50 } w && i < stepNodes.Children.Count)
+                    r.Problem(stepNodes.Children[i], $"spec.steps[{i}].setWeight",
+                        $"{w.Weight.ToString(CultureInfo.InvariantCulture)} is more than 50: the created baseline takes the canary's share too, so canary and baseline together would exceed 100%");
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, CreateBaseline = createBaseline }, r.Problems);
+    }
+
+    /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
+    public static readonly string[] BaselineMeshes = [MeshProviders.Linkerd];
+
+    private static void CheckCreatedBaseline(SpecReader r, YamlMappingNode b, string? mesh, string? baseline, string? stableDeployment, CanarySpec? canary)
+    {
+        if (mesh is not null && !BaselineMeshes.Contains(mesh))
+            r.Problem(SpecReader.Child(b, "create"), "spec.baseline.create",
+                $"meshProvider {mesh} cannot give a created baseline its own share of traffic yet (supported: {string.Join(", ", BaselineMeshes)}); " +
+                "name a baseline Deployment you route yourself in spec.baseline.deployment, or drop the baseline");
+        if (baseline is not null && (baseline == stableDeployment || baseline == canary?.Deployment || baseline == $"{stableDeployment}-canary"))
+            r.Problem(SpecReader.Child(b, "deployment") ?? b, "spec.baseline.deployment", $"the baseline Deployment '{baseline}' must differ from the stable and canary Deployments");
     }
 
     private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)

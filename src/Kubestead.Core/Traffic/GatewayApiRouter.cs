@@ -13,7 +13,9 @@ public sealed record GatewayApiRouterOptions(
     string? HttpRoute = null,
     string ApiGroup = "gateway.networking.k8s.io",
     string ApiVersion = "v1",
-    string? StableService = null)
+    string? StableService = null,
+    string? BaselineService = null,
+    IReadOnlyDictionary<string, string>? BaselinePodLabels = null)
 {
     /// <summary>The Service the managed rule sends stable traffic to; the parent Service unless the route names another.</summary>
     public string StableBackend => StableService ?? Service;
@@ -33,6 +35,12 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 
     private string Stable => options.StableBackend;
 
+    /// <summary>The created baseline's Service (stable's ports, selector narrowed to the baseline pods), when the rollout has one.</summary>
+    private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
+        ? new(api, options.Namespace, options.Rollout, options.StableBackend, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>(),
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService")
+        : null;
+
     public string Provider => "linkerd";
 
     private string RouteName => options.HttpRoute ?? $"{options.Service}-kubestead";
@@ -45,6 +53,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     public async Task ValidateAsync(CancellationToken ct = default)
     {
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateAsync(ct).ConfigureAwait(false);
         if (options.StableService is not null && options.StableService != options.Service
             && await ObjectLookup.TryGetAsync(api, ResourceType.Service, options.Namespace, options.Service, ct).ConfigureAwait(false) is null)
         {
@@ -57,6 +66,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     public async Task PrepareAsync(CancellationToken ct = default)
     {
         await _canaryService.EnsureAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.EnsureAsync(ct).ConfigureAwait(false);
         var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
         if (route is null)
         {
@@ -72,19 +82,24 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             return;
         }
         var (rule, stableRef, canaryRef) = FindRule(route);
-        if (canaryRef >= 0 && route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is not null) return;
+        var baselineRef = BaselineRef(route, rule);
+        var baselineMissing = options.BaselineService is not null && baselineRef < 0;
+        if (canaryRef >= 0 && !baselineMissing && route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is not null) return;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
-        if (canaryRef < 0)
+        var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
+        JsonObject NewBackend(string name)
         {
-            var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
-            var canaryBackend = new JsonObject { ["name"] = options.CanaryService, ["weight"] = 0 };
-            if (stableBackend["port"] is { } port) canaryBackend["port"] = port.DeepClone();
-            ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", Stable));
-            ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", canaryBackend));
+            var backend = new JsonObject { ["name"] = name, ["weight"] = 0 };
+            if (stableBackend["port"] is { } port) backend["port"] = port.DeepClone();
+            return backend;
         }
+        if (canaryRef < 0 || baselineMissing) ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", Stable));
+        if (canaryRef < 0) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.CanaryService)));
+        if (baselineMissing) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.BaselineService!)));
         ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
         // Remember that the canary backendRef is ours, so clean-up removes only what Kubestead added (the map exists now).
         if (canaryRef < 0) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBackendAnnotation), "true"));
+        if (baselineMissing) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBaselineAnnotation), "true"));
         await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
@@ -115,14 +130,33 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             throw new TrafficRoutingException("HttpRouteMissingCanaryBackend",
                 $"{RouteRef}: spec.rules[{rule}].backendRefs has no '{options.CanaryService}' entry; run the rollout's preparation first", RouteRef, KubesteadErrorKind.InvalidState);
         var b = $"/spec/rules/{rule}/backendRefs";
-        return new JsonPatch([
+        var ops = new List<JsonPatchOperation>
+        {
             Ownership.PinVersion(route),
             JsonPatchOperation.Test($"{b}/{stableRef}/name", Stable),
             JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
-            JsonPatchOperation.Add($"{b}/{stableRef}/weight", s),
-            JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c),
-        ]);
+        };
+        if (options.BaselineService is { } baseline)
+        {
+            var baselineRef = BaselineRef(route, rule);
+            if (baselineRef < 0)
+                throw new TrafficRoutingException("HttpRouteMissingBaselineBackend",
+                    $"{RouteRef}: spec.rules[{rule}].backendRefs has no '{baseline}' entry; run the rollout's preparation first", RouteRef, KubesteadErrorKind.InvalidState);
+            // The baseline gets the canary's share (as far as 100% allows), taken from stable: 10% is 80:10:10.
+            var share = Math.Min(c, s);
+            s -= share;
+            ops.Add(JsonPatchOperation.Test($"{b}/{baselineRef}/name", baseline));
+            ops.Add(JsonPatchOperation.Add($"{b}/{baselineRef}/weight", share));
+        }
+        ops.Add(JsonPatchOperation.Add($"{b}/{stableRef}/weight", s));
+        ops.Add(JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c));
+        return new JsonPatch(ops);
     }
+
+    /// <summary>Where the managed rule sends to the baseline Service, or -1 (also when the rollout has no baseline).</summary>
+    private int BaselineRef(JsonObject route, int rule) => options.BaselineService is { } baseline
+        ? (route["spec"]?["rules"]?[rule]?["backendRefs"] as JsonArray ?? new JsonArray()).Select(r => r?["name"]?.GetValue<string>()).ToList().IndexOf(baseline)
+        : -1;
 
     public async Task SetHeaderRouteAsync(HeaderRoute header, CancellationToken ct = default)
     {
@@ -178,15 +212,22 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                 // Drop the canary backendRef Kubestead added, now that it carries no traffic; one the route already
                 // had before the rollout stays (at weight 0), so the route ends as the user wrote it.
                 var (rule, _, canaryRef) = FindRule(route);
-                if (canaryRef >= 0 && backendIsOurs)
+                var baselineRef = BaselineRef(route, rule);
+                var baselineIsOurs = annotations?[AddedBaselineAnnotation] is not null;
+                // Remove the higher index first, so the lower one still points where the test says.
+                var removals = new List<(int Index, string Name)>();
+                if (canaryRef >= 0 && backendIsOurs) removals.Add((canaryRef, options.CanaryService));
+                if (baselineRef >= 0 && baselineIsOurs) removals.Add((baselineRef, options.BaselineService!));
+                foreach (var (index, name) in removals.OrderByDescending(x => x.Index))
                 {
-                    ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{canaryRef}/name", options.CanaryService));
-                    ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{canaryRef}"));
+                    ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{index}/name", name));
+                    ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{index}"));
                 }
                 if (ops.Count > 1) await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
             }
         }
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
@@ -212,6 +253,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             if (port is { } pp) b["port"] = pp;
             return b;
         }
+        var backends = new JsonArray(Backend(Stable, 100), Backend(options.CanaryService, 0));
+        if (options.BaselineService is { } baseline) backends.Add(Backend(baseline, 0));
         return new JsonObject
         {
             ["apiVersion"] = RouteType.ApiVersion,
@@ -222,7 +265,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                 ["parentRefs"] = new JsonArray(parent),
                 ["rules"] = new JsonArray(new JsonObject
                 {
-                    ["backendRefs"] = new JsonArray(Backend(Stable, 100), Backend(options.CanaryService, 0)),
+                    ["backendRefs"] = backends,
                 }),
             },
         };
@@ -274,7 +317,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                     $"{RouteRef}: {candidates.Count} rules send to Service '{Stable}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
         }
         var backendNames = (rules[chosen.Rule]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()).ToList();
-        var others = backendNames.Where(n => n != Stable && n != options.CanaryService).ToList();
+        var others = backendNames.Where(n => n != Stable && n != options.CanaryService && n != options.BaselineService).ToList();
         if (others.Count > 0)
             throw new TrafficRoutingException("HttpRouteForeignBackends",
                 $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{Stable}' and '{options.CanaryService}'",
@@ -298,6 +341,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 
     /// <summary>Set when Kubestead added the canary backendRef (and so must remove it at clean-up).</summary>
     internal const string AddedBackendAnnotation = "kubestead.io/canary-backend-added";
+
+    /// <summary>Set when Kubestead added the baseline backendRef (and so must remove it at clean-up).</summary>
+    internal const string AddedBaselineAnnotation = "kubestead.io/baseline-backend-added";
 
     /// <summary>
     /// Identifies a header rule by its header matches only: the API server defaults other match fields (a real server adds
