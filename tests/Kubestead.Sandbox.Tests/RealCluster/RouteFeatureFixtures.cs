@@ -46,4 +46,24 @@ public static class RouteFeatureFixtures
           canary: {"{"} image: {MeshFixtures.CanaryImage}, container: app {"}"}
         {steps ?? MeshFixtures.Steps}
         """;
+
+    /// <summary>The seed's Linkerd setup with a created baseline, holding at 20% until resumed.</summary>
+    public static string BaselineSpec(string ns, string apiGroup) => $"""
+        apiVersion: kubestead.io/v1alpha1
+        kind: Rollout
+        metadata: {"{"} name: checkout, namespace: {ns} {"}"}
+        spec:
+          service: checkout-service
+          meshProvider: linkerd
+          linkerd: {"{"} apiGroup: {apiGroup}, httpRoute: checkout-service, stableService: checkout-service-stable {"}"}
+          baseline: {"{"} create: true {"}"}
+          stable: {"{"} deployment: checkout {"}"}
+          canary: {"{"} image: {MeshFixtures.CanaryImage}, container: app {"}"}
+          scaleDownDelay: 0s
+          steps:
+            - setWeight: 20
+            - pause: {"{"}{"}"}
+            - setWeight: 50
+            - pause: {"{"} duration: 1m {"}"}
+        """;
 }

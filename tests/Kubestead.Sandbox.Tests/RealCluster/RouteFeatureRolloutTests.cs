@@ -96,4 +96,45 @@ public class RouteFeatureRolloutTests
         Assert.Equal(RolloutPhase.Completed, done.Phase);
         Assert.Empty(ObjectDiff.Unexpected(before, await env.GetAsync(routeType, "checkout-service")));
     }
+
+    [RealClusterTheory]
+    [InlineData("gateway.networking.k8s.io")]
+    [InlineData("policy.linkerd.io")]
+    public async Task A_created_baseline_gets_the_canarys_share_and_is_removed_at_the_end(string apiGroup)
+    {
+        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        await using var env = await RealRolloutEnvironment.CreateAsync("baseline");
+        await env.SeedAsync(RouteFeatureFixtures.ParentDiffersObjects(routeType));
+        var routeBefore = await env.GetAsync(routeType, "checkout-service");
+        var service = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+        var spec = RouteFeatureFixtures.BaselineSpec(env.Namespace, apiGroup);
+        var check = await service.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
+        Assert.True(check.IsValid, string.Join("\n", check.Checks.Where(c => c.Outcome == CheckOutcome.Failed).Select(c => c.Message)));
+
+        var paused = await service.StartAsync(new StartRequest { SpecYaml = spec }, wait: true);
+
+        Assert.Equal(RolloutPhase.Paused, paused.Phase);
+        Assert.Equal((60, 20, 20), (paused.StableWeight, paused.CanaryWeight, paused.BaselineWeight));
+        var refs = (await env.GetAsync(routeType, "checkout-service"))["spec"]!["rules"]![0]!["backendRefs"]!.AsArray();
+        Assert.Equal(["checkout-service-stable:60", "checkout-service-canary:20", "checkout-service-baseline:20"],
+            refs.Select(r => $"{r!["name"]}:{r["weight"]}"));
+        var baseline = await env.GetAsync(ResourceType.Deployment, "checkout-baseline");
+        Assert.Equal("registry.example.com/app:1.0.0", baseline["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.Equal("baseline", baseline["spec"]!["selector"]!["matchLabels"]!["version"]!.GetValue<string>());
+        var canary = await env.GetAsync(ResourceType.Deployment, "checkout-canary");
+        Assert.Equal(canary["spec"]!["replicas"]!.GetValue<int>(), baseline["spec"]!["replicas"]!.GetValue<int>());
+        var baselineService = await env.GetAsync(ResourceType.Service, "checkout-service-baseline");
+        Assert.Equal("baseline", baselineService["spec"]!["selector"]!["version"]!.GetValue<string>());
+
+        var done = await service.ResumeAsync(env.Namespace, "checkout", wait: true);
+
+        Assert.Equal(RolloutPhase.Completed, done.Phase);
+        Assert.Contains(done.History, h => h.CanaryWeight == 50);
+        Assert.Empty(ObjectDiff.Unexpected(routeBefore, await env.GetAsync(routeType, "checkout-service")));
+        foreach (var (type, name) in new[] { (ResourceType.Deployment, "checkout-baseline"), (ResourceType.Service, "checkout-service-baseline"), (ResourceType.Deployment, "checkout-canary") })
+        {
+            var gone = await Assert.ThrowsAsync<KubernetesApiException>(() => env.GetAsync(type, name));
+            Assert.True(gone.IsNotFound, $"{name} is left");
+        }
+    }
 }
