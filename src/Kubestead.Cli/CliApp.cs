@@ -323,11 +323,27 @@ public sealed class CliApp(CliContext ctx)
         var value = new Option<string>("--value") { Description = "Header value", DefaultValueFactory = _ => "true" };
         var match = new Option<string>("--match") { Description = "exact, prefix or regex", DefaultValueFactory = _ => "exact" };
         match.AcceptOnlyFromAmong("exact", "prefix", "regex");
-        var set = new Command("set", "Add a header route") { setName, route, header, value, match, _dryRun };
+        var cookie = new Option<string?>("--cookie") { Description = "Match this cookie instead of a header (with --cookie-value or --cookie-regex)" };
+        var cookieValue = new Option<string?>("--cookie-value") { Description = "The cookie's exact value" };
+        var cookieRegex = new Option<string?>("--cookie-regex") { Description = "A regex the cookie's whole value must match (RE2 syntax)" };
+        var set = new Command("set", "Add a header route") { setName, route, header, value, match, cookie, cookieValue, cookieRegex, _dryRun };
+        set.Validators.Add(r =>
+        {
+            var hasCookie = r.GetResult(cookie) is not null;
+            var hasValue = r.GetResult(cookieValue) is not null;
+            var hasRegex = r.GetResult(cookieRegex) is not null;
+            if (hasCookie && hasValue == hasRegex) r.AddError("--cookie needs exactly one of --cookie-value and --cookie-regex");
+            else if (!hasCookie && (hasValue || hasRegex)) r.AddError("--cookie-value and --cookie-regex need --cookie (the cookie's name)");
+            else if (hasCookie && (r.GetResult(header) is { Implicit: false } || r.GetResult(value) is { Implicit: false } || r.GetResult(match) is { Implicit: false }))
+                r.AddError("give either a header (--header, --value, --match) or a cookie (--cookie), not both");
+        });
         set.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
         {
+            var cookieMatch = p.GetValue(cookie) is { } cookieName
+                ? new Kubestead.Traffic.CookieMatch(cookieName, p.GetValue(cookieRegex) ?? p.GetValue(cookieValue)!, IsRegex: p.GetValue(cookieRegex) is not null)
+                : null;
             var request = new HeaderRouteRequest(p.GetValue(route)!, p.GetValue(header)!, p.GetValue(value)!,
-                Enum.Parse<HeaderMatchType>(p.GetValue(match)!, ignoreCase: true));
+                Enum.Parse<HeaderMatchType>(p.GetValue(match)!, ignoreCase: true), cookieMatch);
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new SetHeaderRouteOperation(ns ?? svc.DefaultNamespace, p.GetValue(setName)!, request), ct).ConfigureAwait(false));
             return PrintRollout(p, ci, await svc.SetHeaderRouteAsync(ns, p.GetValue(setName)!, request, ct).ConfigureAwait(false), exitByPhase: false);
         }, ct));

@@ -29,7 +29,9 @@ public static class OutputFormat
         ["message"] = r.Message,
         ["meshProvider"] = r.MeshProvider,
         ["steps"] = new JsonObject { ["index"] = r.StepIndex, ["count"] = r.StepCount, ["current"] = r.CurrentStep },
-        ["weights"] = new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
+        ["weights"] = r.BaselineWeight is { } baseline
+            ? new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight, ["baseline"] = baseline }
+            : new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
         ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
         ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
         ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
@@ -79,7 +81,8 @@ public static class OutputFormat
         var sb = new StringBuilder();
         sb.AppendLine(Table(["NAMESPACE", "NAME", "MESH", "PHASE", "STEP", "CANARY", "MESSAGE"],
             [[r.Namespace, r.Name, r.MeshProvider, r.PauseReason is { } p ? $"{r.Phase} ({p})" : r.Phase.ToString(),
-              $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message]]));
+              $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}",
+              r.BaselineWeight is { } b ? $"{r.CanaryWeight:0.###}% (baseline {b:0.###}%)" : $"{r.CanaryWeight:0.###}%", r.Message]]));
         if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
         if (r.Effective is { } e) sb.AppendLine().Append("Share: ").Append(e.Describe(r.CanaryWeight));
         if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");

@@ -10,7 +10,7 @@ internal static class Map
     {
         Name = r.Name, Namespace = r.Namespace, Phase = r.Phase.ToString(), PauseReason = r.PauseReason?.ToString(), Message = r.Message,
         MeshProvider = r.MeshProvider, Step = Math.Min(r.StepIndex + 1, r.StepCount), StepCount = r.StepCount, CurrentStep = r.CurrentStep,
-        StableWeight = r.StableWeight, CanaryWeight = r.CanaryWeight, Verdicts = r.Verdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
+        StableWeight = r.StableWeight, CanaryWeight = r.CanaryWeight, BaselineWeight = r.BaselineWeight, Verdicts = r.Verdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
         History = r.History.Select(h => new KubesteadHistoryEntry { At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, Driver = h.Driver }).ToArray(),
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
         LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,

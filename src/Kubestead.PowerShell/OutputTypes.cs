@@ -17,6 +17,9 @@ public sealed class KubesteadRollout
     public string? CurrentStep { get; set; }
     public double StableWeight { get; set; }
     public double CanaryWeight { get; set; }
+
+    /// <summary>The created baseline's share (issue #13: baseline.create), or null without one.</summary>
+    public double? BaselineWeight { get; set; }
     public CanaryVerdict[] Verdicts { get; set; } = [];
     public KubesteadHistoryEntry[] History { get; set; } = [];
     public DateTimeOffset StartedAt { get; set; }

@@ -51,8 +51,8 @@ public sealed class GetCanaryWeightCommand : KubesteadCmdlet
     protected override void ProcessInput() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
 }
 
-/// <summary>Routes requests carrying a header (default x-canary: true) to the canary.</summary>
-[Cmdlet(VerbsCommon.Set, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+/// <summary>Routes requests carrying a header (default x-canary: true), or a cookie, to the canary.</summary>
+[Cmdlet(VerbsCommon.Set, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Header")]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
 {
@@ -63,19 +63,35 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
     [Parameter]
     public string RouteName { get; set; } = "canary-testers";
 
-    [Parameter]
+    [Parameter(ParameterSetName = "Header")]
     public string HeaderName { get; set; } = "x-canary";
 
-    [Parameter]
+    [Parameter(ParameterSetName = "Header")]
     public string HeaderValue { get; set; } = "true";
 
-    [Parameter]
+    [Parameter(ParameterSetName = "Header")]
     [ValidateSet("Exact", "Prefix", "Regex")]
     public string MatchType { get; set; } = "Exact";
 
+    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
+    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
+    public string CookieName { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
+    public string CookieValue { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
+    public string CookieRegex { get; set; } = "";
+
     protected override void ProcessInput()
     {
-        var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true));
+        var cookie = ParameterSetName switch
+        {
+            "CookieValue" => new Kubestead.Traffic.CookieMatch(CookieName, CookieValue),
+            "CookieRegex" => new Kubestead.Traffic.CookieMatch(CookieName, CookieRegex, IsRegex: true),
+            _ => null,
+        };
+        var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true), cookie);
         var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
         if (ConfirmPlan(plan, "Add header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
     }

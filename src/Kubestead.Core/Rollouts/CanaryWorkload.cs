@@ -28,7 +28,8 @@ public sealed class CanaryWorkload(
     string stableDeployment,
     CanarySource canary,
     string versionLabel,
-    TimeSpan readyTimeout)
+    TimeSpan readyTimeout,
+    string? createdBaseline = null)
 {
     public const string CreatedByAnnotation = "kubestead.io/created-by";
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
@@ -38,6 +39,9 @@ public sealed class CanaryWorkload(
     public string CanaryDeployment { get; } = canary.ExistingDeployment ?? $"{stableDeployment}-canary";
 
     public bool CreatesCanary => canary.ExistingDeployment is null;
+
+    /// <summary>The baseline Deployment Kubestead creates from stable's template (stable's image), or null.</summary>
+    public string? BaselineDeployment { get; } = createdBaseline;
 
     private ObjectReference Ref(string name) => new(ResourceType.Deployment, ns, name);
 
@@ -98,10 +102,6 @@ public sealed class CanaryWorkload(
         CheckTemplateChange(stable);
         var template = (canary.Manifest?["spec"]?["template"] ?? stable["spec"]!["template"]!).DeepClone().AsObject();
         if (canary.TemplatePatch is { } patch) template = PodTemplatePatch.Apply(template, patch);
-        var podLabels = template["metadata"]?["labels"] as JsonObject ?? new JsonObject();
-        podLabels[versionLabel] = "canary";
-        template["metadata"] ??= new JsonObject();
-        template["metadata"]!["labels"] = podLabels;
         if (canary.Image is { } image)
         {
             var containers = template["spec"]!["containers"]!.AsArray();
@@ -110,14 +110,35 @@ public sealed class CanaryWorkload(
                 : containers[0]!;
             target["image"] = image;
         }
+        return CopyOfStable(stable, CanaryDeployment, "canary", template);
+    }
+
+    /// <summary>The baseline Deployment Kubestead would create: stable's template as it is, told apart by the version label.</summary>
+    public async Task<JsonObject?> BuildBaselineAsync(CancellationToken ct)
+    {
+        if (BaselineDeployment is null) return null;
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        return CopyOfStable(stable, BaselineDeployment, "baseline", stable["spec"]!["template"]!.DeepClone().AsObject());
+    }
+
+    /// <summary>
+    /// A Deployment shaped like stable (selector, labels) running <paramref name="template"/>, whose pods and selector carry
+    /// <paramref name="version"/>, at zero replicas, owned by the rollout.
+    /// </summary>
+    private JsonObject CopyOfStable(JsonObject stable, string name, string version, JsonObject template)
+    {
+        var podLabels = template["metadata"]?["labels"] as JsonObject ?? new JsonObject();
+        podLabels[versionLabel] = version;
+        template["metadata"] ??= new JsonObject();
+        template["metadata"]!["labels"] = podLabels;
 
         var selector = stable["spec"]?["selector"]?.DeepClone() as JsonObject ?? new JsonObject();
         var matchLabels = selector["matchLabels"] as JsonObject ?? new JsonObject();
-        matchLabels[versionLabel] = "canary";
+        matchLabels[versionLabel] = version;
         selector["matchLabels"] = matchLabels;
 
         var labels = stable["metadata"]?["labels"]?.DeepClone() as JsonObject ?? new JsonObject();
-        labels[versionLabel] = "canary";
+        labels[versionLabel] = version;
         labels[RolloutStateStore.ManagedByLabel] = "kubestead";
         labels[RolloutStateStore.RolloutLabel] = rollout;
         return new JsonObject
@@ -126,7 +147,7 @@ public sealed class CanaryWorkload(
             ["kind"] = "Deployment",
             ["metadata"] = new JsonObject
             {
-                ["name"] = CanaryDeployment,
+                ["name"] = name,
                 ["namespace"] = ns,
                 ["labels"] = labels,
                 ["annotations"] = new JsonObject { [CreatedByAnnotation] = rollout },
@@ -143,17 +164,23 @@ public sealed class CanaryWorkload(
     /// <summary>Creates the canary Deployment when the spec asks for one; idempotent (an existing one of ours is kept).</summary>
     public async Task EnsureCanaryAsync(CancellationToken ct)
     {
-        var desired = await BuildCanaryAsync(ct).ConfigureAwait(false);
-        if (desired is null) return;
+        if (await BuildCanaryAsync(ct).ConfigureAwait(false) is { } desired)
+            await CreateOwnAsync(desired, CanaryDeployment, "name an existing canary with spec.canary.deployment or remove it", ct).ConfigureAwait(false);
+        if (await BuildBaselineAsync(ct).ConfigureAwait(false) is { } baseline)
+            await CreateOwnAsync(baseline, BaselineDeployment!, "name another baseline with spec.baseline.deployment or remove it", ct).ConfigureAwait(false);
+    }
+
+    private async Task CreateOwnAsync(JsonObject desired, string name, string fix, CancellationToken ct)
+    {
         try
         {
             await api.CreateAsync(ResourceType.Deployment, ns, desired, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (e.IsAlreadyExists)
         {
-            var existing = await api.GetAsync(ResourceType.Deployment, ns, CanaryDeployment, ct).ConfigureAwait(false);
+            var existing = await api.GetAsync(ResourceType.Deployment, ns, name, ct).ConfigureAwait(false);
             if (existing["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() != rollout)
-                throw Invalid($"Deployment {CanaryDeployment} already exists and was not created by rollout {rollout}; name an existing canary with spec.canary.deployment or remove it", Ref(CanaryDeployment));
+                throw Invalid($"Deployment {name} already exists and was not created by rollout {rollout}; {fix}", Ref(name));
         }
     }
 
@@ -165,6 +192,12 @@ public sealed class CanaryWorkload(
 
     private async Task RebuildCanaryOnceAsync(CancellationToken ct)
     {
+        // The baseline follows stable's new template too, so it stays a fair control.
+        if (await BuildBaselineAsync(ct).ConfigureAwait(false) is { } baseline && await TryGetAsync(BaselineDeployment!, ct).ConfigureAwait(false) is { } existingBaseline)
+            await api.PatchAsync(ResourceType.Deployment, ns, BaselineDeployment!, new JsonPatch([
+                JsonPatchOperation.Test("/metadata/resourceVersion", existingBaseline["metadata"]!["resourceVersion"]!.DeepClone()),
+                JsonPatchOperation.Replace("/spec/template", baseline["spec"]!["template"]!.DeepClone()),
+            ]), ct).ConfigureAwait(false);
         if (await BuildCanaryAsync(ct).ConfigureAwait(false) is not { } desired) return;
         var existing = await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false);
         if (existing is null)
@@ -186,9 +219,14 @@ public sealed class CanaryWorkload(
         // running after promotion.
         var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
         var stableReplicas = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
-        var desired = weight <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * weight / 100.0), 1, Math.Max(1, stableReplicas));
+        int For(double share) => share <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * share / 100.0), 1, Math.Max(1, stableReplicas));
+        var desired = For(weight);
         await ScaleAsync(CanaryDeployment, desired, ct).ConfigureAwait(false);
+        // The baseline is sized like the canary for its share (the same share up to 50%), so both see the same load per pod.
+        var baseline = BaselineDeployment is null ? 0 : For(Specs.RolloutSpec.BaselineShare(weight));
+        if (BaselineDeployment is not null) await ScaleAsync(BaselineDeployment, baseline, ct).ConfigureAwait(false);
         if (desired > 0) await WaitReadyAsync(CanaryDeployment, ct).ConfigureAwait(false);
+        if (baseline > 0) await WaitReadyAsync(BaselineDeployment!, ct).ConfigureAwait(false);
     }
 
     public async Task ScaleAsync(string deployment, int replicas, CancellationToken ct)
@@ -286,6 +324,7 @@ public sealed class CanaryWorkload(
     /// <summary>Whether the canary still has pods to retire (so waiting scaleDownDelay means something).</summary>
     public async Task<bool> HasCanaryPodsToRetireAsync(CancellationToken ct)
     {
+        if (BaselineDeployment is not null && await TryGetAsync(BaselineDeployment, ct).ConfigureAwait(false) is not null) return true;
         var canaryObj = await TryGetAsync(CanaryDeployment, ct).ConfigureAwait(false);
         if (canaryObj is null) return false;
         if (CreatesCanary) return canaryObj["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() == rollout;
@@ -298,6 +337,7 @@ public sealed class CanaryWorkload(
     /// </summary>
     public async Task RetireCanaryAsync(CancellationToken ct)
     {
+        await DeleteBaselineIfCreatedAsync(ct).ConfigureAwait(false);
         if (CreatesCanary)
         {
             await DeleteCanaryIfCreatedAsync(ct).ConfigureAwait(false);
@@ -307,15 +347,24 @@ public sealed class CanaryWorkload(
             await ScaleAsync(CanaryDeployment, 0, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the canary Deployment if Kubestead created it; traffic must already be off it.</summary>
+    /// <summary>Deletes the canary (and baseline) Deployment if Kubestead created it; traffic must already be off it.</summary>
     public async Task DeleteCanaryIfCreatedAsync(CancellationToken ct)
     {
-        if (!CreatesCanary) return;
+        await DeleteBaselineIfCreatedAsync(ct).ConfigureAwait(false);
+        if (CreatesCanary) await DeleteOwnAsync(CanaryDeployment, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the baseline Deployment Kubestead created (a failed start, abort and the end of the rollout).</summary>
+    public Task DeleteBaselineIfCreatedAsync(CancellationToken ct) =>
+        BaselineDeployment is null ? Task.CompletedTask : DeleteOwnAsync(BaselineDeployment, ct);
+
+    private async Task DeleteOwnAsync(string name, CancellationToken ct)
+    {
         try
         {
-            var existing = await api.GetAsync(ResourceType.Deployment, ns, CanaryDeployment, ct).ConfigureAwait(false);
+            var existing = await api.GetAsync(ResourceType.Deployment, ns, name, ct).ConfigureAwait(false);
             if (existing["metadata"]?["annotations"]?[CreatedByAnnotation]?.GetValue<string>() != rollout) return;
-            await api.DeleteAsync(ResourceType.Deployment, ns, CanaryDeployment,
+            await api.DeleteAsync(ResourceType.Deployment, ns, name,
                 new DeleteOptions(PreconditionUid: existing["metadata"]?["uid"]?.GetValue<string>()), ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (e.IsNotFound)

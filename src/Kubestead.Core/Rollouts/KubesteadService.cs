@@ -259,9 +259,11 @@ public sealed class KubesteadService : IKubesteadService
         ns ??= DefaultNamespace;
         var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(ParseStored(stored));
+        if (route.Cookie is { } cookie && CookieMatch.Problem(cookie.Name, cookie.Value, cookie.IsRegex) is { } problem)
+            throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
         await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
         return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList() })
-            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.HeaderName}: {route.HeaderValue}) set by hand")), ct).ConfigureAwait(false));
+            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.Describe()}) set by hand")), ct).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
@@ -422,7 +424,9 @@ public sealed class KubesteadService : IKubesteadService
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
             case SetHeaderRouteOperation h:
                 return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
-                    $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
+                    h.Route.Cookie is { } cookie
+                        ? $"add header route {h.Route.RouteName}: cookie {cookie.Name} {(cookie.IsRegex ? "regex" : "value")} '{cookie.Value}' (header cookie regex '{cookie.HeaderRegex}') -> canary"
+                        : $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
             case RemoveHeaderRouteOperation h:
                 return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
                     $"remove header route {h.RouteName}", null)];
@@ -591,19 +595,22 @@ public sealed class KubesteadService : IKubesteadService
         string mesh = "?";
         int stepCount = 0;
         string? current = null;
+        double? baseline = null;
         var parsed = RolloutSpecParser.Parse(stored.SpecYaml, stored.Name);
         if (parsed.Spec is { } spec)
         {
             mesh = spec.MeshProvider;
+            if (spec.CreateBaseline) baseline = RolloutSpec.BaselineShare(s.CanaryWeight);
             var plan = RuntimeFactory.ToPlan(spec);
             stepCount = plan.Steps.Count;
             current = s.StepIndex < plan.Steps.Count ? plan.Steps[s.StepIndex].Describe() : null;
         }
         var driver = s.History.Count > 0 ? s.History[^1].Driver : null;
         return new RolloutResult(stored.Name, stored.Namespace, s.Phase, s.PauseReason, s.Message, mesh, s.StepIndex, stepCount, current,
-            100 - s.CanaryWeight, s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver)
+            100 - s.CanaryWeight - (baseline ?? 0), s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver)
         {
             Timeline = s.Timeline,
+            BaselineWeight = baseline,
         };
     }
 

@@ -464,7 +464,9 @@ public sealed class RolloutExecutor(
     internal static TrafficSplit ToSplit(WrittenSplit w) =>
         new(w.StablePercent, w.CanaryPercent, Array.Empty<BackendWeight>(), "last written by Kubestead");
 
-    internal static HeaderRoute ToHeaderRoute(HeaderRouteRequest r) => new(r.RouteName, [
+    internal static HeaderRoute ToHeaderRoute(HeaderRouteRequest r) => r.Cookie is { } cookie
+        ? new HeaderRoute(r.RouteName, [], cookie)
+        : new(r.RouteName, [
         new HeaderMatch(r.HeaderName, r.HeaderValue, r.MatchType switch
         {
             HeaderMatchType.Prefix => HeaderMatchKind.Prefix,

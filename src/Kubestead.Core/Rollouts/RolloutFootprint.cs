@@ -30,6 +30,8 @@ public sealed record RolloutFootprint(
         var owned = new List<ResourceType> { ResourceType.Deployment };
         if (spec.Canary.Deployment is null)
             creates.Add(new CreatedObject(new ObjectReference(ResourceType.Deployment, ns, $"{spec.StableDeployment}-canary"), "spec.canary.image", AdoptsForeign: false));
+        if (spec.CreateBaseline && spec.BaselineDeployment is { } baseline)
+            creates.Add(new CreatedObject(new ObjectReference(ResourceType.Deployment, ns, baseline), "spec.baseline.create", AdoptsForeign: false));
         switch (spec.MeshProvider)
         {
             case MeshProviders.Istio:
@@ -49,6 +51,8 @@ public sealed record RolloutFootprint(
                 apis.Add(new MeshApi(route, "spec.linkerd.apiGroup", [version], null));
                 creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, l.CanaryService), "spec.linkerd.canaryService", AdoptsForeign: true));
                 creates.Add(new CreatedObject(new ObjectReference(route, ns, l.HttpRoute ?? $"{spec.Service}-kubestead"), "spec.linkerd.httpRoute", AdoptsForeign: true));
+                if (spec.CreateBaseline)
+                    creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, RuntimeFactory.BaselineServiceName(spec)), "spec.baseline.create", AdoptsForeign: false));
                 owned.AddRange([ResourceType.Service, route]);
                 break;
             }

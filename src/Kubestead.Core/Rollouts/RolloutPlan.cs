@@ -62,7 +62,7 @@ public sealed record AnalysisPlanStep(TimeSpan? Duration, bool UntilVerdict) : P
 
 public sealed record SetHeaderRoutePlanStep(HeaderRouteRequest Route) : PlanStep
 {
-    public override string Describe() => $"setHeaderRoute {Route.RouteName} ({Route.HeaderName}: {Route.HeaderValue})";
+    public override string Describe() => $"setHeaderRoute {Route.RouteName} ({Route.Describe()})";
 }
 
 public sealed record RemoveHeaderRoutePlanStep(string RouteName) : PlanStep

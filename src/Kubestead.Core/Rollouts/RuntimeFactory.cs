@@ -20,7 +20,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             TemplatePatch = spec.Canary.TemplatePatch is { } patch ? JsonNode.Parse(patch)!.AsObject() : null,
             Manifest = spec.Canary.Manifest is { } manifest ? JsonNode.Parse(manifest)!.AsObject() : null,
         };
-        var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout);
+        var workload = new CanaryWorkload(api, clock, spec.Namespace, spec.Name, spec.StableDeployment, canary, spec.VersionLabel, readyTimeout,
+            spec.CreateBaseline ? spec.BaselineDeployment : null);
         var router = CreateRouter(spec, workload);
         AnalysisRunner? analysis = null;
         if (spec.Analysis is { } a)
@@ -40,7 +41,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             PauseStepSpec p => new PausePlanStep(p.Duration),
             AnalysisStepSpec a => new AnalysisPlanStep(a.Duration, a.UntilVerdict),
             SetHeaderRouteStepSpec h => new SetHeaderRoutePlanStep(new HeaderRouteRequest(h.Name, h.HeaderName, h.HeaderValue,
-                h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact })),
+                h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact },
+                h.Cookie is { } c ? new CookieMatch(c.Name, c.Value, c.IsRegex) : null)),
             RemoveHeaderRouteStepSpec r => new RemoveHeaderRoutePlanStep(r.Name),
             _ => throw new ArgumentException($"unknown step {s.GetType().Name}"),
         }).ToList();
@@ -59,6 +61,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
     }
 
+    /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
+    public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
+
     private ITrafficRouter CreateRouter(RolloutSpec spec, CanaryWorkload workload)
     {
         var canaryLabels = new Dictionary<string, string> { [spec.VersionLabel] = "canary" };
@@ -76,7 +81,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             {
                 var l = spec.Linkerd!;
                 return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
-                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1"));
+                    l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService,
+                    spec.CreateBaseline ? BaselineServiceName(spec) : null, new Dictionary<string, string> { [spec.VersionLabel] = "baseline" }));
             }
             case MeshProviders.Smi:
             {

@@ -28,6 +28,9 @@ public sealed record RolloutResult(
     /// <summary>Who holds the Lease now (and its last heartbeat), or since when nobody drives the rollout; null when not read.</summary>
     public DriverStatus? Driving { get; init; }
 
+    /// <summary>The created baseline's share of traffic (the canary's, as far as 100% allows), or null when the rollout has none.</summary>
+    public double? BaselineWeight { get; init; }
+
     /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
     public bool TimedOut { get; init; }
 
@@ -67,7 +70,13 @@ public sealed record WeightReport(
 
 public enum HeaderMatchType { Exact, Prefix, Regex }
 
-public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact);
+/// <summary>A header route to set; with <see cref="Cookie"/> it matches that cookie instead of the header.</summary>
+public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact,
+    Traffic.CookieMatch? Cookie = null)
+{
+    /// <summary>For history and messages: "x-canary: true" or "cookie canary=always".</summary>
+    public string Describe() => Cookie is { } c ? $"cookie {c.Name}{(c.IsRegex ? " matching " : "=")}{c.Value}" : $"{HeaderName}: {HeaderValue}";
+}
 
 /// <summary>Verdicts per metric for a rollout, or for counts given ad hoc.</summary>
 public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts);

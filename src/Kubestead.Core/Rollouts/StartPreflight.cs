@@ -46,7 +46,7 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
                 checks.Add(new SpecCheck("cluster", CheckOutcome.Passed, $"the {spec.MeshProvider} objects and Deployments fit the spec"));
             await CheckCreatedObjectsAsync(spec, footprint, checks, Fail, ct).ConfigureAwait(false);
         }
-        if (await CheckPermissionsAsync(spec, footprint, runtime.Workload.CreatesCanary, checks, ct).ConfigureAwait(false) is { } denied)
+        if (await CheckPermissionsAsync(spec, footprint, runtime.Workload.CreatesCanary || runtime.Workload.BaselineDeployment is not null, checks, ct).ConfigureAwait(false) is { } denied)
             errors.Add(denied);
         return new PreflightReport(checks, errors);
     }

@@ -18,6 +18,15 @@ public sealed record RolloutSpec(
     AnalysisSpec? Analysis,
     PoliciesSpec Policies)
 {
+    /// <summary>
+    /// <c>baseline: {create: true}</c> (Kayenta style): Kubestead creates <see cref="BaselineDeployment"/> from stable's
+    /// template, sizes it like the canary and routes it the canary's share, and the judges compare the canary with it.
+    /// </summary>
+    public bool CreateBaseline { get; init; }
+
+    /// <summary>The baseline's share for a canary weight: the same as the canary's, as far as 100% allows.</summary>
+    public static double BaselineShare(double canaryWeight) => Math.Max(0, Math.Min(canaryWeight, 100 - canaryWeight));
+
     /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -45,8 +54,11 @@ public sealed record IstioSettings(
     string? StableHost,
     string? CanaryHost);
 
-/// <summary>Linkerd 2.12+: an HTTPRoute (Gateway API or policy.linkerd.io) with separate stable and canary Services.</summary>
-public sealed record GatewayApiSettings(string? HttpRoute, string ApiGroup, string CanaryService);
+/// <summary>
+/// Linkerd 2.12+: an HTTPRoute (Gateway API or policy.linkerd.io) with separate stable and canary Services. The route's
+/// parent is <c>spec.service</c>; <see cref="StableService"/> is the stable version's backendRef (default: the parent).
+/// </summary>
+public sealed record GatewayApiSettings(string? HttpRoute, string ApiGroup, string CanaryService, string? StableService = null);
 
 /// <summary>Linkerd 2.4-2.11: SMI TrafficSplit.</summary>
 public sealed record SmiSettings(string? TrafficSplit, string? ApiVersion, string CanaryService);
@@ -81,7 +93,10 @@ public abstract record StepSpec;
 public sealed record SetWeightStepSpec(double Weight) : StepSpec;
 public sealed record PauseStepSpec(TimeSpan? Duration) : StepSpec;
 public sealed record AnalysisStepSpec(TimeSpan? Duration, bool UntilVerdict) : StepSpec;
-public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, string HeaderValue, string MatchType) : StepSpec;
+public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, string HeaderValue, string MatchType, CookieMatchSpec? Cookie = null) : StepSpec;
+
+/// <summary><c>setHeaderRoute.cookie</c>: the cookie <see cref="Name"/> with exactly <see cref="Value"/>, or matching it as a regex.</summary>
+public sealed record CookieMatchSpec(string Name, string Value, bool IsRegex);
 public sealed record RemoveHeaderRouteStepSpec(string Name) : StepSpec;
 
 public sealed record AnalysisSpec(

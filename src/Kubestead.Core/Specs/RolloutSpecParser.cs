@@ -101,14 +101,17 @@ public static partial class RolloutSpecParser
         var canary = ReadCanary(r, spec, stableDeployment, file, versionLabel);
 
         string? baseline = null;
+        var createBaseline = false;
         if (r.Map(spec, "baseline", "spec", required: false) is { } b)
         {
-            r.CheckKeys(b, "spec.baseline", "deployment");
-            baseline = r.Name(b, "deployment", "spec.baseline", required: true);
+            r.CheckKeys(b, "spec.baseline", "deployment", "create");
+            createBaseline = r.Bool(b, "create", "spec.baseline", false) ?? false;
+            baseline = r.Name(b, "deployment", "spec.baseline", required: !createBaseline) ?? (createBaseline && stableDeployment is not null ? $"{stableDeployment}-baseline" : null);
+            if (createBaseline) CheckCreatedBaseline(r, b, mesh, baseline, stableDeployment, canary);
         }
 
         var analysis = ReadAnalysis(r, spec, mesh);
-        var steps = ReadSteps(r, spec, analysis is not null);
+        var steps = ReadSteps(r, spec, analysis is not null, mesh);
         if (analysis is not null && analysis.StartingStep > Math.Max(0, steps.Count - 1) && steps.Count > 0)
             r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "startingStep"), "spec.analysis.startingStep",
                 $"{analysis.StartingStep} is past the last step (there are {steps.Count} steps, numbered from 0)");
@@ -117,10 +120,28 @@ public static partial class RolloutSpecParser
         // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
         var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
 
+        if (createBaseline && SpecReader.Child(spec, "steps") is YamlSequenceNode stepNodes)
+            foreach (var (step, i) in steps.Select((s, i) => (s, i)))
+                if (step is SetWeightStepSpec { Weight: > 50 } w && i < stepNodes.Children.Count)
+                    r.Problem(stepNodes.Children[i], $"spec.steps[{i}].setWeight",
+                        $"{w.Weight.ToString(CultureInfo.InvariantCulture)} is more than 50: the created baseline takes the canary's share too, so canary and baseline together would exceed 100%");
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, CreateBaseline = createBaseline }, r.Problems);
+    }
+
+    /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
+    public static readonly string[] BaselineMeshes = [MeshProviders.Linkerd];
+
+    private static void CheckCreatedBaseline(SpecReader r, YamlMappingNode b, string? mesh, string? baseline, string? stableDeployment, CanarySpec? canary)
+    {
+        if (mesh is not null && !BaselineMeshes.Contains(mesh))
+            r.Problem(SpecReader.Child(b, "create"), "spec.baseline.create",
+                $"meshProvider {mesh} cannot give a created baseline its own share of traffic yet (supported: {string.Join(", ", BaselineMeshes)}); " +
+                "name a baseline Deployment you route yourself in spec.baseline.deployment, or drop the baseline");
+        if (baseline is not null && (baseline == stableDeployment || baseline == canary?.Deployment || baseline == $"{stableDeployment}-canary"))
+            r.Problem(SpecReader.Child(b, "deployment") ?? b, "spec.baseline.deployment", $"the baseline Deployment '{baseline}' must differ from the stable and canary Deployments");
     }
 
     private static IstioSettings? ReadIstio(SpecReader r, YamlMappingNode spec, string? service)
@@ -162,11 +183,16 @@ public static partial class RolloutSpecParser
     {
         var m = r.Map(spec, "linkerd", "spec", required: false);
         const string p = "spec.linkerd";
-        if (m is not null) r.CheckKeys(m, p, "httpRoute", "apiGroup", "canaryService");
+        if (m is not null) r.CheckKeys(m, p, "httpRoute", "apiGroup", "canaryService", "stableService");
         var route = r.Name(m, "httpRoute", p);
         var group = r.Enum(m, "apiGroup", p, ["gateway.networking.k8s.io", "policy.linkerd.io"], "gateway.networking.k8s.io");
         var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
-        return group is null ? null : new GatewayApiSettings(route, group, canarySvc);
+        var stableSvc = r.Name(m, "stableService", p, maxLength: 63);
+        if (stableSvc is not null && stableSvc == canarySvc)
+            r.Problem(SpecReader.Child(m!, "stableService"), $"{p}.stableService", $"the stable backend Service must differ from the canary Service ('{canarySvc}')");
+        if (stableSvc is null && service is not null && service == canarySvc && m is not null)
+            r.Problem(SpecReader.Child(m, "canaryService") ?? m, $"{p}.canaryService", $"the canary Service must differ from the stable backend Service ('{service}')");
+        return group is null ? null : new GatewayApiSettings(route, group, canarySvc, stableSvc == service ? null : stableSvc);
     }
 
     private static SmiSettings? ReadSmi(SpecReader r, YamlMappingNode spec, string? service)
@@ -255,7 +281,7 @@ public static partial class RolloutSpecParser
         return new CanarySpec(deployment, image, container) { TemplatePatch = templatePatch, Manifest = manifest };
     }
 
-    private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis)
+    private static List<StepSpec> ReadSteps(SpecReader r, YamlMappingNode spec, bool hasAnalysis, string? mesh)
     {
         var steps = new List<StepSpec>();
         var seq = r.Seq(spec, "steps", "spec", required: true);
@@ -314,8 +340,9 @@ public static partial class RolloutSpecParser
                     var m = r.Map(step, "setHeaderRoute", path, required: true);
                     if (m is null) break;
                     var p = $"{path}.setHeaderRoute";
-                    r.CheckKeys(m, p, "name", "match");
+                    r.CheckKeys(m, p, "name", "match", "cookie");
                     var name = r.Name(m, "name", p, required: true, maxLength: 40);
+                    var cookie = ReadCookie(r, m, p, mesh);
                     string header = "x-canary", value = "true", type = "exact";
                     if (r.Seq(m, "match", p, required: false) is { } matches)
                     {
@@ -343,7 +370,7 @@ public static partial class RolloutSpecParser
                     if (name is not null)
                     {
                         if (!routes.Add(name)) r.Problem(SpecReader.Child(m, "name"), $"{p}.name", $"header route '{name}' is already set by an earlier step");
-                        steps.Add(new SetHeaderRouteStepSpec(name, header, value, type));
+                        steps.Add(new SetHeaderRouteStepSpec(name, header, value, type, cookie));
                     }
                     break;
                 }
@@ -363,6 +390,43 @@ public static partial class RolloutSpecParser
             }
         }
         return steps;
+    }
+
+    /// <summary><c>setHeaderRoute.cookie: {name, value | regex}</c>; instead of <c>match</c>, and only where the mesh can match cookies.</summary>
+    private static CookieMatchSpec? ReadCookie(SpecReader r, YamlMappingNode step, string p, string? mesh)
+    {
+        var m = r.Map(step, "cookie", p, required: false);
+        if (m is null) return null;
+        var cp = $"{p}.cookie";
+        r.CheckKeys(m, cp, "name", "value", "regex");
+        if (SpecReader.Child(step, "match") is { } match)
+            r.Problem(match, $"{p}.match", "give either match (a header) or cookie, not both");
+        if (mesh is Specs.MeshProviders.Smi or Specs.MeshProviders.None)
+            r.Problem(m, cp, mesh == Specs.MeshProviders.Smi
+                ? "SMI TrafficSplit routes by weight only and cannot match cookies; use meshProvider linkerd (HTTPRoute) or istio"
+                : "routing by cookie needs a mesh (istio or linkerd); without one, traffic follows pods");
+        var name = r.Str(m, "name", cp, required: true);
+        var value = r.Str(m, "value", cp);
+        var regex = r.Str(m, "regex", cp);
+        if (value is not null && regex is not null)
+        {
+            r.Problem(SpecReader.Child(m, "regex"), $"{cp}.regex", "give either value (matched exactly) or regex, not both");
+            return null;
+        }
+        if (value is null && regex is null)
+        {
+            if (SpecReader.Child(m, "value") is null && SpecReader.Child(m, "regex") is null)
+                r.Problem(m, $"{cp}.value", "required: value (the cookie's exact value) or regex");
+            return null;
+        }
+        if (name is null) return null;
+        if (Traffic.CookieMatch.Problem(name, value ?? regex!, regex is not null) is { } problem)
+        {
+            var field = problem.Contains("cookie name", StringComparison.Ordinal) ? "name" : regex is not null ? "regex" : "value";
+            r.Problem(SpecReader.Child(m, field) ?? m, $"{cp}.{field}", problem);
+            return null;
+        }
+        return new CookieMatchSpec(name, value ?? regex!, regex is not null);
     }
 
     private static AnalysisSpec? ReadAnalysis(SpecReader r, YamlMappingNode spec, string? mesh)

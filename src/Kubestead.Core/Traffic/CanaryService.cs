@@ -4,11 +4,11 @@ using Kubestead.Kubernetes;
 namespace Kubestead.Traffic;
 
 /// <summary>
-/// The separate canary Service that Linkerd (HTTPRoute, SMI) routes to: stable's ports, selector narrowed to the
+/// The separate canary Service that Linkerd (HTTPRoute, SMI) routes to: the stable backend Service's ports, selector narrowed to the
 /// canary pods. Created at start when absent and deleted at the end only if Kubestead created it.
 /// </summary>
 internal sealed class CanaryService(IKubernetesApi api, string ns, string rollout, string stableService, string canaryService,
-    IReadOnlyDictionary<string, string> canaryPodLabels)
+    IReadOnlyDictionary<string, string> canaryPodLabels, string stableField = "spec.service")
 {
     private ObjectReference Ref(string name) => new(ResourceType.Service, ns, name);
 
@@ -21,7 +21,7 @@ internal sealed class CanaryService(IKubernetesApi api, string ns, string rollou
         }
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
-            throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {Ref(stableService)} does not exist", Ref(stableService));
+            throw new TrafficRoutingException("ObjectNotFound", $"{stableField}: {Ref(stableService)} does not exist", Ref(stableService));
         }
         if (svc["spec"]?["selector"] is not JsonObject { Count: > 0 })
             throw new TrafficRoutingException("ServiceWithoutSelector", $"{Ref(stableService)}: spec.selector is empty; Kubestead derives the canary Service's selector from it", Ref(stableService));

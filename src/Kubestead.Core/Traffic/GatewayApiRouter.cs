@@ -12,15 +12,34 @@ public sealed record GatewayApiRouterOptions(
     IReadOnlyDictionary<string, string> CanaryPodLabels,
     string? HttpRoute = null,
     string ApiGroup = "gateway.networking.k8s.io",
-    string ApiVersion = "v1");
+    string ApiVersion = "v1",
+    string? StableService = null,
+    string? BaselineService = null,
+    IReadOnlyDictionary<string, string>? BaselinePodLabels = null)
+{
+    /// <summary>The Service the managed rule sends stable traffic to; the parent Service unless the route names another.</summary>
+    public string StableBackend => StableService ?? Service;
+}
 
 /// <summary>
 /// Linkerd 2.12+ through an HTTPRoute (Gateway API or policy.linkerd.io) attached to the Service: backendRefs with
-/// relative integer weights (shares below 1% are possible), header routes as extra rules with header matches.
+/// relative integer weights (shares below 1% are possible), header routes as extra rules with header matches. The parent
+/// Service (<c>spec.service</c>) and the stable backend (<c>spec.linkerd.stableService</c>) may differ, as when a route
+/// on <c>checkout-service</c> splits between <c>checkout-service-stable</c> and <c>checkout-service-canary</c>.
 /// </summary>
 public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions options) : ITrafficRouter
 {
-    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+    private readonly CanaryService _canaryService = 
+        new(api, options.Namespace, options.Rollout, options.StableBackend, options.CanaryService, options.CanaryPodLabels,
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService");
+
+    private string Stable => options.StableBackend;
+
+    /// <summary>The created baseline's Service (stable's ports, selector narrowed to the baseline pods), when the rollout has one.</summary>
+    private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
+        ? new(api, options.Namespace, options.Rollout, options.StableBackend, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>(),
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService")
+        : null;
 
     public string Provider => "linkerd";
 
@@ -34,19 +53,28 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     public async Task ValidateAsync(CancellationToken ct = default)
     {
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateAsync(ct).ConfigureAwait(false);
+        if (options.StableService is not null && options.StableService != options.Service
+            && await ObjectLookup.TryGetAsync(api, ResourceType.Service, options.Namespace, options.Service, ct).ConfigureAwait(false) is null)
+        {
+            var parent = new ObjectReference(ResourceType.Service, options.Namespace, options.Service);
+            throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {parent} does not exist (the HTTPRoute's parent Service)", parent);
+        }
         if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)
     {
         await _canaryService.EnsureAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.EnsureAsync(ct).ConfigureAwait(false);
         var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
         if (route is null)
         {
             var stable = await _canaryService.GetStableAsync(ct).ConfigureAwait(false);
+            var parentPort = options.StableService is null ? Port(stable) : await ParentPortAsync(ct).ConfigureAwait(false);
             try
             {
-                await api.CreateAsync(RouteType, options.Namespace, BuildRoute(Port(stable)), ct).ConfigureAwait(false);
+                await api.CreateAsync(RouteType, options.Namespace, BuildRoute(parentPort, Port(stable)), ct).ConfigureAwait(false);
             }
             catch (KubernetesApiException e) when (e.IsAlreadyExists)
             {
@@ -54,19 +82,24 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             return;
         }
         var (rule, stableRef, canaryRef) = FindRule(route);
-        if (canaryRef >= 0 && route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is not null) return;
+        var baselineRef = BaselineRef(route, rule);
+        var baselineMissing = options.BaselineService is not null && baselineRef < 0;
+        if (canaryRef >= 0 && !baselineMissing && route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is not null) return;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route) };
-        if (canaryRef < 0)
+        var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
+        JsonObject NewBackend(string name)
         {
-            var stableBackend = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!.AsObject();
-            var canaryBackend = new JsonObject { ["name"] = options.CanaryService, ["weight"] = 0 };
-            if (stableBackend["port"] is { } port) canaryBackend["port"] = port.DeepClone();
-            ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", options.Service));
-            ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", canaryBackend));
+            var backend = new JsonObject { ["name"] = name, ["weight"] = 0 };
+            if (stableBackend["port"] is { } port) backend["port"] = port.DeepClone();
+            return backend;
         }
+        if (canaryRef < 0 || baselineMissing) ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", Stable));
+        if (canaryRef < 0) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.CanaryService)));
+        if (baselineMissing) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.BaselineService!)));
         ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
         // Remember that the canary backendRef is ours, so clean-up removes only what Kubestead added (the map exists now).
         if (canaryRef < 0) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBackendAnnotation), "true"));
+        if (baselineMissing) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBaselineAnnotation), "true"));
         await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
@@ -84,9 +117,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var route = await TryGetRouteAsync(ct).ConfigureAwait(false);
         var (s, c) = RelativeWeights.For(percent);
         if (route is null)
-            return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null), $"create {RouteRef}, then set weights {s}:{c}")];
+            return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null, null), $"create {RouteRef}, then set weights {s}:{c}")];
         return [new PlannedWrite(RouteRef, "patch", JsonPatch.MediaType, BuildWeightPatch(route, percent).ToJson(),
-            $"set backendRef weights of {RouteRef} to {options.Service}={s}, {options.CanaryService}={c}")];
+            $"set backendRef weights of {RouteRef} to {Stable}={s}, {options.CanaryService}={c}")];
     }
 
     internal JsonPatch BuildWeightPatch(JsonObject route, double percent)
@@ -97,14 +130,33 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             throw new TrafficRoutingException("HttpRouteMissingCanaryBackend",
                 $"{RouteRef}: spec.rules[{rule}].backendRefs has no '{options.CanaryService}' entry; run the rollout's preparation first", RouteRef, KubesteadErrorKind.InvalidState);
         var b = $"/spec/rules/{rule}/backendRefs";
-        return new JsonPatch([
+        var ops = new List<JsonPatchOperation>
+        {
             Ownership.PinVersion(route),
-            JsonPatchOperation.Test($"{b}/{stableRef}/name", options.Service),
+            JsonPatchOperation.Test($"{b}/{stableRef}/name", Stable),
             JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
-            JsonPatchOperation.Add($"{b}/{stableRef}/weight", s),
-            JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c),
-        ]);
+        };
+        if (options.BaselineService is { } baseline)
+        {
+            var baselineRef = BaselineRef(route, rule);
+            if (baselineRef < 0)
+                throw new TrafficRoutingException("HttpRouteMissingBaselineBackend",
+                    $"{RouteRef}: spec.rules[{rule}].backendRefs has no '{baseline}' entry; run the rollout's preparation first", RouteRef, KubesteadErrorKind.InvalidState);
+            // The baseline gets the canary's share (as far as 100% allows), taken from stable: 10% is 80:10:10.
+            var share = Math.Min(c, s);
+            s -= share;
+            ops.Add(JsonPatchOperation.Test($"{b}/{baselineRef}/name", baseline));
+            ops.Add(JsonPatchOperation.Add($"{b}/{baselineRef}/weight", share));
+        }
+        ops.Add(JsonPatchOperation.Add($"{b}/{stableRef}/weight", s));
+        ops.Add(JsonPatchOperation.Add($"{b}/{canaryRef}/weight", c));
+        return new JsonPatch(ops);
     }
+
+    /// <summary>Where the managed rule sends to the baseline Service, or -1 (also when the rollout has no baseline).</summary>
+    private int BaselineRef(JsonObject route, int rule) => options.BaselineService is { } baseline
+        ? (route["spec"]?["rules"]?[rule]?["backendRefs"] as JsonArray ?? new JsonArray()).Select(r => r?["name"]?.GetValue<string>()).ToList().IndexOf(baseline)
+        : -1;
 
     public async Task SetHeaderRouteAsync(HeaderRoute header, CancellationToken ct = default)
     {
@@ -118,7 +170,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         {
             ["matches"] = new JsonArray(new JsonObject
             {
-                ["headers"] = new JsonArray(header.Matches.Select(m => (JsonNode?)new JsonObject
+                ["headers"] = new JsonArray(header.HeaderMatches.Select(m => (JsonNode?)new JsonObject
                 {
                     ["name"] = m.Name,
                     ["value"] = m.Value,
@@ -160,15 +212,22 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                 // Drop the canary backendRef Kubestead added, now that it carries no traffic; one the route already
                 // had before the rollout stays (at weight 0), so the route ends as the user wrote it.
                 var (rule, _, canaryRef) = FindRule(route);
-                if (canaryRef >= 0 && backendIsOurs)
+                var baselineRef = BaselineRef(route, rule);
+                var baselineIsOurs = annotations?[AddedBaselineAnnotation] is not null;
+                // Remove the higher index first, so the lower one still points where the test says.
+                var removals = new List<(int Index, string Name)>();
+                if (canaryRef >= 0 && backendIsOurs) removals.Add((canaryRef, options.CanaryService));
+                if (baselineRef >= 0 && baselineIsOurs) removals.Add((baselineRef, options.BaselineService!));
+                foreach (var (index, name) in removals.OrderByDescending(x => x.Index))
                 {
-                    ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{canaryRef}/name", options.CanaryService));
-                    ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{canaryRef}"));
+                    ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{index}/name", name));
+                    ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{index}"));
                 }
                 if (ops.Count > 1) await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
             }
         }
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
@@ -184,16 +243,18 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             Ownership.GitOpsController(route));
     }
 
-    private JsonObject BuildRoute(int? port)
+    private JsonObject BuildRoute(int? parentPort, int? port)
     {
         var parent = new JsonObject { ["name"] = options.Service, ["kind"] = "Service", ["group"] = "core" };
-        if (port is { } p) parent["port"] = p;
+        if (parentPort is { } p) parent["port"] = p;
         JsonObject Backend(string name, int weight)
         {
             var b = new JsonObject { ["name"] = name, ["weight"] = weight };
             if (port is { } pp) b["port"] = pp;
             return b;
         }
+        var backends = new JsonArray(Backend(Stable, 100), Backend(options.CanaryService, 0));
+        if (options.BaselineService is { } baseline) backends.Add(Backend(baseline, 0));
         return new JsonObject
         {
             ["apiVersion"] = RouteType.ApiVersion,
@@ -204,13 +265,17 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                 ["parentRefs"] = new JsonArray(parent),
                 ["rules"] = new JsonArray(new JsonObject
                 {
-                    ["backendRefs"] = new JsonArray(Backend(options.Service, 100), Backend(options.CanaryService, 0)),
+                    ["backendRefs"] = backends,
                 }),
             },
         };
     }
 
     private static int? Port(JsonObject service) => service["spec"]?["ports"]?[0]?["port"]?.GetValue<int>();
+
+    /// <summary>The parent Service's first port, when the parent is not the stable backend (absent parent: no port).</summary>
+    private async Task<int?> ParentPortAsync(CancellationToken ct) =>
+        await ObjectLookup.TryGetAsync(api, ResourceType.Service, options.Namespace, options.Service, ct).ConfigureAwait(false) is { } parent ? Port(parent) : null;
 
     private TrafficSplit ReadSplit(JsonObject route)
     {
@@ -223,7 +288,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     }
 
     /// <summary>
-    /// The rule to manage: among rules without header matches that send to the stable Service, the one that also sends to
+    /// The rule to manage: among rules without header matches that send to the stable backend Service, the one that also sends to
     /// the canary Service, or the only one; several candidates are refused with the list so the user can fix the route.
     /// </summary>
     private (int Rule, int Stable, int Canary) FindRule(JsonObject route)
@@ -234,7 +299,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         {
             if (IsHeaderRule(rules[i])) continue;
             var names = (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().Select(r => r["name"]?.GetValue<string>()).ToList();
-            var s = names.IndexOf(options.Service);
+            var s = names.IndexOf(Stable);
             if (s >= 0) candidates.Add((i, s, names.IndexOf(options.CanaryService)));
         }
         var withCanary = candidates.Where(c => c.Canary >= 0).ToList();
@@ -244,15 +309,18 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             string Describe(int i) => $"rules[{i}] ({string.Join(", ", (rules[i]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()))})";
             throw candidates.Count == 0
                 ? new TrafficRoutingException("HttpRouteRuleNotFound",
-                    $"{RouteRef}: no rule without header matches sends to Service '{options.Service}' (rules: {string.Join("; ", Enumerable.Range(0, rules.Count).Select(Describe))})", RouteRef)
+                    $"{RouteRef}: no rule without header matches sends to Service '{Stable}' (rules: {string.Join("; ", Enumerable.Range(0, rules.Count).Select(Describe))})" +
+                    (options.StableService is null
+                        ? "; when the stable version's backendRef is another Service than the parent, name it in spec.linkerd.stableService"
+                        : " (spec.linkerd.stableService)"), RouteRef)
                 : new TrafficRoutingException("HttpRouteRuleAmbiguous",
-                    $"{RouteRef}: {candidates.Count} rules send to Service '{options.Service}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
+                    $"{RouteRef}: {candidates.Count} rules send to Service '{Stable}' ({string.Join("; ", candidates.Select(c => Describe(c.Rule)))}); add a '{options.CanaryService}' backendRef with weight 0 to the one Kubestead should manage", RouteRef);
         }
         var backendNames = (rules[chosen.Rule]["backendRefs"] as JsonArray ?? new JsonArray()).Select(b => b?["name"]?.GetValue<string>()).ToList();
-        var others = backendNames.Where(n => n != options.Service && n != options.CanaryService).ToList();
+        var others = backendNames.Where(n => n != Stable && n != options.CanaryService && n != options.BaselineService).ToList();
         if (others.Count > 0)
             throw new TrafficRoutingException("HttpRouteForeignBackends",
-                $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{options.Service}' and '{options.CanaryService}'",
+                $"{RouteRef}: spec.rules[{chosen.Rule}].backendRefs also names {string.Join(", ", others)}; Kubestead manages rules that send only to '{Stable}' and '{options.CanaryService}'",
                 RouteRef);
         return chosen;
     }
@@ -265,7 +333,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var key = route["metadata"]?["annotations"]?[HeaderAnnotation(name)]?.GetValue<string>();
         if (key is null) return -1;
         var rules = (route["spec"]?["rules"] as JsonArray ?? new JsonArray()).ToList();
-        return rules.FindIndex(r => r is JsonObject o && IsHeaderRule(o) && HeaderKey(o) == key);
+        // Annotations written before the key left out server defaults hold the whole matches JSON: still recognised.
+        return rules.FindIndex(r => r is JsonObject o && IsHeaderRule(o) && (HeaderKey(o) == key || o["matches"]!.ToJsonString() == key));
     }
 
     private static string HeaderAnnotation(string name) => $"kubestead.io/header-route.{name}";
@@ -273,7 +342,17 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     /// <summary>Set when Kubestead added the canary backendRef (and so must remove it at clean-up).</summary>
     internal const string AddedBackendAnnotation = "kubestead.io/canary-backend-added";
 
-    private static string HeaderKey(JsonObject rule) => rule["matches"]!.ToJsonString();
+    /// <summary>Set when Kubestead added the baseline backendRef (and so must remove it at clean-up).</summary>
+    internal const string AddedBaselineAnnotation = "kubestead.io/baseline-backend-added";
+
+    /// <summary>
+    /// Identifies a header rule by its header matches only: the API server defaults other match fields (a real server adds
+    /// <c>path: {type: PathPrefix, value: /}</c>), so the whole matches JSON read back differs from what was written.
+    /// </summary>
+    private static string HeaderKey(JsonObject rule) =>
+        string.Join("\n", (rule["matches"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().Select(m =>
+            string.Join(",", (m["headers"] as JsonArray ?? new JsonArray()).OfType<JsonObject>()
+                .Select(h => $"{h["name"]?.GetValue<string>()}|{h["type"]?.GetValue<string>() ?? "Exact"}|{h["value"]?.GetValue<string>()}"))));
 
     private Task<JsonObject?> TryGetRouteAsync(CancellationToken ct) => ObjectLookup.TryGetAsync(api, RouteType, options.Namespace, RouteName, ct);
 

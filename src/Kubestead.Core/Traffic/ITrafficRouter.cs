@@ -51,9 +51,21 @@ public enum HeaderMatchKind { Exact, Prefix, Regex, Cookie }
 
 public sealed record HeaderMatch(string Name, string Value, HeaderMatchKind Kind = HeaderMatchKind.Exact);
 
-public sealed record HeaderRoute(string Name, IReadOnlyList<HeaderMatch> Matches)
+/// <summary>
+/// Requests to send to the canary whatever the weight: all of <see cref="Matches"/> hold, and when <see cref="Cookie"/> is
+/// set, the request also carries that cookie. Routers without regex header matching refuse a cookie match.
+/// </summary>
+public sealed record HeaderRoute(string Name, IReadOnlyList<HeaderMatch> Matches, CookieMatch? Cookie = null)
 {
     public static HeaderRoute Default(string name) => new(name, [new HeaderMatch("x-canary", "true")]);
+
+    /// <summary>The header matches a mesh with regex header matching writes: <see cref="Matches"/>, then the cookie as a regex on the cookie header.</summary>
+    public IReadOnlyList<HeaderMatch> HeaderMatches =>
+        Cookie is { } c ? [.. Matches, new HeaderMatch(CookieMatch.Header, c.HeaderRegex, HeaderMatchKind.Regex)] : Matches;
+
+    /// <summary>How the route matches, for messages: "x-canary: true" or "cookie canary=always".</summary>
+    public string Describe() => string.Join(", ", Matches.Select(m => $"{m.Name}: {m.Value}")
+        .Concat(Cookie is { } c ? [$"cookie {c.Name}{(c.IsRegex ? " matching " : "=")}{c.Value}"] : []));
 }
 
 public sealed record PlannedWrite(ObjectReference Target, string Verb, string? ContentType, JsonNode? Body, string Description);

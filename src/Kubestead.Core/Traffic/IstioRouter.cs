@@ -136,7 +136,7 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var routes = vs["spec"]!["http"]!.AsArray();
         if (routes.OfType<JsonObject>().Any(r => r["name"]?.GetValue<string>() == name)) return;
         var headers = new JsonObject();
-        foreach (var m in route.Matches)
+        foreach (var m in route.HeaderMatches)
             headers[m.Name] = new JsonObject { [m.Kind.ToString().ToLowerInvariant()] = m.Value };
         var canaryDest = routes[index]!["route"]![canary]!["destination"]!.DeepClone();
         var headerRoute = new JsonObject

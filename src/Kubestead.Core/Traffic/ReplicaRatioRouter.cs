@@ -138,7 +138,9 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
 
     public Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default) =>
         throw new TrafficRoutingException("HeaderRoutesNeedMesh",
-            $"header route '{route.Name}': routing by header needs a mesh (Istio or Linkerd); without one, traffic follows pods");
+            route.Cookie is null
+                ? $"header route '{route.Name}': routing by header needs a mesh (Istio or Linkerd); without one, traffic follows pods"
+                : $"header route '{route.Name}' (cookie {route.Cookie.Name}): routing by cookie needs a mesh (Istio or Linkerd); without one, traffic follows pods");
 
     public Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default) => Task.CompletedTask;
 

@@ -104,7 +104,9 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
 
     public Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default) =>
         throw new TrafficRoutingException("HeaderRoutesNotSupported",
-            $"header route '{route.Name}': SMI TrafficSplit routes by weight only; use Linkerd 2.12+ HTTPRoutes (meshProvider: linkerd) for header routes");
+            route.Cookie is null
+                ? $"header route '{route.Name}': SMI TrafficSplit routes by weight only; use Linkerd 2.12+ HTTPRoutes (meshProvider: linkerd) for header routes"
+                : $"header route '{route.Name}' (cookie {route.Cookie.Name}): SMI TrafficSplit routes by weight only and cannot match cookies; use Linkerd 2.12+ HTTPRoutes (meshProvider: linkerd) or Istio");
 
     public Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default) => Task.CompletedTask;
 

@@ -64,6 +64,7 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
             clock.GetUtcNow())
         {
             StableWorkload = ShopFixture.Name, CanaryWorkload = $"{ShopFixture.Name}-canary", Namespace = ShopFixture.Namespace, Service = ShopFixture.Name,
+            BaselineWorkload = ShopFixture.BaselineDeployment,
         };
         var traffic = new SimulatedTraffic(cluster, clock, ShopFixture.Reader(cluster, mesh), simulator);
         return new SandboxEnvironment(mesh, scenario, clock, cluster, traffic);

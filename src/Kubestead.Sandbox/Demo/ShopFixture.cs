@@ -11,6 +11,10 @@ public static class ShopFixture
     public const string Name = "shop";
     public const string CanaryService = "shop-canary";
 
+    /// <summary>What Kubestead names a created baseline (baseline: {create: true}) and its Service.</summary>
+    public const string BaselineDeployment = "shop-baseline";
+    public const string BaselineService = "shop-baseline";
+
     public static readonly ResourceType VirtualService = new("networking.istio.io", "v1", "virtualservices", "VirtualService");
     public static readonly ResourceType DestinationRule = new("networking.istio.io", "v1", "destinationrules", "DestinationRule");
     public static readonly ResourceType GatewayHttpRoute = new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute");
@@ -76,19 +80,28 @@ public static class ShopFixture
         int Ready(string name) => Simulation.RouteShareReader.ReadyReplicas(cluster.Peek(ResourceType.Deployment, Namespace, name));
         var stableReady = Ready(Name);
         var canaryReady = Ready($"{Name}-canary");
+        double baselineShare = 0;
+        double LinkerdShares()
+        {
+            if (cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is not { } route) return 0;
+            var (canary, baseline) = Simulation.RouteShareReader.SharesFromHttpRoute(route, CanaryService, BaselineService);
+            baselineShare = baseline;
+            return canary;
+        }
         double share = mesh switch
         {
             "istio" => cluster.Peek(VirtualService, Namespace, Name) is { } vs
                 ? Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "canary")
                 : 0,
-            "linkerd" => cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is { } r ? Simulation.RouteShareReader.FromHttpRoute(r, CanaryService) : 0,
+            "linkerd" => LinkerdShares(),
             "smi" => cluster.Peek(TrafficSplit, Namespace, Name) is { } t ? Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService) : 0,
             "nginx" => Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary")),
             _ => Simulation.RouteShareReader.FromReadyPods(stableReady, canaryReady),
         };
         // A mesh cannot send traffic to a version with no ready pod.
         if (canaryReady == 0) share = 0;
-        return new Simulation.RouteState(share, stableReady, canaryReady);
+        if (Ready(BaselineDeployment) == 0) baselineShare = 0;
+        return new Simulation.RouteState(share, stableReady, canaryReady, baselineShare);
     };
 }
 

@@ -30,12 +30,15 @@ public sealed class SimulatedTraffic
 
     public TrafficSimulator Simulator { get; }
 
-    /// <summary>Metric windows straight from the simulator (the metric-source interface, no Prometheus needed).</summary>
-    public MetricQueryFactory Metrics => (_, _) => (start, end, _) =>
+    /// <summary>
+    /// Metric windows straight from the simulator (the metric-source interface, no Prometheus needed); with a created
+    /// baseline the control is the baseline, as the Prometheus source reads it.
+    /// </summary>
+    public MetricQueryFactory Metrics => (spec, _) => (start, end, _) =>
     {
         _cluster.Materialize();
         CatchUp();
-        return Task.FromResult(Simulator.Window(start, end));
+        return Task.FromResult(Simulator.Window(start, end, baselineControl: spec.CreateBaseline));
     };
 
     /// <summary>The same counts as a Prometheus HTTP API, for drivers in other processes (served by `kubestead sandbox`).</summary>

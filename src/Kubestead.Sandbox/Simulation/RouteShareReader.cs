@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 namespace Kubestead.Sandbox.Simulation;
 
 /// <summary>How requests reach the versions at one moment, read from the live route objects.</summary>
-public sealed record RouteState(double CanaryShare, int StableReadyPods, int CanaryReadyPods);
+/// <param name="BaselineShare">The share a created baseline (stable's version) gets; 0 without one.</param>
+public sealed record RouteState(double CanaryShare, int StableReadyPods, int CanaryReadyPods, double BaselineShare = 0);
 
 /// <summary>
 /// Computes the canary's share of plain traffic (requests without the canary header) from the objects a mesh reads:
@@ -36,7 +37,10 @@ public static class RouteShareReader
     }
 
     /// <summary>Gateway API / Linkerd HTTPRoute: the first rule without header matches; relative backendRef weights (default 1).</summary>
-    public static double FromHttpRoute(JsonObject route, string canaryService)
+    public static double FromHttpRoute(JsonObject route, string canaryService) => SharesFromHttpRoute(route, canaryService, null).Canary;
+
+    /// <summary>The canary's and the baseline's shares of the first rule without header matches (three backends with a created baseline).</summary>
+    public static (double Canary, double Baseline) SharesFromHttpRoute(JsonObject route, string canaryService, string? baselineService)
     {
         var rules = route["spec"]?["rules"] as JsonArray ?? new JsonArray();
         foreach (var rule in rules.OfType<JsonObject>())
@@ -44,16 +48,18 @@ public static class RouteShareReader
             var matches = rule["matches"] as JsonArray;
             if (matches is not null && matches.OfType<JsonObject>().Any(m => m["headers"] is JsonArray { Count: > 0 })) continue;
             var refs = rule["backendRefs"] as JsonArray ?? new JsonArray();
-            double canary = 0, total = 0;
+            double canary = 0, baseline = 0, total = 0;
             foreach (var b in refs.OfType<JsonObject>())
             {
                 var w = b["weight"] is { } wn ? wn.GetValue<double>() : 1;
                 total += w;
-                if (b["name"]?.GetValue<string>() == canaryService) canary += w;
+                var name = b["name"]?.GetValue<string>();
+                if (name == canaryService) canary += w;
+                else if (baselineService is not null && name == baselineService) baseline += w;
             }
-            return total <= 0 ? 0 : canary / total;
+            return total <= 0 ? (0, 0) : (canary / total, baseline / total);
         }
-        return 0;
+        return (0, 0);
     }
 
     /// <summary>SMI TrafficSplit: backends by Service; v1alpha1 weights are quantities such as "500m".</summary>

@@ -24,8 +24,10 @@ public sealed class TrafficSimulator
     private readonly List<Snapshot> _snapshots = new();
     private readonly Counters _stable = new();
     private readonly Counters _canary = new();
+    private readonly Counters _baseline = new();
     private readonly List<Connection> _connections = new();
     private double _roundRobin;
+    private double _roundRobinBaseline;
     private long _second;
 
     public TrafficSimulator(TrafficProfile profile, DateTimeOffset start)
@@ -33,7 +35,7 @@ public sealed class TrafficSimulator
         _profile = profile;
         _random = new Random(profile.Seed);
         Start = TruncateToSecond(start);
-        _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy()));
+        _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy(), _baseline.Copy()));
         _roundRobin = _random.NextDouble();
     }
 
@@ -46,6 +48,9 @@ public sealed class TrafficSimulator
     public string Namespace { get; init; } = "default";
     public string Service { get; init; } = "service";
 
+    /// <summary>The created baseline's workload (stable's version, so stable's behaviour); null: no baseline is exposed.</summary>
+    public string? BaselineWorkload { get; init; }
+
     /// <summary>Simulates every whole second up to <paramref name="until"/>, reading the route state once per second.</summary>
     public void AdvanceTo(DateTimeOffset until, Func<RouteState> route)
     {
@@ -56,20 +61,27 @@ public sealed class TrafficSimulator
             {
                 SimulateSecond(route());
                 _second++;
-                _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy()));
+                _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy(), _baseline.Copy()));
             }
         }
     }
 
-    /// <summary>Counts for [start, end) as a judge sees them: canary against stable.</summary>
-    public MetricWindow Window(DateTimeOffset start, DateTimeOffset end)
+    /// <summary>Counts for [start, end) as a judge sees them: canary against stable, or against the baseline when <paramref name="baselineControl"/>.</summary>
+    public MetricWindow Window(DateTimeOffset start, DateTimeOffset end, bool baselineControl = false)
     {
         lock (_gate)
         {
             var a = At(start);
             var b = At(end);
-            return new MetricWindow(start, end, b.Canary.Minus(a.Canary).ToSample(), b.Stable.Minus(a.Stable).ToSample());
+            var control = baselineControl ? b.Baseline.Minus(a.Baseline) : b.Stable.Minus(a.Stable);
+            return new MetricWindow(start, end, b.Canary.Minus(a.Canary).ToSample(), control.ToSample());
         }
+    }
+
+    /// <summary>The baseline's totals since the start.</summary>
+    public (long Requests, long Failures) BaselineTotals()
+    {
+        lock (_gate) return (_baseline.Requests, _baseline.Failures);
     }
 
     /// <summary>Totals since the start (for the demo's summary and tests).</summary>
@@ -81,7 +93,7 @@ public sealed class TrafficSimulator
     /// <summary>Prometheus text exposition under Istio's and Linkerd's metric names and labels.</summary>
     public string PrometheusText()
     {
-        lock (_gate) return Exposition(_stable, _canary);
+        lock (_gate) return Exposition(_stable, _canary, _baseline);
     }
 
     /// <summary>The exposition as it stood at <paramref name="at"/> (clamped to what has been simulated): what Prometheus would return for an instant query then.</summary>
@@ -90,45 +102,46 @@ public sealed class TrafficSimulator
         lock (_gate)
         {
             var s = At(at);
-            return Exposition(s.Stable, s.Canary);
+            return Exposition(s.Stable, s.Canary, s.Baseline);
         }
     }
 
-    private string Exposition(Counters stable, Counters canary)
+    private string Exposition(Counters stable, Counters canary, Counters baseline)
     {
         {
             var sb = new StringBuilder();
             sb.Append("# HELP istio_requests_total Total requests.\n# TYPE istio_requests_total counter\n");
-            foreach (var (workload, version, c) in Versions(stable, canary))
+            foreach (var (workload, version, c) in Versions(stable, canary, baseline))
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP istio_request_duration_milliseconds Request duration.\n# TYPE istio_request_duration_milliseconds histogram\n");
-            foreach (var (workload, version, c) in Versions(stable, canary))
+            foreach (var (workload, version, c) in Versions(stable, canary, baseline))
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 AppendHistogram(sb, "istio_request_duration_milliseconds", labels, c, IstioBounds);
             }
             sb.Append("# HELP response_total Linkerd proxy responses.\n# TYPE response_total counter\n");
-            foreach (var (workload, _, c) in Versions(stable, canary))
+            foreach (var (workload, _, c) in Versions(stable, canary, baseline))
             {
                 var labels = $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"success\",status_code=\"200\"}} {c.Requests - c.Failures}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"failure\",status_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP response_latency_ms Linkerd proxy response latency.\n# TYPE response_latency_ms histogram\n");
-            foreach (var (workload, _, c) in Versions(stable, canary))
+            foreach (var (workload, _, c) in Versions(stable, canary, baseline))
                 AppendHistogram(sb, "response_latency_ms", $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"", c, LinkerdBounds);
             return sb.ToString();
         }
     }
 
-    private IEnumerable<(string Workload, string Version, Counters C)> Versions(Counters stable, Counters canary)
+    private IEnumerable<(string Workload, string Version, Counters C)> Versions(Counters stable, Counters canary, Counters baseline)
     {
         yield return (StableWorkload, "stable", stable);
         yield return (CanaryWorkload, "canary", canary);
+        if (BaselineWorkload is { } b) yield return (b, "baseline", baseline);
     }
 
     private static void AppendHistogram(StringBuilder sb, string name, string labels, Counters c, double[] bounds)
@@ -157,19 +170,39 @@ public sealed class TrafficSimulator
         var arrivals = Poisson(_profile.RequestsPerSecond);
         for (var r = 0; r < arrivals; r++)
         {
-            var toCanary = _profile.Routing switch
+            var toBaseline = false;
+            bool toCanary;
+            switch (_profile.Routing)
             {
-                SimulatedRouting.Random => _random.NextDouble() < route.CanaryShare,
-                SimulatedRouting.RoundRobin => NextRoundRobin(route.CanaryShare),
-                _ => PickPod(route),
-            };
+                case SimulatedRouting.Random:
+                    // One draw per request as before: [0, canary) canary, [canary, canary + baseline) baseline, the rest stable.
+                    var u = _random.NextDouble();
+                    toCanary = u < route.CanaryShare;
+                    toBaseline = !toCanary && u < route.CanaryShare + route.BaselineShare;
+                    break;
+                case SimulatedRouting.RoundRobin:
+                    toCanary = NextRoundRobin(route.CanaryShare);
+                    toBaseline = !toCanary && route.BaselineShare > 0 && NextBaselineRoundRobin(route.BaselineShare / Math.Max(1e-12, 1 - route.CanaryShare));
+                    break;
+                default:
+                    toCanary = PickPod(route);
+                    break;
+            }
             if (_profile.Routing == SimulatedRouting.Pods && route.StableReadyPods + route.CanaryReadyPods == 0) continue;
-            var (counters, behavior) = toCanary ? (_canary, _profile.Canary) : (_stable, _profile.Stable);
+            // The baseline runs stable's version, so it behaves like stable.
+            var (counters, behavior) = toCanary ? (_canary, _profile.Canary) : toBaseline ? (_baseline, _profile.Stable) : (_stable, _profile.Stable);
             var (errorRate, median) = behavior.At(now);
             var failed = _random.NextDouble() < errorRate;
             var latency = median * Math.Exp(behavior.LatencySigma * Gaussian());
             counters.Record(failed, latency);
         }
+    }
+
+    private bool NextBaselineRoundRobin(double share)
+    {
+        var before = Math.Floor(_roundRobinBaseline);
+        _roundRobinBaseline += share;
+        return Math.Floor(_roundRobinBaseline) > before;
     }
 
     private bool NextRoundRobin(double share)
@@ -230,7 +263,7 @@ public sealed class TrafficSimulator
         public long ExpiresAt { get; set; }
     }
 
-    private sealed record Snapshot(Counters Stable, Counters Canary);
+    private sealed record Snapshot(Counters Stable, Counters Canary, Counters Baseline);
 
     private sealed class Counters
     {
