@@ -20,6 +20,9 @@ public sealed record RolloutSpec(
 {
     /// <summary>How long the canary's pods stay after traffic leaves them (promotion or abort) before removal.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Linkerd 1.x (namerd dtabs); set when <see cref="MeshProvider"/> is <c>linkerd1</c>.</summary>
+    public Linkerd1Settings? Linkerd1 { get; init; }
 }
 
 public static class MeshProviders
@@ -28,7 +31,8 @@ public static class MeshProviders
     public const string Linkerd = "linkerd";
     public const string Smi = "smi";
     public const string None = "none";
-    public static readonly string[] All = [Istio, Linkerd, Smi, None];
+    public const string Linkerd1 = "linkerd1";
+    public static readonly string[] All = [Istio, Linkerd, Smi, None, Linkerd1];
 }
 
 /// <summary>Istio: subsets of one host through a DestinationRule, or two hosts (two Services) when <see cref="StableHost"/> is set.</summary>
