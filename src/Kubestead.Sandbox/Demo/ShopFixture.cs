@@ -67,7 +67,7 @@ public static class ShopFixture
         /k8s      => /#/io.l5d.k8s/shop/http ;
         /env/prod => /k8s ;
         /svc      => /env/prod ;   # every service resolves in prod
-        """;
+        """ + "\n";
 
     public static RouteStateReader Reader(EmulatedCluster cluster, string mesh, Namerd.EmulatedNamerd? namerd = null) => () =>
     {
