@@ -50,4 +50,40 @@ public class Linkerd1EngineTests
         Assert.Contains("l5d-dtab: /svc/shop => /env/prod/shop-canary", result.Message);
         Assert.Equal(dtab, env.Namerd.Peek(ShopFixture.DtabNamespace));
     }
+
+    [Theory]
+    [InlineData("pause", RolloutPhase.Paused)]
+    [InlineData("reassert", RolloutPhase.Completed)]
+    public async Task Someone_editing_Kubesteads_dentry_is_drift_handled_per_policy(string policy, RolloutPhase expected)
+    {
+        var env = SandboxEnvironment.Create("linkerd1", "healthy");
+        var namerd = env.Namerd!;
+        // An operator puts all traffic back on stable by hand, a minute after Kubestead set 25%.
+        var edited = "";
+        ITimer? edit = null;
+        namerd.Changed += _ =>
+        {
+            if (edit is not null || !namerd.Peek(ShopFixture.DtabNamespace)!.Contains("75 * /env/prod/shop & 25 * /env/prod/shop-canary")) return;
+            edit = env.Clock.CreateTimer(_ =>
+            {
+                var before = namerd.Peek(ShopFixture.DtabNamespace)!;
+                namerd.Seed(ShopFixture.DtabNamespace, before.Replace("75 * /env/prod/shop & 25 *", "100 * /env/prod/shop & 0 *"));
+                edited = before + "\n=>\n" + namerd.Peek(ShopFixture.DtabNamespace);
+            }, null, TimeSpan.FromMinutes(1), Timeout.InfiniteTimeSpan);
+        };
+        var spec = Spec("onInsufficientData: pause", $"onInsufficientData: pause\n    onDrift: {policy}");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.True(edited.Length > 0 && result.Phase == expected, edited + "\n" + string.Join("\n", result.History.Select(h => $"{h.At:HH:mm:ss} {h.Message}")));
+        Assert.Equal(expected, result.Phase);
+        if (expected == RolloutPhase.Paused)
+        {
+            Assert.Equal(PauseReason.Drift, result.PauseReason);
+            Assert.Contains("/svc/shop", result.Message);
+            var resumed = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
+            Assert.Equal(RolloutPhase.Completed, resumed.Phase);
+        }
+        Assert.DoesNotContain("/svc/shop =>", namerd.Peek(ShopFixture.DtabNamespace));
+        edit?.Dispose();
+    }
 }
