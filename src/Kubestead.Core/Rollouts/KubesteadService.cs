@@ -371,6 +371,7 @@ public sealed class KubesteadService : IKubesteadService
                         MeshProviders.Istio => "annotate the VirtualService with the rollout and the fields Kubestead owns",
                         MeshProviders.Linkerd => $"create Service {spec.Linkerd!.CanaryService} and the HTTPRoute (or add the canary backendRef) when absent",
                         MeshProviders.Smi => $"create Service {spec.Smi!.CanaryService} and the TrafficSplit (or add the canary backend) when absent",
+                        MeshProviders.Linkerd1 => $"create Service {spec.Linkerd1!.CanaryService} when absent; append the dentry '{spec.Linkerd1.Prefix} => 100 * {spec.Linkerd1.StableDestination} & 0 * {spec.Linkerd1.CanaryDestination}' to namerd's dtab '{spec.Linkerd1.DtabNamespace}' when absent (compare-and-set)",
                         _ => "remember stable's replica count on the canary Deployment",
                     }, null));
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))

@@ -20,6 +20,9 @@ public class Linkerd1EngineTests
         var ok = await service.TestAsync(new StartRequest { SpecYaml = Spec() }, checkCluster: true);
         Assert.True(ok.IsValid, string.Join("\n", ok.Checks.Select(c => $"{c.Outcome} {c.Message}")));
 
+        var startPlan = await service.PlanAsync(new StartOperation(new StartRequest { SpecYaml = Spec() }));
+        Assert.Contains(startPlan, c => c.Verb == "prepare" && c.Description.Contains("append the dentry '/svc/shop => 100 * /env/prod/shop & 0 * /env/prod/shop-canary'"));
+
         var noNamespace = await service.TestAsync(new StartRequest { SpecYaml = Spec("namespace: shop\n    prefix", "namespace: billing\n    prefix") }, checkCluster: true);
         Assert.False(noNamespace.IsValid);
         Assert.Contains(noNamespace.Checks, c => c.Outcome == CheckOutcome.Failed && c.Message.Contains("spec.linkerd1.namespace"));
