@@ -95,7 +95,7 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
         {
             await UpdateAsync(doc => Ours(doc) is { } i ? doc.Remove(i) : doc, ct, check: false).ConfigureAwait(false);
         }
-        catch (NamerdException e) when (e.IsNotFound)
+        catch (Exception e) when (e is NamerdException { IsNotFound: true } or TrafficRoutingException { ErrorId: "DtabNamespaceNotFound" })
         {
             // The namespace is gone, and our dentry with it.
         }

@@ -230,4 +230,15 @@ public sealed class Linkerd1RouterTests : IAsyncLifetime
         var list = await http.GetStringAsync(new Uri(_server.Address, "api/1/dtabs"));
         Assert.Equal("[\"prod\"]", list);
     }
+
+    [Fact]
+    public async Task Cleanup_after_the_dtab_namespace_was_deleted_is_done()
+    {
+        var router = Router();
+        await router.PrepareAsync();
+        using var http = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync(new Uri(_server.Address, "api/1/dtabs/prod"))).StatusCode);
+        await router.CleanupAsync();
+        Assert.Null(_namerd.Peek("prod"));
+    }
 }
