@@ -106,7 +106,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Demo()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1 (namerd dtabs)", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var scenario = new Option<string>("--scenario") { Description = "healthy (promoted), faulty (rolled back) or low-traffic (paused: insufficient data)", DefaultValueFactory = _ => "healthy" };
         scenario.AcceptOnlyFromAmong(DemoScenario.Names);
@@ -159,7 +159,7 @@ public sealed class CliApp(CliContext ctx)
 
     private Command Sandbox()
     {
-        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none or nginx", DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1 (namerd dtabs)", DefaultValueFactory = _ => "istio" };
         mesh.AcceptOnlyFromAmong(SandboxDemo.Meshes);
         var kubeconfigOut = new Option<string>("--kubeconfig-out") { Description = "Where to write the sandbox's kubeconfig", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "kubestead-sandbox.yaml") };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: a free one)", DefaultValueFactory = _ => 0 };
@@ -175,6 +175,8 @@ public sealed class CliApp(CliContext ctx)
             await using var server = await Kubestead.Sandbox.Server.SandboxApiServer.StartAsync(env.Cluster, p.GetValue(port), ct, useTls,
                 useTls ? null : env.Traffic.Prometheus).ConfigureAwait(false);
             if (server.PrometheusAddress is { } prometheus) env.PublishPrometheusAddress(prometheus);
+            // meshProvider linkerd1: the dtab lives in namerd, served beside the cluster for drivers in other processes.
+            await using var namerd = env.Namerd is null ? null : await Kubestead.Sandbox.Namerd.EmulatedNamerdServer.StartAsync(env.Namerd, 0, ct).ConfigureAwait(false);
             var path = p.GetValue(kubeconfigOut)!;
             try
             {
@@ -183,6 +185,8 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine($"Sandbox cluster ({p.GetValue(mesh)}) at {server.Address}; kubeconfig: {path}");
                 if (server.PrometheusAddress is { } served)
                     ctx.Out.WriteLine($"Simulated metrics (Prometheus API) at {served}; specs with the 'simulated' metric provider read them from there.");
+                if (namerd is not null)
+                    ctx.Out.WriteLine($"Emulated namerd (dtab namespace '{ShopFixture.DtabNamespace}') at {namerd.Address}; set spec.linkerd1.namerd to it.");
                 ctx.Out.WriteLine($"Try: KUBECONFIG={path} kubectl get deployments -n shop   (Ctrl+C or SIGTERM stops it)");
                 ctx.Out.Flush();
                 try

@@ -34,7 +34,10 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var client = new PrometheusClient(SharedHttp, new Uri(metric.Provider.Address.TrimEnd('/') + "/"), metric.Provider.BearerTokenFile, metric.Provider.Timeout);
         var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment)
+        var control = spec.BaselineDeployment ?? spec.StableDeployment;
+        // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
+        if (metric.Provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
+        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, control)
         {
             Ingress = spec.Nginx?.Ingress,
         };
@@ -126,6 +129,12 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
                 $"response_total{{direction=\"inbound\",namespace={n},deployment={w},classification=\"failure\"}}",
                 $"response_latency_ms_bucket{{direction=\"inbound\",namespace={n},deployment={w}}}"),
             "nginx" => NginxQueries(workload == canary),
+            // Linkerd 1.x's prometheus telemeter: rt:client:<counter>{rt="<router>", client="<bound id>"}; with the
+            // io.l5d.k8s namer the id ends /#/io.l5d.k8s/<namespace>/<port>/<service> (possibly behind a transformer prefix).
+            "linkerd1" => (
+                $"rt:client:requests{{client=~{ClientRegex(workload)}}}",
+                $"rt:client:failures{{client=~{ClientRegex(workload)}}}",
+                null),
             _ => (
                 PromQl.Render(provider.RequestsQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
                 PromQl.Render(provider.FailuresQuery!, Vars(workload), new Dictionary<string, string> { ["podRegex"] = PodRegex(workload) }),
@@ -142,6 +151,8 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
             $"nginx_ingress_controller_requests{{{selector},status=~\"5..\"}}",
             $"nginx_ingress_controller_request_duration_seconds_bucket{{{selector}}}");
     }
+    private string ClientRegex(string service) =>
+        PromQl.Quote($@".*/#/io\.l5d\.k8s/{System.Text.RegularExpressions.Regex.Escape(ns)}/[^/]+/{System.Text.RegularExpressions.Regex.Escape(service)}");
 
     private Dictionary<string, string> Vars(string workload) => new() { ["namespace"] = ns, ["deployment"] = workload, ["workload"] = workload };
 

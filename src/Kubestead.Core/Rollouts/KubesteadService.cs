@@ -27,7 +27,8 @@ public sealed class KubesteadService : IKubesteadService
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);
         _executor = new RolloutExecutor(_store, _options.Clock, _options.Observer, _options.Driver) { PollInterval = _options.PollInterval };
-        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock, api));
+        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock, api),
+            _options.NamerdHandler is { } namerd ? new HttpClient(namerd, disposeHandler: false) : null);
         _preflight = new StartPreflight(api, _options.Clock, _options.Driver);
     }
 
@@ -262,8 +263,11 @@ public sealed class KubesteadService : IKubesteadService
         if (route.Cookie is { } cookie && CookieMatch.Problem(cookie.Name, cookie.Value, cookie.IsRegex) is { } problem)
             throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
         await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
-        return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList() })
-            .WithHistory(Entry("headerRoute", $"header route {route.RouteName} ({route.Describe()}) set by hand")), ct).ConfigureAwait(false));
+        // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write nothing and say what to send.
+        var hint = (runtime.Router as IHeaderRouteInstructions)?.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(route));
+        var message = $"header route {route.RouteName} ({route.Describe()}) set by hand" + (hint is null ? "" : $"; {hint}");
+        return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList(), Message = hint ?? s.Message })
+            .WithHistory(Entry("headerRoute", message)), ct).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
@@ -385,6 +389,7 @@ public sealed class KubesteadService : IKubesteadService
                         MeshProviders.Smi => $"create Service {spec.Smi!.CanaryService} and the TrafficSplit (or add the canary backend) when absent",
                         MeshProviders.Nginx => $"create Service {spec.Nginx!.CanaryService} and the canary Ingress {spec.Nginx.CanaryIngress ?? spec.Nginx.Ingress + "-canary"} " +
                                                $"from Ingress {spec.Nginx.Ingress} at canary-weight 0 when absent (the stable Ingress is never written)",
+                        MeshProviders.Linkerd1 => $"create Service {spec.Linkerd1!.CanaryService} when absent; append the dentry '{spec.Linkerd1.Prefix} => 100 * {spec.Linkerd1.StableDestination} & 0 * {spec.Linkerd1.CanaryDestination}' to namerd's dtab '{spec.Linkerd1.DtabNamespace}' when absent (compare-and-set)",
                         _ => "remember stable's replica count on the canary Deployment",
                     }, null));
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))
@@ -422,6 +427,8 @@ public sealed class KubesteadService : IKubesteadService
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Paused (manual)", null)];
             case ResumeOperation r:
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
+            case SetHeaderRouteOperation h when (await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).Router is IHeaderRouteInstructions hint:
+                return [new PlannedChange($"route of rollout {h.Name}", "none", hint.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(h.Route)), null)];
             case SetHeaderRouteOperation h:
                 return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
                     h.Route.Cookie is { } cookie

@@ -17,4 +17,6 @@ public sealed record KubesteadServiceOptions
     public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Overrides where metric windows come from (the sandbox's simulator); null reads Prometheus.</summary>
     public MetricQueryFactory? Metrics { get; init; }
+    /// <summary>How namerd is reached for meshProvider linkerd1 (the sandbox's emulated namerd); null: over the network.</summary>
+    public HttpMessageHandler? NamerdHandler { get; init; }
 }

@@ -174,7 +174,8 @@ public sealed class RolloutExecutor(
                 case SetHeaderRouteAction h:
                     EmitStep(stored, rt);
                     await rt.Router.SetHeaderRouteAsync(ToHeaderRoute(h.Route), ct).ConfigureAwait(false);
-                    stored = await SaveAsync(stored, Advanced(stored.Status, $"header route {h.Route.RouteName} set") with
+                    var hint = (rt.Router as IHeaderRouteInstructions)?.HeaderRouteInstructions(ToHeaderRoute(h.Route));
+                    stored = await SaveAsync(stored, Advanced(stored.Status, $"header route {h.Route.RouteName} set" + (hint is null ? "" : $"; {hint}")) with
                     {
                         HeaderRoutes = stored.Status.HeaderRoutes.Append(h.Route.RouteName).Distinct().ToList(),
                     }, ct).ConfigureAwait(false);

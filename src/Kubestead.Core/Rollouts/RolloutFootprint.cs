@@ -76,6 +76,11 @@ public sealed record RolloutFootprint(
                 owned.AddRange([ResourceType.Service, ResourceType.Ingress]);
                 break;
             }
+            case MeshProviders.Linkerd1:
+                // The dtab lives in namerd, not in the cluster: only the canary Service is a Kubernetes object.
+                creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, spec.Linkerd1!.CanaryService), "spec.linkerd1.canaryService", AdoptsForeign: true));
+                owned.Add(ResourceType.Service);
+                break;
         }
         return new RolloutFootprint(apis, creates, owned);
     }

@@ -10,8 +10,10 @@ namespace Kubestead.Rollouts;
 public delegate MetricWindowQuery MetricQueryFactory(RolloutSpec spec, MetricSpec metric);
 
 /// <summary>Builds the router, workloads and analysis for a spec: the one place that maps the spec onto Core's parts.</summary>
-public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, MetricQueryFactory metrics)
+public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, MetricQueryFactory metrics, HttpClient? namerdHttp = null)
 {
+    private static readonly HttpClient SharedNamerdHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
+
     public RolloutRuntime Create(RolloutSpec spec)
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
@@ -95,6 +97,13 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 var n = spec.Nginx!;
                 return new NginxRouter(api, new NginxRouterOptions(spec.Namespace, spec.Name, spec.Service, n.CanaryService, canaryLabels,
                     n.Ingress, n.CanaryIngress, n.WeightTotal));
+            }
+            case MeshProviders.Linkerd1:
+            {
+                var l = spec.Linkerd1!;
+                return new Linkerd1Router(api, new Kubestead.Traffic.Dtabs.NamerdClient(namerdHttp ?? SharedNamerdHttp, l.Namerd),
+                    new Linkerd1RouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels, l.Namerd, l.DtabNamespace,
+                        l.Prefix, l.StableDestination, l.CanaryDestination));
             }
             default:
                 return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,

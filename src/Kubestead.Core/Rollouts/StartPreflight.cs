@@ -227,7 +227,7 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         foreach (var v in createsCanary ? new[] { "get", "list", "create", "patch", "delete" } : ["get", "patch"]) yield return ("apps", "deployments", v);
         yield return ("apps", "deployments/scale", "get");
         yield return ("apps", "deployments/scale", "patch");
-        if (spec.MeshProvider is MeshProviders.Linkerd or MeshProviders.Smi or MeshProviders.Nginx)
+        if (spec.MeshProvider is MeshProviders.Linkerd or MeshProviders.Smi or MeshProviders.Nginx or MeshProviders.Linkerd1)
             foreach (var v in new[] { "get", "list", "create", "delete" }) yield return ("", "services", v);
         foreach (var mesh in footprint.MeshApis)
         {

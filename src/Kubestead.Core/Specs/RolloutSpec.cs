@@ -32,6 +32,8 @@ public sealed record RolloutSpec(
 
     /// <summary>ingress-nginx settings when <see cref="MeshProvider"/> is <c>nginx</c>.</summary>
     public NginxSettings? Nginx { get; init; }
+    /// <summary>Linkerd 1.x (namerd dtabs); set when <see cref="MeshProvider"/> is <c>linkerd1</c>.</summary>
+    public Linkerd1Settings? Linkerd1 { get; init; }
 }
 
 public static class MeshProviders
@@ -41,7 +43,8 @@ public static class MeshProviders
     public const string Smi = "smi";
     public const string None = "none";
     public const string Nginx = "nginx";
-    public static readonly string[] All = [Istio, Linkerd, Smi, None, Nginx];
+    public const string Linkerd1 = "linkerd1";
+    public static readonly string[] All = [Istio, Linkerd, Smi, None, Nginx, Linkerd1];
 }
 
 /// <summary>Istio: subsets of one host through a DestinationRule, or two hosts (two Services) when <see cref="StableHost"/> is set.</summary>

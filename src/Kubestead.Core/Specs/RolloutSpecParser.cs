@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -85,6 +85,7 @@ public static partial class RolloutSpecParser
         SmiSettings? smi = null;
         NoMeshSettings? none = null;
         NginxSettings? nginx = null;
+        Linkerd1Settings? linkerd1 = null;
         switch (mesh)
         {
             case MeshProviders.Istio: istio = ReadIstio(r, spec, service); break;
@@ -92,6 +93,7 @@ public static partial class RolloutSpecParser
             case MeshProviders.Smi: smi = ReadSmi(r, spec, service); break;
             case MeshProviders.None: none = ReadNone(r, spec); break;
             case MeshProviders.Nginx: nginx = ReadNginx(r, spec, service); break;
+            case MeshProviders.Linkerd1: linkerd1 = ReadLinkerd1(r, spec, service); break;
         }
 
         var stable = r.Map(spec, "stable", "spec", required: true);
@@ -128,7 +130,7 @@ public static partial class RolloutSpecParser
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, CreateBaseline = createBaseline }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline }, r.Problems);
     }
 
     /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
@@ -480,8 +482,8 @@ public static partial class RolloutSpecParser
         var address = r.Str(prom, "address", pp, required: true);
         if (address is not null && !(Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https")))
             r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{address}' is not an http(s) URL");
-        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : mesh is "nginx" ? "nginx" : null;
-        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd", "nginx"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
+        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : mesh is "nginx" ? "nginx" : mesh is "linkerd1" ? "linkerd1" : null;
+        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd", "nginx", "linkerd1"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
         var requests = r.Str(prom, "requestsQuery", pp);
         var failures = r.Str(prom, "failuresQuery", pp);
         // Windows are differenced from cumulative counters read at both edges; a rate would be differenced silently.

@@ -22,7 +22,7 @@ public sealed record DemoResult(
 /// </summary>
 public static class SandboxDemo
 {
-    public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none", "nginx"];
+    public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none", "nginx", "linkerd1"];
 
     /// <param name="crdDirectory">When given, the CRDs in it are registered and every write is validated strictly against them.</param>
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
@@ -66,9 +66,16 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
             StableWorkload = ShopFixture.Name, CanaryWorkload = $"{ShopFixture.Name}-canary", Namespace = ShopFixture.Namespace, Service = ShopFixture.Name,
             BaselineWorkload = ShopFixture.BaselineDeployment,
         };
-        var traffic = new SimulatedTraffic(cluster, clock, ShopFixture.Reader(cluster, mesh), simulator);
-        return new SandboxEnvironment(mesh, scenario, clock, cluster, traffic);
+        // Linkerd 1.x routes by a dtab in namerd, outside the cluster.
+        var namerd = mesh == "linkerd1" ? new Namerd.EmulatedNamerd() : null;
+        namerd?.Seed(ShopFixture.DtabNamespace, ShopFixture.Dtab);
+        var traffic = new SimulatedTraffic(cluster, clock, ShopFixture.Reader(cluster, mesh, namerd), simulator);
+        if (namerd is not null) namerd.Changed += _ => traffic.OnRoutingChanged();
+        return new SandboxEnvironment(mesh, scenario, clock, cluster, traffic) { Namerd = namerd };
     }
+
+    /// <summary>The emulated namerd (meshProvider linkerd1), reached in-process through <see cref="CreateService"/>.</summary>
+    public Namerd.EmulatedNamerd? Namerd { get; init; }
 
     /// <summary>
     /// Tells drivers in other processes where the simulated metrics are served: specs with the <c>simulated</c> metric
@@ -89,6 +96,7 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
         Driver = new DriverIdentity(driver, "sandbox", null, driver),
         PollInterval = TimeSpan.FromSeconds(30),
         Metrics = Traffic.Metrics,
+        NamerdHandler = Namerd is null ? null : new Namerd.EmulatedNamerdHandler(Namerd),
     });
 }
 

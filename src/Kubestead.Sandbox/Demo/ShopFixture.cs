@@ -75,7 +75,17 @@ public static class ShopFixture
         """)!.AsObject());
 
     /// <summary>The canary's share of plain traffic as the mesh would route it right now.</summary>
-    public static RouteStateReader Reader(EmulatedCluster cluster, string mesh) => () =>
+    /// <summary>The demo's namerd dtab namespace and its routing before the rollout (examples/sandbox/linkerd1.yaml uses them).</summary>
+    public const string DtabNamespace = "shop";
+
+    public const string Dtab = """
+        # shop: routing by namerd (Linkerd 1.x); Kubestead adds and removes only its own dentry.
+        /k8s      => /#/io.l5d.k8s/shop/http ;
+        /env/prod => /k8s ;
+        /svc      => /env/prod ;   # every service resolves in prod
+        """ + "\n";
+
+    public static RouteStateReader Reader(EmulatedCluster cluster, string mesh, Namerd.EmulatedNamerd? namerd = null) => () =>
     {
         int Ready(string name) => Simulation.RouteShareReader.ReadyReplicas(cluster.Peek(ResourceType.Deployment, Namespace, name));
         var stableReady = Ready(Name);
@@ -96,6 +106,9 @@ public static class ShopFixture
             "linkerd" => LinkerdShares(),
             "smi" => cluster.Peek(TrafficSplit, Namespace, Name) is { } t ? Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService) : 0,
             "nginx" => Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary")),
+            "linkerd1" => namerd?.Peek(DtabNamespace) is { } dtab
+                ? Simulation.RouteShareReader.FromDtab(dtab, $"/svc/{Name}", Namespace, CanaryService, svc => cluster.Peek(ResourceType.Service, Namespace, svc) is not null)
+                : 0,
             _ => Simulation.RouteShareReader.FromReadyPods(stableReady, canaryReady),
         };
         // A mesh cannot send traffic to a version with no ready pod.

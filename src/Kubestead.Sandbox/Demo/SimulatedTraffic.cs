@@ -49,6 +49,9 @@ public sealed class SimulatedTraffic
         return Simulator.PrometheusTextAt(at);
     }, _clock);
 
+    /// <summary>Routing changed outside the cluster (namerd's dtab): re-read it from now on.</summary>
+    public void OnRoutingChanged() => OnClusterChanged();
+
     private void OnClusterChanged()
     {
         lock (_gate)

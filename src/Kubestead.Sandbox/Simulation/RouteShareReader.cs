@@ -91,6 +91,12 @@ public static class RouteShareReader
         return total <= 0 ? 0 : Math.Clamp(weight, 0, total) / total;
     }
 
+    /// <summary>Linkerd 1.x: the share namerd's dtab gives the canary Service for <paramref name="name"/> (e.g. /svc/shop).</summary>
+    public static double FromDtab(string dtab, string name, string ns, string canaryService, Func<string, bool> serviceExists) =>
+        DtabRouteResolver.Resolve(Kubestead.Traffic.Dtabs.DtabDocument.Parse(dtab), name, ns, serviceExists) is { } shares
+            ? shares.GetValueOrDefault(canaryService)
+            : 0;
+
     /// <summary>No mesh: a Service spreads connections over ready pods.</summary>
     public static double FromReadyPods(int stableReady, int canaryReady) =>
         stableReady + canaryReady == 0 ? 0 : (double)canaryReady / (stableReady + canaryReady);

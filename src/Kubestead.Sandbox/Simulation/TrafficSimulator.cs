@@ -133,6 +133,15 @@ public sealed class TrafficSimulator
             sb.Append("# HELP response_latency_ms Linkerd proxy response latency.\n# TYPE response_latency_ms histogram\n");
             foreach (var (workload, _, c) in Versions(stable, canary, baseline))
                 AppendHistogram(sb, "response_latency_ms", $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"", c, LinkerdBounds);
+            // Linkerd 1.x's prometheus telemeter: per router and client (the bound name; here the Service is named
+            // like its workload, reached through the daemonset transformer as in a typical deployment).
+            sb.Append("# TYPE rt:client:requests counter\n# TYPE rt:client:failures counter\n");
+            foreach (var (workload, _, c) in Versions(stable, canary))
+            {
+                var labels = $"rt=\"outgoing\",client=\"/%/io.l5d.k8s.daemonset/linkerd/http-incoming/l5d/#/io.l5d.k8s/{Namespace}/http/{workload}\"";
+                sb.Append(CultureInfo.InvariantCulture, $"rt:client:requests{{{labels}}} {c.Requests}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"rt:client:failures{{{labels}}} {c.Failures}\n");
+            }
             return sb.ToString();
         }
     }

@@ -36,6 +36,9 @@ public class SandboxDemoTests(ITestOutputHelper output)
     [InlineData("nginx", "healthy", RolloutPhase.Completed)]
     [InlineData("nginx", "faulty", RolloutPhase.Aborted)]
     [InlineData("nginx", "low-traffic", RolloutPhase.Paused)]
+    [InlineData("linkerd1", "healthy", RolloutPhase.Completed)]
+    [InlineData("linkerd1", "faulty", RolloutPhase.Aborted)]
+    [InlineData("linkerd1", "low-traffic", RolloutPhase.Paused)]
     public async Task Demo_ends_in_the_scenarios_phase(string mesh, string scenario, RolloutPhase expected)
     {
         var recorder = new Recorder(output);
