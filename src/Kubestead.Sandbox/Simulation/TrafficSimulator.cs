@@ -136,7 +136,7 @@ public sealed class TrafficSimulator
             // Linkerd 1.x's prometheus telemeter: per router and client (the bound name; here the Service is named
             // like its workload, reached through the daemonset transformer as in a typical deployment).
             sb.Append("# TYPE rt:client:requests counter\n# TYPE rt:client:failures counter\n");
-            foreach (var (workload, _, c) in Versions(stable, canary))
+            foreach (var (workload, _, c) in Versions(stable, canary, baseline))
             {
                 var labels = $"rt=\"outgoing\",client=\"/%/io.l5d.k8s.daemonset/linkerd/http-incoming/l5d/#/io.l5d.k8s/{Namespace}/http/{workload}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"rt:client:requests{{{labels}}} {c.Requests}\n");
