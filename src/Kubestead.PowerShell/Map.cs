@@ -14,6 +14,8 @@ internal static class Map
         History = r.History.Select(h => new KubesteadHistoryEntry { At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, Driver = h.Driver }).ToArray(),
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
         LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,
+        AnalysisState = r.AnalysisState, WarmupUntil = r.WarmupUntil, WarmupWindows = r.WarmupWindows,
+        BackgroundVerdicts = r.BackgroundVerdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
     };
 
     public static CanaryVerdict Verdict(Verdict v, string? name, string? ns) => new()

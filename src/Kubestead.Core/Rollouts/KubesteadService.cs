@@ -583,7 +583,13 @@ public sealed class KubesteadService : IKubesteadService
         }
         var driver = s.History.Count > 0 ? s.History[^1].Driver : null;
         return new RolloutResult(stored.Name, stored.Namespace, s.Phase, s.PauseReason, s.Message, mesh, s.StepIndex, stepCount, current,
-            100 - s.CanaryWeight, s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver);
+            100 - s.CanaryWeight, s.CanaryWeight, s.LastVerdicts, s.History, s.StartedAt, s.UpdatedAt, s.FinishedAt, driver)
+        {
+            BackgroundVerdicts = s.BackgroundVerdicts,
+            WarmingUp = s.WarmingUp && !s.Phase.IsTerminal(),
+            WarmupUntil = s.WarmupUntil,
+            WarmupWindows = s.WarmupWindows,
+        };
     }
 
     private static WeightReport ToWeightReport(StoredRollout stored, string mesh, TrafficSplit split)
