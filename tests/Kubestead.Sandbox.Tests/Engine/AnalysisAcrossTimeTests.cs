@@ -162,4 +162,50 @@ public class AnalysisAcrossTimeTests
         Assert.Equal(RolloutPhase.Aborted, result.Phase);
         Assert.Equal(0, RoutedCanaryShare(env));
     }
+
+    [Fact]
+    public async Task A_driver_that_dies_mid_rollout_is_replaced_and_the_background_e_process_goes_on_from_its_saved_state()
+    {
+        // Find a state write in the 25% step, when the background e-process has already counted canary traffic.
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        int? crashAt = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (crashAt is null && type.Plural == "configmaps" && StoredStatus(clean) is { StepIndex: 4, StepStartedAt: not null, BackgroundStates.Count: 1 })
+                crashAt = clean.Cluster.Writes.Count + 1; // the write after it
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: true));
+        Assert.NotNull(crashAt);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        env.Cluster.FailWriteNumber(crashAt.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: true)));
+        var saved = StoredStatus(env)!;
+        var savedCanary = saved.BackgroundStates["error-rate"]["nc"]!.GetValue<long>();
+        Assert.True(savedCanary > 0);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease expires
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.Equal(RolloutPhase.Completed, result.Phase);
+        List<BackgroundVerdictEvent> background;
+        List<VerdictEvent> step;
+        lock (recorder.Events)
+        {
+            background = recorder.Events.OfType<BackgroundVerdictEvent>().ToList();
+            step = recorder.Events.OfType<VerdictEvent>().ToList();
+        }
+        // The new driver's first window: the step judge's growth since the save is that window's canary traffic, and the
+        // background e-process adds it to the saved counts (the same e-process), not to zero.
+        var savedStep = saved.JudgeStates.TryGetValue("error-rate", out var j) ? j["nc"]!.GetValue<long>() : 0;
+        var firstWindow = step[0].Verdict.CanaryRequests - savedStep;
+        Assert.True(firstWindow > 0);
+        Assert.Equal(savedCanary + firstWindow, background[0].Verdict.CanaryRequests);
+        env.Traffic.CatchUp();
+        var (_, _, canaryServed, _) = env.Traffic.Simulator.Totals();
+        Assert.True(result.BackgroundVerdicts.Single().CanaryRequests <= canaryServed, "no window was counted twice");
+    }
 }
