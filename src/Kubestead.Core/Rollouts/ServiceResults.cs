@@ -80,7 +80,11 @@ public enum HeaderMatchType { Exact, Prefix, Regex }
 public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x-canary", string HeaderValue = "true", HeaderMatchType MatchType = HeaderMatchType.Exact);
 
 /// <summary>Verdicts per metric for a rollout, or for counts given ad hoc.</summary>
-public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts);
+public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts)
+{
+    /// <summary>The background e-processes' verdicts (whole rollout); their Fail is what aborts when background analysis is on.</summary>
+    public IReadOnlyList<Verdict> BackgroundVerdicts { get; init; } = Array.Empty<Verdict>();
+}
 
 public enum CanaryRoutingMode { Binomial, WeightedRoundRobin, Pods }
 
