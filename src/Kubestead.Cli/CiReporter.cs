@@ -84,13 +84,15 @@ public sealed class CiReporter(CliContext ctx)
         sb.AppendLine("|---|---|---|");
         foreach (var h in r.History.Where(h => h.Kind is "setWeight" or "step" or "abort" or "complete" or "paused" or "start"))
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {h.At:HH:mm:ss} | {h.Message.Replace("|", "\\|")} | {(h.CanaryWeight is { } w ? $"{w:0.###}%" : "")} |");
-        if (r.Verdicts.Count > 0)
+        var rows = r.Verdicts.Select(v => (Metric: v.Metric, Verdict: v))
+            .Concat(r.BackgroundVerdicts.Select(v => (Metric: $"{v.Metric} (background, whole rollout)", Verdict: v))).ToList();
+        if (rows.Count > 0)
         {
             sb.AppendLine();
             sb.AppendLine("| metric | verdict | canary failed/requests | control failed/requests | summary |");
             sb.AppendLine("|---|---|---|---|---|");
-            foreach (var v in r.Verdicts)
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {v.Metric} | {v.Outcome} | {v.CanaryFailures}/{v.CanaryRequests} | {v.ControlFailures}/{v.ControlRequests} | {v.Summary.Replace("|", "\\|")} |");
+            foreach (var (metric, v) in rows)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {metric} | {v.Outcome} | {v.CanaryFailures}/{v.CanaryRequests} | {v.ControlFailures}/{v.ControlRequests} | {v.Summary.Replace("|", "\\|")} |");
         }
         sb.AppendLine();
         return sb.ToString();

@@ -579,9 +579,16 @@ public sealed class CliApp(CliContext ctx)
             {
                 ["name"] = a.Name, ["namespace"] = a.Namespace,
                 ["analysis"] = new JsonArray(a.Verdicts.Select(v => (JsonNode?)OutputFormat.VerdictDocument(v)).ToArray()),
+                ["background"] = new JsonArray(a.BackgroundVerdicts.Select(v => (JsonNode?)OutputFormat.VerdictDocument(v)).ToArray()),
             }.ToJsonString(OutputFormat.Json));
-        else ctx.Out.WriteLine(a.Verdicts.Count == 0 ? "No verdicts yet." : OutputFormat.Verdicts(a.Verdicts));
-        return a.Verdicts.Any(v => v.Outcome == VerdictOutcome.Fail) ? ExitCodes.RolledBack
+        else
+        {
+            ctx.Out.WriteLine(a.Verdicts.Count == 0 ? "No verdicts yet." : OutputFormat.Verdicts(a.Verdicts));
+            if (a.BackgroundVerdicts.Count > 0)
+                ctx.Out.WriteLine("Background analysis (whole rollout; a Fail aborts):" + Environment.NewLine + OutputFormat.Verdicts(a.BackgroundVerdicts));
+        }
+        // A background Fail is what aborts; a background Pass or no verdict yet does not hold back a step's Pass.
+        return a.Verdicts.Concat(a.BackgroundVerdicts).Any(v => v.Outcome == VerdictOutcome.Fail) ? ExitCodes.RolledBack
             : a.Verdicts.Count > 0 && a.Verdicts.All(v => v.Outcome == VerdictOutcome.Pass) ? ExitCodes.Success : ExitCodes.Paused;
     }
 

@@ -14,6 +14,7 @@ public sealed class CliObserver(TextWriter writer, bool verbose, CiReporter? ci)
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastWaiting = new();
     private readonly Dictionary<string, Analysis.VerdictOutcome> _lastOutcome = new();
+    private DateTimeOffset? _lastWarmup;
 
     public List<RolloutEvent> Seen { get; } = new();
 
@@ -36,6 +37,17 @@ public sealed class CliObserver(TextWriter writer, bool verbose, CiReporter? ci)
                     var changed = !_lastOutcome.TryGetValue(v.Verdict.Metric, out var before) || before != v.Verdict.Outcome;
                     _lastOutcome[v.Verdict.Metric] = v.Verdict.Outcome;
                     if (!changed) return;
+                    break;
+                case BackgroundVerdictEvent b when !verbose:
+                    var key = "background:" + b.Verdict.Metric;
+                    var news = !_lastOutcome.TryGetValue(key, out var was) || was != b.Verdict.Outcome;
+                    _lastOutcome[key] = b.Verdict.Outcome;
+                    if (!news) return;
+                    break;
+                case WarmupWindowEvent w when !verbose:
+                    // One line per warm-up, not one per window.
+                    if (_lastWarmup == w.WarmupUntil) return;
+                    _lastWarmup = w.WarmupUntil;
                     break;
             }
             var prefix = e is WarningEvent ? "warning: " : "";

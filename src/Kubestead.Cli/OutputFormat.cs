@@ -33,6 +33,14 @@ public static class OutputFormat
             ? new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight, ["baseline"] = baseline }
             : new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
         ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
+        ["analysisState"] = r.AnalysisState,
+        ["background"] = new JsonArray(r.BackgroundVerdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
+        ["warmup"] = new JsonObject
+        {
+            ["active"] = r.WarmingUp,
+            ["until"] = r.WarmupUntil?.ToString("o", CultureInfo.InvariantCulture),
+            ["windows"] = r.WarmupWindows,
+        },
         ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
         ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
         ["timedOut"] = r.TimedOut,
@@ -86,10 +94,18 @@ public static class OutputFormat
         if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
         if (r.Effective is { } e) sb.AppendLine().Append("Share: ").Append(e.Describe(r.CanaryWeight));
         if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");
+        if (r.WarmingUp && r.WarmupUntil is { } until)
+            sb.AppendLine().Append("Analysis: warm-up until ").Append(until.ToString("u", CultureInfo.InvariantCulture))
+                .Append($" ({r.WarmupWindows} window(s) not judged)");
         if (r.Verdicts.Count > 0)
         {
             sb.AppendLine();
             sb.Append(Verdicts(r.Verdicts));
+        }
+        if (r.BackgroundVerdicts.Count > 0)
+        {
+            sb.AppendLine().AppendLine("Background analysis (whole rollout; a Fail aborts):");
+            sb.Append(Verdicts(r.BackgroundVerdicts));
         }
         return sb.ToString();
     }

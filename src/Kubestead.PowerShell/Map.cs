@@ -15,6 +15,8 @@ internal static class Map
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
         LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,
         EffectiveCanaryShare = r.Effective?.CanaryPercent, CanaryReadyPods = r.Effective?.CanaryReadyPods, StableReadyPods = r.Effective?.StableReadyPods,
+        AnalysisState = r.AnalysisState, WarmupUntil = r.WarmupUntil, WarmupWindows = r.WarmupWindows,
+        BackgroundVerdicts = r.BackgroundVerdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
     };
 
     public static KubesteadRolloutHistoryRecord History(Reports.RolloutHistoryRow h) => new()

@@ -36,6 +36,12 @@ public sealed class KubesteadRollout
     public double? EffectiveCanaryShare { get; set; }
     public int? CanaryReadyPods { get; set; }
     public int? StableReadyPods { get; set; }
+    /// <summary>"warm-up" while windows are not judged yet, "analysing" once they are, null before any window.</summary>
+    public string? AnalysisState { get; set; }
+    public DateTimeOffset? WarmupUntil { get; set; }
+    public int WarmupWindows { get; set; }
+    /// <summary>The background e-processes' verdicts: one per sequential metric across the whole rollout; a Fail aborts.</summary>
+    public CanaryVerdict[] BackgroundVerdicts { get; set; } = [];
 }
 
 public sealed class KubesteadHistoryEntry

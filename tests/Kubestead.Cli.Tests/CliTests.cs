@@ -128,7 +128,8 @@ public class CliTests
         Assert.Equal(3, code);
         var md = File.ReadAllText(summary);
         Assert.Contains("Kubestead rollout `shop/shop`: Aborted", md);
-        Assert.Contains("| error-rate | Fail |", md);
+        // With background analysis (the default) the whole-rollout e-process is what fails the canary.
+        Assert.Contains("| error-rate (background, whole rollout) | Fail |", md);
         Assert.Contains("::error title=Rollout shop/shop rolled back::", stderr);
     }
 

@@ -46,7 +46,12 @@ public sealed class ThresholdJudge(string metric, double? minSuccessRatePercent,
 
     public void RestoreState(JsonObject state)
     {
-        if (state["nc"] is null) return;
+        // An empty state is a judge that has seen nothing (a new analysis step starts its judges that way).
+        if (state["nc"] is null)
+        {
+            _last = null;
+            return;
+        }
         _last = new MetricWindow(default, default,
             new VersionSample(state["nc"]!.GetValue<long>(), state["xc"]!.GetValue<long>()),
             new VersionSample(state["ns"]!.GetValue<long>(), state["xs"]!.GetValue<long>()));

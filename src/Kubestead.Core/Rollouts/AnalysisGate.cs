@@ -17,4 +17,10 @@ public static class AnalysisGate
         if (verdicts.Any(v => v.Outcome == VerdictOutcome.Error)) return GateOutcome.Error;
         return GateOutcome.InsufficientData;
     }
+
+    /// <summary>The step judges' gate, except that a background e-process's Fail aborts whatever the step.</summary>
+    public static GateOutcome Combine(RolloutStatus status, bool analysisConfigured) =>
+        analysisConfigured && status.BackgroundVerdicts.Any(v => v.Outcome == VerdictOutcome.Fail)
+            ? GateOutcome.Fail
+            : Combine(status.LastVerdicts, analysisConfigured);
 }

@@ -104,6 +104,21 @@ public sealed record TimelineMetric(
             verdict.Outcome, Round(fail), Round(pass), P95(window.Canary.Latency), P95(window.Control.Latency));
     }
 
+    /// <summary>
+    /// The record of a window judged by a step judge and a background e-process: the background's evidence against the
+    /// canary (what aborts) and its Fail, the step judge's evidence for it (what advances) and otherwise its outcome.
+    /// </summary>
+    public static TimelineMetric From(MetricWindow window, ICanaryJudge stepJudge, Verdict stepVerdict, ICanaryJudge background, Verdict backgroundVerdict)
+    {
+        var step = From(window, stepJudge, stepVerdict);
+        var whole = From(window, background, backgroundVerdict);
+        return step with
+        {
+            EValue = whole.EValue,
+            Outcome = backgroundVerdict.Outcome == VerdictOutcome.Fail ? VerdictOutcome.Fail : step.Outcome,
+        };
+    }
+
     private static double? P95(LatencyHistogram? h) => h is { Total: > 0 } ? Round(SequentialLatencyJudge.Quantile(h, 0.95)) : null;
 
     // Four significant digits are plenty for a chart and keep the status JSON short.

@@ -283,7 +283,10 @@ public sealed class KubesteadService : IKubesteadService
     public async Task<AnalysisReport> GetAnalysisAsync(string? ns, string name, CancellationToken ct = default)
     {
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
-        return new AnalysisReport(stored.Name, stored.Namespace, stored.Status.UpdatedAt, stored.Status.LastVerdicts);
+        return new AnalysisReport(stored.Name, stored.Namespace, stored.Status.UpdatedAt, stored.Status.LastVerdicts)
+        {
+            BackgroundVerdicts = stored.Status.BackgroundVerdicts,
+        };
     }
 
     public async Task<SpecTestReport> TestAsync(StartRequest request, bool checkCluster, CancellationToken ct = default)
@@ -618,6 +621,10 @@ public sealed class KubesteadService : IKubesteadService
         {
             Timeline = s.Timeline,
             BaselineWeight = baseline,
+            BackgroundVerdicts = s.BackgroundVerdicts,
+            WarmingUp = s.WarmingUp && !s.Phase.IsTerminal(),
+            WarmupUntil = s.WarmupUntil,
+            WarmupWindows = s.WarmupWindows,
         };
     }
 

@@ -52,7 +52,9 @@ public static class RolloutDecider
         }
 
         if (gate == GateOutcome.Fail)
-            return new AbortAction("analysis failed: the canary is worse than its control");
+            return new AbortAction(status.BackgroundVerdicts.FirstOrDefault(v => v.Outcome == Analysis.VerdictOutcome.Fail) is { } bg
+                ? $"background analysis failed ({bg.Metric}): the canary is worse than its control"
+                : "analysis failed: the canary is worse than its control");
 
         if (status.StepIndex >= plan.Steps.Count)
             return DecidePromotionGate(plan, status, now, gate);
@@ -96,8 +98,11 @@ public static class RolloutDecider
         return Inconclusive(plan, gate, $"step {status.StepIndex + 1}: analysis ended without a verdict");
     }
 
+    // Judges reset at the step's start have only seen this step's windows; otherwise the last window must lie within the step.
     private static bool HasWindowWithin(RolloutPlan plan, RolloutStatus status, DateTimeOffset stepStart) =>
-        plan.Analysis is not { } analysis || status.AnalysisCursor is { } cursor && cursor - analysis.Interval >= stepStart;
+        plan.Analysis is not { } analysis
+        || status.StepEvidenceSince is { } since && since >= stepStart && status.LastVerdicts.Count > 0
+        || status.AnalysisCursor is { } cursor && cursor - analysis.Interval >= stepStart;
 
     private static EngineAction DecidePromotionGate(RolloutPlan plan, RolloutStatus status, DateTimeOffset now, GateOutcome gate)
     {

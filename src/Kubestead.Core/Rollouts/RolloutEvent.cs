@@ -17,6 +17,14 @@ public sealed record WeightAppliedEvent(DateTimeOffset At, string Namespace, str
 public sealed record VerdictEvent(DateTimeOffset At, string Namespace, string Rollout, Verdict Verdict)
     : RolloutEvent(At, Namespace, Rollout, $"{Verdict.Metric}: {Verdict.Outcome} - {Verdict.Summary}");
 
+/// <summary>A background e-process's verdict (one per sequential metric across the whole rollout; its Fail aborts).</summary>
+public sealed record BackgroundVerdictEvent(DateTimeOffset At, string Namespace, string Rollout, Verdict Verdict)
+    : RolloutEvent(At, Namespace, Rollout, $"{Verdict.Metric} (background): {Verdict.Outcome} - {Verdict.Summary}");
+
+/// <summary>A window inside a warm-up: its counts were not fed to any judge.</summary>
+public sealed record WarmupWindowEvent(DateTimeOffset At, string Namespace, string Rollout, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, DateTimeOffset WarmupUntil)
+    : RolloutEvent(At, Namespace, Rollout, $"warm-up: window {WindowStart:HH:mm:ss}-{WindowEnd:HH:mm:ss} not judged (warm-up until {WarmupUntil:HH:mm:ss})");
+
 /// <summary>
 /// A wait in progress. <see cref="Remaining"/> is null when the wait has no fixed end. For an analysis that runs until a
 /// verdict, <see cref="CanaryRequests"/> is what the judges have seen and <see cref="CanaryRequestsNeeded"/> what the

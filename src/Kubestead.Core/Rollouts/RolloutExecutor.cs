@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
 using Kubestead.Traffic;
@@ -20,12 +21,55 @@ public sealed class RolloutExecutor(
 
     private string Who => driver.ToString();
 
+    // One throttle per rollout this executor drives (a service may drive several at once).
+    private readonly ConcurrentDictionary<string, StatusWriteThrottle> _throttles = new();
+
+    private StatusWriteThrottle Throttle(StoredRollout s) =>
+        _throttles.GetOrAdd($"{s.Namespace}/{s.Name}", _ => new StatusWriteThrottle(TimeSpan.FromMinutes(1), clock));
+
     /// <summary>Drives until the rollout is terminal or paused, then returns its state.</summary>
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
     {
-        stored = await DriveUntilStopAsync(stored, rt, lease, ct).ConfigureAwait(false);
-        return await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
+        var throttle = Throttle(stored);
+        throttle.Interval = rt.Plan.Policies.StatusInterval;
+        try
+        {
+            stored = await DriveUntilStopAsync(stored, rt, lease, ct).ConfigureAwait(false);
+            stored = await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
+            return await FlushAsync(stored, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped on purpose (not a crash): keep the analysis progress held back by the throttle if the cluster takes it.
+            if (throttle.Pending is { } p)
+            {
+                try
+                {
+                    await store.SaveAsync(p.Stored, p.Status, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is KubernetesApiException or HttpRequestException or OperationCanceledException)
+                {
+                    // The next driver re-reads the unsaved windows from the metrics.
+                }
+            }
+            throw;
+        }
+        finally
+        {
+            _throttles.TryRemove($"{stored.Namespace}/{stored.Name}", out _);
+        }
     }
+
+    /// <summary>Writes analysis progress the throttle held back, so what the driver returns is what the cluster has.</summary>
+    private async Task<StoredRollout> FlushAsync(StoredRollout stored, CancellationToken ct)
+    {
+        if (Throttle(stored).Pending is not { } p) return stored;
+        return await SaveAsync(p.Stored, p.Status, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The rollout as stored, with the analysis progress this driver has not written yet laid over it.</summary>
+    private async Task<StoredRollout> LoadAsync(StoredRollout stored, CancellationToken ct) =>
+        Throttle(stored).Overlay(await store.LoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false));
 
     /// <summary>
     /// When the driver leaves a rollout that paused by itself (too little data, failing metrics), nobody watches the
@@ -64,11 +108,11 @@ public sealed class RolloutExecutor(
         {
             ct.ThrowIfCancellationRequested();
             await lease.RenewIfDueAsync(ct).ConfigureAwait(false);
-            stored = await store.LoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+            stored = await LoadAsync(stored, ct).ConfigureAwait(false);
             var now = clock.GetUtcNow();
 
             if (rt.Analysis is { } analysis && analysis.IsActive(stored.Status))
-                stored = await AnalyseAsync(stored, analysis, now, ct).ConfigureAwait(false);
+                stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
 
             if (stored.Status.Phase == RolloutPhase.Progressing && rt.Analysis is { } a
                 && a.Plan.ConsecutiveErrorLimit > 0 && stored.Status.ConsecutiveMetricErrors >= a.Plan.ConsecutiveErrorLimit)
@@ -122,7 +166,7 @@ public sealed class RolloutExecutor(
                 && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
                 return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
 
-            var gate = AnalysisGate.Combine(stored.Status.LastVerdicts, rt.Analysis is not null);
+            var gate = AnalysisGate.Combine(stored.Status, rt.Analysis is not null);
             var action = RolloutDecider.Decide(rt.Plan, stored.Status, now, gate);
             if (action is StopAction) return stored;
             try
@@ -148,7 +192,16 @@ public sealed class RolloutExecutor(
                     break;
                 case StartStepTimerAction:
                     EmitStep(stored, rt);
-                    stored = await SaveAsync(stored, stored.Status with { StepStartedAt = now }, ct).ConfigureAwait(false);
+                    var started = stored.Status with { StepStartedAt = now };
+                    if (rt.Analysis is { } analysis && stored.Status.StepIndex < rt.Plan.Steps.Count
+                        && rt.Plan.Steps[stored.Status.StepIndex] is AnalysisPlanStep step && analysis.IsActive(stored.Status))
+                    {
+                        // The last window ends where the step begins; the step's judges then start from nothing.
+                        stored = await AnalyseAsync(stored, rt, analysis, now, ct, closePartial: true).ConfigureAwait(false);
+                        if (AnalysisGate.Combine(stored.Status, true) == GateOutcome.Fail) break;
+                        started = analysis.StartStep(stored.Status, now, step) with { StepStartedAt = now };
+                    }
+                    stored = await SaveAsync(stored, started, ct).ConfigureAwait(false);
                     break;
                 case WaitAction wait:
                     await WaitAsync(stored, rt, wait, now, ct).ConfigureAwait(false);
@@ -369,27 +422,83 @@ public sealed class RolloutExecutor(
     {
         if (rt.MeshProvider != "none") await rt.Workload.ScaleForWeightAsync(weight, ct).ConfigureAwait(false);
         // Re-read just before the route write so an abort or pause from another process wins the race.
-        var fresh = await store.LoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+        var fresh = await LoadAsync(stored, ct).ConfigureAwait(false);
         if (fresh.Status.Phase != RolloutPhase.Progressing && fresh.Status.Phase != RolloutPhase.Promoting) return fresh;
+        var analysis = rt.Analysis is { } a && a.IsActive(fresh.Status) ? a : null;
+        // The window in progress ends at the weight write, so no window mixes two weights (its expected share would be wrong).
+        if (analysis is not null)
+        {
+            fresh = await AnalyseAsync(fresh, rt, analysis, clock.GetUtcNow(), ct, closePartial: true).ConfigureAwait(false);
+            // The closing window failed the canary: that verdict is saved; the loop aborts instead of moving traffic.
+            if (AnalysisGate.Combine(fresh.Status, true) == GateOutcome.Fail) return fresh;
+        }
+        var previous = fresh.Status.CanaryWeight;
         var split = await rt.Router.SetCanaryWeightAsync(weight, ct).ConfigureAwait(false);
-        Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+        var inEffect = clock.GetUtcNow();
+        Emit(new WeightAppliedEvent(inEffect, stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
         var status = fresh.Status with
         {
             CanaryWeight = split.CanaryPercent,
-            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+            LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, inEffect, Who),
         };
-        if (advance) status = Advanced(status, $"weight {split.CanaryPercent:0.###}%");
-        return await SaveAsync(fresh, status.WithHistory(Entry("setWeight",
+        // The next window starts when the new weight is in effect (the write has returned: for no mesh, the pods are ready).
+        if (analysis is not null) status = analysis.WeightInEffect(status, previous, split.CanaryPercent, inEffect);
+        var timedNext = false;
+        if (advance)
+        {
+            status = Advanced(status, $"weight {split.CanaryPercent:0.###}%");
+            (status, timedNext) = StartTimedStep(status, rt, inEffect);
+        }
+        var saved = await SaveAsync(fresh, status.WithHistory(Entry("setWeight",
             $"stable {split.StablePercent:0.###}% / canary {split.CanaryPercent:0.###}%", split.CanaryPercent)), ct).ConfigureAwait(false);
+        if (timedNext) EmitStep(saved, rt);
+        return saved;
     }
 
-    private async Task<StoredRollout> AnalyseAsync(StoredRollout stored, AnalysisRunner analysis, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// A pause or analysis step that follows a weight write starts in the same state write (its clock starts when the
+    /// weight is in effect; an analysis step's judges start from nothing), instead of in a write of its own.
+    /// </summary>
+    private static (RolloutStatus Status, bool Started) StartTimedStep(RolloutStatus status, RolloutRuntime rt, DateTimeOffset now)
     {
-        var (status, verdicts) = await analysis.CatchUpAsync(stored.Status, now, ct).ConfigureAwait(false);
-        if (status == stored.Status && verdicts.Count == 0) return stored;
-        foreach (var v in verdicts)
+        if (status.StepIndex >= rt.Plan.Steps.Count) return (status, false);
+        switch (rt.Plan.Steps[status.StepIndex])
+        {
+            case PausePlanStep { Duration: not null }:
+                return (status with { StepStartedAt = now }, true);
+            case AnalysisPlanStep step:
+                var started = rt.Analysis is { } a && a.IsActive(status) ? a.StartStep(status, now, step) : status;
+                return (started with { StepStartedAt = now }, true);
+            default:
+                return (status, false);
+        }
+    }
+
+    private async Task<StoredRollout> AnalyseAsync(StoredRollout stored, RolloutRuntime rt, AnalysisRunner analysis, DateTimeOffset now, CancellationToken ct,
+        bool closePartial = false)
+    {
+        var result = await analysis.CatchUpAsync(stored.Status, now, ct, closePartial).ConfigureAwait(false);
+        var status = result.Status;
+        if (status == stored.Status && result.NewVerdicts.Count == 0 && result.WarmupWindows.Count == 0) return stored;
+        foreach (var w in result.WarmupWindows)
+            Emit(new WarmupWindowEvent(now, stored.Namespace, stored.Name, w.Start, w.End, w.WarmupUntil));
+        foreach (var v in result.NewVerdicts)
             Emit(new VerdictEvent(now, stored.Namespace, stored.Name, v));
-        return await SaveAsync(stored, status, ct).ConfigureAwait(false);
+        foreach (var v in result.NewBackgroundVerdicts)
+            Emit(new BackgroundVerdictEvent(now, stored.Namespace, stored.Name, v));
+        // A changed combined verdict is what the state machine acts on: it is written before anything acts on it.
+        var decisive = AnalysisGate.Combine(status, true) != AnalysisGate.Combine(stored.Status, true);
+        // A window closed at a step or weight change rides on that change's own (forced) write.
+        if (closePartial && !decisive) return stored with { Status = status };
+        // A verdict whose consequence begins with a state write (advance, pause, abort, promotion) rides on that write:
+        // it is still in the cluster before anything acts on it. Any other changed verdict is written now. Progress
+        // alone also rides on the next action's write when one follows at once.
+        var next = RolloutDecider.Decide(rt.Plan, status, now, AnalysisGate.Combine(status, true));
+        var writesFirst = next is AdvanceStepAction or PauseAction or AbortAction or BeginPromotionAction or StartStepTimerAction;
+        var writesSoon = next is ApplyWeightAction or SetHeaderRouteAction or RemoveHeaderRouteAction;
+        if (!closePartial && (writesFirst || (!decisive && writesSoon)))
+            return Throttle(stored).Hold(stored, status with { UpdatedAt = clock.GetUtcNow() });
+        return await SaveAsync(stored, status, ct, force: decisive).ConfigureAwait(false);
     }
 
     private async Task WaitAsync(StoredRollout stored, RolloutRuntime rt, WaitAction wait, DateTimeOffset now, CancellationToken ct)
@@ -428,11 +537,20 @@ public sealed class RolloutExecutor(
         return saved;
     }
 
-    private async Task<StoredRollout> SaveAsync(StoredRollout stored, RolloutStatus status, CancellationToken ct)
+    /// <summary>
+    /// Every state write of the engine goes through here. <paramref name="force"/> is false only for analysis progress
+    /// without a changed verdict, which <see cref="StatusWriteThrottle"/> writes at most once per statusInterval.
+    /// </summary>
+    private async Task<StoredRollout> SaveAsync(StoredRollout stored, RolloutStatus status, CancellationToken ct, bool force = true)
     {
+        var throttle = Throttle(stored);
+        status = status with { UpdatedAt = clock.GetUtcNow() };
+        if (!throttle.ShouldWrite(force)) return throttle.Hold(stored, status);
         try
         {
-            return await store.SaveAsync(stored, status with { UpdatedAt = clock.GetUtcNow() }, ct).ConfigureAwait(false);
+            var saved = await store.SaveAsync(stored, status, ct).ConfigureAwait(false);
+            throttle.Written();
+            return saved;
         }
         catch (KubernetesApiException e) when (e.IsConflict || e.IsInvalid)
         {

@@ -11,8 +11,18 @@ public sealed record RolloutPlan(
     AnalysisPlan? Analysis,
     RolloutPolicies Policies);
 
-/// <summary>Background analysis: one window every <see cref="Interval"/>, from step <see cref="StartingStep"/> on.</summary>
-public sealed record AnalysisPlan(TimeSpan Interval, int StartingStep, int ConsecutiveErrorLimit, int InconclusiveWindowLimit);
+/// <summary>Analysis: one window every <see cref="Interval"/>, from step <see cref="StartingStep"/> on.</summary>
+public sealed record AnalysisPlan(TimeSpan Interval, int StartingStep, int ConsecutiveErrorLimit, int InconclusiveWindowLimit)
+{
+    /// <summary>Windows within this time after the canary first gets traffic are not judged.</summary>
+    public TimeSpan Warmup { get; init; }
+
+    /// <summary>Warm up again after every later weight change.</summary>
+    public bool WarmupAfterWeightChange { get; init; }
+
+    /// <summary>Sequential metrics also feed one e-process across the whole rollout whose Fail aborts at any moment.</summary>
+    public bool Background { get; init; }
+}
 
 public enum DriftPolicy { Pause, Reassert }
 
@@ -29,6 +39,9 @@ public sealed record RolloutPolicies(
     TimeSpan? ScaleDownDelay = null,
     bool HoldWeightWhilePaused = false)
 {
+    /// <summary>At most one state write per this interval for analysis progress alone (decisions are written at once).</summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Argo Rollouts' default: long enough for sidecars to stop sending in-flight requests to the canary.</summary>
     public static readonly TimeSpan DefaultScaleDownDelay = TimeSpan.FromSeconds(30);
 }
@@ -49,8 +62,11 @@ public sealed record PausePlanStep(TimeSpan? Duration) : PlanStep
     public override string Describe() => Duration is { } d ? $"pause {Durations.Format(d)}" : "pause until resumed";
 }
 
-/// <summary>Waits for the analysis: for a duration (then needs a Pass), or until every judge gives a verdict.</summary>
-public sealed record AnalysisPlanStep(TimeSpan? Duration, bool UntilVerdict) : PlanStep
+/// <summary>
+/// Waits for the analysis: for a duration (then needs a Pass), or until every judge gives a verdict. Windows that begin
+/// within <see cref="InitialDelay"/> of the step's start are warm-up, not judged.
+/// </summary>
+public sealed record AnalysisPlanStep(TimeSpan? Duration, bool UntilVerdict, TimeSpan InitialDelay = default) : PlanStep
 {
     public override string Describe() => (Duration, UntilVerdict) switch
     {

@@ -56,6 +56,24 @@ public sealed record RolloutStatus
 
     public IReadOnlyList<Verdict> LastVerdicts { get; init; } = Array.Empty<Verdict>();
 
+    /// <summary>Saved state of each metric's background e-process (one across the whole rollout), keyed by metric name.</summary>
+    public IReadOnlyDictionary<string, JsonObject> BackgroundStates { get; init; } = new Dictionary<string, JsonObject>();
+
+    /// <summary>The background e-processes' latest verdicts; a Fail aborts whatever step is running.</summary>
+    public IReadOnlyList<Verdict> BackgroundVerdicts { get; init; } = Array.Empty<Verdict>();
+
+    /// <summary>When the current analysis step's judges started from nothing: verdicts since then rest on this step's traffic only.</summary>
+    public DateTimeOffset? StepEvidenceSince { get; init; }
+
+    /// <summary>Windows that begin before this time are warm-up: counted as such, never fed to a judge.</summary>
+    public DateTimeOffset? WarmupUntil { get; init; }
+
+    /// <summary>True when the latest window was a warm-up window (shown as "warm-up").</summary>
+    public bool WarmingUp { get; init; }
+
+    /// <summary>Warm-up windows so far (not fed to any judge).</summary>
+    public int WarmupWindows { get; init; }
+
     public int ConsecutiveMetricErrors { get; init; }
 
     public int InconclusiveWindows { get; init; }

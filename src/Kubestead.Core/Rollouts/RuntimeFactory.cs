@@ -29,8 +29,14 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         if (spec.Analysis is { } a)
         {
             var judges = JudgeFactory.CreateGate(a.Metrics);
-            var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)).ToList();
-            analysis = new AnalysisRunner(new AnalysisPlan(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit), bindings);
+            var plan = ToAnalysisPlan(a);
+            // The background e-process is a second judge of the same kind and alpha, fed from the first counted window on.
+            var background = plan.Background ? JudgeFactory.CreateGate(a.Metrics) : null;
+            var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)
+            {
+                Background = m.Judge.Kind == "sequential" ? background?[i] : null,
+            }).ToList();
+            analysis = new AnalysisRunner(plan, bindings);
         }
         return new RolloutRuntime(ToPlan(spec), spec.MeshProvider, router, workload, analysis);
     }
@@ -41,16 +47,14 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         {
             SetWeightStepSpec w => new SetWeightPlanStep(w.Weight),
             PauseStepSpec p => new PausePlanStep(p.Duration),
-            AnalysisStepSpec a => new AnalysisPlanStep(a.Duration, a.UntilVerdict),
+            AnalysisStepSpec a => new AnalysisPlanStep(a.Duration, a.UntilVerdict, a.InitialDelay),
             SetHeaderRouteStepSpec h => new SetHeaderRoutePlanStep(new HeaderRouteRequest(h.Name, h.HeaderName, h.HeaderValue,
                 h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact },
                 h.Cookie is { } c ? new CookieMatch(c.Name, c.Value, c.IsRegex) : null)),
             RemoveHeaderRouteStepSpec r => new RemoveHeaderRoutePlanStep(r.Name),
             _ => throw new ArgumentException($"unknown step {s.GetType().Name}"),
         }).ToList();
-        var analysis = spec.Analysis is { } a
-            ? new AnalysisPlan(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit)
-            : null;
+        var analysis = spec.Analysis is { } a ? ToAnalysisPlan(a) : null;
         var p = spec.Policies;
         var policies = new RolloutPolicies(
             p.OnDrift == "reassert" ? DriftPolicy.Reassert : DriftPolicy.Pause,
@@ -59,12 +63,19 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             p.Promotion == "weightOnly" ? PromotionMode.WeightOnly : PromotionMode.Full,
             spec.None?.ReadyTimeout,
             spec.ScaleDownDelay,
-            p.HoldWeightWhilePaused);
+            p.HoldWeightWhilePaused) { StatusInterval = spec.StatusInterval };
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
     }
 
     /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
     public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
+    private static AnalysisPlan ToAnalysisPlan(AnalysisSpec a) => new(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit)
+    {
+        Warmup = a.Warmup,
+        WarmupAfterWeightChange = a.WarmupAfterWeightChange,
+        // Fixed-sample judges never run in the background (the parser rejects asking for it): only sequential metrics do.
+        Background = a.Background && a.Metrics.Any(m => m.Judge.Kind == "sequential"),
+    };
 
     private ITrafficRouter CreateRouter(RolloutSpec spec, CanaryWorkload workload)
     {

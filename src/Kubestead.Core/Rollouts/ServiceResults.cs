@@ -38,6 +38,21 @@ public sealed record RolloutResult(
     public EffectiveShare? Effective { get; init; }
     /// <summary>The analysed windows (weights, counts, verdicts, e-values); null when nothing was analysed.</summary>
     public AnalysisTimeline? Timeline { get; init; }
+
+    /// <summary>The background e-processes' latest verdicts (one per sequential metric across the whole rollout).</summary>
+    public IReadOnlyList<Verdict> BackgroundVerdicts { get; init; } = Array.Empty<Verdict>();
+
+    /// <summary>True while the analysis is in a warm-up: its windows are shown as "warm-up" and not judged.</summary>
+    public bool WarmingUp { get; init; }
+
+    /// <summary>When the current (or last) warm-up ends; null when there was none.</summary>
+    public DateTimeOffset? WarmupUntil { get; init; }
+
+    /// <summary>Windows not judged because they fell in a warm-up.</summary>
+    public int WarmupWindows { get; init; }
+
+    /// <summary>"warm-up" while warming up, "analysing" once windows are judged, null before any window.</summary>
+    public string? AnalysisState => WarmingUp ? "warm-up" : Verdicts.Count > 0 || BackgroundVerdicts.Count > 0 ? "analysing" : null;
 }
 
 /// <summary>What to start: a spec (text or file), or the common case of a new image for an existing service.</summary>
@@ -79,7 +94,11 @@ public sealed record HeaderRouteRequest(string RouteName, string HeaderName = "x
 }
 
 /// <summary>Verdicts per metric for a rollout, or for counts given ad hoc.</summary>
-public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts);
+public sealed record AnalysisReport(string? Name, string? Namespace, DateTimeOffset At, IReadOnlyList<Verdict> Verdicts)
+{
+    /// <summary>The background e-processes' verdicts (whole rollout); their Fail is what aborts when background analysis is on.</summary>
+    public IReadOnlyList<Verdict> BackgroundVerdicts { get; init; } = Array.Empty<Verdict>();
+}
 
 public enum CanaryRoutingMode { Binomial, WeightedRoundRobin, Pods }
 

@@ -34,6 +34,11 @@ public sealed record RolloutSpec(
     public NginxSettings? Nginx { get; init; }
     /// <summary>Linkerd 1.x (namerd dtabs); set when <see cref="MeshProvider"/> is <c>linkerd1</c>.</summary>
     public Linkerd1Settings? Linkerd1 { get; init; }
+    /// <summary>
+    /// At most one state write per this interval for analysis progress alone; phase, step and verdict changes are
+    /// written at once. A crash loses at most this much analysis progress (re-read from the metrics), never a decision.
+    /// </summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 public static class MeshProviders
@@ -95,7 +100,8 @@ public sealed record CanarySpec(string? Deployment, string? Image, string? Conta
 public abstract record StepSpec;
 public sealed record SetWeightStepSpec(double Weight) : StepSpec;
 public sealed record PauseStepSpec(TimeSpan? Duration) : StepSpec;
-public sealed record AnalysisStepSpec(TimeSpan? Duration, bool UntilVerdict) : StepSpec;
+/// <param name="InitialDelay">Windows that begin within this time of the step's start are not judged (warm-up).</param>
+public sealed record AnalysisStepSpec(TimeSpan? Duration, bool UntilVerdict, TimeSpan InitialDelay = default) : StepSpec;
 public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, string HeaderValue, string MatchType, CookieMatchSpec? Cookie = null) : StepSpec;
 
 /// <summary><c>setHeaderRoute.cookie</c>: the cookie <see cref="Name"/> with exactly <see cref="Value"/>, or matching it as a regex.</summary>
@@ -107,7 +113,20 @@ public sealed record AnalysisSpec(
     int StartingStep,
     IReadOnlyList<MetricSpec> Metrics,
     int ConsecutiveErrorLimit,
-    int InconclusiveWindowLimit);
+    int InconclusiveWindowLimit)
+{
+    /// <summary>Windows that begin within this time after the canary first gets traffic are not judged.</summary>
+    public TimeSpan Warmup { get; init; }
+
+    /// <summary>Also warm up after every later weight change.</summary>
+    public bool WarmupAfterWeightChange { get; init; }
+
+    /// <summary>
+    /// One anytime-valid e-process per sequential metric across the whole rollout, whose Fail aborts at any moment;
+    /// steps still need a Pass from their own evidence. Fixed-sample judges never run in the background.
+    /// </summary>
+    public bool Background { get; init; } = true;
+}
 
 /// <summary>Where a metric's counts come from.</summary>
 public sealed record MetricProviderSpec(

@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -121,6 +121,8 @@ public static partial class RolloutSpecParser
         var policies = ReadPolicies(r, spec);
         // Argo's default: sidecars keep sending in-flight requests to the canary for a few seconds after traffic moves.
         var scaleDownDelay = r.Duration(spec, "scaleDownDelay", "spec", TimeSpan.FromSeconds(30), min: TimeSpan.Zero) ?? TimeSpan.FromSeconds(30);
+        var statusInterval = r.Duration(spec, "statusInterval", "spec", TimeSpan.FromMinutes(1), min: TimeSpan.Zero) ?? TimeSpan.FromMinutes(1);
+        if (analysis is not null) CheckWarmups(r, spec, analysis, steps);
 
         if (createBaseline && SpecReader.Child(spec, "steps") is YamlSequenceNode stepNodes)
             foreach (var (step, i) in steps.Select((s, i) => (s, i)))
@@ -130,7 +132,7 @@ public static partial class RolloutSpecParser
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline, StatusInterval = statusInterval }, r.Problems);
     }
 
     /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
@@ -329,12 +331,16 @@ public static partial class RolloutSpecParser
                     if (SpecReader.IsNull(node)) { steps.Add(new AnalysisStepSpec(null, true)); break; }
                     var m = r.Map(step, "analysis", path, required: false);
                     if (m is null) break;
-                    r.CheckKeys(m, $"{path}.analysis", "duration", "untilVerdict");
+                    r.CheckKeys(m, $"{path}.analysis", "duration", "untilVerdict", "initialDelay");
                     var d = r.Duration(m, "duration", $"{path}.analysis", min: TimeSpan.FromSeconds(1));
                     var until = r.Bool(m, "untilVerdict", $"{path}.analysis", d is null) ?? true;
                     if (d is null && !until && SpecReader.Child(m, "duration") is null)
                         r.Problem(m, $"{path}.analysis.duration", "required when untilVerdict is false");
-                    steps.Add(new AnalysisStepSpec(d, until));
+                    var delay = r.Duration(m, "initialDelay", $"{path}.analysis", TimeSpan.Zero, min: TimeSpan.Zero) ?? TimeSpan.Zero;
+                    if (d is { } dd && delay >= dd)
+                        r.Problem(SpecReader.Child(m, "initialDelay"), $"{path}.analysis.initialDelay",
+                            $"{SpecDuration.Format(delay)} is not shorter than the step's duration ({SpecDuration.Format(dd)}): no window of the step would be judged");
+                    steps.Add(new AnalysisStepSpec(d, until, delay));
                     break;
                 }
                 case "setHeaderRoute":
@@ -436,7 +442,10 @@ public static partial class RolloutSpecParser
         var m = r.Map(spec, "analysis", "spec", required: false);
         if (m is null) return null;
         const string p = "spec.analysis";
-        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits");
+        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background");
+        var warmup = r.Duration(m, "warmup", p, TimeSpan.Zero, min: TimeSpan.Zero) ?? TimeSpan.Zero;
+        var warmupAfterChange = r.Bool(m, "warmupAfterWeightChange", p, false) ?? false;
+        var background = r.Bool(m, "background", p);
         var interval = r.Duration(m, "interval", p, TimeSpan.FromMinutes(1), min: TimeSpan.FromSeconds(5)) ?? TimeSpan.FromMinutes(1);
         var starting = r.Int(m, "startingStep", p, 0, 1000, 0) ?? 0;
         var limits = r.Map(m, "limits", p, required: false);
@@ -465,7 +474,30 @@ public static partial class RolloutSpecParser
                 if (name is not null && provider is not null && judge is not null) metrics.Add(new MetricSpec(name, provider, judge));
             }
         }
-        return new AnalysisSpec(interval, starting, metrics, errors, inconclusive);
+        // Checking a fixed-sample judge at every window (as background analysis does) inflates its false-alarm rate.
+        var fixedSample = metrics.Where(x => x.Judge.Kind != "sequential").Select(x => $"{x.Name} ({x.Judge.Kind})").ToList();
+        if (background == true && fixedSample.Count > 0)
+            r.Problem(SpecReader.Child(m, "background"), $"{p}.background",
+                $"background analysis needs anytime-valid (sequential) judges, but {string.Join(", ", fixedSample)} is a fixed-sample test that would raise false aborts if checked at every window; remove background or set it to false");
+        return new AnalysisSpec(interval, starting, metrics, errors, inconclusive)
+        {
+            Warmup = warmup,
+            WarmupAfterWeightChange = warmupAfterChange,
+            Background = background ?? true,
+        };
+    }
+
+    /// <summary>A warm-up as long as an analysis step would leave the step nothing to judge.</summary>
+    private static void CheckWarmups(SpecReader r, YamlMappingNode spec, AnalysisSpec analysis, IReadOnlyList<StepSpec> steps)
+    {
+        if (analysis.Warmup <= TimeSpan.Zero) return;
+        for (var i = 0; i < steps.Count; i++)
+            if (steps[i] is AnalysisStepSpec { Duration: { } d } && analysis.Warmup >= d)
+            {
+                r.Problem(SpecReader.Child(SpecReader.Child(spec, "analysis") as YamlMappingNode, "warmup"), "spec.analysis.warmup",
+                    $"{SpecDuration.Format(analysis.Warmup)} is not shorter than the duration of spec.steps[{i}].analysis ({SpecDuration.Format(d)}): no window of that step would be judged");
+                return;
+            }
     }
 
     private static MetricProviderSpec? ReadProvider(SpecReader r, YamlMappingNode metric, string mp, string? mesh)

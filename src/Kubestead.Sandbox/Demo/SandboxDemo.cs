@@ -14,7 +14,11 @@ public sealed record DemoResult(
     long CanaryFailures,
     TimeSpan SimulatedDuration,
     int ApiRequests,
-    int ApiWrites);
+    int ApiWrites)
+{
+    /// <summary>Every write the rollout made (verb and object), in order: what the control-plane cost tests count.</summary>
+    public IReadOnlyList<string> WriteLog { get; init; } = [];
+}
 
 /// <summary>
 /// The sandbox demo: the shop service on an emulated cluster, simulated traffic, and a real rollout by the real engine
@@ -37,7 +41,10 @@ public static class SandboxDemo
         env.Traffic.CatchUp();
         var (sr, sf, cr, cf) = env.Traffic.Simulator.Totals();
         var log = env.Cluster.Log.ToList();
-        return new DemoResult(result, env.Scenario, sr, sf, cr, cf, env.Clock.GetUtcNow() - start, log.Count, env.Cluster.Writes.Count);
+        return new DemoResult(result, env.Scenario, sr, sf, cr, cf, env.Clock.GetUtcNow() - start, log.Count, env.Cluster.Writes.Count)
+        {
+            WriteLog = env.Cluster.Writes,
+        };
     }
 }
 

@@ -32,4 +32,29 @@ public class ControlPlaneCostTests(ITestOutputHelper output)
         if (mesh == "none") Assert.True(requests.Count <= 40, $"{mesh}: {requests.Count} requests for one weight change");
         else Assert.Equal(12, requests.Count);
     }
+
+    /// <summary>
+    /// The state ConfigMap is written on a phase, step, weight or verdict change and otherwise at most once per
+    /// statusInterval (1 minute): the demo rollout's analysis windows (every 10 seconds) no longer each cost a write.
+    /// </summary>
+    [Theory]
+    [InlineData("istio")]
+    [InlineData("linkerd")]
+    [InlineData("smi")]
+    [InlineData("none")]
+    public async Task The_demo_rollout_writes_its_state_at_most_30_times(string mesh)
+    {
+        var result = await SandboxDemo.RunAsync(mesh, "healthy", SandboxDemoTests.SpecFor(mesh), NullRolloutObserver.Instance);
+        Assert.Equal(RolloutPhase.Completed, result.Rollout.Phase);
+        var writes = result.WriteLog;
+        var stateWrites = writes.Count(w => w.Contains("configmaps/kubestead-shop"));
+        output.WriteLine($"{mesh}: {result.ApiRequests} requests, {result.ApiWrites} writes, {stateWrites} state writes, {result.SimulatedDuration} simulated");
+        foreach (var g in writes.GroupBy(w => w)) output.WriteLine($"  {g.Count(),4} {g.Key}");
+        Assert.True(stateWrites <= 30, $"{mesh}: {stateWrites} state writes");
+        // Lowering the interval writes more: the throttle, not a lost save, is what keeps the count down.
+        var eager = await SandboxDemo.RunAsync(mesh, "healthy", SandboxDemoTests.SpecFor(mesh).Replace("  policies:\n", "  statusInterval: 0s\n  policies:\n"),
+            NullRolloutObserver.Instance);
+        Assert.Equal(RolloutPhase.Completed, eager.Rollout.Phase);
+        Assert.True(eager.WriteLog.Count(w => w.Contains("configmaps/kubestead-shop")) > stateWrites + 20);
+    }
 }
