@@ -26,7 +26,7 @@ public class AnalysisTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
         var runner = new AnalysisRunner(new AnalysisPlan(Interval, 0, 3, 0), bindings);
         var status = BusyStatus() with { AnalysisCursor = T0, CanaryWeight = 5 };
 
-        var (after, produced) = await runner.CatchUpAsync(status, T0 + Interval * windows, CancellationToken.None);
+        var (after, produced, _, _) = await runner.CatchUpAsync(status, T0 + Interval * windows, CancellationToken.None);
 
         Assert.Equal(windows * metrics, produced.Count);
         var timeline = after.Timeline!;
