@@ -242,15 +242,17 @@ public static class RolloutReportWriter
     private static void Verdicts(StringBuilder sb, RolloutResult r)
     {
         sb.Append("<section><h2>Verdicts</h2>");
-        if (r.Verdicts.Count == 0)
+        if (r.Verdicts.Count == 0 && r.BackgroundVerdicts.Count == 0)
         {
             sb.Append("<p>No verdict yet.</p></section>");
             return;
         }
-        sb.Append("<table id=\"verdicts\"><thead><tr><th>Metric</th><th>Judge</th><th>Verdict</th><th>Canary failed / requests</th><th>Control failed / requests</th><th>E-value</th><th>Summary</th></tr></thead><tbody>");
-        foreach (var v in r.Verdicts)
+        // The background e-process (whole rollout) decides aborts; the step judges decide when a step may advance.
+        var rows = r.BackgroundVerdicts.Select(v => (Scope: "whole rollout (background)", V: v)).Concat(r.Verdicts.Select(v => (Scope: "this step", V: v)));
+        sb.Append("<table id=\"verdicts\"><thead><tr><th>Metric</th><th>Judge</th><th>Scope</th><th>Verdict</th><th>Canary failed / requests</th><th>Control failed / requests</th><th>E-value</th><th>Summary</th></tr></thead><tbody>");
+        foreach (var (scope, v) in rows)
             sb.Append(CultureInfo.InvariantCulture,
-                $"<tr class=\"outcome-{v.Outcome.ToString().ToLowerInvariant()}\"><td>{Html.Escape(v.Metric)}</td><td>{Html.Escape(v.Judge)}</td><td>{v.Outcome}</td><td>{v.CanaryFailures} / {v.CanaryRequests}</td><td>{v.ControlFailures} / {v.ControlRequests}</td><td>{(v.EValue is { } e ? FormatE(e) : "-")}</td><td>{Html.Escape(v.Summary)}</td></tr>");
+                $"<tr class=\"outcome-{v.Outcome.ToString().ToLowerInvariant()}\"><td>{Html.Escape(v.Metric)}</td><td>{Html.Escape(v.Judge)}</td><td>{scope}</td><td>{v.Outcome}</td><td>{v.CanaryFailures} / {v.CanaryRequests}</td><td>{v.ControlFailures} / {v.ControlRequests}</td><td>{(v.EValue is { } e ? FormatE(e) : "-")}</td><td>{Html.Escape(v.Summary)}</td></tr>");
         sb.Append("</tbody></table></section>");
     }
 

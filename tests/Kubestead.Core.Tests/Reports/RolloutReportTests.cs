@@ -55,8 +55,11 @@ public class RolloutReportTests
         Assert.Equal(T0.AddSeconds(200), T(Chart(doc, "chart-weight").Descendants(Svg + "line").Single(e => Class(e).Contains("m-abort")), "data-t"));
         Assert.Equal(windows[^1].End, T(Chart(doc, "chart-evidence-0").Descendants(Svg + "line").Single(e => Class(e).Contains("m-abort")), "data-t"));
 
-        // Tables: one row per verdict and per event.
-        Assert.Single(doc.Descendants(X + "table").Single(t => (string?)t.Attribute("id") == "verdicts").Descendants(X + "tbody").Single().Elements(X + "tr"));
+        // Tables: one row per verdict (background ones first, marked as the whole rollout's) and per event.
+        var verdictRows = doc.Descendants(X + "table").Single(t => (string?)t.Attribute("id") == "verdicts").Descendants(X + "tbody").Single().Elements(X + "tr").ToList();
+        Assert.Equal(r.Verdicts.Count + r.BackgroundVerdicts.Count, verdictRows.Count);
+        Assert.Equal(r.BackgroundVerdicts.Select(_ => "whole rollout (background)").Concat(r.Verdicts.Select(_ => "this step")),
+            verdictRows.Select(tr => tr.Elements(X + "td").ElementAt(2).Value));
         Assert.Equal(r.History.Count, doc.Descendants(X + "table").Single(t => (string?)t.Attribute("id") == "events").Descendants(X + "tbody").Single().Elements(X + "tr").Count());
     }
 
@@ -159,7 +162,11 @@ public class RolloutReportTests
         var timeline = windows.Aggregate(new AnalysisTimeline(), (t, w) => t.Append(w, [new TimelineJudge("error-rate", "sequential", 40)]));
         return new RolloutResult(name, ns, RolloutPhase.Aborted, null, message, "istio", 3, 9, null, 100, 0,
             [new Verdict("sequential", "error-rate", VerdictOutcome.Fail, 1500, 130, 18000, 17, 4.1, 0.01, 65, 10, "canary worse")],
-            history, T0, T0.AddSeconds(210), T0.AddSeconds(210), "d") { Timeline = timeline };
+            history, T0, T0.AddSeconds(210), T0.AddSeconds(210), "d")
+        {
+            Timeline = timeline,
+            BackgroundVerdicts = [new Verdict("sequential", "error-rate", VerdictOutcome.Fail, 1700, 150, 21000, 20, 4.2, 0.01, 70, 10, "background: canary worse")],
+        };
     }
 
     private static XElement Chart(XDocument doc, string id) => doc.Descendants(Svg + "svg").Single(e => (string?)e.Attribute("id") == id);
