@@ -33,7 +33,7 @@ function Invoke-ChildPwsh {
 function New-TestSpec {
     param(
         [Parameter(Mandatory)] [string] $Path,
-        [ValidateSet('istio', 'linkerd', 'smi', 'none')] [string] $Mesh = 'istio',
+        [ValidateSet('istio', 'linkerd', 'smi', 'none', 'nginx')] [string] $Mesh = 'istio',
         [string] $Name = 'shop',
         # A fresh version by default: stable already running a spec's image makes start answer "already at this version".
         [string] $Image = "registry.example.com/shop:2.$(Get-Random -Maximum 100000000)",
@@ -44,6 +44,7 @@ function New-TestSpec {
         'linkerd' { "  linkerd:`n    apiGroup: gateway.networking.k8s.io`n    canaryService: shop-canary" }
         'smi' { "  smi:`n    apiVersion: split.smi-spec.io/v1alpha4`n    canaryService: shop-canary" }
         'none' { "  none:`n    capacity: keepStable`n    readyTimeout: 2m" }
+        'nginx' { "  nginx:`n    ingress: shop`n    canaryService: shop-canary" }
     }
     $stepLines = ($Steps | ForEach-Object { "    - $_" }) -join "`n"
     @"
@@ -72,7 +73,8 @@ function Get-ClusterFingerprint {
     $paths = @(
         "/api/v1/namespaces/$Namespace/configmaps", "/api/v1/namespaces/$Namespace/services",
         "/apis/apps/v1/namespaces/$Namespace/deployments", "/apis/coordination.k8s.io/v1/namespaces/$Namespace/leases",
-        "/apis/networking.istio.io/v1/namespaces/$Namespace/virtualservices", "/apis/networking.istio.io/v1/namespaces/$Namespace/destinationrules"
+        "/apis/networking.istio.io/v1/namespaces/$Namespace/virtualservices", "/apis/networking.istio.io/v1/namespaces/$Namespace/destinationrules",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/$Namespace/httproutes", "/apis/networking.k8s.io/v1/namespaces/$Namespace/ingresses"
     )
     $parts = foreach ($p in $paths) {
         try {

@@ -1,11 +1,12 @@
 #Requires -Version 7.4
-# Every cluster cmdlet against a live sandbox cluster (kubestead sandbox, started once per mesh), on all four meshes.
+# Every cluster cmdlet against a live sandbox cluster (kubestead sandbox, started once per mesh), on five meshes.
 BeforeDiscovery {
     $meshes = @(
         @{ Mesh = 'istio'; Weight = 20; HeaderRoutes = $true }
         @{ Mesh = 'linkerd'; Weight = 20; HeaderRoutes = $true }
         @{ Mesh = 'smi'; Weight = 20; HeaderRoutes = $false }
         @{ Mesh = 'none'; Weight = 50; HeaderRoutes = $false }
+        @{ Mesh = 'nginx'; Weight = 20; HeaderRoutes = $true }
     )
 }
 
