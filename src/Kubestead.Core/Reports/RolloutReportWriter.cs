@@ -112,6 +112,9 @@ public static class RolloutReportWriter
         };
         chart.NameSpans("insufficient", "insufficient data");
         chart.NameSpans("error", "metrics error");
+        var warmups = r.Timeline?.Warmups ?? [];
+        if (warmups.Count > 0) chart.NameSpans("warmup", "warm-up (not judged)");
+        foreach (var w in warmups) chart.AddSpan(w.Start, w.End, "warmup", $"{Clock(w.Start)} to {Clock(w.End)}: warm-up, not judged");
         foreach (var (s, e) in spans) chart.AddSpan(s, e, "insufficient", $"{Clock(s)} to {Clock(e)}: insufficient data");
         foreach (var (s, e) in OutcomeSpans(windows, metric, VerdictOutcome.Error)) chart.AddSpan(s, e, "error", $"{Clock(s)} to {Clock(e)}: metrics error");
         foreach (var h in r.History.Where(h => h.Kind is "abort" or "complete" or "paused"))
@@ -302,7 +305,7 @@ svg .series.canary .line,svg .legend.canary .line{stroke:var(--canary)}svg .seri
 svg .series.control .line,svg .legend.control .line{stroke:var(--control)}svg .series.control .pt{fill:var(--control)}
 svg .series.pass .line,svg .legend.pass .line{stroke:var(--pass);stroke-dasharray:6 3}svg .series.pass .pt{fill:var(--pass)}
 svg .series.weight .line,svg .legend.weight .line{stroke:var(--weight);stroke-width:2.5}svg .series.weight .pt{fill:var(--weight)}
-svg .span.insufficient{fill:var(--insufficient);opacity:.22}svg .span.paused{fill:var(--paused);opacity:.2}svg .span.error{fill:var(--canary);opacity:.15}
+svg .span.insufficient{fill:var(--insufficient);opacity:.22}svg .span.paused{fill:var(--paused);opacity:.2}svg .span.error{fill:var(--canary);opacity:.15}svg .span.warmup{fill:var(--muted);opacity:.18}
 svg .marker{stroke:var(--muted);stroke-width:1;stroke-dasharray:3 3}
 svg .marker.m-abort{stroke:var(--canary);stroke-width:2;stroke-dasharray:none}svg .marker.m-complete{stroke:var(--pass);stroke-width:2;stroke-dasharray:none}
 svg .marker.m-pause{stroke:var(--paused);stroke-width:2}

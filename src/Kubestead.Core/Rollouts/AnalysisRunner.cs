@@ -122,6 +122,7 @@ public sealed class AnalysisRunner
                 // A warm-up window ends where the warm-up does, so the first judged window holds no warm-up traffic.
                 if (until < end) end = until;
                 warmups.Add(new WarmupWindow(cursor, end, until));
+                timeline = timeline.AppendWarmup(cursor, end);
                 warmupCount++;
                 warmingUp = true;
                 cursor = end;
@@ -208,7 +209,7 @@ public sealed class AnalysisRunner
             BackgroundVerdicts = lastBackground,
             ConsecutiveMetricErrors = errors,
             InconclusiveWindows = inconclusive,
-            Timeline = timeline.WindowCount == 0 ? status.Timeline : timeline,
+            Timeline = timeline.WindowCount == 0 && timeline.Warmups.Count == 0 ? status.Timeline : timeline,
             WarmingUp = warmingUp,
             WarmupWindows = warmupCount,
         }, produced, producedBackground, warmups);

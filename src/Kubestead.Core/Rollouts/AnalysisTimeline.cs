@@ -22,6 +22,21 @@ public sealed record AnalysisTimeline
     /// <summary>Windows analysed in all, including the ones merged away.</summary>
     public int WindowCount { get; init; }
 
+    /// <summary>At most this many warm-up spans are kept (the newest); adjacent warm-up windows form one span.</summary>
+    public const int MaxWarmupSpans = 50;
+
+    /// <summary>Spans whose traffic was not judged because they fell in a warm-up (analysis.warmup, initialDelay).</summary>
+    public IReadOnlyList<TimelineSpan> Warmups { get; init; } = Array.Empty<TimelineSpan>();
+
+    /// <summary>Records a warm-up window, joining it to the previous warm-up span when they touch.</summary>
+    public AnalysisTimeline AppendWarmup(DateTimeOffset start, DateTimeOffset end)
+    {
+        var spans = Warmups.ToList();
+        if (spans.Count > 0 && spans[^1].End >= start) spans[^1] = spans[^1] with { End = end > spans[^1].End ? end : spans[^1].End };
+        else spans.Add(new TimelineSpan(start, end));
+        return this with { Warmups = spans.Skip(Math.Max(0, spans.Count - MaxWarmupSpans)).ToList() };
+    }
+
     /// <summary>Adds a window, merging old windows when the timeline is over its bound.</summary>
     public AnalysisTimeline Append(TimelineWindow window, IReadOnlyList<TimelineJudge> judges)
     {
@@ -43,6 +58,9 @@ public sealed record AnalysisTimeline
         return result;
     }
 }
+
+/// <summary>A stretch of time in the timeline (a warm-up).</summary>
+public sealed record TimelineSpan(DateTimeOffset Start, DateTimeOffset End);
 
 /// <summary>A judge in the timeline: its metric, its kind, and the e-value at which it decides (null: not sequential).</summary>
 public sealed record TimelineJudge(string Metric, string Judge, double? Threshold);

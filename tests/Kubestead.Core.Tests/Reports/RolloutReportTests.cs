@@ -136,6 +136,17 @@ public class RolloutReportTests
     }
 
     /// <summary>A rollout with steps, a pause, insufficient data, a failing canary and the abort.</summary>
+    [Fact]
+    public void Warm_up_spans_are_shaded_on_the_failure_chart()
+    {
+        var r = Rollout("shop", "shop", "m");
+        r = r with { Timeline = r.Timeline!.AppendWarmup(T0.AddSeconds(20), T0.AddSeconds(25)).AppendWarmup(T0.AddSeconds(25), T0.AddSeconds(40)) };
+        var doc = Parse(RolloutReportWriter.Render(r, T0.AddHours(1)));
+        var warm = Chart(doc, "chart-failures").Descendants(Svg + "rect").Where(e => Class(e).Contains("warmup") && e.Attribute("data-from") is not null).ToList();
+        Assert.Equal([(T0.AddSeconds(20), T0.AddSeconds(40))], warm.Select(e => (T(e, "data-from"), T(e, "data-to"))));
+        Assert.Contains("warm-up", Chart(doc, "chart-failures").Value);
+    }
+
     public static RolloutResult Rollout(string name, string ns, string message)
     {
         var history = new List<RolloutHistoryEntry>

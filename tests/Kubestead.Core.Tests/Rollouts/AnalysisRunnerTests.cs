@@ -57,6 +57,9 @@ public class AnalysisRunnerTests
         // Only the 30 judged seconds reached the judges (10 canary requests a second).
         Assert.Equal(300, after.Status.LastVerdicts.Single().CanaryRequests);
         Assert.Equal(300, after.Status.BackgroundVerdicts.Single().CanaryRequests);
+        // The timeline keeps the warm-up as one span (for the report's shading) and only judged windows as windows.
+        Assert.Equal([new TimelineSpan(T0, T0.AddSeconds(25))], after.Status.Timeline!.Warmups);
+        Assert.All(after.Status.Timeline.Windows, w => Assert.True(w.Start >= T0.AddSeconds(25)));
     }
 
     [Fact]
