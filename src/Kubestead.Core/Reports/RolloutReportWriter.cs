@@ -313,7 +313,7 @@ svg .bound{stroke-width:1.5;stroke-dasharray:8 4}svg .bound.threshold{stroke:var
 svg .label.neutral{fill:var(--muted)}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid var(--border);padding:4px 6px;text-align:left;vertical-align:top}
 th{color:var(--muted);font-weight:600}
-tr.outcome-fail td:nth-child(3){color:var(--canary);font-weight:600}tr.outcome-pass td:nth-child(3){color:var(--pass);font-weight:600}
+tr.outcome-fail td:nth-child(4){color:var(--canary);font-weight:600}tr.outcome-pass td:nth-child(4){color:var(--pass);font-weight:600}
 tr.event-abort td,tr.event-paused td{font-weight:600}
 footer{margin-top:24px;color:var(--muted);font-size:12px}
 """;
