@@ -10,21 +10,7 @@ namespace Kubestead.Cli.Tests;
 /// <summary>Issue #19 item 12 through the CLI: without a mesh, status shows the canary's real share of ready pods beside the weight.</summary>
 public class EffectiveShareCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = _ => null,
-            IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(env.CreateService(observer, "cli-test")),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args) => InProcessCli.RunAsync(env, args);
 
     [Fact]
     public async Task Status_reports_the_effective_share_when_an_autoscaler_changed_stable_under_the_split()

@@ -10,21 +10,7 @@ public class LifecycleCliTests
 {
     private static string Repo => Kubestead.Tests.Shared.RepositoryRoot.Path;
 
-    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = _ => null,
-            IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(env.CreateService(observer, "cli-test")),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args) => InProcessCli.RunAsync(env, args);
 
     [Fact]
     public async Task Wait_that_times_out_exits_5_and_status_says_nothing_drives_the_rollout()

@@ -5,21 +5,7 @@ namespace Kubestead.Cli.Tests;
 
 public class Linkerd1CliTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = _ => null,
-            IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(env.CreateService(observer, "cli-test")),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args) => InProcessCli.RunAsync(env, args);
 
     [Fact]
     public async Task Header_route_set_prints_the_l5d_dtab_header_and_writes_nothing_to_namerd()

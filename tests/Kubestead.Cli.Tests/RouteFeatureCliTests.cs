@@ -11,21 +11,7 @@ public class RouteFeatureCliTests
 {
     private static string Repo => Kubestead.Tests.Shared.RepositoryRoot.Path;
 
-    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = _ => null,
-            IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(env.CreateService(observer, "cli-test")),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(SandboxEnvironment env, params string[] args) => InProcessCli.RunAsync(env, args);
 
     [Fact]
     public async Task Header_route_set_with_a_cookie_writes_the_cookie_regex_and_refuses_half_a_cookie()
