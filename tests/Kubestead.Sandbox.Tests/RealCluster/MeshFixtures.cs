@@ -13,6 +13,9 @@ public static class MeshFixtures
     public static readonly ResourceType DestinationRule = new("networking.istio.io", "v1", "destinationrules", "DestinationRule");
     public static readonly ResourceType GatewayRoute = new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute");
     public static readonly ResourceType LinkerdRoute = new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute");
+
+    /// <summary>The HTTPRoute type of one of the two API groups Linkerd reads.</summary>
+    public static ResourceType RouteType(string apiGroup) => apiGroup == "policy.linkerd.io" ? LinkerdRoute : GatewayRoute;
     public static readonly ResourceType TrafficSplit = new("split.smi-spec.io", "v1alpha4", "trafficsplits", "TrafficSplit");
 
     public const string CanaryImage = "registry.example.com/app:2.0.0";

@@ -59,7 +59,7 @@ public class MeshRolloutTests
     [InlineData("policy.linkerd.io")]
     public async Task Linkerd_rollout_completes_with_either_HTTPRoute_group(string apiGroup)
     {
-        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        var routeType = MeshFixtures.RouteType(apiGroup);
         await using var env = await RealRolloutEnvironment.CreateAsync("linkerd");
         await env.SeedAsync(MeshFixtures.LinkerdObjects(routeType));
         var routeBefore = await env.GetAsync(routeType, "checkout");

@@ -11,7 +11,7 @@ public class RouteFeatureRolloutTests
     [InlineData("policy.linkerd.io")]
     public async Task Linkerd_route_whose_parent_is_not_the_stable_backend_rolls_out_and_is_left_as_found(string apiGroup)
     {
-        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        var routeType = MeshFixtures.RouteType(apiGroup);
         await using var env = await RealRolloutEnvironment.CreateAsync("parent");
         await env.SeedAsync(RouteFeatureFixtures.ParentDiffersObjects(routeType));
         var routeBefore = await env.GetAsync(routeType, "checkout-service");
@@ -73,7 +73,7 @@ public class RouteFeatureRolloutTests
     [InlineData("policy.linkerd.io")]
     public async Task HTTPRoute_cookie_route_is_accepted_by_the_server_in_both_groups(string apiGroup)
     {
-        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        var routeType = MeshFixtures.RouteType(apiGroup);
         await using var env = await RealRolloutEnvironment.CreateAsync("cookie-route");
         await env.SeedAsync(RouteFeatureFixtures.ParentDiffersObjects(routeType));
         var before = await env.GetAsync(routeType, "checkout-service");
@@ -102,7 +102,7 @@ public class RouteFeatureRolloutTests
     [InlineData("policy.linkerd.io")]
     public async Task A_created_baseline_gets_the_canarys_share_and_is_removed_at_the_end(string apiGroup)
     {
-        var routeType = apiGroup == "policy.linkerd.io" ? MeshFixtures.LinkerdRoute : MeshFixtures.GatewayRoute;
+        var routeType = MeshFixtures.RouteType(apiGroup);
         await using var env = await RealRolloutEnvironment.CreateAsync("baseline");
         await env.SeedAsync(RouteFeatureFixtures.ParentDiffersObjects(routeType));
         var routeBefore = await env.GetAsync(routeType, "checkout-service");
