@@ -33,6 +33,8 @@ internal static class KubeConfigDocument
         var config = ModelReader.Deserialize<K8SConfiguration?>(text) ?? new K8SConfiguration();
         config.FileName = file;
         var tokenFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The second pass only runs when the key is there at all (rare), so a plain kubeconfig is parsed once.
+        if (!text.Contains("tokenFile", StringComparison.Ordinal)) return (config, tokenFiles);
         foreach (var u in ModelReader.Deserialize<TokenFileView?>(text)?.Users ?? [])
             if (u.Name is not null && u.User?.GetValueOrDefault("tokenFile") is string { Length: > 0 } tf) tokenFiles.TryAdd(u.Name, tf);
         return (config, tokenFiles);
