@@ -32,6 +32,10 @@ public static class SandboxDemo
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
         CancellationToken ct = default, string? crdDirectory = null)
     {
+        // The fixture is built for one mesh: a spec for another would drive objects the sandbox never created.
+        if (Kubestead.Specs.RolloutSpecParser.Parse(specYaml, "shop").Spec is { } parsed && parsed.MeshProvider != mesh)
+            throw new KubesteadException("SpecMeshMismatch", KubesteadErrorKind.InvalidInput,
+                $"spec.meshProvider is '{parsed.MeshProvider}' but the sandbox runs mesh '{mesh}': use --mesh {parsed.MeshProvider} or a spec for {mesh}");
         var env = SandboxEnvironment.Create(mesh, scenarioName, seed, crdDirectory);
         var start = env.Clock.GetUtcNow();
         await using var service = env.CreateService(observer);
