@@ -496,6 +496,15 @@ public sealed class RolloutExecutor(
         var readiness = await rt.Workload.CanaryReadinessAsync(ct).ConfigureAwait(false);
         var seen = WarmupClock.Observe(stored.Status, analysis.Plan.Warmup, rt.Workload.ReadyTimeout, now, readiness);
         if (seen.Status == stored.Status) return stored;
+        if (!stored.Status.WarmupAwaitingReady && seen.Status.WarmupFrom is not null && seen.Status.WarmupFrom != stored.Status.WarmupFrom)
+        {
+            // Returning pods restart the warm-up now: the windows before it, while pods were missing (after a driver's
+            // absence, minutes of them), are analysed first, so only traffic from now on counts as warm-up. (A warm-up
+            // that waited for the pods needs no such step: every window until they are ready is warm-up.)
+            stored = await AnalyseAsync(stored, rt, analysis, now, ct, closePartial: true).ConfigureAwait(false);
+            if (AnalysisGate.Combine(stored.Status, true) == GateOutcome.Fail) return stored;
+            seen = WarmupClock.Observe(stored.Status, analysis.Plan.Warmup, rt.Workload.ReadyTimeout, now, readiness);
+        }
         if (seen.Message is { } text)
             Emit(seen.Warning ? new WarningEvent(now, stored.Namespace, stored.Name, text) : new VerboseEvent(now, stored.Namespace, stored.Name, text));
         var status = seen.Message is null ? seen.Status : seen.Status.WithHistory(Entry("warmup", seen.Message, seen.Status.CanaryWeight));

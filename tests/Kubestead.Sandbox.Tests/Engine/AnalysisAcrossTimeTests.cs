@@ -449,4 +449,47 @@ public class AnalysisAcrossTimeTests
         Assert.InRange(first25, adopted + Warmup, adopted + Warmup + TimeSpan.FromSeconds(10));
         AssertNoVerdictBetween(events, adopted, first25);
     }
+    [Fact]
+    public async Task A_driver_that_dies_recording_the_return_of_replaced_pods_is_replaced_and_the_next_one_restarts_the_warm_up()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
+        void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
+            () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)));
+        // In a clean run, find the write that records the restart (the replaced pods were seen back).
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(clean);
+        int? restartWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (restartWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupRestarts: 1 })
+                restartWrite = clean.Cluster.Writes.Count;
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(restartWrite);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(env);
+        env.Cluster.FailWriteNumber(restartWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var saved = StoredStatus(env)!;
+        Assert.NotNull(saved.CanaryUnreadySince); // the drop was recorded, the return was not
+        Assert.Equal(0, saved.WarmupRestarts);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var resumed = env.Clock.GetUtcNow();
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        Assert.Equal(1, result.WarmupRestarts);
+        var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
+        Assert.StartsWith("second@", restart.Driver, StringComparison.Ordinal);
+        Assert.InRange(restart.At, resumed, resumed + TimeSpan.FromSeconds(10));
+        AssertNoVerdictBetween(Snapshot(recorder), resumed, restart.At + Warmup);
+        // The windows while the pods were missing, the driver's absence included, were judged: only the restart is warm-up.
+        Assert.DoesNotContain(result.Timeline!.Warmups, w => w.Start < restart.At && w.End > saved.CanaryUnreadySince!.Value);
+        Assert.Contains(result.Timeline.Warmups, w => w.Start == restart.At && w.End == restart.At + Warmup);
+    }
 }
