@@ -492,4 +492,44 @@ public class AnalysisAcrossTimeTests
         Assert.DoesNotContain(result.Timeline!.Warmups, w => w.Start < restart.At && w.End > saved.CanaryUnreadySince!.Value);
         Assert.Contains(result.Timeline.Warmups, w => w.Start == restart.At && w.End == restart.At + Warmup);
     }
+    [Fact]
+    public async Task A_driver_that_dies_recording_a_drop_of_canary_pods_is_replaced_and_the_next_one_sees_the_drop_itself()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup).Replace("duration: 5m", "duration: 8m");
+        // Thirty seconds into the 25% step the canary's pods are replaced; the new ones take three minutes.
+        void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
+            () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(3)));
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(clean);
+        int? dropWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (dropWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { CanaryUnreadySince: not null })
+                dropWrite = clean.Cluster.Writes.Count;
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(dropWrite);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(env);
+        env.Cluster.FailWriteNumber(dropWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        Assert.Null(StoredStatus(env)!.CanaryUnreadySince);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var resumed = env.Clock.GetUtcNow();
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        // The pods were still missing when the next driver came: it records the drop and restarts the warm-up on their return.
+        var drop = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("the warm-up restarts when the pods are back", StringComparison.Ordinal));
+        Assert.StartsWith("second@", drop.Driver, StringComparison.Ordinal);
+        Assert.InRange(drop.At, resumed, resumed + TimeSpan.FromSeconds(10));
+        Assert.Equal(1, result.WarmupRestarts);
+        var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
+        AssertNoVerdictBetween(Snapshot(recorder), restart.At, restart.At + Warmup);
+    }
 }
