@@ -112,10 +112,21 @@ public sealed class CliApp(CliContext ctx)
         scenario.AcceptOnlyFromAmong(DemoScenario.Names);
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 1 };
         var report = new Option<string?>("--report") { Description = "Also write the rollout's HTML report (charts of weight, failure rates, evidence) to this file" };
-        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report };
+        var specFile = new Option<string?>("--spec")
+        {
+            Description = "Run this rollout spec instead of examples/sandbox/<mesh>.yaml (a copy of it with other steps or analysis settings: it must roll out the shop service in namespace shop with the --mesh's objects)",
+        };
+        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report, specFile };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var json = Json(p);
+            string? specYaml = null;
+            if (p.GetValue(specFile) is { } specPath)
+            {
+                if (!File.Exists(specPath))
+                    throw new KubesteadException("SpecFileNotFound", KubesteadErrorKind.InvalidInput, $"--spec: spec file '{specPath}' does not exist", specPath);
+                specYaml = await File.ReadAllTextAsync(specPath, ct).ConfigureAwait(false);
+            }
             var ci = CiReporter.For(ctx);
             var observer = new CliObserver(json ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
             var m = p.GetValue(mesh)!;
@@ -126,7 +137,9 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine("Time below is the sandbox's virtual clock; the whole rollout runs in seconds.");
                 ctx.Out.WriteLine();
             }
-            var result = await ctx.Demo(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false);
+            var result = specYaml is null
+                ? await ctx.Demo(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false)
+                : await ctx.DemoWithSpec(m, sc.Name, specYaml, observer, p.GetValue(seed), ct).ConfigureAwait(false);
             var reportPath = p.GetValue(report) is { } path ? WriteReport(result.Rollout, path) : null;
             ci?.OnResult(result.Rollout, reportPath);
             if (json)
@@ -572,14 +585,22 @@ public sealed class CliApp(CliContext ctx)
         return ExitCodes.Success;
     }
 
+    /// <summary>A verdict with its scope, as Get-CanaryAnalysis's Scope: "step" (this analysis step) or "background" (whole rollout).</summary>
+    private static JsonObject Scoped(Verdict v, string scope)
+    {
+        var doc = OutputFormat.VerdictDocument(v);
+        doc["scope"] = scope;
+        return doc;
+    }
+
     private int PrintAnalysis(ParseResult p, AnalysisReport a)
     {
         if (Json(p))
             ctx.Out.WriteLine(new JsonObject
             {
                 ["name"] = a.Name, ["namespace"] = a.Namespace,
-                ["analysis"] = new JsonArray(a.Verdicts.Select(v => (JsonNode?)OutputFormat.VerdictDocument(v)).ToArray()),
-                ["background"] = new JsonArray(a.BackgroundVerdicts.Select(v => (JsonNode?)OutputFormat.VerdictDocument(v)).ToArray()),
+                ["analysis"] = new JsonArray(a.Verdicts.Select(v => (JsonNode?)Scoped(v, "step")).ToArray()),
+                ["background"] = new JsonArray(a.BackgroundVerdicts.Select(v => (JsonNode?)Scoped(v, "background")).ToArray()),
             }.ToJsonString(OutputFormat.Json));
         else
         {

@@ -24,6 +24,10 @@ public sealed record CliContext
     public Func<string, string, IRolloutObserver, int, CancellationToken, Task<DemoResult>> Demo { get; init; } =
         (mesh, scenario, observer, seed, ct) => SandboxDemo.RunAsync(mesh, scenario, DemoSpecs.For(mesh), observer, seed, ct);
 
+    /// <summary>`demo --spec`: the demo with a rollout spec of the user's instead of examples/sandbox/&lt;mesh&gt;.yaml.</summary>
+    public Func<string, string, string, IRolloutObserver, int, CancellationToken, Task<DemoResult>> DemoWithSpec { get; init; } =
+        (mesh, scenario, spec, observer, seed, ct) => SandboxDemo.RunAsync(mesh, scenario, spec, observer, seed, ct);
+
     public bool IsGitHubActions => string.Equals(Environment("GITHUB_ACTIONS"), "true", StringComparison.OrdinalIgnoreCase);
     public bool IsAzureDevOps => !string.IsNullOrEmpty(Environment("TF_BUILD"));
     public bool IsCi => IsGitHubActions || IsAzureDevOps || !string.IsNullOrEmpty(Environment("CI"));

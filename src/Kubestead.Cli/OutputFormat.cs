@@ -38,7 +38,10 @@ public static class OutputFormat
         ["warmup"] = new JsonObject
         {
             ["active"] = r.WarmingUp,
+            ["from"] = r.WarmupFrom?.ToString("o", CultureInfo.InvariantCulture),
             ["until"] = r.WarmupUntil?.ToString("o", CultureInfo.InvariantCulture),
+            ["awaitingReady"] = r.WarmupAwaitingReady,
+            ["restarts"] = r.WarmupRestarts,
             ["windows"] = r.WarmupWindows,
         },
         ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
@@ -94,9 +97,12 @@ public static class OutputFormat
         if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
         if (r.Effective is { } e) sb.AppendLine().Append("Share: ").Append(e.Describe(r.CanaryWeight));
         if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");
-        if (r.WarmingUp && r.WarmupUntil is { } until)
+        if (r.WarmupAwaitingReady)
+            sb.AppendLine().Append($"Analysis: warm-up waiting for the canary's pods to be ready ({r.WarmupWindows} window(s) not judged)");
+        else if (r.WarmingUp && r.WarmupUntil is { } until)
             sb.AppendLine().Append("Analysis: warm-up until ").Append(until.ToString("u", CultureInfo.InvariantCulture))
-                .Append($" ({r.WarmupWindows} window(s) not judged)");
+                .Append(r.WarmupFrom is { } from ? " (from " + from.ToString("u", CultureInfo.InvariantCulture) + "; " : " (")
+                .Append($"{r.WarmupWindows} window(s) not judged)");
         if (r.Verdicts.Count > 0)
         {
             sb.AppendLine();

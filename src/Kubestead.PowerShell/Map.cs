@@ -10,13 +10,14 @@ internal static class Map
     {
         Name = r.Name, Namespace = r.Namespace, Phase = r.Phase.ToString(), PauseReason = r.PauseReason?.ToString(), Message = r.Message,
         MeshProvider = r.MeshProvider, Step = Math.Min(r.StepIndex + 1, r.StepCount), StepCount = r.StepCount, CurrentStep = r.CurrentStep,
-        StableWeight = r.StableWeight, CanaryWeight = r.CanaryWeight, BaselineWeight = r.BaselineWeight, Verdicts = r.Verdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
+        StableWeight = r.StableWeight, CanaryWeight = r.CanaryWeight, BaselineWeight = r.BaselineWeight, Verdicts = r.Verdicts.Select(v => Verdict(v, r.Name, r.Namespace, StepScope)).ToArray(),
         History = r.History.Select(h => new KubesteadHistoryEntry { At = h.At, Kind = h.Kind, Message = h.Message, CanaryWeight = h.CanaryWeight, Driver = h.Driver }).ToArray(),
         StartedAt = r.StartedAt, UpdatedAt = r.UpdatedAt, FinishedAt = r.FinishedAt, Driver = r.Driver,
         LeaseHolder = r.Driving?.Holder, LastHeartbeat = r.Driving?.LastHeartbeat, NotDrivenSince = r.Driving?.NotDrivenSince, TimedOut = r.TimedOut,
         EffectiveCanaryShare = r.Effective?.CanaryPercent, CanaryReadyPods = r.Effective?.CanaryReadyPods, StableReadyPods = r.Effective?.StableReadyPods,
-        AnalysisState = r.AnalysisState, WarmupUntil = r.WarmupUntil, WarmupWindows = r.WarmupWindows,
-        BackgroundVerdicts = r.BackgroundVerdicts.Select(v => Verdict(v, r.Name, r.Namespace)).ToArray(),
+        AnalysisState = r.AnalysisState, WarmupUntil = r.WarmupUntil, WarmupFrom = r.WarmupFrom, WarmupAwaitingReady = r.WarmupAwaitingReady,
+        WarmupWindows = r.WarmupWindows,
+        BackgroundVerdicts = r.BackgroundVerdicts.Select(v => Verdict(v, r.Name, r.Namespace, BackgroundScope)).ToArray(),
     };
 
     public static KubesteadRolloutHistoryRecord History(Reports.RolloutHistoryRow h) => new()
@@ -28,9 +29,12 @@ internal static class Map
         Threshold = h.Threshold, Driver = h.Driver,
     };
 
-    public static CanaryVerdict Verdict(Verdict v, string? name, string? ns) => new()
+    public const string StepScope = "step";
+    public const string BackgroundScope = "background";
+
+    public static CanaryVerdict Verdict(Verdict v, string? name, string? ns, string? scope = null) => new()
     {
-        Name = name, Namespace = ns, Metric = v.Metric, Judge = v.Judge, Outcome = v.Outcome.ToString(), CanaryRequests = v.CanaryRequests,
+        Name = name, Namespace = ns, Metric = v.Metric, Judge = v.Judge, Scope = scope, Outcome = v.Outcome.ToString(), CanaryRequests = v.CanaryRequests,
         CanaryFailures = v.CanaryFailures, ControlRequests = v.ControlRequests, ControlFailures = v.ControlFailures, PValue = v.PValue, EValue = v.EValue,
         Effect = v.Effect, Summary = v.Summary,
     };

@@ -39,6 +39,10 @@ public sealed class KubesteadRollout
     /// <summary>"warm-up" while windows are not judged yet, "analysing" once they are, null before any window.</summary>
     public string? AnalysisState { get; set; }
     public DateTimeOffset? WarmupUntil { get; set; }
+    /// <summary>When the current (or last) warm-up started: the later of the weight write and the canary's pods being ready.</summary>
+    public DateTimeOffset? WarmupFrom { get; set; }
+    /// <summary>True while a warm-up waits for the canary's pods to be ready.</summary>
+    public bool WarmupAwaitingReady { get; set; }
     public int WarmupWindows { get; set; }
     /// <summary>The background e-processes' verdicts: one per sequential metric across the whole rollout; a Fail aborts.</summary>
     public CanaryVerdict[] BackgroundVerdicts { get; set; } = [];
@@ -60,6 +64,8 @@ public sealed class CanaryVerdict
     public string? Namespace { get; set; }
     public string Metric { get; set; } = "";
     public string Judge { get; set; } = "";
+    /// <summary>"step" for the current analysis step's judge, "background" for the whole-rollout e-process (its Fail aborts); null for counts judged ad hoc.</summary>
+    public string? Scope { get; set; }
     public string Outcome { get; set; } = "";
     public long CanaryRequests { get; set; }
     public long CanaryFailures { get; set; }

@@ -159,7 +159,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     }
 }
 
-/// <summary>Verdicts per metric of a rollout, or a verdict on counts given ad hoc.</summary>
+/// <summary>Verdicts per metric of a rollout (the step judges' and the background e-processes', told apart by Scope), or a verdict on counts given ad hoc.</summary>
 [Cmdlet(VerbsCommon.Get, "CanaryAnalysis", DefaultParameterSetName = "Rollout")]
 [OutputType(typeof(CanaryVerdict))]
 public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
@@ -200,7 +200,9 @@ public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
             return;
         }
         var a = Run((s, ct) => s.GetAnalysisAsync(Namespace, Name, ct));
-        foreach (var v in a.Verdicts) WriteObject(Map.Verdict(v, a.Name, a.Namespace));
+        // The step judges' verdicts, then the background e-processes' (whole rollout; their Fail is what aborts).
+        foreach (var v in a.Verdicts) WriteObject(Map.Verdict(v, a.Name, a.Namespace, Map.StepScope));
+        foreach (var v in a.BackgroundVerdicts) WriteObject(Map.Verdict(v, a.Name, a.Namespace, Map.BackgroundScope));
     }
 }
 

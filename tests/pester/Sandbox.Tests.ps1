@@ -165,3 +165,66 @@ Describe 'Cmdlets that read the cluster (istio sandbox)' {
         $c.CompletionMatches.CompletionText | Should -Contain 'shop'
     }
 }
+
+Describe 'Get-CanaryAnalysis with background analysis (istio sandbox)' {
+    BeforeAll {
+        $sandbox = Start-KubesteadSandbox -MeshProvider istio -CliPath (Get-TestCliPath) -Confirm:$false
+        $spec = Join-Path $TestDrive 'background.yaml'
+        # A sequential metric: background analysis is on by default, so one e-process counts every window of the rollout.
+        @'
+apiVersion: kubestead.io/v1alpha1
+kind: Rollout
+metadata: { name: shop, namespace: shop }
+spec:
+  service: shop
+  meshProvider: istio
+  istio:
+    virtualService: { name: shop, route: primary }
+    destinationRule: { name: shop }
+  stable: { deployment: shop }
+  canary: { image: registry.example.com/shop:2.5.0 }
+  scaleDownDelay: 0s
+  steps:
+    - setWeight: 50
+    - analysis: { duration: 10s }
+    - pause: {}
+  analysis:
+    interval: 5s
+    metrics:
+      - name: error-rate
+        provider: { simulated: {} }
+        judge: { sequential: { alpha: 0.05, detectRatio: 5 } }
+  policies: { onInsufficientData: pause }
+'@ | Set-Content $spec
+        $started = Start-KubesteadRollout $spec -Confirm:$false -WarningAction SilentlyContinue
+    }
+    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false }
+
+    It 'returns the step verdicts and the background verdicts, told apart by Scope' {
+        $started.Phase | Should -Be 'Paused'
+        $v = @(Get-CanaryAnalysis shop -Namespace shop)
+        $v | Should -HaveCount 2
+        $v | ForEach-Object { $_ | Should -BeOfType Kubestead.PowerShell.CanaryVerdict }
+        $step = $v | Where-Object Scope -EQ 'step'
+        $background = $v | Where-Object Scope -EQ 'background'
+        $step.Metric | Should -Be 'error-rate'
+        $background.Metric | Should -Be 'error-rate'
+        $background.Name | Should -Be 'shop'
+        # The background e-process counted every window of the rollout; the step judge only its step's.
+        $background.CanaryRequests | Should -BeGreaterThan 0
+        $background.CanaryRequests | Should -BeGreaterOrEqual $step.CanaryRequests
+    }
+
+    It 'shows the scope in the default table' {
+        $text = Get-CanaryAnalysis shop -Namespace shop | Out-String
+        $text | Should -Match 'METRIC\s+JUDGE\s+SCOPE\s+VERDICT'
+        $text | Should -Match 'error-rate\s+\S+\s+step\s'
+        $text | Should -Match 'error-rate\s+\S+\s+background\s'
+    }
+
+    It 'marks the scope on Get-KubesteadRollout''s verdicts too' {
+        $r = Get-KubesteadRollout shop -Namespace shop
+        $r.BackgroundVerdicts.Scope | Should -Be 'background'
+        $r.Verdicts.Scope | Should -Be 'step'
+    }
+}

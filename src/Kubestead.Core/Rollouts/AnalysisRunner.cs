@@ -73,19 +73,19 @@ public sealed class AnalysisRunner
         };
     }
 
+    /// <summary>True when a weight change from <paramref name="previousWeight"/> to <paramref name="weight"/> begins a warm-up.</summary>
+    public bool WarmsUp(double previousWeight, double weight) => Plan.Warmup > TimeSpan.Zero && weight > 0
+        && (previousWeight <= 0 || (Plan.WarmupAfterWeightChange && weight != previousWeight));
+
     /// <summary>
     /// A weight was written and is now in effect: the next window starts here (so no window straddles two weights),
-    /// and a warm-up begins when the canary first gets traffic, or after every change when the spec asks for it.
+    /// and a warm-up begins when the canary first gets traffic, or after every change when the spec asks for it. It runs
+    /// from the later of the write and the moment the canary's pods are all ready (<see cref="WarmupClock"/>).
     /// </summary>
-    public RolloutStatus WeightInEffect(RolloutStatus status, double previousWeight, double weight, DateTimeOffset inEffect)
+    public RolloutStatus WeightInEffect(RolloutStatus status, double previousWeight, double weight, DateTimeOffset inEffect, CanaryReadiness? readiness = null)
     {
-        var warm = Plan.Warmup > TimeSpan.Zero && weight > 0
-            && (previousWeight <= 0 || (Plan.WarmupAfterWeightChange && weight != previousWeight));
-        return status with
-        {
-            AnalysisCursor = status.AnalysisCursor is null ? null : inEffect,
-            WarmupUntil = warm ? Later(status.WarmupUntil, inEffect + Plan.Warmup) : status.WarmupUntil,
-        };
+        status = status with { AnalysisCursor = status.AnalysisCursor is null ? null : inEffect };
+        return WarmsUp(previousWeight, weight) ? WarmupClock.Begin(status, Plan.Warmup, inEffect, readiness ?? new CanaryReadiness(true, 0, 0)) : status;
     }
 
     /// <summary>

@@ -36,6 +36,9 @@ public sealed class CanaryWorkload(
 
     public string StableDeployment { get; } = stableDeployment;
 
+    /// <summary>How long pods may take to become ready (spec none.readyTimeout, 10 minutes by default).</summary>
+    public TimeSpan ReadyTimeout => readyTimeout;
+
     public string CanaryDeployment { get; } = canary.ExistingDeployment ?? $"{stableDeployment}-canary";
 
     public bool CreatesCanary => canary.ExistingDeployment is null;
@@ -369,6 +372,23 @@ public sealed class CanaryWorkload(
         }
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
+        }
+    }
+
+    /// <summary>
+    /// Whether every pod of the canary's planned count (its spec.replicas, as the weight step sized it) is updated and
+    /// ready, read once: what a warm-up counts from. A missing canary is not ready.
+    /// </summary>
+    public async Task<CanaryReadiness> CanaryReadinessAsync(CancellationToken ct)
+    {
+        try
+        {
+            var d = await api.GetAsync(ResourceType.Deployment, ns, CanaryDeployment, ct).ConfigureAwait(false);
+            return new CanaryReadiness(IsReady(d), d["status"]?["readyReplicas"]?.GetValue<int>() ?? 0, d["spec"]?["replicas"]?.GetValue<int>() ?? 1);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return new CanaryReadiness(false, 0, 0);
         }
     }
 

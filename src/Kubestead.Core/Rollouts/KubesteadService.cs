@@ -625,6 +625,9 @@ public sealed class KubesteadService : IKubesteadService
             WarmingUp = s.WarmingUp && !s.Phase.IsTerminal(),
             WarmupUntil = s.WarmupUntil,
             WarmupWindows = s.WarmupWindows,
+            WarmupFrom = s.WarmupFrom,
+            WarmupAwaitingReady = s.WarmupAwaitingReady && !s.Phase.IsTerminal(),
+            WarmupRestarts = s.WarmupRestarts,
         };
     }
 

@@ -112,7 +112,10 @@ public sealed class RolloutExecutor(
             var now = clock.GetUtcNow();
 
             if (rt.Analysis is { } analysis && analysis.IsActive(stored.Status))
+            {
+                stored = await ObserveCanaryReadinessAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
                 stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
+            }
 
             if (stored.Status.Phase == RolloutPhase.Progressing && rt.Analysis is { } a
                 && a.Plan.ConsecutiveErrorLimit > 0 && stored.Status.ConsecutiveMetricErrors >= a.Plan.ConsecutiveErrorLimit)
@@ -143,12 +146,16 @@ public sealed class RolloutExecutor(
                 if (drift is not null && await IsOwnInterruptedWriteAsync(stored, rt, ct).ConfigureAwait(false) is { } own)
                 {
                     // The route shows the weight of the step being executed: a previous driver wrote it and died before
-                    // recording it. That is ours, not drift: record it and go on.
-                    stored = await SaveAsync(stored, stored.Status with
+                    // recording it. That is ours, not drift: record it and go on, with the warm-up that write began.
+                    var adopted = stored.Status with
                     {
                         CanaryWeight = own.CanaryPercent,
                         LastWritten = new WrittenSplit(own.StablePercent, own.CanaryPercent, clock.GetUtcNow(), Who),
-                    }, ct).ConfigureAwait(false);
+                    };
+                    if (rt.Analysis is { } wa && wa.IsActive(adopted) && wa.WarmsUp(stored.Status.CanaryWeight, own.CanaryPercent))
+                        adopted = wa.WeightInEffect(adopted, stored.Status.CanaryWeight, own.CanaryPercent, clock.GetUtcNow(),
+                            await rt.Workload.CanaryReadinessAsync(ct).ConfigureAwait(false));
+                    stored = await SaveAsync(stored, adopted, ct).ConfigureAwait(false);
                     drift = null;
                 }
                 if (drift is not null)
@@ -442,7 +449,12 @@ public sealed class RolloutExecutor(
             LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, inEffect, Who),
         };
         // The next window starts when the new weight is in effect (the write has returned: for no mesh, the pods are ready).
-        if (analysis is not null) status = analysis.WeightInEffect(status, previous, split.CanaryPercent, inEffect);
+        // A warm-up it begins counts from the canary's pods being ready, which a replaced pod can delay past the write.
+        if (analysis is not null)
+            status = analysis.WeightInEffect(status, previous, split.CanaryPercent, inEffect,
+                analysis.WarmsUp(previous, split.CanaryPercent) ? await rt.Workload.CanaryReadinessAsync(ct).ConfigureAwait(false) : null);
+        if (status.WarmupAwaitingReady && !fresh.Status.WarmupAwaitingReady)
+            Emit(new VerboseEvent(inEffect, stored.Namespace, stored.Name, "the canary's pods are not all ready: the warm-up starts when they are (its windows until then are not judged)"));
         var timedNext = false;
         if (advance)
         {
@@ -472,6 +484,33 @@ public sealed class RolloutExecutor(
             default:
                 return (status, false);
         }
+    }
+
+    /// <summary>
+    /// With a warm-up configured and traffic on the canary, reads the canary's pods once per pass: a warm-up waiting for
+    /// them starts when they are ready, and pods that drop and come back restart it (<see cref="WarmupClock"/>).
+    /// </summary>
+    private async Task<StoredRollout> ObserveCanaryReadinessAsync(StoredRollout stored, RolloutRuntime rt, AnalysisRunner analysis, DateTimeOffset now, CancellationToken ct)
+    {
+        if (analysis.Plan.Warmup <= TimeSpan.Zero || stored.Status is not { Phase: RolloutPhase.Progressing, CanaryWeight: > 0 }) return stored;
+        var readiness = await rt.Workload.CanaryReadinessAsync(ct).ConfigureAwait(false);
+        var seen = WarmupClock.Observe(stored.Status, analysis.Plan.Warmup, rt.Workload.ReadyTimeout, now, readiness);
+        if (seen.Status == stored.Status) return stored;
+        if (!stored.Status.WarmupAwaitingReady && seen.Status.WarmupFrom is not null && seen.Status.WarmupFrom != stored.Status.WarmupFrom)
+        {
+            // Returning pods restart the warm-up now: the windows before it, while pods were missing (after a driver's
+            // absence, minutes of them), are analysed first, so only traffic from now on counts as warm-up. (A warm-up
+            // that waited for the pods needs no such step: every window until they are ready is warm-up.)
+            stored = await AnalyseAsync(stored, rt, analysis, now, ct, closePartial: true).ConfigureAwait(false);
+            if (AnalysisGate.Combine(stored.Status, true) == GateOutcome.Fail) return stored;
+            seen = WarmupClock.Observe(stored.Status, analysis.Plan.Warmup, rt.Workload.ReadyTimeout, now, readiness);
+        }
+        if (seen.Message is { } text)
+            Emit(seen.Warning ? new WarningEvent(now, stored.Namespace, stored.Name, text) : new VerboseEvent(now, stored.Namespace, stored.Name, text));
+        var status = seen.Message is null ? seen.Status : seen.Status.WithHistory(Entry("warmup", seen.Message, seen.Status.CanaryWeight));
+        // When the warm-up starts is written at once (a driver that takes over continues it); a pending warm-up's
+        // extension is not: the next driver sees the pods missing and extends it from its own clock.
+        return seen.MustWrite ? await SaveAsync(stored, status, ct).ConfigureAwait(false) : Throttle(stored).Hold(stored, status);
     }
 
     private async Task<StoredRollout> AnalyseAsync(StoredRollout stored, RolloutRuntime rt, AnalysisRunner analysis, DateTimeOffset now, CancellationToken ct,

@@ -68,6 +68,24 @@ public sealed record RolloutStatus
     /// <summary>Windows that begin before this time are warm-up: counted as such, never fed to a judge.</summary>
     public DateTimeOffset? WarmupUntil { get; init; }
 
+    /// <summary>
+    /// When the current (or last) warm-up started: the later of the weight write in effect and the moment the engine saw
+    /// all the canary pods of the planned count ready; null while it waits for them (<see cref="WarmupAwaitingReady"/>).
+    /// </summary>
+    public DateTimeOffset? WarmupFrom { get; init; }
+
+    /// <summary>
+    /// A warm-up is due but the canary's pods are not all ready: every window is warm-up until they are, and the warm-up
+    /// runs from then (for at most the ready timeout; see docs/analysis.md).
+    /// </summary>
+    public bool WarmupAwaitingReady { get; init; }
+
+    /// <summary>When the engine saw the canary's ready pods fall below the planned count; null while they are all ready.</summary>
+    public DateTimeOffset? CanaryUnreadySince { get; init; }
+
+    /// <summary>Warm-ups restarted because the canary's pods dropped and came back (replaced pods); capped, see docs/analysis.md.</summary>
+    public int WarmupRestarts { get; init; }
+
     /// <summary>True when the latest window was a warm-up window (shown as "warm-up").</summary>
     public bool WarmingUp { get; init; }
 

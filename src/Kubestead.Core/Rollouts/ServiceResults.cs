@@ -51,6 +51,15 @@ public sealed record RolloutResult(
     /// <summary>Windows not judged because they fell in a warm-up.</summary>
     public int WarmupWindows { get; init; }
 
+    /// <summary>When the current (or last) warm-up started: the later of the weight write and the canary's pods being ready; null while it waits for them.</summary>
+    public DateTimeOffset? WarmupFrom { get; init; }
+
+    /// <summary>True while a warm-up waits for the canary's pods to be ready (every window until then is warm-up).</summary>
+    public bool WarmupAwaitingReady { get; init; }
+
+    /// <summary>Warm-ups restarted because the canary's pods dropped and came back.</summary>
+    public int WarmupRestarts { get; init; }
+
     /// <summary>"warm-up" while warming up, "analysing" once windows are judged, null before any window.</summary>
     public string? AnalysisState => WarmingUp ? "warm-up" : Verdicts.Count > 0 || BackgroundVerdicts.Count > 0 ? "analysing" : null;
 }

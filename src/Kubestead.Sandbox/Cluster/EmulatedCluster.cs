@@ -19,6 +19,7 @@ public sealed class EmulatedCluster : IKubernetesApi
     private readonly List<Fault> _faults = new();
     private readonly Dictionary<(string? Ns, string Name), (long Generation, DateTimeOffset ReadyAt)> _pendingReady = new();
     private readonly List<(DateTimeOffset Due, ResourceType Type, string? Ns, string Name, JsonPatch Patch)> _pendingRewrites = new();
+    private readonly List<(DateTimeOffset Due, string? Ns, string Name, TimeSpan ReadyAfter)> _pendingReplacements = new();
     private readonly TimeProvider _clock;
     private long _version = 100;
 
@@ -84,11 +85,47 @@ public sealed class EmulatedCluster : IKubernetesApi
             _pendingRewrites.Add((_clock.GetUtcNow() + delay, type, ns, name, new JsonPatch([JsonPatchOperation.Replace(jsonPointer, value?.DeepClone())])));
     }
 
+    /// <summary>
+    /// What an eviction, a node drain or a crash does to a Deployment: after <paramref name="after"/> on the sandbox clock
+    /// none of its pods is ready (the spec is unchanged), and the replacements are ready <paramref name="readyAfter"/> later.
+    /// </summary>
+    public void SchedulePodReplacement(string? ns, string name, TimeSpan after, TimeSpan readyAfter)
+    {
+        lock (_gate) _pendingReplacements.Add((_clock.GetUtcNow() + after, ns, name, readyAfter));
+    }
+
+    /// <summary>Replaces the Deployment's pods now (see <see cref="SchedulePodReplacement"/>).</summary>
+    public void ReplacePods(string? ns, string name, TimeSpan readyAfter)
+    {
+        SchedulePodReplacement(ns, name, TimeSpan.Zero, readyAfter);
+        Materialize();
+    }
+
     /// <summary>Applies what the cluster's controllers would have done by now: pods becoming ready, external rewrites.</summary>
     private List<(ResourceType, JsonObject)> Tick()
     {
         var changed = new List<(ResourceType, JsonObject)>();
         var now = _clock.GetUtcNow();
+        foreach (var replacement in _pendingReplacements.Where(r => r.Due <= now).ToList())
+        {
+            _pendingReplacements.Remove(replacement);
+            if (!_objects.TryGetValue((ResourceType.Deployment.QualifiedName, replacement.Ns, replacement.Name), out var d)) continue;
+            var generation = d["metadata"]?["generation"]?.GetValue<long>() ?? 1;
+            var replicas = d["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+            d["status"] = new JsonObject
+            {
+                ["observedGeneration"] = generation,
+                ["replicas"] = replicas,
+                ["updatedReplicas"] = replicas,
+                ["readyReplicas"] = 0,
+                ["availableReplicas"] = 0,
+                ["unavailableReplicas"] = replicas,
+            };
+            d["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+            RecordHistory(ResourceType.Deployment, replacement.Ns, WatchEventType.Modified, d);
+            changed.Add((ResourceType.Deployment, d.DeepClone().AsObject()));
+            _pendingReady[(replacement.Ns, replacement.Name)] = (generation, replacement.Due + replacement.ReadyAfter);
+        }
         foreach (var ((ns, name), (generation, readyAt)) in _pendingReady.ToList())
         {
             if (readyAt > now) continue;

@@ -32,6 +32,10 @@ public static class SandboxDemo
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
         CancellationToken ct = default, string? crdDirectory = null)
     {
+        // The fixture is built for one mesh: a spec for another would drive objects the sandbox never created.
+        if (Kubestead.Specs.RolloutSpecParser.Parse(specYaml, "shop").Spec is { } parsed && parsed.MeshProvider != mesh)
+            throw new KubesteadException("SpecMeshMismatch", KubesteadErrorKind.InvalidInput,
+                $"spec.meshProvider is '{parsed.MeshProvider}' but the sandbox runs mesh '{mesh}': use --mesh {parsed.MeshProvider} or a spec for {mesh}");
         var env = SandboxEnvironment.Create(mesh, scenarioName, seed, crdDirectory);
         var start = env.Clock.GetUtcNow();
         await using var service = env.CreateService(observer);
@@ -55,12 +59,14 @@ public static class SandboxDemo
 public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, TimeProvider Clock, EmulatedCluster Cluster, SimulatedTraffic Traffic)
 {
     /// <param name="clock">Null: a virtual clock that jumps to each wait (the demo); TimeProvider.System for a sandbox people use live.</param>
-    public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null, TimeProvider? clock = null)
+    /// <param name="podReadyDelay">How long changed Deployments' pods take to become ready; null: 20 s on the virtual clock, 3 s live.</param>
+    public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null, TimeProvider? clock = null,
+        TimeSpan? podReadyDelay = null)
     {
         if (!SandboxDemo.Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
         var scenario = DemoScenario.Get(scenarioName);
         clock ??= new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
-        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, RequireNamespaces = true, StrictSchemas = crdDirectory is not null };
+        var cluster = new EmulatedCluster(clock, podReadyDelay: podReadyDelay ?? TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, RequireNamespaces = true, StrictSchemas = crdDirectory is not null };
         if (crdDirectory is not null)
             foreach (var file in Directory.GetFiles(crdDirectory, "*.yaml").Order(StringComparer.Ordinal))
                 cluster.RegisterCrd(Kubestead.Sandbox.Schema.CrdDocument.Load(file));

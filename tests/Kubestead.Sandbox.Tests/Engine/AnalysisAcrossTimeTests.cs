@@ -208,4 +208,328 @@ public class AnalysisAcrossTimeTests
         var (_, _, canaryServed, _) = env.Traffic.Simulator.Totals();
         Assert.True(result.BackgroundVerdicts.Single().CanaryRequests <= canaryServed, "no window was counted twice");
     }
+    // ---- Warm-up from readiness (issue #12): the warm-up runs from the later of the weight write and the canary's pods being ready.
+
+    private static readonly TimeSpan Warmup = TimeSpan.FromMinutes(1);
+
+    private static string WithWarmup(string spec, TimeSpan warmup, bool afterWeightChange = false) =>
+        spec.Replace("    interval: 10s\n", $"    interval: 10s\n    warmup: {(int)warmup.TotalSeconds}s\n" + (afterWeightChange ? "    warmupAfterWeightChange: true\n" : ""))
+            .Replace("duration: 10m", "duration: 20m"); // the warm-ups take evidence time from the untilVerdict steps
+
+    private static List<RolloutEvent> Snapshot(Recorder r)
+    {
+        lock (r.Events) return r.Events.ToList();
+    }
+
+    private static void AssertNoVerdictBetween(List<RolloutEvent> events, DateTimeOffset from, DateTimeOffset to) =>
+        Assert.DoesNotContain(events, e => e is VerdictEvent or BackgroundVerdictEvent && e.At > from && e.At < to);
+
+    /// <summary>Calls <paramref name="onWrite"/> once, on the first VirtualService write that gives the canary <paramref name="weight"/>.</summary>
+    private static void OnCanaryWeight(SandboxEnvironment env, double weight, Action onWrite)
+    {
+        var done = false;
+        env.Cluster.Changed += (type, obj, _) =>
+        {
+            if (done || type != ShopFixture.VirtualService || obj is null
+                || Math.Abs(100 * Kubestead.Sandbox.Simulation.RouteShareReader.FromVirtualService(obj, d => d["subset"]?.GetValue<string>() == "canary") - weight) > 1e-9) return;
+            done = true;
+            onWrite();
+        };
+    }
+
+    [Fact]
+    public async Task Canary_pods_ready_two_minutes_after_the_weight_write_start_the_warm_up_then_not_at_the_write()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        DateTimeOffset? write = null;
+        // The canary's pods are replaced as the first weight reaches the route: they are ready two minutes after the write.
+        OnCanaryWeight(env, 5, () =>
+        {
+            write = env.Clock.GetUtcNow();
+            env.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2));
+        });
+        var recorder = new Recorder();
+        await using var svc = env.CreateService(recorder);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup) }, wait: true));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        Assert.NotNull(write);
+        var ready = write!.Value + TimeSpan.FromMinutes(2);
+
+        var events = Snapshot(recorder);
+        // The engine sees the pods ready at its next look (windows are 10 s): the warm-up runs a minute from there.
+        Assert.NotNull(result.WarmupFrom);
+        Assert.InRange(result.WarmupFrom!.Value, ready, ready + TimeSpan.FromSeconds(10));
+        Assert.Equal(result.WarmupFrom + Warmup, result.WarmupUntil);
+        var warmups = events.OfType<WarmupWindowEvent>().ToList();
+        Assert.Equal(result.WarmupUntil, warmups.Max(w => w.WindowEnd));
+        Assert.Equal(write, warmups.Min(w => w.WindowStart));
+        // Counting from the write, the warm-up would have ended at write + 1 minute: nothing is judged until readiness + 1 minute.
+        AssertNoVerdictBetween(events, write.Value, ready + Warmup);
+        Assert.Contains(events, e => e is VerdictEvent && e.At >= result.WarmupUntil);
+        Assert.Contains(result.History, h => h.Kind == "warmup" && h.Message.StartsWith("canary pods ready", StringComparison.Ordinal));
+        Assert.False(result.WarmupAwaitingReady);
+    }
+
+    [Fact]
+    public async Task Without_a_mesh_each_weight_change_warms_up_from_when_the_canary_pods_are_ready_not_from_the_scale_write()
+    {
+        // No mesh: the weight is the pods. They take two minutes to be ready after each scale-up (the canary is scaled up
+        // at every weight step), and warmupAfterWeightChange warms up after each change.
+        var env = SandboxEnvironment.Create("none", "healthy", podReadyDelay: TimeSpan.FromMinutes(2));
+        var scaleUps = new List<DateTimeOffset>();
+        env.Cluster.Changed += (type, obj, verb) =>
+        {
+            if (type == ResourceType.Deployment && verb == "PATCH" && obj?["metadata"]?["name"]?.GetValue<string>() == "shop-canary"
+                && obj["status"]?["updatedReplicas"]?.GetValue<int>() == 0 && obj["spec"]?["replicas"]?.GetValue<int>() > 0)
+                lock (scaleUps) scaleUps.Add(env.Clock.GetUtcNow());
+        };
+        var recorder = new Recorder();
+        await using var svc = env.CreateService(recorder);
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("none"), Warmup, afterWeightChange: true).Replace("readyTimeout: 2m", "readyTimeout: 5m");
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+
+        var events = Snapshot(recorder);
+        var warmupEnds = events.OfType<WarmupWindowEvent>().Select(w => w.WarmupUntil).Distinct().Order().ToList();
+        Assert.Equal(3, scaleUps.Count); // 10%, 25%, 50%
+        Assert.Equal(3, warmupEnds.Count);
+        for (var i = 0; i < scaleUps.Count; i++)
+        {
+            // Ready two minutes after the scale write (seen within the router's 2-second poll): the warm-up ends a minute after that.
+            var ready = scaleUps[i] + TimeSpan.FromMinutes(2);
+            Assert.InRange(warmupEnds[i], ready + Warmup, ready + Warmup + TimeSpan.FromSeconds(2));
+            AssertNoVerdictBetween(events, scaleUps[i], ready + Warmup);
+        }
+    }
+
+    [Fact]
+    public async Task Canary_pods_replaced_mid_rollout_restart_the_warm_up_from_their_return_and_the_windows_while_missing_are_judged()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        DateTimeOffset? write25 = null;
+        // Thirty seconds into the 25% step the canary's pods are replaced; the new ones are ready a minute later.
+        OnCanaryWeight(env, 25, () =>
+        {
+            write25 = env.Clock.GetUtcNow();
+            env.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1));
+        });
+        var recorder = new Recorder();
+        await using var svc = env.CreateService(recorder);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup) }, wait: true));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        Assert.NotNull(write25);
+
+        var events = Snapshot(recorder);
+        var dropped = write25!.Value + TimeSpan.FromSeconds(30);
+        var back = dropped + TimeSpan.FromMinutes(1);
+        Assert.Equal(1, result.WarmupRestarts);
+        Assert.Contains(events, e => e is WarningEvent w && w.At >= dropped && w.Message.Contains("0 of 1 canary pods ready", StringComparison.Ordinal));
+        var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
+        Assert.InRange(restart.At, back, back + TimeSpan.FromSeconds(10));
+        // While the pods were missing the windows were judged (a crashing canary must not hide); after their return, a minute is not.
+        Assert.Contains(events, e => e is VerdictEvent && e.At > dropped + TimeSpan.FromSeconds(10) && e.At <= back);
+        AssertNoVerdictBetween(events, restart.At, restart.At + Warmup);
+        Assert.Contains(events, e => e is WarmupWindowEvent w && w.WarmupUntil == restart.At + Warmup);
+    }
+
+    [Fact]
+    public async Task A_driver_that_dies_while_the_warm_up_waits_for_the_canary_pods_is_replaced_and_the_warm_up_runs_from_what_the_next_driver_sees()
+    {
+        // In a clean run, find the write that records the warm-up's start (the pods were seen ready).
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        OnCanaryWeight(clean, 5, () => clean.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2)));
+        int? startWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (startWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupFrom: not null, WarmupAwaitingReady: false })
+                startWrite = clean.Cluster.Writes.Count;
+        };
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(startWrite);
+
+        // The same run with that write failing: the driver dies having seen the pods ready but before recording it.
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        OnCanaryWeight(env, 5, () => env.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2)));
+        env.Cluster.FailWriteNumber(startWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var saved = StoredStatus(env)!;
+        Assert.True(saved.WarmupAwaitingReady, "the stored state still waits for the pods");
+        Assert.Null(saved.WarmupFrom);
+        var died = env.Clock.GetUtcNow();
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease expires
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        var events = Snapshot(recorder);
+        // The next driver finds the pods ready and starts the warm-up then (later than the dead driver saw them: never earlier).
+        Assert.NotNull(result.WarmupFrom);
+        Assert.InRange(result.WarmupFrom!.Value, died + TimeSpan.FromSeconds(61), died + TimeSpan.FromSeconds(61) + TimeSpan.FromSeconds(10));
+        Assert.Equal(result.WarmupFrom + Warmup, result.WarmupUntil);
+        AssertNoVerdictBetween(events, died, result.WarmupUntil!.Value);
+        Assert.All(events.OfType<WarmupWindowEvent>(), w => Assert.True(w.WindowEnd <= result.WarmupUntil));
+    }
+
+    [Fact]
+    public async Task A_driver_that_dies_in_the_middle_of_a_warm_up_is_replaced_and_the_next_one_continues_it_to_its_recorded_end()
+    {
+        var warmup = TimeSpan.FromMinutes(4);
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), warmup);
+        // In a clean run, find a progress write inside the warm-up (after it was recorded, before its end).
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        int? midWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (midWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupFrom: { } from, WarmupWindows: > 6 } s
+                && clean.Clock.GetUtcNow() < s.WarmupUntil && clean.Clock.GetUtcNow() > from + TimeSpan.FromMinutes(1))
+                midWrite = clean.Cluster.Writes.Count + 1; // the write after it
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(midWrite);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        env.Cluster.FailWriteNumber(midWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var saved = StoredStatus(env)!;
+        Assert.NotNull(saved.WarmupFrom);
+        Assert.True(env.Clock.GetUtcNow() < saved.WarmupUntil, "the driver died inside the warm-up");
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        var events = Snapshot(recorder);
+        // The warm-up keeps the start and end the dead driver recorded: not restarted, not dropped.
+        Assert.Equal(saved.WarmupFrom, result.WarmupFrom);
+        Assert.Equal(saved.WarmupUntil, result.WarmupUntil);
+        var own = events.OfType<WarmupWindowEvent>().ToList();
+        Assert.NotEmpty(own);
+        Assert.All(own, w => Assert.Equal(saved.WarmupUntil, w.WarmupUntil));
+        Assert.Equal(saved.WarmupUntil, own.Max(w => w.WindowEnd));
+        AssertNoVerdictBetween(events, saved.WarmupFrom!.Value, saved.WarmupUntil!.Value);
+    }
+
+    [Fact]
+    public async Task A_weight_write_whose_driver_died_before_recording_it_still_warms_up_when_the_next_driver_adopts_it()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup, afterWeightChange: true);
+        // In a clean run, find the state write that records the 25% weight (the one right after the route write).
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        int? recordWrite = null;
+        OnCanaryWeight(clean, 25, () => recordWrite = clean.Cluster.Writes.Count + 1);
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(recordWrite);
+
+        // The driver dies after the route shows 25% but before the state says so: the next driver finds the route ahead of
+        // the recorded weight, sees it is the current step's own write, and adopts it.
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        env.Cluster.FailWriteNumber(recordWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        Assert.Equal(5, StoredStatus(env)!.CanaryWeight);
+        Assert.Equal(0.25, RoutedCanaryShare(env), 9);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var adopted = env.Clock.GetUtcNow();
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        var events = Snapshot(recorder);
+        // The adopted write begins the warm-up the dead driver's write would have begun (from when the next driver records it).
+        var first25 = events.OfType<WarmupWindowEvent>().Select(w => w.WarmupUntil).Order().FirstOrDefault();
+        Assert.InRange(first25, adopted + Warmup, adopted + Warmup + TimeSpan.FromSeconds(10));
+        AssertNoVerdictBetween(events, adopted, first25);
+    }
+    [Fact]
+    public async Task A_driver_that_dies_recording_the_return_of_replaced_pods_is_replaced_and_the_next_one_restarts_the_warm_up()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
+        void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
+            () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)));
+        // In a clean run, find the write that records the restart (the replaced pods were seen back).
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(clean);
+        int? restartWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (restartWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupRestarts: 1 })
+                restartWrite = clean.Cluster.Writes.Count;
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(restartWrite);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(env);
+        env.Cluster.FailWriteNumber(restartWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var saved = StoredStatus(env)!;
+        Assert.NotNull(saved.CanaryUnreadySince); // the drop was recorded, the return was not
+        Assert.Equal(0, saved.WarmupRestarts);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var resumed = env.Clock.GetUtcNow();
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        Assert.Equal(1, result.WarmupRestarts);
+        var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
+        Assert.StartsWith("second@", restart.Driver, StringComparison.Ordinal);
+        Assert.InRange(restart.At, resumed, resumed + TimeSpan.FromSeconds(10));
+        AssertNoVerdictBetween(Snapshot(recorder), resumed, restart.At + Warmup);
+        // The windows while the pods were missing, the driver's absence included, were judged: only the restart is warm-up.
+        Assert.DoesNotContain(result.Timeline!.Warmups, w => w.Start < restart.At && w.End > saved.CanaryUnreadySince!.Value);
+        Assert.Contains(result.Timeline.Warmups, w => w.Start == restart.At && w.End == restart.At + Warmup);
+    }
+    [Fact]
+    public async Task A_driver_that_dies_recording_a_drop_of_canary_pods_is_replaced_and_the_next_one_sees_the_drop_itself()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup).Replace("duration: 5m", "duration: 8m");
+        // Thirty seconds into the 25% step the canary's pods are replaced; the new ones take three minutes.
+        void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
+            () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(3)));
+        var clean = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(clean);
+        int? dropWrite = null;
+        clean.Cluster.Changed += (type, _, _) =>
+        {
+            if (dropWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { CanaryUnreadySince: not null })
+                dropWrite = clean.Cluster.Writes.Count;
+        };
+        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
+        Assert.NotNull(dropWrite);
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        ReplaceAt25(env);
+        env.Cluster.FailWriteNumber(dropWrite.Value, afterApply: false);
+        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        Assert.Null(StoredStatus(env)!.CanaryUnreadySince);
+
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var resumed = env.Clock.GetUtcNow();
+        var recorder = new Recorder();
+        await using var second = env.CreateService(recorder, "second");
+        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        // The pods were still missing when the next driver came: it records the drop and restarts the warm-up on their return.
+        var drop = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("the warm-up restarts when the pods are back", StringComparison.Ordinal));
+        Assert.StartsWith("second@", drop.Driver, StringComparison.Ordinal);
+        Assert.InRange(drop.At, resumed, resumed + TimeSpan.FromSeconds(10));
+        Assert.Equal(1, result.WarmupRestarts);
+        var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
+        AssertNoVerdictBetween(Snapshot(recorder), restart.At, restart.At + Warmup);
+    }
 }
