@@ -92,7 +92,8 @@ public sealed class RestartMixtureEProcess : ICountEProcess
     /// </summary>
     public void StartDue(DateTimeOffset windowStart)
     {
-        _origin ??= windowStart;
+        // Whole milliseconds, as the state stores it: a restored mixture then starts its components in the same windows.
+        _origin ??= DateTimeOffset.FromUnixTimeMilliseconds(windowStart.ToUnixTimeMilliseconds());
         var due = (long)Math.Floor((windowStart - _origin.Value).TotalSeconds / _options.Spacing.TotalSeconds) + 1;
         if (due <= _next) return;
         var weight = _options.WeightFrom(_next) - _options.WeightFrom(due);
@@ -125,10 +126,10 @@ public sealed class RestartMixtureEProcess : ICountEProcess
         }
     }
 
-    /// <summary>[version, origin (Unix seconds, −1 before the first window), next start, then per component: weight, its state...].</summary>
+    /// <summary>[version, origin (Unix milliseconds, −1 before the first window), next start, then per component: weight, its state...].</summary>
     public double[] Save()
     {
-        var s = new List<double> { FormatVersion, _origin is { } o ? o.ToUnixTimeMilliseconds() / 1000.0 : -1, _next };
+        var s = new List<double> { FormatVersion, _origin is { } o ? o.ToUnixTimeMilliseconds() : -1, _next };
         foreach (var (w, t) in _components)
         {
             s.Add(w);
@@ -143,7 +144,7 @@ public sealed class RestartMixtureEProcess : ICountEProcess
         if (state.Count < 3 || state[0] != FormatVersion || (state.Count - 3) % (width + 1) != 0 || state[2] < 0)
             throw new ArgumentException("saved state is not a restart mixture of this e-process", nameof(state));
         _components.Clear();
-        _origin = state[1] < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(state[1] * 1000));
+        _origin = state[1] < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)state[1]);
         _next = (long)state[2];
         for (var i = 3; i < state.Count; i += width + 1)
         {

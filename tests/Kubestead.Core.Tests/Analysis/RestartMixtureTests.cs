@@ -116,6 +116,24 @@ public class RestartMixtureTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_restored_mixture_starts_its_components_in_the_same_windows_when_window_times_carry_fractions_of_a_millisecond()
+    {
+        var start = T0 + TimeSpan.FromTicks(6_000); // 0.6 ms past the second
+        var original = new RestartMixtureEProcess(() => new WindowBettingEProcess(1, [5], BettingSide.Above), EveryMinute);
+        original.StartDue(start);
+        original.Observe(100, 2, 900, 5);
+        var restored = new RestartMixtureEProcess(() => new WindowBettingEProcess(1, [5], BettingSide.Above), EveryMinute);
+        restored.Restore(original.Save());
+        foreach (var at in new[] { start + TimeSpan.FromSeconds(59.9997), start + TimeSpan.FromMinutes(1), start + TimeSpan.FromMinutes(2) })
+        {
+            original.StartDue(at);
+            restored.StartDue(at);
+            Assert.Equal(original.Starts, restored.Starts);
+            Assert.Equal(original.EValue, restored.EValue, 12);
+        }
+    }
+
+    [Fact]
     public void A_single_e_process_saved_before_restarts_continues_as_the_first_start_of_the_mixture()
     {
         var single = Judge(null);
