@@ -1,3 +1,5 @@
+using Kubestead.Analysis;
+
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>
@@ -35,10 +37,25 @@ public sealed class EngineVariant
     public bool Background { get; set; } = true;
 
     /// <summary>
-    /// Experiment, not in the engine: when positive, the background test is a mixture of judges started every this many
-    /// seconds (<see cref="RestartMixture"/>), so a late fault does not have to win back the wealth a long good stretch drained.
+    /// The background test restarts as the engine's does (<see cref="RestartMixtureOptions.Default"/>); false: the single
+    /// e-process of the engine before issue #12's restarts (for comparison only; no spec field chooses it).
     /// </summary>
-    public double BackgroundRestartSeconds { get; set; }
+    public bool BackgroundRestart { get; set; } = true;
+
+    /// <summary>Overrides of the engine's restart schedule, to measure others (null: the engine's value).</summary>
+    public double? RestartSeconds { get; set; }
+    public double? RestartFirstWeight { get; set; }
+    public double? RestartScale { get; set; }
+    public int? RestartMaxComponents { get; set; }
+
+    /// <summary>The background test's restart schedule, or null for a single e-process.</summary>
+    public RestartMixtureOptions? BackgroundRestarts()
+    {
+        if (!BackgroundRestart) return null;
+        var d = RestartMixtureOptions.Default;
+        return new RestartMixtureOptions(RestartSeconds is { } s ? TimeSpan.FromSeconds(s) : d.Spacing, RestartFirstWeight ?? d.FirstWeight,
+            RestartScale ?? d.Scale, RestartMaxComponents ?? d.MaxComponents);
+    }
 
     /// <summary>Whether a Fail of an analysis step's own judge aborts when a background judge runs (the engine: no, aborting
     /// is the background's call; without background the step judge's Fail always aborts).</summary>

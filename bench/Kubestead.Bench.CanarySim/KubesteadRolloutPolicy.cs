@@ -7,7 +7,7 @@ namespace Kubestead.Bench.CanarySim;
 /// analysis interval whose edges coincide with weight changes and step starts (or, unaligned, on a fixed clock grid);
 /// traffic inside the warm-up after the canary became ready (and, if asked, after each weight change) or inside an
 /// analysis step's initial delay is fed to no judge (the warm-up window ends where the warm-up does); a background judge
-/// fed every counted window until promotion aborts on Fail whatever step runs; each analysis step advances on the Pass
+/// (whose Fail test restarts as the engine's does) fed every counted window until promotion aborts on Fail whatever step runs; each analysis step advances on the Pass
 /// of its own judge fed only that step's windows (its Fail aborts only when there is no background judge); pause steps
 /// advance after their duration; after the last step, promotion.
 /// A static cell (no steps) is one analysis step at the cell's weight.
@@ -21,7 +21,6 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private readonly double _interval;
     private readonly double _tMax;
     private readonly ICanaryJudge[]? _background;
-    private readonly RestartMixture? _mixture;
     private readonly IScrapedCounts? _scraped;
     private ICanaryJudge[] _stepJudges;
     private int _step;
@@ -41,10 +40,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _interval = Math.Max(s.TickSeconds, variant.IntervalSeconds ?? s.TickSeconds);
         _tMax = s.TMaxSeconds;
         _scraped = scraped;
-        _background = variant.Background && variant.BackgroundRestartSeconds <= 0 ? Judges() : null;
-        if (variant.Background && variant.BackgroundRestartSeconds > 0)
-            _mixture = new RestartMixture(Judges, variant.BackgroundRestartSeconds, s.TMaxSeconds,
-                SequentialCountJudge.DecisionThreshold(Options()));
+        // The engine's background test (JudgeFactory.CreateBackground): the product's judges whose Fail test restarts on
+        // the engine's schedule (RestartMixtureOptions.Default) unless the variant overrides it.
+        _background = variant.Background ? Judges(variant.BackgroundRestarts()) : null;
         _stepJudges = Judges();
         // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
         _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
@@ -107,22 +105,23 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private Decision? CloseWindow(double end)
     {
         var start = _windowStart;
+        // Window times matter to the background test (its restarts follow the clock): simulated seconds from the epoch.
+        var (from, to) = (DateTimeOffset.UnixEpoch.AddSeconds(start), DateTimeOffset.UnixEpoch.AddSeconds(end));
         var window = _scraped is null
-            ? new MetricWindow(default, default, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)))
-            : _scraped.Window(start, end);
-        var second = new MetricWindow(default, default, new VersionSample(_nc, _xc2), new VersionSample(_ns, _xs2));
+            ? new MetricWindow(from, to, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)))
+            : _scraped.Window(start, end) with { Start = from, End = to };
+        var second = new MetricWindow(from, to, new VersionSample(_nc, _xc2), new VersionSample(_ns, _xs2));
         _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
         Array.Clear(_cb);
         Array.Clear(_sb);
         _windowStart = end;
         CountedWindows++;
         if (_background is not null && Gate(_background, window, second) == VerdictOutcome.Fail) return Decision.Rollback;
-        if (_mixture is not null && _mixture.ObserveAndFail(start, _v.Metrics == "errors2" ? [window, second] : [window, window])) return Decision.Rollback;
         var step = _steps[_step];
         if (!step.IsAnalysis) return null;
         var outcome = Gate(_stepJudges, window, second);
         // With a background e-process aborting is its call (one test for the whole rollout); the step judge gates.
-        if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || (_background is null && _mixture is null))) return Decision.Rollback;
+        if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || _background is null)) return Decision.Rollback;
         return outcome == VerdictOutcome.Pass ? Advance(end) : null;
     }
 
@@ -156,9 +155,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     }
 
     /// <summary>The gate's judges: K sequential metrics each at alpha/K, as JudgeFactory.CreateGate splits it.</summary>
-    private ICanaryJudge[] Judges()
+    private ICanaryJudge[] Judges(RestartMixtureOptions? restarts = null)
     {
-        var options = Options();
+        var options = Options() with { Restarts = restarts };
         return _v.Metrics switch
         {
             "errors" => [new SequentialErrorRateJudge("errors", options)],

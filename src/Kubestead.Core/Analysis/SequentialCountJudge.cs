@@ -12,7 +12,12 @@ namespace Kubestead.Analysis;
 /// <param name="DetectRatio">A canary this many times worse than its control must not pass.</param>
 /// <param name="AllowedIncrease">Ratios up to this are acceptable (1.0: any increase counts against the canary).</param>
 /// <param name="Unit">What a bet is placed on: the window (valid when failures cluster; the default) or the request.</param>
-public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window);
+/// <param name="Restarts">
+/// When set, the Fail test is a mixture of e-processes started at regular times (<see cref="RestartMixtureEProcess"/>):
+/// the engine's background test, so that a fault starting late is not judged by evidence drained over a good stretch.
+/// </param>
+public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
+    RestartMixtureOptions? Restarts = null);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -53,6 +58,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
 
     public void Observe(MetricWindow window)
     {
+        // Restarts follow the clock (window starts), also through windows that carry no usable counts.
+        if (_failTest is RestartMixtureEProcess mixture) mixture.StartDue(window.Start);
         if (Count(window) is not var (nc, xc, ns, xs)) return;
         _nc += nc;
         _xc += xc;
@@ -114,6 +121,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             ["pass"] = new JsonArray(_passTest.Save().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
             ["unit"] = UnitName(_options.Unit),
         };
+        if (_failTest is RestartMixtureEProcess) o["restarts"] = true;
         SaveExtra(o);
         return o;
     }
@@ -131,7 +139,15 @@ public abstract class SequentialCountJudge : ICanaryJudge
         var savedUnit = state["unit"]?.GetValue<string>() ?? UnitName(EvidenceUnit.Request);
         if (savedUnit == UnitName(_options.Unit))
         {
-            if (state["fail"] is JsonArray f) _failTest.Restore(f.Select(n => n!.GetValue<double>()).ToList());
+            var savedMixture = state["restarts"]?.GetValue<bool>() == true;
+            if (state["fail"] is JsonArray f)
+            {
+                var fail = f.Select(n => n!.GetValue<double>()).ToList();
+                // A single test saved before the background restarted becomes the mixture's first start; a mixture read by
+                // a judge without restarts starts that test at 1 (valid, only slower).
+                if (_failTest is RestartMixtureEProcess mixture && !savedMixture) mixture.RestoreSingle(fail);
+                else if (savedMixture == (_failTest is RestartMixtureEProcess)) _failTest.Restore(fail);
+            }
             if (state["pass"] is JsonArray p) _passTest.Restore(p.Select(n => n!.GetValue<double>()).ToList());
         }
         RestoreExtra(state);
@@ -155,6 +171,13 @@ public abstract class SequentialCountJudge : ICanaryJudge
     {
         var grid = _options.Unit == EvidenceUnit.Request ? FailAlternatives : WindowFailAlternatives;
         var alternatives = grid.Select(r => r * _options.AllowedIncrease).ToArray();
+        if (_options.Restarts is { } restarts)
+            return new RestartMixtureEProcess(() => SingleFailTest(alternatives), restarts);
+        return SingleFailTest(alternatives);
+    }
+
+    private ICountEProcess SingleFailTest(double[] alternatives)
+    {
         return _options.Unit == EvidenceUnit.Request
             ? new ConditionalBinomialEProcess(_options.AllowedIncrease, alternatives)
             : new WindowBettingEProcess(_options.AllowedIncrease, alternatives, BettingSide.Above, WindowFailWeights);

@@ -30,8 +30,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         {
             var judges = JudgeFactory.CreateGate(a.Metrics);
             var plan = ToAnalysisPlan(a);
-            // The background e-process is a second judge of the same kind and alpha, fed from the first counted window on.
-            var background = plan.Background ? JudgeFactory.CreateGate(a.Metrics) : null;
+            // The background test is a second judge of the same kind and alpha, fed from the first counted window on, whose
+            // Fail test is a mixture of e-processes restarted every few minutes (issue #12: late faults are caught fast).
+            var background = plan.Background ? JudgeFactory.CreateBackground(a.Metrics) : null;
             var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)
             {
                 Background = m.Judge.Kind == "sequential" ? background?[i] : null,

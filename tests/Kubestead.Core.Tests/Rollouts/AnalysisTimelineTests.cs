@@ -22,7 +22,11 @@ public class AnalysisTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
             new SequentialErrorRateJudge($"metric-{i}-with-a-longish-name"), // the runner records every window, decided or not
             (start, end, _) => Task.FromResult(new MetricWindow(start, end,
                 new VersionSample(rng.Next(50, 150), rng.Next(0, 3), new LatencyHistogram([50, 100, 250, double.PositiveInfinity], [40, 80, 95, 100])),
-                new VersionSample(rng.Next(900, 1100), rng.Next(0, 5), new LatencyHistogram([50, 100, 250, double.PositiveInfinity], [50, 90, 99, 100])))))).ToList();
+                new VersionSample(rng.Next(900, 1100), rng.Next(0, 5), new LatencyHistogram([50, 100, 250, double.PositiveInfinity], [50, 90, 99, 100])))))
+        {
+            // The engine's background test: the restart mixture, whose live components are capped.
+            Background = new SequentialErrorRateJudge($"metric-{i}-with-a-longish-name", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default)),
+        }).ToList();
         var runner = new AnalysisRunner(new AnalysisPlan(Interval, 0, 3, 0), bindings);
         var status = BusyStatus() with { AnalysisCursor = T0, CanaryWeight = 5 };
 
@@ -43,6 +47,10 @@ public class AnalysisTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(v.ControlFailures, timeline.Windows.Sum(w => w.Metrics.Single(m => m.Metric == v.Metric).ControlFailures));
         }
 
+        Assert.Equal(metrics, after.BackgroundStates.Count);
+        var backgroundBytes = after.BackgroundStates.Values.Sum(b => Encoding.UTF8.GetByteCount(b.ToJsonString()));
+        Assert.All(after.BackgroundStates.Values, b => Assert.InRange((((JsonArray)b["fail"]!).Count - 3) / 4, 1, RestartMixtureOptions.Default.MaxComponents));
+        output.WriteLine($"background states: {backgroundBytes} bytes");
         var json = JsonSerializer.Serialize(after, RolloutStateStore.Json);
         var bytes = Encoding.UTF8.GetByteCount(json);
         Assert.True(bytes <= 200 * 1024, $"status is {bytes} bytes");

@@ -164,7 +164,7 @@ public class AnalysisAcrossTimeTests
     }
 
     [Fact]
-    public async Task A_driver_that_dies_mid_rollout_is_replaced_and_the_background_e_process_goes_on_from_its_saved_state()
+    public async Task A_driver_that_dies_mid_rollout_is_replaced_and_the_background_mixture_goes_on_from_its_saved_state()
     {
         // Find a state write in the 25% step, when the background e-process has already counted canary traffic.
         var clean = SandboxEnvironment.Create("istio", "healthy");
@@ -204,6 +204,23 @@ public class AnalysisAcrossTimeTests
         var firstWindow = step[0].Verdict.CanaryRequests - savedStep;
         Assert.True(firstWindow > 0);
         Assert.Equal(savedCanary + firstWindow, background[0].Verdict.CanaryRequests);
+
+        // The background test is the restart mixture, saved with several starts, and the new driver continues that very
+        // mixture: a background judge restored from the saved state and fed the new driver's first window (the step
+        // judge's growth since the save) has exactly the e-value of the new driver's first background verdict.
+        var savedBackground = saved.BackgroundStates["error-rate"];
+        Assert.True(savedBackground["restarts"]!.GetValue<bool>());
+        Assert.True(savedBackground["fail"]!.AsArray()[2]!.GetValue<double>() > 1, "more than one start before the 25% step");
+        var metrics = Kubestead.Specs.RolloutSpecParser.Parse(SandboxDemoTests.SpecFor("istio")).Spec!.Analysis!.Metrics;
+        var restored = JudgeFactory.CreateBackground(metrics).Single();
+        restored.RestoreState(savedBackground);
+        long Saved(string key) => saved.JudgeStates.TryGetValue("error-rate", out var s) ? s[key]!.GetValue<long>() : 0;
+        var next = step[0].Verdict;
+        restored.Observe(new MetricWindow(saved.AnalysisCursor!.Value, saved.AnalysisCursor.Value + TimeSpan.FromSeconds(10),
+            new VersionSample(next.CanaryRequests - Saved("nc"), next.CanaryFailures - Saved("xc")),
+            new VersionSample(next.ControlRequests - Saved("ns"), next.ControlFailures - Saved("xs"))));
+        Assert.Equal(restored.Evaluate().Statistic!.Value, background[0].Verdict.Statistic!.Value, 9);
+        Assert.NotEqual(1.0, Math.Exp(background[0].Verdict.Statistic!.Value), 6);
         env.Traffic.CatchUp();
         var (_, _, canaryServed, _) = env.Traffic.Simulator.Totals();
         Assert.True(result.BackgroundVerdicts.Single().CanaryRequests <= canaryServed, "no window was counted twice");
