@@ -349,45 +349,68 @@ public class AnalysisAcrossTimeTests
         Assert.Contains(events, e => e is WarmupWindowEvent w && w.WarmupUntil == restart.At + Warmup);
     }
 
-    [Fact]
-    public async Task A_driver_that_dies_while_the_warm_up_waits_for_the_canary_pods_is_replaced_and_the_warm_up_runs_from_what_the_next_driver_sees()
+    // ---- Crash replays: a clean run finds a state write, the same run with that write failing kills the first driver
+    // there, and after its Lease expired a second driver takes the rollout to its end.
+
+    /// <summary>The number of the first state write after which <paramref name="holds"/> is true (plus <paramref name="offset"/>), in a clean run.</summary>
+    private static async Task<int> StateWriteAsync(string spec, Action<SandboxEnvironment>? prepare, Func<SandboxEnvironment, RolloutStatus, bool> holds, int offset = 0)
     {
-        // In a clean run, find the write that records the warm-up's start (the pods were seen ready).
         var clean = SandboxEnvironment.Create("istio", "healthy");
-        OnCanaryWeight(clean, 5, () => clean.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2)));
-        int? startWrite = null;
+        prepare?.Invoke(clean);
+        int? write = null;
         clean.Cluster.Changed += (type, _, _) =>
         {
-            if (startWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupFrom: not null, WarmupAwaitingReady: false })
-                startWrite = clean.Cluster.Writes.Count;
+            if (write is null && type.Plural == "configmaps" && StoredStatus(clean) is { } s && holds(clean, s))
+                write = clean.Cluster.Writes.Count + offset;
         };
-        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
         await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
             await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
-        Assert.NotNull(startWrite);
+        Assert.NotNull(write);
+        return write.Value;
+    }
 
-        // The same run with that write failing: the driver dies having seen the pods ready but before recording it.
+    /// <summary>The same run with write number <paramref name="write"/> failing before it applies: the first driver dies there.</summary>
+    private static async Task<SandboxEnvironment> FirstDriverDiesAtAsync(string spec, Action<SandboxEnvironment>? prepare, int write)
+    {
         var env = SandboxEnvironment.Create("istio", "healthy");
-        OnCanaryWeight(env, 5, () => env.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2)));
-        env.Cluster.FailWriteNumber(startWrite.Value, afterApply: false);
+        prepare?.Invoke(env);
+        env.Cluster.FailWriteNumber(write, afterApply: false);
         await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
             await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
-        var saved = StoredStatus(env)!;
-        Assert.True(saved.WarmupAwaitingReady, "the stored state still waits for the pods");
-        Assert.Null(saved.WarmupFrom);
-        var died = env.Clock.GetUtcNow();
+        return env;
+    }
 
-        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease expires
+    /// <summary>Once the dead driver's Lease has expired, a second driver takes over and waits for the end; it must promote.</summary>
+    private static async Task<(RolloutResult Result, List<RolloutEvent> Events, DateTimeOffset Resumed)> SecondDriverPromotesAsync(SandboxEnvironment env)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
+        var resumed = env.Clock.GetUtcNow();
         var recorder = new Recorder();
         await using var second = env.CreateService(recorder, "second");
         var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
         Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
-        var events = Snapshot(recorder);
+        return (result, Snapshot(recorder), resumed);
+    }
+
+    [Fact]
+    public async Task A_driver_that_dies_while_the_warm_up_waits_for_the_canary_pods_is_replaced_and_the_warm_up_runs_from_what_the_next_driver_sees()
+    {
+        var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
+        void SlowPodsAt5(SandboxEnvironment e) => OnCanaryWeight(e, 5, () => e.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2)));
+        // The write that records the warm-up's start (the pods were seen ready) fails: the driver dies having seen the pods
+        // ready but before recording it.
+        var startWrite = await StateWriteAsync(spec, SlowPodsAt5, (_, s) => s is { WarmupFrom: not null, WarmupAwaitingReady: false });
+        var env = await FirstDriverDiesAtAsync(spec, SlowPodsAt5, startWrite);
+        var saved = StoredStatus(env)!;
+        Assert.True(saved.WarmupAwaitingReady, "the stored state still waits for the pods");
+        Assert.Null(saved.WarmupFrom);
+
+        var (result, events, resumed) = await SecondDriverPromotesAsync(env);
         // The next driver finds the pods ready and starts the warm-up then (later than the dead driver saw them: never earlier).
         Assert.NotNull(result.WarmupFrom);
-        Assert.InRange(result.WarmupFrom!.Value, died + TimeSpan.FromSeconds(61), died + TimeSpan.FromSeconds(61) + TimeSpan.FromSeconds(10));
+        Assert.InRange(result.WarmupFrom!.Value, resumed, resumed + TimeSpan.FromSeconds(10));
         Assert.Equal(result.WarmupFrom + Warmup, result.WarmupUntil);
-        AssertNoVerdictBetween(events, died, result.WarmupUntil!.Value);
+        AssertNoVerdictBetween(events, resumed - TimeSpan.FromSeconds(61), result.WarmupUntil!.Value);
         Assert.All(events.OfType<WarmupWindowEvent>(), w => Assert.True(w.WindowEnd <= result.WarmupUntil));
     }
 
@@ -396,33 +419,15 @@ public class AnalysisAcrossTimeTests
     {
         var warmup = TimeSpan.FromMinutes(4);
         var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), warmup);
-        // In a clean run, find a progress write inside the warm-up (after it was recorded, before its end).
-        var clean = SandboxEnvironment.Create("istio", "healthy");
-        int? midWrite = null;
-        clean.Cluster.Changed += (type, _, _) =>
-        {
-            if (midWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupFrom: { } from, WarmupWindows: > 6 } s
-                && clean.Clock.GetUtcNow() < s.WarmupUntil && clean.Clock.GetUtcNow() > from + TimeSpan.FromMinutes(1))
-                midWrite = clean.Cluster.Writes.Count + 1; // the write after it
-        };
-        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
-            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
-        Assert.NotNull(midWrite);
-
-        var env = SandboxEnvironment.Create("istio", "healthy");
-        env.Cluster.FailWriteNumber(midWrite.Value, afterApply: false);
-        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        // The write after a progress write inside the warm-up (after it was recorded, before its end).
+        var midWrite = await StateWriteAsync(spec, null, (e, s) => s is { WarmupFrom: { } from, WarmupWindows: > 6 }
+            && e.Clock.GetUtcNow() < s.WarmupUntil && e.Clock.GetUtcNow() > from + TimeSpan.FromMinutes(1), offset: 1);
+        var env = await FirstDriverDiesAtAsync(spec, null, midWrite);
         var saved = StoredStatus(env)!;
         Assert.NotNull(saved.WarmupFrom);
         Assert.True(env.Clock.GetUtcNow() < saved.WarmupUntil, "the driver died inside the warm-up");
 
-        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
-        var recorder = new Recorder();
-        await using var second = env.CreateService(recorder, "second");
-        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
-        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
-        var events = Snapshot(recorder);
+        var (result, events, _) = await SecondDriverPromotesAsync(env);
         // The warm-up keeps the start and end the dead driver recorded: not restarted, not dropped.
         Assert.Equal(saved.WarmupFrom, result.WarmupFrom);
         Assert.Equal(saved.WarmupUntil, result.WarmupUntil);
@@ -447,68 +452,41 @@ public class AnalysisAcrossTimeTests
 
         // The driver dies after the route shows 25% but before the state says so: the next driver finds the route ahead of
         // the recorded weight, sees it is the current step's own write, and adopts it.
-        var env = SandboxEnvironment.Create("istio", "healthy");
-        env.Cluster.FailWriteNumber(recordWrite.Value, afterApply: false);
-        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var env = await FirstDriverDiesAtAsync(spec, null, recordWrite.Value);
         Assert.Equal(5, StoredStatus(env)!.CanaryWeight);
         Assert.Equal(0.25, RoutedCanaryShare(env), 9);
 
-        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
-        var adopted = env.Clock.GetUtcNow();
-        var recorder = new Recorder();
-        await using var second = env.CreateService(recorder, "second");
-        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
-        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
-        var events = Snapshot(recorder);
+        var (_, events, adopted) = await SecondDriverPromotesAsync(env);
         // The adopted write begins the warm-up the dead driver's write would have begun (from when the next driver records it).
         var first25 = events.OfType<WarmupWindowEvent>().Select(w => w.WarmupUntil).Order().FirstOrDefault();
         Assert.InRange(first25, adopted + Warmup, adopted + Warmup + TimeSpan.FromSeconds(10));
         AssertNoVerdictBetween(events, adopted, first25);
     }
+
     [Fact]
     public async Task A_driver_that_dies_recording_the_return_of_replaced_pods_is_replaced_and_the_next_one_restarts_the_warm_up()
     {
         var spec = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup);
         void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
             () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)));
-        // In a clean run, find the write that records the restart (the replaced pods were seen back).
-        var clean = SandboxEnvironment.Create("istio", "healthy");
-        ReplaceAt25(clean);
-        int? restartWrite = null;
-        clean.Cluster.Changed += (type, _, _) =>
-        {
-            if (restartWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { WarmupRestarts: 1 })
-                restartWrite = clean.Cluster.Writes.Count;
-        };
-        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
-            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
-        Assert.NotNull(restartWrite);
-
-        var env = SandboxEnvironment.Create("istio", "healthy");
-        ReplaceAt25(env);
-        env.Cluster.FailWriteNumber(restartWrite.Value, afterApply: false);
-        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        // The write that records the restart (the replaced pods were seen back) fails.
+        var restartWrite = await StateWriteAsync(spec, ReplaceAt25, (_, s) => s is { WarmupRestarts: 1 });
+        var env = await FirstDriverDiesAtAsync(spec, ReplaceAt25, restartWrite);
         var saved = StoredStatus(env)!;
         Assert.NotNull(saved.CanaryUnreadySince); // the drop was recorded, the return was not
         Assert.Equal(0, saved.WarmupRestarts);
 
-        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
-        var resumed = env.Clock.GetUtcNow();
-        var recorder = new Recorder();
-        await using var second = env.CreateService(recorder, "second");
-        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
-        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        var (result, events, resumed) = await SecondDriverPromotesAsync(env);
         Assert.Equal(1, result.WarmupRestarts);
         var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
         Assert.StartsWith("second@", restart.Driver, StringComparison.Ordinal);
         Assert.InRange(restart.At, resumed, resumed + TimeSpan.FromSeconds(10));
-        AssertNoVerdictBetween(Snapshot(recorder), resumed, restart.At + Warmup);
+        AssertNoVerdictBetween(events, restart.At, restart.At + Warmup);
         // The windows while the pods were missing, the driver's absence included, were judged: only the restart is warm-up.
         Assert.DoesNotContain(result.Timeline!.Warmups, w => w.Start < restart.At && w.End > saved.CanaryUnreadySince!.Value);
         Assert.Contains(result.Timeline.Warmups, w => w.Start == restart.At && w.End == restart.At + Warmup);
     }
+
     [Fact]
     public async Task A_driver_that_dies_recording_a_drop_of_canary_pods_is_replaced_and_the_next_one_sees_the_drop_itself()
     {
@@ -516,37 +494,17 @@ public class AnalysisAcrossTimeTests
         // Thirty seconds into the 25% step the canary's pods are replaced; the new ones take three minutes.
         void ReplaceAt25(SandboxEnvironment e) => OnCanaryWeight(e, 25,
             () => e.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(3)));
-        var clean = SandboxEnvironment.Create("istio", "healthy");
-        ReplaceAt25(clean);
-        int? dropWrite = null;
-        clean.Cluster.Changed += (type, _, _) =>
-        {
-            if (dropWrite is null && type.Plural == "configmaps" && StoredStatus(clean) is { CanaryUnreadySince: not null })
-                dropWrite = clean.Cluster.Writes.Count;
-        };
-        await using (var svc = clean.CreateService(NullRolloutObserver.Instance))
-            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
-        Assert.NotNull(dropWrite);
-
-        var env = SandboxEnvironment.Create("istio", "healthy");
-        ReplaceAt25(env);
-        env.Cluster.FailWriteNumber(dropWrite.Value, afterApply: false);
-        await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-            await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)));
+        var dropWrite = await StateWriteAsync(spec, ReplaceAt25, (_, s) => s is { CanaryUnreadySince: not null });
+        var env = await FirstDriverDiesAtAsync(spec, ReplaceAt25, dropWrite);
         Assert.Null(StoredStatus(env)!.CanaryUnreadySince);
 
-        await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
-        var resumed = env.Clock.GetUtcNow();
-        var recorder = new Recorder();
-        await using var second = env.CreateService(recorder, "second");
-        var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
-        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
+        var (result, events, resumed) = await SecondDriverPromotesAsync(env);
         // The pods were still missing when the next driver came: it records the drop and restarts the warm-up on their return.
         var drop = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("the warm-up restarts when the pods are back", StringComparison.Ordinal));
         Assert.StartsWith("second@", drop.Driver, StringComparison.Ordinal);
         Assert.InRange(drop.At, resumed, resumed + TimeSpan.FromSeconds(10));
         Assert.Equal(1, result.WarmupRestarts);
         var restart = Assert.Single(result.History, h => h.Kind == "warmup" && h.Message.Contains("ready again", StringComparison.Ordinal));
-        AssertNoVerdictBetween(Snapshot(recorder), restart.At, restart.At + Warmup);
+        AssertNoVerdictBetween(events, restart.At, restart.At + Warmup);
     }
 }
