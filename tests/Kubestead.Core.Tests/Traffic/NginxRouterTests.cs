@@ -340,4 +340,32 @@ public class NginxRouterTests
         Assert.Null(Canary(cluster));
         Assert.Null(cluster.Peek(ResourceType.Service, "store", "checkout-canary"));
     }
+
+    [Fact]
+    public async Task An_interrupted_cookie_route_write_converges_when_repeated()
+    {
+        var cluster = Cluster();
+        var router = Router(cluster);
+        await router.PrepareAsync();
+        var route = new HeaderRoute("beta", [], new CookieMatch("beta_user", "always"));
+
+        // Never landed: nothing of the route is there, and repeating writes it once.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary");
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.SetHeaderRouteAsync(route));
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+
+        // Landed but the answer was lost: repeating finds its own route and writes nothing more.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary", afterApply: true);
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.SetHeaderRouteAsync(route));
+        var writes = cluster.Writes.Count;
+        await router.SetHeaderRouteAsync(route);
+        Assert.Equal(writes, cluster.Writes.Count);
+        Assert.Equal("beta_user", Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+
+        // The removal's answer lost: removing again finishes, and the cookie annotation is gone.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary", afterApply: true);
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.RemoveHeaderRouteAsync("beta"));
+        await router.RemoveHeaderRouteAsync("beta");
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+    }
 }
