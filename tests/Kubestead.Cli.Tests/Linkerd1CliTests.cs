@@ -28,6 +28,14 @@ public class Linkerd1CliTests
         Assert.Equal(0, set.Code);
         Assert.Contains("l5d-dtab: /svc/shop => /env/prod/shop-canary", set.Out);
         Assert.Equal(dtab, env.Namerd.Peek(ShopFixture.DtabNamespace));
+
+        // -o json: the header as a field, for scripts.
+        var json = await Run(env, "header-route", "set", "shop", "-n", "shop", "--route", "other", "-o", "json");
+        Assert.Equal(0, json.Code);
+        Assert.Equal("/svc/shop => /env/prod/shop-canary", System.Text.Json.Nodes.JsonNode.Parse(json.Out)!["requestHeaders"]!["l5d-dtab"]!.GetValue<string>());
+        var status = await Run(env, "status", "shop", "-n", "shop", "-o", "json");
+        Assert.Null(System.Text.Json.Nodes.JsonNode.Parse(status.Out)!["requestHeaders"]); // only where a header route was just set
+        Assert.Equal(dtab, env.Namerd.Peek(ShopFixture.DtabNamespace));
     }
 
     [Fact]
