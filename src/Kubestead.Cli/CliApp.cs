@@ -409,7 +409,7 @@ public sealed class CliApp(CliContext ctx)
         var rps = new Option<double>("--rps") { Description = "Service request rate (requests/s)", Required = true };
         var routing = new Option<string>("--routing") { Description = "binomial (Istio, Linkerd), wrr (round robin) or pods (no mesh)", DefaultValueFactory = _ => "binomial" };
         routing.AcceptOnlyFromAmong("binomial", "wrr", "pods");
-        var mesh = new Option<string>("--mesh") { DefaultValueFactory = _ => "istio" };
+        var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1", DefaultValueFactory = _ => "istio" };
         var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (no mesh)" };
         var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas };
         cmd.SetAction((p, ct) => Guard(p, () =>
@@ -467,7 +467,7 @@ public sealed class CliApp(CliContext ctx)
     private Command NewSpec()
     {
         var service = new Argument<string>("service") { Description = "The Service to roll out" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (default: detected)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1 (default: detected)" };
         var cmd = new Command("new-spec", "Scaffold a rollout spec from what the cluster holds") { service, mesh };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
         {

@@ -20,53 +20,60 @@ public static class OutputFormat
     };
 
     /// <summary>The rollout document of --output json: name, namespace, phase, steps, weights, analysis verdicts with counts, history.</summary>
-    public static JsonObject RolloutDocument(RolloutResult r) => new()
+    public static JsonObject RolloutDocument(RolloutResult r)
     {
-        ["name"] = r.Name,
-        ["namespace"] = r.Namespace,
-        ["phase"] = Camel(r.Phase.ToString()),
-        ["pauseReason"] = r.PauseReason is { } p ? Camel(p.ToString()) : null,
-        ["message"] = r.Message,
-        ["meshProvider"] = r.MeshProvider,
-        ["steps"] = new JsonObject { ["index"] = r.StepIndex, ["count"] = r.StepCount, ["current"] = r.CurrentStep },
-        ["weights"] = r.BaselineWeight is { } baseline
-            ? new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight, ["baseline"] = baseline }
-            : new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
-        ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
-        ["analysisState"] = r.AnalysisState,
-        ["background"] = new JsonArray(r.BackgroundVerdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
-        ["warmup"] = new JsonObject
+        var doc = new JsonObject
         {
-            ["active"] = r.WarmingUp,
-            ["from"] = r.WarmupFrom?.ToString("o", CultureInfo.InvariantCulture),
-            ["until"] = r.WarmupUntil?.ToString("o", CultureInfo.InvariantCulture),
-            ["awaitingReady"] = r.WarmupAwaitingReady,
-            ["restarts"] = r.WarmupRestarts,
-            ["windows"] = r.WarmupWindows,
-        },
-        ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
-        ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
-        ["timedOut"] = r.TimedOut,
-        ["effectiveShare"] = r.Effective is { } e ? new JsonObject
-        {
-            ["canaryPercent"] = e.CanaryPercent, ["canaryReadyPods"] = e.CanaryReadyPods, ["stableReadyPods"] = e.StableReadyPods,
-        } : null,
-        ["driver"] = r.Driving is { } d ? new JsonObject
-        {
-            ["holder"] = d.Holder,
-            ["lastHeartbeat"] = d.LastHeartbeat?.ToString("o", CultureInfo.InvariantCulture),
-            ["leaseExpiresAt"] = d.LeaseExpiresAt?.ToString("o", CultureInfo.InvariantCulture),
-            ["notDrivenSince"] = d.NotDrivenSince?.ToString("o", CultureInfo.InvariantCulture),
-        } : null,
-        ["history"] = new JsonArray(r.History.Select(h => (JsonNode?)new JsonObject
-        {
-            ["at"] = h.At.ToString("o", CultureInfo.InvariantCulture),
-            ["kind"] = h.Kind,
-            ["message"] = h.Message,
-            ["canaryWeight"] = h.CanaryWeight,
-            ["driver"] = h.Driver,
-        }).ToArray()),
-    };
+            ["name"] = r.Name,
+            ["namespace"] = r.Namespace,
+            ["phase"] = Camel(r.Phase.ToString()),
+            ["pauseReason"] = r.PauseReason is { } p ? Camel(p.ToString()) : null,
+            ["message"] = r.Message,
+            ["meshProvider"] = r.MeshProvider,
+            ["steps"] = new JsonObject { ["index"] = r.StepIndex, ["count"] = r.StepCount, ["current"] = r.CurrentStep },
+            ["weights"] = r.BaselineWeight is { } baseline
+                ? new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight, ["baseline"] = baseline }
+                : new JsonObject { ["stable"] = r.StableWeight, ["canary"] = r.CanaryWeight },
+            ["analysis"] = new JsonArray(r.Verdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
+            ["analysisState"] = r.AnalysisState,
+            ["background"] = new JsonArray(r.BackgroundVerdicts.Select(v => (JsonNode?)VerdictDocument(v)).ToArray()),
+            ["warmup"] = new JsonObject
+            {
+                ["active"] = r.WarmingUp,
+                ["from"] = r.WarmupFrom?.ToString("o", CultureInfo.InvariantCulture),
+                ["until"] = r.WarmupUntil?.ToString("o", CultureInfo.InvariantCulture),
+                ["awaitingReady"] = r.WarmupAwaitingReady,
+                ["restarts"] = r.WarmupRestarts,
+                ["windows"] = r.WarmupWindows,
+            },
+            ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
+            ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
+            ["timedOut"] = r.TimedOut,
+            ["effectiveShare"] = r.Effective is { } e ? new JsonObject
+            {
+                ["canaryPercent"] = e.CanaryPercent, ["canaryReadyPods"] = e.CanaryReadyPods, ["stableReadyPods"] = e.StableReadyPods,
+            } : null,
+            ["driver"] = r.Driving is { } d ? new JsonObject
+            {
+                ["holder"] = d.Holder,
+                ["lastHeartbeat"] = d.LastHeartbeat?.ToString("o", CultureInfo.InvariantCulture),
+                ["leaseExpiresAt"] = d.LeaseExpiresAt?.ToString("o", CultureInfo.InvariantCulture),
+                ["notDrivenSince"] = d.NotDrivenSince?.ToString("o", CultureInfo.InvariantCulture),
+            } : null,
+            ["history"] = new JsonArray(r.History.Select(h => (JsonNode?)new JsonObject
+            {
+                ["at"] = h.At.ToString("o", CultureInfo.InvariantCulture),
+                ["kind"] = h.Kind,
+                ["message"] = h.Message,
+                ["canaryWeight"] = h.CanaryWeight,
+                ["driver"] = h.Driver,
+            }).ToArray()),
+        };
+        // Only after a header route on Linkerd 1.x: the header testers send (nothing was written).
+        if (r.RequestHeaders is { } headers)
+            doc["requestHeaders"] = new JsonObject(headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value)));
+        return doc;
+    }
 
     public static JsonObject VerdictDocument(Verdict v) => new()
     {

@@ -18,7 +18,15 @@ internal static class Map
         AnalysisState = r.AnalysisState, WarmupUntil = r.WarmupUntil, WarmupFrom = r.WarmupFrom, WarmupAwaitingReady = r.WarmupAwaitingReady,
         WarmupWindows = r.WarmupWindows,
         BackgroundVerdicts = r.BackgroundVerdicts.Select(v => Verdict(v, r.Name, r.Namespace, BackgroundScope)).ToArray(),
+        RequestHeaders = r.RequestHeaders is { } headers ? Headers(headers) : null,
     };
+
+    private static System.Collections.Hashtable Headers(IReadOnlyDictionary<string, string> headers)
+    {
+        var table = new System.Collections.Hashtable(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers) table[name] = value;
+        return table;
+    }
 
     public static KubesteadRolloutHistoryRecord History(Reports.RolloutHistoryRow h) => new()
     {

@@ -44,6 +44,11 @@ public sealed class KubesteadRollout
     /// <summary>True while a warm-up waits for the canary's pods to be ready.</summary>
     public bool WarmupAwaitingReady { get; set; }
     public int WarmupWindows { get; set; }
+    /// <summary>
+    /// From Set-CanaryHeaderRoute on Linkerd 1.x, where nothing is written: the header testers send to reach the canary
+    /// (l5d-dtab), ready for Invoke-WebRequest -Headers. Null otherwise.
+    /// </summary>
+    public System.Collections.Hashtable? RequestHeaders { get; set; }
     /// <summary>The background e-processes' verdicts: one per sequential metric across the whole rollout; a Fail aborts.</summary>
     public CanaryVerdict[] BackgroundVerdicts { get; set; } = [];
 }
@@ -134,6 +139,9 @@ public sealed class KubesteadSandboxInfo
     public string KubeConfig { get; set; } = "";
     public string Namespace { get; set; } = "";
     public string MeshProvider { get; set; } = "";
+
+    /// <summary>Where the sandbox's emulated namerd listens (MeshProvider linkerd1; null otherwise): set spec.linkerd1.namerd to it.</summary>
+    public string? NamerdAddress { get; set; }
 
     /// <summary>$env:KUBECONFIG before this sandbox started; Stop-KubesteadSandbox restores it.</summary>
     public string? PreviousKubeConfig { get; set; }

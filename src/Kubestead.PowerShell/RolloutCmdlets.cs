@@ -26,7 +26,7 @@ public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
     public string? Service { get; set; }
 
     [Parameter(ParameterSetName = "Image")]
-    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx", "linkerd1")]
     public string? MeshProvider { get; set; }
 
     [Parameter]
@@ -247,7 +247,7 @@ public sealed class NewKubesteadRolloutSpecCommand : KubesteadCmdlet
     public string Service { get; set; } = "";
 
     [Parameter]
-    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx", "linkerd1")]
     public string? MeshProvider { get; set; }
 
     protected override void ProcessInput() => WriteObject(Run((s, ct) => s.NewSpecAsync(Namespace, Service, MeshProvider, ct)));

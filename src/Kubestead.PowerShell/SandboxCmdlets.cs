@@ -15,8 +15,11 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>The `kubestead sandbox` line that gives the emulated namerd's address (CliTests pin its form).</summary>
+    private static readonly System.Text.RegularExpressions.Regex NamerdLine = new(@"^Emulated namerd \(dtab namespace '[^']*'\) at (?<address>http://\S+?);");
+
     [Parameter]
-    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx", "linkerd1")]
     public string MeshProvider { get; set; } = "istio";
 
     /// <summary>The simulated traffic the sandbox serves as metrics: healthy, faulty or low-traffic.</summary>
@@ -44,7 +47,13 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig]);
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-        process.OutputDataReceived += (_, _) => { };
+        // The CLI prints where its emulated namerd listens (linkerd1) right after the kubeconfig appears.
+        var namerd = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (MeshProvider != "linkerd1") namerd.SetResult(null);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && NamerdLine.Match(e.Data) is { Success: true } m) namerd.TrySetResult(m.Groups["address"].Value);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + StartTimeout;
@@ -63,9 +72,18 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
                 exited ? ErrorCategory.InvalidResult : ErrorCategory.OperationTimeout, cli));
             return;
         }
+        if (!namerd.Task.Wait(TimeSpan.FromSeconds(10)))
+        {
+            process.Kill(true);
+            process.WaitForExit(5000);
+            File.Delete(kubeconfig); // killed, so it could not remove its kubeconfig itself
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"the sandbox (linkerd1) did not say where its emulated namerd listens within 10 s (CLI: {cli})"),
+                "SandboxDidNotStart", ErrorCategory.OperationTimeout, cli));
+            return;
+        }
         var info = new KubesteadSandboxInfo
         {
-            ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider,
+            ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider, NamerdAddress = namerd.Task.Result,
             PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
         };
         SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);

@@ -51,7 +51,10 @@ public sealed class GetCanaryWeightCommand : KubesteadCmdlet
     protected override void ProcessInput() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
 }
 
-/// <summary>Routes requests carrying a header (default x-canary: true), or a cookie, to the canary.</summary>
+/// <summary>
+/// Routes requests carrying a header (default x-canary: true), or a cookie, to the canary. Header and cookie are two
+/// parameter sets; on Linkerd 1.x nothing is written and the output's RequestHeaders holds the l5d-dtab header to send.
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Header")]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
@@ -73,24 +76,31 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
     [ValidateSet("Exact", "Prefix", "Regex")]
     public string MatchType { get; set; } = "Exact";
 
-    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
-    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
+    /// <summary>Match this cookie instead of a header; with exactly one of -CookieValue and -CookieRegex.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Cookie")]
     public string CookieName { get; set; } = "";
 
-    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
-    public string CookieValue { get; set; } = "";
+    [Parameter(ParameterSetName = "Cookie")]
+    public string? CookieValue { get; set; }
 
-    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
-    public string CookieRegex { get; set; } = "";
+    [Parameter(ParameterSetName = "Cookie")]
+    public string? CookieRegex { get; set; }
 
     protected override void ProcessInput()
     {
-        var cookie = ParameterSetName switch
+        Kubestead.Traffic.CookieMatch? cookie = null;
+        if (ParameterSetName == "Cookie")
         {
-            "CookieValue" => new Kubestead.Traffic.CookieMatch(CookieName, CookieValue),
-            "CookieRegex" => new Kubestead.Traffic.CookieMatch(CookieName, CookieRegex, IsRegex: true),
-            _ => null,
-        };
+            if ((CookieValue is null) == (CookieRegex is null))
+            {
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(CookieValue is null
+                        ? $"-CookieName '{CookieName}' needs -CookieValue (the exact value) or -CookieRegex (a regex the whole value matches)"
+                        : "-CookieValue and -CookieRegex exclude each other: give one", CookieValue is null ? "CookieValue" : "CookieRegex"),
+                    "CookieMatchIncomplete", ErrorCategory.InvalidArgument, CookieName));
+                return;
+            }
+            cookie = new Kubestead.Traffic.CookieMatch(CookieName, CookieRegex ?? CookieValue!, IsRegex: CookieRegex is not null);
+        }
         var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true), cookie);
         var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
         if (ConfirmPlan(plan, "Add header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
@@ -139,7 +149,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     public string Routing { get; set; } = "Binomial";
 
     [Parameter]
-    [ValidateSet("istio", "linkerd", "smi", "none", "nginx")]
+    [ValidateSet("istio", "linkerd", "smi", "none", "nginx", "linkerd1")]
     public string MeshProvider { get; set; } = "istio";
 
     [Parameter]

@@ -33,7 +33,9 @@ function Invoke-ChildPwsh {
 function New-TestSpec {
     param(
         [Parameter(Mandatory)] [string] $Path,
-        [ValidateSet('istio', 'linkerd', 'smi', 'none', 'nginx')] [string] $Mesh = 'istio',
+        [ValidateSet('istio', 'linkerd', 'smi', 'none', 'nginx', 'linkerd1')] [string] $Mesh = 'istio',
+        # linkerd1: the sandbox's emulated namerd ($sandbox.NamerdAddress); default: the one Set-TestNamerd gave.
+        [string] $Namerd = $script:TestNamerd,
         [string] $Name = 'shop',
         # A fresh version by default: stable already running a spec's image makes start answer "already at this version".
         [string] $Image = "registry.example.com/shop:2.$(Get-Random -Maximum 100000000)",
@@ -45,6 +47,10 @@ function New-TestSpec {
         'smi' { "  smi:`n    apiVersion: split.smi-spec.io/v1alpha4`n    canaryService: shop-canary" }
         'none' { "  none:`n    capacity: keepStable`n    readyTimeout: 2m" }
         'nginx' { "  nginx:`n    ingress: shop`n    canaryService: shop-canary" }
+        'linkerd1' {
+            if (-not $Namerd) { throw 'New-TestSpec -Mesh linkerd1 needs -Namerd (the sandbox''s NamerdAddress) or Set-TestNamerd' }
+            "  linkerd1:`n    namerd: $Namerd`n    namespace: shop`n    prefix: /svc/shop`n    stable: /env/prod/shop`n    canary: /env/prod/shop-canary`n    canaryService: shop-canary"
+        }
     }
     $stepLines = ($Steps | ForEach-Object { "    - $_" }) -join "`n"
     @"
@@ -64,7 +70,25 @@ $stepLines
     $Path
 }
 
-# The resourceVersions of every object the rollout cmdlets may touch in the sandbox's namespace.
+$script:TestNamerd = $null
+
+# The emulated namerd of a linkerd1 sandbox: New-TestSpec points specs at it, Get-ClusterFingerprint includes its dtab.
+function Set-TestNamerd {
+    param([AllowNull()] [string] $Address)
+    $script:TestNamerd = if ($Address) { $Address } else { $null }
+}
+
+# One dtab of a namerd as text, with its version (ETag).
+function Get-NamerdDtab {
+    param([string] $Namespace = 'shop', [string] $Namerd = $script:TestNamerd)
+    $r = Invoke-WebRequest -Uri "$($Namerd.TrimEnd('/'))/api/1/dtabs/$Namespace" -Headers @{ Accept = 'application/dtab' } -TimeoutSec 10
+    # application/dtab is not a text type to Invoke-WebRequest: its Content is bytes.
+    $text = if ($r.Content -is [byte[]]) { [System.Text.Encoding]::UTF8.GetString($r.Content) } else { [string]$r.Content }
+    [pscustomobject]@{ Text = $text; Version = [string]$r.Headers['ETag'] }
+}
+
+# The resourceVersions of every object the rollout cmdlets may touch in the sandbox's namespace (and, with a
+# namerd set by Set-TestNamerd, the version of its dtab: the one thing linkerd1 routing writes).
 function Get-ClusterFingerprint {
     param([string] $Namespace = 'shop')
     $kc = $env:KUBECONFIG
@@ -86,6 +110,7 @@ function Get-ClusterFingerprint {
             }
         } catch { "$p unavailable" }
     }
+    if ($script:TestNamerd) { $parts = @($parts) + "namerd/$Namespace@$((Get-NamerdDtab -Namespace $Namespace).Version)" }
     ($parts | Sort-Object) -join ';'
 }
 

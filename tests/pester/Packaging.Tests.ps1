@@ -5,6 +5,10 @@ BeforeAll {
     Import-Module "$PSScriptRoot/KubesteadTestHelpers.psm1" -Force
     $root = Get-TestRoot
     $modulePath = Get-TestModulePath
+    # The isolation block starts a sandbox in this session: it needs the staged module here too. In the full run an
+    # earlier file had imported it (Pester runs every file in one session), so the block only failed when run alone.
+    # No -Force: re-importing would remove the module and so stop sandboxes other files still hold.
+    Import-Module $modulePath
 }
 
 Describe 'Packaging' {

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Every cluster cmdlet against a live sandbox cluster (kubestead sandbox, started once per mesh), on five meshes.
+# Every cluster cmdlet against a live sandbox cluster (kubestead sandbox, started once per mesh), on six meshes.
 BeforeDiscovery {
     $meshes = @(
         @{ Mesh = 'istio'; Weight = 20; HeaderRoutes = $true }
@@ -7,6 +7,8 @@ BeforeDiscovery {
         @{ Mesh = 'smi'; Weight = 20; HeaderRoutes = $false }
         @{ Mesh = 'none'; Weight = 50; HeaderRoutes = $false }
         @{ Mesh = 'nginx'; Weight = 20; HeaderRoutes = $true }
+        # Linkerd 1.x: the dtab lives in the sandbox's emulated namerd (its address on the sandbox object).
+        @{ Mesh = 'linkerd1'; Weight = 20; HeaderRoutes = $true }
     )
 }
 
@@ -21,9 +23,10 @@ AfterAll { $env:KUBECONFIG = $savedKubeconfig }
 Describe 'A rollout on <Mesh>' -ForEach $meshes {
     BeforeAll {
         $sandbox = Start-KubesteadSandbox -MeshProvider $Mesh -CliPath (Get-TestCliPath) -Confirm:$false
+        Set-TestNamerd $sandbox.NamerdAddress
         $spec = New-TestSpec -Path (Join-Path $TestDrive "$Mesh.yaml") -Mesh $Mesh
     }
-    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false }
+    AfterAll { $sandbox | Stop-KubesteadSandbox -Confirm:$false; Set-TestNamerd $null }
 
     It 'writes nothing with -WhatIf' {
         $before = Get-ClusterFingerprint
@@ -75,6 +78,59 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
             $errs.Count | Should -Be 1
             $errs[0].Exception.Message | Should -Match 'header'
             Get-ClusterFingerprint | Should -Be $before
+        }
+    }
+
+    It 'routes by cookie where the mesh can (-CookieName), writes nothing with -WhatIf, and refuses clearly where not' {
+        $before = Get-ClusterFingerprint
+        Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -WhatIf | Should -BeNullOrEmpty
+        Get-ClusterFingerprint | Should -Be $before
+        $regex = '^(.*;\s*)?session=(beta-[0-9]+)(;.*)?$'
+        switch ($Mesh) {
+            'istio' {
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -Confirm:$false | Out-Null
+                $vs = Get-SandboxObject '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/shop'
+                @($vs.spec.http.match.headers.cookie.regex) | Should -Be @($regex)
+                Remove-CanaryHeaderRoute shop -Namespace shop -RouteName beta -Confirm:$false | Out-Null
+                $vs = Get-SandboxObject '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/shop'
+                @($vs.spec.http.match.headers.cookie | Where-Object { $_ }).Count | Should -Be 0 -Because "the route is gone"
+            }
+            'linkerd' {
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -Confirm:$false | Out-Null
+                $routes = (Get-SandboxObject '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes').items
+                $cookie = @($routes.spec.rules.matches.headers | Where-Object name -eq 'cookie')
+                $cookie.Count | Should -Be 1
+                $cookie[0].type | Should -Be 'RegularExpression'
+                $cookie[0].value | Should -Be $regex
+                Remove-CanaryHeaderRoute shop -Namespace shop -RouteName beta -Confirm:$false | Out-Null
+            }
+            'nginx' {
+                # ingress-nginx routes by cookie only on the value "always": a regex cannot be expressed.
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+                $errs.Count | Should -Be 1
+                $errs[0].FullyQualifiedErrorId | Should -BeLike 'NginxCookieRegex,*'
+                "$($errs[0])" | Should -Match 'cookie session matching beta-\[0-9\]\+'
+                Get-ClusterFingerprint | Should -Be $before
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false | Out-Null
+                $ingress = Get-SandboxObject '/apis/networking.k8s.io/v1/namespaces/shop/ingresses/shop-canary'
+                $ingress.metadata.annotations.'nginx.ingress.kubernetes.io/canary-by-cookie' | Should -Be 'canary_user'
+                Remove-CanaryHeaderRoute shop -Namespace shop -RouteName beta -Confirm:$false | Out-Null
+                $ingress = Get-SandboxObject '/apis/networking.k8s.io/v1/namespaces/shop/ingresses/shop-canary'
+                $ingress.metadata.annotations.'nginx.ingress.kubernetes.io/canary-by-cookie' | Should -BeNullOrEmpty
+            }
+            'linkerd1' {
+                # The client chooses the route with l5d-dtab; the match (here a cookie) is not written anywhere.
+                $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false
+                $r.RequestHeaders['l5d-dtab'] | Should -Be '/svc/shop => /env/prod/shop-canary'
+                ($before -split ';' | Where-Object { $_ -like 'namerd/*' }) | Should -Be ((Get-ClusterFingerprint) -split ';' | Where-Object { $_ -like 'namerd/*' })
+                Remove-CanaryHeaderRoute shop -Namespace shop -RouteName beta -Confirm:$false | Out-Null
+            }
+            default {
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+                $errs.Count | Should -Be 1
+                "$($errs[0])" | Should -Match '\(cookie canary_user\).*cookie'
+                Get-ClusterFingerprint | Should -Be $before
+            }
         }
     }
 

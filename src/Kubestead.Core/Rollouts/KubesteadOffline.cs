@@ -54,6 +54,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
                 achievable = Math.Round(r.CanaryWeight);
                 explanation = "ingress-nginx's canary-weight is an integer out of canary-weight-total (default 100): whole percents; raise spec.nginx.weightTotal for finer shares";
                 break;
+            case MeshProviders.Linkerd1:
+                minimum = 0.01;
+                achievable = Math.Round(r.CanaryWeight, 2);
+                explanation = "namerd dentry weights are relative integers (5% is '95 * stable & 5 * canary', 0.5% is '995 & 5'): shares down to 0.01%";
+                break;
             default:
                 minimum = 0.01;
                 achievable = Math.Round(r.CanaryWeight, 2);

@@ -264,10 +264,14 @@ public sealed class KubesteadService : IKubesteadService
             throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
         await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
         // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write nothing and say what to send.
-        var hint = (runtime.Router as IHeaderRouteInstructions)?.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(route));
+        var instructions = runtime.Router as IHeaderRouteInstructions;
+        var hint = instructions?.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(route));
         var message = $"header route {route.RouteName} ({route.Describe()}) set by hand" + (hint is null ? "" : $"; {hint}");
-        return ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList(), Message = hint ?? s.Message })
+        var result = ToResult(await UpdateStatusAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList(), Message = hint ?? s.Message })
             .WithHistory(Entry("headerRoute", message)), ct).ConfigureAwait(false));
+        return instructions?.ClientHeader(RolloutExecutor.ToHeaderRoute(route)) is { } header
+            ? result with { RequestHeaders = new Dictionary<string, string> { [header.Key] = header.Value } }
+            : result;
     }
 
     public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
@@ -325,6 +329,8 @@ public sealed class KubesteadService : IKubesteadService
             return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argo, spec, stored.Namespace),
                 GitOpsFluxSettings.Build(deployment is null ? [route] : [route, deployment], spec), pointers);
         }
+        if (spec.MeshProvider is MeshProviders.Linkerd1 or MeshProviders.Nginx)
+            return GitOpsOutsideGit.Build(name, stored.Namespace, spec, deployment);
         var (kind, group, objName, pointer) = spec.MeshProvider switch
         {
             MeshProviders.Linkerd => ("HTTPRoute", spec.Linkerd!.ApiGroup, spec.Linkerd.HttpRoute ?? $"{spec.Service}-kubestead", "/spec/rules"),
@@ -392,11 +398,11 @@ public sealed class KubesteadService : IKubesteadService
                         MeshProviders.Smi => $"create Service {spec.Smi!.CanaryService} and the TrafficSplit (or add the canary backend) when absent",
                         MeshProviders.Nginx => $"create Service {spec.Nginx!.CanaryService} and the canary Ingress {spec.Nginx.CanaryIngress ?? spec.Nginx.Ingress + "-canary"} " +
                                                $"from Ingress {spec.Nginx.Ingress} at canary-weight 0 when absent (the stable Ingress is never written)",
-                        MeshProviders.Linkerd1 => $"create Service {spec.Linkerd1!.CanaryService} when absent; append the dentry '{spec.Linkerd1.Prefix} => 100 * {spec.Linkerd1.StableDestination} & 0 * {spec.Linkerd1.CanaryDestination}' to namerd's dtab '{spec.Linkerd1.DtabNamespace}' when absent (compare-and-set)",
+                        MeshProviders.Linkerd1 => $"create Service {spec.Linkerd1!.CanaryService} when absent; append the dentry '{spec.Linkerd1.Prefix} => 100 * {spec.Linkerd1.StableDestination} & 0 * {spec.Linkerd1.CanaryDestination}' to the dtab '{spec.Linkerd1.DtabNamespace}' of namerd at {spec.Linkerd1.Namerd} when absent (compare-and-set)",
                         _ => "remember stable's replica count on the canary Deployment",
                     }, null));
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))
-                    changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}", null));
+                    changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}{StepWrite(spec, step)}", null));
                 return changes;
             }
             case SetWeightOperation w:
@@ -463,6 +469,16 @@ public sealed class KubesteadService : IKubesteadService
 
     private async Task<RolloutRuntime> RuntimeForAsync(string ns, string name, CancellationToken ct) =>
         _runtimes.Create(ParseStored(await _store.LoadAsync(ns, name, ct).ConfigureAwait(false)));
+
+    /// <summary>What a weight step writes, for meshes whose weights are not percents: namerd's dentry, the canary Ingress's annotation.</summary>
+    private static string StepWrite(RolloutSpec spec, PlanStep step) => (step, spec.MeshProvider) switch
+    {
+        (SetWeightPlanStep w, MeshProviders.Linkerd1) =>
+            $" (namerd dtab '{spec.Linkerd1!.DtabNamespace}': {Linkerd1Router.DescribeDentry(spec.Linkerd1, w.Weight)}, one compare-and-set)",
+        (SetWeightPlanStep w, MeshProviders.Nginx) =>
+            $" (Ingress {spec.Nginx!.CanaryIngress ?? spec.Nginx.Ingress + "-canary"}: canary-weight {Math.Round(w.Weight * spec.Nginx.WeightTotal / 100)} of {spec.Nginx.WeightTotal})",
+        _ => "",
+    };
 
     private static string CleanupDescription(RolloutRuntime rt) =>
         $"remove header routes and ownership annotations; {(rt.Workload.CreatesCanary ? $"delete Deployment {rt.Workload.CanaryDeployment}" : "leave the canary Deployment (not created by Kubestead)")}; remove objects Kubestead created for {rt.MeshProvider} routing";
@@ -550,6 +566,10 @@ public sealed class KubesteadService : IKubesteadService
             // Without -MeshProvider the mesh is detected as New-KubesteadRolloutSpec detects it: never a silent "none"
             // on a cluster whose traffic goes through a mesh.
             var mesh = request.MeshProvider ?? await SpecScaffolder.DetectMeshAsync(_api, ct).ConfigureAwait(false);
+            if (mesh == MeshProviders.Linkerd1)
+                throw new KubesteadException("SpecFileRequired", KubesteadErrorKind.InvalidInput,
+                    "meshProvider linkerd1 needs spec.linkerd1 (namerd's address, the dtab namespace, the prefix and the stable and canary paths), which " +
+                    "-Name/-Image cannot guess: scaffold a spec (New-KubesteadRolloutSpec -MeshProvider linkerd1, kubestead new-spec --mesh linkerd1), check it, and start it with -Path / --file");
             yaml = RolloutSpecDefaults.ForImage(name, request.Namespace ?? DefaultNamespace, request.Service ?? name, mesh, image);
             file = "<-Name/-Image>";
         }

@@ -31,6 +31,12 @@ public sealed record RolloutResult(
     /// <summary>The created baseline's share of traffic (the canary's, as far as 100% allows), or null when the rollout has none.</summary>
     public double? BaselineWeight { get; init; }
 
+    /// <summary>
+    /// Set by a header route on a router whose client chooses the route per request (Linkerd 1.x): the headers a tester
+    /// sends to reach the canary (<c>l5d-dtab</c>), since nothing is written. Null otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? RequestHeaders { get; init; }
+
     /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
     public bool TimedOut { get; init; }
 

@@ -27,6 +27,7 @@ public static class SpecScaffolder
         var image = stable?["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"]?.GetValue<string>() ?? "registry.example.com/app:next";
         var mesh = meshProvider ?? await DetectMeshAsync(api, ct).ConfigureAwait(false);
         return "# Scaffolded by Kubestead from the cluster; change canary.image to the version to roll out.\n"
+               + (mesh == MeshProviders.Linkerd1 ? "# spec.linkerd1 is a guess (namerd's address, the dtab namespace, the io.l5d.k8s paths): check it against your namerd and Linkerd config.\n" : "")
                + RolloutSpecDefaults.ForImage(stableName, ns, service, mesh, image);
     }
 

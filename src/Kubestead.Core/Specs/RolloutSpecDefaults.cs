@@ -14,6 +14,9 @@ public static class RolloutSpecDefaults
             MeshProviders.Smi => $"  smi:\n    canaryService: {service}-canary\n",
             // The stable Ingress is assumed to be named like the Service; validate --cluster names spec.nginx.ingress if not.
             MeshProviders.Nginx => $"  nginx:\n    ingress: {service}\n    canaryService: {service}-canary\n",
+            // Guesses for the io.l5d.k8s namer (port name http) and a namerd Service in namespace linkerd: check them.
+            MeshProviders.Linkerd1 => $"  linkerd1:\n    namerd: http://namerd.linkerd:4180\n    namespace: default\n    prefix: /svc/{service}\n" +
+                                      $"    stable: /#/io.l5d.k8s/{ns}/http/{service}\n    canary: /#/io.l5d.k8s/{ns}/http/{service}-canary\n    canaryService: {service}-canary\n",
             _ => "",
         };
         var weights = meshProvider == MeshProviders.None ? new[] { 10, 25, 50 } : new[] { 5, 10, 25, 50 };

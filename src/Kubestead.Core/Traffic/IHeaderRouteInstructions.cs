@@ -7,4 +7,7 @@ namespace Kubestead.Traffic;
 public interface IHeaderRouteInstructions
 {
     string HeaderRouteInstructions(HeaderRoute route);
+
+    /// <summary>The header (name and value) a client sends to reach the canary, e.g. <c>l5d-dtab</c>.</summary>
+    KeyValuePair<string, string> ClientHeader(HeaderRoute route);
 }

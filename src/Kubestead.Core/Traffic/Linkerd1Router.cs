@@ -86,6 +86,8 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
     public string HeaderRouteInstructions(HeaderRoute route) =>
         $"nothing is written for header routes on Linkerd 1.x: send the header 'l5d-dtab: {HeaderValue}' to reach the canary";
 
+    public KeyValuePair<string, string> ClientHeader(HeaderRoute route) => new("l5d-dtab", HeaderValue);
+
     /// <summary>The per-request dtab override testers send: it is appended to the router's dtab for that request only.</summary>
     public string HeaderValue => $"{options.Prefix} => {options.CanaryDestination}";
 
@@ -122,14 +124,20 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
     }
 
     /// <summary>Kubestead's dentry for a canary share: integer relative weights, both destinations always present.</summary>
-    internal Dentry Build(double percent)
+    internal Dentry Build(double percent) => Build(options.Prefix, options.StableDestination, options.CanaryDestination, percent);
+
+    private static Dentry Build(string prefix, string stable, string canary, double percent)
     {
         var (s, c) = RelativeWeights.For(percent);
-        return new Dentry(options.Prefix, new NameTree.Union([
-            new Weighted(s, new NameTree.Leaf(options.StableDestination)),
-            new Weighted(c, new NameTree.Leaf(options.CanaryDestination)),
+        return new Dentry(prefix, new NameTree.Union([
+            new Weighted(s, new NameTree.Leaf(stable)),
+            new Weighted(c, new NameTree.Leaf(canary)),
         ]));
     }
+
+    /// <summary>The dentry text a weight step writes (for plans and dry runs).</summary>
+    public static string DescribeDentry(Kubestead.Specs.Linkerd1Settings settings, double percent) =>
+        DtabPrinter.Print(Build(settings.Prefix, settings.StableDestination, settings.CanaryDestination, percent));
 
     /// <summary>The index of Kubestead's dentry: the last one with the prefix whose tree is a union of exactly stable and canary.</summary>
     internal int? Ours(DtabDocument doc)

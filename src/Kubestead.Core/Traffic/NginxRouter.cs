@@ -126,6 +126,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
 
     public async Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default)
     {
+        route = CookieAsMatch(route);
         if (route.Matches.Count != 1)
             throw new TrafficRoutingException("NginxHeaderRouteShape",
                 $"header route '{route.Name}': an ingress-nginx canary Ingress matches one header (canary-by-header) or one cookie (canary-by-cookie), not {route.Matches.Count} matches", CanaryRef);
@@ -164,6 +165,23 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
         }
         ops.Add(Set(RouteAnnotation(route.Name), kind));
         await api.PatchAsync(ResourceType.Ingress, options.Namespace, CanaryIngressName, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A cookie match as `header-route set --cookie` and Set-CanaryHeaderRoute -CookieName give it becomes the route's one
+    /// canary-by-cookie match. ingress-nginx matches no cookie by regex, and a header with a cookie is two matches.
+    /// </summary>
+    private HeaderRoute CookieAsMatch(HeaderRoute route)
+    {
+        if (route.Cookie is not { } c) return route;
+        if (c.IsRegex)
+            throw new TrafficRoutingException("NginxCookieRegex",
+                $"header route '{route.Name}' (cookie {c.Name} matching {c.Value}): ingress-nginx routes by cookie only when its value is \"always\" (canary-by-cookie), " +
+                "never by a regex; give the cookie value \"always\" instead", CanaryRef);
+        if (route.Matches.Count > 0)
+            throw new TrafficRoutingException("NginxHeaderRouteShape",
+                $"header route '{route.Name}': an ingress-nginx canary Ingress matches one header (canary-by-header) or one cookie (canary-by-cookie), not a header and a cookie", CanaryRef);
+        return new HeaderRoute(route.Name, [new HeaderMatch(c.Name, c.Value, HeaderMatchKind.Cookie)]);
     }
 
     public async Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default)

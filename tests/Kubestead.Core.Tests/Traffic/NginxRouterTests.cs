@@ -210,6 +210,33 @@ public class NginxRouterTests
         Assert.Equal(writes, cluster.Writes.Count);
     }
 
+    /// <summary>Issue #13: the cookie match of `header-route set --cookie` / Set-CanaryHeaderRoute -CookieName (a CookieMatch).</summary>
+    [Fact]
+    public async Task A_cookie_match_becomes_canary_by_cookie_and_a_cookie_regex_or_other_value_is_refused_writing_nothing()
+    {
+        var cluster = Cluster();
+        var router = Router(cluster);
+        await router.PrepareAsync();
+        var writes = cluster.Writes.Count;
+        var regex = await Assert.ThrowsAsync<TrafficRoutingException>(() =>
+            router.SetHeaderRouteAsync(new HeaderRoute("beta", [], new CookieMatch("beta_user", "yes|always", IsRegex: true))));
+        Assert.Equal("NginxCookieRegex", regex.ErrorId);
+        Assert.Contains("cookie beta_user matching yes|always", regex.Message);
+        var value = await Assert.ThrowsAsync<TrafficRoutingException>(() =>
+            router.SetHeaderRouteAsync(new HeaderRoute("beta", [], new CookieMatch("beta_user", "yes"))));
+        Assert.Equal("NginxCookieValue", value.ErrorId);
+        var both = await Assert.ThrowsAsync<TrafficRoutingException>(() =>
+            router.SetHeaderRouteAsync(new HeaderRoute("both", [new HeaderMatch("x-canary", "true")], new CookieMatch("beta_user", "always"))));
+        Assert.Equal("NginxHeaderRouteShape", both.ErrorId);
+        Assert.Equal(writes, cluster.Writes.Count);
+
+        await router.SetHeaderRouteAsync(new HeaderRoute("beta", [], new CookieMatch("beta_user", "always")));
+        Assert.Equal("beta_user", Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByHeader));
+        await router.RemoveHeaderRouteAsync("beta");
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+    }
+
     [Fact]
     public async Task Drift_on_the_canary_annotations_is_reported_per_field_and_a_reassert_restores_them()
     {
@@ -312,5 +339,33 @@ public class NginxRouterTests
         await router.CleanupAsync();
         Assert.Null(Canary(cluster));
         Assert.Null(cluster.Peek(ResourceType.Service, "store", "checkout-canary"));
+    }
+
+    [Fact]
+    public async Task An_interrupted_cookie_route_write_converges_when_repeated()
+    {
+        var cluster = Cluster();
+        var router = Router(cluster);
+        await router.PrepareAsync();
+        var route = new HeaderRoute("beta", [], new CookieMatch("beta_user", "always"));
+
+        // Never landed: nothing of the route is there, and repeating writes it once.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary");
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.SetHeaderRouteAsync(route));
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+
+        // Landed but the answer was lost: repeating finds its own route and writes nothing more.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary", afterApply: true);
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.SetHeaderRouteAsync(route));
+        var writes = cluster.Writes.Count;
+        await router.SetHeaderRouteAsync(route);
+        Assert.Equal(writes, cluster.Writes.Count);
+        Assert.Equal("beta_user", Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
+
+        // The removal's answer lost: removing again finishes, and the cookie annotation is gone.
+        cluster.InjectFault("PATCH", "ingresses", "storefront-canary", afterApply: true);
+        await Assert.ThrowsAsync<KubernetesApiException>(() => router.RemoveHeaderRouteAsync("beta"));
+        await router.RemoveHeaderRouteAsync("beta");
+        Assert.Null(Annotation(Canary(cluster)!, NginxAnnotations.ByCookie));
     }
 }

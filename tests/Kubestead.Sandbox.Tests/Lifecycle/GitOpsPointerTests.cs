@@ -16,7 +16,8 @@ namespace Kubestead.Sandbox.Tests.Lifecycle;
 public class GitOpsPointerTests
 {
     private static readonly ResourceType[] Types =
-        [ResourceType.Deployment, ShopFixture.VirtualService, ShopFixture.GatewayHttpRoute, ShopFixture.LinkerdHttpRoute, ShopFixture.TrafficSplit];
+        [ResourceType.Deployment, ShopFixture.VirtualService, ShopFixture.GatewayHttpRoute, ShopFixture.LinkerdHttpRoute, ShopFixture.TrafficSplit,
+            ResourceType.Ingress, ResourceType.Service];
 
     private sealed record Entry(string Group, string Kind, string Name, string Namespace, IReadOnlyList<string> Pointers)
     {
@@ -95,6 +96,8 @@ public class GitOpsPointerTests
     [InlineData("linkerd")]
     [InlineData("smi")]
     [InlineData("none")]
+    [InlineData("nginx")]
+    [InlineData("linkerd1")]
     public async Task The_emitted_pointers_resolve_and_cover_every_field_kubestead_writes(string mesh)
     {
         var env = SandboxEnvironment.Create(mesh, "healthy");
@@ -126,5 +129,40 @@ public class GitOpsPointerTests
         var after = Snapshot(env);
         Assert.NotEqual(before["apps/Deployment/shop"]["spec"]!["template"]!.ToJsonString(), after["apps/Deployment/shop"]["spec"]!["template"]!.ToJsonString());
         AssertCovered(before, after, argo, "after promotion");
+    }
+
+    /// <summary>
+    /// Issue #13: Linkerd 1.x's dentry lives in namerd and nginx's canary Ingress and Service are Kubestead's own, so no
+    /// rule names a routing object (there is none in Git); the Deployment is still covered, and one line says why.
+    /// </summary>
+    [Theory]
+    [InlineData("linkerd1", "# Routing: the dtab lives in namerd (http://127.0.0.1:4180/, dtab namespace 'shop', dentry /svc/shop), not in Kubernetes")]
+    [InlineData("nginx", "# Routing: Kubestead creates and deletes the canary Ingress shop-canary and Service shop-canary; they are not in Git, and the stable Ingress shop is never written")]
+    public async Task Meshes_whose_routing_is_not_in_git_get_rules_for_the_deployment_only(string mesh, string note)
+    {
+        var env = SandboxEnvironment.Create(mesh, "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor(mesh) }, wait: false));
+
+        var g = await svc.GetGitOpsConfigAsync(ShopFixture.Namespace, ShopFixture.Name);
+        var argo = ArgoEntries(g.ArgoCdIgnoreDifferences);
+        Assert.Equal(["apps/Deployment/shop"], argo.Select(e => e.Key));
+        Assert.Equal(["/spec/template"], argo[0].Pointers);
+        foreach (var rules in FluxEntries(g.FluxGuidance)) Assert.Equal(["apps/Deployment/shop"], rules.Select(e => e.Key));
+        Assert.StartsWith(note, g.ArgoCdIgnoreDifferences, StringComparison.Ordinal);
+        Assert.StartsWith(note, g.FluxGuidance, StringComparison.Ordinal);
+        Assert.Equal(["/spec/template"], g.ManagedFields);
+
+        // With promotion weightOnly Kubestead writes no Git object at all: nothing to ignore, said so.
+        var weightOnly = SandboxEnvironment.Create(mesh, "healthy");
+        await using var svc2 = weightOnly.CreateService(NullRolloutObserver.Instance);
+        var spec = SandboxDemoTests.SpecFor(mesh).Replace("  policies:\n", "  policies:\n    promotion: weightOnly\n");
+        Assert.Contains("promotion: weightOnly", spec);
+        await Task.Run(() => svc2.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
+        var none = await svc2.GetGitOpsConfigAsync(ShopFixture.Namespace, ShopFixture.Name);
+        Assert.DoesNotContain("ignoreDifferences", none.ArgoCdIgnoreDifferences);
+        Assert.DoesNotContain("kind:", none.FluxGuidance);
+        Assert.Contains("Nothing else to ignore", none.ArgoCdIgnoreDifferences);
+        Assert.Empty(none.ManagedFields);
     }
 }
