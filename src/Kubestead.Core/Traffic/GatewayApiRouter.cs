@@ -137,7 +137,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             JsonPatchOperation.Test($"{b}/{stableRef}/name", Stable),
             JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
         };
-        if (options.BaselineService is { } baseline)
+        // Traffic back to stable needs no baseline backendRef (clean-up may already have removed it).
+        if (options.BaselineService is { } baseline && !(percent == 0 && BaselineRef(route, rule) < 0))
         {
             var baselineRef = BaselineRef(route, rule);
             if (baselineRef < 0)

@@ -69,22 +69,24 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 $"{drRef}: spec.subsets has no subset named '{name}' (it has: {string.Join(", ", subsets.Select(s => s["name"]?.GetValue<string>()))})", drRef);
         var stableSubset = Subset(options.StableSubset);
         var canarySubset = Subset(options.CanarySubset);
+        JsonObject? stablePodLabels = null;
         if (options.StableDeployment is { } stable)
         {
             var d = await RequireAsync(ResourceType.Deployment, stable, "spec.stable.deployment", ct).ConfigureAwait(false);
-            CheckLabels(drRef, options.StableSubset, stableSubset, d["spec"]?["template"]?["metadata"]?["labels"] as JsonObject, $"Deployment {stable}'s pod template");
+            stablePodLabels = d["spec"]?["template"]?["metadata"]?["labels"] as JsonObject;
+            CheckLabels(drRef, options.StableSubset, stableSubset, stablePodLabels, $"Deployment {stable}'s pod template");
         }
         if (options.CanaryPodLabels is { } canaryLabels)
         {
-            var labels = new JsonObject();
+            // A created canary is stable's template with the version label changed, so it has stable's other labels too.
+            var labels = stablePodLabels?.DeepClone().AsObject() ?? new JsonObject();
             foreach (var (k, v) in canaryLabels) labels[k] = v;
             CheckLabels(drRef, options.CanarySubset, canarySubset, labels, "the canary pods");
         }
         if (options.HasBaseline && options.StableDeployment is { } stableName)
         {
             // The baseline pods carry stable's pod labels with the baseline's version value; the subset must select them.
-            var d = await RequireAsync(ResourceType.Deployment, stableName, "spec.stable.deployment", ct).ConfigureAwait(false);
-            var podLabels = d["spec"]?["template"]?["metadata"]?["labels"]?.DeepClone() as JsonObject ?? new JsonObject();
+            var podLabels = stablePodLabels?.DeepClone().AsObject() ?? new JsonObject();
             foreach (var (k, v) in options.BaselinePodLabels!) podLabels[k] = v;
             var existing = subsets.FirstOrDefault(x => x["name"]?.GetValue<string>() == options.BaselineSubset);
             var subset = existing ?? BuildBaselineSubset(canarySubset);
@@ -97,17 +99,18 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         // The subset first: a destination naming a subset the DestinationRule lacks would fail requests.
         if (options.HasBaseline) await EnsureBaselineSubsetAsync(ct).ConfigureAwait(false);
         var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
-        var (index, stable, _) = FindManagedRoute(vs);
+        var (index, _, canary) = FindManagedRoute(vs);
         var baselineMissing = options.HasBaseline && BaselineIndex(vs, index) < 0;
         if (!baselineMissing && vs["metadata"]?["annotations"]?[Ownership.RolloutAnnotation]?.GetValue<string>() == options.Rollout) return;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
         if (baselineMissing)
         {
-            // One write adds the destination (at weight 0) and the mark that clean-up must remove it again.
-            var host = vs["spec"]!["http"]![index]!["route"]![stable]!["destination"]!["host"]!.DeepClone();
-            ops.Add(JsonPatchOperation.Test($"/spec/http/{index}/route/{stable}/destination/host", host.DeepClone()));
-            ops.Add(JsonPatchOperation.Add($"/spec/http/{index}/route/-",
-                new JsonObject { ["destination"] = new JsonObject { ["host"] = host, ["subset"] = options.BaselineSubset }, ["weight"] = 0 }));
+            // One write adds the destination (the canary's host and port, subset baseline, at weight 0) and the mark
+            // that clean-up must remove it again.
+            var destination = vs["spec"]!["http"]![index]!["route"]![canary]!["destination"]!.DeepClone().AsObject();
+            ops.Add(JsonPatchOperation.Test($"/spec/http/{index}/route/{canary}/destination/subset", options.CanarySubset));
+            destination["subset"] = options.BaselineSubset;
+            ops.Add(JsonPatchOperation.Add($"/spec/http/{index}/route/-", new JsonObject { ["destination"] = destination, ["weight"] = 0 }));
         }
         ops.AddRange(Ownership.SetAnnotation(vs, Ownership.RolloutAnnotation, options.Rollout));
         var annotated = new JsonPatch(ops).Apply(vs).AsObject();
@@ -192,7 +195,8 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
         if (route["name"] is { } name) ops.Add(JsonPatchOperation.Test($"{basePath}/name", name.DeepClone()));
         var weights = new List<(int Index, int Weight)> { (stable, 100 - (int)percent), (canary, (int)percent) };
-        if (options.HasBaseline)
+        // Traffic back to stable needs no baseline destination (clean-up may already have removed it).
+        if (options.HasBaseline && !(percent == 0 && BaselineIndex(vs, index) < 0))
         {
             var b = BaselineIndex(vs, index);
             if (b < 0)

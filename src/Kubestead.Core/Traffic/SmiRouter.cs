@@ -114,7 +114,8 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         };
         var b = 0;
         var bi = -1;
-        if (options.BaselineService is { } baseline)
+        // Traffic back to stable needs no baseline backend (clean-up may already have removed it).
+        if (options.BaselineService is { } baseline && !(percent == 0 && BaselineIndex(split) < 0))
         {
             bi = BaselineIndex(split);
             if (bi < 0)
