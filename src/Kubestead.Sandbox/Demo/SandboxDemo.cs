@@ -38,7 +38,7 @@ public static class SandboxDemo
 
     /// <param name="crdDirectory">When given, the CRDs in it are registered and every write is validated strictly against them.</param>
     /// <summary>Meshes whose demo can run with a created baseline (examples/sandbox/&lt;mesh&gt;-baseline.yaml).</summary>
-    public static readonly string[] BaselineMeshes = ["istio", "linkerd", "smi", "none"];
+    public static readonly string[] BaselineMeshes = Specs.RolloutSpecParser.BaselineMeshes;
 
     /// <summary>The demo with a created baseline: examples/sandbox/&lt;mesh&gt;-baseline.yaml.</summary>
     public static Task<DemoResult> RunWithBaselineAsync(string mesh, string scenarioName, IRolloutObserver observer, int seed = 1, CancellationToken ct = default)
