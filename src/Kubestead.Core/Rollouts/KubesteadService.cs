@@ -322,8 +322,12 @@ public sealed class KubesteadService : IKubesteadService
         {
             var (argo, _, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
             var route = new GitOpsIgnoredFields("networking.istio.io", "VirtualService", spec.Istio!.VirtualService, stored.Namespace, pointers);
+            List<GitOpsIgnoredFields> istioObjects = [route];
+            if (spec.CreateBaseline && spec.Istio.DestinationRule is { } dr)
+                istioObjects.Add(new GitOpsIgnoredFields("networking.istio.io", "DestinationRule", dr, stored.Namespace, ["/spec/subsets"]));
+            if (deployment is not null) istioObjects.Add(deployment);
             return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argo, spec, stored.Namespace),
-                GitOpsFluxSettings.Build(deployment is null ? [route] : [route, deployment], spec), pointers);
+                GitOpsFluxSettings.Build(istioObjects, spec), pointers);
         }
         var (kind, group, objName, pointer) = spec.MeshProvider switch
         {

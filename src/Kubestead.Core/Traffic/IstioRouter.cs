@@ -364,6 +364,19 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
             "    jqPathExpressions:",
             $"      - '{jq}'",
             $"      - '.spec.http[] | select(.name // \"\" | startswith(\"{HeaderRoutePrefix}{options.Rollout}-\"))'",
+            // A created baseline's subset lives in the DestinationRule while the rollout runs: a sync removing it would
+            // fail the baseline's share of requests.
+            .. (options.HasBaseline && options.DestinationRule is { } dr
+                ? new[]
+                {
+                    "  - group: networking.istio.io",
+                    "    kind: DestinationRule",
+                    $"    name: {dr}",
+                    $"    namespace: {options.Namespace}",
+                    "    jqPathExpressions:",
+                    $"      - '.spec.subsets[] | select(.name == \"{options.BaselineSubset}\")'",
+                }
+                : []),
             "syncPolicy:",
             "  syncOptions:",
             "    - RespectIgnoreDifferences=true",

@@ -101,3 +101,27 @@ public class BaselinePlanTests
         Assert.Equal(writes, env.Cluster.Writes.Count);
     }
 }
+
+/// <summary>GitOps settings for a created baseline on Istio: a sync must not remove the subset while the rollout runs.</summary>
+public class BaselineGitOpsTests
+{
+    [Fact]
+    public async Task The_gitops_settings_of_an_istio_baseline_also_cover_the_baseline_subset()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor("istio") }, wait: false));
+
+        var g = await svc.GetGitOpsConfigAsync(ShopFixture.Namespace, ShopFixture.Name);
+
+        Assert.Contains("    kind: DestinationRule\n    name: shop\n    namespace: shop\n    jqPathExpressions:\n      - '.spec.subsets[] | select(.name == \"baseline\")'", g.ArgoCdIgnoreDifferences);
+        Assert.Contains("target: { group: networking.istio.io, kind: DestinationRule, name: shop, namespace: shop }", g.FluxGuidance);
+        // Every weight pointer resolves on the live VirtualService, the baseline destination's included.
+        Assert.Contains("/spec/http/0/route/2/weight", g.ManagedFields);
+
+        var plain = SandboxEnvironment.Create("istio", "healthy");
+        await using var plainSvc = plain.CreateService(NullRolloutObserver.Instance);
+        await Task.Run(() => plainSvc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: false));
+        Assert.DoesNotContain("DestinationRule", (await plainSvc.GetGitOpsConfigAsync(ShopFixture.Namespace, ShopFixture.Name)).ArgoCdIgnoreDifferences);
+    }
+}
