@@ -136,7 +136,10 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var dr = await RequireAsync(DrType, options.DestinationRule!, "spec.istio.destinationRule.name", ct).ConfigureAwait(false);
         var subsets = (dr["spec"]?["subsets"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
         if (subsets.Any(x => x["name"]?.GetValue<string>() == options.BaselineSubset)) return;
-        var canary = subsets.First(x => x["name"]?.GetValue<string>() == options.CanarySubset);
+        var drRef = new ObjectReference(DrType, options.Namespace, options.DestinationRule!);
+        var canary = subsets.FirstOrDefault(x => x["name"]?.GetValue<string>() == options.CanarySubset)
+            ?? throw new TrafficRoutingException("IstioSubsetMissing",
+                $"{drRef}: spec.subsets has no subset named '{options.CanarySubset}'; the baseline subset is made from its labels", drRef);
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(dr), JsonPatchOperation.Add("/spec/subsets/-", BuildBaselineSubset(canary)) };
         ops.AddRange(Ownership.SetAnnotation(dr, BaselineSubsetAnnotation, options.Rollout));
         await api.PatchAsync(DrType, options.Namespace, options.DestinationRule!, new JsonPatch(ops), ct).ConfigureAwait(false);
