@@ -77,4 +77,14 @@ public class BaselineDemoCliTests
         Assert.DoesNotContain("Sandbox demo:", stdout);
         Assert.Contains("--baseline: the " + mesh + " demo has no created baseline", stderr);
     }
+
+    [Fact]
+    public async Task Demo_refuses_spec_and_baseline_together()
+    {
+        var spec = Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", "istio-baseline.yaml");
+        var (code, stdout, stderr) = await Run("demo", "--mesh", "istio", "--spec", spec, "--baseline");
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("Sandbox demo:", stdout);
+        Assert.Contains("give it or --spec", stderr);
+    }
 }
