@@ -116,7 +116,11 @@ public sealed class CliApp(CliContext ctx)
         {
             Description = "Run this rollout spec instead of examples/sandbox/<mesh>.yaml (a copy of it with other steps or analysis settings: it must roll out the shop service in namespace shop with the --mesh's objects)",
         };
-        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report, specFile };
+        var baseline = new Option<bool>("--baseline")
+        {
+            Description = "Create a baseline (stable's version, the canary's size and share) and judge the canary against it (istio, linkerd, smi, none; examples/sandbox/<mesh>-baseline.yaml)",
+        };
+        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report, specFile, baseline };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var json = Json(p);
@@ -131,15 +135,20 @@ public sealed class CliApp(CliContext ctx)
             var observer = new CliObserver(json ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
             var m = p.GetValue(mesh)!;
             var sc = DemoScenario.Get(p.GetValue(scenario)!);
+            var withBaseline = p.GetValue(baseline);
+            if (withBaseline && specYaml is not null)
+                throw new KubesteadException("DemoSpecAndBaseline", KubesteadErrorKind.InvalidInput,
+                    "--baseline runs examples/sandbox/<mesh>-baseline.yaml: give it or --spec (a spec of yours may have baseline: {create: true}), not both");
+            if (withBaseline) SandboxDemo.CheckBaselineMesh(m);
             if (!json)
             {
-                ctx.Out.WriteLine($"Sandbox demo: mesh {m}, scenario {sc.Name} ({sc.RequestsPerSecond:0.##} requests/s): {sc.Expectation}.");
+                ctx.Out.WriteLine($"Sandbox demo: mesh {m}{(withBaseline ? " with a created baseline" : "")}, scenario {sc.Name} ({sc.RequestsPerSecond:0.##} requests/s): {sc.Expectation}.");
                 ctx.Out.WriteLine("Time below is the sandbox's virtual clock; the whole rollout runs in seconds.");
                 ctx.Out.WriteLine();
             }
-            var result = specYaml is null
-                ? await ctx.Demo(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false)
-                : await ctx.DemoWithSpec(m, sc.Name, specYaml, observer, p.GetValue(seed), ct).ConfigureAwait(false);
+            var result = specYaml is not null
+                ? await ctx.DemoWithSpec(m, sc.Name, specYaml, observer, p.GetValue(seed), ct).ConfigureAwait(false)
+                : await (withBaseline ? ctx.DemoWithBaseline : ctx.Demo)(m, sc.Name, observer, p.GetValue(seed), ct).ConfigureAwait(false);
             var reportPath = p.GetValue(report) is { } path ? WriteReport(result.Rollout, path) : null;
             ci?.OnResult(result.Rollout, reportPath);
             if (json)
@@ -153,6 +162,12 @@ public sealed class CliApp(CliContext ctx)
                     ["canaryRequests"] = result.CanaryRequests, ["canaryFailures"] = result.CanaryFailures,
                     ["apiRequests"] = result.ApiRequests, ["apiWrites"] = result.ApiWrites,
                 };
+                if (withBaseline)
+                {
+                    doc["demo"]!["baselineRequests"] = result.BaselineRequests;
+                    doc["demo"]!["baselineFailures"] = result.BaselineFailures;
+                    doc["demo"]!["baselineLeftovers"] = new JsonArray(result.BaselineLeftovers.Select(l => (JsonNode?)l).ToArray());
+                }
                 ctx.Out.WriteLine(doc.ToJsonString(OutputFormat.Json));
             }
             else
@@ -161,7 +176,13 @@ public sealed class CliApp(CliContext ctx)
                 ctx.Out.WriteLine(OutputFormat.Text(result.Rollout));
                 ctx.Out.WriteLine();
                 ctx.Out.WriteLine($"Simulated {result.SimulatedDuration:h\\:mm\\:ss} of traffic: canary served {result.CanaryRequests} requests ({result.CanaryFailures} failed), " +
-                                  $"stable {result.StableRequests} ({result.StableFailures} failed); {result.ApiRequests} API requests, {result.ApiWrites} writes.");
+                                  $"stable {result.StableRequests} ({result.StableFailures} failed)" +
+                                  (withBaseline ? $", baseline {result.BaselineRequests} ({result.BaselineFailures} failed)" : "") +
+                                  $"; {result.ApiRequests} API requests, {result.ApiWrites} writes.");
+                if (withBaseline)
+                    ctx.Out.WriteLine(result.BaselineLeftovers.Count == 0
+                        ? "The baseline (Deployment and routing) is gone."
+                        : $"Baseline objects left: {string.Join(", ", result.BaselineLeftovers)}.");
                 if (reportPath is not null) ctx.Out.WriteLine($"Report written to {reportPath}");
                 ctx.Out.WriteLine($"Exit code {ExitCodes.For(result.Rollout)} ({result.Rollout.Phase}).");
             }

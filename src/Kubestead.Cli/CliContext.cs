@@ -28,6 +28,10 @@ public sealed record CliContext
     public Func<string, string, string, IRolloutObserver, int, CancellationToken, Task<DemoResult>> DemoWithSpec { get; init; } =
         (mesh, scenario, spec, observer, seed, ct) => SandboxDemo.RunAsync(mesh, scenario, spec, observer, seed, ct);
 
+    /// <summary>Runs the sandbox demo with a created baseline (<c>kubestead demo --baseline</c>).</summary>
+    public Func<string, string, IRolloutObserver, int, CancellationToken, Task<DemoResult>> DemoWithBaseline { get; init; } =
+        (mesh, scenario, observer, seed, ct) => SandboxDemo.RunWithBaselineAsync(mesh, scenario, observer, seed, ct);
+
     public bool IsGitHubActions => string.Equals(Environment("GITHUB_ACTIONS"), "true", StringComparison.OrdinalIgnoreCase);
     public bool IsAzureDevOps => !string.IsNullOrEmpty(Environment("TF_BUILD"));
     public bool IsCi => IsGitHubActions || IsAzureDevOps || !string.IsNullOrEmpty(Environment("CI"));

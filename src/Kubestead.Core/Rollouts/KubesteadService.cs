@@ -326,8 +326,12 @@ public sealed class KubesteadService : IKubesteadService
         {
             var (argo, _, pointers) = await istio.GitOpsConfigAsync(ct).ConfigureAwait(false);
             var route = new GitOpsIgnoredFields("networking.istio.io", "VirtualService", spec.Istio!.VirtualService, stored.Namespace, pointers);
+            List<GitOpsIgnoredFields> istioObjects = [route];
+            if (spec.CreateBaseline && spec.Istio.DestinationRule is { } dr)
+                istioObjects.Add(new GitOpsIgnoredFields("networking.istio.io", "DestinationRule", dr, stored.Namespace, ["/spec/subsets"]));
+            if (deployment is not null) istioObjects.Add(deployment);
             return new GitOpsConfigResult(name, stored.Namespace, GitOpsDeploymentSettings.AddTo(argo, spec, stored.Namespace),
-                GitOpsFluxSettings.Build(deployment is null ? [route] : [route, deployment], spec), pointers);
+                GitOpsFluxSettings.Build(istioObjects, spec), pointers);
         }
         if (spec.MeshProvider is MeshProviders.Linkerd1 or MeshProviders.Nginx)
             return GitOpsOutsideGit.Build(name, stored.Namespace, spec, deployment);
@@ -390,6 +394,18 @@ public sealed class KubesteadService : IKubesteadService
                     changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.CanaryDeployment} in namespace {ns}", "create",
                         CanaryChangeText.Describe(spec.Canary, await runtime.Workload.DescribeCanaryChangeAsync(canary, ct).ConfigureAwait(false)),
                         canary.ToJsonString()));
+                if (await runtime.Workload.BuildBaselineAsync(ct).ConfigureAwait(false) is { } baselineDeployment)
+                    changes.Add(new PlannedChange($"deployments.apps/{runtime.Workload.BaselineDeployment} in namespace {ns}", "create",
+                        $"the baseline: stable's pod template and image with {spec.VersionLabel}=baseline, sized like the canary and given the canary's share; removed at promotion and abort",
+                        baselineDeployment.ToJsonString()));
+                var baselineService = RuntimeFactory.BaselineServiceName(spec);
+                var baselinePrepare = !spec.CreateBaseline ? "" : spec.MeshProvider switch
+                {
+                    MeshProviders.Istio => $"; add subset 'baseline' ({spec.VersionLabel}=baseline) to DestinationRule {spec.Istio!.DestinationRule} and a destination to it at weight 0 in the managed route",
+                    MeshProviders.Linkerd => $"; create Service {baselineService} (the baseline pods) and add its backendRef at weight 0",
+                    MeshProviders.Smi => $"; create Service {baselineService} (the baseline pods) and add its backend at weight 0",
+                    _ => "; the Service spreads traffic over the baseline pods as well",
+                };
                 changes.Add(new PlannedChange($"{spec.MeshProvider} routing for service {spec.Service} in namespace {ns}", "prepare",
                     spec.MeshProvider switch
                     {
@@ -400,9 +416,13 @@ public sealed class KubesteadService : IKubesteadService
                                                $"from Ingress {spec.Nginx.Ingress} at canary-weight 0 when absent (the stable Ingress is never written)",
                         MeshProviders.Linkerd1 => $"create Service {spec.Linkerd1!.CanaryService} when absent; append the dentry '{spec.Linkerd1.Prefix} => 100 * {spec.Linkerd1.StableDestination} & 0 * {spec.Linkerd1.CanaryDestination}' to the dtab '{spec.Linkerd1.DtabNamespace}' of namerd at {spec.Linkerd1.Namerd} when absent (compare-and-set)",
                         _ => "remember stable's replica count on the canary Deployment",
-                    }, null));
+                    } + baselinePrepare, null));
+                var stableReplicas = spec.CreateBaseline && spec.MeshProvider == MeshProviders.None
+                    ? (await _api.GetAsync(ResourceType.Deployment, ns, spec.StableDeployment, ct).ConfigureAwait(false))["spec"]?["replicas"]?.GetValue<int>() ?? 1
+                    : 0;
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))
-                    changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}{StepWrite(spec, step)}", null));
+                    changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}{StepWrite(spec, step)}" +
+                        (spec.CreateBaseline && step is SetWeightPlanStep sw ? " " + BaselineStepText(spec, sw.Weight, stableReplicas) : ""), null));
                 return changes;
             }
             case SetWeightOperation w:
@@ -649,6 +669,25 @@ public sealed class KubesteadService : IKubesteadService
             WarmupAwaitingReady = s.WarmupAwaitingReady && !s.Phase.IsTerminal(),
             WarmupRestarts = s.WarmupRestarts,
         };
+    }
+
+    /// <summary>A setWeight step's three-way split with a created baseline; without a mesh, the shares the pod counts give.</summary>
+    internal static string BaselineStepText(RolloutSpec spec, double weight, int stableReplicas)
+    {
+        var baseline = RolloutSpec.BaselineShare(weight);
+        if (spec.MeshProvider != MeshProviders.None)
+            return $"(baseline {baseline:0.###}%, stable {100 - weight - baseline:0.###}%)";
+        var mode = spec.None?.Capacity == CapacityPolicy.KeepTotal ? CapacityMode.KeepTotal : CapacityMode.KeepStable;
+        try
+        {
+            var plan = ReplicaRatioPlanner.Plan(weight, stableReplicas, mode, baseline: true);
+            return $"(pods stable {plan.StableReplicas} : canary {plan.CanaryReplicas} : baseline {plan.BaselineReplicas}, " +
+                   $"so about {plan.StablePercent:0.#}% : {plan.CanaryPercent:0.#}% : {plan.BaselinePercent:0.#}%)";
+        }
+        catch (TrafficRoutingException e)
+        {
+            return $"(not possible: {e.Message})";
+        }
     }
 
     private static WeightReport ToWeightReport(StoredRollout stored, string mesh, TrafficSplit split)

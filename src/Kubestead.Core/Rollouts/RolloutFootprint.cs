@@ -63,6 +63,8 @@ public sealed record RolloutFootprint(
                 apis.Add(new MeshApi(split, "spec.smi.apiVersion", SmiVersions, "split.smi-spec.io/"));
                 creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, s.CanaryService), "spec.smi.canaryService", AdoptsForeign: true));
                 creates.Add(new CreatedObject(new ObjectReference(split, ns, s.TrafficSplit ?? spec.Service), "spec.smi.trafficSplit", AdoptsForeign: true));
+                if (spec.CreateBaseline)
+                    creates.Add(new CreatedObject(new ObjectReference(ResourceType.Service, ns, RuntimeFactory.BaselineServiceName(spec)), "spec.baseline.create", AdoptsForeign: false));
                 owned.AddRange([ResourceType.Service, split]);
                 break;
             }

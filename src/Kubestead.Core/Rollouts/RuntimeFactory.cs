@@ -70,6 +70,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
 
     /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
     public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
+
+    /// <summary>What tells the created baseline's pods apart from stable's: the version label with the value "baseline".</summary>
+    public static IReadOnlyDictionary<string, string> BaselineLabels(RolloutSpec spec) => new Dictionary<string, string> { [spec.VersionLabel] = "baseline" };
     private static AnalysisPlan ToAnalysisPlan(AnalysisSpec a) => new(a.Interval, a.StartingStep, a.ConsecutiveErrorLimit, a.InconclusiveWindowLimit)
     {
         Warmup = a.Warmup,
@@ -89,20 +92,21 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 return new IstioRouter(api, new IstioRouterOptions(spec.Namespace, spec.Name, i.VirtualService, spec.Service, i.Route,
                     i.DestinationRule, i.StableSubset, i.CanarySubset, i.StableHost, i.CanaryHost,
                     StableDeployment: spec.StableDeployment,
-                    CanaryPodLabels: workload.CreatesCanary ? canaryLabels : null));
+                    CanaryPodLabels: workload.CreatesCanary ? canaryLabels : null,
+                    BaselinePodLabels: spec.CreateBaseline ? BaselineLabels(spec) : null));
             }
             case MeshProviders.Linkerd:
             {
                 var l = spec.Linkerd!;
                 return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
                     l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService,
-                    spec.CreateBaseline ? BaselineServiceName(spec) : null, new Dictionary<string, string> { [spec.VersionLabel] = "baseline" }));
+                    spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec)));
             }
             case MeshProviders.Smi:
             {
                 var s = spec.Smi!;
                 return new SmiRouter(api, new SmiRouterOptions(spec.Namespace, spec.Name, spec.Service, s.CanaryService, canaryLabels, s.TrafficSplit,
-                    s.ApiVersion?.Split('/')[1] ?? "v1alpha2"));
+                    s.ApiVersion?.Split('/')[1] ?? "v1alpha2", spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec)));
             }
             case MeshProviders.Nginx:
             {
@@ -120,7 +124,10 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             default:
                 return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,
                     workload.CanaryDeployment, spec.None?.Capacity == CapacityPolicy.KeepTotal ? CapacityMode.KeepTotal : CapacityMode.KeepStable,
-                    spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10), clock));
+                    spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10), clock)
+                {
+                    BaselineDeployment = workload.BaselineDeployment,
+                });
         }
     }
 }

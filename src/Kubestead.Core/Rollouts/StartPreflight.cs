@@ -232,7 +232,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         foreach (var mesh in footprint.MeshApis)
         {
             var creates = footprint.Creates.Any(c => c.Ref.Type == mesh.Type);
-            var verbs = mesh.Type.Plural == "destinationrules" ? new[] { "get" }
+            // A created baseline adds (and later removes) its subset in the DestinationRule: patch only then.
+            var verbs = mesh.Type.Plural == "destinationrules" ? spec.CreateBaseline ? new[] { "get", "patch" } : ["get"]
                 : creates ? ["get", "list", "create", "patch", "delete"] : ["get", "patch"];
             foreach (var v in verbs) yield return (mesh.Type.Group, mesh.Type.Plural, v);
         }

@@ -109,7 +109,7 @@ public static partial class RolloutSpecParser
             r.CheckKeys(b, "spec.baseline", "deployment", "create");
             createBaseline = r.Bool(b, "create", "spec.baseline", false) ?? false;
             baseline = r.Name(b, "deployment", "spec.baseline", required: !createBaseline) ?? (createBaseline && stableDeployment is not null ? $"{stableDeployment}-baseline" : null);
-            if (createBaseline) CheckCreatedBaseline(r, b, mesh, baseline, stableDeployment, canary);
+            if (createBaseline) CheckCreatedBaseline(r, b, mesh, istio, baseline, stableDeployment, canary);
         }
 
         var analysis = ReadAnalysis(r, spec, mesh);
@@ -126,9 +126,14 @@ public static partial class RolloutSpecParser
 
         if (createBaseline && SpecReader.Child(spec, "steps") is YamlSequenceNode stepNodes)
             foreach (var (step, i) in steps.Select((s, i) => (s, i)))
+            {
                 if (step is SetWeightStepSpec { Weight: > 50 } w && i < stepNodes.Children.Count)
                     r.Problem(stepNodes.Children[i], $"spec.steps[{i}].setWeight",
                         $"{w.Weight.ToString(CultureInfo.InvariantCulture)} is more than 50: the created baseline takes the canary's share too, so canary and baseline together would exceed 100%");
+                else if (mesh == MeshProviders.None && step is SetWeightStepSpec { Weight: >= 50 } n && i < stepNodes.Children.Count)
+                    r.Problem(stepNodes.Children[i], $"spec.steps[{i}].setWeight",
+                        $"{n.Weight.ToString(CultureInfo.InvariantCulture)} is too much without a mesh and with a created baseline: canary and baseline would take {n.Weight.ToString(CultureInfo.InvariantCulture)}% each and leave stable's pods none, which pod counts cannot express (stable keeps its pods); use at most 49");
+            }
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
@@ -136,14 +141,23 @@ public static partial class RolloutSpecParser
     }
 
     /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
-    public static readonly string[] BaselineMeshes = [MeshProviders.Linkerd];
+    public static readonly string[] BaselineMeshes = [MeshProviders.Istio, MeshProviders.Linkerd, MeshProviders.Smi, MeshProviders.None];
 
-    private static void CheckCreatedBaseline(SpecReader r, YamlMappingNode b, string? mesh, string? baseline, string? stableDeployment, CanarySpec? canary)
+    private static void CheckCreatedBaseline(SpecReader r, YamlMappingNode b, string? mesh, IstioSettings? istio, string? baseline, string? stableDeployment, CanarySpec? canary)
     {
+        var why = mesh switch
+        {
+            MeshProviders.Nginx => "ingress-nginx splits a host between the stable Ingress and ONE canary Ingress (canary-weight), so a third version cannot get its own share",
+            MeshProviders.Linkerd1 => "Kubestead's Linkerd 1.x router writes a two-way namerd dtab (stable and canary) and does not route a third destination",
+            _ => "this mesh provider cannot give a third version its own share of traffic",
+        };
         if (mesh is not null && !BaselineMeshes.Contains(mesh))
             r.Problem(SpecReader.Child(b, "create"), "spec.baseline.create",
-                $"meshProvider {mesh} cannot give a created baseline its own share of traffic yet (supported: {string.Join(", ", BaselineMeshes)}); " +
+                $"meshProvider {mesh} cannot give a created baseline its own share of traffic: {why} (supported: {string.Join(", ", BaselineMeshes)}); " +
                 "name a baseline Deployment you route yourself in spec.baseline.deployment, or drop the baseline");
+        if (mesh == MeshProviders.Istio && istio?.CanaryHost is not null)
+            r.Problem(SpecReader.Child(b, "create"), "spec.baseline.create",
+                "Istio host-based routing (spec.istio.hostBased) sends to two Services only; a created baseline needs subset mode (spec.istio.destinationRule), where Kubestead adds a 'baseline' subset");
         if (baseline is not null && (baseline == stableDeployment || baseline == canary?.Deployment || baseline == $"{stableDeployment}-canary"))
             r.Problem(SpecReader.Child(b, "deployment") ?? b, "spec.baseline.deployment", $"the baseline Deployment '{baseline}' must differ from the stable and canary Deployments");
     }

@@ -118,8 +118,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         var (s, c) = RelativeWeights.For(percent);
         if (route is null)
             return [new PlannedWrite(RouteRef, "create", "application/json", BuildRoute(null, null), $"create {RouteRef}, then set weights {s}:{c}")];
+        var b = options.BaselineService is null ? 0 : Math.Min(c, s);
         return [new PlannedWrite(RouteRef, "patch", JsonPatch.MediaType, BuildWeightPatch(route, percent).ToJson(),
-            $"set backendRef weights of {RouteRef} to {Stable}={s}, {options.CanaryService}={c}")];
+            $"set backendRef weights of {RouteRef} to {Stable}={s - b}, {options.CanaryService}={c}" + (options.BaselineService is { } bs ? $", {bs}={b} (baseline)" : ""))];
     }
 
     internal JsonPatch BuildWeightPatch(JsonObject route, double percent)
@@ -136,7 +137,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             JsonPatchOperation.Test($"{b}/{stableRef}/name", Stable),
             JsonPatchOperation.Test($"{b}/{canaryRef}/name", options.CanaryService),
         };
-        if (options.BaselineService is { } baseline)
+        // Traffic back to stable needs no baseline backendRef (clean-up may already have removed it).
+        if (options.BaselineService is { } baseline && !(percent == 0 && BaselineRef(route, rule) < 0))
         {
             var baselineRef = BaselineRef(route, rule);
             if (baselineRef < 0)

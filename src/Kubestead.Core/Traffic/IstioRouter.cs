@@ -18,14 +18,22 @@ public sealed record IstioRouterOptions(
     string? CanaryHost = null,
     string ApiVersion = "v1",
     string? StableDeployment = null,
-    IReadOnlyDictionary<string, string>? CanaryPodLabels = null)
+    IReadOnlyDictionary<string, string>? CanaryPodLabels = null,
+    IReadOnlyDictionary<string, string>? BaselinePodLabels = null,
+    string BaselineSubset = "baseline")
 {
     public bool HostBased => CanaryHost is not null;
+
+    /// <summary>A created baseline (<c>baseline: {create: true}</c>): a subset of its own and a third destination with the canary's share.</summary>
+    public bool HasBaseline => BaselinePodLabels is not null;
 }
 
 /// <summary>
 /// Istio through a VirtualService: weight changes are one JSON Patch that pins the resourceVersion, the route's name
-/// and each destination's host and subset with <c>test</c> operations and replaces only <c>weight</c> fields.
+/// and each destination's host and subset with <c>test</c> operations and replaces only <c>weight</c> fields. With a
+/// created baseline, preparation adds a <c>baseline</c> subset to the DestinationRule (the canary subset's labels with
+/// the baseline's version value) and a third destination to the managed route; the baseline then gets the canary's
+/// weight and stable the rest (10% is 80/10/10). Clean-up removes both, destination first.
 /// </summary>
 public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) : ITrafficRouter
 {
@@ -61,29 +69,98 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 $"{drRef}: spec.subsets has no subset named '{name}' (it has: {string.Join(", ", subsets.Select(s => s["name"]?.GetValue<string>()))})", drRef);
         var stableSubset = Subset(options.StableSubset);
         var canarySubset = Subset(options.CanarySubset);
+        JsonObject? stablePodLabels = null;
         if (options.StableDeployment is { } stable)
         {
             var d = await RequireAsync(ResourceType.Deployment, stable, "spec.stable.deployment", ct).ConfigureAwait(false);
-            CheckLabels(drRef, options.StableSubset, stableSubset, d["spec"]?["template"]?["metadata"]?["labels"] as JsonObject, $"Deployment {stable}'s pod template");
+            stablePodLabels = d["spec"]?["template"]?["metadata"]?["labels"] as JsonObject;
+            CheckLabels(drRef, options.StableSubset, stableSubset, stablePodLabels, $"Deployment {stable}'s pod template");
         }
         if (options.CanaryPodLabels is { } canaryLabels)
         {
-            var labels = new JsonObject();
+            // A created canary is stable's template with the version label changed, so it has stable's other labels too.
+            var labels = stablePodLabels?.DeepClone().AsObject() ?? new JsonObject();
             foreach (var (k, v) in canaryLabels) labels[k] = v;
             CheckLabels(drRef, options.CanarySubset, canarySubset, labels, "the canary pods");
+        }
+        if (options.HasBaseline && options.StableDeployment is { } stableName)
+        {
+            // The baseline pods carry stable's pod labels with the baseline's version value; the subset must select them.
+            var podLabels = stablePodLabels?.DeepClone().AsObject() ?? new JsonObject();
+            foreach (var (k, v) in options.BaselinePodLabels!) podLabels[k] = v;
+            var existing = subsets.FirstOrDefault(x => x["name"]?.GetValue<string>() == options.BaselineSubset);
+            var subset = existing ?? BuildBaselineSubset(canarySubset);
+            CheckLabels(drRef, options.BaselineSubset, subset, podLabels, $"the baseline pods (Deployment {stableName}'s pod labels with {string.Join(", ", options.BaselinePodLabels.Select(kv => $"{kv.Key}={kv.Value}"))})");
         }
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)
     {
+        // The subset first: a destination naming a subset the DestinationRule lacks would fail requests.
+        if (options.HasBaseline) await EnsureBaselineSubsetAsync(ct).ConfigureAwait(false);
         var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
-        var (index, _, _) = FindManagedRoute(vs);
-        if (vs["metadata"]?["annotations"]?[Ownership.RolloutAnnotation]?.GetValue<string>() == options.Rollout) return;
+        var (index, _, canary) = FindManagedRoute(vs);
+        var baselineMissing = options.HasBaseline && BaselineIndex(vs, index) < 0;
+        if (!baselineMissing && vs["metadata"]?["annotations"]?[Ownership.RolloutAnnotation]?.GetValue<string>() == options.Rollout) return;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
+        if (baselineMissing)
+        {
+            // One write adds the destination (the canary's host and port, subset baseline, at weight 0) and the mark
+            // that clean-up must remove it again.
+            var destination = vs["spec"]!["http"]![index]!["route"]![canary]!["destination"]!.DeepClone().AsObject();
+            ops.Add(JsonPatchOperation.Test($"/spec/http/{index}/route/{canary}/destination/subset", options.CanarySubset));
+            destination["subset"] = options.BaselineSubset;
+            ops.Add(JsonPatchOperation.Add($"/spec/http/{index}/route/-", new JsonObject { ["destination"] = destination, ["weight"] = 0 }));
+        }
         ops.AddRange(Ownership.SetAnnotation(vs, Ownership.RolloutAnnotation, options.Rollout));
         var annotated = new JsonPatch(ops).Apply(vs).AsObject();
-        ops.AddRange(Ownership.SetAnnotation(annotated, Ownership.ManagedFieldsAnnotation, string.Join(",", ManagedPointers(vs, index))));
+        if (baselineMissing) ops.AddRange(Ownership.SetAnnotation(annotated, BaselineDestinationAnnotation, options.Rollout));
+        ops.AddRange(Ownership.SetAnnotation(annotated, Ownership.ManagedFieldsAnnotation, string.Join(",", ManagedPointers(annotated, index))));
         await api.PatchAsync(VsType, options.Namespace, options.VirtualService, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Set on the VirtualService when Kubestead added the baseline destination, on the DestinationRule when it added the subset.</summary>
+    internal const string BaselineDestinationAnnotation = "kubestead.io/baseline-destination-added";
+    internal const string BaselineSubsetAnnotation = "kubestead.io/baseline-subset-added";
+
+    /// <summary>The baseline subset as Kubestead adds it: the canary subset's labels with the baseline's version value.</summary>
+    internal JsonObject BuildBaselineSubset(JsonObject canarySubset)
+    {
+        var labels = canarySubset["labels"]?.DeepClone() as JsonObject ?? new JsonObject();
+        foreach (var (k, v) in options.BaselinePodLabels!) labels[k] = v;
+        return new JsonObject { ["name"] = options.BaselineSubset, ["labels"] = labels };
+    }
+
+    private async Task EnsureBaselineSubsetAsync(CancellationToken ct)
+    {
+        var dr = await RequireAsync(DrType, options.DestinationRule!, "spec.istio.destinationRule.name", ct).ConfigureAwait(false);
+        var subsets = (dr["spec"]?["subsets"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+        if (subsets.Any(x => x["name"]?.GetValue<string>() == options.BaselineSubset)) return;
+        var drRef = new ObjectReference(DrType, options.Namespace, options.DestinationRule!);
+        var canary = subsets.FirstOrDefault(x => x["name"]?.GetValue<string>() == options.CanarySubset)
+            ?? throw new TrafficRoutingException("IstioSubsetMissing",
+                $"{drRef}: spec.subsets has no subset named '{options.CanarySubset}'; the baseline subset is made from its labels", drRef);
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(dr), JsonPatchOperation.Add("/spec/subsets/-", BuildBaselineSubset(canary)) };
+        ops.AddRange(Ownership.SetAnnotation(dr, BaselineSubsetAnnotation, options.Rollout));
+        await api.PatchAsync(DrType, options.Namespace, options.DestinationRule!, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the baseline subset if this rollout added it (after the destination naming it is gone).</summary>
+    private async Task RemoveBaselineSubsetAsync(CancellationToken ct)
+    {
+        if (options.DestinationRule is null) return;
+        if (await ObjectLookup.TryGetAsync(api, DrType, options.Namespace, options.DestinationRule, ct).ConfigureAwait(false) is not { } dr) return;
+        if (dr["metadata"]?["annotations"]?[BaselineSubsetAnnotation]?.GetValue<string>() != options.Rollout) return;
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(dr) };
+        var subsets = dr["spec"]?["subsets"] as JsonArray ?? new JsonArray();
+        var i = subsets.Select(x => x?["name"]?.GetValue<string>()).ToList().IndexOf(options.BaselineSubset);
+        if (i >= 0)
+        {
+            ops.Add(JsonPatchOperation.Test($"/spec/subsets/{i}/name", options.BaselineSubset));
+            ops.Add(JsonPatchOperation.Remove($"/spec/subsets/{i}"));
+        }
+        ops.AddRange(Ownership.RemoveAnnotation(dr, BaselineSubsetAnnotation));
+        await api.PatchAsync(DrType, options.Namespace, options.DestinationRule, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
     public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default) =>
@@ -101,8 +178,10 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
     {
         var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
         var patch = BuildWeightPatch(vs, percent);
+        var baseline = options.HasBaseline ? BaselineWeight((int)percent) : 0;
         return [new PlannedWrite(VsRef, "patch", JsonPatch.MediaType, patch.ToJson(),
-            $"set the weights of {VsRef} to stable {100 - (int)percent}% / canary {(int)percent}%")];
+            $"set the weights of {VsRef} to stable {100 - (int)percent - baseline}% / canary {(int)percent}%" +
+            (options.HasBaseline ? $" / baseline {baseline}% (subset '{options.BaselineSubset}')" : ""))];
     }
 
     /// <summary>The JSON Patch for a weight change; validates the weight and the route first.</summary>
@@ -118,7 +197,20 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var basePath = $"/spec/http/{index}";
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(vs) };
         if (route["name"] is { } name) ops.Add(JsonPatchOperation.Test($"{basePath}/name", name.DeepClone()));
-        foreach (var (i, w) in new[] { (stable, 100 - (int)percent), (canary, (int)percent) })
+        var weights = new List<(int Index, int Weight)> { (stable, 100 - (int)percent), (canary, (int)percent) };
+        // Traffic back to stable needs no baseline destination (clean-up may already have removed it).
+        if (options.HasBaseline && !(percent == 0 && BaselineIndex(vs, index) < 0))
+        {
+            var b = BaselineIndex(vs, index);
+            if (b < 0)
+                throw new TrafficRoutingException("IstioRouteMissingBaseline",
+                    $"{VsRef}: spec.http[{index}] has no destination for subset '{options.BaselineSubset}'; run the rollout's preparation first", VsRef, KubesteadErrorKind.InvalidState);
+            // The baseline gets the canary's weight, taken from stable: 10% is 80/10/10 (the weights still sum to 100).
+            var bw = BaselineWeight((int)percent);
+            weights[0] = (stable, 100 - (int)percent - bw);
+            weights.Add((b, bw));
+        }
+        foreach (var (i, w) in weights)
         {
             var dest = route["route"]![i]!["destination"]!;
             ops.Add(JsonPatchOperation.Test($"{basePath}/route/{i}/destination/host", dest["host"]!.DeepClone()));
@@ -175,6 +267,7 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         }
         catch (TrafficRoutingException)
         {
+            if (options.HasBaseline) await RemoveBaselineSubsetAsync(ct).ConfigureAwait(false);
             return;
         }
         var prefix = $"{HeaderRoutePrefix}{options.Rollout}-";
@@ -186,10 +279,45 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 ops.Add(JsonPatchOperation.Test($"/spec/http/{i}/name", n));
                 ops.Add(JsonPatchOperation.Remove($"/spec/http/{i}"));
             }
+        // The baseline destination this rollout added goes in the same write (its traffic is already back on stable).
+        if (vs["metadata"]?["annotations"]?[BaselineDestinationAnnotation]?.GetValue<string>() == options.Rollout)
+        {
+            foreach (var (ri, di) in BaselineDestinations(vs))
+            {
+                // Header routes before the managed route were removed above, which shifts its index.
+                var shifted = ri - Enumerable.Range(0, ri).Count(k => routes[k]?["name"]?.GetValue<string>() is { } n2 && n2.StartsWith(prefix, StringComparison.Ordinal));
+                ops.Add(JsonPatchOperation.Test($"/spec/http/{shifted}/route/{di}/destination/subset", options.BaselineSubset));
+                ops.Add(JsonPatchOperation.Remove($"/spec/http/{shifted}/route/{di}"));
+            }
+            ops.AddRange(Ownership.RemoveAnnotation(vs, BaselineDestinationAnnotation));
+        }
         ops.AddRange(Ownership.RemoveAnnotation(vs, Ownership.RolloutAnnotation));
         ops.AddRange(Ownership.RemoveAnnotation(vs, Ownership.ManagedFieldsAnnotation));
         if (ops.Count > 1)
             await api.PatchAsync(VsType, options.Namespace, options.VirtualService, new JsonPatch(ops), ct).ConfigureAwait(false);
+        if (options.HasBaseline) await RemoveBaselineSubsetAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The canary's weight for the baseline, as far as 100 allows.</summary>
+    private static int BaselineWeight(int canary) => Math.Max(0, Math.Min(canary, 100 - canary));
+
+    /// <summary>Where the managed route sends to the baseline subset, or -1.</summary>
+    private int BaselineIndex(JsonObject vs, int routeIndex) => options.HasBaseline
+        ? (vs["spec"]?["http"]?[routeIndex]?["route"] as JsonArray ?? new JsonArray())
+            .Select(d => d?["destination"] as JsonObject).ToList().FindIndex(d => d is not null && IsBaseline(d))
+        : -1;
+
+    /// <summary>Every baseline destination in a non-header route (route index, destination index), for clean-up.</summary>
+    private IEnumerable<(int Route, int Destination)> BaselineDestinations(JsonObject vs)
+    {
+        var routes = vs["spec"]?["http"] as JsonArray ?? new JsonArray();
+        for (var r = 0; r < routes.Count; r++)
+        {
+            if (routes[r]?["name"]?.GetValue<string>()?.StartsWith(HeaderRoutePrefix, StringComparison.Ordinal) == true) continue;
+            var dests = (routes[r]?["route"] as JsonArray ?? new JsonArray()).Select(d => d?["destination"] as JsonObject).ToList();
+            var i = dests.FindIndex(d => d is not null && IsBaseline(d));
+            if (i >= 0) yield return (r, i);
+        }
     }
 
     public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
@@ -197,11 +325,15 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
         var (index, stable, canary) = FindManagedRoute(vs);
         var split = ReadSplit(vs);
-        if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) < 1e-9 && Math.Abs(split.StablePercent - lastWritten.StablePercent) < 1e-9)
+        // With a baseline, stable's expected share follows from the canary's (the baseline takes the same from it).
+        var expectedStable = options.HasBaseline
+            ? 100 - lastWritten.CanaryPercent - Math.Max(0, Math.Min(lastWritten.CanaryPercent, 100 - lastWritten.CanaryPercent))
+            : lastWritten.StablePercent;
+        if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) < 1e-9 && Math.Abs(split.StablePercent - expectedStable) < 1e-9)
             return null;
         var fields = new List<FieldDrift>();
-        if (Math.Abs(split.StablePercent - lastWritten.StablePercent) >= 1e-9)
-            fields.Add(new FieldDrift($"/spec/http/{index}/route/{stable}/weight", Fmt(lastWritten.StablePercent), Fmt(split.StablePercent)));
+        if (Math.Abs(split.StablePercent - expectedStable) >= 1e-9)
+            fields.Add(new FieldDrift($"/spec/http/{index}/route/{stable}/weight", Fmt(expectedStable), Fmt(split.StablePercent)));
         if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) >= 1e-9)
             fields.Add(new FieldDrift($"/spec/http/{index}/route/{canary}/weight", Fmt(lastWritten.CanaryPercent), Fmt(split.CanaryPercent)));
         return new DriftReport(VsRef, fields, Ownership.GitOpsController(vs));
@@ -235,6 +367,19 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
             "    jqPathExpressions:",
             $"      - '{jq}'",
             $"      - '.spec.http[] | select(.name // \"\" | startswith(\"{HeaderRoutePrefix}{options.Rollout}-\"))'",
+            // A created baseline's subset lives in the DestinationRule while the rollout runs: a sync removing it would
+            // fail the baseline's share of requests.
+            .. (options.HasBaseline && options.DestinationRule is { } dr
+                ? new[]
+                {
+                    "  - group: networking.istio.io",
+                    "    kind: DestinationRule",
+                    $"    name: {dr}",
+                    $"    namespace: {options.Namespace}",
+                    "    jqPathExpressions:",
+                    $"      - '.spec.subsets[] | select(.name == \"{options.BaselineSubset}\")'",
+                }
+                : []),
             "syncPolicy:",
             "  syncOptions:",
             "    - RespectIgnoreDifferences=true",
@@ -284,12 +429,12 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 if (s < 0 || c < 0)
                     throw new TrafficRoutingException("IstioRouteMissingDestination",
                         $"{VsRef}: spec.http[{i}] (route '{name}') must send to both {Expect(true)} and {Expect(false)}; add the missing destination with weight 0", VsRef);
-                if (dests.Count != 2)
+                if (dests.Count != 2 && !(dests.Count == 3 && dests.FindIndex(d => d is not null && IsBaseline(d)) >= 0))
                     throw new TrafficRoutingException("IstioRouteExtraDestination",
                         $"{VsRef}: spec.http[{i}] (route '{name}') has {dests.Count} destinations; Kubestead manages routes with exactly a stable and a canary destination", VsRef);
                 return (i, s, c);
             }
-            if (s >= 0 && c >= 0 && dests.Count == 2) candidates.Add((i, s, c));
+            if (s >= 0 && c >= 0 && (dests.Count == 2 || dests.Count == 3 && dests.FindIndex(d => d is not null && IsBaseline(d)) >= 0)) candidates.Add((i, s, c));
         }
         if (options.RouteName is not null)
             throw new TrafficRoutingException("IstioRouteNotFound",
@@ -307,6 +452,9 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
     private bool IsStable(JsonObject d) => options.HostBased
         ? SameHost(d["host"]?.GetValue<string>(), options.StableHost ?? options.Host)
         : SameHost(d["host"]?.GetValue<string>(), options.Host) && d["subset"]?.GetValue<string>() == options.StableSubset;
+
+    private bool IsBaseline(JsonObject d) => options.HasBaseline && !options.HostBased
+        && SameHost(d["host"]?.GetValue<string>(), options.Host) && d["subset"]?.GetValue<string>() == options.BaselineSubset;
 
     private bool IsCanary(JsonObject d) => options.HostBased
         ? SameHost(d["host"]?.GetValue<string>(), options.CanaryHost!)

@@ -12,7 +12,11 @@ public sealed record ReplicaRatioRouterOptions(
     string CanaryDeployment,
     CapacityMode Capacity,
     TimeSpan ReadyTimeout,
-    TimeProvider Clock);
+    TimeProvider Clock)
+{
+    /// <summary>A created baseline's Deployment: sized like the canary, so the Service gives it the canary's share.</summary>
+    public string? BaselineDeployment { get; init; }
+}
 
 /// <summary>
 /// No mesh: the canary's share is its share of ready pods behind the Service. Weight changes scale Deployments through
@@ -28,12 +32,16 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
 
     private ObjectReference Ref(string name) => new(ResourceType.Deployment, options.Namespace, name);
 
+    private bool HasBaseline => options.BaselineDeployment is not null;
+
+    private ReplicaPlan PlanFor(double percent, int stableReplicas) => ReplicaRatioPlanner.Plan(percent, stableReplicas, options.Capacity, HasBaseline);
+
     public async Task<RoutingPrecision> GetPrecisionAsync(CancellationToken ct = default)
     {
         var n = await StableBudgetAsync(ct).ConfigureAwait(false);
-        var min = ReplicaRatioPlanner.MinimumPercent(n, options.Capacity);
+        var min = ReplicaRatioPlanner.MinimumPercent(n, options.Capacity, HasBaseline);
         return new RoutingPrecision(min, min,
-            $"without a mesh the canary's share is its share of ready pods: with {n} stable replicas the smallest share is about {min:0.#}%");
+            $"without a mesh the canary's share is its share of ready pods: with {n} stable replicas{(HasBaseline ? " and a created baseline" : "")} the smallest share is about {min:0.#}%");
     }
 
     public async Task ValidateAsync(CancellationToken ct = default)
@@ -73,29 +81,30 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
     public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default)
     {
         var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        JsonObject? canary = null;
-        try
-        {
-            canary = await api.GetAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-        }
+        var canary = await ObjectLookup.TryGetAsync(api, ResourceType.Deployment, options.Namespace, options.CanaryDeployment, ct).ConfigureAwait(false);
+        var baseline = options.BaselineDeployment is { } bd
+            ? await ObjectLookup.TryGetAsync(api, ResourceType.Deployment, options.Namespace, bd, ct).ConfigureAwait(false)
+            : null;
         int Ready(JsonObject? d) => d?["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
         var s = Ready(stable);
         var c = Ready(canary);
-        var total = s + c;
-        return new TrafficSplit(total == 0 ? 100 : 100.0 * s / total, total == 0 ? 0 : 100.0 * c / total,
-            [new BackendWeight(options.StableDeployment, s), new BackendWeight(options.CanaryDeployment, c)],
-            $"ready pods of Deployments {options.StableDeployment} and {options.CanaryDeployment}");
+        var b = Ready(baseline);
+        var total = s + c + b;
+        List<BackendWeight> backends = [new BackendWeight(options.StableDeployment, s), new BackendWeight(options.CanaryDeployment, c)];
+        if (options.BaselineDeployment is { } name) backends.Add(new BackendWeight(name, b));
+        return new TrafficSplit(total == 0 ? 100 : 100.0 * s / total, total == 0 ? 0 : 100.0 * c / total, backends,
+            HasBaseline
+                ? $"ready pods of Deployments {options.StableDeployment}, {options.CanaryDeployment} and {options.BaselineDeployment}"
+                : $"ready pods of Deployments {options.StableDeployment} and {options.CanaryDeployment}");
     }
 
     public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
         var sizing = await SizingAsync(ct).ConfigureAwait(false);
-        var plan = ReplicaRatioPlanner.Plan(percent, sizing.StableReplicas, options.Capacity);
-        // Add capacity before taking it away: canary up first, stable down last.
+        var plan = PlanFor(percent, sizing.StableReplicas);
+        // Add capacity before taking it away: canary (and baseline) up first, stable down last.
         await ScaleAsync(options.CanaryDeployment, plan.CanaryReplicas, ct).ConfigureAwait(false);
+        if (options.BaselineDeployment is { } baseline) await ScaleAsync(baseline, plan.BaselineReplicas, ct).ConfigureAwait(false);
         if (sizing.Autoscaler is null) await ScaleAsync(options.StableDeployment, plan.StableReplicas, ct).ConfigureAwait(false);
         // The autoscaler owns stable's count: remember the count this split was sized for, so a change is seen as drift.
         else await ConflictRetry.RunAsync(() => RememberStableReplicasAsync(sizing.StableReplicas, ct)).ConfigureAwait(false);
@@ -106,15 +115,20 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
     public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
         var sizing = await SizingAsync(ct).ConfigureAwait(false);
-        var plan = ReplicaRatioPlanner.Plan(percent, sizing.StableReplicas, options.Capacity);
+        var plan = PlanFor(percent, sizing.StableReplicas);
         var canaryWrite = new PlannedWrite(Ref(options.CanaryDeployment), "patch scale", MergePatch.MediaType,
             new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.CanaryReplicas } },
             $"scale Deployment {options.CanaryDeployment} to {plan.CanaryReplicas} (canary about {plan.CanaryPercent:0.#}%)" +
             (sizing.Autoscaler is { } hpa ? $", sized from the {plan.StableReplicas} stable replicas HorizontalPodAutoscaler {hpa} runs" : ""));
-        if (sizing.Autoscaler is not null) return [canaryWrite];
+        List<PlannedWrite> writes = [canaryWrite];
+        if (options.BaselineDeployment is { } baseline)
+            writes.Add(new PlannedWrite(Ref(baseline), "patch scale", MergePatch.MediaType,
+                new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.BaselineReplicas } },
+                $"scale Deployment {baseline} to {plan.BaselineReplicas} (baseline about {plan.BaselinePercent:0.#}%, stable about {plan.StablePercent:0.#}%)"));
+        if (sizing.Autoscaler is not null) return writes;
         return
         [
-            canaryWrite,
+            .. writes,
             new PlannedWrite(Ref(options.StableDeployment), "patch scale", MergePatch.MediaType,
                 new JsonObject { ["spec"] = new JsonObject { ["replicas"] = plan.StableReplicas } },
                 $"scale Deployment {options.StableDeployment} to {plan.StableReplicas}"),
@@ -157,9 +171,11 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
     {
         var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
         if (lastWritten.CanaryPercent >= 100) return null;
-        var expected = ReplicaRatioPlanner.Plan(Math.Round(lastWritten.CanaryPercent, 6), budget, options.Capacity);
+        var expected = PlanFor(Math.Round(lastWritten.CanaryPercent, 6), budget);
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         var actual = canary["spec"]?["replicas"]?.GetValue<int>() ?? 0;
+        // A created baseline's count is not compared: it is Kubestead's own object, and a driver that died between scaling
+        // the canary and the baseline left it behind the canary; the step's next write sizes it again.
         if (actual == expected.CanaryReplicas)
         {
             // Without a mesh the share is a replica ratio: stable scaled by an autoscaler or a person changes it too.
@@ -207,10 +223,13 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
             var split = await GetSplitAsync(ct).ConfigureAwait(false);
             var stableReady = (int)split.Backends[0].Weight;
             var canaryReady = (int)split.Backends[1].Weight;
-            if (stableReady == plan.StableReplicas && canaryReady == plan.CanaryReplicas) return;
+            var baselineReady = split.Backends.Count > 2 ? (int)split.Backends[2].Weight : 0;
+            if (stableReady == plan.StableReplicas && canaryReady == plan.CanaryReplicas && baselineReady == plan.BaselineReplicas) return;
             if (options.Clock.GetUtcNow() >= deadline)
                 throw new TrafficRoutingException("PodsNotReady",
-                    $"Deployments did not become ready within {options.ReadyTimeout.TotalSeconds:0}s: canary {canaryReady}/{plan.CanaryReplicas}, stable {stableReady}/{plan.StableReplicas} ready; the step is not counted as applied",
+                    $"Deployments did not become ready within {options.ReadyTimeout.TotalSeconds:0}s: canary {canaryReady}/{plan.CanaryReplicas}, " +
+                    (HasBaseline ? $"baseline {baselineReady}/{plan.BaselineReplicas}, " : "") +
+                    $"stable {stableReady}/{plan.StableReplicas} ready; the step is not counted as applied",
                     Ref(options.CanaryDeployment), KubesteadErrorKind.InvalidState);
             await Task.Delay(Poll, options.Clock, ct).ConfigureAwait(false);
         }

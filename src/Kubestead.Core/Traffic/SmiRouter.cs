@@ -11,15 +11,22 @@ public sealed record SmiRouterOptions(
     string CanaryService,
     IReadOnlyDictionary<string, string> CanaryPodLabels,
     string? TrafficSplit = null,
-    string ApiVersion = "v1alpha2");
+    string ApiVersion = "v1alpha2",
+    string? BaselineService = null,
+    IReadOnlyDictionary<string, string>? BaselinePodLabels = null);
 
 /// <summary>
 /// Linkerd 2.4-2.11 through an SMI TrafficSplit on the root Service: per-backend weights (v1alpha1 as quantities such as
-/// "500m", later versions as integers). Header routes need HTTPRouteGroups and are not offered here.
+/// "500m", later versions as integers). Header routes need HTTPRouteGroups and are not offered here. With a created
+/// baseline a third backend (the baseline Service, selecting the baseline pods) gets the canary's share, taken from stable.
 /// </summary>
 public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : ITrafficRouter
 {
     private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+
+    private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
+        ? new(api, options.Namespace, options.Rollout, options.Service, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>())
+        : null;
 
     public string Provider => "smi";
 
@@ -34,12 +41,14 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
     public async Task ValidateAsync(CancellationToken ct = default)
     {
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateAsync(ct).ConfigureAwait(false);
         if (await TryGetAsync(ct).ConfigureAwait(false) is { } split) Indices(split);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)
     {
         await _canaryService.EnsureAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.EnsureAsync(ct).ConfigureAwait(false);
         var split = await TryGetAsync(ct).ConfigureAwait(false);
         if (split is null)
         {
@@ -53,7 +62,9 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
                     ["spec"] = new JsonObject
                     {
                         ["service"] = options.Service,
-                        ["backends"] = new JsonArray(Backend(options.Service, 100, 100), Backend(options.CanaryService, 0, 100)),
+                        ["backends"] = options.BaselineService is { } baseline
+                            ? new JsonArray(Backend(options.Service, 100, 100), Backend(options.CanaryService, 0, 100), Backend(baseline, 0, 100))
+                            : new JsonArray(Backend(options.Service, 100, 100), Backend(options.CanaryService, 0, 100)),
                     },
                 }, ct).ConfigureAwait(false);
             }
@@ -63,11 +74,12 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
             return;
         }
         var (_, canary) = Indices(split);
-        if (canary >= 0) return;
-        await api.PatchAsync(SplitType, options.Namespace, SplitName, new JsonPatch([
-            Ownership.PinVersion(split),
-            JsonPatchOperation.Add("/spec/backends/-", Backend(options.CanaryService, 0, 100)),
-        ]), ct).ConfigureAwait(false);
+        var baselineMissing = options.BaselineService is not null && BaselineIndex(split) < 0;
+        if (canary >= 0 && !baselineMissing) return;
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(split) };
+        if (canary < 0) ops.Add(JsonPatchOperation.Add("/spec/backends/-", Backend(options.CanaryService, 0, 100)));
+        if (baselineMissing) ops.Add(JsonPatchOperation.Add("/spec/backends/-", Backend(options.BaselineService!, 0, 100)));
+        await api.PatchAsync(SplitType, options.Namespace, SplitName, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
     public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default) => Read(await GetAsync(ct).ConfigureAwait(false));
@@ -82,8 +94,10 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
     public async Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
         var split = await GetAsync(ct).ConfigureAwait(false);
+        var p = percent.ToString("0.###", CultureInfo.InvariantCulture);
         return [new PlannedWrite(SplitRef, "patch", JsonPatch.MediaType, BuildWeightPatch(split, percent).ToJson(),
-            $"set the backend weights of {SplitRef} to canary {percent.ToString("0.###", CultureInfo.InvariantCulture)}%")];
+            $"set the backend weights of {SplitRef} to canary {p}%" +
+            (options.BaselineService is { } b ? $", {b} {Math.Max(0, Math.Min(percent, 100 - percent)).ToString("0.###", CultureInfo.InvariantCulture)}% (baseline)" : ""))];
     }
 
     internal JsonPatch BuildWeightPatch(JsonObject split, double percent)
@@ -92,14 +106,30 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         var (si, ci) = Indices(split);
         if (ci < 0)
             throw new TrafficRoutingException("TrafficSplitMissingCanary", $"{SplitRef}: spec.backends has no '{options.CanaryService}'", SplitRef, KubesteadErrorKind.InvalidState);
-        var total = s + c;
-        return new JsonPatch([
+        var ops = new List<JsonPatchOperation>
+        {
             Ownership.PinVersion(split),
             JsonPatchOperation.Test($"/spec/backends/{si}/service", options.Service),
             JsonPatchOperation.Test($"/spec/backends/{ci}/service", options.CanaryService),
-            JsonPatchOperation.Add($"/spec/backends/{si}/weight", Weight(s, total)),
-            JsonPatchOperation.Add($"/spec/backends/{ci}/weight", Weight(c, total)),
-        ]);
+        };
+        var b = 0;
+        var bi = -1;
+        // Traffic back to stable needs no baseline backend (clean-up may already have removed it).
+        if (options.BaselineService is { } baseline && !(percent == 0 && BaselineIndex(split) < 0))
+        {
+            bi = BaselineIndex(split);
+            if (bi < 0)
+                throw new TrafficRoutingException("TrafficSplitMissingBaseline", $"{SplitRef}: spec.backends has no '{baseline}'; run the rollout's preparation first", SplitRef, KubesteadErrorKind.InvalidState);
+            // The baseline gets the canary's share (as far as 100% allows), taken from stable: 10% is 80:10:10.
+            b = Math.Min(c, s);
+            s -= b;
+            ops.Add(JsonPatchOperation.Test($"/spec/backends/{bi}/service", baseline));
+        }
+        var total = s + c + b;
+        ops.Add(JsonPatchOperation.Add($"/spec/backends/{si}/weight", Weight(s, total)));
+        ops.Add(JsonPatchOperation.Add($"/spec/backends/{ci}/weight", Weight(c, total)));
+        if (bi >= 0) ops.Add(JsonPatchOperation.Add($"/spec/backends/{bi}/weight", Weight(b, total)));
+        return new JsonPatch(ops);
     }
 
     public Task SetHeaderRouteAsync(HeaderRoute route, CancellationToken ct = default) =>
@@ -124,16 +154,24 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
                 {
                 }
             }
-            else if (Indices(split) is (_, >= 0) idx)
+            else
             {
-                await api.PatchAsync(SplitType, options.Namespace, SplitName, new JsonPatch([
-                    Ownership.PinVersion(split),
-                    JsonPatchOperation.Test($"/spec/backends/{idx.Canary}/service", options.CanaryService),
-                    JsonPatchOperation.Remove($"/spec/backends/{idx.Canary}"),
-                ]), ct).ConfigureAwait(false);
+                // Drop the canary and baseline backends (higher index first, so the lower one still points where its test says).
+                var (_, canary) = Indices(split);
+                var removals = new List<(int Index, string Name)>();
+                if (canary >= 0) removals.Add((canary, options.CanaryService));
+                if (BaselineIndex(split) is >= 0 and var b) removals.Add((b, options.BaselineService!));
+                var ops = new List<JsonPatchOperation> { Ownership.PinVersion(split) };
+                foreach (var (index, name) in removals.OrderByDescending(x => x.Index))
+                {
+                    ops.Add(JsonPatchOperation.Test($"/spec/backends/{index}/service", name));
+                    ops.Add(JsonPatchOperation.Remove($"/spec/backends/{index}"));
+                }
+                if (ops.Count > 1) await api.PatchAsync(SplitType, options.Namespace, SplitName, new JsonPatch(ops), ct).ConfigureAwait(false);
             }
         }
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
@@ -176,7 +214,7 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         if (split["spec"]?["service"]?.GetValue<string>() is { } root && root != options.Service)
             throw new TrafficRoutingException("TrafficSplitWrongService", $"{SplitRef}: spec.service is '{root}', not '{options.Service}'", SplitRef);
         var names = (split["spec"]?["backends"] as JsonArray ?? new JsonArray()).Select(b => b?["service"]?.GetValue<string>()).ToList();
-        var others = names.Where(n => n != options.Service && n != options.CanaryService).ToList();
+        var others = names.Where(n => n != options.Service && n != options.CanaryService && (options.BaselineService is null || n != options.BaselineService)).ToList();
         if (others.Count > 0)
             throw new TrafficRoutingException("TrafficSplitForeignBackends",
                 $"{SplitRef}: spec.backends also names {string.Join(", ", others)}; Kubestead manages splits between '{options.Service}' and '{options.CanaryService}' only", SplitRef);
@@ -184,6 +222,11 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         if (s < 0) throw new TrafficRoutingException("TrafficSplitMissingStable", $"{SplitRef}: spec.backends has no '{options.Service}'", SplitRef);
         return (s, names.IndexOf(options.CanaryService));
     }
+
+    /// <summary>Where spec.backends names the baseline Service, or -1 (also without a baseline).</summary>
+    private int BaselineIndex(JsonObject split) => options.BaselineService is { } baseline
+        ? (split["spec"]?["backends"] as JsonArray ?? new JsonArray()).Select(b => b?["service"]?.GetValue<string>()).ToList().IndexOf(baseline)
+        : -1;
 
     private Task<JsonObject?> TryGetAsync(CancellationToken ct) => ObjectLookup.TryGetAsync(api, SplitType, options.Namespace, SplitName, ct);
 

@@ -18,6 +18,14 @@ public sealed record DemoResult(
 {
     /// <summary>Every write the rollout made (verb and object), in order: what the control-plane cost tests count.</summary>
     public IReadOnlyList<string> WriteLog { get; init; } = [];
+
+    /// <summary>Requests (and failures) a created baseline served; 0 without one.</summary>
+    public long BaselineRequests { get; init; }
+
+    public long BaselineFailures { get; init; }
+
+    /// <summary>Baseline objects still in the cluster when the demo ended (Deployment, Service, Istio subset or destination).</summary>
+    public IReadOnlyList<string> BaselineLeftovers { get; init; } = [];
 }
 
 /// <summary>
@@ -29,8 +37,27 @@ public static class SandboxDemo
     public static readonly string[] Meshes = ["istio", "linkerd", "smi", "none", "nginx", "linkerd1"];
 
     /// <param name="crdDirectory">When given, the CRDs in it are registered and every write is validated strictly against them.</param>
+    /// <summary>Meshes whose demo can run with a created baseline (examples/sandbox/&lt;mesh&gt;-baseline.yaml).</summary>
+    public static readonly string[] BaselineMeshes = Specs.RolloutSpecParser.BaselineMeshes;
+
+    /// <summary>The demo with a created baseline: examples/sandbox/&lt;mesh&gt;-baseline.yaml.</summary>
+    public static Task<DemoResult> RunWithBaselineAsync(string mesh, string scenarioName, IRolloutObserver observer, int seed = 1, CancellationToken ct = default)
+    {
+        CheckBaselineMesh(mesh);
+        return RunAsync(mesh, scenarioName, DemoSpecs.For($"{mesh}-baseline"), observer, seed, ct, specName: $"{mesh}-baseline");
+    }
+
+    /// <summary>Refuses a demo mesh that cannot route a created baseline, saying why.</summary>
+    public static void CheckBaselineMesh(string mesh)
+    {
+        if (!BaselineMeshes.Contains(mesh))
+            throw new KubesteadException("BaselineNotSupported", KubesteadErrorKind.InvalidInput,
+                $"--baseline: the {mesh} demo has no created baseline (meshes with one: {string.Join(", ", BaselineMeshes)}); " +
+                (mesh == "nginx" ? "ingress-nginx splits a host between two Ingresses only" : mesh == "linkerd1" ? "the Linkerd 1.x router writes a two-way dtab" : "pick another --mesh"));
+    }
+
     public static async Task<DemoResult> RunAsync(string mesh, string scenarioName, string specYaml, IRolloutObserver observer, int seed = 1,
-        CancellationToken ct = default, string? crdDirectory = null)
+        CancellationToken ct = default, string? crdDirectory = null, string? specName = null)
     {
         // The fixture is built for one mesh: a spec for another would drive objects the sandbox never created.
         if (Kubestead.Specs.RolloutSpecParser.Parse(specYaml, "shop").Spec is { } parsed && parsed.MeshProvider != mesh)
@@ -40,14 +67,18 @@ public static class SandboxDemo
         var start = env.Clock.GetUtcNow();
         await using var service = env.CreateService(observer);
         // Run on the thread pool so that the virtual clock's timer callbacks never run inline on the caller's context.
-        var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = specYaml, SpecPath = $"examples/sandbox/{mesh}.yaml" }, wait: true, ct), ct)
+        var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = specYaml, SpecPath = $"examples/sandbox/{specName ?? mesh}.yaml" }, wait: true, ct), ct)
             .ConfigureAwait(false);
         env.Traffic.CatchUp();
         var (sr, sf, cr, cf) = env.Traffic.Simulator.Totals();
         var log = env.Cluster.Log.ToList();
+        var (br, bf) = env.Traffic.Simulator.BaselineTotals();
         return new DemoResult(result, env.Scenario, sr, sf, cr, cf, env.Clock.GetUtcNow() - start, log.Count, env.Cluster.Writes.Count)
         {
             WriteLog = env.Cluster.Writes,
+            BaselineRequests = br,
+            BaselineFailures = bf,
+            BaselineLeftovers = ShopFixture.BaselineLeftovers(env.Cluster),
         };
     }
 }

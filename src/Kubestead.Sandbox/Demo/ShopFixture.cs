@@ -21,6 +21,22 @@ public static class ShopFixture
     public static readonly ResourceType LinkerdHttpRoute = new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute");
     public static readonly ResourceType TrafficSplit = new("split.smi-spec.io", "v1alpha4", "trafficsplits", "TrafficSplit");
 
+    /// <summary>What a created baseline leaves in the shop namespace: its Deployment, its Service, the Istio subset and destination.</summary>
+    public static IReadOnlyList<string> BaselineLeftovers(EmulatedCluster cluster)
+    {
+        var left = new List<string>();
+        if (cluster.Peek(ResourceType.Deployment, Namespace, BaselineDeployment) is not null) left.Add($"Deployment {BaselineDeployment}");
+        if (cluster.Peek(ResourceType.Service, Namespace, BaselineService) is not null) left.Add($"Service {BaselineService}");
+        if (cluster.Peek(DestinationRule, Namespace, Name)?["spec"]?["subsets"] is JsonArray subsets
+            && subsets.Any(x => x?["name"]?.GetValue<string>() == "baseline")) left.Add($"DestinationRule {Name} subset baseline");
+        if (cluster.Peek(VirtualService, Namespace, Name)?["spec"]?["http"] is JsonArray http
+            && http.Any(r => (r?["route"] as JsonArray)?.Any(d => d?["destination"]?["subset"]?.GetValue<string>() == "baseline") == true))
+            left.Add($"VirtualService {Name} destination baseline");
+        if (cluster.Peek(TrafficSplit, Namespace, Name)?["spec"]?["backends"] is JsonArray backends
+            && backends.Any(b => b?["service"]?.GetValue<string>() == BaselineService)) left.Add($"TrafficSplit {Name} backend {BaselineService}");
+        return left;
+    }
+
     /// <summary>Stable replicas: enough without a mesh for a 10% first step (1/(9+1)).</summary>
     public static int StableReplicas(string mesh) => mesh == "none" ? 9 : 4;
 
@@ -90,7 +106,20 @@ public static class ShopFixture
         int Ready(string name) => Simulation.RouteShareReader.ReadyReplicas(cluster.Peek(ResourceType.Deployment, Namespace, name));
         var stableReady = Ready(Name);
         var canaryReady = Ready($"{Name}-canary");
+        var baselineReady = Ready(BaselineDeployment);
         double baselineShare = 0;
+        double IstioShares()
+        {
+            if (cluster.Peek(VirtualService, Namespace, Name) is not { } vs) return 0;
+            baselineShare = Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "baseline");
+            return Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "canary");
+        }
+        double SmiShares()
+        {
+            if (cluster.Peek(TrafficSplit, Namespace, Name) is not { } t) return 0;
+            baselineShare = Simulation.RouteShareReader.FromTrafficSplit(t, BaselineService);
+            return Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService);
+        }
         double LinkerdShares()
         {
             if (cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is not { } route) return 0;
@@ -100,21 +129,21 @@ public static class ShopFixture
         }
         double share = mesh switch
         {
-            "istio" => cluster.Peek(VirtualService, Namespace, Name) is { } vs
-                ? Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "canary")
-                : 0,
+            "istio" => IstioShares(),
             "linkerd" => LinkerdShares(),
-            "smi" => cluster.Peek(TrafficSplit, Namespace, Name) is { } t ? Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService) : 0,
+            "smi" => SmiShares(),
             "nginx" => Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary")),
             "linkerd1" => namerd?.Peek(DtabNamespace) is { } dtab
                 ? Simulation.RouteShareReader.FromDtab(dtab, $"/svc/{Name}", Namespace, CanaryService, svc => cluster.Peek(ResourceType.Service, Namespace, svc) is not null)
                 : 0,
-            _ => Simulation.RouteShareReader.FromReadyPods(stableReady, canaryReady),
+            // Without a mesh the Service spreads over every ready pod, a created baseline's included.
+            _ => Simulation.RouteShareReader.FromReadyPods(stableReady + baselineReady, canaryReady),
         };
+        if (mesh == "none") baselineShare = Simulation.RouteShareReader.FromReadyPods(stableReady + canaryReady, baselineReady);
         // A mesh cannot send traffic to a version with no ready pod.
         if (canaryReady == 0) share = 0;
-        if (Ready(BaselineDeployment) == 0) baselineShare = 0;
-        return new Simulation.RouteState(share, stableReady, canaryReady, baselineShare);
+        if (baselineReady == 0) baselineShare = 0;
+        return new Simulation.RouteState(share, stableReady, canaryReady, baselineShare, mesh == "none" ? baselineReady : 0);
     };
 }
 

@@ -5,7 +5,8 @@ namespace Kubestead.Sandbox.Simulation;
 
 /// <summary>How requests reach the versions at one moment, read from the live route objects.</summary>
 /// <param name="BaselineShare">The share a created baseline (stable's version) gets; 0 without one.</param>
-public sealed record RouteState(double CanaryShare, int StableReadyPods, int CanaryReadyPods, double BaselineShare = 0);
+/// <param name="BaselineReadyPods">Without a mesh: the created baseline's ready pods behind the Service.</param>
+public sealed record RouteState(double CanaryShare, int StableReadyPods, int CanaryReadyPods, double BaselineShare = 0, int BaselineReadyPods = 0);
 
 /// <summary>
 /// Computes the canary's share of plain traffic (requests without the canary header) from the objects a mesh reads:

@@ -194,10 +194,12 @@ public sealed class TrafficSimulator
                     toBaseline = !toCanary && route.BaselineShare > 0 && NextBaselineRoundRobin(route.BaselineShare / Math.Max(1e-12, 1 - route.CanaryShare));
                     break;
                 default:
-                    toCanary = PickPod(route);
+                    var version = PickPod(route);
+                    toCanary = version == PodVersion.Canary;
+                    toBaseline = version == PodVersion.Baseline;
                     break;
             }
-            if (_profile.Routing == SimulatedRouting.Pods && route.StableReadyPods + route.CanaryReadyPods == 0) continue;
+            if (_profile.Routing == SimulatedRouting.Pods && route.StableReadyPods + route.CanaryReadyPods + route.BaselineReadyPods == 0) continue;
             // The baseline runs stable's version, so it behaves like stable.
             var (counters, behavior) = toCanary ? (_canary, _profile.Canary) : toBaseline ? (_baseline, _profile.Stable) : (_stable, _profile.Stable);
             var (errorRate, median) = behavior.At(now);
@@ -222,22 +224,30 @@ public sealed class TrafficSimulator
     }
 
     /// <summary>A request goes out on a random client connection; the connection sticks to its pod until it expires or the pod goes away.</summary>
-    private bool PickPod(RouteState route)
+    private PodVersion PickPod(RouteState route)
     {
-        var total = route.StableReadyPods + route.CanaryReadyPods;
-        if (total == 0) return false;
+        // Without a mesh a created baseline's pods sit behind the same Service: stable, canary and baseline pods are drawn alike.
+        var total = route.StableReadyPods + route.CanaryReadyPods + route.BaselineReadyPods;
+        if (total == 0) return PodVersion.Stable;
         while (_connections.Count < Math.Max(1, _profile.ClientConnections)) _connections.Add(new Connection());
         var conn = _connections[_random.Next(_connections.Count)];
         var now = _second;
-        var podGone = conn.Pod is { } p && (p.Canary ? p.Index >= route.CanaryReadyPods : p.Index >= route.StableReadyPods);
+        var podGone = conn.Pod is { } p && p.Index >= p.Version switch
+        {
+            PodVersion.Canary => route.CanaryReadyPods,
+            PodVersion.Baseline => route.BaselineReadyPods,
+            _ => route.StableReadyPods,
+        };
         if (conn.Pod is null || podGone || now >= conn.ExpiresAt)
         {
             var pick = _random.Next(total);
-            conn.Pod = pick < route.StableReadyPods ? new PodRef(false, pick) : new PodRef(true, pick - route.StableReadyPods);
+            conn.Pod = pick < route.StableReadyPods ? new PodRef(PodVersion.Stable, pick)
+                : pick < route.StableReadyPods + route.CanaryReadyPods ? new PodRef(PodVersion.Canary, pick - route.StableReadyPods)
+                : new PodRef(PodVersion.Baseline, pick - route.StableReadyPods - route.CanaryReadyPods);
             var lifetime = _profile.ConnectionLifetime.TotalSeconds;
             conn.ExpiresAt = lifetime <= 0 ? now : now + (long)Math.Ceiling(-Math.Log(1 - _random.NextDouble()) * lifetime);
         }
-        return conn.Pod!.Canary;
+        return conn.Pod!.Version;
     }
 
     private int Poisson(double mean)
@@ -264,7 +274,9 @@ public sealed class TrafficSimulator
 
     private static DateTimeOffset TruncateToSecond(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, t.Offset);
 
-    private sealed record PodRef(bool Canary, int Index);
+    private enum PodVersion { Stable, Canary, Baseline }
+
+    private sealed record PodRef(PodVersion Version, int Index);
 
     private sealed class Connection
     {

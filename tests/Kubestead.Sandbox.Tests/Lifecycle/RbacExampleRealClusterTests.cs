@@ -157,4 +157,53 @@ public class RbacExampleRealClusterTests
             await env.Api.DeleteAsync(ClusterRole, null, $"kubestead-{ns}");
         }
     }
+
+    [RealClusterFact]
+    public async Task Destination_rule_patch_is_checked_only_for_a_created_baseline_and_its_absence_fails_validation()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        var ns = env.Namespace;
+        await env.Api.CreateAsync(ServiceAccount, ns, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "kubestead-ci" } });
+        var docs = ExampleDocuments("role.yaml", ns);
+        var role = docs.Single(d => d["kind"]!.GetValue<string>() == "Role");
+        // The example Role with DestinationRules read-only: what a Role written before created baselines gives.
+        var rules = role["rules"]!.AsArray();
+        var istio = rules.Single(r => r!["apiGroups"]![0]!.GetValue<string>() == "networking.istio.io")!;
+        istio["resources"] = new JsonArray("virtualservices");
+        rules.Add(new JsonObject { ["apiGroups"] = new JsonArray("networking.istio.io"), ["resources"] = new JsonArray("destinationrules"), ["verbs"] = new JsonArray("get", "list") });
+        await env.Api.CreateAsync(Role, ns, role);
+        await env.Api.CreateAsync(RoleBinding, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
+        foreach (var (type, obj) in MeshFixtures.IstioSubsetObjects())
+        {
+            obj["metadata"]!["namespace"] = ns;
+            await env.Api.CreateAsync(type, ns, obj);
+        }
+
+        var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
+        var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
+        var asServiceAccount = KubeConfigResolver.Resolve(saKubeconfig);
+        File.Delete(saKubeconfig);
+        await using var svc = new KubesteadService(RealClusterLifecycle.CreateClient(asServiceAccount), new KubesteadServiceOptions
+        {
+            Driver = new DriverIdentity("kubestead-ci", "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
+        });
+        var without = MeshFixtures.IstioSubsetSpec(ns);
+        var withBaseline = without.Replace("  stable: {", "  baseline: { create: true }\n  stable: {", StringComparison.Ordinal)
+            .Replace("setWeight: 60", "setWeight: 40", StringComparison.Ordinal);
+        Assert.Contains("create: true", withBaseline);
+
+        var plain = await svc.TestAsync(new StartRequest { SpecYaml = without }, checkCluster: true);
+        Assert.DoesNotContain(plain.Checks, c => c.Check == "rbac" && c.Outcome != CheckOutcome.Passed);
+        Assert.DoesNotContain(plain.Checks, c => c.Message.Contains("patch destinationrules", StringComparison.Ordinal));
+
+        var report = await svc.TestAsync(new StartRequest { SpecYaml = withBaseline }, checkCluster: true);
+        Assert.False(report.IsValid);
+        var denied = Assert.Single(report.Checks, c => c.Check == "rbac" && c.Outcome == CheckOutcome.Failed);
+        Assert.Contains("patch destinationrules.networking.istio.io in namespace " + ns, denied.Message);
+        // Nothing was written by the check: no baseline subset, no baseline Deployment.
+        var dr = await env.Api.GetAsync(MeshFixtures.DestinationRule, ns, "reviews");
+        Assert.DoesNotContain(dr["spec"]!["subsets"]!.AsArray(), x => x!["name"]!.GetValue<string>() == "baseline");
+        var missing = await Assert.ThrowsAsync<KubernetesApiException>(() => env.Api.GetAsync(ResourceType.Deployment, ns, "reviews-baseline"));
+        Assert.True(missing.IsNotFound);
+    }
 }

@@ -1,0 +1,77 @@
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Sandbox.Demo;
+using Kubestead.Sandbox.Tests.Demo;
+
+namespace Kubestead.Sandbox.Tests.Engine;
+
+/// <summary>
+/// A driver killed inside any write of a rollout with a created baseline (the subset, the destination or backend, the
+/// baseline Service and Deployment, every three-way weight write, every clean-up write): another driver resumes to the
+/// same end, or an abort converges; either way no baseline object is left (issue #13 item 5).
+/// </summary>
+public class BaselineInterruptTests
+{
+    private static async Task<IReadOnlyList<string>> WritesOfACleanRunAsync(string mesh)
+    {
+        var env = SandboxEnvironment.Create(mesh, "healthy");
+        var before = env.Cluster.Writes.Count;
+        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
+        Assert.Equal(RolloutPhase.Completed, result.Phase);
+        return env.Cluster.Writes.Skip(before).ToList();
+    }
+
+    [Theory]
+    [InlineData("istio")]
+    [InlineData("smi")]
+    [InlineData("none")]
+    public async Task A_driver_killed_inside_any_write_is_resumed_or_aborted_and_no_baseline_is_left(string mesh)
+    {
+        var writes = await WritesOfACleanRunAsync(mesh);
+        Assert.True(writes.Count > 10, $"a clean {mesh} rollout made only {writes.Count} writes");
+        var baselineWrites = 0;
+        for (var n = 1; n <= writes.Count; n++)
+        {
+            var touchesBaseline = writes[n - 1].Contains("baseline", StringComparison.Ordinal) || writes[n - 1].Contains("destinationrules", StringComparison.Ordinal)
+                                  || writes[n - 1].Contains("virtualservices", StringComparison.Ordinal) || writes[n - 1].Contains("trafficsplits", StringComparison.Ordinal);
+            if (touchesBaseline) baselineWrites++;
+            // Every write is killed once; the afterApply side and resume-or-abort alternate, both always for the baseline's own writes.
+            var modes = touchesBaseline ? new[] { (false, false), (true, true) } : [(n % 2 == 1, n % 3 == 0)];
+            foreach (var (afterApply, abort) in modes)
+            {
+                var env = SandboxEnvironment.Create(mesh, "healthy");
+                env.Cluster.FailWriteNumber(n, afterApply);
+                await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
+                {
+                    try
+                    {
+                        await Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
+                    }
+                    catch (Exception e) when (e is KubernetesApiException or KubesteadException)
+                    {
+                        // the driver died at write n
+                    }
+                }
+                await using var second = env.CreateService(NullRolloutObserver.Instance, "second");
+                if (env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop")?["spec"]?["holderIdentity"]?.GetValue<string>() is { Length: > 0 })
+                    await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease must expire before anyone else drives
+                var context = $"{mesh}, killed at write {n} of {writes.Count} ({writes[n - 1]}, {(afterApply ? "after" : "before")} it applied), then {(abort ? "abort" : "resume")}";
+                var exists = env.Cluster.Peek(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop") is not null;
+                RolloutResult result;
+                if (!exists)
+                    result = await Task.Run(() => second.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
+                else if (abort)
+                    result = await Task.Run(() => second.AbortAsync(ShopFixture.Namespace, "shop"));
+                else
+                    result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
+                var expected = exists && abort ? new[] { RolloutPhase.Aborted, RolloutPhase.Completed } : [RolloutPhase.Completed];
+                Assert.True(expected.Contains(result.Phase), $"{context}: ended {result.Phase} {result.PauseReason}: {result.Message}");
+                if (result.Phase == RolloutPhase.Aborted) await Task.Delay(TimeSpan.FromMinutes(2), env.Clock); // abort's clean-up waits scaleDownDelay
+                Assert.True(ShopFixture.BaselineLeftovers(env.Cluster).Count == 0, $"{context}: left {string.Join(", ", ShopFixture.BaselineLeftovers(env.Cluster))}");
+                Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+            }
+        }
+        Assert.True(baselineWrites >= 4, $"only {baselineWrites} writes touched the baseline or its routing");
+    }
+}
