@@ -142,18 +142,7 @@ public class IstioBaselineTests
     }
 
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(1, true)]
-    [InlineData(2, false)]
-    [InlineData(2, true)]
-    [InlineData(3, false)]
-    [InlineData(3, true)]
-    [InlineData(4, false)]
-    [InlineData(4, true)]
-    [InlineData(5, false)]
-    [InlineData(5, true)]
-    [InlineData(6, false)]
-    [InlineData(6, true)]
+    [MemberData(nameof(WriteCrashes.Upto), 6, MemberType = typeof(WriteCrashes))]
     public async Task A_crash_at_any_write_converges_on_resume_and_cleanup_leaves_no_subset_or_destination(int failingWrite, bool afterApply)
     {
         // Writes: 1 subset, 2 destination + annotations, 3 weight 20, 4 weight 0, 5 VirtualService clean-up, 6 subset removal.

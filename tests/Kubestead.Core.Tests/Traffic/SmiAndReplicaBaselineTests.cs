@@ -93,20 +93,7 @@ public class SmiBaselineTests
     }
 
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(1, true)]
-    [InlineData(2, false)]
-    [InlineData(2, true)]
-    [InlineData(3, false)]
-    [InlineData(3, true)]
-    [InlineData(4, false)]
-    [InlineData(4, true)]
-    [InlineData(5, false)]
-    [InlineData(5, true)]
-    [InlineData(6, false)]
-    [InlineData(6, true)]
-    [InlineData(7, false)]
-    [InlineData(7, true)]
+    [MemberData(nameof(WriteCrashes.Upto), 7, MemberType = typeof(WriteCrashes))]
     public async Task A_crash_at_any_write_converges_and_cleanup_leaves_no_baseline_backend_or_Service(int failingWrite, bool afterApply)
     {
         // Writes: 1 canary Service, 2 baseline Service, 3 backends, 4 weight 20, 5 weight 0, 6 split clean-up, 7.. Service deletes.
