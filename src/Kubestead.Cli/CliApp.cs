@@ -432,16 +432,19 @@ public sealed class CliApp(CliContext ctx)
         routing.AcceptOnlyFromAmong("binomial", "wrr", "pods");
         var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1", DefaultValueFactory = _ => "istio" };
         var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (no mesh)" };
-        var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas };
+        var baseline = new Option<bool>("--baseline") { Description = "With a created baseline (baseline: {create: true}): it gets the canary's share and the judges compare with it" };
+        var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas, baseline };
         cmd.SetAction((p, ct) => Guard(p, () =>
         {
             var mode = p.GetValue(routing) switch { "wrr" => CanaryRoutingMode.WeightedRoundRobin, "pods" => CanaryRoutingMode.Pods, _ => CanaryRoutingMode.Binomial };
-            var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas)));
+            var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas),
+                Baseline: p.GetValue(baseline)));
             if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(plan, OutputFormat.Json));
             else
             {
                 ctx.Out.WriteLine(OutputFormat.Table(["WEIGHT", "ACHIEVABLE", "MINIMUM", "CANARY REQ/WINDOW", "P(EMPTY WINDOW)", "TIME TO DETECT", "REQUESTS TO PASS"],
-                    [[$"{plan.RequestedWeight:0.###}%", $"{plan.AchievableWeight:0.###}%", $"{plan.MinimumCanaryWeight:0.###}%", plan.ExpectedCanaryRequests.ToString("0.##", CultureInfo.InvariantCulture),
+                    [[$"{plan.RequestedWeight:0.###}%", $"{plan.AchievableWeight:0.###}%" + (plan.BaselineWeight is { } b ? $" (+{b:0.###}% baseline)" : ""),
+                      $"{plan.MinimumCanaryWeight:0.###}%", plan.ExpectedCanaryRequests.ToString("0.##", CultureInfo.InvariantCulture),
                       plan.EmptyWindowProbability.ToString("P1", CultureInfo.InvariantCulture), plan.TimeToDetect?.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) ?? "never",
                       plan.MinimumRequestsForPass.ToString(CultureInfo.InvariantCulture)]]));
                 ctx.Out.WriteLine(plan.PrecisionExplanation);

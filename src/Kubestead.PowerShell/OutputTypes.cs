@@ -105,6 +105,8 @@ public sealed class CanarySplitPlan
     public double EmptyWindowProbability { get; set; }
     public TimeSpan? TimeToDetect { get; set; }
     public long RequestsToPass { get; set; }
+    /// <summary>A created baseline's share (-Baseline), the same as the canary's; null without one.</summary>
+    public double? BaselineWeight { get; set; }
     public string[] Warnings { get; set; } = [];
 }
 

@@ -155,12 +155,16 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     [Parameter]
     public int? StableReplicas { get; set; }
 
+    /// <summary>Plan with a created baseline (<c>baseline: {create: true}</c>): it takes the canary's share and the judges compare with it.</summary>
+    [Parameter]
+    public SwitchParameter Baseline { get; set; }
+
     protected override void ProcessRecord()
     {
         try
         {
             WriteObject(Map.Plan(KubesteadConnector.Offline().PlanSplit(new SplitPlanRequest(Weight, Window, RequestsPerSecond,
-                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas))));
+                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas, Baseline: Baseline.IsPresent))));
         }
         catch (KubesteadException e)
         {

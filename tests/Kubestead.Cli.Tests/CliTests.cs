@@ -156,6 +156,20 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Plan_with_a_created_baseline_shows_its_share_and_refuses_a_mesh_that_cannot_split_three_ways()
+    {
+        var (code, stdout, _) = await Run(null, null, "plan", "--weight", "10", "--rps", "100", "--baseline");
+        Assert.Equal(0, code);
+        Assert.Contains("10% (+10% baseline)", stdout);
+        Assert.Contains("stable the rest (80%)", stdout);
+        var json = JsonNode.Parse((await Run(null, null, "plan", "--weight", "10", "--rps", "100", "--baseline", "-o", "json")).Out)!;
+        Assert.Equal(10, json["baselineWeight"]!.GetValue<double>());
+        var refused = await Run(null, null, "plan", "--weight", "10", "--rps", "100", "--baseline", "--mesh", "nginx");
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("meshProvider nginx", refused.Err);
+    }
+
+    [Fact]
     public async Task Cancellation_exits_130_and_says_how_to_resume()
     {
         var ctx = new CliContext

@@ -96,6 +96,15 @@ Describe 'Cmdlets that need no cluster' {
         $plan.EmptyWindowProbability | Should -BeLessThan ([math]::Exp(-6) * 1.01)
     }
 
+    It 'plans a split with a created baseline (-Baseline): the baseline takes the canary share, a two-way mesh is refused' {
+        $plan = Get-CanarySplitPlan 10 -RequestsPerSecond 100 -Baseline
+        $plan.BaselineWeight | Should -Be 10
+        $plan.Precision | Should -Match 'stable the rest \(80%\)'
+        (Get-CanarySplitPlan 10 -RequestsPerSecond 100).BaselineWeight | Should -BeNullOrEmpty
+        { Get-CanarySplitPlan 10 -RequestsPerSecond 100 -Baseline -MeshProvider nginx -ErrorAction Stop } |
+            Should -Throw -ErrorId 'BaselineNotSupported,Kubestead.PowerShell.GetCanarySplitPlanCommand'
+    }
+
     It 'reads a number given as -Window as seconds, not ticks' {
         $bySeconds = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 300
         $byText = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 5m

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kubestead.Analysis;
 using Kubestead.Specs;
 using Kubestead.Traffic;
@@ -22,6 +23,12 @@ public sealed class KubesteadOffline : IKubesteadOffline
             throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput, $"weight {r.CanaryWeight} is out of range 0..100");
         if (r.RequestsPerSecond < 0 || r.Window <= TimeSpan.Zero)
             throw new KubesteadException("InvalidPlanInput", KubesteadErrorKind.InvalidInput, "the request rate must be >= 0 and the window > 0");
+        if (r.Baseline && !RolloutSpecParser.BaselineMeshes.Contains(r.MeshProvider))
+            throw new KubesteadException("BaselineNotSupported", KubesteadErrorKind.InvalidInput,
+                $"meshProvider {r.MeshProvider} cannot give a created baseline its own share (baseline: {{create: true}} works with {string.Join(", ", RolloutSpecParser.BaselineMeshes)})");
+        if (r.Baseline && r.CanaryWeight > 50)
+            throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput,
+                $"weight {r.CanaryWeight.ToString(CultureInfo.InvariantCulture)} is more than 50: with a created baseline the baseline takes the canary's share too");
         double achievable = r.CanaryWeight, minimum;
         string explanation;
         var warnings = new List<string>();
@@ -31,11 +38,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
             {
                 var replicas = r.StableReplicas ?? throw new KubesteadException("StableReplicasRequired", KubesteadErrorKind.InvalidInput,
                     "without a mesh the plan needs the stable replica count (--stable-replicas / -StableReplicas)");
-                minimum = ReplicaRatioPlanner.MinimumPercent(replicas, CapacityMode.KeepStable);
-                explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas the smallest share is about {minimum:0.#}%";
+                minimum = ReplicaRatioPlanner.MinimumPercent(replicas, CapacityMode.KeepStable, r.Baseline);
+                explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas{(r.Baseline ? " and a baseline sized like the canary" : "")} the smallest share is about {minimum:0.#}%";
                 try
                 {
-                    achievable = ReplicaRatioPlanner.Plan(r.CanaryWeight, replicas, CapacityMode.KeepStable).CanaryPercent;
+                    achievable = ReplicaRatioPlanner.Plan(r.CanaryWeight, replicas, CapacityMode.KeepStable, r.Baseline).CanaryPercent;
                 }
                 catch (TrafficRoutingException e)
                 {
@@ -71,10 +78,15 @@ public sealed class KubesteadOffline : IKubesteadOffline
             CanaryRoutingMode.Pods => PlannedRouting.Pods,
             _ => PlannedRouting.Binomial,
         };
-        var plan = CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio);
+        // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
+        // the traffic of both (2w) and, under H0, half of its failures on the canary.
+        var plan = r.Baseline && achievable > 0
+            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio)
+            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio);
         warnings.AddRange(plan.Warnings);
+        if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
-            plan.TimeToDetect, plan.CanaryRequestsToPass, warnings);
+            plan.TimeToDetect, plan.CanaryRequestsToPass, warnings, r.Baseline ? achievable : null);
     }
 
     public AnalysisReport AnalyzeCounts(VersionSample canary, VersionSample control, string judge = "sequential")

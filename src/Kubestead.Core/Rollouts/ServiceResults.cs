@@ -126,7 +126,8 @@ public sealed record SplitPlanRequest(
     string MeshProvider = "istio",
     int? StableReplicas = null,
     double BaselineErrorRate = 0.001,
-    double DetectRatio = 5);
+    double DetectRatio = 5,
+    bool Baseline = false);
 
 /// <summary>Precision and expected samples for a weight, window and request rate.</summary>
 public sealed record SplitPlanResult(
@@ -138,7 +139,8 @@ public sealed record SplitPlanResult(
     double EmptyWindowProbability,
     TimeSpan? TimeToDetect,
     long MinimumRequestsForPass,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    double? BaselineWeight = null);
 
 /// <summary>One write a command would make (what -WhatIf and --dry-run show).</summary>
 public sealed record PlannedChange(string Target, string Verb, string Description, string? Body);
