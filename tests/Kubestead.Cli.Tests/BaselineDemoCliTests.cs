@@ -5,21 +5,7 @@ namespace Kubestead.Cli.Tests;
 /// <summary>`kubestead demo --baseline` (issue #13 item 5): each mesh that can route a created baseline ends by the scenario's exit code, with the baseline gone after promotion and rollback.</summary>
 public class BaselineDemoCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = _ => null,
-            IsTerminal = false,
-            Connect = (_, _, _) => throw new InvalidOperationException("the demo needs no cluster"),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => InProcessCli.RunAsync(null, null, args);
 
     public static TheoryData<string, string, int, string> Cases()
     {

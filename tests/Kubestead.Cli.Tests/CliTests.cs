@@ -9,22 +9,8 @@ public class CliTests
     private static string Repo => Kubestead.Tests.Shared.RepositoryRoot.Path;
 
     /// <summary>Runs the CLI in-process against a sandbox environment (the same one the demo uses).</summary>
-    private static async Task<(int Code, string Out, string Err)> Run(SandboxEnvironment? env, Dictionary<string, string?>? vars, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output,
-            Error = error,
-            Environment = k => vars?.GetValueOrDefault(k),
-            IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(
-                (env ?? throw new InvalidOperationException("this test gives no cluster")).CreateService(observer, "cli-test")),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(SandboxEnvironment? env, Dictionary<string, string?>? vars, params string[] args) =>
+        InProcessCli.RunAsync(env, vars, args);
 
     [Theory]
     [InlineData("healthy", 0, "completed")]

@@ -150,18 +150,7 @@ public class IstioBaselineTests
         var vsBefore = Stripped(Peek(cluster, Vs));
         var drBefore = Stripped(Peek(cluster, Dr));
         cluster.FailWriteNumber(failingWrite, afterApply);
-        try
-        {
-            var router = Router(cluster);
-            await router.PrepareAsync();
-            await router.SetCanaryWeightAsync(20);
-            await router.SetCanaryWeightAsync(0);
-            await router.CleanupAsync();
-        }
-        catch (KubernetesApiException)
-        {
-            // the driver died at this write; another one takes over
-        }
+        await WriteCrashes.RunUntilDeathAsync(Router(cluster));
         if (failingWrite <= 3)
         {
             var again = Router(cluster);
@@ -172,11 +161,8 @@ public class IstioBaselineTests
             Assert.Equal([60, 20, 20], route.Select(d => d!["weight"]!.GetValue<int>()));
             Assert.Single(Peek(cluster, Dr)["spec"]!["subsets"]!.AsArray(), s => s!["name"]!.GetValue<string>() == "baseline");
         }
-        // Abort's path: traffic to stable, then clean-up, by a new driver.
-        var last = Router(cluster);
-        // As abort does: traffic back to stable when it is not there yet, then clean-up.
-        if ((await last.GetSplitAsync()).CanaryPercent > 0) await last.SetCanaryWeightAsync(0);
-        await last.CleanupAsync();
+        // Abort's path by a new driver.
+        await WriteCrashes.AbortAsync(Router(cluster));
         Assert.Equal(vsBefore, Stripped(Peek(cluster, Vs)));
         Assert.Equal(drBefore, Stripped(Peek(cluster, Dr)));
     }

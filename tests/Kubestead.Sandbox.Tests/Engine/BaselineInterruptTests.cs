@@ -12,23 +12,13 @@ namespace Kubestead.Sandbox.Tests.Engine;
 /// </summary>
 public class BaselineInterruptTests
 {
-    private static async Task<IReadOnlyList<string>> WritesOfACleanRunAsync(string mesh)
-    {
-        var env = SandboxEnvironment.Create(mesh, "healthy");
-        var before = env.Cluster.Writes.Count;
-        await using var svc = env.CreateService(NullRolloutObserver.Instance);
-        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
-        Assert.Equal(RolloutPhase.Completed, result.Phase);
-        return env.Cluster.Writes.Skip(before).ToList();
-    }
-
     [Theory]
     [InlineData("istio")]
     [InlineData("smi")]
     [InlineData("none")]
     public async Task A_driver_killed_inside_any_write_is_resumed_or_aborted_and_no_baseline_is_left(string mesh)
     {
-        var writes = await WritesOfACleanRunAsync(mesh);
+        var writes = await DriverKills.WritesOfACleanRunAsync(mesh, BaselineDemoTests.SpecFor(mesh));
         Assert.True(writes.Count > 10, $"a clean {mesh} rollout made only {writes.Count} writes");
         var baselineWrites = 0;
         for (var n = 1; n <= writes.Count; n++)
@@ -42,20 +32,8 @@ public class BaselineInterruptTests
             {
                 var env = SandboxEnvironment.Create(mesh, "healthy");
                 env.Cluster.FailWriteNumber(n, afterApply);
-                await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-                {
-                    try
-                    {
-                        await Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
-                    }
-                    catch (Exception e) when (e is KubernetesApiException or KubesteadException)
-                    {
-                        // the driver died at write n
-                    }
-                }
-                await using var second = env.CreateService(NullRolloutObserver.Instance, "second");
-                if (env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop")?["spec"]?["holderIdentity"]?.GetValue<string>() is { Length: > 0 })
-                    await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease must expire before anyone else drives
+                await DriverKills.FirstDriverDiesAsync(env, BaselineDemoTests.SpecFor(mesh));
+                await using var second = await DriverKills.SecondDriverAsync(env);
                 var context = $"{mesh}, killed at write {n} of {writes.Count} ({writes[n - 1]}, {(afterApply ? "after" : "before")} it applied), then {(abort ? "abort" : "resume")}";
                 var exists = env.Cluster.Peek(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop") is not null;
                 RolloutResult result;

@@ -10,17 +10,6 @@ public class EngineResilienceTests
 {
     private static readonly ResourceType Vs = ShopFixture.VirtualService;
 
-    /// <summary>Counts the writes of an uninterrupted rollout, so a crash can be placed inside each of them.</summary>
-    private static async Task<int> WritesOfACleanRunAsync(string mesh)
-    {
-        var env = SandboxEnvironment.Create(mesh, "healthy");
-        var before = env.Cluster.Writes.Count;
-        await using var svc = env.CreateService(NullRolloutObserver.Instance);
-        var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor(mesh) }, wait: true));
-        Assert.Equal(RolloutPhase.Completed, result.Phase);
-        return env.Cluster.Writes.Count - before;
-    }
-
     /// <summary>Traffic must never go to a canary whose Deployment is gone (or has no ready pod).</summary>
     private static void WatchInvariant(SandboxEnvironment env, List<string> violations)
     {
@@ -42,7 +31,7 @@ public class EngineResilienceTests
     [InlineData("smi", false)]
     public async Task A_driver_killed_inside_any_write_is_replaced_and_the_rollout_ends_the_same(string mesh, bool afterApply)
     {
-        var total = await WritesOfACleanRunAsync(mesh);
+        var total = (await DriverKills.WritesOfACleanRunAsync(mesh, SandboxDemoTests.SpecFor(mesh))).Count;
         Assert.True(total > 10, $"a clean {mesh} rollout made only {total} writes");
         for (var n = 1; n <= total; n++)
         {
@@ -50,20 +39,8 @@ public class EngineResilienceTests
             var violations = new List<string>();
             WatchInvariant(env, violations);
             env.Cluster.FailWriteNumber(n, afterApply);
-            await using (var first = env.CreateService(NullRolloutObserver.Instance, "first"))
-            {
-                try
-                {
-                    await Task.Run(() => first.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor(mesh) }, wait: true));
-                }
-                catch (Exception e) when (e is KubernetesApiException or KubesteadException)
-                {
-                    // the driver died at write n
-                }
-            }
-            await using var second = env.CreateService(NullRolloutObserver.Instance, "second");
-            if (env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop")?["spec"]?["holderIdentity"]?.GetValue<string>() is { Length: > 0 })
-                await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease must expire before anyone else drives
+            await DriverKills.FirstDriverDiesAsync(env, SandboxDemoTests.SpecFor(mesh));
+            await using var second = await DriverKills.SecondDriverAsync(env);
             var exists = env.Cluster.Peek(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop") is not null;
             var result = exists
                 ? await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null))
