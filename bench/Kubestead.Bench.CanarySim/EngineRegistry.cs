@@ -1,5 +1,6 @@
 using Kubestead.Analysis;
 
+
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>Every engine by name: the peers' policies, Kubestead's built-in judges, and a scenario's engine variants.</summary>

@@ -1,5 +1,6 @@
 using Kubestead.Analysis;
 
+
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>

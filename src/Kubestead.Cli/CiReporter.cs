@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Cli;
 

@@ -1,4 +1,5 @@
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
 using Kubestead.Sandbox.Demo;
 
 namespace Kubestead.Cli;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
 
 namespace Kubestead.Cli;
 

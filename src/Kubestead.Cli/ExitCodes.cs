@@ -1,4 +1,7 @@
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
+
 
 namespace Kubestead.Cli;
 

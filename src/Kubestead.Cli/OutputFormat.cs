@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Kubestead.Analysis;
 using Kubestead.Reports;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Cli;
 

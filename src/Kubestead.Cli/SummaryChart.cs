@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Kubestead.Analysis;
 using Kubestead.Reports;
 using Kubestead.Rollouts;
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Management.Automation;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.PowerShell;
 

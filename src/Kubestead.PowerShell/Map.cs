@@ -1,6 +1,7 @@
 using Kubestead.Analysis;
 using Kubestead.Rollouts;
 
+
 namespace Kubestead.PowerShell;
 
 /// <summary>Core results to pipeline types. Internal: Core's types never appear in a public signature of Kubestead.dll.</summary>

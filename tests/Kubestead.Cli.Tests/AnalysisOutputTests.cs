@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Cli.Tests;
 

@@ -1,4 +1,3 @@
-using Kubestead.Rollouts;
 
 namespace Kubestead.Cli.Tests;
 

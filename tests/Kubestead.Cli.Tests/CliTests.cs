@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Kubestead.Rollouts;
 using Kubestead.Sandbox.Demo;
 
 namespace Kubestead.Cli.Tests;

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using Kubestead.Cli;
 using Kubestead.Kubernetes;
-using Kubestead.Rollouts;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Traffic;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
-using Kubestead.Cli;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 
 namespace Kubestead.Cli.Tests;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Specs;
 

@@ -1,4 +1,6 @@
+using Kubestead.Analysis;
 using Kubestead.Rollouts;
+
 
 namespace Kubestead.Reports;
 

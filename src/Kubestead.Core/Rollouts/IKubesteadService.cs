@@ -1,4 +1,6 @@
 using Kubestead.Analysis;
+using Kubestead.Rollouts.Engine;
+
 
 namespace Kubestead.Rollouts;
 

@@ -1,3 +1,5 @@
+using Kubestead.Rollouts.Engine;
+
 namespace Kubestead.Rollouts;
 
 /// <summary>Creates the service the cmdlets and the CLI talk to.</summary>

@@ -1,8 +1,11 @@
-using System.Text;
 using System.Text.Json;
-using Kubestead.Analysis;
+using Kubestead.GitOps;
 using Kubestead.Kubernetes;
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
+using Kubestead.Rollouts.Canary;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
 using Kubestead.Specs;
 using Kubestead.Traffic;
 

@@ -1,3 +1,6 @@
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+
 namespace Kubestead.Rollouts;
 
 /// <summary>How the service runs: its clock, who it reports to, who it says it is, and where metric windows come from.</summary>

@@ -1,4 +1,7 @@
 using Kubestead.Analysis;
+using Kubestead.Rollouts.Canary;
+using Kubestead.Rollouts.State;
+
 
 namespace Kubestead.Rollouts;
 

@@ -1,5 +1,4 @@
-using Kubestead.Analysis;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Simulation;
 

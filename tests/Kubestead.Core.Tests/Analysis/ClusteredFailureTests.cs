@@ -1,5 +1,6 @@
 using Kubestead.Analysis;
 
+
 namespace Kubestead.Core.Tests.Analysis;
 
 /// <summary>

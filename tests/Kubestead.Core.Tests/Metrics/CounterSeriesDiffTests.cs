@@ -1,4 +1,6 @@
 using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
+
 
 namespace Kubestead.Core.Tests.Metrics;
 

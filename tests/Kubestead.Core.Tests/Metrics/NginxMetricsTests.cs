@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Metrics;

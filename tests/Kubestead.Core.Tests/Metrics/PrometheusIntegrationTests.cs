@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Metrics;

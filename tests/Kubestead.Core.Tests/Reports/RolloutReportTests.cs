@@ -4,6 +4,7 @@ using System.Xml.Linq;
 using Kubestead.Analysis;
 using Kubestead.Reports;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Core.Tests.Reports;
 

@@ -1,5 +1,6 @@
 using Kubestead.Analysis;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Rollouts;

@@ -2,7 +2,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kubestead.Analysis;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Core.Tests.Rollouts;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Canary;
+using Kubestead.Rollouts.Engine;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Specs;
 

@@ -1,4 +1,8 @@
+using Kubestead.Analysis;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+
 
 namespace Kubestead.Core.Tests.Rollouts;
 

@@ -1,6 +1,7 @@
-using Kubestead.Sandbox.Cluster;
 using Kubestead.Kubernetes;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+using Kubestead.Sandbox.Cluster;
 
 namespace Kubestead.Core.Tests.Rollouts;
 

@@ -1,4 +1,4 @@
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Specs;

@@ -1,4 +1,3 @@
-using Kubestead.Analysis;
 using Kubestead.Rollouts;
 using Kubestead.Specs;
 

@@ -1,4 +1,6 @@
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 
 namespace Kubestead.Sandbox.Tests.Demo;

@@ -1,4 +1,5 @@
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Xunit.Abstractions;
 

@@ -1,5 +1,7 @@
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
 

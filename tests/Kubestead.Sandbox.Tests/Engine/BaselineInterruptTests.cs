@@ -1,5 +1,6 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
 

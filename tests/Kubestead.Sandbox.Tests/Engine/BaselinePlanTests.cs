@@ -1,5 +1,8 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
 using Kubestead.Specs;

@@ -1,5 +1,7 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 
 namespace Kubestead.Sandbox.Tests.Engine;

@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
-using Kubestead.Traffic;
 
 namespace Kubestead.Sandbox.Tests.Engine;
 

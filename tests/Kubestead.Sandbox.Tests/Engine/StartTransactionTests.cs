@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;

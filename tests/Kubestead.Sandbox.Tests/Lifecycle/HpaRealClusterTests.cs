@@ -1,10 +1,12 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
-using Kubestead.Sandbox.Tests.Server;
+using Kubestead.Rollouts.Canary;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+using Kubestead.Sandbox.Tests.RealCluster;
 using Kubestead.Traffic;
 
-using Kubestead.Sandbox.Tests.RealCluster;
 
 namespace Kubestead.Sandbox.Tests.Lifecycle;
 

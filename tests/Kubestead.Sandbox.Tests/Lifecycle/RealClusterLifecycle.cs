@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Tests.Server;
 
-using Kubestead.Sandbox.Tests.RealCluster;
 
 namespace Kubestead.Sandbox.Tests.Lifecycle;
 

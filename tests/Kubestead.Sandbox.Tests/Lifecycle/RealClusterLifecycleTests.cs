@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
-using Kubestead.Sandbox.Tests.Server;
-
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Tests.RealCluster;
+
 
 namespace Kubestead.Sandbox.Tests.Lifecycle;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Tests.RealCluster;
 
 namespace Kubestead.Sandbox.Tests.Lifecycle;

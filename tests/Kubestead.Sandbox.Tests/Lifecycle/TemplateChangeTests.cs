@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
 

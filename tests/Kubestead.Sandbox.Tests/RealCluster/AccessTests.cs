@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 

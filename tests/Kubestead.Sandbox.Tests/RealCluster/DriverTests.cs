@@ -1,5 +1,6 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Sandbox.Tests.RealCluster;
 

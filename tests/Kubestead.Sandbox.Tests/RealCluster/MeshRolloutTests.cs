@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Sandbox.Tests.RealCluster;
 

@@ -1,5 +1,6 @@
 using Kubestead.Rollouts;
 
+
 namespace Kubestead.Sandbox.Tests.RealCluster;
 
 /// <summary>A spec value the CRD's schema refuses reaches the user as invalid input naming the field, not as a server error.</summary>

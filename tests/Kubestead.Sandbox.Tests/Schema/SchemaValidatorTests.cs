@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
-using Kubestead.Sandbox.Schema;
-using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Demo;
+using Kubestead.Sandbox.Schema;
 using Kubestead.Sandbox.Tests.Demo;
 
 namespace Kubestead.Sandbox.Tests.Schema;

@@ -1,8 +1,11 @@
 using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
-
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.Start;
+using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Tests.RealCluster;
+
 
 namespace Kubestead.Sandbox.Tests.Server;
 

@@ -1,4 +1,4 @@
-using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Server;
 using Kubestead.Sandbox.Simulation;
