@@ -237,8 +237,11 @@ public static partial class RolloutSpecParser
         var canarySvc = r.Name(m, "canaryService", p, maxLength: 63) ?? $"{service}-canary";
         if (canarySvc == service)
             r.Problem(SpecReader.Child(m, "canaryService"), $"{p}.canaryService", $"the canary Service must differ from spec.service ('{service}')");
-        // ingress-nginx reads canary-weight-total as an integer; 100 is its default (whole percents).
+        // ingress-nginx reads canary-weight-total as an integer and honours it only above 100 (its balancer starts from a
+        // total of 100), so a smaller total would make every share Kubestead reports wrong.
         var total = r.Int(m, "weightTotal", p, 1, 1_000_000, 100) ?? 100;
+        if (total < Traffic.NginxAnnotations.DefaultTotal)
+            r.Problem(SpecReader.Child(m, "weightTotal"), $"{p}.weightTotal", Traffic.NginxAnnotations.TotalIgnoredMessage(total));
         return ingress is null ? null : new NginxSettings(ingress, canaryIngress, canarySvc, total);
     }
 
@@ -389,6 +392,7 @@ public static partial class RolloutSpecParser
                         }
                         else r.Problem(matches.Children[0], $"{p}.match[0]", "must be a mapping with headerName and headerValue");
                     }
+                    if (mesh == MeshProviders.Nginx) CheckNginxHeaderMatch(r, m, p, header, value, type, cookie);
                     if (name is not null)
                     {
                         if (!routes.Add(name)) r.Problem(SpecReader.Child(m, "name"), $"{p}.name", $"header route '{name}' is already set by an earlier step");
@@ -412,6 +416,17 @@ public static partial class RolloutSpecParser
             }
         }
         return steps;
+    }
+
+    /// <summary>A header or cookie ingress-nginx's annotation validators would drop is refused here, before anything is written.</summary>
+    private static void CheckNginxHeaderMatch(SpecReader r, YamlMappingNode step, string p, string header, string value, string type, CookieMatchSpec? cookie)
+    {
+        var match = cookie is not null
+            ? new Traffic.HeaderMatch(cookie.Name, "always", Traffic.HeaderMatchKind.Cookie)
+            : new Traffic.HeaderMatch(header, value, type switch { "prefix" => Traffic.HeaderMatchKind.Prefix, "regex" => Traffic.HeaderMatchKind.Regex, _ => Traffic.HeaderMatchKind.Exact });
+        if (Traffic.NginxHeaderMatch.Problem(match) is not { } problem) return;
+        var field = cookie is not null ? $"{p}.{problem.Field}" : $"{p}.match[0].{problem.Field}";
+        r.Problem(cookie is not null ? SpecReader.Child(step, "cookie") : SpecReader.Child(step, "match"), field, problem.Message);
     }
 
     /// <summary><c>setHeaderRoute.cookie: {name, value | regex}</c>; instead of <c>match</c>, and only where the mesh can match cookies.</summary>

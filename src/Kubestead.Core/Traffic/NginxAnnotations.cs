@@ -22,6 +22,21 @@ public static class NginxAnnotations
     /// <summary>Every canary annotation Kubestead may write; drift and clean-up look at these only.</summary>
     public static readonly string[] Managed = [Canary, Weight, WeightTotal, ByHeader, ByHeaderValue, ByHeaderPattern, ByCookie];
 
+    /// <summary>The total ingress-nginx weighs against when canary-weight-total is absent or not above it.</summary>
+    public const int DefaultTotal = 100;
+
+    /// <summary>
+    /// The total the controller actually uses: its balancer starts from 100 and takes canary-weight-total only when it is
+    /// larger, so 20 (or 100) means 100.
+    /// </summary>
+    public static long EffectiveTotal(long? annotated) => annotated is { } t && t > DefaultTotal ? t : DefaultTotal;
+
+    /// <summary>Why spec.nginx.weightTotal below 100 is refused, for the spec parser and the router alike.</summary>
+    public static string TotalIgnoredMessage(long total) =>
+        $"ingress-nginx honours canary-weight-total only above {DefaultTotal} (it weighs out of {DefaultTotal} otherwise), so with {total} " +
+        $"the canary would get {total}% of every share Kubestead reports (setWeight 50 would send {(total / 2.0).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}%); " +
+        $"use {DefaultTotal} (whole percents) or more, for example 1000 for steps of 0.1%";
+
     public static bool IsCanary(System.Text.Json.Nodes.JsonObject ingress) =>
         string.Equals(ingress["metadata"]?["annotations"]?[Canary]?.GetValue<string>(), "true", StringComparison.OrdinalIgnoreCase);
 }

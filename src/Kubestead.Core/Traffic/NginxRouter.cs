@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Kubestead.Kubernetes;
 
 namespace Kubestead.Traffic;
@@ -42,6 +41,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
 
     public async Task ValidateAsync(CancellationToken ct = default)
     {
+        RequireHonouredTotal();
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
         var stable = await GetStableAsync(ct).ConfigureAwait(false);
         NginxCanaryIngress.ValidateStable(stable, StableRef, options.Service);
@@ -65,6 +65,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
 
     public async Task PrepareAsync(CancellationToken ct = default)
     {
+        RequireHonouredTotal();
         await _canaryService.EnsureAsync(ct).ConfigureAwait(false);
         if (await TryGetCanaryAsync(ct).ConfigureAwait(false) is { } existing)
         {
@@ -88,6 +89,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
 
     public async Task<TrafficSplit> SetCanaryWeightAsync(double percent, CancellationToken ct = default)
     {
+        RequireHonouredTotal();
         var canary = await GetCanaryAsync(ct).ConfigureAwait(false);
         await api.PatchAsync(ResourceType.Ingress, options.Namespace, CanaryIngressName, BuildWeightPatch(canary, percent), ct).ConfigureAwait(false);
         return await GetSplitAsync(ct).ConfigureAwait(false);
@@ -135,6 +137,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
         if (cookie && match.Value is not ("" or "always"))
             throw new TrafficRoutingException("NginxCookieValue",
                 $"header route '{route.Name}': ingress-nginx sends a request to the canary by cookie only when cookie '{match.Name}' is \"always\"; give the value \"always\" (got \"{match.Value}\")", CanaryRef);
+        var written = NginxHeaderMatch.For(route.Name, match, CanaryRef);
         var canary = await GetCanaryAsync(ct).ConfigureAwait(false);
         RequireOurs(canary);
         var annotations = canary["metadata"]?["annotations"] as JsonObject;
@@ -155,12 +158,12 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
         }
         else
         {
-            ops.Add(Set(NginxAnnotations.ByHeader, match.Name));
+            ops.Add(Set(NginxAnnotations.ByHeader, written.Header));
             // canary-by-header-value wins over canary-by-header-pattern when both are present, so only one is ever set.
-            var (set, clear) = match.Kind == HeaderMatchKind.Exact
-                ? (NginxAnnotations.ByHeaderValue, NginxAnnotations.ByHeaderPattern)
-                : (NginxAnnotations.ByHeaderPattern, NginxAnnotations.ByHeaderValue);
-            ops.Add(Set(set, match.Kind == HeaderMatchKind.Prefix ? "^" + Regex.Escape(match.Value) : match.Value));
+            var (set, value, clear) = written.Value is { } exact
+                ? (NginxAnnotations.ByHeaderValue, exact, NginxAnnotations.ByHeaderPattern)
+                : (NginxAnnotations.ByHeaderPattern, written.Pattern!, NginxAnnotations.ByHeaderValue);
+            ops.Add(Set(set, value));
             if (annotations?[clear] is not null) ops.Add(JsonPatchOperation.Remove(Pointer(clear)));
         }
         ops.Add(Set(RouteAnnotation(route.Name), kind));
@@ -235,7 +238,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
     private TrafficSplit Read(JsonObject canary)
     {
         var annotations = canary["metadata"]?["annotations"] as JsonObject;
-        var total = ParseInt(annotations?[NginxAnnotations.WeightTotal]) ?? 100;
+        var total = NginxAnnotations.EffectiveTotal(ParseInt(annotations?[NginxAnnotations.WeightTotal]));
         var weight = ParseInt(annotations?[NginxAnnotations.Weight]) ?? 0;
         // ingress-nginx reads a weight above the total as the total; an Ingress that is not marked canary splits nothing.
         var share = !NginxAnnotations.IsCanary(canary) || total <= 0 ? 0 : 100.0 * Math.Clamp(weight, 0, total) / total;
@@ -250,6 +253,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
     /// <summary>The integer canary-weight for a share, or an error naming the precision the total allows.</summary>
     internal long WeightFor(double percent)
     {
+        RequireHonouredTotal();
         if (double.IsNaN(percent) || percent < 0 || percent > 100)
             throw new TrafficRoutingException("WeightOutOfRange", $"weight {Format(percent)} is out of range 0..100");
         var exact = percent * Total / 100;
@@ -263,6 +267,12 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
 
     private JsonObject BuildCanary(JsonObject stable) =>
         NginxCanaryIngress.Build(stable, CanaryIngressName, options.Namespace, options.Rollout, options.Service, options.CanaryService, Total);
+
+    private void RequireHonouredTotal()
+    {
+        if (Total < NginxAnnotations.DefaultTotal)
+            throw new TrafficRoutingException("NginxWeightTotalIgnored", "spec.nginx.weightTotal: " + NginxAnnotations.TotalIgnoredMessage(Total), CanaryRef);
+    }
 
     private void RequireOurs(JsonObject canary)
     {
