@@ -96,7 +96,13 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         if (canaryRef < 0 || baselineMissing) ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{stableRef}/name", Stable));
         if (canaryRef < 0) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.CanaryService)));
         if (baselineMissing) ops.Add(JsonPatchOperation.Add($"/spec/rules/{rule}/backendRefs/-", NewBackend(options.BaselineService!)));
+        var firstPrepare = route["metadata"]?["annotations"]?[Ownership.RolloutAnnotation] is null;
         ops.AddRange(Ownership.SetAnnotation(route, Ownership.RolloutAnnotation, options.Rollout));
+        // Remember the stable backendRef's weight as the user wrote it (absent means 1), so clean-up puts it back and a
+        // GitOps diff shows nothing once traffic is all on stable again.
+        if (firstPrepare)
+            ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(StableWeightAnnotation),
+                stableBackend["weight"] is { } w ? w.ToJsonString() : AbsentWeight));
         // Remember that the canary backendRef is ours, so clean-up removes only what Kubestead added (the map exists now).
         if (canaryRef < 0) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBackendAnnotation), "true"));
         if (baselineMissing) ops.Add(JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(AddedBaselineAnnotation), "true"));
@@ -163,27 +169,52 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
     public async Task SetHeaderRouteAsync(HeaderRoute header, CancellationToken ct = default)
     {
         var route = await GetRouteAsync(ct).ConfigureAwait(false);
-        var (rule, stableRef, _) = FindRule(route);
+        var (rule, stableRef, canaryRef) = FindRule(route);
         if (FindHeaderRule(route, header.Name) >= 0) return;
-        var port = route["spec"]!["rules"]![rule]!["backendRefs"]![stableRef]!["port"]?.DeepClone();
-        var backend = new JsonObject { ["name"] = options.CanaryService };
-        if (port is not null) backend["port"] = port;
-        var newRule = new JsonObject
-        {
-            ["matches"] = new JsonArray(new JsonObject
-            {
-                ["headers"] = new JsonArray(header.HeaderMatches.Select(m => (JsonNode?)new JsonObject
-                {
-                    ["name"] = m.Name,
-                    ["value"] = m.Value,
-                    ["type"] = m.Kind == HeaderMatchKind.Regex ? "RegularExpression" : "Exact",
-                }).ToArray()),
-            }),
-            ["backendRefs"] = new JsonArray(backend),
-        };
-        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route), JsonPatchOperation.Add($"/spec/rules/{rule}", newRule) };
+        var newRule = HeaderRule(route["spec"]!["rules"]![rule]!.AsObject(), stableRef, canaryRef, header);
+        // Appended, not inserted: it beats the managed rule on the header count alone, and on a tie with another rule of the
+        // user's (the same path and as many headers) list order keeps that rule first, as it was before the header route.
+        var ops = new List<JsonPatchOperation> { Ownership.PinVersion(route), JsonPatchOperation.Add("/spec/rules/-", newRule) };
         ops.AddRange(Ownership.SetAnnotation(route, HeaderAnnotation(header.Name), HeaderKey(newRule)));
         await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The header route as a copy of the managed rule: each of its matches (path, method, query) plus the route's header
+    /// matches, its filters, timeouts and other settings, and the canary backendRef alone. So header requests to the
+    /// managed paths reach the canary, paths nobody routed stay unrouted, and the canary sees requests shaped as stable does.
+    /// </summary>
+    private JsonObject HeaderRule(JsonObject managed, int stableRef, int canaryRef, HeaderRoute header)
+    {
+        var refs = managed["backendRefs"]!.AsArray();
+        JsonObject backend;
+        if (canaryRef >= 0)
+        {
+            backend = refs[canaryRef]!.DeepClone().AsObject();
+            backend.Remove("weight");
+        }
+        else
+        {
+            backend = new JsonObject { ["name"] = options.CanaryService };
+            if (refs[stableRef]!["port"] is { } port) backend["port"] = port.DeepClone();
+        }
+        var baseMatches = managed["matches"] is JsonArray { Count: > 0 } given ? given.OfType<JsonObject>().ToList() : [new JsonObject()];
+        var matches = new JsonArray();
+        foreach (var match in baseMatches)
+        {
+            var merged = match.DeepClone().AsObject();
+            var headers = merged["headers"] as JsonArray ?? new JsonArray();
+            foreach (var m in header.HeaderMatches)
+                headers.Add(new JsonObject { ["name"] = m.Name, ["value"] = m.Value, ["type"] = m.Kind == HeaderMatchKind.Regex ? "RegularExpression" : "Exact" });
+            merged["headers"] = headers;
+            matches.Add(merged);
+        }
+        var rule = new JsonObject { ["matches"] = matches };
+        // A rule's name must be unique within the route; everything else (filters, timeouts, retry, session persistence) carries over.
+        foreach (var (key, value) in managed)
+            if (key is not ("name" or "matches" or "backendRefs")) rule[key] = value?.DeepClone();
+        rule["backendRefs"] = new JsonArray(backend);
+        return rule;
     }
 
     public async Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default)
@@ -225,11 +256,39 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
                     ops.Add(JsonPatchOperation.Test($"/spec/rules/{rule}/backendRefs/{index}/name", name));
                     ops.Add(JsonPatchOperation.Remove($"/spec/rules/{rule}/backendRefs/{index}"));
                 }
+                ops.AddRange(RestoreStableWeight(route, rule, removals.Select(r => r.Index).ToList(), annotations?[StableWeightAnnotation]?.GetValue<string>()));
                 if (ops.Count > 1) await api.PatchAsync(RouteType, options.Namespace, RouteName, new JsonPatch(ops), ct).ConfigureAwait(false);
             }
         }
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
         if (_baselineService is not null) await _baselineService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts the stable backendRef's weight back as Prepare found it, but only when every backendRef that stays carries no
+    /// weight, so the restored route still sends everything to stable (a mid-rollout clean-up keeps the weights it has).
+    /// </summary>
+    private IEnumerable<JsonPatchOperation> RestoreStableWeight(JsonObject route, int rule, IReadOnlyList<int> removed, string? was)
+    {
+        if (was is null) yield break;
+        var refs = route["spec"]!["rules"]![rule]!["backendRefs"]!.AsArray();
+        var stableRef = refs.Select(r => r?["name"]?.GetValue<string>()).ToList().IndexOf(Stable);
+        if (stableRef < 0) yield break;
+        var others = refs.Select((r, i) => (r, i)).Where(x => x.i != stableRef && !removed.Contains(x.i));
+        if (others.Any(x => (x.r?["weight"]?.GetValue<double>() ?? 1) != 0)) yield break;
+        var current = refs[stableRef]?["weight"];
+        var pointer = $"/spec/rules/{rule}/backendRefs/{stableRef - removed.Count(i => i < stableRef)}";
+        if (was == AbsentWeight)
+        {
+            if (current is null) yield break;
+            yield return JsonPatchOperation.Test(pointer + "/name", Stable);
+            yield return JsonPatchOperation.Remove(pointer + "/weight");
+        }
+        else if (int.TryParse(was, NumberStyles.Integer, CultureInfo.InvariantCulture, out var weight) && weight > 0 && current?.ToJsonString() != was)
+        {
+            yield return JsonPatchOperation.Test(pointer + "/name", Stable);
+            yield return JsonPatchOperation.Add(pointer + "/weight", weight);
+        }
     }
 
     public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
@@ -343,6 +402,11 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 
     /// <summary>Set when Kubestead added the canary backendRef (and so must remove it at clean-up).</summary>
     internal const string AddedBackendAnnotation = "kubestead.io/canary-backend-added";
+
+    /// <summary>The stable backendRef's weight before the rollout (a number, or <see cref="AbsentWeight"/>), restored at clean-up.</summary>
+    internal const string StableWeightAnnotation = "kubestead.io/stable-weight-before";
+
+    internal const string AbsentWeight = "absent";
 
     /// <summary>Set when Kubestead added the baseline backendRef (and so must remove it at clean-up).</summary>
     internal const string AddedBaselineAnnotation = "kubestead.io/baseline-backend-added";
