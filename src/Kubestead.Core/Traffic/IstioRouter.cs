@@ -227,21 +227,45 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         var name = HeaderRouteName(route.Name);
         var routes = vs["spec"]!["http"]!.AsArray();
         if (routes.OfType<JsonObject>().Any(r => r["name"]?.GetValue<string>() == name)) return;
-        var headers = new JsonObject();
-        foreach (var m in route.HeaderMatches)
-            headers[m.Name] = new JsonObject { [m.Kind.ToString().ToLowerInvariant()] = m.Value };
-        var canaryDest = routes[index]!["route"]![canary]!["destination"]!.DeepClone();
-        var headerRoute = new JsonObject
-        {
-            ["name"] = name,
-            ["match"] = new JsonArray(new JsonObject { ["headers"] = headers }),
-            ["route"] = new JsonArray(new JsonObject { ["destination"] = canaryDest }),
-        };
+        var headerRoute = HeaderRoute(routes[index]!.AsObject(), canary, name, route);
         var patch = new JsonPatch([
             Ownership.PinVersion(vs),
             JsonPatchOperation.Add($"/spec/http/{index}", headerRoute),
         ]);
         await api.PatchAsync(VsType, options.Namespace, options.VirtualService, patch, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The header route as a copy of the managed route, placed just before it: each of its matches (URI, method, ...) plus
+    /// the header matches, its rewrite, headers, timeout, retries and other settings, and the canary destination alone.
+    /// Istio takes the first route that matches, so header requests go to the canary exactly where the managed route
+    /// took them, and the canary sees them shaped as stable does.
+    /// </summary>
+    private JsonObject HeaderRoute(JsonObject managed, int canary, string name, HeaderRoute route)
+    {
+        var baseMatches = managed["match"] is JsonArray { Count: > 0 } given ? given.OfType<JsonObject>().ToList() : [new JsonObject()];
+        var matches = new JsonArray();
+        foreach (var match in baseMatches)
+        {
+            var merged = match.DeepClone().AsObject();
+            var headers = merged["headers"] as JsonObject ?? new JsonObject();
+            foreach (var m in route.HeaderMatches)
+            {
+                if (headers.ContainsKey(m.Name))
+                    throw new TrafficRoutingException("IstioHeaderRouteConflict",
+                        $"header route '{route.Name}': the managed route '{managed["name"]?.GetValue<string>() ?? "(unnamed)"}' of {VsRef} already matches header '{m.Name}'; " +
+                        "route by another header", VsRef);
+                headers[m.Name] = new JsonObject { [m.Kind.ToString().ToLowerInvariant()] = m.Value };
+            }
+            merged["headers"] = headers;
+            matches.Add(merged);
+        }
+        var destination = managed["route"]![canary]!.DeepClone().AsObject();
+        destination.Remove("weight");
+        var copy = new JsonObject { ["name"] = name, ["match"] = matches, ["route"] = new JsonArray(destination) };
+        foreach (var (key, value) in managed)
+            if (key is not ("name" or "match" or "route")) copy[key] = value?.DeepClone();
+        return copy;
     }
 
     public async Task RemoveHeaderRouteAsync(string name, CancellationToken ct = default)
@@ -415,6 +439,7 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
     {
         var routes = (vs["spec"]?["http"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
         var candidates = new List<(int Index, int Stable, int Canary)>();
+        var withExtras = new List<(int Index, string? Name, List<string> Extra)>();
         for (var i = 0; i < routes.Count; i++)
         {
             var route = routes[i];
@@ -429,13 +454,17 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 if (s < 0 || c < 0)
                     throw new TrafficRoutingException("IstioRouteMissingDestination",
                         $"{VsRef}: spec.http[{i}] (route '{name}') must send to both {Expect(true)} and {Expect(false)}; add the missing destination with weight 0", VsRef);
-                if (dests.Count != 2 && !(dests.Count == 3 && dests.FindIndex(d => d is not null && IsBaseline(d)) >= 0))
-                    throw new TrafficRoutingException("IstioRouteExtraDestination",
-                        $"{VsRef}: spec.http[{i}] (route '{name}') has {dests.Count} destinations; Kubestead manages routes with exactly a stable and a canary destination", VsRef);
+                if (Extra(dests) is { Count: > 0 } named) throw ExtraDestinations(i, name, named);
                 return (i, s, c);
             }
-            if (s >= 0 && c >= 0 && (dests.Count == 2 || dests.Count == 3 && dests.FindIndex(d => d is not null && IsBaseline(d)) >= 0)) candidates.Add((i, s, c));
+            if (s >= 0 && c >= 0)
+            {
+                if (Extra(dests) is { Count: > 0 } extra) withExtras.Add((i, name, extra));
+                else candidates.Add((i, s, c));
+            }
         }
+        // A route with stable, canary and something else is the one the user meant: name what is too many, not what is missing.
+        if (options.RouteName is null && candidates.Count == 0 && withExtras.Count == 1) throw ExtraDestinations(withExtras[0].Index, withExtras[0].Name, withExtras[0].Extra);
         if (options.RouteName is not null)
             throw new TrafficRoutingException("IstioRouteNotFound",
                 $"{VsRef}: spec.http has no route named '{options.RouteName}' (routes: {string.Join(", ", routes.Select((r, i) => r["name"]?.GetValue<string>() ?? $"#{i} (unnamed)"))})", VsRef);
@@ -448,6 +477,16 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 $"{VsRef}: {candidates.Count} HTTP routes send to both stable and canary ({string.Join(", ", candidates.Select(c => routes[c.Index]["name"]?.GetValue<string>() ?? $"#{c.Index} (unnamed)"))}); name the one to manage in spec.istio.virtualService.route", VsRef),
         };
     }
+
+    /// <summary>The destinations of a route that are neither stable, canary nor (with a created baseline) the baseline.</summary>
+    private List<string> Extra(List<JsonObject?> dests) =>
+        dests.Where(d => d is null || !IsStable(d) && !IsCanary(d) && !IsBaseline(d)).Select(d => d is null ? "(no destination)" : Describe(d)).ToList();
+
+    private TrafficRoutingException ExtraDestinations(int index, string? name, List<string> extra) =>
+        new("IstioRouteExtraDestination",
+            $"{VsRef}: spec.http[{index}] ({(name is null ? "unnamed route" : $"route '{name}'")}) also sends to {string.Join(", ", extra)}; " +
+            $"Kubestead manages a route whose destinations are exactly {Expect(true)} and {Expect(false)}{(options.HasBaseline ? " (and the baseline)" : "")}: " +
+            "move that destination to a route of its own, or drop it", VsRef);
 
     private bool IsStable(JsonObject d) => options.HostBased
         ? SameHost(d["host"]?.GetValue<string>(), options.StableHost ?? options.Host)
