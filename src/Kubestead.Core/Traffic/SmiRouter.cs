@@ -75,10 +75,19 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         }
         var (_, canary) = Indices(split);
         var baselineMissing = options.BaselineService is not null && BaselineIndex(split) < 0;
-        if (canary >= 0 && !baselineMissing) return;
+        var marked = split["metadata"]?["annotations"]?[CanaryAddedAnnotation] is not null;
+        if (canary >= 0 && !baselineMissing && marked) return;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(split) };
         if (canary < 0) ops.Add(JsonPatchOperation.Add("/spec/backends/-", Backend(options.CanaryService, 0, 100)));
         if (baselineMissing) ops.Add(JsonPatchOperation.Add("/spec/backends/-", Backend(options.BaselineService!, 0, 100)));
+        // Whether the canary backend is Kubestead's, written with the first preparation: a user's split that already had one
+        // (Argo Rollouts' shape) keeps it at clean-up; the map exists after the first of these annotations.
+        var marks = new List<(string Key, string Value)>();
+        if (!marked) marks.Add((CanaryAddedAnnotation, canary < 0 ? "true" : "false"));
+        if (baselineMissing) marks.Add((BaselineAddedAnnotation, "true"));
+        for (var i = 0; i < marks.Count; i++)
+            ops.AddRange(i == 0 ? Ownership.SetAnnotation(split, marks[i].Key, marks[i].Value)
+                : [JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(marks[i].Key), marks[i].Value)]);
         await api.PatchAsync(SplitType, options.Namespace, SplitName, new JsonPatch(ops), ct).ConfigureAwait(false);
     }
 
@@ -156,12 +165,19 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
             }
             else
             {
-                // Drop the canary and baseline backends (higher index first, so the lower one still points where its test says).
+                // Drop the canary and baseline backends Kubestead added (higher index first, so the lower one still points where
+                // its test says); one the user's split already had stays, at weight 0. A split prepared before the marks
+                // existed has none: its backends were Kubestead's.
                 var (_, canary) = Indices(split);
+                var annotations = split["metadata"]?["annotations"];
+                var canaryMark = annotations?[CanaryAddedAnnotation]?.GetValue<string>();
                 var removals = new List<(int Index, string Name)>();
-                if (canary >= 0) removals.Add((canary, options.CanaryService));
-                if (BaselineIndex(split) is >= 0 and var b) removals.Add((b, options.BaselineService!));
+                if (canary >= 0 && canaryMark != "false") removals.Add((canary, options.CanaryService));
+                if (BaselineIndex(split) is >= 0 and var b && (canaryMark is null || annotations?[BaselineAddedAnnotation] is not null))
+                    removals.Add((b, options.BaselineService!));
                 var ops = new List<JsonPatchOperation> { Ownership.PinVersion(split) };
+                ops.AddRange(Ownership.RemoveAnnotation(split, CanaryAddedAnnotation));
+                ops.AddRange(Ownership.RemoveAnnotation(split, BaselineAddedAnnotation));
                 foreach (var (index, name) in removals.OrderByDescending(x => x.Index))
                 {
                     ops.Add(JsonPatchOperation.Test($"/spec/backends/{index}/service", name));
@@ -185,6 +201,12 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
                 now.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%")],
             Ownership.GitOpsController(split));
     }
+
+    /// <summary>"true" when Kubestead added the canary backend (clean-up removes it), "false" when the split had one.</summary>
+    internal const string CanaryAddedAnnotation = "kubestead.io/canary-backend-added";
+
+    /// <summary>Set when Kubestead added the baseline backend.</summary>
+    internal const string BaselineAddedAnnotation = "kubestead.io/baseline-backend-added";
 
     private JsonNode Weight(int part, int total) => Quantities
         ? JsonValue.Create($"{(long)part * 1000 / total}m")!

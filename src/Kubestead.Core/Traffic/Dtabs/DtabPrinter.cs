@@ -19,7 +19,25 @@ public static class DtabPrinter
         return sb.ToString();
     }
 
-    public static string Weight(double w) => ((decimal)w).ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// The shortest text that reads back as the same double, written out without an exponent. Not through
+    /// <c>decimal</c>: it overflows from 7.9e28, turns weights below 1e-28 into 0 and keeps only 15 significant digits.
+    /// </summary>
+    public static string Weight(double w)
+    {
+        if (!double.IsFinite(w) || w < 0)
+            throw new ArgumentOutOfRangeException(nameof(w), w, "a dtab weight is a finite number of at least 0");
+        var roundTrip = w.ToString("R", CultureInfo.InvariantCulture);
+        var e = roundTrip.IndexOfAny(['E', 'e']);
+        if (e < 0) return roundTrip;
+        var mantissa = roundTrip[..e];
+        var exponent = int.Parse(roundTrip[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var digits = mantissa.Replace(".", "", StringComparison.Ordinal);
+        var at = (point < 0 ? mantissa.Length : point) + exponent;
+        if (at <= 0) return "0." + new string('0', -at) + digits;
+        return at >= digits.Length ? digits + new string('0', at - digits.Length) : digits[..at] + "." + digits[at..];
+    }
 
     private enum Parent { None, Alt, Union }
 
