@@ -37,6 +37,15 @@ public static class NginxAnnotations
         $"the canary would get {total}% of every share Kubestead reports (setWeight 50 would send {(total / 2.0).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}%); " +
         $"use {DefaultTotal} (whole percents) or more, for example 1000 for steps of 0.1%";
 
+    /// <summary>
+    /// The non-canary annotations ingress-nginx reads from a canary Ingress itself (its docs: load-balance,
+    /// upstream-hash-by and the session-affinity ones); every other one comes from the stable Ingress.
+    /// </summary>
+    public static bool IsReadFromCanary(string key) =>
+        key is Prefix + "load-balance" or Prefix + "affinity" or Prefix + "affinity-mode"
+        || key.StartsWith(Prefix + "upstream-hash-by", StringComparison.Ordinal)
+        || key.StartsWith(Prefix + "session-cookie-", StringComparison.Ordinal);
+
     public static bool IsCanary(System.Text.Json.Nodes.JsonObject ingress) =>
         string.Equals(ingress["metadata"]?["annotations"]?[Canary]?.GetValue<string>(), "true", StringComparison.OrdinalIgnoreCase);
 }

@@ -13,7 +13,9 @@ public sealed record IngressLocation(string Host, string Path)
 /// <summary>
 /// The canary Ingress Kubestead derives from the stable one: the stable Ingress's hosts and the paths that send to the
 /// stable Service, each sent to the canary Service on the same port, the same ingress class, and the canary annotations.
-/// ingress-nginx ignores a canary Ingress's other annotations (it uses the stable Ingress's), so none are copied.
+/// ingress-nginx takes a canary Ingress's other annotations from the stable one, except the balancing ones
+/// (load-balance, upstream-hash-by*) and session affinity (affinity, affinity-mode, session-cookie-*), which it reads
+/// from the canary Ingress for the canary's upstream; those are copied, so the canary is balanced as stable is.
 /// </summary>
 public static class NginxCanaryIngress
 {
@@ -71,6 +73,8 @@ public static class NginxCanaryIngress
         if (weightTotal != 100) annotations[NginxAnnotations.WeightTotal] = weightTotal.ToString(CultureInfo.InvariantCulture);
         // The same controller must pick the canary up: an Ingress of another class would be a canary of nothing.
         if (stable["metadata"]?["annotations"]?[NginxAnnotations.IngressClass] is { } cls) annotations[NginxAnnotations.IngressClass] = cls.DeepClone();
+        foreach (var (key, value) in stable["metadata"]?["annotations"] as JsonObject ?? new JsonObject())
+            if (NginxAnnotations.IsReadFromCanary(key)) annotations[key] = value?.DeepClone();
 
         var rules = new JsonArray();
         foreach (var rule in (stable["spec"]?["rules"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())

@@ -234,12 +234,13 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
     private (int Stable, int Canary) Indices(JsonObject split)
     {
         if (split["spec"]?["service"]?.GetValue<string>() is { } root && root != options.Service)
-            throw new TrafficRoutingException("TrafficSplitWrongService", $"{SplitRef}: spec.service is '{root}', not '{options.Service}'", SplitRef);
+            throw new TrafficRoutingException("TrafficSplitWrongService", $"{SplitRef}: spec.service is '{root}', not '{options.Service}'{SmiSplitAdoption.Advice(split)}", SplitRef);
         var names = (split["spec"]?["backends"] as JsonArray ?? new JsonArray()).Select(b => b?["service"]?.GetValue<string>()).ToList();
         var others = names.Where(n => n != options.Service && n != options.CanaryService && (options.BaselineService is null || n != options.BaselineService)).ToList();
         if (others.Count > 0)
             throw new TrafficRoutingException("TrafficSplitForeignBackends",
-                $"{SplitRef}: spec.backends also names {string.Join(", ", others)}; Kubestead manages splits between '{options.Service}' and '{options.CanaryService}' only", SplitRef);
+                $"{SplitRef}: spec.backends also names {string.Join(", ", others)}; Kubestead manages splits between '{options.Service}' and '{options.CanaryService}' only" +
+                SmiSplitAdoption.Advice(split), SplitRef);
         var s = names.IndexOf(options.Service);
         if (s < 0) throw new TrafficRoutingException("TrafficSplitMissingStable", $"{SplitRef}: spec.backends has no '{options.Service}'", SplitRef);
         return (s, names.IndexOf(options.CanaryService));

@@ -137,4 +137,29 @@ public class NginxDataPlaneAgreementTests
         Assert.Equal(writes, cluster.Writes.Count);
         Assert.Equal(before, Canary(cluster).ToJsonString());
     }
+
+    [Fact]
+    public async Task The_canary_upstream_is_balanced_and_pinned_as_the_stable_one_is()
+    {
+        var cluster = Cluster();
+        var affinity = new Dictionary<string, string>
+        {
+            ["nginx.ingress.kubernetes.io/upstream-hash-by"] = "$request_uri",
+            ["nginx.ingress.kubernetes.io/load-balance"] = "ewma",
+            ["nginx.ingress.kubernetes.io/affinity"] = "cookie",
+            ["nginx.ingress.kubernetes.io/affinity-mode"] = "persistent",
+            ["nginx.ingress.kubernetes.io/session-cookie-name"] = "route",
+            ["nginx.ingress.kubernetes.io/session-cookie-max-age"] = "172800",
+        };
+        var ops = new List<JsonPatchOperation> { JsonPatchOperation.Add("/metadata/annotations", new JsonObject { ["nginx.ingress.kubernetes.io/proxy-body-size"] = "8m" }) };
+        ops.AddRange(affinity.Select(kv => JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(kv.Key), kv.Value)));
+        await cluster.PatchAsync(ResourceType.Ingress, "demo", "production", new JsonPatch(ops));
+
+        await Router(cluster, 100).PrepareAsync();
+
+        // What the controller reads from the canary Ingress for the canary upstream: these, and no other non-canary annotation.
+        var read = NginxCanaryEvaluator.CanaryUpstreamSettings(Canary(cluster));
+        Assert.Equal(affinity.OrderBy(kv => kv.Key), read.OrderBy(kv => kv.Key));
+        Assert.Null(Canary(cluster)["metadata"]!["annotations"]!["nginx.ingress.kubernetes.io/proxy-body-size"]);
+    }
 }

@@ -67,4 +67,22 @@ public class SmiDataPlaneAgreementTests
 
         Assert.Empty(JsonDiff.ChangedSpec(before, cluster.Peek(Split, "b", "pay")));
     }
+
+    [Theory]
+    [InlineData("flagger.app/v1beta1", "Canary", "pay", """[{"service":"pay-primary","weight":100},{"service":"pay-canary","weight":0}]""", "Flagger's Canary 'pay' (apex 'pay', backends pay-primary, pay-canary)")]
+    [InlineData("argoproj.io/v1alpha1", "Rollout", "pay", """[{"service":"pay-canary","weight":0},{"service":"pay-stable","weight":100}]""", "Argo Rollouts' Rollout 'pay' (root Service 'pay', backends pay-canary, pay-stable)")]
+    public async Task A_split_another_controller_owns_is_refused_saying_how_to_move_the_service(string apiVersion, string kind, string owner, string backends, string says)
+    {
+        var cluster = Cluster(backends);
+        await cluster.PatchAsync(Split, "b", "pay", new JsonPatch([JsonPatchOperation.Add("/metadata/ownerReferences", JsonNode.Parse($$"""
+            [{"apiVersion":"{{apiVersion}}","kind":"{{kind}}","name":"{{owner}}","uid":"5b2c7a8e-0000-4000-8000-000000000001","controller":true}]
+            """))]));
+        var writes = cluster.Writes.Count;
+
+        var e = await Assert.ThrowsAsync<TrafficRoutingException>(() => Router(cluster).ValidateAsync());
+
+        Assert.Contains(says, e.Message);
+        Assert.Contains("To move", e.Message);
+        Assert.Equal(writes, cluster.Writes.Count);
+    }
 }

@@ -57,6 +57,20 @@ public static class NginxCanaryEvaluator
         return Math.Clamp(weight, 0, total) / (double)total;
     }
 
+    /// <summary>
+    /// The annotations ingress-nginx's docs say a canary Ingress keeps for its own upstream (load-balance,
+    /// upstream-hash-by, session affinity); every other non-canary annotation comes from the main Ingress.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CanaryUpstreamSettings(JsonObject canaryIngress)
+    {
+        string[] own = ["load-balance", "upstream-hash-by", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "affinity", "affinity-mode"];
+        return (canaryIngress["metadata"]?["annotations"] as JsonObject ?? new JsonObject())
+            .Where(kv => kv.Key.StartsWith("nginx.ingress.kubernetes.io/", StringComparison.Ordinal))
+            .Select(kv => (Key: kv.Key, Short: kv.Key["nginx.ingress.kubernetes.io/".Length..], Value: kv.Value!.GetValue<string>()))
+            .Where(a => own.Contains(a.Short) || a.Short.StartsWith("session-cookie-", StringComparison.Ordinal))
+            .ToDictionary(a => a.Key, a => a.Value);
+    }
+
     private static bool Valid(Regex set, string v) => set.IsMatch(v) && !v.Contains('\r') && !v.Contains('\n');
 
     private static int? Int(string s) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
