@@ -255,8 +255,21 @@ public static class RolloutReportWriter
         sb.Append("<table id=\"verdicts\"><thead><tr><th>Metric</th><th>Judge</th><th>Scope</th><th>Verdict</th><th>Canary failed / requests</th><th>Control failed / requests</th><th>E-value</th><th>Summary</th></tr></thead><tbody>");
         foreach (var (scope, v) in rows)
             sb.Append(CultureInfo.InvariantCulture,
-                $"<tr class=\"outcome-{v.Outcome.ToString().ToLowerInvariant()}\"><td>{Html.Escape(v.Metric)}</td><td>{Html.Escape(v.Judge)}</td><td>{scope}</td><td>{v.Outcome}</td><td>{v.CanaryFailures} / {v.CanaryRequests}</td><td>{v.ControlFailures} / {v.ControlRequests}</td><td>{(v.EValue is { } e ? FormatE(e) : "-")}</td><td>{Html.Escape(v.Summary)}</td></tr>");
+                $"<tr class=\"outcome-{v.Outcome.ToString().ToLowerInvariant()}\"><td>{Html.Escape(v.Metric)}</td><td>{Html.Escape(v.Judge)}</td><td>{scope}</td><td>{VerdictText(r, scope == "this step", v)}</td><td>{v.CanaryFailures} / {v.CanaryRequests}</td><td>{v.ControlFailures} / {v.ControlRequests}</td><td>{(v.EValue is { } e ? FormatE(e) : "-")}</td><td>{Html.Escape(v.Summary)}</td></tr>");
         sb.Append("</tbody></table></section>");
+    }
+
+    /// <summary>
+    /// The outcome, and for a step judge whose evidence of "worse" crossed its threshold while the verdict stayed
+    /// InsufficientData, what that means: a step judge only grants passes, so the step cannot pass, and aborting is the
+    /// background judge's call. Said here, where the verdict is read, not only in the summary.
+    /// </summary>
+    private static string VerdictText(RolloutResult r, bool stepJudge, Verdict v)
+    {
+        var threshold = r.Timeline?.Judges.FirstOrDefault(j => j.Metric == v.Metric && j.Judge == v.Judge)?.Threshold;
+        if (!stepJudge || v.Outcome != VerdictOutcome.InsufficientData || v.EValue is not { } e || threshold is not { } t || e < t)
+            return v.Outcome.ToString();
+        return $"{v.Outcome}: evidence of worse crossed the threshold ({FormatE(e)} &gt;= {FormatE(t)}), so this step cannot pass; aborting is the background judge's call";
     }
 
     private static void Events(StringBuilder sb, RolloutResult r, DateTimeOffset from)

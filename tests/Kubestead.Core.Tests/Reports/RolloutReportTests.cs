@@ -181,6 +181,23 @@ public class RolloutReportTests
         };
     }
 
+    [Fact]
+    public void A_step_verdict_whose_evidence_of_worse_crossed_the_threshold_says_the_step_cannot_pass_in_the_verdict_column()
+    {
+        var r = Rollout("shop", "shop", "m") with
+        {
+            Verdicts = [new Verdict("sequential", "error-rate", VerdictOutcome.InsufficientData, 900, 80, 9000, 9, null, null, 203, null, "e-value 203 >= 40")],
+        };
+        var doc = Parse(RolloutReportWriter.Render(r, T0));
+        var rows = doc.Descendants(X + "table").Single(t => (string?)t.Attribute("id") == "verdicts").Descendants(X + "tbody").Single().Elements(X + "tr").ToList();
+        var step = rows.Single(tr => tr.Elements(X + "td").ElementAt(2).Value == "this step").Elements(X + "td").ElementAt(3).Value;
+        var background = rows.Single(tr => tr.Elements(X + "td").ElementAt(2).Value != "this step").Elements(X + "td").ElementAt(3).Value;
+
+        Assert.StartsWith("InsufficientData: evidence of worse crossed the threshold", step);
+        Assert.Contains("this step cannot pass; aborting is the background judge's call", step);
+        Assert.Equal("Fail", background);
+    }
+
     private static XElement Chart(XDocument doc, string id) => doc.Descendants(Svg + "svg").Single(e => (string?)e.Attribute("id") == id);
 
     private static IEnumerable<XElement> Circles(XDocument doc, string chart, string series) =>
