@@ -6,8 +6,8 @@ namespace Kubestead.PowerShell;
 /// <summary>
 /// Starts the emulated cluster (the `kubestead sandbox` command of the CLI) as a detached child process, points
 /// $env:KUBECONFIG at it (remembering the previous value, which Stop-KubesteadSandbox restores) and returns where it runs.
-/// The sandbox lives until Stop-KubesteadSandbox, Remove-Module Kubestead or the end of the PowerShell process; Ctrl+C on
-/// a later command does not reach it.
+/// The sandbox lives until Stop-KubesteadSandbox, the end of the runspace that started it or the end of the PowerShell
+/// process (Remove-Module leaves it running); Ctrl+C on a later command does not reach it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(KubesteadSandboxInfo))]
@@ -86,7 +86,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
             ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider, NamerdAddress = namerd.Task.Result,
             PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
         };
-        SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
+        SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         WriteObject(info);
     }
@@ -129,17 +129,8 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter All { get; set; }
 
-    /// <summary>Only the sandboxes started in this runspace (used when the module is removed or the runspace closes).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = "Runspace", DontShow = true)]
-    public SwitchParameter StartedInThisRunspace { get; set; }
-
     protected override void ProcessRecord()
     {
-        if (StartedInThisRunspace)
-        {
-            SandboxRegistry.StopStartedIn(System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
-            return;
-        }
         var targets = ParameterSetName switch
         {
             "All" => SandboxRegistry.Running().Reverse().ToList(),
@@ -157,7 +148,7 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
         foreach (var info in targets)
         {
             if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); $env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}", "Stop")) continue;
-            SandboxRegistry.Stop(info);
+            SandboxRegistry.Stop(info, restoreKubeConfig: true);
         }
     }
 }

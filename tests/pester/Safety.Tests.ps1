@@ -334,15 +334,41 @@ Describe 'Sandbox lifetime' {
         } finally { $s | Stop-KubesteadSandbox }
     }
 
-    It 'stops sandboxes on Remove-Module and on PowerShell exit' {
-        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$s.ProcessId; `$s.KubeConfig; Remove-Module Kubestead; Import-Module '$modulePath'; `$t = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$t.ProcessId; `$t.KubeConfig"
+    It 'keeps sandboxes and KUBECONFIG through Import-Module -Force and Remove-Module (warning), until an explicit Stop' {
+        # A session that had a real cluster configured must never be switched back to it by an implicit clean-up.
+        $script = Join-Path $TestDrive 'reload.ps1'
+        @"
+`$env:KUBECONFIG = '/tmp/kubestead-test-real-cluster.yaml'
+Import-Module '$modulePath'
+`$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'
+Import-Module '$modulePath' -Force
+"force: `$(`$env:KUBECONFIG -eq `$s.KubeConfig) `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore))"
+Remove-Module Kubestead
+"remove: `$(`$env:KUBECONFIG -eq `$s.KubeConfig) `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore))"
+Import-Module '$modulePath'
+Stop-KubesteadSandbox -All
+"stop: `$env:KUBECONFIG `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore)) `$(Test-Path `$s.KubeConfig)"
+"@ | Set-Content $script
+        $r = Invoke-ChildPwsh $script -File
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'force: True True'
+        $r.Output | Should -Match 'WARNING: Kubestead was removed; its sandbox\(es\) keep running.*process \d+ \(none, kubeconfig /\S+kubestead-sandbox-'
+        $r.Output | Should -Match 'remove: True True'
+        $r.Output | Should -Match 'stop: /tmp/kubestead-test-real-cluster.yaml False False'
+    }
+
+    It 'has no hidden parameter that stops sandboxes past -WhatIf' {
+        (Get-Command Stop-KubesteadSandbox).Parameters.Keys | Should -Not -Contain 'StartedInThisRunspace'
+        (Get-Command Stop-KubesteadSandbox).ParameterSets.Name | Should -Be @('Newest', 'Process', 'All')
+    }
+
+    It 'stops sandboxes when PowerShell exits' {
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$s.ProcessId; `$s.KubeConfig"
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output -split "`n" | Where-Object { $_ }
         Start-Sleep -Milliseconds 500
-        foreach ($i in 0, 2) {
-            Get-Process -Id ([int]$lines[$i]) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            Test-Path $lines[$i + 1] | Should -BeFalse
-        }
+        Get-Process -Id ([int]$lines[0]) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Test-Path $lines[1] | Should -BeFalse
     }
 
     It 'resolves a relative -CliPath against the current location' {
