@@ -230,6 +230,18 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         var description = $"{action} {target}: {plan.Count} change(s):{Environment.NewLine}{lines}";
         var whatIf = SwitchValue("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         var confirm = SwitchValue("Confirm");
+        if (plan.All(c => c.Verb == "none"))
+        {
+            // Nothing will be written (already at this version, a rollout already aborted): nothing to confirm, and
+            // the call goes ahead to return the rollout; -WhatIf still says so and stops there.
+            if (whatIf)
+            {
+                _ = ShouldProcess(description, $"{action} {target}?{Environment.NewLine}{lines}", action); // prints "What if:"
+                return false;
+            }
+            foreach (var c in plan) WriteWarning($"{action} {target}: {c.Description}");
+            return true;
+        }
         if (force && !whatIf && confirm != true)
         {
             foreach (var c in plan) WriteVerbose($"{action}: {c.Verb} {c.Target} ({c.Description})");

@@ -125,6 +125,20 @@ Describe '-WhatIf and -Confirm always win over -Force' {
         $r.Output | Should -Be '100'
     }
 
+    It 'plans no abort for a rollout already aborted, and the real call writes nothing either' {
+        Reset-Shop
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        $before = Get-ClusterFingerprint
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Stop-KubesteadRollout shop -Namespace shop -WhatIf; 'phase=' + (Stop-KubesteadRollout shop -Namespace shop -Force).Phase" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match '(?s)What if:.*already Aborted and cleaned up: nothing to abort'
+        $r.Output | Should -Not -Match 'record phase Aborted|virtualservices'
+        $r.Output | Should -Match 'WARNING: .*nothing to abort'
+        $r.Output | Should -Match 'phase=Aborted'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
     It 'lists every write of a start once, including the previous record and the Lease' {
         Reset-Shop
         $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$manual' -WhatIf" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
