@@ -44,7 +44,9 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
         if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}; $env:KUBECONFIG points at it until Stop-KubesteadSandbox", "Start")) return;
-        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig]);
+        // The child's stdin is a pipe this process holds: when PowerShell ends, however it ends (SIGKILL of a cancelled
+        // CI job included), the sandbox reads EOF and stops, removing its kubeconfig.
+        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig, "--stop-on-stdin-eof"]);
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         // The CLI prints where its emulated namerd listens (linkerd1) right after the kubeconfig appears.

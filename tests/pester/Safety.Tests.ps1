@@ -385,6 +385,20 @@ Stop-KubesteadSandbox -All
         Test-Path $lines[1] | Should -BeFalse
     }
 
+    It 'stops a sandbox whose PowerShell was killed with SIGKILL (the sandbox reads EOF on stdin)' {
+        $p = Start-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; [Console]::Out.WriteLine(`"`$(`$s.ProcessId) `$(`$s.KubeConfig)`"); [Console]::Out.Flush(); Start-Sleep -Seconds 600"
+        try {
+            $read = $p.StandardOutput.ReadLineAsync()
+            $read.Wait(120000) | Should -BeTrue -Because 'the child prints its sandbox once started'
+            $sandboxPid, $kubeconfig = $read.Result -split ' '
+            Test-Path $kubeconfig | Should -BeTrue
+            $p.Kill()
+            $p.WaitForExit()
+            Wait-Until { -not (Get-Process -Id ([int]$sandboxPid) -ErrorAction Ignore) } -TimeoutSeconds 30 | Should -BeTrue -Because 'a sandbox must not outlive the PowerShell that started it'
+            Test-Path $kubeconfig | Should -BeFalse
+        } finally { if (-not $p.HasExited) { $p.Kill() } }
+    }
+
     It 'resolves a relative -CliPath against the current location' {
         Push-Location (Split-Path (Get-TestCliPath))
         try {
@@ -400,6 +414,25 @@ Stop-KubesteadSandbox -All
         chmod +x $fake
         { Start-KubesteadSandbox -CliPath $fake -ErrorAction Stop } | Should -Throw -ExpectedMessage '*code 7*port in use*'
         $env:KUBECONFIG | Should -Be $outer
+    }
+}
+
+Describe 'A PowerShell ended by SIGTERM while driving' {
+    It 'releases the rollout''s Lease and leaves it resumable, then exits' {
+        Reset-Shop
+        $slow = New-TestSpec -Path (Join-Path $TestDrive "sigterm-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 1h }'
+        $p = Start-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$slow' -Confirm:`$false" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        try {
+            Wait-Until { (Get-RolloutLeaseHolder) -ne '' } -TimeoutSeconds 120 | Should -BeTrue -Because 'the child drives the rollout, holding its Lease'
+            kill -TERM $p.Id
+            $p.WaitForExit(60000) | Should -BeTrue
+            $p.ExitCode | Should -Not -Be 0
+            Get-RolloutLeaseHolder | Should -BeNullOrEmpty -Because 'the Lease is released before PowerShell exits'
+            (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Progressing'
+        } finally {
+            if (-not $p.HasExited) { $p.Kill() }
+            Reset-Shop
+        }
     }
 }
 
