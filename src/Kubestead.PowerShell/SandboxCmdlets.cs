@@ -31,6 +31,13 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
     [Parameter]
     public string? CliPath { get; set; }
 
+    /// <summary>
+    /// Leave $env:KUBECONFIG alone (it is one variable for the whole process, shared by every runspace): pass the
+    /// returned KubeConfig to the cmdlets' -KubeConfig instead, as ForEach-Object -Parallel and thread jobs must.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter NoEnvironment { get; set; }
+
     protected override void ProcessRecord()
     {
         var cli = CliPath is not null ? GetUnresolvedProviderPathFromPSPath(CliPath) : Environment.GetEnvironmentVariable("KUBESTEAD_CLI") ?? Which("kubestead");
@@ -43,7 +50,13 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
             return;
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
-        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}; $env:KUBECONFIG points at it until Stop-KubesteadSandbox", "Start")) return;
+        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}" +
+                (NoEnvironment ? "; $env:KUBECONFIG is left alone" : "; $env:KUBECONFIG points at it until Stop-KubesteadSandbox"), "Start")) return;
+        var current = Environment.GetEnvironmentVariable("KUBECONFIG");
+        if (!NoEnvironment && SandboxRegistry.Running().FirstOrDefault(s => s.KubeConfig == current) is { } other)
+            WriteWarning($"$env:KUBECONFIG points at another running sandbox (process {other.ProcessId}, {other.MeshProvider}, {other.KubeConfig}); " +
+                         "this start points it, for every runspace of this process, at the new one. Sandboxes in parallel runspaces " +
+                         "(ForEach-Object -Parallel, thread jobs) need -NoEnvironment and -KubeConfig $sandbox.KubeConfig on each cmdlet.");
         // The child's stdin is a pipe this process holds: when PowerShell ends, however it ends (SIGKILL of a cancelled
         // CI job included), the sandbox reads EOF and stops, removing its kubeconfig.
         var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig, "--stop-on-stdin-eof"]);
@@ -86,10 +99,10 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         var info = new KubesteadSandboxInfo
         {
             ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider, NamerdAddress = namerd.Task.Result,
-            PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
+            PreviousKubeConfig = NoEnvironment ? null : Environment.GetEnvironmentVariable("KUBECONFIG"),
         };
         SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
-        Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
+        if (!NoEnvironment) Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         WriteObject(info);
     }
 
@@ -149,7 +162,10 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
         }
         foreach (var info in targets)
         {
-            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); $env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}", "Stop")) continue;
+            var environment = Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig
+                ? $"$env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}"
+                : "$env:KUBECONFIG unchanged (it does not point at this sandbox)";
+            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); {environment}", "Stop")) continue;
             SandboxRegistry.Stop(info, restoreKubeConfig: true);
         }
     }

@@ -399,6 +399,38 @@ Stop-KubesteadSandbox -All
         } finally { if (-not $p.HasExited) { $p.Kill() } }
     }
 
+    It 'runs one sandbox per parallel runspace with -NoEnvironment, leaving KUBECONFIG alone, each stopped with its runspace' {
+        $cli = Get-TestCliPath
+        $seen = 'none', 'smi' | ForEach-Object -ThrottleLimit 2 -Parallel {
+            Import-Module $using:modulePath
+            $sb = Start-KubesteadSandbox -MeshProvider $_ -CliPath $using:cli -NoEnvironment
+            Get-KubesteadRollout -Namespace shop -KubeConfig $sb.KubeConfig -ErrorAction Stop | Out-Null
+            [pscustomobject]@{ Sandbox = $sb; KubeConfigInRunspace = $env:KUBECONFIG }
+        }
+        $seen | Should -HaveCount 2
+        $env:KUBECONFIG | Should -Be $outer
+        $seen.KubeConfigInRunspace | ForEach-Object { $_ | Should -Be $outer }
+        $seen[0].Sandbox.KubeConfig | Should -Not -Be $seen[1].Sandbox.KubeConfig
+        foreach ($s in $seen.Sandbox) {
+            Wait-Until { -not (Get-Process -Id $s.ProcessId -ErrorAction Ignore) } -TimeoutSeconds 30 | Should -BeTrue -Because 'a sandbox ends with the runspace that started it'
+        }
+    }
+
+    It 'warns when KUBECONFIG already points at another running sandbox, naming it' {
+        $a = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath)
+        try {
+            $b = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath) -WarningVariable w -WarningAction SilentlyContinue
+            ($w -join "`n") | Should -Match "another running sandbox \(process $($a.ProcessId), none, .*-NoEnvironment"
+            $b | Stop-KubesteadSandbox
+            $c = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath) -NoEnvironment -WarningVariable w2
+            $w2 | Should -BeNullOrEmpty
+            $env:KUBECONFIG | Should -Be $a.KubeConfig
+            $c | Stop-KubesteadSandbox
+            $env:KUBECONFIG | Should -Be $a.KubeConfig
+        } finally { $a | Stop-KubesteadSandbox }
+        $env:KUBECONFIG | Should -Be $outer
+    }
+
     It 'resolves a relative -CliPath against the current location' {
         Push-Location (Split-Path (Get-TestCliPath))
         try {
