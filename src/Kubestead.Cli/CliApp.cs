@@ -200,7 +200,11 @@ public sealed class CliApp(CliContext ctx)
         var tls = new Option<bool>("--tls") { Description = "Serve HTTPS with a throw-away CA (written into the kubeconfig)" };
         var scenario = new Option<string>("--scenario") { Description = "Simulated traffic: healthy, faulty (the canary fails 50x as often) or low-traffic", DefaultValueFactory = _ => "healthy" };
         scenario.AcceptOnlyFromAmong("healthy", "faulty", "low-traffic");
-        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port, tls, scenario };
+        var stdinEof = new Option<bool>("--stop-on-stdin-eof")
+        {
+            Description = "Stop when standard input reaches its end: a parent that holds the other end of the pipe (Start-KubesteadSandbox) ends the sandbox with it, even when killed",
+        };
+        var cmd = new Command("sandbox", "Run the emulated cluster with the shop service on 127.0.0.1 until Ctrl+C (for kubectl, the CLI and the cmdlets)") { mesh, kubeconfigOut, port, tls, scenario, stdinEof };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var env = SandboxEnvironment.Create(p.GetValue(mesh)!, p.GetValue(scenario)!, clock: TimeProvider.System);
@@ -223,13 +227,10 @@ public sealed class CliApp(CliContext ctx)
                     ctx.Out.WriteLine($"Emulated namerd (dtab namespace '{ShopFixture.DtabNamespace}') at {namerd.Address}; set spec.linkerd1.namerd to it.");
                 ctx.Out.WriteLine($"Try: KUBECONFIG={path} kubectl get deployments -n shop   (Ctrl+C or SIGTERM stops it)");
                 ctx.Out.Flush();
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                // The kernel closes a dead parent's end of the pipe whatever killed it (SIGKILL included), so EOF is the
+                // one parent-death signal that needs no polling.
+                var parentGone = p.GetValue(stdinEof) ? Task.Run(() => Console.In.ReadToEnd(), CancellationToken.None) : Task.Delay(Timeout.Infinite, CancellationToken.None);
+                await Task.WhenAny(Task.Delay(Timeout.Infinite, ct), parentGone).ConfigureAwait(false);
             }
             finally
             {

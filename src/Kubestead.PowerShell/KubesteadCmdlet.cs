@@ -83,7 +83,23 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             return await call(service, _cancel.Token).ConfigureAwait(false);
         });
         _worker = task;
+        using var sigterm = OnTermination();
         return Pump(events, task);
+    }
+
+    /// <summary>
+    /// While Core works, SIGTERM (a cancelled CI job, docker stop, kill) cancels the worker and waits for it, so the
+    /// rollout's Lease is released and its status says where it stopped; then the signal's default action ends
+    /// PowerShell as before (exit 143). Without this the process died holding the Lease until it expired.
+    /// </summary>
+    private System.Runtime.InteropServices.PosixSignalRegistration? OnTermination()
+    {
+        if (OperatingSystem.IsWindows()) return null;
+        return System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ =>
+        {
+            _cancel.Cancel();
+            DrainWorker();
+        });
     }
 
     private async Task<IKubesteadService> ServiceAsync(string? ns)
@@ -230,6 +246,18 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         var description = $"{action} {target}: {plan.Count} change(s):{Environment.NewLine}{lines}";
         var whatIf = SwitchValue("WhatIf") ?? LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         var confirm = SwitchValue("Confirm");
+        if (plan.All(c => c.Verb == "none"))
+        {
+            // Nothing will be written (already at this version, a rollout already aborted): nothing to confirm, and
+            // the call goes ahead to return the rollout; -WhatIf still says so and stops there.
+            if (whatIf)
+            {
+                _ = ShouldProcess(description, $"{action} {target}?{Environment.NewLine}{lines}", action); // prints "What if:"
+                return false;
+            }
+            foreach (var c in plan) WriteWarning($"{action} {target}: {c.Description}");
+            return true;
+        }
         if (force && !whatIf && confirm != true)
         {
             foreach (var c in plan) WriteVerbose($"{action}: {c.Verb} {c.Target} ({c.Description})");

@@ -6,16 +6,8 @@ namespace Kubestead.PowerShell;
 /// <summary>Starts a rollout from a spec file, or from -Name and -Image; drives it with progress unless -NoWait.</summary>
 [Cmdlet(VerbsLifecycle.Start, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Path")]
 [OutputType(typeof(KubesteadRollout))]
-public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
+public sealed class StartKubesteadRolloutCommand : SpecPathCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
-    [SupportsWildcards]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "LP")]
-    public string[] LiteralPath { get; set; } = [];
-
     [Parameter(Mandatory = true, ParameterSetName = "Image", ValueFromPipelineByPropertyName = true)]
     public string Name { get; set; } = "";
 
@@ -47,7 +39,7 @@ public sealed class StartKubesteadRolloutCommand : KubesteadCmdlet
             StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace, Replace = Replace }, $"{Name} ({Image})");
             return;
         }
-        foreach (var path in SpecFiles.Resolve(this, Path, LiteralPath, ParameterSetName == "LiteralPath"))
+        foreach (var path in SpecFiles())
             StartOne(new StartRequest { SpecPath = path, Namespace = Namespace, Replace = Replace }, path);
     }
 
@@ -200,16 +192,8 @@ public sealed class CompleteKubesteadRolloutCommand : KubesteadCmdlet
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "KubesteadRollout", DefaultParameterSetName = "Path")]
 [OutputType(typeof(KubesteadCheck), typeof(bool))]
-public sealed class TestKubesteadRolloutCommand : KubesteadCmdlet
+public sealed class TestKubesteadRolloutCommand : SpecPathCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
-    [SupportsWildcards]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "LP")]
-    public string[] LiteralPath { get; set; } = [];
-
     [Parameter]
     public SwitchParameter Cluster { get; set; }
 
@@ -218,7 +202,7 @@ public sealed class TestKubesteadRolloutCommand : KubesteadCmdlet
 
     protected override void ProcessInput()
     {
-        foreach (var path in SpecFiles.Resolve(this, Path, LiteralPath, ParameterSetName == "LiteralPath"))
+        foreach (var path in SpecFiles())
         {
             var checks = Cluster
                 ? Run((s, ct) => s.TestAsync(new StartRequest { SpecPath = path, Namespace = Namespace }, true, ct)).Checks

@@ -6,8 +6,8 @@ namespace Kubestead.PowerShell;
 /// <summary>
 /// Starts the emulated cluster (the `kubestead sandbox` command of the CLI) as a detached child process, points
 /// $env:KUBECONFIG at it (remembering the previous value, which Stop-KubesteadSandbox restores) and returns where it runs.
-/// The sandbox lives until Stop-KubesteadSandbox, Remove-Module Kubestead or the end of the PowerShell process; Ctrl+C on
-/// a later command does not reach it.
+/// The sandbox lives until Stop-KubesteadSandbox, the end of the runspace that started it or the end of the PowerShell
+/// process (Remove-Module leaves it running); Ctrl+C on a later command does not reach it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(KubesteadSandboxInfo))]
@@ -31,6 +31,13 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
     [Parameter]
     public string? CliPath { get; set; }
 
+    /// <summary>
+    /// Leave $env:KUBECONFIG alone (it is one variable for the whole process, shared by every runspace): pass the
+    /// returned KubeConfig to the cmdlets' -KubeConfig instead, as ForEach-Object -Parallel and thread jobs must.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter NoEnvironment { get; set; }
+
     protected override void ProcessRecord()
     {
         var cli = CliPath is not null ? GetUnresolvedProviderPathFromPSPath(CliPath) : Environment.GetEnvironmentVariable("KUBESTEAD_CLI") ?? Which("kubestead");
@@ -43,8 +50,16 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
             return;
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
-        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}; $env:KUBECONFIG points at it until Stop-KubesteadSandbox", "Start")) return;
-        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig]);
+        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}" +
+                (NoEnvironment ? "; $env:KUBECONFIG is left alone" : "; $env:KUBECONFIG points at it until Stop-KubesteadSandbox"), "Start")) return;
+        var current = Environment.GetEnvironmentVariable("KUBECONFIG");
+        if (!NoEnvironment && SandboxRegistry.Running().FirstOrDefault(s => s.KubeConfig == current) is { } other)
+            WriteWarning($"$env:KUBECONFIG points at another running sandbox (process {other.ProcessId}, {other.MeshProvider}, {other.KubeConfig}); " +
+                         "this start points it, for every runspace of this process, at the new one. Sandboxes in parallel runspaces " +
+                         "(ForEach-Object -Parallel, thread jobs) need -NoEnvironment and -KubeConfig $sandbox.KubeConfig on each cmdlet.");
+        // The child's stdin is a pipe this process holds: when PowerShell ends, however it ends (SIGKILL of a cancelled
+        // CI job included), the sandbox reads EOF and stops, removing its kubeconfig.
+        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig, "--stop-on-stdin-eof"]);
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         // The CLI prints where its emulated namerd listens (linkerd1) right after the kubeconfig appears.
@@ -84,10 +99,10 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         var info = new KubesteadSandboxInfo
         {
             ProcessId = process.Id, KubeConfig = kubeconfig, Namespace = "shop", MeshProvider = MeshProvider, NamerdAddress = namerd.Task.Result,
-            PreviousKubeConfig = Environment.GetEnvironmentVariable("KUBECONFIG"),
+            PreviousKubeConfig = NoEnvironment ? null : Environment.GetEnvironmentVariable("KUBECONFIG"),
         };
-        SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
-        Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
+        SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
+        if (!NoEnvironment) Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         WriteObject(info);
     }
 
@@ -129,17 +144,8 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter All { get; set; }
 
-    /// <summary>Only the sandboxes started in this runspace (used when the module is removed or the runspace closes).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = "Runspace", DontShow = true)]
-    public SwitchParameter StartedInThisRunspace { get; set; }
-
     protected override void ProcessRecord()
     {
-        if (StartedInThisRunspace)
-        {
-            SandboxRegistry.StopStartedIn(System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty);
-            return;
-        }
         var targets = ParameterSetName switch
         {
             "All" => SandboxRegistry.Running().Reverse().ToList(),
@@ -156,8 +162,11 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
         }
         foreach (var info in targets)
         {
-            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); $env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}", "Stop")) continue;
-            SandboxRegistry.Stop(info);
+            var environment = Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig
+                ? $"$env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}"
+                : "$env:KUBECONFIG unchanged (it does not point at this sandbox)";
+            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); {environment}", "Stop")) continue;
+            SandboxRegistry.Stop(info, restoreKubeConfig: true);
         }
     }
 }

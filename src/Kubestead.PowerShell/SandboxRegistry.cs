@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
 
 namespace Kubestead.PowerShell;
@@ -6,30 +7,43 @@ namespace Kubestead.PowerShell;
 /// <summary>
 /// The sandboxes this PowerShell process started. Process-wide on purpose: child processes belong to the process, not
 /// to a runspace or a function scope, so a sandbox started inside a function or a job is still found and stopped.
-/// The process's exit (and the module's removal, through Kubestead.psm1) stops whatever is left.
+/// The process's exit stops whatever is left; a runspace that closes stops the sandboxes it started. Neither restores
+/// $env:KUBECONFIG (fail closed): only an explicit Stop-KubesteadSandbox points it back at the previous cluster, which
+/// may be a real one. Removing the module stops nothing (<see cref="ModuleCleanup"/>).
 /// </summary>
 internal static class SandboxRegistry
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private static readonly object Gate = new();
     private static readonly List<(KubesteadSandboxInfo Info, Process Process, Guid Runspace)> Sandboxes = [];
+    private static readonly HashSet<Guid> WatchedRunspaces = [];
 
     static SandboxRegistry() => AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
 
-    public static void Add(KubesteadSandboxInfo info, Process process, Guid runspace)
+    public static void Add(KubesteadSandboxInfo info, Process process, Runspace? runspace)
     {
-        lock (Gate) Sandboxes.Add((info, process, runspace));
+        var id = runspace?.InstanceId ?? Guid.Empty;
+        bool watch;
+        lock (Gate)
+        {
+            Sandboxes.Add((info, process, id));
+            watch = runspace is not null && WatchedRunspaces.Add(id);
+        }
+        if (watch) runspace!.StateChanged += (_, e) =>
+        {
+            if (e.RunspaceStateInfo.State is RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken) StopStartedIn(id);
+        };
     }
 
     /// <summary>
-    /// Stops the sandboxes one runspace started: its module removal or engine exit ends them, while a thread job that
-    /// imports the module and ends leaves the host's sandboxes alone.
+    /// Stops the sandboxes one runspace started when it closes (a thread job or a ForEach-Object -Parallel runspace
+    /// ending), leaving $env:KUBECONFIG alone; a runspace that only imports the module leaves other sandboxes alone.
     /// </summary>
-    public static void StopStartedIn(Guid runspace)
+    private static void StopStartedIn(Guid runspace)
     {
         List<KubesteadSandboxInfo> mine;
         lock (Gate) mine = Sandboxes.Where(s => s.Runspace == runspace).Select(s => s.Info).ToList();
-        foreach (var info in Enumerable.Reverse(mine)) Stop(info);
+        foreach (var info in Enumerable.Reverse(mine)) Stop(info, restoreKubeConfig: false);
     }
 
     public static IReadOnlyList<KubesteadSandboxInfo> Running()
@@ -37,13 +51,16 @@ internal static class SandboxRegistry
         lock (Gate) return Sandboxes.Select(s => s.Info).ToList();
     }
 
-    public static void StopAll()
+    private static void StopAll()
     {
-        foreach (var info in Running().Reverse()) Stop(info);
+        foreach (var info in Running().Reverse()) Stop(info, restoreKubeConfig: false);
     }
 
-    /// <summary>Asks the sandbox to stop (SIGTERM: it removes its kubeconfig), kills it after the grace, restores KUBECONFIG.</summary>
-    public static void Stop(KubesteadSandboxInfo info)
+    /// <summary>
+    /// Asks the sandbox to stop (SIGTERM: it removes its kubeconfig), kills it after the grace; with
+    /// <paramref name="restoreKubeConfig"/> (an explicit Stop-KubesteadSandbox only) points KUBECONFIG back.
+    /// </summary>
+    public static void Stop(KubesteadSandboxInfo info, bool restoreKubeConfig)
     {
         Process? process;
         lock (Gate)
@@ -81,7 +98,7 @@ internal static class SandboxRegistry
         {
             // Best effort: the file holds a throw-away kubeconfig of a cluster that no longer runs.
         }
-        if (Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig)
+        if (restoreKubeConfig && Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig)
             Environment.SetEnvironmentVariable("KUBECONFIG", info.PreviousKubeConfig);
     }
 

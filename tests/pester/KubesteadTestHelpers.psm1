@@ -28,6 +28,28 @@ function Invoke-ChildPwsh {
     }
 }
 
+# A child pwsh left running (for signal tests): its Process, with standard output redirected.
+function Start-ChildPwsh {
+    param([Parameter(Mandatory)] [string] $Command, [hashtable] $Environment = @{})
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in (Join-Path $PSHOME 'pwsh.dll'), '-NoProfile', '-NonInteractive', '-Command', $Command) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
+    [System.Diagnostics.Process]::Start($psi)
+}
+
+# Waits until the condition holds (true) or the timeout passes (false).
+function Wait-Until {
+    param([Parameter(Mandatory)] [scriptblock] $Condition, [int] $TimeoutSeconds = 60)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if (& $Condition) { return $true }
+        Start-Sleep -Milliseconds 200
+    }
+    $false
+}
+
 # A rollout spec for the sandbox's shop service without metric analysis (outside drivers run on wall time),
 # so a whole rollout takes a few seconds.
 function New-TestSpec {

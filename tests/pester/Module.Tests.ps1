@@ -173,6 +173,30 @@ Describe 'Cmdlets that need no cluster' {
         @($r) | Should -Be @($true)
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'SpecFileNotFound,*'
     }
+
+    It 'reports a -Path wildcard that matches no file as SpecFileNotFound, naming -LiteralPath for brackets' {
+        $odd = Join-Path $TestDrive '[prod] shop.yaml'
+        Copy-Item -LiteralPath "$root/examples/istio.yaml" -Destination $odd
+        $r = Test-KubesteadRollout "$TestDrive/nomatch*.yaml", $odd -Quiet -ErrorVariable errs -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $errs | Should -HaveCount 2
+        $errs.FullyQualifiedErrorId | ForEach-Object { $_ | Should -BeLike 'SpecFileNotFound,*' }
+        $errs.CategoryInfo.Category | ForEach-Object { $_ | Should -Be 'ObjectNotFound' }
+        "$($errs[0])" | Should -Match "no spec file matches -Path '.*nomatch\*\.yaml'"
+        "$($errs[1])" | Should -Match 'use -LiteralPath'
+        $errs[1].TargetObject | Should -Be $odd
+    }
+
+    It 'fails a CI step whose -Path matches nothing, before touching any cluster' {
+        $r = Invoke-ChildPwsh "Import-Module '$(Get-TestModulePath)'; Start-KubesteadRollout '$TestDrive/nomatch*.yaml' -Confirm:`$false" -Environment @{ KUBECONFIG = '/nonexistent/kubeconfig' }
+        $r.ExitCode | Should -Not -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'no spec file matches'
+        $ci = Join-Path $TestDrive 'ci-nomatch.ps1'
+        "`$ErrorActionPreference = 'Stop'; Import-Module '$(Get-TestModulePath)'; Start-KubesteadRollout '$TestDrive/nomatch*.yaml' -Confirm:`$false; 'not reached'" | Set-Content $ci
+        $r = Invoke-ChildPwsh $ci -File -Environment @{ KUBECONFIG = '/nonexistent/kubeconfig' }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Not -Match 'not reached'
+    }
 }
 
 Describe 'Parameters read naturally' {

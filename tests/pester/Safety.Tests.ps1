@@ -125,6 +125,20 @@ Describe '-WhatIf and -Confirm always win over -Force' {
         $r.Output | Should -Be '100'
     }
 
+    It 'plans no abort for a rollout already aborted, and the real call writes nothing either' {
+        Reset-Shop
+        Start-KubesteadRollout $manual -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        $before = Get-ClusterFingerprint
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Stop-KubesteadRollout shop -Namespace shop -WhatIf; 'phase=' + (Stop-KubesteadRollout shop -Namespace shop -Force).Phase" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match '(?s)What if:.*already Aborted and cleaned up: nothing to abort'
+        $r.Output | Should -Not -Match 'record phase Aborted|virtualservices'
+        $r.Output | Should -Match 'WARNING: .*nothing to abort'
+        $r.Output | Should -Match 'phase=Aborted'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
     It 'lists every write of a start once, including the previous record and the Lease' {
         Reset-Shop
         $r = Invoke-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$manual' -WhatIf" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
@@ -334,15 +348,87 @@ Describe 'Sandbox lifetime' {
         } finally { $s | Stop-KubesteadSandbox }
     }
 
-    It 'stops sandboxes on Remove-Module and on PowerShell exit' {
-        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$s.ProcessId; `$s.KubeConfig; Remove-Module Kubestead; Import-Module '$modulePath'; `$t = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$t.ProcessId; `$t.KubeConfig"
+    It 'keeps sandboxes and KUBECONFIG through Import-Module -Force and Remove-Module (warning), until an explicit Stop' {
+        # A session that had a real cluster configured must never be switched back to it by an implicit clean-up.
+        $script = Join-Path $TestDrive 'reload.ps1'
+        @"
+`$env:KUBECONFIG = '/tmp/kubestead-test-real-cluster.yaml'
+Import-Module '$modulePath'
+`$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'
+Import-Module '$modulePath' -Force
+"force: `$(`$env:KUBECONFIG -eq `$s.KubeConfig) `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore))"
+Remove-Module Kubestead
+"remove: `$(`$env:KUBECONFIG -eq `$s.KubeConfig) `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore))"
+Import-Module '$modulePath'
+Stop-KubesteadSandbox -All
+"stop: `$env:KUBECONFIG `$([bool](Get-Process -Id `$s.ProcessId -ErrorAction Ignore)) `$(Test-Path `$s.KubeConfig)"
+"@ | Set-Content $script
+        $r = Invoke-ChildPwsh $script -File
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'force: True True'
+        $r.Output | Should -Match 'WARNING: Kubestead was removed; its sandbox\(es\) keep running.*process \d+ \(none, kubeconfig /\S+kubestead-sandbox-'
+        $r.Output | Should -Match 'remove: True True'
+        $r.Output | Should -Match 'stop: /tmp/kubestead-test-real-cluster.yaml False False'
+    }
+
+    It 'has no hidden parameter that stops sandboxes past -WhatIf' {
+        (Get-Command Stop-KubesteadSandbox).Parameters.Keys | Should -Not -Contain 'StartedInThisRunspace'
+        (Get-Command Stop-KubesteadSandbox).ParameterSets.Name | Should -Be @('Newest', 'Process', 'All')
+    }
+
+    It 'stops sandboxes when PowerShell exits' {
+        $r = Invoke-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; `$s.ProcessId; `$s.KubeConfig"
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output -split "`n" | Where-Object { $_ }
         Start-Sleep -Milliseconds 500
-        foreach ($i in 0, 2) {
-            Get-Process -Id ([int]$lines[$i]) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            Test-Path $lines[$i + 1] | Should -BeFalse
+        Get-Process -Id ([int]$lines[0]) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Test-Path $lines[1] | Should -BeFalse
+    }
+
+    It 'stops a sandbox whose PowerShell was killed with SIGKILL (the sandbox reads EOF on stdin)' {
+        $p = Start-ChildPwsh "Import-Module '$modulePath'; `$s = Start-KubesteadSandbox -MeshProvider none -CliPath '$(Get-TestCliPath)'; [Console]::Out.WriteLine(`"`$(`$s.ProcessId) `$(`$s.KubeConfig)`"); [Console]::Out.Flush(); Start-Sleep -Seconds 600"
+        try {
+            $read = $p.StandardOutput.ReadLineAsync()
+            $read.Wait(120000) | Should -BeTrue -Because 'the child prints its sandbox once started'
+            $sandboxPid, $kubeconfig = $read.Result -split ' '
+            Test-Path $kubeconfig | Should -BeTrue
+            $p.Kill()
+            $p.WaitForExit()
+            Wait-Until { -not (Get-Process -Id ([int]$sandboxPid) -ErrorAction Ignore) } -TimeoutSeconds 30 | Should -BeTrue -Because 'a sandbox must not outlive the PowerShell that started it'
+            Test-Path $kubeconfig | Should -BeFalse
+        } finally { if (-not $p.HasExited) { $p.Kill() } }
+    }
+
+    It 'runs one sandbox per parallel runspace with -NoEnvironment, leaving KUBECONFIG alone, each stopped with its runspace' {
+        $cli = Get-TestCliPath
+        $seen = 'none', 'smi' | ForEach-Object -ThrottleLimit 2 -Parallel {
+            Import-Module $using:modulePath
+            $sb = Start-KubesteadSandbox -MeshProvider $_ -CliPath $using:cli -NoEnvironment
+            Get-KubesteadRollout -Namespace shop -KubeConfig $sb.KubeConfig -ErrorAction Stop | Out-Null
+            [pscustomobject]@{ Sandbox = $sb; KubeConfigInRunspace = $env:KUBECONFIG }
         }
+        $seen | Should -HaveCount 2
+        $env:KUBECONFIG | Should -Be $outer
+        $seen.KubeConfigInRunspace | ForEach-Object { $_ | Should -Be $outer }
+        $seen[0].Sandbox.KubeConfig | Should -Not -Be $seen[1].Sandbox.KubeConfig
+        foreach ($s in $seen.Sandbox) {
+            Wait-Until { -not (Get-Process -Id $s.ProcessId -ErrorAction Ignore) } -TimeoutSeconds 30 | Should -BeTrue -Because 'a sandbox ends with the runspace that started it'
+        }
+    }
+
+    It 'warns when KUBECONFIG already points at another running sandbox, naming it' {
+        $a = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath)
+        try {
+            $b = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath) -WarningVariable w -WarningAction SilentlyContinue
+            ($w -join "`n") | Should -Match "another running sandbox \(process $($a.ProcessId), none, .*-NoEnvironment"
+            $b | Stop-KubesteadSandbox
+            $c = Start-KubesteadSandbox -MeshProvider none -CliPath (Get-TestCliPath) -NoEnvironment -WarningVariable w2
+            $w2 | Should -BeNullOrEmpty
+            $env:KUBECONFIG | Should -Be $a.KubeConfig
+            $c | Stop-KubesteadSandbox
+            $env:KUBECONFIG | Should -Be $a.KubeConfig
+        } finally { $a | Stop-KubesteadSandbox }
+        $env:KUBECONFIG | Should -Be $outer
     }
 
     It 'resolves a relative -CliPath against the current location' {
@@ -360,6 +446,25 @@ Describe 'Sandbox lifetime' {
         chmod +x $fake
         { Start-KubesteadSandbox -CliPath $fake -ErrorAction Stop } | Should -Throw -ExpectedMessage '*code 7*port in use*'
         $env:KUBECONFIG | Should -Be $outer
+    }
+}
+
+Describe 'A PowerShell ended by SIGTERM while driving' {
+    It 'releases the rollout''s Lease and leaves it resumable, then exits' {
+        Reset-Shop
+        $slow = New-TestSpec -Path (Join-Path $TestDrive "sigterm-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 1h }'
+        $p = Start-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$slow' -Confirm:`$false" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        try {
+            Wait-Until { (Get-RolloutLeaseHolder) -ne '' } -TimeoutSeconds 120 | Should -BeTrue -Because 'the child drives the rollout, holding its Lease'
+            kill -TERM $p.Id
+            $p.WaitForExit(60000) | Should -BeTrue
+            $p.ExitCode | Should -Not -Be 0
+            Get-RolloutLeaseHolder | Should -BeNullOrEmpty -Because 'the Lease is released before PowerShell exits'
+            (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Progressing'
+        } finally {
+            if (-not $p.HasExited) { $p.Kill() }
+            Reset-Shop
+        }
     }
 }
 

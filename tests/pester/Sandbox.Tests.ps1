@@ -74,7 +74,11 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
             $r.Name | Should -Be 'shop'
         } else {
             $before = Get-ClusterFingerprint
+            # -WhatIf plans with the write's own validation: it refuses the same way, instead of listing a patch.
+            Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -WhatIf -ErrorVariable planErrs -ErrorAction SilentlyContinue
             Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $planErrs.Count | Should -Be 1
+            $planErrs[0].FullyQualifiedErrorId | Should -Be $errs[0].FullyQualifiedErrorId
             $errs.Count | Should -Be 1
             $errs[0].Exception.Message | Should -Match 'header'
             Get-ClusterFingerprint | Should -Be $before
@@ -83,8 +87,10 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
 
     It 'routes by cookie where the mesh can (-CookieName), writes nothing with -WhatIf, and refuses clearly where not' {
         $before = Get-ClusterFingerprint
-        Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -WhatIf | Should -BeNullOrEmpty
+        Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -WhatIf -ErrorVariable planErrs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Get-ClusterFingerprint | Should -Be $before
+        # The plan refuses exactly where the write refuses (nginx cannot match a regex, SMI and no mesh no cookie at all).
+        if ($Mesh -in 'istio', 'linkerd', 'linkerd1') { $planErrs | Should -BeNullOrEmpty } else { $planErrs.Count | Should -Be 1 }
         $regex = '^(.*;\s*)?session=(beta-[0-9]+)(;.*)?$'
         switch ($Mesh) {
             'istio' {
@@ -109,6 +115,11 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
                 Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName session -CookieRegex 'beta-[0-9]+' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
                 $errs.Count | Should -Be 1
                 $errs[0].FullyQualifiedErrorId | Should -BeLike 'NginxCookieRegex,*'
+                $planErrs[0].FullyQualifiedErrorId | Should -BeLike 'NginxCookieRegex,*'
+                # A cookie value other than "always" is refused by the plan as by the write.
+                Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue beta -WhatIf -ErrorVariable planErrs -ErrorAction SilentlyContinue
+                $planErrs.Count | Should -Be 1
+                $planErrs[0].FullyQualifiedErrorId | Should -BeLike 'NginxCookieValue,*'
                 "$($errs[0])" | Should -Match 'cookie session matching beta-\[0-9\]\+'
                 Get-ClusterFingerprint | Should -Be $before
                 Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false | Out-Null

@@ -263,8 +263,7 @@ public sealed class KubesteadService : IKubesteadService
         ns ??= DefaultNamespace;
         var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         var runtime = _runtimes.Create(ParseStored(stored));
-        if (route.Cookie is { } cookie && CookieMatch.Problem(cookie.Name, cookie.Value, cookie.IsRegex) is { } problem)
-            throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
+        CheckCookie(route);
         await runtime.Router.SetHeaderRouteAsync(RolloutExecutor.ToHeaderRoute(route), ct).ConfigureAwait(false);
         // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write nothing and say what to send.
         var instructions = runtime.Router as IHeaderRouteInstructions;
@@ -275,6 +274,12 @@ public sealed class KubesteadService : IKubesteadService
         return instructions?.ClientHeader(RolloutExecutor.ToHeaderRoute(route)) is { } header
             ? result with { RequestHeaders = new Dictionary<string, string> { [header.Key] = header.Value } }
             : result;
+    }
+
+    private static void CheckCookie(HeaderRouteRequest route)
+    {
+        if (route.Cookie is { } cookie && CookieMatch.Problem(cookie.Name, cookie.Value, cookie.IsRegex) is { } problem)
+            throw new TrafficRoutingException("InvalidCookieMatch", $"header route '{route.RouteName}': {problem}");
     }
 
     public async Task<RolloutResult> RemoveHeaderRouteAsync(string? ns, string name, string routeName, CancellationToken ct = default)
@@ -434,13 +439,7 @@ public sealed class KubesteadService : IKubesteadService
                 return (await runtime.Router.PlanSetCanaryWeightAsync(w.Weight, ct).ConfigureAwait(false)).Select(ToChange).ToList();
             }
             case AbortOperation a:
-            {
-                var runtime = await RuntimeForAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
-                var changes = (await runtime.Router.PlanSetCanaryWeightAsync(0, ct).ConfigureAwait(false)).Select(ToChange).ToList();
-                changes.Insert(0, new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}", "patch", "record phase Aborted", null));
-                changes.Add(new PlannedChange($"rollout {a.Name}", "cleanup", CleanupDescription(runtime), null));
-                return changes;
-            }
+                return await PlanAbortAsync(a, ct).ConfigureAwait(false);
             case PromoteOperation p:
             {
                 var runtime = await RuntimeForAsync(p.Namespace, p.Name, ct).ConfigureAwait(false);
@@ -459,16 +458,16 @@ public sealed class KubesteadService : IKubesteadService
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Paused (manual)", null)];
             case ResumeOperation r:
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
-            case SetHeaderRouteOperation h when (await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).Router is IHeaderRouteInstructions hint:
-                return [new PlannedChange($"route of rollout {h.Name}", "none", hint.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(h.Route)), null)];
             case SetHeaderRouteOperation h:
-                return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
-                    h.Route.Cookie is { } cookie
-                        ? $"add header route {h.Route.RouteName}: cookie {cookie.Name} {(cookie.IsRegex ? "regex" : "value")} '{cookie.Value}' (header cookie regex '{cookie.HeaderRegex}') -> canary"
-                        : $"add header route {h.Route.RouteName}: {h.Route.HeaderName} {h.Route.MatchType.ToString().ToLowerInvariant()} '{h.Route.HeaderValue}' -> canary", null)];
+            {
+                CheckCookie(h.Route);
+                var route = RolloutExecutor.ToHeaderRoute(h.Route);
+                return await PlanHeaderRouteWriteAsync(h.Namespace, h.Name, (router, ct2) => router.SetHeaderRouteAsync(route, ct2),
+                    $"add header route {h.Route.RouteName} ({h.Route.Describe()})", ct, router => (router as IHeaderRouteInstructions)?.HeaderRouteInstructions(route)).ConfigureAwait(false);
+            }
             case RemoveHeaderRouteOperation h:
-                return [new PlannedChange($"{(await RuntimeForAsync(h.Namespace, h.Name, ct).ConfigureAwait(false)).MeshProvider} route of rollout {h.Name}", "patch",
-                    $"remove header route {h.RouteName}", null)];
+                return await PlanHeaderRouteWriteAsync(h.Namespace, h.Name, (router, ct2) => router.RemoveHeaderRouteAsync(h.RouteName, ct2),
+                    $"remove header route {h.RouteName}", ct).ConfigureAwait(false);
             default:
                 throw new ArgumentException($"unknown operation {operation.GetType().Name}", nameof(operation));
         }
@@ -488,6 +487,59 @@ public sealed class KubesteadService : IKubesteadService
         {
             await ReleaseAsync(lease, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The writes <see cref="AbortAsync"/> makes, following its own branches: a running rollout is aborted (record,
+    /// weight 0, clean-up); a finished one only has its clean-up finished, or what is left of it removed, and one with
+    /// nothing left gets a plan that says so instead of an abort that will not happen.
+    /// </summary>
+    private async Task<IReadOnlyList<PlannedChange>> PlanAbortAsync(AbortOperation a, CancellationToken ct)
+    {
+        var stored = await _store.LoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+        var spec = ParseStored(stored);
+        var runtime = _runtimes.Create(spec);
+        var record = $"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}";
+        var phase = stored.Status.Phase;
+        var changes = new List<PlannedChange>();
+        if (!(phase.IsTerminal() && stored.Status.CleanupDone))
+        {
+            if (!phase.IsTerminal() || !stored.Status.CleanupStarted)
+                changes.AddRange((await runtime.Router.PlanSetCanaryWeightAsync(0, ct).ConfigureAwait(false)).Select(ToChange));
+            changes.Insert(0, new PlannedChange(record, "patch", phase.IsTerminal() ? $"record the clean-up's progress (phase stays {phase})" : "record phase Aborted", null));
+            changes.Add(new PlannedChange($"rollout {a.Name}", "cleanup", CleanupDescription(runtime), null));
+        }
+        else
+        {
+            var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
+            changes.AddRange((await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false))
+                .Select(left => new PlannedChange(left, "cleanup", $"left over by rollout {a.Name} ({phase}): removed, or reported when Kubestead cannot", null)));
+        }
+        if (await RolloutLeaseCleanup.FindRemovableAsync(_api, _options.Clock, stored.Namespace, stored.Name, _options.Driver, ct).ConfigureAwait(false) is not null)
+            changes.Add(new PlannedChange($"leases.coordination.k8s.io/{RolloutLease.ObjectName(a.Name)} in namespace {a.Namespace}", "delete", "the rollout's Lease, held by no live driver", null));
+        if (changes.Count == 0)
+            changes.Add(new PlannedChange($"rollout {a.Name} in namespace {a.Namespace}", "none", $"already {phase} and cleaned up: nothing to abort; nothing is written", null));
+        return changes;
+    }
+
+    /// <summary>
+    /// Runs the router's own write against a recorder (reads real, writes kept), so the plan refuses what the write
+    /// refuses and lists the patches it would send; then the status record the write makes.
+    /// </summary>
+    private async Task<IReadOnlyList<PlannedChange>> PlanHeaderRouteWriteAsync(string ns, string name, Func<ITrafficRouter, CancellationToken, Task> write,
+        string what, CancellationToken ct, Func<ITrafficRouter, string?>? clientInstructions = null)
+    {
+        var spec = ParseStored(await _store.LoadAsync(ns, name, ct).ConfigureAwait(false));
+        var recorder = new WriteRecordingApi(_api);
+        var router = _runtimes.WithApi(recorder).Create(spec).Router;
+        await write(router, ct).ConfigureAwait(false);
+        var changes = recorder.Writes.Select(w => w with { Description = $"{what}: {w.Description}" }).ToList();
+        // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write no route: say what to send.
+        if (changes.Count == 0)
+            changes.Add(new PlannedChange($"{router.Provider} route of rollout {name}", "none",
+                clientInstructions?.Invoke(router) ?? $"{what}: the route already says so; it is not written", null));
+        changes.Add(new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(name)} in namespace {ns}", "patch", $"record: {what}", null));
+        return changes;
     }
 
     private async Task<RolloutRuntime> RuntimeForAsync(string ns, string name, CancellationToken ct) =>

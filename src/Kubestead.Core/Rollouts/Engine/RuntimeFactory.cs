@@ -15,6 +15,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
 {
     private static readonly HttpClient SharedNamerdHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The same factory over another API (a dry run's write recorder).</summary>
+    public RuntimeFactory WithApi(IKubernetesApi other) => new(other, clock, metrics, namerdHttp);
+
     public RolloutRuntime Create(RolloutSpec spec)
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);

@@ -7,18 +7,7 @@ public static class RolloutLeaseCleanup
 {
     public static async Task DeleteUnlessLiveAsync(IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity us, CancellationToken ct)
     {
-        System.Text.Json.Nodes.JsonObject lease;
-        try
-        {
-            lease = await api.GetAsync(ResourceType.Lease, ns, RolloutLease.ObjectName(rollout), ct).ConfigureAwait(false);
-        }
-        catch (KubernetesApiException e) when (e.IsNotFound)
-        {
-            return;
-        }
-        var spec = lease["spec"] as System.Text.Json.Nodes.JsonObject ?? new System.Text.Json.Nodes.JsonObject();
-        var holder = spec["holderIdentity"]?.GetValue<string>();
-        if (!string.IsNullOrEmpty(holder) && holder != us.ToString() && RolloutLease.ExpiresAt(spec) > clock.GetUtcNow()) return;
+        if (await FindRemovableAsync(api, clock, ns, rollout, us, ct).ConfigureAwait(false) is not { } lease) return;
         try
         {
             await api.DeleteAsync(ResourceType.Lease, ns, RolloutLease.ObjectName(rollout),
@@ -28,5 +17,22 @@ public static class RolloutLeaseCleanup
         {
             // Gone already, or a new driver took it in between: either way it is not ours to remove.
         }
+    }
+
+    /// <summary>The rollout's Lease when <see cref="DeleteUnlessLiveAsync"/> would delete it (a dry run lists that delete); null otherwise.</summary>
+    public static async Task<System.Text.Json.Nodes.JsonObject?> FindRemovableAsync(IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity us, CancellationToken ct)
+    {
+        System.Text.Json.Nodes.JsonObject lease;
+        try
+        {
+            lease = await api.GetAsync(ResourceType.Lease, ns, RolloutLease.ObjectName(rollout), ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+        var spec = lease["spec"] as System.Text.Json.Nodes.JsonObject ?? new System.Text.Json.Nodes.JsonObject();
+        var holder = spec["holderIdentity"]?.GetValue<string>();
+        return !string.IsNullOrEmpty(holder) && holder != us.ToString() && RolloutLease.ExpiresAt(spec) > clock.GetUtcNow() ? null : lease;
     }
 }
