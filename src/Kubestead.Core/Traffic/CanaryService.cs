@@ -5,10 +5,15 @@ namespace Kubestead.Traffic;
 
 /// <summary>
 /// The separate canary Service that Linkerd (HTTPRoute, SMI) routes to: the stable backend Service's ports, selector narrowed to the
-/// canary pods. Created at start when absent and deleted at the end only if Kubestead created it.
+/// canary pods. Created at start when absent and deleted at the end only if Kubestead created it. The same class serves a
+/// created baseline's Service (its pods told apart by the baseline's version label).
 /// </summary>
+/// <param name="stableDeployment">
+/// Stable's Deployment: its pod labels, with <paramref name="canaryPodLabels"/> laid over them, are the labels of the pods this
+/// Service is for, which the stable Service must not select (null: not checked).
+/// </param>
 internal sealed class CanaryService(IKubernetesApi api, string ns, string rollout, string stableService, string canaryService,
-    IReadOnlyDictionary<string, string> canaryPodLabels, string stableField = "spec.service")
+    IReadOnlyDictionary<string, string> canaryPodLabels, string stableField = "spec.service", string? stableDeployment = null)
 {
     private ObjectReference Ref(string name) => new(ResourceType.Service, ns, name);
 
@@ -53,7 +58,8 @@ internal sealed class CanaryService(IKubernetesApi api, string ns, string rollou
     /// <summary>Validates an existing canary Service: it must select the canary pods.</summary>
     public async Task ValidateAsync(CancellationToken ct)
     {
-        await GetStableAsync(ct).ConfigureAwait(false);
+        var stable = await GetStableAsync(ct).ConfigureAwait(false);
+        if (stableDeployment is not null) await StableServiceSelection.CheckAsync(api, ns, stable, stableField, stableDeployment, canaryPodLabels, ct).ConfigureAwait(false);
         JsonObject existing;
         try
         {

@@ -17,6 +17,9 @@ public sealed record GatewayApiRouterOptions(
     string? BaselineService = null,
     IReadOnlyDictionary<string, string>? BaselinePodLabels = null)
 {
+    /// <summary>Stable's Deployment; when set, validation checks that the stable Service selects its pods and no canary or baseline pod.</summary>
+    public string? StableDeployment { get; init; }
+
     /// <summary>The Service the managed rule sends stable traffic to; the parent Service unless the route names another.</summary>
     public string StableBackend => StableService ?? Service;
 }
@@ -31,14 +34,14 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 {
     private readonly CanaryService _canaryService = 
         new(api, options.Namespace, options.Rollout, options.StableBackend, options.CanaryService, options.CanaryPodLabels,
-            options.StableService is null ? "spec.service" : "spec.linkerd.stableService");
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService", options.StableDeployment);
 
     private string Stable => options.StableBackend;
 
     /// <summary>The created baseline's Service (stable's ports, selector narrowed to the baseline pods), when the rollout has one.</summary>
     private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
         ? new(api, options.Namespace, options.Rollout, options.StableBackend, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>(),
-            options.StableService is null ? "spec.service" : "spec.linkerd.stableService")
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService", options.StableDeployment)
         : null;
 
     public string Provider => "linkerd";
