@@ -58,8 +58,7 @@ internal sealed class CanaryService(IKubernetesApi api, string ns, string rollou
     /// <summary>Validates an existing canary Service: it must select the canary pods.</summary>
     public async Task ValidateAsync(CancellationToken ct)
     {
-        var stable = await GetStableAsync(ct).ConfigureAwait(false);
-        if (stableDeployment is not null) await StableServiceSelection.CheckAsync(api, ns, stable, stableField, stableDeployment, canaryPodLabels, ct).ConfigureAwait(false);
+        await GetStableAsync(ct).ConfigureAwait(false);
         JsonObject existing;
         try
         {
@@ -76,6 +75,17 @@ internal sealed class CanaryService(IKubernetesApi api, string ns, string rollou
             throw new TrafficRoutingException("CanaryServiceSelectsWrongPods",
                 $"{Ref(canaryService)}: spec.selector must select only the canary pods (missing {string.Join(", ", wrong)}); fix it or let Kubestead create the canary Service under another name",
                 Ref(canaryService));
+    }
+
+    /// <summary>
+    /// Checks that the stable Service selects stable's pods and none of the pods this Service is for. Routers call it after
+    /// their own checks, so a stable Service that is simply the wrong one is reported by the check that names the route.
+    /// </summary>
+    public async Task ValidateStableSelectionAsync(CancellationToken ct)
+    {
+        if (stableDeployment is null) return;
+        var stable = await GetStableAsync(ct).ConfigureAwait(false);
+        await StableServiceSelection.CheckAsync(api, ns, stable, stableField, stableDeployment, canaryPodLabels, ct).ConfigureAwait(false);
     }
 
     public async Task EnsureAsync(CancellationToken ct)

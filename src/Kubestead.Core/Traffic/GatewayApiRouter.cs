@@ -64,6 +64,8 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {parent} does not exist (the HTTPRoute's parent Service)", parent);
         }
         if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)

@@ -66,6 +66,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
                     "remove it (or finish the rollout that made it) before starting this one", otherRef);
             }
         }
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)

@@ -49,6 +49,8 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
         if (_baselineService is not null) await _baselineService.ValidateAsync(ct).ConfigureAwait(false);
         if (await TryGetAsync(ct).ConfigureAwait(false) is { } split) Indices(split);
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)
