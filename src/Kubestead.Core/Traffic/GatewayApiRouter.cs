@@ -46,6 +46,10 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 
     public string Provider => "linkerd";
 
+    /// <summary>The HTTPRoute kinds Linkerd's policy controller reads; a route of either kind on the parent Service takes part in its routing.</summary>
+    private static readonly ResourceType[] LinkerdReadRouteTypes =
+        [new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"), new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute")];
+
     private string RouteName => options.HttpRoute ?? $"{options.Service}-kubestead";
     private ResourceType RouteType => new(options.ApiGroup, options.ApiVersion, "httproutes", "HTTPRoute");
     private ObjectReference RouteRef => new(RouteType, options.Namespace, RouteName);
@@ -64,6 +68,12 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {parent} does not exist (the HTTPRoute's parent Service)", parent);
         }
         if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
+        if (options.HttpRoute is null)
+        {
+            var parentPort = options.StableService is null ? Port(await _canaryService.GetStableAsync(ct).ConfigureAwait(false)) : await ParentPortAsync(ct).ConfigureAwait(false);
+            await SecondRouteCheck.CheckAsync(api, options.Namespace, options.Rollout, [RouteType, .. LinkerdReadRouteTypes.Where(t => t.Group != RouteType.Group)],
+                RouteName, options.Service, parentPort, ct).ConfigureAwait(false);
+        }
         await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
         if (_baselineService is not null) await _baselineService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
