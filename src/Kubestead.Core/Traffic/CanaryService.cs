@@ -5,10 +5,15 @@ namespace Kubestead.Traffic;
 
 /// <summary>
 /// The separate canary Service that Linkerd (HTTPRoute, SMI) routes to: the stable backend Service's ports, selector narrowed to the
-/// canary pods. Created at start when absent and deleted at the end only if Kubestead created it.
+/// canary pods. Created at start when absent and deleted at the end only if Kubestead created it. The same class serves a
+/// created baseline's Service (its pods told apart by the baseline's version label).
 /// </summary>
+/// <param name="stableDeployment">
+/// Stable's Deployment: its pod labels, with <paramref name="canaryPodLabels"/> laid over them, are the labels of the pods this
+/// Service is for, which the stable Service must not select (null: not checked).
+/// </param>
 internal sealed class CanaryService(IKubernetesApi api, string ns, string rollout, string stableService, string canaryService,
-    IReadOnlyDictionary<string, string> canaryPodLabels, string stableField = "spec.service")
+    IReadOnlyDictionary<string, string> canaryPodLabels, string stableField = "spec.service", string? stableDeployment = null)
 {
     private ObjectReference Ref(string name) => new(ResourceType.Service, ns, name);
 
@@ -70,6 +75,17 @@ internal sealed class CanaryService(IKubernetesApi api, string ns, string rollou
             throw new TrafficRoutingException("CanaryServiceSelectsWrongPods",
                 $"{Ref(canaryService)}: spec.selector must select only the canary pods (missing {string.Join(", ", wrong)}); fix it or let Kubestead create the canary Service under another name",
                 Ref(canaryService));
+    }
+
+    /// <summary>
+    /// Checks that the stable Service selects stable's pods and none of the pods this Service is for. Routers call it after
+    /// their own checks, so a stable Service that is simply the wrong one is reported by the check that names the route.
+    /// </summary>
+    public async Task ValidateStableSelectionAsync(CancellationToken ct)
+    {
+        if (stableDeployment is null) return;
+        var stable = await GetStableAsync(ct).ConfigureAwait(false);
+        await StableServiceSelection.CheckAsync(api, ns, stable, stableField, stableDeployment, canaryPodLabels, ct).ConfigureAwait(false);
     }
 
     public async Task EnsureAsync(CancellationToken ct)

@@ -17,6 +17,9 @@ public sealed record GatewayApiRouterOptions(
     string? BaselineService = null,
     IReadOnlyDictionary<string, string>? BaselinePodLabels = null)
 {
+    /// <summary>Stable's Deployment; when set, validation checks that the stable Service selects its pods and no canary or baseline pod.</summary>
+    public string? StableDeployment { get; init; }
+
     /// <summary>The Service the managed rule sends stable traffic to; the parent Service unless the route names another.</summary>
     public string StableBackend => StableService ?? Service;
 }
@@ -31,17 +34,21 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
 {
     private readonly CanaryService _canaryService = 
         new(api, options.Namespace, options.Rollout, options.StableBackend, options.CanaryService, options.CanaryPodLabels,
-            options.StableService is null ? "spec.service" : "spec.linkerd.stableService");
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService", options.StableDeployment);
 
     private string Stable => options.StableBackend;
 
     /// <summary>The created baseline's Service (stable's ports, selector narrowed to the baseline pods), when the rollout has one.</summary>
     private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
         ? new(api, options.Namespace, options.Rollout, options.StableBackend, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>(),
-            options.StableService is null ? "spec.service" : "spec.linkerd.stableService")
+            options.StableService is null ? "spec.service" : "spec.linkerd.stableService", options.StableDeployment)
         : null;
 
     public string Provider => "linkerd";
+
+    /// <summary>The HTTPRoute kinds Linkerd's policy controller reads; a route of either kind on the parent Service takes part in its routing.</summary>
+    private static readonly ResourceType[] LinkerdReadRouteTypes =
+        [new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"), new("policy.linkerd.io", "v1beta3", "httproutes", "HTTPRoute")];
 
     private string RouteName => options.HttpRoute ?? $"{options.Service}-kubestead";
     private ResourceType RouteType => new(options.ApiGroup, options.ApiVersion, "httproutes", "HTTPRoute");
@@ -61,6 +68,14 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             throw new TrafficRoutingException("ObjectNotFound", $"spec.service: {parent} does not exist (the HTTPRoute's parent Service)", parent);
         }
         if (await TryGetRouteAsync(ct).ConfigureAwait(false) is { } route) FindRule(route);
+        if (options.HttpRoute is null)
+        {
+            var parentPort = options.StableService is null ? Port(await _canaryService.GetStableAsync(ct).ConfigureAwait(false)) : await ParentPortAsync(ct).ConfigureAwait(false);
+            await SecondRouteCheck.CheckAsync(api, options.Namespace, options.Rollout, [RouteType, .. LinkerdReadRouteTypes.Where(t => t.Group != RouteType.Group)],
+                RouteName, options.Service, parentPort, ct).ConfigureAwait(false);
+        }
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)

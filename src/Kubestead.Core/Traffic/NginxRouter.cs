@@ -12,7 +12,11 @@ public sealed record NginxRouterOptions(
     IReadOnlyDictionary<string, string> CanaryPodLabels,
     string Ingress,
     string? CanaryIngress = null,
-    int WeightTotal = 100);
+    int WeightTotal = 100)
+{
+    /// <summary>Stable's Deployment; when set, validation checks that the stable Service selects its pods and no canary pod.</summary>
+    public string? StableDeployment { get; init; }
+}
 
 /// <summary>
 /// ingress-nginx through a canary Ingress: a second Ingress, created from the stable one, with the same hosts and paths
@@ -23,7 +27,8 @@ public sealed record NginxRouterOptions(
 /// </summary>
 public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) : ITrafficRouter
 {
-    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels,
+        stableDeployment: options.StableDeployment);
 
     public string Provider => "nginx";
 
@@ -61,6 +66,7 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
                     "remove it (or finish the rollout that made it) before starting this one", otherRef);
             }
         }
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)

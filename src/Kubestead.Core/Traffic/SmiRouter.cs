@@ -13,7 +13,11 @@ public sealed record SmiRouterOptions(
     string? TrafficSplit = null,
     string ApiVersion = "v1alpha2",
     string? BaselineService = null,
-    IReadOnlyDictionary<string, string>? BaselinePodLabels = null);
+    IReadOnlyDictionary<string, string>? BaselinePodLabels = null)
+{
+    /// <summary>Stable's Deployment; when set, validation checks that the stable Service selects its pods and no canary or baseline pod.</summary>
+    public string? StableDeployment { get; init; }
+}
 
 /// <summary>
 /// Linkerd 2.4-2.11 through an SMI TrafficSplit on the root Service: per-backend weights (v1alpha1 as quantities such as
@@ -22,10 +26,12 @@ public sealed record SmiRouterOptions(
 /// </summary>
 public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : ITrafficRouter
 {
-    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels,
+        stableDeployment: options.StableDeployment);
 
     private readonly CanaryService? _baselineService = options.BaselineService is { } baseline
-        ? new(api, options.Namespace, options.Rollout, options.Service, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>())
+        ? new(api, options.Namespace, options.Rollout, options.Service, baseline, options.BaselinePodLabels ?? new Dictionary<string, string>(),
+            stableDeployment: options.StableDeployment)
         : null;
 
     public string Provider => "smi";
@@ -43,6 +49,8 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         await _canaryService.ValidateAsync(ct).ConfigureAwait(false);
         if (_baselineService is not null) await _baselineService.ValidateAsync(ct).ConfigureAwait(false);
         if (await TryGetAsync(ct).ConfigureAwait(false) is { } split) Indices(split);
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
+        if (_baselineService is not null) await _baselineService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)

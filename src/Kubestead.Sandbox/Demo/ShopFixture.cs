@@ -101,50 +101,71 @@ public static class ShopFixture
         /svc      => /env/prod ;   # every service resolves in prod
         """ + "\n";
 
+    /// <summary>
+    /// The route state the simulator uses, resolved as the data plane would: the backends the mesh's objects name, then each
+    /// backend Service's selector to the ready pods it matches (see <see cref="Simulation.PodShareResolver"/>).
+    /// </summary>
     public static RouteStateReader Reader(EmulatedCluster cluster, string mesh, Namerd.EmulatedNamerd? namerd = null) => () =>
     {
-        int Ready(string name) => Simulation.RouteShareReader.ReadyReplicas(cluster.Peek(ResourceType.Deployment, Namespace, name));
-        var stableReady = Ready(Name);
-        var canaryReady = Ready($"{Name}-canary");
-        var baselineReady = Ready(BaselineDeployment);
-        double baselineShare = 0;
-        double IstioShares()
+        if (mesh == "none")
         {
-            if (cluster.Peek(VirtualService, Namespace, Name) is not { } vs) return 0;
-            baselineShare = Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "baseline");
-            return Simulation.RouteShareReader.FromVirtualService(vs, d => d["subset"]?.GetValue<string>() == "canary");
+            // Without a mesh clients hold connections to the Service's endpoints: whatever pods its selector matches.
+            var endpoints = new Simulation.PodShareResolver(cluster, Namespace).Endpoints(Name);
+            return new Simulation.RouteState(0, endpoints.GetValueOrDefault(Name), endpoints.GetValueOrDefault($"{Name}-canary"), 0,
+                endpoints.GetValueOrDefault(BaselineDeployment));
         }
-        double SmiShares()
-        {
-            if (cluster.Peek(TrafficSplit, Namespace, Name) is not { } t) return 0;
-            baselineShare = Simulation.RouteShareReader.FromTrafficSplit(t, BaselineService);
-            return Simulation.RouteShareReader.FromTrafficSplit(t, CanaryService);
-        }
-        double LinkerdShares()
-        {
-            if (cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is not { } route) return 0;
-            var (canary, baseline) = Simulation.RouteShareReader.SharesFromHttpRoute(route, CanaryService, BaselineService);
-            baselineShare = baseline;
-            return canary;
-        }
-        double share = mesh switch
-        {
-            "istio" => IstioShares(),
-            "linkerd" => LinkerdShares(),
-            "smi" => SmiShares(),
-            "nginx" => Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary")),
-            "linkerd1" => namerd?.Peek(DtabNamespace) is { } dtab
-                ? Simulation.RouteShareReader.FromDtab(dtab, $"/svc/{Name}", Namespace, CanaryService, svc => cluster.Peek(ResourceType.Service, Namespace, svc) is not null)
-                : 0,
-            // Without a mesh the Service spreads over every ready pod, a created baseline's included.
-            _ => Simulation.RouteShareReader.FromReadyPods(stableReady + baselineReady, canaryReady),
-        };
-        if (mesh == "none") baselineShare = Simulation.RouteShareReader.FromReadyPods(stableReady + canaryReady, baselineReady);
-        // A mesh cannot send traffic to a version with no ready pod.
-        if (canaryReady == 0) share = 0;
-        if (baselineReady == 0) baselineShare = 0;
-        return new Simulation.RouteState(share, stableReady, canaryReady, baselineShare, mesh == "none" ? baselineReady : 0);
+        var shares = PodShares(cluster, mesh, namerd);
+        return new Simulation.RouteState(shares.Canary, 0, 0, shares.Baseline);
     };
+
+    /// <summary>The share of plain requests (no canary header) each version's pods receive right now.</summary>
+    public static ShopPodShares PodShares(EmulatedCluster cluster, string mesh, Namerd.EmulatedNamerd? namerd = null)
+    {
+        var resolver = new Simulation.PodShareResolver(cluster, Namespace);
+        var byDeployment = resolver.SharesByDeployment(Backends(cluster, mesh, namerd));
+        return new ShopPodShares(byDeployment.GetValueOrDefault(Name), byDeployment.GetValueOrDefault($"{Name}-canary"),
+            byDeployment.GetValueOrDefault(BaselineDeployment));
+    }
+
+    /// <summary>The Services (and Istio subsets) the mesh's objects send plain requests to, with their weights.</summary>
+    public static IReadOnlyList<Simulation.WeightedBackend> Backends(EmulatedCluster cluster, string mesh, Namerd.EmulatedNamerd? namerd = null)
+    {
+        IReadOnlyList<Simulation.WeightedBackend> service = [new(Name, 1)];
+        switch (mesh)
+        {
+            case "istio":
+            {
+                if (cluster.Peek(VirtualService, Namespace, Name) is not { } vs) return service;
+                var subsets = (cluster.Peek(DestinationRule, Namespace, Name)?["spec"]?["subsets"] as JsonArray ?? new JsonArray()).OfType<JsonObject>().ToList();
+                IReadOnlyDictionary<string, string> SubsetLabels(string? subset) =>
+                    (subsets.FirstOrDefault(x => x["name"]?.GetValue<string>() == subset)?["labels"] as JsonObject)?
+                        .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>())
+                    // A destination naming a subset the DestinationRule lacks has no endpoint (Envoy answers 503).
+                    ?? new Dictionary<string, string> { ["kubestead.io/undefined-subset"] = subset ?? "" };
+                return Simulation.RouteShareReader.DestinationsOfVirtualService(vs).Select(d => new Simulation.WeightedBackend(
+                    d.Destination["host"]?.GetValue<string>()?.Split('.')[0] ?? "", d.Weight,
+                    d.Destination["subset"]?.GetValue<string>() is { } subset ? SubsetLabels(subset) : null)).ToList();
+            }
+            case "linkerd":
+                return cluster.Peek(GatewayHttpRoute, Namespace, $"{Name}-kubestead") is { } route ? Simulation.RouteShareReader.BackendsOfHttpRoute(route) : service;
+            case "smi":
+                return cluster.Peek(TrafficSplit, Namespace, Name) is { } split ? Simulation.RouteShareReader.BackendsOfTrafficSplit(split) : service;
+            case "nginx":
+            {
+                // ingress-nginx draws the canary by its weight first, then balances over that Service's endpoints.
+                var canary = Simulation.RouteShareReader.FromCanaryIngress(cluster.Peek(ResourceType.Ingress, Namespace, $"{Name}-canary"));
+                return [new(Name, 1 - canary), new(CanaryService, canary)];
+            }
+            case "linkerd1":
+                return namerd?.Peek(DtabNamespace) is { } dtab
+                       && Simulation.DtabRouteResolver.Resolve(Kubestead.Traffic.Dtabs.DtabDocument.Parse(dtab), $"/svc/{Name}", Namespace,
+                           svc => cluster.Peek(ResourceType.Service, Namespace, svc) is not null) is { } byService
+                    ? byService.Select(kv => new Simulation.WeightedBackend(kv.Key, kv.Value)).ToList()
+                    : service;
+            default:
+                return service;
+        }
+    }
 }
 
 public delegate Simulation.RouteState RouteStateReader();

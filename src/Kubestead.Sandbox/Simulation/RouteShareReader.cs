@@ -19,22 +19,25 @@ public static class RouteShareReader
     /// <summary>Istio: the first HTTP route without a header match; weights by destination (subset or host).</summary>
     public static double FromVirtualService(JsonObject vs, Func<JsonObject, bool> isCanaryDestination)
     {
+        var dests = DestinationsOfVirtualService(vs);
+        var total = dests.Sum(d => d.Weight);
+        return total <= 0 ? 0 : dests.Where(d => isCanaryDestination(d.Destination)).Sum(d => d.Weight) / total;
+    }
+
+    /// <summary>Istio: the destinations and weights of the first HTTP route without a header match (empty without one).</summary>
+    public static IReadOnlyList<(JsonObject Destination, double Weight)> DestinationsOfVirtualService(JsonObject vs)
+    {
         var routes = vs["spec"]?["http"] as JsonArray ?? new JsonArray();
         foreach (var route in routes.OfType<JsonObject>())
         {
             if (HasHeaderMatch(route["match"] as JsonArray)) continue;
             var dests = route["route"] as JsonArray ?? new JsonArray();
-            double canary = 0, total = 0;
-            foreach (var d in dests.OfType<JsonObject>())
-            {
-                // Istio: a single destination without weight takes 100%.
-                var w = d["weight"] is { } wn ? wn.GetValue<double>() : dests.Count == 1 ? 100 : 0;
-                total += w;
-                if (d["destination"] is JsonObject dest && isCanaryDestination(dest)) canary += w;
-            }
-            return total <= 0 ? 0 : canary / total;
+            // Istio: a single destination without weight takes 100%.
+            return dests.OfType<JsonObject>()
+                .Select(d => (d["destination"] as JsonObject ?? new JsonObject(), d["weight"] is { } wn ? wn.GetValue<double>() : dests.Count == 1 ? 100.0 : 0))
+                .ToList();
         }
-        return 0;
+        return [];
     }
 
     /// <summary>Gateway API / Linkerd HTTPRoute: the first rule without header matches; relative backendRef weights (default 1).</summary>
@@ -43,39 +46,40 @@ public static class RouteShareReader
     /// <summary>The canary's and the baseline's shares of the first rule without header matches (three backends with a created baseline).</summary>
     public static (double Canary, double Baseline) SharesFromHttpRoute(JsonObject route, string canaryService, string? baselineService)
     {
+        var refs = BackendsOfHttpRoute(route);
+        var total = refs.Sum(b => b.Weight);
+        double Share(string? name) => total <= 0 || name is null ? 0 : refs.Where(b => b.Service == name).Sum(b => b.Weight) / total;
+        return (Share(canaryService), Share(baselineService));
+    }
+
+    /// <summary>The backendRefs of the first rule without header matches, weights defaulting to 1 (empty without such a rule).</summary>
+    public static IReadOnlyList<WeightedBackend> BackendsOfHttpRoute(JsonObject route)
+    {
         var rules = route["spec"]?["rules"] as JsonArray ?? new JsonArray();
         foreach (var rule in rules.OfType<JsonObject>())
         {
             var matches = rule["matches"] as JsonArray;
             if (matches is not null && matches.OfType<JsonObject>().Any(m => m["headers"] is JsonArray { Count: > 0 })) continue;
-            var refs = rule["backendRefs"] as JsonArray ?? new JsonArray();
-            double canary = 0, baseline = 0, total = 0;
-            foreach (var b in refs.OfType<JsonObject>())
-            {
-                var w = b["weight"] is { } wn ? wn.GetValue<double>() : 1;
-                total += w;
-                var name = b["name"]?.GetValue<string>();
-                if (name == canaryService) canary += w;
-                else if (baselineService is not null && name == baselineService) baseline += w;
-            }
-            return total <= 0 ? (0, 0) : (canary / total, baseline / total);
+            return (rule["backendRefs"] as JsonArray ?? new JsonArray()).OfType<JsonObject>()
+                .Select(b => new WeightedBackend(b["name"]?.GetValue<string>() ?? "", b["weight"] is { } wn ? wn.GetValue<double>() : 1))
+                .ToList();
         }
-        return (0, 0);
+        return [];
     }
 
     /// <summary>SMI TrafficSplit: backends by Service; v1alpha1 weights are quantities such as "500m".</summary>
     public static double FromTrafficSplit(JsonObject split, string canaryService)
     {
-        var backends = split["spec"]?["backends"] as JsonArray ?? new JsonArray();
-        double canary = 0, total = 0;
-        foreach (var b in backends.OfType<JsonObject>())
-        {
-            var w = ParseQuantity(b["weight"]);
-            total += w;
-            if (b["service"]?.GetValue<string>() == canaryService) canary += w;
-        }
-        return total <= 0 ? 0 : canary / total;
+        var backends = BackendsOfTrafficSplit(split);
+        var total = backends.Sum(b => b.Weight);
+        return total <= 0 ? 0 : backends.Where(b => b.Service == canaryService).Sum(b => b.Weight) / total;
     }
+
+    /// <summary>SMI TrafficSplit: its backends and their weights.</summary>
+    public static IReadOnlyList<WeightedBackend> BackendsOfTrafficSplit(JsonObject split) =>
+        (split["spec"]?["backends"] as JsonArray ?? new JsonArray()).OfType<JsonObject>()
+            .Select(b => new WeightedBackend(b["service"]?.GetValue<string>() ?? "", ParseQuantity(b["weight"])))
+            .ToList();
 
     /// <summary>
     /// ingress-nginx: the canary Ingress's canary-weight out of canary-weight-total (default 100); an Ingress not marked

@@ -275,6 +275,14 @@ public class StartTransactionTests
     {
         var env = SandboxEnvironment.Create("none", "healthy");
         await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        // SMI's stable backend must select stable's pods only; without a mesh the Service spans every version (issue #25).
+        async Task SelectAsync(JsonObject selector)
+        {
+            var shop = env.Cluster.Peek(ResourceType.Service, Ns, "shop")!;
+            shop["spec"]!["selector"] = selector;
+            await env.Cluster.ReplaceAsync(ResourceType.Service, Ns, "shop", shop);
+        }
+        await SelectAsync(new JsonObject { ["app"] = "shop", ["version"] = "stable" });
         // Case 1/2: the unserved version is refused before any write...
         await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SmiSpec("v1alpha2") }, wait: false)));
         // ...and with the served one, a start that fails halfway (creating the TrafficSplit) is undone.
@@ -282,6 +290,7 @@ public class StartTransactionTests
         var e = await Assert.ThrowsAsync<StartUndoneException>(() => Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SmiSpec("v1alpha4") }, wait: false)));
         Assert.Contains("removed Deployment shop-canary", e.Message);
         Assert.Contains("removed Service shop-canary", e.Message);
+        await SelectAsync(new JsonObject { ["app"] = "shop" });
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("none") }, wait: true));
         Assert.Equal(RolloutPhase.Completed, result.Phase);
     }

@@ -75,7 +75,10 @@ public class StartTransactionRealClusterTests
             """)!.AsObject());
     }
 
-    /// <summary>A fresh namespace with the checkout Deployment (marked ready: the server has no controllers) and Service.</summary>
+    /// <summary>
+    /// A fresh namespace with the checkout Deployment (marked ready: the server has no controllers) and Service, which selects
+    /// stable's pods only as SMI's stable backend must (issue #25).
+    /// </summary>
     private static async Task<string> SeedAsync(IKubernetesApi api)
     {
         var ns = $"ks16-{Guid.NewGuid():N}"[..20];
@@ -90,7 +93,7 @@ public class StartTransactionRealClusterTests
             """{"status":{"observedGeneration":1,"replicas":4,"readyReplicas":4,"availableReplicas":4,"updatedReplicas":4}}""")!.AsObject()));
         await api.CreateAsync(ResourceType.Service, ns, JsonNode.Parse("""
             {"apiVersion":"v1","kind":"Service","metadata":{"name":"checkout-service"},
-             "spec":{"selector":{"app":"checkout"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
+             "spec":{"selector":{"app":"checkout","version":"stable"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
             """)!.AsObject());
         return ns;
     }

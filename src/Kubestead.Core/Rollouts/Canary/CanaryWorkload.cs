@@ -222,16 +222,45 @@ public sealed class CanaryWorkload(
     {
         // A canary the user supplied is sized the same way: left alone it would run at whatever size it had, and keep
         // running after promotion.
-        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
-        var stableReplicas = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
-        int For(double share) => share <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * share / 100.0), 1, Math.Max(1, stableReplicas));
-        var desired = For(weight);
+        var (desired, baseline) = await SizesForWeightAsync(weight, ct).ConfigureAwait(false);
         await ScaleAsync(CanaryDeployment, desired, ct).ConfigureAwait(false);
-        // The baseline is sized like the canary for its share (the same share up to 50%), so both see the same load per pod.
-        var baseline = BaselineDeployment is null ? 0 : For(Specs.RolloutSpec.BaselineShare(weight));
         if (BaselineDeployment is not null) await ScaleAsync(BaselineDeployment, baseline, ct).ConfigureAwait(false);
         if (desired > 0) await WaitReadyAsync(CanaryDeployment, ct).ConfigureAwait(false);
         if (baseline > 0) await WaitReadyAsync(BaselineDeployment!, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Between weight steps: re-sizes the canary (and a created baseline) for <paramref name="weight"/> from stable's
+    /// replicas as they are now, so a canary keeps the same load per pod as stable when an autoscaler (or anyone)
+    /// scales stable. Does not wait for new pods: the route keeps its weight while they start. Returns the resize made,
+    /// or null when the sizes already fit.
+    /// </summary>
+    public async Task<CanaryResize?> FollowStableReplicasAsync(double weight, CancellationToken ct)
+    {
+        if (weight <= 0) return null;
+        var (desired, baseline) = await SizesForWeightAsync(weight, ct).ConfigureAwait(false);
+        var canaryBefore = await ReplicasAsync(CanaryDeployment, ct).ConfigureAwait(false);
+        var baselineBefore = BaselineDeployment is null ? 0 : await ReplicasAsync(BaselineDeployment, ct).ConfigureAwait(false);
+        if (canaryBefore == desired && baselineBefore == baseline) return null;
+        if (canaryBefore != desired) await ScaleAsync(CanaryDeployment, desired, ct).ConfigureAwait(false);
+        if (BaselineDeployment is not null && baselineBefore != baseline) await ScaleAsync(BaselineDeployment, baseline, ct).ConfigureAwait(false);
+        return new CanaryResize(CanaryDeployment, canaryBefore, desired, BaselineDeployment, baselineBefore, baseline);
+    }
+
+    /// <summary>Canary and baseline replicas for a weight: enough pods to carry the share at stable's load per pod, at least one, at most stable's count.</summary>
+    private async Task<(int Canary, int Baseline)> SizesForWeightAsync(double weight, CancellationToken ct)
+    {
+        var stable = await GetDeploymentAsync(StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var stableReplicas = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        int For(double share) => share <= 0 ? 0 : Math.Clamp((int)Math.Ceiling(stableReplicas * share / 100.0), 1, Math.Max(1, stableReplicas));
+        // The baseline is sized like the canary for its share (the same share up to 50%), so both see the same load per pod.
+        return (For(weight), BaselineDeployment is null ? 0 : For(Specs.RolloutSpec.BaselineShare(weight)));
+    }
+
+    private async Task<int?> ReplicasAsync(string deployment, CancellationToken ct)
+    {
+        var scale = await api.GetSubresourceAsync(ResourceType.Deployment, ns, deployment, "scale", ct).ConfigureAwait(false);
+        return scale["spec"]?["replicas"]?.GetValue<int>();
     }
 
     public async Task ScaleAsync(string deployment, int replicas, CancellationToken ct)

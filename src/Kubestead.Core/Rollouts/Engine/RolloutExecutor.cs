@@ -175,6 +175,12 @@ public sealed class RolloutExecutor(
                 && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
                 return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
 
+            // An autoscaler resizes stable between steps; a canary left at its old size would carry its share on too few
+            // (or too many) pods (issue #25).
+            if (stored.Status.Phase == RolloutPhase.Progressing && rt.MeshProvider != "none" && stored.Status.LastWritten is not null
+                && await rt.Workload.FollowStableReplicasAsync(stored.Status.CanaryWeight, ct).ConfigureAwait(false) is { } resize)
+                Emit(new VerboseEvent(now, stored.Namespace, stored.Name, resize.Describe()));
+
             var gate = AnalysisGate.Combine(stored.Status, rt.Analysis is not null);
             var action = RolloutDecider.Decide(rt.Plan, stored.Status, now, gate);
             if (action is StopAction) return stored;

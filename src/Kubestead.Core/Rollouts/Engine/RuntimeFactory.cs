@@ -104,19 +104,20 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 var l = spec.Linkerd!;
                 return new GatewayApiRouter(api, new GatewayApiRouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels,
                     l.HttpRoute, l.ApiGroup, l.ApiGroup == "policy.linkerd.io" ? "v1beta3" : "v1", l.StableService,
-                    spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec)));
+                    spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec)) { StableDeployment = spec.StableDeployment });
             }
             case MeshProviders.Smi:
             {
                 var s = spec.Smi!;
                 return new SmiRouter(api, new SmiRouterOptions(spec.Namespace, spec.Name, spec.Service, s.CanaryService, canaryLabels, s.TrafficSplit,
-                    s.ApiVersion?.Split('/')[1] ?? "v1alpha2", spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec)));
+                    s.ApiVersion?.Split('/')[1] ?? "v1alpha2", spec.CreateBaseline ? BaselineServiceName(spec) : null, BaselineLabels(spec))
+                    { StableDeployment = spec.StableDeployment });
             }
             case MeshProviders.Nginx:
             {
                 var n = spec.Nginx!;
                 return new NginxRouter(api, new NginxRouterOptions(spec.Namespace, spec.Name, spec.Service, n.CanaryService, canaryLabels,
-                    n.Ingress, n.CanaryIngress, n.WeightTotal));
+                    n.Ingress, n.CanaryIngress, n.WeightTotal) { StableDeployment = spec.StableDeployment });
             }
             case MeshProviders.Linkerd1:
             {

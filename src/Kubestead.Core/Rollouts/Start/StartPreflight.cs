@@ -46,6 +46,12 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
                 await Guard(checks, Fail, "cluster", () => runtime.Router.PlanSetCanaryWeightAsync(first.Weight, ct)).ConfigureAwait(false);
             if (errors.Count == failedBefore)
                 checks.Add(new SpecCheck("cluster", CheckOutcome.Passed, $"the {spec.MeshProvider} objects and Deployments fit the spec"));
+            if (spec.MeshProvider != MeshProviders.None
+                && await HpaGuard.FindAsync(api, spec.Namespace, spec.StableDeployment, ct).ConfigureAwait(false) is { } hpa)
+                checks.Add(new SpecCheck("autoscaler", CheckOutcome.Passed,
+                    $"HorizontalPodAutoscaler {hpa["metadata"]?["name"]} scales Deployment {spec.StableDeployment} " +
+                    $"({hpa["spec"]?["minReplicas"]?.ToString() ?? "1"} to {hpa["spec"]?["maxReplicas"]} replicas): the canary is resized from stable's " +
+                    "replica count every round, so its pods carry stable's load per pod"));
             await CheckCreatedObjectsAsync(spec, footprint, checks, Fail, ct).ConfigureAwait(false);
         }
         if (await CheckPermissionsAsync(spec, footprint, runtime.Workload.CreatesCanary || runtime.Workload.BaselineDeployment is not null, checks, ct).ConfigureAwait(false) is { } denied)
