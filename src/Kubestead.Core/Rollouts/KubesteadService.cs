@@ -12,7 +12,7 @@ using Kubestead.Traffic;
 namespace Kubestead.Rollouts;
 
 /// <summary>The engine behind the cmdlets and the CLI: each member is one user-level operation.</summary>
-public sealed class KubesteadService : IKubesteadService
+public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.IRolloutDriver
 {
     private readonly IKubernetesApi _api;
     private readonly KubesteadServiceOptions _options;
@@ -112,6 +112,25 @@ public sealed class KubesteadService : IKubesteadService
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested)
         {
             return await GetAsync(ns, name, ct).ConfigureAwait(false) with { TimedOut = true };
+        }
+    }
+
+    /// <summary>
+    /// Drives the rollout when its Lease is free or expired, until it is terminal and cleaned up or paused; returns at
+    /// once, without waiting, when another driver holds the Lease. This is the controller's one call per rollout: the
+    /// same drive as <see cref="WaitAsync"/>, minus the waiting for someone else's Lease (the controller times that itself).
+    /// </summary>
+    public async Task<DriveAttempt> DriveIfFreeAsync(string ns, string name, CancellationToken ct = default)
+    {
+        if (await _store.TryLoadAsync(ns, name, ct).ConfigureAwait(false) is not { } stored) return DriveAttempt.Gone;
+        if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone || stored.Status.Phase == RolloutPhase.Paused) return new DriveAttempt(ToResult(stored));
+        try
+        {
+            return new DriveAttempt(await DriveAsync(stored, ct).ConfigureAwait(false));
+        }
+        catch (RolloutLockedException e)
+        {
+            return new DriveAttempt(null, e.Holder, e.ExpiresAt);
         }
     }
 
