@@ -58,6 +58,7 @@ public sealed class CliApp(CliContext ctx)
         root.Subcommands.Add(Validate());
         root.Subcommands.Add(GitOps());
         root.Subcommands.Add(NewSpec());
+        root.Subcommands.Add(Controller());
         return root;
     }
 
@@ -281,6 +282,36 @@ public sealed class CliApp(CliContext ctx)
         }, ct));
         return cmd;
     }
+
+    private Command Controller()
+    {
+        var watch = new Option<string[]>("--watch-namespace")
+        {
+            Description = "Drive rollouts in this namespace (repeat or comma-separate for several; default: every namespace)", AllowMultipleArgumentsPerToken = true,
+        };
+        var replica = new Option<string?>("--replica") { Description = "This replica's name in Leases and logs (default: $POD_NAME, else host-pid)" };
+        var home = new Option<string?>("--home-namespace") { Description = "Where the replicas' heartbeat Leases live (default: the context's or the pod's namespace)" };
+        var max = new Option<int>("--max-rollouts") { Description = "At most this many rollouts driven at once by this replica", DefaultValueFactory = _ => 100 };
+        var cmd = new Command("controller", "Run a controller replica: drive every rollout handed to controllers ('start --detach') until SIGTERM, then release its Leases")
+        {
+            watch, replica, home, max,
+        };
+        cmd.SetAction((p, ct) => Guard(p, async () =>
+        {
+            var name = p.GetValue(replica) ?? Kubestead.Controller.ControllerHost.DefaultReplica(ctx.Environment);
+            var options = new Kubestead.Controller.ControllerHostOptions(
+                new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)),
+                name, SplitList(p.GetValue(watch)), p.GetValue(home), p.GetValue(max));
+            var log = new ControllerLog(ctx.Out, name, p.GetValue(_verbose));
+            // Runs until SIGTERM (the token), then drains: that is a normal end, exit 0.
+            await Kubestead.Controller.ControllerHost.RunAsync(options, log, log, null, ct, ctx.Environment).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    private static List<string> SplitList(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
 
     private Command Wait()
     {
