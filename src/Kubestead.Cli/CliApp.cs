@@ -252,16 +252,22 @@ public sealed class CliApp(CliContext ctx)
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
         var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
-        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, replace, _dryRun };
+        var detach = new Option<bool>("--detach") { Description = "Validate, preflight and record the rollout, hand it to 'kubestead controller' and return (refused when no controller is live)" };
+        var controllerNs = new Option<string>("--controller-namespace")
+        {
+            Description = "Where the controllers run (their heartbeat Leases), for --detach", DefaultValueFactory = _ => Kubestead.Controller.ControllerPresence.DefaultNamespace,
+        };
+        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, replace, detach, controllerNs, _dryRun };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, observer, ci) =>
         {
             var request = new StartRequest
             {
                 SpecPath = p.GetValue(file), Name = p.GetValue(name), Image = p.GetValue(image),
                 MeshProvider = p.GetValue(mesh), Service = p.GetValue(service), Namespace = ns, Replace = p.GetValue(replace),
+                Detach = p.GetValue(detach), ControllerNamespace = p.GetValue(controllerNs)!,
             };
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new StartOperation(request), ct).ConfigureAwait(false));
-            return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait) && !request.Detach, ct).ConfigureAwait(false));
         }, ct));
         return cmd;
     }

@@ -42,6 +42,16 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     public async Task<RolloutResult> StartAsync(StartRequest request, bool wait, CancellationToken ct = default)
     {
         var (spec, yaml) = await ParseRequestAsync(request, ct).ConfigureAwait(false);
+        if (request.Detach)
+        {
+            // Checked before anything is written: a detached rollout nobody drives would hold a canary unwatched.
+            await Kubestead.Controller.ControllerPresence.RequireAsync(_api, _options.Clock, request.ControllerNamespace, spec.Namespace, ct).ConfigureAwait(false);
+            var recorded = await StartAsync(request with { Detach = false }, wait: false, ct).ConfigureAwait(false);
+            if (recorded.Phase.IsTerminal()) return recorded;
+            await Kubestead.Controller.ControllerHandoff.HandOverAsync(_api, spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+            _options.Observer.OnEvent(new VerboseEvent(Now, spec.Namespace, spec.Name, $"rollout {spec.Name} handed to the controllers in namespace {request.ControllerNamespace}"));
+            return await GetAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+        }
         var runtime = _runtimes.Create(spec);
         // A CI job run again: the same version attaches, another version is refused (or replaced on request), a canary
         // stable already runs writes nothing. Decided before the preflight, which refuses an unfinished rollout.

@@ -83,6 +83,19 @@ internal sealed class ControllerFleet : IAsyncDisposable
     /// <summary>An app (Deployment of 2 and Service) and a recorded rollout of it, handed to controllers (unless told not to) as CI would.</summary>
     public async Task HandOverAsync(string ns, string app, bool toControllers = true)
     {
+        SeedApp(ns, app);
+        await using var ci = CiService();
+        // `kubestead start --detach`, or a plain `start --no-wait` that leaves the rollout to its CI job.
+        await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = toControllers, ControllerNamespace = Home }, wait: false));
+        if (toControllers) Rollouts.Add(new RolloutKey(ns, app));
+    }
+
+    /// <summary>A CI job's engine (not a controller).</summary>
+    public KubesteadService CiService() => new(Cluster, new KubesteadServiceOptions { Clock = Clock, Driver = new DriverIdentity("ci", "runner", null, "ci") });
+
+    /// <summary>An app to roll out: a Deployment of 2 and its Service.</summary>
+    public void SeedApp(string ns, string app)
+    {
         SeedNamespace(ns);
         Cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
             {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}","labels":{"app":"{{{app}}}"}},
@@ -94,11 +107,6 @@ internal sealed class ControllerFleet : IAsyncDisposable
             {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}"},
              "spec":{"selector":{"app":"{{{app}}}"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
             """)!.AsObject());
-        await using var ci = new KubesteadService(Cluster, new KubesteadServiceOptions { Clock = Clock, Driver = new DriverIdentity("ci", "runner", null, "ci") });
-        await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app) }, wait: false));
-        if (!toControllers) return;
-        await ControllerHandoff.HandOverAsync(Cluster, ns, app);
-        Rollouts.Add(new RolloutKey(ns, app));
     }
 
     public static string Spec(string ns, string app) => $"""

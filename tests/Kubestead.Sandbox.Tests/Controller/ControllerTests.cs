@@ -1,5 +1,6 @@
 using Kubestead.Controller;
 using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
 using Kubestead.Rollouts.State;
 
 namespace Kubestead.Sandbox.Tests.Controller;
@@ -155,5 +156,61 @@ public class ControllerTests
         Assert.NotEmpty(failures);
         // Backed off: a handful of attempts over the run, not one per event or per second.
         Assert.InRange(failures.Count, 1, 10);
+    }
+
+    [Fact]
+    public async Task Start_detach_is_refused_when_no_controller_is_live_and_writes_nothing()
+    {
+        await using var fleet = new ControllerFleet();
+        fleet.SeedApp("team-0", "app-0");
+        var writes = fleet.Cluster.Writes.Count;
+        await using var ci = fleet.CiService();
+
+        var e = await Assert.ThrowsAsync<KubesteadException>(() => Task.Run(() => ci.StartAsync(
+            new StartRequest { SpecYaml = ControllerFleet.Spec("team-0", "app-0"), Detach = true, ControllerNamespace = ControllerFleet.Home }, wait: false)));
+
+        Assert.Equal("NoLiveController", e.ErrorId);
+        Assert.Contains("namespace 'team-0'", e.Message);
+        Assert.Contains("kubestead controller", e.Message);
+        Assert.Equal(writes, fleet.Cluster.Writes.Count);
+    }
+
+    [Fact]
+    public async Task Start_detach_is_refused_when_the_only_controller_stopped_or_serves_other_namespaces()
+    {
+        await using var fleet = new ControllerFleet();
+        var a = await fleet.StartReplicaAsync("a");
+        await fleet.HandOverAsync("team-0", "app-0");
+        fleet.SeedApp("team-1", "app-1");
+        await using var ci = fleet.CiService();
+        var detached = new StartRequest { SpecYaml = ControllerFleet.Spec("team-1", "app-1"), Detach = true, ControllerNamespace = ControllerFleet.Home };
+
+        // a serves every namespace: live, so team-1 is accepted too; once it stopped (heartbeat removed), nothing is.
+        await a.Stop.CancelAsync();
+        await a.Run.WaitAsync(TimeSpan.FromSeconds(30));
+        var e = await Assert.ThrowsAsync<KubesteadException>(() => Task.Run(() => ci.StartAsync(detached, wait: false)));
+        Assert.Equal("NoLiveController", e.ErrorId);
+        Assert.Null(fleet.Cluster.Peek(ResourceType.ConfigMap, "team-1", RolloutStateStore.ObjectName("app-1")));
+    }
+
+    [Fact]
+    public async Task Start_detach_records_the_rollout_for_the_controllers_and_returns_at_once()
+    {
+        await using var fleet = new ControllerFleet();
+        var a = await fleet.StartReplicaAsync("a");
+        await using var ci = fleet.CiService();
+        fleet.SeedApp("team-0", "app-0");
+
+        var result = await Task.Run(() => ci.StartAsync(
+            new StartRequest { SpecYaml = ControllerFleet.Spec("team-0", "app-0"), Detach = true, ControllerNamespace = ControllerFleet.Home }, wait: false));
+        fleet.Rollouts.Add(new RolloutKey("team-0", "app-0"));
+
+        Assert.Equal(RolloutPhase.Progressing, result.Phase);
+        var cm = fleet.Cluster.Peek(ResourceType.ConfigMap, "team-0", RolloutStateStore.ObjectName("app-0"))!;
+        Assert.Equal(ControllerHandoff.ControllerValue, cm["metadata"]!["labels"]![ControllerHandoff.DriverLabel]!.GetValue<string>());
+        await fleet.AdvanceUntilAsync(fleet.AllDone, Plenty, "the detached rollout completed");
+        AssertEndedAsWithOneDriver(fleet);
+        // status names the controller replica that drives it while it runs; here, the history says who did.
+        Assert.Contains(fleet.State(new RolloutKey("team-0", "app-0")).Status.History, h => h.Driver == a.Holder);
     }
 }
