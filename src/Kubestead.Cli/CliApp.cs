@@ -298,16 +298,20 @@ public sealed class CliApp(CliContext ctx)
         var replica = new Option<string?>("--replica") { Description = "This replica's name in Leases and logs (default: $POD_NAME, else host-pid)" };
         var home = new Option<string?>("--home-namespace") { Description = "Where the replicas' heartbeat Leases live (default: the context's or the pod's namespace)" };
         var max = new Option<int>("--max-rollouts") { Description = "At most this many rollouts driven at once by this replica", DefaultValueFactory = _ => 100 };
+        var lease = new Option<TimeSpan?>("--lease-duration")
+        {
+            Description = "Rollout Lease and heartbeat duration (default 00:01:00): a dead replica's rollouts are driven again after about this long",
+        };
         var cmd = new Command("controller", "Run a controller replica: drive every rollout handed to controllers ('start --detach') until SIGTERM, then release its Leases")
         {
-            watch, replica, home, max,
+            watch, replica, home, max, lease,
         };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var name = p.GetValue(replica) ?? Kubestead.Controller.ControllerHost.DefaultReplica(ctx.Environment);
             var options = new Kubestead.Controller.ControllerHostOptions(
                 new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)),
-                name, SplitList(p.GetValue(watch)), p.GetValue(home), p.GetValue(max));
+                name, SplitList(p.GetValue(watch)), p.GetValue(home), p.GetValue(max), p.GetValue(lease));
             var log = new ControllerLog(ctx.Out, name, p.GetValue(_verbose));
             // Runs until SIGTERM (the token), then drains: that is a normal end, exit 0.
             await Kubestead.Controller.ControllerHost.RunAsync(options, log, log, null, ct, ctx.Environment).ConfigureAwait(false);

@@ -22,6 +22,9 @@ public static class ControllerHost
         environment ??= Environment.GetEnvironmentVariable;
         var connection = KubeConfigResolver.Resolve(options.Connection.KubeConfig, options.Connection.Context, options.Connection.Namespace);
         var replica = options.Replica ?? DefaultReplica(environment);
+        var leaseDuration = options.LeaseDuration ?? TimeSpan.FromSeconds(60);
+        if (leaseDuration < TimeSpan.FromSeconds(3))
+            throw new KubesteadException("InvalidLeaseDuration", KubesteadErrorKind.InvalidInput, $"--lease-duration must be at least 3 seconds (got {leaseDuration})");
         if (options.MaxConcurrentRollouts < 1)
             throw new KubesteadException("InvalidMaxRollouts", KubesteadErrorKind.InvalidInput, $"--max-rollouts must be at least 1 (got {options.MaxConcurrentRollouts})");
         // The engine owns the client and disposes it.
@@ -30,7 +33,7 @@ public static class ControllerHost
         {
             Observer = rolloutObserver,
             Driver = new DriverIdentity("controller", replica, null, replica),
-            LeaseDuration = options.LeaseDuration ?? TimeSpan.FromSeconds(60),
+            LeaseDuration = leaseDuration,
         });
         var controller = new RolloutController(api, engine, new ControllerOptions
         {
@@ -38,6 +41,7 @@ public static class ControllerHost
             Namespaces = options.Namespaces is { Count: > 0 } ns ? ns : null,
             HomeNamespace = options.HomeNamespace ?? connection.Namespace,
             MaxConcurrentRollouts = options.MaxConcurrentRollouts,
+            HeartbeatDuration = leaseDuration,
         }, observer);
         started?.Invoke(controller);
         await controller.RunAsync(stop).ConfigureAwait(false);

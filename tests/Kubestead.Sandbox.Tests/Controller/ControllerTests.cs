@@ -26,7 +26,8 @@ public class ControllerTests
             Assert.Equal(RolloutPhase.Completed, state.Status.Phase);
             // Every step ran once: one "setWeight" to 50 and one promotion, whoever drove which part.
             Assert.Single(state.Status.History, h => h.Kind == "setWeight");
-            Assert.All(state.Status.History.Where(h => h.Kind is "setWeight" or "step" or "completed"),
+            Assert.Single(state.Status.History, h => h.Kind == "complete");
+            Assert.All(state.Status.History.Where(h => h.Kind is "setWeight" or "step" or "complete"),
                 h => Assert.StartsWith("controller@", h.Driver, StringComparison.Ordinal));
             // Nothing left behind: the canary Deployment is gone and nobody holds the Lease.
             Assert.Null(fleet.Cluster.Peek(ResourceType.Deployment, key.Namespace, key.Name + "-canary"));
