@@ -23,6 +23,7 @@ public sealed class RolloutController
     private readonly ControllerHeartbeat _heartbeat;
     private readonly ConcurrentDictionary<RolloutKey, Task> _work = new();
     private readonly ConcurrentDictionary<RolloutKey, int> _failures = new();
+    private readonly ConcurrentDictionary<RolloutKey, DateTimeOffset> _backoffUntil = new();
     private readonly object _shareGate = new();
     private readonly HashSet<RolloutKey> _driving = new();
 
@@ -125,6 +126,8 @@ public sealed class RolloutController
     private async Task LookAtAsync(RolloutKey key, CancellationToken stop)
     {
         if (!_informer.TryGet(key, out var watched) || !watched.NeedsDriver) return;
+        // A failed drive's own writes (its Lease taken and given back) must not cut its backoff short: its timer brings it back.
+        if (_backoffUntil.TryGetValue(key, out var until) && _options.Clock.GetUtcNow() < until) return;
         lock (_shareGate)
         {
             if (_driving.Count >= FairShare)
@@ -140,11 +143,12 @@ public sealed class RolloutController
             Emit(ControllerEventKind.Driving, key, $"driving {key}");
             var attempt = await _driver.DriveIfFreeAsync(key.Namespace, key.Name, stop).ConfigureAwait(false);
             _failures.TryRemove(key, out _);
-            if (attempt is { IsLocked: true, LockedUntil: { } until })
+            _backoffUntil.TryRemove(key, out _);
+            if (attempt is { IsLocked: true, LockedUntil: { } expires })
             {
-                Emit(ControllerEventKind.Locked, key, $"driven by {attempt.LockedBy}; looking again when its Lease expires at {until:u}");
+                Emit(ControllerEventKind.Locked, key, $"driven by {attempt.LockedBy}; looking again when its Lease expires at {expires:u}");
                 // A second past expiry, so the holder's last renewal (clock skew included) is surely stale.
-                _queue.AddAfter(key, until - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+                _queue.AddAfter(key, expires - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
             }
             else if (attempt.Result is { } result)
             {
@@ -165,6 +169,7 @@ public sealed class RolloutController
             var n = _failures.AddOrUpdate(key, 1, (_, f) => f + 1);
             var backoff = TimeSpan.FromTicks(Math.Min(_options.MaxBackoff.Ticks, TimeSpan.FromSeconds(5).Ticks << Math.Min(n - 1, 16)));
             Emit(ControllerEventKind.Failed, key, $"drive failed ({e.Message}); trying again in {backoff}");
+            _backoffUntil[key] = _options.Clock.GetUtcNow() + backoff;
             _queue.AddAfter(key, backoff);
         }
         finally
