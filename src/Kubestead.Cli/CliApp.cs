@@ -58,6 +58,7 @@ public sealed class CliApp(CliContext ctx)
         root.Subcommands.Add(Validate());
         root.Subcommands.Add(GitOps());
         root.Subcommands.Add(NewSpec());
+        root.Subcommands.Add(Controller());
         return root;
     }
 
@@ -252,16 +253,22 @@ public sealed class CliApp(CliContext ctx)
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
         var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
-        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, replace, _dryRun };
+        var detach = new Option<bool>("--detach") { Description = "Validate, preflight and record the rollout, hand it to 'kubestead controller' and return (refused when no controller is live)" };
+        var controllerNs = new Option<string>("--controller-namespace")
+        {
+            Description = "Where the controllers run (their heartbeat Leases), for --detach", DefaultValueFactory = _ => Kubestead.Controller.ControllerPresence.DefaultNamespace,
+        };
+        var cmd = new Command("start", "Start a rollout and drive it until it completes, rolls back or pauses") { file, name, image, mesh, service, noWait, replace, detach, controllerNs, _dryRun };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, observer, ci) =>
         {
             var request = new StartRequest
             {
                 SpecPath = p.GetValue(file), Name = p.GetValue(name), Image = p.GetValue(image),
                 MeshProvider = p.GetValue(mesh), Service = p.GetValue(service), Namespace = ns, Replace = p.GetValue(replace),
+                Detach = p.GetValue(detach), ControllerNamespace = p.GetValue(controllerNs)!,
             };
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new StartOperation(request), ct).ConfigureAwait(false));
-            return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.StartAsync(request, !p.GetValue(noWait) && !request.Detach, ct).ConfigureAwait(false));
         }, ct));
         return cmd;
     }
@@ -282,6 +289,40 @@ public sealed class CliApp(CliContext ctx)
         }, ct));
         return cmd;
     }
+
+    private Command Controller()
+    {
+        var watch = new Option<string[]>("--watch-namespace")
+        {
+            Description = "Drive rollouts in this namespace (repeat or comma-separate for several; default: every namespace)", AllowMultipleArgumentsPerToken = true,
+        };
+        var replica = new Option<string?>("--replica") { Description = "This replica's name in Leases and logs (default: $POD_NAME, else host-pid)" };
+        var home = new Option<string?>("--home-namespace") { Description = "Where the replicas' heartbeat Leases live (default: the context's or the pod's namespace)" };
+        var max = new Option<int>("--max-rollouts") { Description = "At most this many rollouts driven at once by this replica", DefaultValueFactory = _ => 100 };
+        var lease = new Option<TimeSpan?>("--lease-duration")
+        {
+            Description = "Rollout Lease and heartbeat duration (default 00:01:00): a dead replica's rollouts are driven again after about this long",
+        };
+        var cmd = new Command("controller", "Run a controller replica: drive every rollout handed to controllers ('start --detach') until SIGTERM, then release its Leases")
+        {
+            watch, replica, home, max, lease,
+        };
+        cmd.SetAction((p, ct) => Guard(p, async () =>
+        {
+            var name = p.GetValue(replica) ?? Kubestead.Controller.ControllerHost.DefaultReplica(ctx.Environment);
+            var options = new Kubestead.Controller.ControllerHostOptions(
+                new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)),
+                name, SplitList(p.GetValue(watch)), p.GetValue(home), p.GetValue(max), p.GetValue(lease));
+            var log = new ControllerLog(ctx.Out, name, p.GetValue(_verbose));
+            // Runs until SIGTERM (the token), then drains: that is a normal end, exit 0.
+            await Kubestead.Controller.ControllerHost.RunAsync(options, log, log, null, ct, ctx.Environment).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    private static List<string> SplitList(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
 
     private Command Wait()
     {

@@ -85,6 +85,10 @@ public sealed record StartRequest
     public string? Service { get; init; }
     /// <summary>When another version's rollout is running: abort it and start this one (else start refuses).</summary>
     public bool Replace { get; init; }
+    /// <summary>Hand the rollout to a `kubestead controller` instead of driving it (start refuses when no controller's heartbeat is live).</summary>
+    public bool Detach { get; init; }
+    /// <summary>Where the controllers' heartbeat Leases are looked for when <see cref="Detach"/> is set.</summary>
+    public string ControllerNamespace { get; init; } = Kubestead.Controller.ControllerPresence.DefaultNamespace;
 }
 
 /// <summary>One backend of a route and its weight as the mesh object states it.</summary>

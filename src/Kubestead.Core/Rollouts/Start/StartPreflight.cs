@@ -21,6 +21,14 @@ public sealed record PreflightReport(IReadOnlyList<SpecCheck> Checks, IReadOnlyL
 /// </summary>
 public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, DriverIdentity driver)
 {
+    /// <summary>One problem is thrown as itself (its error id stays stable); several as one error listing them all.</summary>
+    public async Task RunOrThrowAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
+    {
+        var report = await RunAsync(spec, runtime, ct).ConfigureAwait(false);
+        if (!report.Passed)
+            throw report.Errors.Count == 1 ? report.Errors[0] : new PreflightFailedException(report);
+    }
+
     public async Task<PreflightReport> RunAsync(RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
     {
         var checks = new List<SpecCheck>();

@@ -15,7 +15,7 @@ namespace Kubestead.Rollouts.Start;
 public sealed class StartTransaction(
     IKubernetesApi api,
     RolloutStateStore store,
-    RolloutExecutor executor,
+    RolloutDriver engine,
     TimeProvider clock,
     DriverIdentity driver,
     Func<string, string, CancellationToken, Task<RolloutLease>> acquireLease,
@@ -38,8 +38,8 @@ public sealed class StartTransaction(
                 .WithHistory(new RolloutHistoryEntry(startedAt, driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
             var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
             beforePrepare();
-            stored = await executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
-            if (wait) stored = await executor.DriveAsync(stored, runtime, lease, ct).ConfigureAwait(false);
+            stored = await engine.Executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
+            if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct).ConfigureAwait(false);
             return stored;
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)

@@ -98,6 +98,29 @@ public sealed class RolloutStateStore(IKubernetesApi api)
         return FromConfigMap(updated);
     }
 
+    /// <summary>
+    /// Applies <paramref name="change"/> to the freshest status and writes it (null: nothing to write). A conflict means
+    /// a driver wrote in between: the change is re-read and applied again, a few times, so a command from another
+    /// process (pause, promote, a hand-set weight) lands on top of whatever the driver just recorded.
+    /// </summary>
+    public async Task<StoredRollout> UpdateAsync(string ns, string rollout, Func<RolloutStatus, RolloutStatus?> change, TimeProvider clock, CancellationToken ct = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await LoadAsync(ns, rollout, ct).ConfigureAwait(false);
+            var next = change(stored.Status);
+            if (next is null) return stored;
+            try
+            {
+                return await SaveAsync(stored, next with { UpdatedAt = clock.GetUtcNow() }, ct).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException e) when ((e.IsConflict || e.IsInvalid) && attempt < 5)
+            {
+                // The driver wrote in between: re-read and apply the change again.
+            }
+        }
+    }
+
     public async Task DeleteAsync(StoredRollout current, CancellationToken ct = default)
     {
         try

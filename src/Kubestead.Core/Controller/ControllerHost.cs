@@ -1,0 +1,49 @@
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+
+namespace Kubestead.Controller;
+
+/// <summary>
+/// Connects a controller replica to its cluster (kubeconfig or in-cluster) and runs it until cancelled: the CLI's one
+/// call. The replica's engine is the same <see cref="KubesteadService"/> `start` and `wait` use, under the controller's
+/// own identity, so Leases and history show which replica drove what.
+/// </summary>
+public static class ControllerHost
+{
+    /// <summary>The replica's name: the pod name in a cluster (HOSTNAME), plus the process id when run by hand.</summary>
+    public static string DefaultReplica(Func<string, string?> environment) =>
+        environment("POD_NAME") ?? $"{environment("HOSTNAME") ?? Environment.MachineName}-{Environment.ProcessId}";
+
+    public static async Task RunAsync(ControllerHostOptions options, IControllerObserver observer, IRolloutObserver rolloutObserver,
+        Action<RolloutController>? started, CancellationToken stop, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var connection = KubeConfigResolver.Resolve(options.Connection.KubeConfig, options.Connection.Context, options.Connection.Namespace);
+        var replica = options.Replica ?? DefaultReplica(environment);
+        var leaseDuration = options.LeaseDuration ?? TimeSpan.FromSeconds(60);
+        if (leaseDuration < TimeSpan.FromSeconds(3))
+            throw new KubesteadException("InvalidLeaseDuration", KubesteadErrorKind.InvalidInput, $"--lease-duration must be at least 3 seconds (got {leaseDuration})");
+        if (options.MaxConcurrentRollouts < 1)
+            throw new KubesteadException("InvalidMaxRollouts", KubesteadErrorKind.InvalidInput, $"--max-rollouts must be at least 1 (got {options.MaxConcurrentRollouts})");
+        // The engine owns the client and disposes it.
+        var api = new KubernetesClientAdapter(connection, TimeProvider.System);
+        await using var engine = new KubesteadService(api, new KubesteadServiceOptions
+        {
+            Observer = rolloutObserver,
+            Driver = new DriverIdentity("controller", replica, null, replica),
+            LeaseDuration = leaseDuration,
+        });
+        var controller = new RolloutController(api, engine, new ControllerOptions
+        {
+            Replica = replica,
+            Namespaces = options.Namespaces is { Count: > 0 } ns ? ns : null,
+            HomeNamespace = options.HomeNamespace ?? connection.Namespace,
+            MaxConcurrentRollouts = options.MaxConcurrentRollouts,
+            HeartbeatDuration = leaseDuration,
+        }, observer);
+        started?.Invoke(controller);
+        await controller.RunAsync(stop).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Kubestead.Rollouts.Engine;
+
+/// <summary>Which rollout a host asks <see cref="RolloutDriver"/> to drive, and what to do when someone else drives it.</summary>
+/// <param name="Namespace">The rollout's namespace (where its state ConfigMap and Lease live).</param>
+/// <param name="Name">The rollout's name.</param>
+public sealed record DriveRequest(string Namespace, string Name)
+{
+    /// <summary>
+    /// When another live driver holds the Lease: false (the default) throws <see cref="RolloutLockedException"/> at once,
+    /// so a controller replica moves on to another rollout; true watches the state until the rollout ends or pauses,
+    /// taking over if that driver's Lease lapses (what <c>kubestead wait</c> does).
+    /// </summary>
+    public bool WatchWhileLocked { get; init; }
+}

@@ -1,0 +1,128 @@
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts.State;
+
+namespace Kubestead.Rollouts.Engine;
+
+/// <summary>
+/// The one engine entry point every host calls: drive rollout ns/name until it ends, until it pauses, or until the host
+/// cancels the drive or loses the rollout's Lease. The host supplies the clock, observer and identity
+/// (<see cref="RolloutHostContext"/>) and the <see cref="CancellationToken"/> of each drive; the Lease is either taken
+/// here under the host's identity (<see cref="DriveAsync(DriveRequest, CancellationToken)"/>) or handed in by a host
+/// that already holds it (<see cref="DriveHeldAsync"/>).
+/// <para>
+/// Hosts: the CLI and the cmdlets drive one rollout per process through <c>KubesteadService</c> (start, wait, resume,
+/// promote). <c>kubestead controller</c> drives many rollouts from one process with one <see cref="RolloutDriver"/> per
+/// replica; replicas share the rollouts through their Leases (a <see cref="RolloutLockedException"/> means another
+/// replica drives it). One instance may drive several rollouts at once; it keeps no state between drives.
+/// </para>
+/// <para>
+/// Contract: a drive returns the rollout's state as the cluster holds it when it stopped (terminal, or paused);
+/// cancellation throws <see cref="OperationCanceledException"/> after recording where the drive stopped and releasing
+/// the Lease (best effort, bounded by <see cref="RolloutHostContext.ReleaseTimeout"/>); a Lease taken by someone else
+/// throws <see cref="RolloutLeaseLostException"/>. Every step is recorded before the next begins, so any host can take
+/// over from whatever point a drive stopped.
+/// </para>
+/// </summary>
+public sealed class RolloutDriver
+{
+    private readonly IKubernetesApi _api;
+    private readonly RolloutStateStore _store;
+    private readonly RuntimeFactory _runtimes;
+
+    public RolloutDriver(IKubernetesApi api, RolloutStateStore store, RuntimeFactory runtimes, RolloutHostContext host)
+    {
+        _api = api;
+        _store = store;
+        _runtimes = runtimes;
+        Host = host;
+        Executor = new RolloutExecutor(store, host.Clock, host.Observer, host.Driver) { PollInterval = host.PollInterval };
+    }
+
+    public RolloutHostContext Host { get; }
+
+    /// <summary>The state machine's actions, for the one-shot commands that act outside a drive (abort, restart after drift).</summary>
+    public RolloutExecutor Executor { get; }
+
+    private DateTimeOffset Now => Host.Clock.GetUtcNow();
+
+    /// <summary>
+    /// Drives the rollout from its recorded state. A rollout already ended and cleaned up, or paused, is returned as it is
+    /// without taking its Lease. When another live driver holds the Lease, see <see cref="DriveRequest.WatchWhileLocked"/>.
+    /// </summary>
+    public async Task<StoredRollout> DriveAsync(DriveRequest request, CancellationToken ct)
+    {
+        while (true)
+        {
+            var stored = await _store.LoadAsync(request.Namespace, request.Name, ct).ConfigureAwait(false);
+            if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone || stored.Status.Phase == RolloutPhase.Paused) return stored;
+            try
+            {
+                return await DriveAsync(stored, ct).ConfigureAwait(false);
+            }
+            catch (RolloutLockedException) when (request.WatchWhileLocked)
+            {
+                // Another process drives it: watch its progress instead.
+                await Task.Delay(Host.PollInterval, Host.Clock, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Drives from a state the host has just read or written (resume, promote), under a Lease taken and released here.</summary>
+    public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct)
+    {
+        var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+        try
+        {
+            return await DriveHeldAsync(stored, lease, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ReleaseLeaseAsync(lease, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Drives under a Lease the host holds and will release (start's transaction; a controller that took it first).</summary>
+    public Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct) =>
+        Executor.DriveAsync(stored, _runtimes.Create(stored.ParseSpec()), lease, ct);
+
+    /// <summary>Takes the rollout's Lease for this host, or throws <see cref="RolloutLockedException"/> naming the live holder.</summary>
+    public Task<RolloutLease> AcquireLeaseAsync(string ns, string name, CancellationToken ct) =>
+        RolloutLease.AcquireAsync(_api, Host.Clock, ns, name, Host.Driver, Host.LeaseDuration, ct);
+
+    /// <summary>
+    /// Ends a drive. The caller's token may already be cancelled (Ctrl+C, SIGTERM, StopProcessing, a controller shutting
+    /// down), so the last writes get their own short timeout: when cancelled, the status first says where the driver
+    /// stopped; then the Lease is given up, so the next driver need not wait for it to expire. Both are best effort: a
+    /// failure here must not hide the drive's own outcome, and an unreleased Lease only expires.
+    /// </summary>
+    public async Task ReleaseLeaseAsync(RolloutLease lease, CancellationToken callerToken)
+    {
+        using var cts = new CancellationTokenSource(Host.ReleaseTimeout);
+        if (callerToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RecordCancelledAsync(lease.Namespace, lease.Rollout, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is KubesteadException or KubernetesApiException or OperationCanceledException or HttpRequestException)
+            {
+                // The status still holds the last step recorded; only the note is missing.
+            }
+        }
+        await lease.ReleaseAsync(cts.Token).ConfigureAwait(false);
+        if (callerToken.IsCancellationRequested)
+            Host.Observer.OnEvent(new VerboseEvent(Now, lease.Namespace, lease.Rollout, $"lease {RolloutLease.ObjectName(lease.Rollout)} released"));
+    }
+
+    private async Task RecordCancelledAsync(string ns, string name, CancellationToken ct)
+    {
+        var stored = await _store.UpdateAsync(ns, name, s =>
+        {
+            if (s.Phase is not (RolloutPhase.Progressing or RolloutPhase.Promoting)) return null;
+            var where = $"driver {Host.Driver} was cancelled at step {s.StepIndex + 1} ({s.Phase}, canary {s.CanaryWeight:0.###}%); " +
+                        "every step taken is recorded: resume to continue";
+            return (s with { Message = where }).WithHistory(new RolloutHistoryEntry(Now, Host.Driver.ToString(), "cancelled", where, s.CanaryWeight));
+        }, Host.Clock, ct).ConfigureAwait(false);
+        Host.Observer.OnEvent(new WarningEvent(Now, ns, name, stored.Status.Message));
+    }
+}

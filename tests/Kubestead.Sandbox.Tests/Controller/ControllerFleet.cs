@@ -1,0 +1,167 @@
+using System.Text.Json.Nodes;
+using Kubestead.Controller;
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+using Kubestead.Sandbox.Cluster;
+
+namespace Kubestead.Sandbox.Tests.Controller;
+
+/// <summary>
+/// Controller replicas in one test process on an emulated cluster and a hand-moved virtual clock: each replica has its
+/// own line to the cluster (which the test can freeze), its own engine and its own identity, as separate processes do.
+/// Time moves one virtual second per step, with a little real time between steps for the replicas to act.
+/// </summary>
+internal sealed class ControllerFleet : IAsyncDisposable
+{
+    public const string Home = "kubestead-system";
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(60);
+
+    public VirtualClock Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero));
+    public EmulatedCluster Cluster { get; }
+    public List<Replica> Replicas { get; } = new();
+    public List<RolloutKey> Rollouts { get; } = new();
+
+    public ControllerFleet()
+    {
+        Cluster = new EmulatedCluster(Clock, podReadyDelay: TimeSpan.FromSeconds(20)) { DefaultNamespace = Home, RequireNamespaces = true };
+        SeedNamespace(Home);
+    }
+
+    public sealed class Replica(string name, FreezableApi api, RolloutController controller, CancellationTokenSource stop, Task run, List<ControllerEvent> events)
+    {
+        public string Name => name;
+        public FreezableApi Api => api;
+        public RolloutController Controller => controller;
+        public CancellationTokenSource Stop => stop;
+        public Task Run => run;
+        public List<ControllerEvent> Events => events;
+        public int MostDrivenAtOnce { get; set; }
+
+        /// <summary>The engine's Lease holder string for this replica.</summary>
+        public string Holder => Identity(name).ToString();
+    }
+
+    private sealed class Recorder(List<ControllerEvent> events) : IControllerObserver
+    {
+        public void OnEvent(ControllerEvent e)
+        {
+            lock (events) events.Add(e);
+        }
+    }
+
+    public static DriverIdentity Identity(string replica) => new("controller", replica, null, replica);
+
+    public async Task<Replica> StartReplicaAsync(string name)
+    {
+        var api = new FreezableApi(Cluster) { Clock = Clock };
+        var engine = new KubesteadService(api, new KubesteadServiceOptions
+        {
+            Clock = Clock, Driver = Identity(name), LeaseDuration = LeaseDuration, PollInterval = TimeSpan.FromSeconds(30),
+        });
+        var events = new List<ControllerEvent>();
+        var controller = new RolloutController(api, engine, new ControllerOptions
+        {
+            Replica = name, HomeNamespace = Home, Clock = Clock, HeartbeatDuration = TimeSpan.FromSeconds(30), ResyncPeriod = TimeSpan.FromMinutes(5),
+        }, new Recorder(events));
+        var stop = new CancellationTokenSource();
+        var run = Task.Run(() => controller.RunAsync(stop.Token));
+        var replica = new Replica(name, api, controller, stop, run, events);
+        Replicas.Add(replica);
+        for (var i = 0; i < 500 && !controller.IsReady; i++) await Task.Delay(5);
+        Assert.True(controller.IsReady, $"replica {name} did not become ready");
+        return replica;
+    }
+
+    private void SeedNamespace(string ns)
+    {
+        if (Cluster.Peek(ResourceType.Namespace, null, ns) is null)
+            Cluster.Seed(ResourceType.Namespace, JsonNode.Parse($$$"""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"{{{ns}}}"}}""")!.AsObject());
+    }
+
+    /// <summary>An app (Deployment of 2 and Service) and a recorded rollout of it, handed to controllers (unless told not to) as CI would.</summary>
+    public async Task HandOverAsync(string ns, string app, bool toControllers = true)
+    {
+        SeedApp(ns, app);
+        await using var ci = CiService();
+        // `kubestead start --detach`, or a plain `start --no-wait` that leaves the rollout to its CI job.
+        await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = toControllers, ControllerNamespace = Home }, wait: false));
+        if (toControllers) Rollouts.Add(new RolloutKey(ns, app));
+    }
+
+    /// <summary>A CI job's engine (not a controller).</summary>
+    public KubesteadService CiService() => new(Cluster, new KubesteadServiceOptions { Clock = Clock, Driver = new DriverIdentity("ci", "runner", null, "ci") });
+
+    /// <summary>An app to roll out: a Deployment of 2 and its Service.</summary>
+    public void SeedApp(string ns, string app)
+    {
+        SeedNamespace(ns);
+        Cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}","labels":{"app":"{{{app}}}"}},
+             "spec":{"replicas":2,"selector":{"matchLabels":{"app":"{{{app}}}","version":"stable"} },
+                     "template":{"metadata":{"labels":{"app":"{{{app}}}","version":"stable"} },
+                                 "spec":{"containers":[{"name":"app","image":"registry.example.com/{{{app}}}:1.0.0"}]} } } }
+            """)!.AsObject());
+        Cluster.Seed(ResourceType.Service, JsonNode.Parse($$$"""
+            {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}"},
+             "spec":{"selector":{"app":"{{{app}}}"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
+            """)!.AsObject());
+    }
+
+    public static string Spec(string ns, string app) => $"""
+        apiVersion: kubestead.io/v1alpha1
+        kind: Rollout
+        metadata:
+          name: {app}
+          namespace: {ns}
+        spec:
+          service: {app}
+          meshProvider: none
+          none:
+            capacity: keepStable
+            readyTimeout: 2m
+          stable:
+            deployment: {app}
+          canary:
+            image: registry.example.com/{app}:2.0.0
+          steps:
+            - setWeight: 50
+            - pause:
+                duration: 2m
+        """;
+
+    public StoredRollout State(RolloutKey key) =>
+        RolloutStateStore.FromConfigMap(Cluster.Peek(ResourceType.ConfigMap, key.Namespace, RolloutStateStore.ObjectName(key.Name))!);
+
+    public string? LeaseHolder(RolloutKey key) =>
+        Cluster.Peek(ResourceType.Lease, key.Namespace, RolloutLease.ObjectName(key.Name))?["spec"]?["holderIdentity"]?.GetValue<string>();
+
+    public bool AllDone() => Rollouts.All(k => State(k).Status is { Phase: RolloutPhase.Completed, CleanupDone: true });
+
+    /// <summary>Moves the clock a second at a time until <paramref name="done"/> holds; fails after <paramref name="limit"/> of virtual time.</summary>
+    public async Task AdvanceUntilAsync(Func<bool> done, TimeSpan limit, string what)
+    {
+        for (var waited = TimeSpan.Zero; waited < limit; waited += TimeSpan.FromSeconds(1))
+        {
+            // Real time for the replicas to act on the last second before the next one starts.
+            await Task.Delay(3);
+            foreach (var r in Replicas) r.MostDrivenAtOnce = Math.Max(r.MostDrivenAtOnce, r.Controller.Driving.Count);
+            if (done()) return;
+            Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Fail($"not reached within {limit} of virtual time: {what}; states: " +
+                    string.Join("; ", Rollouts.Select(k => $"{k} {State(k).Status.Phase} step {State(k).Status.StepIndex} lease {LeaseHolder(k)}")));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var r in Replicas)
+        {
+            r.Api.Thaw();
+            await r.Stop.CancelAsync();
+        }
+        foreach (var r in Replicas)
+            await Task.WhenAny(r.Run, Task.Delay(TimeSpan.FromSeconds(10)));
+    }
+}

@@ -1,0 +1,100 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Sandbox.Tests.Controller;
+
+/// <summary>
+/// One controller replica's line to the cluster, which the test can freeze: every request made while frozen waits
+/// until thawed (SIGSTOP and SIGCONT), or forever (kill -9: the replica never speaks again). Requests already answered
+/// stay answered, as with a real process stopped between two requests.
+/// </summary>
+internal sealed class FreezableApi(IKubernetesApi inner) : IKubernetesApi
+{
+    private readonly object _gate = new();
+    private TaskCompletionSource? _frozen;
+
+    /// <summary>Every write that reached the cluster through this replica, with the time it landed.</summary>
+    public List<(DateTimeOffset At, string Write)> Writes { get; } = new();
+
+    public TimeProvider? Clock { get; init; }
+
+    public void Freeze()
+    {
+        lock (_gate) _frozen ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void Thaw()
+    {
+        TaskCompletionSource? frozen;
+        lock (_gate)
+        {
+            frozen = _frozen;
+            _frozen = null;
+        }
+        frozen?.SetResult();
+    }
+
+    private async Task GateAsync()
+    {
+        Task? wait;
+        lock (_gate) wait = _frozen?.Task;
+        if (wait is not null) await wait.ConfigureAwait(false);
+    }
+
+    private async Task<T> Through<T>(Func<Task<T>> call)
+    {
+        await GateAsync().ConfigureAwait(false);
+        return await call().ConfigureAwait(false);
+    }
+
+    private async Task<JsonObject> Write(string what, Func<Task<JsonObject>> call)
+    {
+        await GateAsync().ConfigureAwait(false);
+        var result = await call().ConfigureAwait(false);
+        lock (Writes) Writes.Add((Clock?.GetUtcNow() ?? default, what));
+        return result;
+    }
+
+    public string DefaultNamespace => inner.DefaultNamespace;
+
+    public Task<JsonObject> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct = default) => Through(() => inner.GetAsync(type, ns, name, ct));
+
+    public Task<ObjectList> ListAsync(ResourceType type, string? ns, ListOptions? options = null, CancellationToken ct = default) => Through(() => inner.ListAsync(type, ns, options, ct));
+
+    public Task<JsonObject> CreateAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken ct = default) =>
+        Write($"CREATE {type.Plural} {ns}/{obj["metadata"]?["name"]}", () => inner.CreateAsync(type, ns, obj, ct));
+
+    public Task<JsonObject> ReplaceAsync(ResourceType type, string? ns, string name, JsonObject obj, CancellationToken ct = default) =>
+        Write($"UPDATE {type.Plural} {ns}/{name}", () => inner.ReplaceAsync(type, ns, name, obj, ct));
+
+    public Task<JsonObject> PatchAsync(ResourceType type, string? ns, string name, KubernetesPatch patch, CancellationToken ct = default) =>
+        Write($"PATCH {type.Plural} {ns}/{name}", () => inner.PatchAsync(type, ns, name, patch, ct));
+
+    public async Task DeleteAsync(ResourceType type, string? ns, string name, DeleteOptions? options = null, CancellationToken ct = default)
+    {
+        await GateAsync().ConfigureAwait(false);
+        await inner.DeleteAsync(type, ns, name, options, ct).ConfigureAwait(false);
+        lock (Writes) Writes.Add((Clock?.GetUtcNow() ?? default, $"DELETE {type.Plural} {ns}/{name}"));
+    }
+
+    public Task<JsonObject> GetSubresourceAsync(ResourceType type, string? ns, string name, string subresource, CancellationToken ct = default) =>
+        Through(() => inner.GetSubresourceAsync(type, ns, name, subresource, ct));
+
+    public Task<JsonObject> ReplaceSubresourceAsync(ResourceType type, string? ns, string name, string subresource, JsonObject obj, CancellationToken ct = default) =>
+        Write($"UPDATE {type.Plural}/{subresource} {ns}/{name}", () => inner.ReplaceSubresourceAsync(type, ns, name, subresource, obj, ct));
+
+    public Task<JsonObject> PatchSubresourceAsync(ResourceType type, string? ns, string name, string subresource, KubernetesPatch patch, CancellationToken ct = default) =>
+        Write($"PATCH {type.Plural}/{subresource} {ns}/{name}", () => inner.PatchSubresourceAsync(type, ns, name, subresource, patch, ct));
+
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(ResourceType type, string? ns, WatchOptions? options = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var e in inner.WatchAsync(type, ns, options, ct).ConfigureAwait(false))
+        {
+            await GateAsync().ConfigureAwait(false);
+            yield return e;
+        }
+    }
+
+    public Task<ApiDiscovery> DiscoverAsync(CancellationToken ct = default) => Through(() => inner.DiscoverAsync(ct));
+}
