@@ -128,15 +128,11 @@ public sealed record AnalysisSpec(
     public bool Background { get; init; } = true;
 }
 
-/// <summary>Where a metric's counts come from.</summary>
-public sealed record MetricProviderSpec(
-    string Kind,
-    string? Address,
-    string? Builtin,
-    string? RequestsQuery,
-    string? FailuresQuery,
-    string? BearerTokenFile,
-    TimeSpan Timeout);
+/// <summary>
+/// Where a metric's counts come from: one provider's block (Prometheus, the simulator, ...); each provider's record,
+/// reader and query live in its folder under Metrics/.
+/// </summary>
+public abstract record MetricProviderSpec(string Kind, TimeSpan Timeout);
 
 public sealed record JudgeSpec(
     string Kind,

@@ -26,7 +26,7 @@ public class Linkerd1MetricsTests
         var prometheus = new SimulatedPrometheus(sim.PrometheusTextAt, new FixedClock(T0.AddMinutes(10)));
         await using var server = await SandboxApiServer.StartAsync(new EmulatedCluster(), prometheus: prometheus);
         using var http = new HttpClient();
-        var provider = new MetricProviderSpec("prometheus", server.PrometheusAddress!.ToString(), "linkerd1", null, null, null, TimeSpan.FromSeconds(10));
+        var provider = new PrometheusProviderSpec(server.PrometheusAddress!.ToString(), "linkerd1", null, null, null, TimeSpan.FromSeconds(10));
         var source = new PrometheusMetricSource(new PrometheusClient(http, server.PrometheusAddress), provider, "web", "shop-canary", "shop");
 
         var window = await source.WindowAsync(T0.AddMinutes(2), T0.AddMinutes(7), CancellationToken.None);

@@ -1,7 +1,4 @@
 using Kubestead.Analysis;
-using Kubestead.Kubernetes;
-using Kubestead.Rollouts.Engine;
-using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Prometheus;
 
@@ -13,67 +10,8 @@ namespace Kubestead.Metrics.Prometheus;
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
 /// serves clusters without a mesh.
 /// </summary>
-public sealed class PrometheusMetricSource(PrometheusClient client, MetricProviderSpec provider, string ns, string canary, string control)
+public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusProviderSpec provider, string ns, string canary, string control)
 {
-    private static readonly HttpClient SharedHttp = new();
-
-    /// <summary>ConfigMap (in the rollout's namespace) in which a sandbox cluster says where it serves its simulated metrics.</summary>
-    public const string SimulatorConfigMap = "kubestead-sandbox-metrics";
-
-    public const string SimulatorAddressKey = "prometheusAddress";
-
-    /// <param name="api">
-    /// The cluster, to find where a sandbox serves the <c>simulated</c> provider's metrics when no simulator is attached
-    /// in-process (`kubestead start` against `kubestead sandbox`); null: the simulated provider is unavailable.
-    /// </param>
-    public static MetricQueryFactory QueryFactory(TimeProvider clock, IKubernetesApi? api = null) => (spec, metric) =>
-    {
-        if (metric.Provider.Kind == "simulated" && api is not null)
-            return SimulatedViaClusterAsync(api, spec, metric);
-        if (metric.Provider.Kind != "prometheus" || metric.Provider.Address is null)
-            return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
-        var client = new PrometheusClient(SharedHttp, new Uri(metric.Provider.Address.TrimEnd('/') + "/"), metric.Provider.BearerTokenFile, metric.Provider.Timeout);
-        var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-        var control = spec.BaselineDeployment ?? spec.StableDeployment;
-        // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
-        if (metric.Provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
-        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, control)
-        {
-            Ingress = spec.Nginx?.Ingress,
-        };
-        return source.WindowAsync;
-    };
-
-    private static MetricWindowQuery SimulatedViaClusterAsync(IKubernetesApi api, RolloutSpec spec, MetricSpec metric)
-    {
-        MetricWindowQuery? resolved = null;
-        return async (start, end, ct) =>
-        {
-            if (resolved is null)
-            {
-                string? address = null;
-                try
-                {
-                    var cm = await api.GetAsync(ResourceType.ConfigMap, spec.Namespace, SimulatorConfigMap, ct).ConfigureAwait(false);
-                    address = cm["data"]?[SimulatorAddressKey]?.GetValue<string>();
-                }
-                catch (KubernetesApiException e) when (e.IsNotFound)
-                {
-                }
-                if (string.IsNullOrEmpty(address))
-                    throw new MetricsUnavailableException(
-                        $"metric '{metric.Name}' uses the simulated provider, but no simulator is attached and the cluster serves no simulated metrics " +
-                        $"(configmaps/{SimulatorConfigMap} in namespace {spec.Namespace}, written by `kubestead sandbox`); on a real cluster use a prometheus provider");
-                // The simulator exposes Istio's metric names for every mesh, labelled by workload.
-                var provider = new MetricProviderSpec("prometheus", address, "istio", null, null, null, metric.Provider.Timeout);
-                var client = new PrometheusClient(SharedHttp, new Uri(address.TrimEnd('/') + "/"), null, metric.Provider.Timeout);
-                var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-                resolved = new PrometheusMetricSource(client, provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment).WindowAsync;
-            }
-            return await resolved(start, end, ct).ConfigureAwait(false);
-        };
-    }
-
     /// <summary>
     /// ingress-nginx: the stable Ingress whose requests are counted. The controller labels a request routed by the canary
     /// Ingress with the stable Ingress's <c>ingress</c> and <c>service</c> and a non-empty <c>canary</c> label (the canary
@@ -92,8 +30,8 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
     private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
         var (requestsQuery, failuresQuery, bucketsQuery) = Queries(workload);
-        var requests = CounterSeriesDiff.Total(await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false),
-            await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
+        var requests = CounterSeriesDiff.Total(requestsAtStart, await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
         var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
             await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false));
         LatencyHistogram? latency = null;
