@@ -32,13 +32,15 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         var (requestsQuery, failuresQuery, bucketsQuery) = Queries(workload);
         var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
         var requests = CounterSeriesDiff.Total(requestsAtStart, await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
+        var scraped = CounterSeriesDiff.Pods(requestsAtStart);
         var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
-            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false));
+            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
         LatencyHistogram? latency = null;
         if (bucketsQuery is not null)
         {
             var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
-                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "");
+                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "", scraped);
             var points = byLe.Where(p => p.Key.Length > 0)
                 .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : BucketScaleToMs * double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
                 .OrderBy(p => p.Le).ToList();
