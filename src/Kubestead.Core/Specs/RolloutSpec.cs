@@ -142,7 +142,11 @@ public sealed record JudgeSpec(
     double Confidence,
     double? MinSuccessRate,
     double? MaxP99Ms,
-    double? LatencyThresholdMs);
+    double? LatencyThresholdMs)
+{
+    /// <summary>Whether this judge reads latency histograms (so a provider fetches buckets only then).</summary>
+    public bool ReadsLatency => LatencyThresholdMs is not null || (Kind == "threshold" && MaxP99Ms is not null);
+}
 
 public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge);
 

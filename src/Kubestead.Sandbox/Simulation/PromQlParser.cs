@@ -53,6 +53,7 @@ public sealed class PromQlParser
         var start = _pos;
         var word = Identifier();
         SkipSpace();
+        if (word == "sum" && LooksAtWord("without")) throw Unsupported("without (...) (only by (...))");
         if (word == "sum" && (Peek('(') || LooksAtWord("by")))
         {
             if (!allowSum) throw Unsupported("nested aggregations", start);

@@ -18,7 +18,10 @@ public sealed class PrometheusMetricProvider(HttpClient http) : IMetricProvider
         var (canary, control) = Workloads(spec);
         // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
         if (provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
-        return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) { Ingress = spec.Nginx?.Ingress }.WindowAsync;
+        return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) {
+            Ingress = spec.Nginx?.Ingress,
+            WithLatency = metric.Judge.ReadsLatency,
+        }.WindowAsync;
     }
 
     /// <summary>The Deployments whose pods the canary and its control (the baseline when the spec has one, else stable) run in.</summary>

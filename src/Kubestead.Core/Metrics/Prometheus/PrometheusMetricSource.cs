@@ -6,7 +6,8 @@ namespace Kubestead.Metrics.Prometheus;
 /// Counts per version from Prometheus: cumulative counters read at the window's start and end (instant queries) and
 /// differenced series by series, which is exact to the request where <c>increase()</c> would extrapolate, and which a
 /// series appearing or vanishing (failed scrape, pod replaced or scaled down) cannot turn into lifetime totals.
-/// Queries must therefore return the raw counter series (not summed across pods, never rate/irate/increase). Istio's metrics are read with
+/// Queries must therefore return counters per pod (builtins are summed by pod here, never across pods; never
+/// rate/irate/increase). A window costs 4 queries per version, 6 when a judge reads latency. Istio's metrics are read with
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
 /// serves clusters without a mesh.
 /// </summary>
@@ -19,6 +20,9 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     /// </summary>
     public string? Ingress { get; init; }
 
+    /// <summary>Read latency buckets (a judge reads them); false: 4 of a window's 12 queries, the largest, are skipped.</summary>
+    public bool WithLatency { get; init; } = true;
+
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
         var c = await SampleAsync(canary, start, end, ct).ConfigureAwait(false);
@@ -29,7 +33,7 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     /// <summary>One workload's counts in the window, differenced series by series (<see cref="CounterSeriesDiff"/>).</summary>
     private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
-        var (requestsQuery, failuresQuery, bucketsQuery) = Queries(workload);
+        var (requestsQuery, failuresQuery, bucketsQuery) = Aggregated(Queries(workload));
         var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
         var requests = CounterSeriesDiff.Total(requestsAtStart, await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
         // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
@@ -37,7 +41,7 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
             await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
         LatencyHistogram? latency = null;
-        if (bucketsQuery is not null)
+        if (bucketsQuery is not null && WithLatency)
         {
             var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
                 await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "", scraped);
@@ -49,6 +53,19 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         var r = (long)Math.Round(requests);
         return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency);
     }
+
+    /// <summary>
+    /// Builtin queries summed by pod in Prometheus: a pod's series (one per response code, source workload, ...) come
+    /// back as one, which keeps the per-pod differencing of <see cref="CounterSeriesDiff"/> (a pod that vanishes is left
+    /// out, not read as a reset) while the answer shrinks from every label combination to one series per pod (per bucket
+    /// bound for latency). <c>instance</c> keeps scrape targets apart where no <c>pod</c> label is attached. A user's own
+    /// query templates are sent as written: Kubestead cannot know which label tells their pods apart.
+    /// </summary>
+    private (string Requests, string Failures, string? Buckets) Aggregated((string Requests, string Failures, string? Buckets) q) =>
+        provider.Builtin is null
+            ? q
+            : ($"sum by (pod, instance) ({q.Requests})", $"sum by (pod, instance) ({q.Failures})",
+                q.Buckets is null ? null : $"sum by (pod, instance, le) ({q.Buckets})");
 
     /// <summary>ingress-nginx's histogram is in seconds; judges read milliseconds.</summary>
     private double BucketScaleToMs => provider.Builtin == "nginx" ? 1000 : 1;
