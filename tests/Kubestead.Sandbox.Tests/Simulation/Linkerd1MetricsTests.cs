@@ -10,11 +10,6 @@ public class Linkerd1MetricsTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     [Fact]
     public async Task The_builtin_linkerd1_queries_count_clients_by_Service_without_mixing_up_shop_and_shop_canary()
     {

@@ -9,11 +9,6 @@ public class PrometheusFanOutTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private static (InProcessPrometheus Prometheus, TrafficSimulator Simulator, RolloutSpec Spec) Setup()
     {
         var yaml = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "istio.yaml"))

@@ -12,11 +12,6 @@ public class SimulatedPrometheusTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private static TrafficSimulator Simulated()
     {
         var sim = new TrafficSimulator(new TrafficProfile(80, SimulatedRouting.Random, new VersionBehavior(0.01), new VersionBehavior(0.05, LatencyMedianMs: 60),
