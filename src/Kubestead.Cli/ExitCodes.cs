@@ -5,7 +5,7 @@ using Kubestead.Rollouts.State;
 
 namespace Kubestead.Cli;
 
-/// <summary>The CLI's exit codes, documented in the README ("CLI commands and exit codes").</summary>
+/// <summary>The CLI's exit codes, documented in docs/cli.md (a test checks every one is in its table).</summary>
 public static class ExitCodes
 {
     public const int Success = 0;

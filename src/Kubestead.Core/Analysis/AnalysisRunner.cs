@@ -1,12 +1,10 @@
 using System.Text.Json.Nodes;
+using Kubestead.Metrics;
 using Kubestead.Rollouts.Canary;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 
 namespace Kubestead.Analysis;
-
-/// <summary>Reads one window of counts for a metric (from Prometheus, the simulator, ...).</summary>
-public delegate Task<MetricWindow> MetricWindowQuery(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
 
 /// <summary>A judge and where its counts come from; <paramref name="Spec"/>, when known, lets progress estimate the requests a verdict needs.</summary>
 public sealed record MetricBinding(string Metric, ICanaryJudge Judge, MetricWindowQuery Query, Specs.JudgeSpec? Spec = null)

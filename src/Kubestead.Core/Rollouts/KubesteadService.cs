@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Kubestead.GitOps;
 using Kubestead.Kubernetes;
-using Kubestead.Metrics.Prometheus;
+using Kubestead.Metrics;
 using Kubestead.Rollouts.Canary;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.Start;
@@ -35,7 +35,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         api = _api;
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);
-        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? PrometheusMetricSource.QueryFactory(_options.Clock, api),
+        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? MetricProviderSet.Default(api).Open,
             _options.NamerdHandler is { } namerd ? new HttpClient(namerd, disposeHandler: false) : null);
         _driver = new RolloutDriver(api, _store, _runtimes, new RolloutHostContext(_options.Clock, _options.Observer, _options.Driver)
         {

@@ -1,3 +1,4 @@
+using Kubestead.Metrics;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 

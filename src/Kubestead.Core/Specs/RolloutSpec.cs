@@ -128,15 +128,11 @@ public sealed record AnalysisSpec(
     public bool Background { get; init; } = true;
 }
 
-/// <summary>Where a metric's counts come from.</summary>
-public sealed record MetricProviderSpec(
-    string Kind,
-    string? Address,
-    string? Builtin,
-    string? RequestsQuery,
-    string? FailuresQuery,
-    string? BearerTokenFile,
-    TimeSpan Timeout);
+/// <summary>
+/// Where a metric's counts come from: one provider's block (Prometheus, the simulator, ...); each provider's record,
+/// reader and query live in its folder under Metrics/.
+/// </summary>
+public abstract record MetricProviderSpec(string Kind, TimeSpan Timeout);
 
 public sealed record JudgeSpec(
     string Kind,
@@ -146,7 +142,11 @@ public sealed record JudgeSpec(
     double Confidence,
     double? MinSuccessRate,
     double? MaxP99Ms,
-    double? LatencyThresholdMs);
+    double? LatencyThresholdMs)
+{
+    /// <summary>Whether this judge reads latency histograms (so a provider fetches buckets only then).</summary>
+    public bool ReadsLatency => LatencyThresholdMs is not null || (Kind == "threshold" && MaxP99Ms is not null);
+}
 
 public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge);
 

@@ -533,33 +533,15 @@ public static partial class RolloutSpecParser
     {
         var provider = r.Map(metric, "provider", mp, required: true);
         if (provider is null) return null;
-        r.CheckKeys(provider, $"{mp}.provider", "prometheus", "simulated");
-        if (SpecReader.Child(provider, "simulated") is not null)
-            return new MetricProviderSpec("simulated", null, null, null, null, null, TimeSpan.FromSeconds(10));
-        var prom = r.Map(provider, "prometheus", $"{mp}.provider", required: true);
-        if (prom is null) return null;
-        var pp = $"{mp}.provider.prometheus";
-        r.CheckKeys(prom, pp, "address", "builtin", "requestsQuery", "failuresQuery", "bearerTokenFile", "timeout");
-        var address = r.Str(prom, "address", pp, required: true);
-        if (address is not null && !(Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https")))
-            r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{address}' is not an http(s) URL");
-        var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : mesh is "nginx" ? "nginx" : mesh is "linkerd1" ? "linkerd1" : null;
-        var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd", "nginx", "linkerd1"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
-        var requests = r.Str(prom, "requestsQuery", pp);
-        var failures = r.Str(prom, "failuresQuery", pp);
-        // Windows are differenced from cumulative counters read at both edges; a rate would be differenced silently.
-        foreach (var (field, query) in new[] { ("requestsQuery", requests), ("failuresQuery", failures) })
-            if (query is not null && RateFunction().Match(query) is { Success: true } rate)
-                r.Problem(SpecReader.Child(prom, field), $"{pp}.{field}",
-                    $"must return cumulative counters (Kubestead differences them per series); remove {rate.Groups[1].Value}(...)");
-        if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
-            r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
-        var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
-        return new MetricProviderSpec("prometheus", address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
+        var blocks = Kubestead.Metrics.MetricProviderBlocks.All;
+        r.CheckKeys(provider, $"{mp}.provider", blocks.Select(b => b.Key).ToArray());
+        // A metric that names no known provider is asked for the first (Prometheus), whose reader reports it missing.
+        var given = blocks.Where(b => SpecReader.Child(provider, b.Key) is not null).ToList();
+        if (given.Count > 1)
+            r.Problem(provider, $"{mp}.provider", $"names {string.Join(" and ", given.Select(b => b.Key))}; a metric reads from one provider");
+        var block = given.FirstOrDefault() ?? blocks[0];
+        return block.Read(r, provider, $"{mp}.provider", mesh);
     }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rate|irate|increase)\s*\(")]
-    private static partial System.Text.RegularExpressions.Regex RateFunction();
 
     /// <summary>How far detectRatio must lie above allowedIncrease (a margin, so the two nulls are well apart).</summary>
     public const double MinDetectOverAllowed = 1.5;

@@ -125,14 +125,14 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
 
     /// <summary>
     /// Tells drivers in other processes where the simulated metrics are served: specs with the <c>simulated</c> metric
-    /// provider then read them from there (see <see cref="Kubestead.Metrics.Prometheus.PrometheusMetricSource.SimulatorConfigMap"/>).
+    /// provider then read them from there (see <see cref="Kubestead.Metrics.Simulated.ClusterServedSimulatorProvider.SimulatorConfigMap"/>).
     /// </summary>
     public void PublishPrometheusAddress(Uri address) => Cluster.Seed(Kubestead.Kubernetes.ResourceType.ConfigMap, new System.Text.Json.Nodes.JsonObject
     {
         ["apiVersion"] = "v1",
         ["kind"] = "ConfigMap",
-        ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = Kubestead.Metrics.Prometheus.PrometheusMetricSource.SimulatorConfigMap, ["namespace"] = ShopFixture.Namespace },
-        ["data"] = new System.Text.Json.Nodes.JsonObject { [Kubestead.Metrics.Prometheus.PrometheusMetricSource.SimulatorAddressKey] = address.ToString() },
+        ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = Kubestead.Metrics.Simulated.ClusterServedSimulatorProvider.SimulatorConfigMap, ["namespace"] = ShopFixture.Namespace },
+        ["data"] = new System.Text.Json.Nodes.JsonObject { [Kubestead.Metrics.Simulated.ClusterServedSimulatorProvider.SimulatorAddressKey] = address.ToString() },
     });
 
     public KubesteadService CreateService(IRolloutObserver observer, string driver = "demo") => new(Cluster, new KubesteadServiceOptions

@@ -1,3 +1,4 @@
+using Kubestead.Metrics;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Simulation;

@@ -48,6 +48,12 @@ public sealed class TrafficSimulator
     public string Namespace { get; init; } = "default";
     public string Service { get; init; } = "service";
 
+    /// <summary>
+    /// Expose a version's failure series only from its first failure on, as Envoy, Linkerd and ingress-nginx do (a
+    /// <c>response_code="503"</c> series is created at the first 503); false: every series from the start, at zero.
+    /// </summary>
+    public bool FailureSeriesFromFirstFailure { get; set; }
+
     /// <summary>The created baseline's workload (stable's version, so stable's behaviour); null: no baseline is exposed.</summary>
     public string? BaselineWorkload { get; init; }
 
@@ -115,7 +121,7 @@ public sealed class TrafficSimulator
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
-                sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
+                if (HasFailureSeries(c)) sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP istio_request_duration_milliseconds Request duration.\n# TYPE istio_request_duration_milliseconds histogram\n");
             foreach (var (workload, version, c) in Versions(stable, canary, baseline))
@@ -128,7 +134,7 @@ public sealed class TrafficSimulator
             {
                 var labels = $"direction=\"inbound\",deployment=\"{workload}\",namespace=\"{Namespace}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"success\",status_code=\"200\"}} {c.Requests - c.Failures}\n");
-                sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"failure\",status_code=\"503\"}} {c.Failures}\n");
+                if (HasFailureSeries(c)) sb.Append(CultureInfo.InvariantCulture, $"response_total{{{labels},classification=\"failure\",status_code=\"503\"}} {c.Failures}\n");
             }
             sb.Append("# HELP response_latency_ms Linkerd proxy response latency.\n# TYPE response_latency_ms histogram\n");
             foreach (var (workload, _, c) in Versions(stable, canary, baseline))
@@ -140,11 +146,13 @@ public sealed class TrafficSimulator
             {
                 var labels = $"rt=\"outgoing\",client=\"/%/io.l5d.k8s.daemonset/linkerd/http-incoming/l5d/#/io.l5d.k8s/{Namespace}/http/{workload}\"";
                 sb.Append(CultureInfo.InvariantCulture, $"rt:client:requests{{{labels}}} {c.Requests}\n");
-                sb.Append(CultureInfo.InvariantCulture, $"rt:client:failures{{{labels}}} {c.Failures}\n");
+                if (HasFailureSeries(c)) sb.Append(CultureInfo.InvariantCulture, $"rt:client:failures{{{labels}}} {c.Failures}\n");
             }
             return sb.ToString();
         }
     }
+
+    private bool HasFailureSeries(Counters c) => !FailureSeriesFromFirstFailure || c.Failures > 0;
 
     private IEnumerable<(string Workload, string Version, Counters C)> Versions(Counters stable, Counters canary, Counters baseline)
     {

@@ -1,4 +1,5 @@
 using Kubestead.Analysis;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Analysis;
@@ -70,7 +71,7 @@ public class WindowBettingEProcessTests
 public class AnalysisGateAlphaTests
 {
     private static MetricSpec Metric(string name) =>
-        new(name, new MetricProviderSpec("prometheus", "http://prometheus:9090", "istio", null, null, null, TimeSpan.FromSeconds(10)),
+        new(name, new PrometheusProviderSpec("http://prometheus:9090", "istio", null, null, null, TimeSpan.FromSeconds(10)),
             new JudgeSpec("sequential", 0.05, 5, 1.0, 0.98, null, null, null));
 
     private static VerdictOutcome Feed(ICanaryJudge judge, int windows)

@@ -38,6 +38,34 @@ public class CounterSeriesDiffTests
         Assert.Equal(13, byLe["+Inf"]);
     }
 
+    [Fact]
+    public void A_series_born_inside_the_window_counts_from_zero_when_its_pod_was_scraped_at_the_start()
+    {
+        // Envoy creates the 503 series at the pod's first 503: absent at the start, 3 at the end, all inside the window.
+        var start = new[] { S("canary-1", 100) };
+        var end = new[] { S("canary-1", 160), S("canary-1", 3, "503") };
+        Assert.Equal(60 + 3, CounterSeriesDiff.Total(start, end));
+    }
+
+    [Fact]
+    public void A_failures_query_knows_its_pods_from_the_requests_query()
+    {
+        // The failures query matched nothing at the start, but the requests query shows canary-1 was scraped then.
+        var requestsAtStart = new[] { S("canary-1", 100), S("canary-2", 80) };
+        var failuresEnd = new[] { S("canary-1", 3, "503"), S("canary-3", 7, "503") };
+        Assert.Equal(3, CounterSeriesDiff.Total([], failuresEnd, CounterSeriesDiff.Pods(requestsAtStart)));
+        // Without that knowledge neither pod is known to have been scraped at the start.
+        Assert.Equal(0, CounterSeriesDiff.Total([], failuresEnd));
+    }
+
+    [Fact]
+    public void A_pod_is_told_by_its_pod_label_else_its_scrape_target()
+    {
+        Assert.Equal("a", CounterSeriesDiff.PodOf(new Dictionary<string, string> { ["pod"] = "a", ["instance"] = "10.0.0.1:15090" }));
+        Assert.Equal("b", CounterSeriesDiff.PodOf(new Dictionary<string, string> { ["kubernetes_pod_name"] = "b", ["instance"] = "10.0.0.1:15090" }));
+        Assert.Equal("10.0.0.1:15090", CounterSeriesDiff.PodOf(new Dictionary<string, string> { ["instance"] = "10.0.0.1:15090" }));
+    }
+
     [Theory]
     [InlineData("shop-7d9f8c6b4-x2x9z", true)]
     [InlineData("shop-canary-7d9f8c6b4-x2x9z", false)]

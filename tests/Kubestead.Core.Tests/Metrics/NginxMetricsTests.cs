@@ -11,7 +11,7 @@ public class NginxMetricsTests
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-3).ToUnixTimeSeconds() / 60 * 60);
 
     private static PrometheusMetricSource Source(Uri address) =>
-        new(new PrometheusClient(new HttpClient(), address), new MetricProviderSpec("prometheus", address.ToString(), "nginx", null, null, null, TimeSpan.FromSeconds(10)),
+        new(new PrometheusClient(new HttpClient(), address), new PrometheusProviderSpec(address.ToString(), "nginx", null, null, null, TimeSpan.FromSeconds(10)),
             "web", "shop-canary", "shop") { Ingress = "shop" };
 
     [Fact]
@@ -30,9 +30,9 @@ public class NginxMetricsTests
     public void A_spec_with_meshProvider_nginx_defaults_to_the_nginx_builtin()
     {
         var spec = RolloutSpecParser.ParseFile(Path.Combine(RepoPaths.Examples, "nginx.yaml")).Spec!;
-        Assert.Equal("nginx", spec.Analysis!.Metrics[0].Provider.Builtin);
+        Assert.Equal("nginx", spec.Analysis!.Metrics[0].Provider is PrometheusProviderSpec p ? p.Builtin : null);
         var yaml = File.ReadAllText(Path.Combine(RepoPaths.Examples, "nginx.yaml")).Replace("            builtin: nginx\n", "");
-        Assert.Equal("nginx", RolloutSpecParser.Parse(yaml).Spec!.Analysis!.Metrics[0].Provider.Builtin);
+        Assert.Equal("nginx", RolloutSpecParser.Parse(yaml).Spec!.Analysis!.Metrics[0].Provider is PrometheusProviderSpec q ? q.Builtin : null);
         Assert.Equal(new NginxSettings("storefront", "storefront-canary", "checkout-canary", 1000), spec.Nginx);
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Kubestead.Metrics;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
@@ -141,7 +142,7 @@ public class PrometheusIntegrationTests
     }
 
     private static PrometheusMetricSource Source(Uri address, string builtin) =>
-        new(new PrometheusClient(new HttpClient(), address), new MetricProviderSpec("prometheus", address.ToString(), builtin, null, null, null, TimeSpan.FromSeconds(10)),
+        new(new PrometheusClient(new HttpClient(), address), new PrometheusProviderSpec(address.ToString(), builtin, null, null, null, TimeSpan.FromSeconds(10)),
             "web", "shop-canary", "shop");
 
     [PrometheusFact]

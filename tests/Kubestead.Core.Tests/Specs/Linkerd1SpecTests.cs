@@ -14,7 +14,7 @@ public class Linkerd1SpecTests
         Assert.Equal(new Uri("http://namerd.linkerd:4180"), l.Namerd);
         Assert.Equal(("default", "/svc/users", "/env/prod/users", "/env/prod/users-v2", "users-v2"),
             (l.DtabNamespace, l.Prefix, l.StableDestination, l.CanaryDestination, l.CanaryService));
-        Assert.Equal("linkerd1", spec.Analysis!.Metrics[0].Provider.Builtin);
+        Assert.Equal("linkerd1", spec.Analysis!.Metrics[0].Provider is PrometheusProviderSpec p ? p.Builtin : null);
         Assert.Contains(spec.Steps, s => s is SetWeightStepSpec { Weight: 0.5 });
     }
 
@@ -29,7 +29,7 @@ public class Linkerd1SpecTests
     [Fact]
     public void The_builtin_query_counts_linkerd_1_clients_by_the_canary_and_stable_Service()
     {
-        var provider = new MetricProviderSpec("prometheus", "http://prometheus:9090", "linkerd1", null, null, null, TimeSpan.FromSeconds(5));
+        var provider = new PrometheusProviderSpec("http://prometheus:9090", "linkerd1", null, null, null, TimeSpan.FromSeconds(5));
         var source = new PrometheusMetricSource(new PrometheusClient(new HttpClient(), new Uri("http://prometheus:9090/"), null, TimeSpan.FromSeconds(5)),
             provider, "prod", "users-v2", "users");
         var (requests, failures, buckets) = source.Queries("users-v2");

@@ -1,3 +1,4 @@
+using Kubestead.Metrics;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;

@@ -10,11 +10,6 @@ public class Linkerd1MetricsTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     [Fact]
     public async Task The_builtin_linkerd1_queries_count_clients_by_Service_without_mixing_up_shop_and_shop_canary()
     {
@@ -26,7 +21,7 @@ public class Linkerd1MetricsTests
         var prometheus = new SimulatedPrometheus(sim.PrometheusTextAt, new FixedClock(T0.AddMinutes(10)));
         await using var server = await SandboxApiServer.StartAsync(new EmulatedCluster(), prometheus: prometheus);
         using var http = new HttpClient();
-        var provider = new MetricProviderSpec("prometheus", server.PrometheusAddress!.ToString(), "linkerd1", null, null, null, TimeSpan.FromSeconds(10));
+        var provider = new PrometheusProviderSpec(server.PrometheusAddress!.ToString(), "linkerd1", null, null, null, TimeSpan.FromSeconds(10));
         var source = new PrometheusMetricSource(new PrometheusClient(http, server.PrometheusAddress), provider, "web", "shop-canary", "shop");
 
         var window = await source.WindowAsync(T0.AddMinutes(2), T0.AddMinutes(7), CancellationToken.None);

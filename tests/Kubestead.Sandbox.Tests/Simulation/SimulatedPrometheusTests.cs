@@ -1,3 +1,4 @@
+using Kubestead.Metrics;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Sandbox.Cluster;
 using Kubestead.Sandbox.Server;
@@ -10,11 +11,6 @@ namespace Kubestead.Sandbox.Tests.Simulation;
 public class SimulatedPrometheusTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 
     private static TrafficSimulator Simulated()
     {
@@ -36,7 +32,7 @@ public class SimulatedPrometheusTests
         var prometheus = new SimulatedPrometheus(sim.PrometheusTextAt, new FixedClock(T0.AddMinutes(10)));
         await using var server = await SandboxApiServer.StartAsync(new EmulatedCluster(), prometheus: prometheus);
         using var http = new HttpClient();
-        var provider = new MetricProviderSpec("prometheus", server.PrometheusAddress!.ToString(), builtin, null, null, null, TimeSpan.FromSeconds(10));
+        var provider = new PrometheusProviderSpec(server.PrometheusAddress!.ToString(), builtin, null, null, null, TimeSpan.FromSeconds(10));
         var source = new PrometheusMetricSource(new PrometheusClient(http, server.PrometheusAddress), provider, "web", "shop-canary", "shop");
 
         var window = await source.WindowAsync(T0.AddMinutes(2), T0.AddMinutes(7), CancellationToken.None);
@@ -58,8 +54,9 @@ public class SimulatedPrometheusTests
         await using var server = await SandboxApiServer.StartAsync(new EmulatedCluster(), prometheus: prometheus);
         using var http = new HttpClient();
         var client = new PrometheusClient(http, server.PrometheusAddress!);
-        var e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => client.QueryAsync("rate(istio_requests_total[1m])", T0.AddMinutes(5), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => client.QueryAsync("irate(istio_requests_total[1m])", T0.AddMinutes(5), CancellationToken.None));
         Assert.Contains("bad_data", e.Message);
+        Assert.Contains("function 'irate' (only rate, increase)", e.Message);
     }
 
     [Fact]
@@ -71,5 +68,23 @@ public class SimulatedPrometheusTests
         var result = System.Text.Json.Nodes.JsonNode.Parse(body)!["data"]!["result"]!.AsArray();
         Assert.Equal(16, result.Count); // Istio's 15 bounds and +Inf, canary only
         Assert.All(result, r => Assert.NotNull(r!["metric"]!["le"]));
+    }
+
+    [Fact]
+    public void Increase_over_a_range_summed_by_a_label_is_the_simulators_exact_count()
+    {
+        var sim = Simulated();
+        var prometheus = new SimulatedPrometheus(sim.PrometheusTextAt, new FixedClock(T0.AddMinutes(10)));
+        var at = T0.AddMinutes(7);
+        var (status, body) = prometheus.Query(
+            "sum by (destination_workload) (increase(istio_requests_total{reporter=\"destination\",response_code=~\"5..\"}[5m]))",
+            (at.ToUnixTimeMilliseconds() / 1000.0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(200, status);
+        var result = System.Text.Json.Nodes.JsonNode.Parse(body)!["data"]!["result"]!.AsArray()
+            .ToDictionary(r => r!["metric"]!["destination_workload"]!.GetValue<string>(), r => double.Parse(r!["value"]![1]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
+        var expected = sim.Window(T0.AddMinutes(2), at);
+        Assert.True(expected.Canary.Failures > 10);
+        Assert.Equal(expected.Canary.Failures, result["shop-canary"]);
+        Assert.Equal(expected.Control.Failures, result["shop"]);
     }
 }

@@ -4,10 +4,6 @@ using System.Text.Json.Nodes;
 
 namespace Kubestead.Metrics.Prometheus;
 
-/// <summary>A Prometheus server did not answer, answered an error, or answered something unreadable.</summary>
-public sealed class MetricsUnavailableException(string message, Exception? inner = null)
-    : KubesteadException("MetricsUnavailable", KubesteadErrorKind.Unavailable, message, null, inner);
-
 /// <summary>
 /// Instant queries over Prometheus's HTTP API (<c>/api/v1/query</c>). A bearer token is read from a file at each
 /// request (so a rotated token is picked up) and never appears in messages.

@@ -1,7 +1,4 @@
 using Kubestead.Analysis;
-using Kubestead.Kubernetes;
-using Kubestead.Rollouts.Engine;
-using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Prometheus;
 
@@ -9,77 +6,22 @@ namespace Kubestead.Metrics.Prometheus;
 /// Counts per version from Prometheus: cumulative counters read at the window's start and end (instant queries) and
 /// differenced series by series, which is exact to the request where <c>increase()</c> would extrapolate, and which a
 /// series appearing or vanishing (failed scrape, pod replaced or scaled down) cannot turn into lifetime totals.
-/// Queries must therefore return the raw counter series (not summed across pods, never rate/irate/increase). Istio's metrics are read with
+/// Queries must therefore return counters per pod (builtins are summed by pod here, never across pods; never
+/// rate/irate/increase). A window costs 4 queries per version, 6 when a judge reads latency. Istio's metrics are read with
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
 /// serves clusters without a mesh.
 /// </summary>
-public sealed class PrometheusMetricSource(PrometheusClient client, MetricProviderSpec provider, string ns, string canary, string control)
+public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusProviderSpec provider, string ns, string canary, string control)
 {
-    private static readonly HttpClient SharedHttp = new();
-
-    /// <summary>ConfigMap (in the rollout's namespace) in which a sandbox cluster says where it serves its simulated metrics.</summary>
-    public const string SimulatorConfigMap = "kubestead-sandbox-metrics";
-
-    public const string SimulatorAddressKey = "prometheusAddress";
-
-    /// <param name="api">
-    /// The cluster, to find where a sandbox serves the <c>simulated</c> provider's metrics when no simulator is attached
-    /// in-process (`kubestead start` against `kubestead sandbox`); null: the simulated provider is unavailable.
-    /// </param>
-    public static MetricQueryFactory QueryFactory(TimeProvider clock, IKubernetesApi? api = null) => (spec, metric) =>
-    {
-        if (metric.Provider.Kind == "simulated" && api is not null)
-            return SimulatedViaClusterAsync(api, spec, metric);
-        if (metric.Provider.Kind != "prometheus" || metric.Provider.Address is null)
-            return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
-        var client = new PrometheusClient(SharedHttp, new Uri(metric.Provider.Address.TrimEnd('/') + "/"), metric.Provider.BearerTokenFile, metric.Provider.Timeout);
-        var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-        var control = spec.BaselineDeployment ?? spec.StableDeployment;
-        // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
-        if (metric.Provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
-        var source = new PrometheusMetricSource(client, metric.Provider, spec.Namespace, canary, control)
-        {
-            Ingress = spec.Nginx?.Ingress,
-        };
-        return source.WindowAsync;
-    };
-
-    private static MetricWindowQuery SimulatedViaClusterAsync(IKubernetesApi api, RolloutSpec spec, MetricSpec metric)
-    {
-        MetricWindowQuery? resolved = null;
-        return async (start, end, ct) =>
-        {
-            if (resolved is null)
-            {
-                string? address = null;
-                try
-                {
-                    var cm = await api.GetAsync(ResourceType.ConfigMap, spec.Namespace, SimulatorConfigMap, ct).ConfigureAwait(false);
-                    address = cm["data"]?[SimulatorAddressKey]?.GetValue<string>();
-                }
-                catch (KubernetesApiException e) when (e.IsNotFound)
-                {
-                }
-                if (string.IsNullOrEmpty(address))
-                    throw new MetricsUnavailableException(
-                        $"metric '{metric.Name}' uses the simulated provider, but no simulator is attached and the cluster serves no simulated metrics " +
-                        $"(configmaps/{SimulatorConfigMap} in namespace {spec.Namespace}, written by `kubestead sandbox`); on a real cluster use a prometheus provider");
-                // The simulator exposes Istio's metric names for every mesh, labelled by workload.
-                var provider = new MetricProviderSpec("prometheus", address, "istio", null, null, null, metric.Provider.Timeout);
-                var client = new PrometheusClient(SharedHttp, new Uri(address.TrimEnd('/') + "/"), null, metric.Provider.Timeout);
-                var canary = spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary";
-                resolved = new PrometheusMetricSource(client, provider, spec.Namespace, canary, spec.BaselineDeployment ?? spec.StableDeployment).WindowAsync;
-            }
-            return await resolved(start, end, ct).ConfigureAwait(false);
-        };
-    }
-
     /// <summary>
     /// ingress-nginx: the stable Ingress whose requests are counted. The controller labels a request routed by the canary
     /// Ingress with the stable Ingress's <c>ingress</c> and <c>service</c> and a non-empty <c>canary</c> label (the canary
     /// upstream), so versions are told apart by <c>canary</c>, not by <c>service</c>.
     /// </summary>
     public string? Ingress { get; init; }
+
+    /// <summary>Read latency buckets (a judge reads them); false: 4 of a window's 12 queries, the largest, are skipped.</summary>
+    public bool WithLatency { get; init; } = true;
 
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
@@ -91,16 +33,18 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
     /// <summary>One workload's counts in the window, differenced series by series (<see cref="CounterSeriesDiff"/>).</summary>
     private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
-        var (requestsQuery, failuresQuery, bucketsQuery) = Queries(workload);
-        var requests = CounterSeriesDiff.Total(await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false),
-            await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        var (requestsQuery, failuresQuery, bucketsQuery) = Aggregated(Queries(workload));
+        var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
+        var requests = CounterSeriesDiff.Total(requestsAtStart, await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
+        var scraped = CounterSeriesDiff.Pods(requestsAtStart);
         var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
-            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false));
+            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
         LatencyHistogram? latency = null;
-        if (bucketsQuery is not null)
+        if (bucketsQuery is not null && WithLatency)
         {
             var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
-                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "");
+                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "", scraped);
             var points = byLe.Where(p => p.Key.Length > 0)
                 .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : BucketScaleToMs * double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
                 .OrderBy(p => p.Le).ToList();
@@ -109,6 +53,19 @@ public sealed class PrometheusMetricSource(PrometheusClient client, MetricProvid
         var r = (long)Math.Round(requests);
         return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency);
     }
+
+    /// <summary>
+    /// Builtin queries summed by pod in Prometheus: a pod's series (one per response code, source workload, ...) come
+    /// back as one, which keeps the per-pod differencing of <see cref="CounterSeriesDiff"/> (a pod that vanishes is left
+    /// out, not read as a reset) while the answer shrinks from every label combination to one series per pod (per bucket
+    /// bound for latency). <c>instance</c> keeps scrape targets apart where no <c>pod</c> label is attached. A user's own
+    /// query templates are sent as written: Kubestead cannot know which label tells their pods apart.
+    /// </summary>
+    private (string Requests, string Failures, string? Buckets) Aggregated((string Requests, string Failures, string? Buckets) q) =>
+        provider.Builtin is null
+            ? q
+            : ($"sum by (pod, instance) ({q.Requests})", $"sum by (pod, instance) ({q.Failures})",
+                q.Buckets is null ? null : $"sum by (pod, instance, le) ({q.Buckets})");
 
     /// <summary>ingress-nginx's histogram is in seconds; judges read milliseconds.</summary>
     private double BucketScaleToMs => provider.Builtin == "nginx" ? 1000 : 1;

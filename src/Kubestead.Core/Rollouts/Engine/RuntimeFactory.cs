@@ -1,14 +1,12 @@
 using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
+using Kubestead.Metrics;
 using Kubestead.Rollouts.Canary;
 using Kubestead.Specs;
 using Kubestead.Traffic;
 
 namespace Kubestead.Rollouts.Engine;
-
-/// <summary>Where a metric's windows come from; the default reads Prometheus, the sandbox substitutes its simulator.</summary>
-public delegate MetricWindowQuery MetricQueryFactory(RolloutSpec spec, MetricSpec metric);
 
 /// <summary>Builds the router, workloads and analysis for a spec: the one place that maps the spec onto Core's parts.</summary>
 public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, MetricQueryFactory metrics, HttpClient? namerdHttp = null)

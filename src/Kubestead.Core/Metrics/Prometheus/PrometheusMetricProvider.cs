@@ -1,0 +1,30 @@
+using Kubestead.Specs;
+
+namespace Kubestead.Metrics.Prometheus;
+
+/// <summary>
+/// The <c>prometheus</c> provider: which workloads a rollout's versions are counted under, and a
+/// <see cref="PrometheusMetricSource"/> that reads them.
+/// </summary>
+public sealed class PrometheusMetricProvider(HttpClient http) : IMetricProvider
+{
+    public string Kind => PrometheusSpecBlock.BlockKey;
+
+    public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric)
+    {
+        if (metric.Provider is not PrometheusProviderSpec { Address: { } address } provider)
+            return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
+        var client = new PrometheusClient(http, new Uri(address.TrimEnd('/') + "/"), provider.BearerTokenFile, provider.Timeout);
+        var (canary, control) = Workloads(spec);
+        // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
+        if (provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
+        return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) {
+            Ingress = spec.Nginx?.Ingress,
+            WithLatency = metric.Judge.ReadsLatency,
+        }.WindowAsync;
+    }
+
+    /// <summary>The Deployments whose pods the canary and its control (the baseline when the spec has one, else stable) run in.</summary>
+    public static (string Canary, string Control) Workloads(RolloutSpec spec) =>
+        (spec.Canary.Deployment ?? $"{spec.StableDeployment}-canary", spec.BaselineDeployment ?? spec.StableDeployment);
+}
