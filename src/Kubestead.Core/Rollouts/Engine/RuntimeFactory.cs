@@ -15,6 +15,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
 {
     private static readonly HttpClient SharedNamerdHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The same metric sources and namerd client over another API view and clock (a drive's: Lease-checked writes, renewing waits).</summary>
+    public RuntimeFactory For(IKubernetesApi driveApi, TimeProvider driveClock) => new(driveApi, driveClock, metrics, namerdHttp);
+
     public RolloutRuntime Create(RolloutSpec spec)
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
