@@ -75,7 +75,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             case RerunDecision.Attach:
                 _options.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name,
                     $"rollout {spec.Name} of the same version is already {existing!.Status.Phase}: attaching to it (its recorded spec applies)"));
-                return wait ? await WaitAsync(spec.Namespace, spec.Name, null, ct).ConfigureAwait(false) : await GetAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+                return wait ? await WaitAsync(spec.Namespace, spec.Name, null, throughPauses: false, ct).ConfigureAwait(false) : await GetAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
             case RerunDecision.AlreadyAtVersion:
                 return StartRerun.AlreadyAtVersion(spec, existing, Now);
             case RerunDecision.ReplaceRunning:
@@ -132,14 +132,22 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         }
     }
 
-    public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default)
+    public Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default) =>
+        WaitAsync(ns, name, timeout, throughPauses: true, ct);
+
+    /// <summary>
+    /// Wait keeps judging a rollout paused by a person or by drift (issue #26 item 3); start's attach to a rollout already
+    /// running returns at a pause, as start itself does.
+    /// </summary>
+    private async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, bool throughPauses, CancellationToken ct)
     {
         ns ??= DefaultNamespace;
         using var timeoutCts = new CancellationTokenSource(timeout ?? Timeout.InfiniteTimeSpan, _options.Clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeoutCts.Token);
         try
         {
-            return RolloutResultBuilder.From(await _driver.DriveAsync(new DriveRequest(ns, name) { WatchWhileLocked = true }, linked.Token).ConfigureAwait(false));
+            return RolloutResultBuilder.From(await _driver.DriveAsync(new DriveRequest(ns, name) { WatchWhileLocked = true, ThroughPauses = throughPauses }, linked.Token)
+                .ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested)
         {

@@ -21,7 +21,8 @@ public class RolloutLeaseTests
         var e = await Assert.ThrowsAsync<RolloutLockedException>(() =>
             RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60)));
         Assert.Contains("alice@host1", e.Message);
-        Assert.Equal(new DateTimeOffset(2026, 11, 22, 12, 1, 0, TimeSpan.Zero), e.ExpiresAt);
+        // Bob first saw the Lease at 12:00:30: it is his only if it stays unchanged for a lease duration from then.
+        Assert.Equal(new DateTimeOffset(2026, 11, 22, 12, 1, 30, TimeSpan.Zero), e.ExpiresAt);
         Assert.Equal(KubesteadErrorKind.Conflict, e.Kind);
     }
 
@@ -31,15 +32,88 @@ public class RolloutLeaseTests
         var api = new EmulatedCluster();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         var alice = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
+        var seenByBob = new LeaseObservations();
+        await Assert.ThrowsAsync<RolloutLockedException>(() =>
+            RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seenByBob));
 
         clock.Advance(TimeSpan.FromSeconds(61));
-        var bob = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60));
+        var bob = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seenByBob);
         var lease = api.Peek(ResourceType.Lease, "web", "kubestead-shop")!;
         Assert.Equal(bob.Holder, lease["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Equal(1, lease["spec"]!["leaseTransitions"]!.GetValue<int>());
 
         var lost = await Assert.ThrowsAsync<RolloutLeaseLostException>(() => alice.RenewAsync());
         Assert.Contains("bob@host1", lost.Message);
+    }
+
+    /// <summary>
+    /// Issue #26 item 5: a second driver whose clock runs 3 minutes ahead sees the holder's renewTime as long past. It
+    /// must not take the Lease while the holder renews it, and takes it only after seeing it unchanged for a duration.
+    /// </summary>
+    [Fact]
+    public async Task A_driver_with_a_clock_minutes_ahead_does_not_take_a_live_lease()
+    {
+        var api = new EmulatedCluster();
+        var aliceClock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+        var bobClock = new FakeTimeProvider(aliceClock.GetUtcNow() + TimeSpan.FromMinutes(3));
+        var seenByBob = new LeaseObservations();
+        var alice = await RolloutLease.AcquireAsync(api, aliceClock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
+
+        for (var i = 0; i < 6; i++)
+        {
+            var e = await Assert.ThrowsAsync<RolloutLockedException>(() =>
+                RolloutLease.AcquireAsync(api, bobClock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seenByBob));
+            Assert.Contains("alice@host1", e.Message);
+            Assert.True(e.HolderStoppedRenewing, "by bob's clock alice's renewTime is 3 minutes old");
+            aliceClock.Advance(TimeSpan.FromSeconds(25));
+            bobClock.Advance(TimeSpan.FromSeconds(25));
+            await alice.RenewIfDueAsync();
+        }
+        Assert.True(alice.IsHeld);
+        Assert.Equal(alice.Holder, api.Peek(ResourceType.Lease, "web", "kubestead-shop")!["spec"]!["holderIdentity"]!.GetValue<string>());
+
+        // Alice dies: bob takes the Lease once it has stood still for a whole duration on his own clock, not before.
+        for (var i = 0; i < 2; i++)
+        {
+            bobClock.Advance(TimeSpan.FromSeconds(30));
+            await Assert.ThrowsAsync<RolloutLockedException>(() =>
+                RolloutLease.AcquireAsync(api, bobClock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seenByBob));
+        }
+        bobClock.Advance(TimeSpan.FromSeconds(31));
+        var bob = await RolloutLease.AcquireAsync(api, bobClock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seenByBob);
+        Assert.StartsWith("bob@", bob.Holder);
+    }
+
+    /// <summary>
+    /// Issue #26 item 4: every write of a drive checks the Lease first. Unrenewed for its whole duration, the Lease is
+    /// renewed before the write (it lands only if nobody took the Lease); once another driver has it, writes fail.
+    /// </summary>
+    [Fact]
+    public async Task A_write_checks_the_lease_first_and_fails_once_another_driver_took_it()
+    {
+        var api = new EmulatedCluster();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+        var alice = await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("alice"), TimeSpan.FromSeconds(60));
+        var guarded = new LeaseGuardedApi(api, alice);
+        static System.Text.Json.Nodes.JsonObject ConfigMap(string name) =>
+            new() { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = name } };
+
+        clock.Advance(TimeSpan.FromSeconds(61));
+        Assert.False(alice.IsHeld);
+        await guarded.CreateAsync(ResourceType.ConfigMap, "web", ConfigMap("a"));
+        Assert.True(alice.IsHeld);
+        Assert.Equal(RolloutLease.FormatMicroTime(clock.GetUtcNow()), api.Peek(ResourceType.Lease, "web", "kubestead-shop")!["spec"]!["renewTime"]!.GetValue<string>());
+
+        // Alice stalls; bob sees the Lease unchanged for a duration and takes it: alice's next write fails and changes nothing.
+        var seen = new LeaseObservations();
+        await Assert.ThrowsAsync<RolloutLockedException>(() => RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seen));
+        clock.Advance(TimeSpan.FromSeconds(61));
+        await RolloutLease.AcquireAsync(api, clock, "web", "shop", Driver("bob"), TimeSpan.FromSeconds(60), observed: seen);
+        await Assert.ThrowsAsync<RolloutLeaseLostException>(() => guarded.DeleteAsync(ResourceType.ConfigMap, "web", "a"));
+        Assert.NotNull(api.Peek(ResourceType.ConfigMap, "web", "a"));
+        await Assert.ThrowsAsync<RolloutLeaseLostException>(() => guarded.CreateAsync(ResourceType.ConfigMap, "web", ConfigMap("b")));
+        Assert.Null(api.Peek(ResourceType.ConfigMap, "web", "b"));
+        Assert.False(alice.IsHeld);
     }
 
     [Fact]

@@ -83,30 +83,95 @@ public class RbacExampleRealClusterTests
         return path;
     }
 
+    /// <summary>Creates ServiceAccount kubestead-ci in the test namespace, binds <paramref name="role"/> to it, and returns a connection with its token.</summary>
+    private static async Task<ClusterConnection> AsServiceAccountAsync(RealClusterLifecycle env, JsonObject role)
+    {
+        var ns = env.Namespace;
+        await env.Api.CreateAsync(ServiceAccount, ns, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "kubestead-ci" } });
+        await env.Api.CreateAsync(Role, ns, role);
+        await env.Api.CreateAsync(RoleBinding, ns, ExampleDocuments("role.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
+        var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
+        var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
+        try
+        {
+            return KubeConfigResolver.Resolve(saKubeconfig);
+        }
+        finally
+        {
+            File.Delete(saKubeconfig);
+        }
+    }
+
+    private static JsonObject ExampleRole(string ns) => ExampleDocuments("role.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "Role");
+
+    /// <summary>A service for one CI run: its own client and driver identity, as separate jobs on separate runners have.</summary>
+    private static KubesteadService ServiceAs(ClusterConnection connection, string driver) => new(RealClusterLifecycle.CreateClient(connection), new KubesteadServiceOptions
+    {
+        Driver = new DriverIdentity(driver, "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
+    });
+
+    /// <summary>
+    /// Issue #26 item 2: every release after the first, and every takeover, replaces the existing Lease (an update). Three
+    /// releases under the shipped Role, each handed from one CI run to another: wait, resume and a re-run that attaches.
+    /// </summary>
+    [RealClusterFact]
+    public async Task The_example_role_runs_three_releases_each_taken_over_by_another_driver()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        var connection = await AsServiceAccountAsync(env, ExampleRole(env.Namespace));
+        await using var first = ServiceAs(connection, "ci-run-1");
+        await using var second = ServiceAs(connection, "ci-run-2");
+        string Release(string version, string steps) => env.Spec($"{{ image: registry.example.com/shop:{version} }}", steps, "  scaleDownDelay: 1s");
+
+        // 1: started without waiting by one run, driven to the end by another run's wait.
+        var one = Release("2.0.0", "    - setWeight: 50");
+        Assert.Equal(RolloutPhase.Progressing, (await first.StartAsync(new StartRequest { SpecYaml = one }, wait: false)).Phase);
+        Assert.Equal(RolloutPhase.Completed, (await second.WaitAsync(env.Namespace, "shop", TimeSpan.FromMinutes(2))).Phase);
+
+        // 2: the next release stops at its approval gate; another run resumes it to the end.
+        var two = Release("2.1.0", "    - setWeight: 50\n    - pause: {}");
+        Assert.Equal(RolloutPhase.Paused, (await first.StartAsync(new StartRequest { SpecYaml = two }, wait: true)).Phase);
+        Assert.Equal(RolloutPhase.Completed, (await second.ResumeAsync(env.Namespace, "shop", wait: true)).Phase);
+
+        // 3: a CI job run again attaches to the release its first attempt started and drives it.
+        var three = Release("2.2.0", "    - setWeight: 50");
+        Assert.Equal(RolloutPhase.Progressing, (await first.StartAsync(new StartRequest { SpecYaml = three }, wait: false)).Phase);
+        Assert.Equal(RolloutPhase.Completed, (await second.StartAsync(new StartRequest { SpecYaml = three }, wait: true)).Phase);
+        var stable = await env.GetDeploymentAsync("shop");
+        Assert.Equal("registry.example.com/shop:2.2.0", stable["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+    }
+
+    /// <summary>Issue #26 item 2: validate --cluster checks every Lease verb the engine uses, so a Role without update fails it.</summary>
+    [RealClusterFact]
+    public async Task A_role_without_update_on_leases_fails_validation_naming_it()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        var role = ExampleRole(env.Namespace);
+        var leases = role["rules"]!.AsArray().Single(r => r!["resources"]![0]!.GetValue<string>() == "leases")!;
+        leases["verbs"] = new JsonArray(leases["verbs"]!.AsArray().Select(v => v!.GetValue<string>()).Where(v => v != "update").Select(v => (JsonNode)v).ToArray());
+        await using var svc = ServiceAs(await AsServiceAccountAsync(env, role), "ci-run-1");
+
+        var report = await svc.TestAsync(new StartRequest { SpecYaml = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50") }, checkCluster: true);
+
+        Assert.False(report.IsValid);
+        var denied = Assert.Single(report.Checks, c => c.Check == "rbac" && c.Outcome == CheckOutcome.Failed);
+        Assert.Contains($"update leases.coordination.k8s.io in namespace {env.Namespace}", denied.Message);
+    }
+
     [RealClusterFact]
     public async Task The_example_role_bound_to_a_service_account_runs_a_whole_rollout_and_passes_validation()
     {
         await using var env = await RealClusterLifecycle.CreateAsync();
         var ns = env.Namespace;
-        await env.Api.CreateAsync(ServiceAccount, ns, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "kubestead-ci" } });
-        var docs = ExampleDocuments("role.yaml", ns);
-        await env.Api.CreateAsync(Role, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "Role"));
-        await env.Api.CreateAsync(RoleBinding, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
+        var asServiceAccount = await AsServiceAccountAsync(env, ExampleRole(ns));
         var clusterRole = ExampleDocuments("clusterrole.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "ClusterRole");
         // The ClusterRole is the same rule set: the API server accepts it (a typo in a resource or verb list would fail here).
         clusterRole["metadata"]!["name"] = $"kubestead-{ns}";
         await env.Api.CreateAsync(ClusterRole, null, clusterRole);
         try
         {
-            var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
-            var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
-            var asServiceAccount = KubeConfigResolver.Resolve(saKubeconfig);
-            File.Delete(saKubeconfig);
             var spec = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50", "  scaleDownDelay: 1s");
-            await using var svc = new KubesteadService(RealClusterLifecycle.CreateClient(asServiceAccount), new KubesteadServiceOptions
-            {
-                Driver = new DriverIdentity("kubestead-ci", "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
-            });
+            await using var svc = ServiceAs(asServiceAccount, "kubestead-ci");
 
             var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
             Assert.True(report.IsValid, string.Join("\n", report.Checks.Where(c => c.Outcome != CheckOutcome.Passed).Select(c => c.Message)));
@@ -163,30 +228,20 @@ public class RbacExampleRealClusterTests
     {
         await using var env = await RealClusterLifecycle.CreateAsync();
         var ns = env.Namespace;
-        await env.Api.CreateAsync(ServiceAccount, ns, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "kubestead-ci" } });
-        var docs = ExampleDocuments("role.yaml", ns);
-        var role = docs.Single(d => d["kind"]!.GetValue<string>() == "Role");
+        var role = ExampleRole(ns);
         // The example Role with DestinationRules read-only: what a Role written before created baselines gives.
         var rules = role["rules"]!.AsArray();
         var istio = rules.Single(r => r!["apiGroups"]![0]!.GetValue<string>() == "networking.istio.io")!;
         istio["resources"] = new JsonArray("virtualservices");
         rules.Add(new JsonObject { ["apiGroups"] = new JsonArray("networking.istio.io"), ["resources"] = new JsonArray("destinationrules"), ["verbs"] = new JsonArray("get", "list") });
-        await env.Api.CreateAsync(Role, ns, role);
-        await env.Api.CreateAsync(RoleBinding, ns, docs.Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
+        var asServiceAccount = await AsServiceAccountAsync(env, role);
         foreach (var (type, obj) in MeshFixtures.IstioSubsetObjects())
         {
             obj["metadata"]!["namespace"] = ns;
             await env.Api.CreateAsync(type, ns, obj);
         }
 
-        var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
-        var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
-        var asServiceAccount = KubeConfigResolver.Resolve(saKubeconfig);
-        File.Delete(saKubeconfig);
-        await using var svc = new KubesteadService(RealClusterLifecycle.CreateClient(asServiceAccount), new KubesteadServiceOptions
-        {
-            Driver = new DriverIdentity("kubestead-ci", "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
-        });
+        await using var svc = ServiceAs(asServiceAccount, "kubestead-ci");
         var without = MeshFixtures.IstioSubsetSpec(ns);
         var withBaseline = without.Replace("  stable: {", "  baseline: { create: true }\n  stable: {", StringComparison.Ordinal)
             .Replace("setWeight: 60", "setWeight: 40", StringComparison.Ordinal);

@@ -11,4 +11,11 @@ public sealed record DriveRequest(string Namespace, string Name)
     /// taking over if that driver's Lease lapses (what <c>kubestead wait</c> does).
     /// </summary>
     public bool WatchWhileLocked { get; init; }
+
+    /// <summary>
+    /// A manual or drift pause does not end the drive: the canary keeps its share, so it is judged on until someone
+    /// resumes it (the drive then goes on to the end) or it fails (it is aborted). Pauses for too little data or failing
+    /// metrics still end it. <c>kubestead wait</c> and the controller set this; start and resume stop at a pause.
+    /// </summary>
+    public bool ThroughPauses { get; init; }
 }

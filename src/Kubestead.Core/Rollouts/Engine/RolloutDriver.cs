@@ -28,6 +28,7 @@ public sealed class RolloutDriver
     private readonly IKubernetesApi _api;
     private readonly RolloutStateStore _store;
     private readonly RuntimeFactory _runtimes;
+    private readonly LeaseObservations _observations = new();
 
     public RolloutDriver(IKubernetesApi api, RolloutStateStore store, RuntimeFactory runtimes, RolloutHostContext host)
     {
@@ -54,10 +55,11 @@ public sealed class RolloutDriver
         while (true)
         {
             var stored = await _store.LoadAsync(request.Namespace, request.Name, ct).ConfigureAwait(false);
-            if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone || stored.Status.Phase == RolloutPhase.Paused) return stored;
+            if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone
+                || stored.Status.Phase == RolloutPhase.Paused && !(request.ThroughPauses && RolloutExecutor.IsWatchedPause(stored.Status))) return stored;
             try
             {
-                return await DriveAsync(stored, ct).ConfigureAwait(false);
+                return await DriveAsync(stored, ct, request.ThroughPauses).ConfigureAwait(false);
             }
             catch (RolloutLockedException) when (request.WatchWhileLocked)
             {
@@ -68,12 +70,12 @@ public sealed class RolloutDriver
     }
 
     /// <summary>Drives from a state the host has just read or written (resume, promote), under a Lease taken and released here.</summary>
-    public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct)
+    public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct, bool throughPauses = false)
     {
         var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
         try
         {
-            return await DriveHeldAsync(stored, lease, ct).ConfigureAwait(false);
+            return await DriveHeldAsync(stored, lease, ct, throughPauses).ConfigureAwait(false);
         }
         finally
         {
@@ -81,13 +83,62 @@ public sealed class RolloutDriver
         }
     }
 
-    /// <summary>Drives under a Lease the host holds and will release (start's transaction; a controller that took it first).</summary>
-    public Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct) =>
-        Executor.DriveAsync(stored, _runtimes.Create(stored.ParseSpec()), lease, ct);
+    /// <summary>
+    /// Drives under a Lease the host holds and will release (start's transaction; a controller that took it first). While
+    /// it drives, every wait renews the Lease (<see cref="LeaseRenewingClock"/>) and every write first checks it is still
+    /// held (<see cref="LeaseGuardedApi"/>); a renewal that finds it taken stops the drive with <see cref="RolloutLeaseLostException"/>.
+    /// </summary>
+    public async Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct, bool throughPauses = false)
+    {
+        using var drive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        RolloutLeaseLostException? lost = null;
+        var clock = new LeaseRenewingClock(Host.Clock, lease, e =>
+        {
+            lost = e;
+            try
+            {
+                drive.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The drive ended while the renewal ran: nothing left to stop.
+            }
+        });
+        var api = new LeaseGuardedApi(_api, lease);
+        var executor = new RolloutExecutor(new RolloutStateStore(api), clock, Host.Observer, Host.Driver) { PollInterval = Host.PollInterval };
+        try
+        {
+            return await executor.DriveAsync(stored, _runtimes.For(api, clock).Create(stored.ParseSpec()), lease, drive.Token, throughPauses).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lost is not null && !ct.IsCancellationRequested)
+        {
+            throw lost;
+        }
+    }
 
-    /// <summary>Takes the rollout's Lease for this host, or throws <see cref="RolloutLockedException"/> naming the live holder.</summary>
-    public Task<RolloutLease> AcquireLeaseAsync(string ns, string name, CancellationToken ct) =>
-        RolloutLease.AcquireAsync(_api, Host.Clock, ns, name, Host.Driver, Host.LeaseDuration, ct);
+    /// <summary>
+    /// Takes the rollout's Lease for this host, or throws <see cref="RolloutLockedException"/> naming the live holder. A
+    /// Lease whose holder stopped renewing (by its own renewTime) is watched until it has stood unchanged for its duration
+    /// on this host's clock, then taken; a renewal in the meantime means its holder lives, and is refused.
+    /// </summary>
+    public async Task<RolloutLease> AcquireLeaseAsync(string ns, string name, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                return await RolloutLease.AcquireAsync(_api, Host.Clock, ns, name, Host.Driver, Host.LeaseDuration, ct, _observations).ConfigureAwait(false);
+            }
+            catch (RolloutLockedException e) when (e.HolderStoppedRenewing)
+            {
+                var left = e.ExpiresAt - Now;
+                Host.Observer.OnEvent(new WaitingEvent(Now, ns, name,
+                    $"lease {RolloutLease.ObjectName(name)} of {e.Holder} is not being renewed: taking it over at {e.ExpiresAt:u} unless it is renewed before",
+                    TimeSpan.Zero, left));
+                await Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, Host.Clock, ct).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>
     /// Ends a drive. The caller's token may already be cancelled (Ctrl+C, SIGTERM, StopProcessing, a controller shutting

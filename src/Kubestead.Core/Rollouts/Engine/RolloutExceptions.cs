@@ -26,12 +26,17 @@ public sealed class RolloutLockedException(string ns, string name, string holder
 {
     public string Holder { get; } = holder;
     public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+    /// <summary>The holder's own renewTime lies in the past: it probably died, so a driver may watch the Lease to take it over.</summary>
+    public bool HolderStoppedRenewing { get; init; }
 }
 
 /// <summary>The Lease was taken by someone else while this driver held it (e.g. after a long stall).</summary>
-public sealed class RolloutLeaseLostException(string ns, string name, string? newHolder)
+public sealed class RolloutLeaseLostException(string ns, string name, string? newHolder, string? why = null)
     : RolloutException("RolloutLeaseLost", KubesteadErrorKind.Conflict,
-        $"This process lost the lease on rollout '{name}' in namespace '{ns}'" + (newHolder is null ? "." : $" to {newHolder}."));
+        $"This process lost the lease on rollout '{name}' in namespace '{ns}'" + (newHolder is null ? "" : $" to {newHolder}") + (why is null ? "." : $": {why}.") +
+        " It stopped writing; the rollout continues from its recorded state with whoever drives it next.",
+        $"leases.coordination.k8s.io/{RolloutLease.ObjectName(name)} in namespace {ns}");
 
 /// <summary>A command that does not fit the rollout's phase (e.g. resuming a completed rollout).</summary>
 public sealed class RolloutStateException(string errorId, string message, string? target = null)

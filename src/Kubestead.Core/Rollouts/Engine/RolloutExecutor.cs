@@ -29,14 +29,18 @@ public sealed class RolloutExecutor(
     private StatusWriteThrottle Throttle(StoredRollout s) =>
         _throttles.GetOrAdd($"{s.Namespace}/{s.Name}", _ => new StatusWriteThrottle(TimeSpan.FromMinutes(1), clock));
 
-    /// <summary>Drives until the rollout is terminal or paused, then returns its state.</summary>
-    public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
+    /// <summary>
+    /// Drives until the rollout is terminal or paused, then returns its state. With <paramref name="throughPauses"/> a
+    /// manual or drift pause does not end the drive: the canary keeps its traffic, so it is judged on until someone
+    /// resumes it (the drive goes on) or it fails (it is aborted).
+    /// </summary>
+    public async Task<StoredRollout> DriveAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct, bool throughPauses = false)
     {
         var throttle = Throttle(stored);
         throttle.Interval = rt.Plan.Policies.StatusInterval;
         try
         {
-            stored = await DriveUntilStopAsync(stored, rt, lease, ct).ConfigureAwait(false);
+            stored = await DriveUntilStopAsync(stored, rt, lease, throughPauses, ct).ConfigureAwait(false);
             stored = await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
             return await FlushAsync(stored, ct).ConfigureAwait(false);
         }
@@ -103,7 +107,7 @@ public sealed class RolloutExecutor(
         return new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who);
     }
 
-    private async Task<StoredRollout> DriveUntilStopAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, CancellationToken ct)
+    private async Task<StoredRollout> DriveUntilStopAsync(StoredRollout stored, RolloutRuntime rt, RolloutLease lease, bool throughPauses, CancellationToken ct)
     {
         stored = await EnsurePreparedAsync(stored, rt, ct).ConfigureAwait(false);
         while (true)
@@ -112,6 +116,12 @@ public sealed class RolloutExecutor(
             await lease.RenewIfDueAsync(ct).ConfigureAwait(false);
             stored = await LoadAsync(stored, ct).ConfigureAwait(false);
             var now = clock.GetUtcNow();
+
+            if (throughPauses && IsWatchedPause(stored.Status))
+            {
+                stored = await JudgeWhilePausedAsync(stored, rt, now, ct).ConfigureAwait(false);
+                continue;
+            }
 
             if (rt.Analysis is { } analysis && analysis.IsActive(stored.Status))
             {
@@ -195,6 +205,35 @@ public sealed class RolloutExecutor(
             }
             if (action is PauseAction && stored.Status.Phase == RolloutPhase.Paused) return stored;
         }
+    }
+
+    /// <summary>Pauses a person must end (an approval gate, drift) while the canary keeps its share: worth judging on.</summary>
+    internal static bool IsWatchedPause(RolloutStatus s) => s is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Manual or PauseReason.Drift };
+
+    /// <summary>
+    /// One pass of watching a paused rollout (issue #26 item 3): the windows since the last pass are judged as they would
+    /// be while progressing, and a Fail aborts at once, so a failing canary at an approval gate does not serve its share
+    /// until someone types resume. Otherwise waits for the next window, or a poll for a resume, abort or promotion.
+    /// </summary>
+    private async Task<StoredRollout> JudgeWhilePausedAsync(StoredRollout stored, RolloutRuntime rt, DateTimeOffset now, CancellationToken ct)
+    {
+        if (rt.Analysis is { } analysis && stored.Status.StepIndex >= analysis.Plan.StartingStep && stored.Status.CanaryWeight > 0)
+        {
+            stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
+            if (AnalysisGate.Combine(stored.Status, true) == GateOutcome.Fail)
+            {
+                var why = stored.Status.BackgroundVerdicts.FirstOrDefault(v => v.Outcome == VerdictOutcome.Fail) is { } bg
+                    ? $"background analysis failed ({bg.Metric})" : "analysis failed";
+                return await AbortAsync(stored, rt, $"{why} while paused ({stored.Status.PauseReason}): the canary is worse than its control", asFailure: false, ct)
+                    .ConfigureAwait(false);
+            }
+        }
+        var next = now + PollInterval;
+        if (rt.Analysis?.NextWindowEnd(stored.Status) is { } windowEnd && windowEnd > now && windowEnd < next) next = windowEnd;
+        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, $"paused ({stored.Status.PauseReason}): judging the canary until it is resumed",
+            now - stored.Status.UpdatedAt, null));
+        await Task.Delay(next - now, clock, ct).ConfigureAwait(false);
+        return stored;
     }
 
     private async Task<StoredRollout> PerformAsync(StoredRollout stored, RolloutRuntime rt, EngineAction action, DateTimeOffset now, CancellationToken ct)

@@ -16,6 +16,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
     /// <summary>The same factory over another API (a dry run's write recorder).</summary>
     public RuntimeFactory WithApi(IKubernetesApi other) => new(other, clock, metrics, namerdHttp);
 
+    /// <summary>The same metric sources and namerd client over another API view and clock (a drive's: Lease-checked writes, renewing waits).</summary>
+    public RuntimeFactory For(IKubernetesApi driveApi, TimeProvider driveClock) => new(driveApi, driveClock, metrics, namerdHttp);
+
     public RolloutRuntime Create(RolloutSpec spec)
     {
         var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);

@@ -239,7 +239,9 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
     internal static IEnumerable<(string Group, string Resource, string Verb)> Permissions(RolloutSpec spec, RolloutFootprint footprint, bool createsCanary)
     {
         foreach (var v in new[] { "get", "list", "create", "patch", "delete" }) yield return ("", "configmaps", v);
-        foreach (var v in new[] { "get", "create", "patch", "delete" }) yield return ("coordination.k8s.io", "leases", v);
+        // update: taking over an existing Lease (every release after the first, wait, resume, a re-run) replaces it whole,
+        // carrying the resourceVersion read, so two drivers racing for it cannot both win.
+        foreach (var v in new[] { "get", "create", "update", "patch", "delete" }) yield return ("coordination.k8s.io", "leases", v);
         foreach (var v in createsCanary ? new[] { "get", "list", "create", "patch", "delete" } : ["get", "patch"]) yield return ("apps", "deployments", v);
         yield return ("apps", "deployments/scale", "get");
         yield return ("apps", "deployments/scale", "patch");

@@ -44,6 +44,8 @@ public sealed class StartTransaction(
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
         {
+            // Another driver may own the rollout now: an undo would delete it under them (issue #26 item 4).
+            if (lease is not null && !await lease.ConfirmHeldAsync(ct).ConfigureAwait(false)) throw;
             StoredRollout? current;
             try
             {

@@ -9,6 +9,11 @@ namespace Kubestead.Rollouts.State;
 /// One driver at a time: a <c>coordination.k8s.io/v1</c> Lease <c>kubestead-&lt;rollout&gt;</c>. Acquired when free,
 /// held by us, or expired (takeover); renewed while driving; released when the driver stops. Every write carries
 /// the resourceVersion read, so two processes racing for an expired lease cannot both win.
+/// <para>
+/// Expiry of another holder's Lease is judged as client-go's leader election judges it: from when THIS process saw the
+/// Lease's resourceVersion last change, on this process's clock (<see cref="LeaseObservations"/>), never from the
+/// holder's renewTime against the local clock, so a driver whose clock runs ahead cannot take a live Lease.
+/// </para>
 /// </summary>
 public sealed class RolloutLease
 {
@@ -16,6 +21,10 @@ public sealed class RolloutLease
     private readonly IKubernetesApi _api;
     private readonly TimeProvider _clock;
     private JsonObject _lease;
+    // Renewals come from the drive loop and from the waits' timers: one at a time, so each carries the latest resourceVersion.
+    private readonly SemaphoreSlim _writes = new(1, 1);
+    private long _validFromTimestamp;
+    private RolloutLeaseLostException? _lost;
 
     private RolloutLease(IKubernetesApi api, TimeProvider clock, string ns, string rollout, string holder, TimeSpan duration, JsonObject lease)
     {
@@ -27,6 +36,7 @@ public sealed class RolloutLease
         Duration = duration;
         _lease = lease;
         LastRenewed = clock.GetUtcNow();
+        _validFromTimestamp = clock.GetTimestamp();
     }
 
     public string Namespace { get; }
@@ -35,13 +45,52 @@ public sealed class RolloutLease
     public TimeSpan Duration { get; }
     public DateTimeOffset LastRenewed { get; private set; }
 
+    /// <summary>
+    /// True while this process may act as the driver: no renewal found the Lease taken, and the last successful write
+    /// of it is younger than its duration on this process's own monotonic clock (past that, another driver may have
+    /// taken it while the API server was unreachable).
+    /// </summary>
+    public bool IsHeld => _lost is null && _clock.GetElapsedTime(Interlocked.Read(ref _validFromTimestamp)) < Duration;
+
+    /// <summary>
+    /// Every write of a drive checks this first (<see cref="LeaseGuardedApi"/>), so a write after a lost Lease fails
+    /// instead of landing. Known lost: throws at once. Not renewed for a whole duration (the API server did not answer,
+    /// or the process stalled): another driver may have taken it, so it is renewed first, with the resourceVersion last
+    /// written; only if nobody took it in between does the write go ahead. Otherwise costs nothing.
+    /// </summary>
+    public async Task EnsureHeldAsync(CancellationToken ct = default)
+    {
+        if (_lost is { } lost) throw lost;
+        if (!IsHeld) await RenewAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether this process still holds the Lease, renewing it first when it is stale; false once another driver took it.</summary>
+    public async Task<bool> ConfirmHeldAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await EnsureHeldAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (RolloutLeaseLostException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Renew well before expiry: a third of the duration, as Kubernetes leader election does.</summary>
     public TimeSpan RenewInterval => TimeSpan.FromTicks(Duration.Ticks / 3);
 
     public static string ObjectName(string rollout) => $"kubestead-{rollout}";
 
+    /// <param name="observed">
+    /// What this process has seen of Leases before (one per host, kept across attempts): another holder's Lease is taken
+    /// only once it has stood unchanged, by this process's clock, for its whole duration. Null: a first sight, so a Lease
+    /// another driver holds is never taken by this call.
+    /// </param>
     public static async Task<RolloutLease> AcquireAsync(
-        IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity driver, TimeSpan duration, CancellationToken ct = default)
+        IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity driver, TimeSpan duration, CancellationToken ct = default,
+        LeaseObservations? observed = null)
     {
         var holder = driver.ToString();
         var now = clock.GetUtcNow();
@@ -77,15 +126,19 @@ public sealed class RolloutLease
                 }
                 if (winner["spec"]?["holderIdentity"]?.GetValue<string>() == holder)
                     return new RolloutLease(api, clock, ns, rollout, holder, duration, winner);
-                throw e.IsAlreadyExists ? Locked(ns, rollout, winner) : e;
+                throw e.IsAlreadyExists ? Locked(ns, rollout, winner, now + duration, now) : e;
             }
         }
 
         var spec = existing["spec"] as JsonObject ?? new JsonObject();
         var currentHolder = spec["holderIdentity"]?.GetValue<string>();
-        var expires = ExpiresAt(spec);
-        if (!string.IsNullOrEmpty(currentHolder) && currentHolder != holder && expires > now)
-            throw Locked(ns, rollout, existing);
+        if (!string.IsNullOrEmpty(currentHolder) && currentHolder != holder)
+        {
+            var seenUnchangedSince = (observed ?? new LeaseObservations()).See(ns, rollout, existing["metadata"]?["resourceVersion"]?.GetValue<string>(), clock);
+            var heldFor = TimeSpan.FromSeconds(spec["leaseDurationSeconds"]?.GetValue<int>() ?? 0);
+            if (clock.GetUtcNow() - seenUnchangedSince < heldFor)
+                throw Locked(ns, rollout, existing, seenUnchangedSince + heldFor, clock.GetUtcNow());
+        }
 
         var transitions = (spec["leaseTransitions"]?.GetValue<int>() ?? 0) + (currentHolder == holder ? 0 : 1);
         var replacement = NewLease(ns, rollout, holder, duration, now, transitions);
@@ -98,16 +151,43 @@ public sealed class RolloutLease
         catch (KubernetesApiException e) when (e.IsConflict)
         {
             var winner = await api.GetAsync(ResourceType.Lease, ns, ObjectName(rollout), ct).ConfigureAwait(false);
-            throw Locked(ns, rollout, winner);
+            throw Locked(ns, rollout, winner, clock.GetUtcNow() + duration, clock.GetUtcNow());
         }
     }
 
     /// <summary>Renews when a renew interval has passed since the last renewal; cheap to call often.</summary>
-    public Task RenewIfDueAsync(CancellationToken ct = default) =>
-        _clock.GetUtcNow() - LastRenewed >= RenewInterval ? RenewAsync(ct) : Task.CompletedTask;
+    public async Task RenewIfDueAsync(CancellationToken ct = default)
+    {
+        if (_clock.GetUtcNow() - LastRenewed < RenewInterval) return;
+        await _writes.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // Another caller may have renewed while this one waited its turn.
+            if (_clock.GetUtcNow() - LastRenewed >= RenewInterval) await RenewCoreAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
 
     public async Task RenewAsync(CancellationToken ct = default)
     {
+        await _writes.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await RenewCoreAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    private async Task RenewCoreAsync(CancellationToken ct)
+    {
+        if (_lost is { } lost) throw lost;
+        var sentAt = _clock.GetTimestamp();
         var now = _clock.GetUtcNow();
         var patch = new JsonPatch([
             JsonPatchOperation.Test("/metadata/resourceVersion", _lease["metadata"]?["resourceVersion"]?.DeepClone()),
@@ -118,6 +198,8 @@ public sealed class RolloutLease
         {
             _lease = await _api.PatchAsync(ResourceType.Lease, Namespace, ObjectName(Rollout), patch, ct).ConfigureAwait(false);
             LastRenewed = now;
+            // Valid from when the request was sent: the server may have applied it any time after.
+            Interlocked.Exchange(ref _validFromTimestamp, sentAt);
         }
         catch (KubernetesApiException e) when (e.IsConflict || e.IsInvalid || e.IsNotFound)
         {
@@ -130,14 +212,14 @@ public sealed class RolloutLease
                 {
                     // Only the resourceVersion moved (e.g. a label edit): adopt it and renew once more.
                     _lease = current;
-                    await RenewAsync(ct).ConfigureAwait(false);
+                    await RenewCoreAsync(ct).ConfigureAwait(false);
                     return;
                 }
             }
             catch (KubernetesApiException inner) when (inner.IsNotFound)
             {
             }
-            throw new RolloutLeaseLostException(Namespace, Rollout, newHolder);
+            throw _lost = new RolloutLeaseLostException(Namespace, Rollout, newHolder);
         }
     }
 
@@ -149,13 +231,22 @@ public sealed class RolloutLease
             JsonPatchOperation.Replace("/spec/holderIdentity", ""),
             JsonPatchOperation.Replace("/spec/renewTime", FormatMicroTime(_clock.GetUtcNow())),
         ]);
+        var entered = false;
         try
         {
+            // After a renewal still under way, so that renewal cannot re-take what this gives up.
+            await _writes.WaitAsync(ct).ConfigureAwait(false);
+            entered = true;
             _lease = await _api.PatchAsync(ResourceType.Lease, Namespace, ObjectName(Rollout), patch, ct).ConfigureAwait(false);
+            _lost = new RolloutLeaseLostException(Namespace, Rollout, null, "this process released it");
         }
         catch (Exception e) when (e is KubernetesApiException or OperationCanceledException or HttpRequestException)
         {
             // Lost, unreachable or out of time: the lease then simply expires. Never hide the drive's own outcome.
+        }
+        finally
+        {
+            if (entered) _writes.Release();
         }
     }
 
@@ -171,10 +262,15 @@ public sealed class RolloutLease
         }
     }
 
-    private static RolloutLockedException Locked(string ns, string rollout, JsonObject lease)
+    /// <param name="expiresAt">When this process will take the Lease if it stays unchanged (by this process's clock).</param>
+    private static RolloutLockedException Locked(string ns, string rollout, JsonObject lease, DateTimeOffset expiresAt, DateTimeOffset now)
     {
         var spec = lease["spec"] as JsonObject ?? new JsonObject();
-        return new RolloutLockedException(ns, rollout, spec["holderIdentity"]?.GetValue<string>() ?? "(unknown)", ExpiresAt(spec));
+        // The holder's own renewTime says it stopped renewing: worth watching for a lease duration rather than giving up.
+        return new RolloutLockedException(ns, rollout, spec["holderIdentity"]?.GetValue<string>() ?? "(unknown)", expiresAt)
+        {
+            HolderStoppedRenewing = ExpiresAt(spec) <= now,
+        };
     }
 
     internal static DateTimeOffset ExpiresAt(JsonObject spec)
