@@ -25,6 +25,9 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
 
     public string Name => "mann-whitney";
 
+    /// <summary>One minus the chance of failing a good canary over the whole analysis (the gate's share, see <see cref="JudgeFactory.CreateGate"/>).</summary>
+    public double Confidence => confidence;
+
     public string Metric { get; } = metric;
 
     public void Observe(MetricWindow w)

@@ -1,5 +1,7 @@
 using Kubestead.Analysis;
 using Kubestead.Specs;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Sandbox.Cluster;
 
 namespace Kubestead.Core.Tests.Analysis;
 
@@ -95,12 +97,84 @@ public class AnalysisGateAlphaTests
     }
 
     [Fact]
-    public void Threshold_metrics_do_not_dilute_a_sequential_metric()
+    public void A_threshold_metric_counts_in_the_split_like_any_metric_that_can_fail_the_canary()
     {
+        // Issue #29 item 6: a threshold metric can abort too, so the sequential metric beside it runs at alpha/2.
         var threshold = new MetricSpec("ok", Metric("ok").Provider, new JudgeSpec("threshold", 0.05, 5, 1, 0.98, 99, null, null));
         var gate = JudgeFactory.CreateGate([Metric("errors"), threshold]);
         var windows = Enumerable.Range(1, 200).First(n => Feed(JudgeFactory.CreateGate([Metric("errors")])[0], n) == VerdictOutcome.Fail);
-        Assert.Equal(VerdictOutcome.Fail, Feed(gate[0], windows));
+        Assert.NotEqual(VerdictOutcome.Fail, Feed(gate[0], windows));
+        var half = Enumerable.Range(1, 200).First(n => Feed(new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(0.025)), n) == VerdictOutcome.Fail);
+        Assert.Equal(VerdictOutcome.Fail, Feed(JudgeFactory.CreateGate([Metric("errors"), threshold])[0], half));
+    }
+
+    [Fact]
+    public void A_Mann_Whitney_metric_takes_its_share_of_the_gate_and_of_every_analysis_step()
+    {
+        var mannWhitney = new MetricSpec("p", Metric("p").Provider, new JudgeSpec("mannWhitney", 0.05, 5, 1, 0.98, null, null, null));
+        var gate = JudgeFactory.CreateGate([Metric("errors"), mannWhitney], analysisSteps: 3, background: true);
+        // Fixed-sample judges start afresh in each step: 2% over 2 metrics and 3 steps.
+        Assert.Equal(1 - 0.02 / 6, ((MannWhitneyJudge)gate[1]).Confidence, 12);
+    }
+}
+
+/// <summary>Issue #29 item 6: <c>background: false</c> splits alpha over the analysis steps whose judges may fail the canary.</summary>
+public class BackgroundOffAlphaTests
+{
+    private static string Spec(bool background, int analysisSteps)
+    {
+        var steps = string.Concat(Enumerable.Range(0, analysisSteps).Select(i => $"    - setWeight: {10 * (i + 1)}\n    - analysis: {{ duration: 5m }}\n"));
+        return $"""
+            apiVersion: kubestead.io/v1alpha1
+            kind: Rollout
+            metadata: {"{"} name: shop, namespace: web {"}"}
+            spec:
+              service: shop
+              meshProvider: none
+              stable: {"{"} deployment: shop {"}"}
+              canary: {"{"} image: shop:2 {"}"}
+              steps:
+            {steps}  analysis:
+                background: {(background ? "true" : "false")}
+                metrics:
+                  - name: errors
+                    provider: {"{"} simulated: {"{"}{"}"} {"}"}
+            """;
+    }
+
+    private static ICanaryJudge StepJudge(bool background, int analysisSteps)
+    {
+        var parsed = RolloutSpecParser.Parse(Spec(background, analysisSteps));
+        Assert.True(parsed.IsValid, string.Join("\n", parsed.Problems));
+        var runtime = new RuntimeFactory(new EmulatedCluster(), TimeProvider.System, (_, _) => (_, _, _) => throw new NotSupportedException()).Create(parsed.Spec!);
+        return runtime.Analysis!.Metrics.Single().Judge;
+    }
+
+    private static VerdictOutcome Feed(ICanaryJudge judge, int windows)
+    {
+        for (var i = 0; i < windows; i++)
+            judge.Observe(new MetricWindow(default, default, new VersionSample(100, 1), new VersionSample(900, 4)));
+        return judge.Evaluate().Outcome;
+    }
+
+    private static int WindowsToFail(Func<ICanaryJudge> judge) => Enumerable.Range(1, 400).First(n => Feed(judge(), n) == VerdictOutcome.Fail);
+
+    [Fact]
+    public void Without_background_each_of_four_analysis_steps_fails_the_canary_at_a_quarter_of_alpha()
+    {
+        var atAlpha = WindowsToFail(() => new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(0.05)));
+        var atQuarter = WindowsToFail(() => new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(0.0125)));
+        Assert.True(atQuarter > atAlpha);
+        // One analysis step: the whole alpha. Four: each step's Fail test gets alpha/4, so four fresh tests add up to alpha.
+        Assert.Equal(atAlpha, WindowsToFail(() => StepJudge(background: false, analysisSteps: 1)));
+        Assert.Equal(atQuarter, WindowsToFail(() => StepJudge(background: false, analysisSteps: 4)));
+    }
+
+    [Fact]
+    public void With_background_the_step_judges_keep_the_metric_alpha_since_only_the_one_background_test_aborts()
+    {
+        var atAlpha = WindowsToFail(() => new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(0.05)));
+        Assert.Equal(atAlpha, WindowsToFail(() => StepJudge(background: true, analysisSteps: 4)));
     }
 }
 
