@@ -327,6 +327,38 @@ public class PlannerRequestsToPassTests
     }
 }
 
+/// <summary>Issue #29 item 8: the planner reports the window floor of the pass test beside the request figure.</summary>
+public class PlannerWindowFloorTests
+{
+    [Fact]
+    public void The_floor_is_the_windows_the_judge_needs_to_pass_on_the_most_favourable_windows()
+    {
+        var plan = CanarySamplePlanner.Plan(200, 0.01, TimeSpan.FromMinutes(1), PlannedRouting.Binomial);
+        // The best a window can bring: many failures, all of them on control, at a 1% share.
+        var judge = new SequentialErrorRateJudge("errors");
+        var windows = 0;
+        while (judge.Evaluate().Outcome != VerdictOutcome.Pass && windows < 10_000)
+        {
+            judge.Observe(new MetricWindow(default, default, new VersionSample(1_000, 0), new VersionSample(99_000, 500)));
+            windows++;
+        }
+        Assert.Equal(windows, plan.WindowsToPass);
+        Assert.Equal(TimeSpan.FromMinutes(windows), plan.TimeToPassFloor);
+        Assert.True(plan.CanaryRequestsToPass >= windows * 200 * 0.01 * 60);
+    }
+
+    [Fact]
+    public void A_1_percent_step_whose_floor_exceeds_the_planned_time_is_warned_about_naming_the_floor()
+    {
+        var minute = CanarySamplePlanner.Plan(200, 0.01, TimeSpan.FromMinutes(1), PlannedRouting.Binomial, rolloutDuration: TimeSpan.FromMinutes(30));
+        Assert.Contains(minute.Warnings, w => w.Contains($"at least {minute.WindowsToPass} windows", StringComparison.Ordinal));
+        // With 15-second windows (a scrape interval) the same step can pass within 30 minutes.
+        var scrape = CanarySamplePlanner.Plan(200, 0.01, TimeSpan.FromSeconds(15), PlannedRouting.Binomial, rolloutDuration: TimeSpan.FromMinutes(30));
+        Assert.True(scrape.TimeToPassFloor < TimeSpan.FromMinutes(30), $"{scrape.TimeToPassFloor}");
+        Assert.DoesNotContain(scrape.Warnings, w => w.Contains("however much traffic", StringComparison.Ordinal));
+    }
+}
+
 public class LatencyCalibrationTests
 {
     private static readonly double[] Bounds = [50, 100, 250, double.PositiveInfinity];
