@@ -20,7 +20,11 @@ public static class JudgeFactory
     public static IReadOnlyList<ICanaryJudge> CreateGate(IReadOnlyList<MetricSpec> metrics, int analysisSteps = 1, bool background = true)
     {
         var share = GateShare(metrics, analysisSteps, background);
-        return metrics.Select(m => Create(m.Name, AtShare(m.Judge, share(m.Judge)))).ToList();
+        var steps = GateShare(metrics, 1, background);
+        // A sequential step judge's Pass keeps the gate's 1/K level: only its Fail side is split over the steps.
+        return metrics.Select(m => m.Judge.Kind == "sequential"
+            ? Create(m.Name, AtShare(m.Judge, steps(m.Judge)), null, share(m.Judge) / steps(m.Judge))
+            : Create(m.Name, AtShare(m.Judge, share(m.Judge)))).ToList();
     }
 
     /// <summary>
@@ -57,11 +61,11 @@ public static class JudgeFactory
 
     public static ICanaryJudge Create(string metric, JudgeSpec judge) => Create(metric, judge, null);
 
-    private static ICanaryJudge Create(string metric, JudgeSpec judge, RestartMixtureOptions? restarts) => judge.Kind switch
+    private static ICanaryJudge Create(string metric, JudgeSpec judge, RestartMixtureOptions? restarts, double failShare = 1) => judge.Kind switch
     {
         "sequential" when judge.LatencyThresholdMs is { } ms =>
-            new SequentialLatencyJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts), ms),
-        "sequential" => new SequentialErrorRateJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts)),
+            new SequentialLatencyJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts, FailShare: failShare), ms),
+        "sequential" => new SequentialErrorRateJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts, FailShare: failShare)),
         "threshold" => new ThresholdJudge(metric, judge.MinSuccessRate, judge.MaxP99Ms),
         "mannWhitney" => new MannWhitneyJudge(metric, judge.Confidence, judge.AllowedIncrease, detectRatio: judge.DetectRatio),
         _ => throw new ArgumentException($"unknown judge '{judge.Kind}'", nameof(judge)),
