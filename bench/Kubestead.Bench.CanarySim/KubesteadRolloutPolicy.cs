@@ -44,7 +44,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         // The engine's background test (JudgeFactory.CreateBackground): the product's judges whose Fail test restarts on
         // the engine's schedule (RestartMixtureOptions.Default) unless the variant overrides it.
         _background = variant.Background ? Judges(variant.BackgroundRestarts()) : null;
-        _stepJudges = Judges();
+        _stepJudges = StepJudges();
         // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
         _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
     }
@@ -131,7 +131,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         if (_step == _steps.Count - 1) return Decision.Promote;
         _step++;
         _stepStart = now;
-        _stepJudges = Judges();
+        _stepJudges = StepJudges();
         // The next step starts a window here (its weight, if different, is in effect from the next tick).
         if (_v.AlignWindows)
         {
@@ -155,10 +155,18 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         return verdicts.All(v => v == VerdictOutcome.Pass) ? VerdictOutcome.Pass : VerdictOutcome.InsufficientData;
     }
 
-    /// <summary>The gate's judges: K sequential metrics each at alpha/K, as JudgeFactory.CreateGate splits it.</summary>
-    private ICanaryJudge[] Judges(RestartMixtureOptions? restarts = null)
+    /// <summary>
+    /// A step's judges. When they can abort (no background test, or a variant whose step Fail aborts) each analysis step is
+    /// a fresh Fail test: the alpha is split over the steps too, as JudgeFactory.CreateGate splits it.
+    /// </summary>
+    private ICanaryJudge[] StepJudges() =>
+        Judges(stepShare: _background is not null && !_v.StepFailAborts ? 1 : Math.Max(1, _steps.Count(x => x.IsAnalysis)));
+
+    /// <summary>The gate's judges: K sequential metrics each at alpha/(K·stepShare), as JudgeFactory.CreateGate splits it.</summary>
+    private ICanaryJudge[] Judges(RestartMixtureOptions? restarts = null, int stepShare = 1)
     {
         var options = Options() with { Restarts = restarts };
+        options = options with { Alpha = options.Alpha / stepShare };
         return _v.Metrics switch
         {
             "errors" => [new SequentialErrorRateJudge("errors", options)],

@@ -484,11 +484,13 @@ public sealed class CliApp(CliContext ctx)
             if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(plan, OutputFormat.Json));
             else
             {
-                ctx.Out.WriteLine(OutputFormat.Table(["WEIGHT", "ACHIEVABLE", "MINIMUM", "CANARY REQ/WINDOW", "P(EMPTY WINDOW)", "TIME TO DETECT", "REQUESTS TO PASS"],
+                ctx.Out.WriteLine(OutputFormat.Table(["WEIGHT", "ACHIEVABLE", "MINIMUM", "CANARY REQ/WINDOW", "P(EMPTY WINDOW)", "TIME TO DETECT", "REQUESTS TO PASS", "WINDOWS TO PASS (TIME)"],
                     [[$"{plan.RequestedWeight:0.###}%", $"{plan.AchievableWeight:0.###}%" + (plan.BaselineWeight is { } b ? $" (+{b:0.###}% baseline)" : ""),
                       $"{plan.MinimumCanaryWeight:0.###}%", plan.ExpectedCanaryRequests.ToString("0.##", CultureInfo.InvariantCulture),
                       plan.EmptyWindowProbability.ToString("P1", CultureInfo.InvariantCulture), plan.TimeToDetect?.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) ?? "never",
-                      plan.MinimumRequestsForPass.ToString(CultureInfo.InvariantCulture)]]));
+                      plan.MinimumRequestsForPass.ToString(CultureInfo.InvariantCulture),
+                      plan.MinimumWindowsForPass == long.MaxValue ? "never"
+                          : $"{plan.MinimumWindowsForPass} ({plan.MinimumTimeForPass.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)})"]]));
                 ctx.Out.WriteLine(plan.PrecisionExplanation);
                 foreach (var w in plan.Warnings) ctx.Out.WriteLine("warning: " + w);
             }

@@ -141,6 +141,19 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Plan_reports_the_window_floor_of_a_pass_beside_the_request_figure()
+    {
+        // Issue #29 item 8: at 1% a Pass needs at least 79 windows however much traffic each holds (1:19:00 at one minute).
+        var (code, stdout, _) = await Run(null, null, "plan", "--weight", "1", "--rps", "200");
+        Assert.Equal(0, code);
+        Assert.Contains("WINDOWS TO PASS (TIME)", stdout);
+        Assert.Contains("79 (1:19:00)", stdout);
+        var json = JsonNode.Parse((await Run(null, null, "plan", "--weight", "1", "--rps", "200", "--window", "00:00:15", "-o", "json")).Out)!;
+        Assert.Equal(79, json["minimumWindowsForPass"]!.GetValue<long>());
+        Assert.Equal("00:19:45", json["minimumTimeForPass"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Plan_with_a_created_baseline_shows_its_share_and_refuses_a_mesh_that_cannot_split_three_ways()
     {
         var (code, stdout, _) = await Run(null, null, "plan", "--weight", "10", "--rps", "100", "--baseline");

@@ -8,7 +8,17 @@ public sealed record SamplePlan(
     double EmptyWindowProbability,
     TimeSpan? TimeToDetect,
     long CanaryRequestsToPass,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>
+    /// The fewest windows in which the default judge can pass, however much traffic each holds: each window multiplies the
+    /// pass evidence by a bounded factor (issue #29), so below this no traffic is enough.
+    /// </summary>
+    public long WindowsToPass { get; init; }
+
+    /// <summary><see cref="WindowsToPass"/> times the window: the shortest time in which a Pass is possible.</summary>
+    public TimeSpan TimeToPassFloor { get; init; }
+}
 
 /// <summary>
 /// Predicts, before a rollout, whether its analysis can reach a verdict: expected canary requests per window, the
@@ -44,13 +54,36 @@ public static class CanarySamplePlanner
         var growth = Math.Max(PassGrowthPerWindow(requestsPerSecond * window.TotalSeconds * baselineErrorRate, theta0, detectRatio, 1),
             PassGrowthPerWindow(requestsPerSecond * window.TotalSeconds * baselineErrorRate, theta0, detectRatio, Math.Max(1, detectRatio / 2)));
         var toPass = growth > 0 ? (long)Math.Ceiling((logThreshold + Math.Log(2)) / growth * canaryPerWindow) : long.MaxValue;
+        // The window floor: a window's pass bet pays at most 1 + MaxStake·(1/θ0' − 1) (θ0' the mirrored null share), whatever
+        // its traffic, so the requests above are never enough in fewer windows than this.
+        var windowsToPass = PassWindowFloor(theta0, detectRatio, logThreshold);
+        var floor = windowsToPass == long.MaxValue ? TimeSpan.MaxValue : TimeSpan.FromSeconds(windowsToPass * window.TotalSeconds);
         var warnings = new List<string>();
         if (empty > 0.05)
             warnings.Add($"{empty:P0} of {window.TotalSeconds:0}s windows will see no canary request (expected {expected:0.##} per window); the judges will report insufficient data for those");
         if (rolloutDuration is { } d && requestsPerSecond * canaryShare * d.TotalSeconds < toPass)
             warnings.Add($"the canary is expected to serve {requestsPerSecond * canaryShare * d.TotalSeconds:0} requests in {d.TotalMinutes:0} minutes, fewer than the ~{toPass} needed to pass a {detectRatio}x regression test; the rollout will end paused with insufficient data unless traffic or duration grows");
-        return new SamplePlan(expected, empty, toDetect, toPass, warnings);
+        if (rolloutDuration is { } horizon && floor > horizon)
+            warnings.Add($"a Pass needs at least {windowsToPass} windows ({Minutes(floor)} at {window.TotalSeconds:0}s windows) at this share, however much traffic each holds, more than the {horizon.TotalMinutes:0} minutes planned; shorten the interval or raise the weight");
+        return new SamplePlan(expected, empty, toDetect, Math.Max(toPass, windowsToPass == long.MaxValue ? long.MaxValue : (long)Math.Ceiling(windowsToPass * canaryPerWindow)), warnings)
+        {
+            WindowsToPass = windowsToPass,
+            TimeToPassFloor = floor,
+        };
     }
+
+    /// <summary>
+    /// The fewest windows in which the pass mixture can reach the threshold: every alternative's bet is capped at the same
+    /// largest factor, so the mixture grows by at most that factor a window.
+    /// </summary>
+    internal static long PassWindowFloor(double share, double detectRatio, double logThreshold)
+    {
+        var thetaNull = 1 - detectRatio * share / (detectRatio * share + 1 - share);
+        var logMaxFactor = Math.Log(1 + WindowBettingEProcess.MaxStake * (1 / thetaNull - 1));
+        return logMaxFactor > 0 ? (long)Math.Ceiling(logThreshold / logMaxFactor) : long.MaxValue;
+    }
+
+    private static string Minutes(TimeSpan t) => t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} minutes" : $"{t.TotalSeconds:0} seconds";
 
     /// <summary>
     /// E[log(1 + λ(θ0' − y'))] for one window of the Pass test (mirrored shares) when the canary is as good as control:

@@ -7,10 +7,15 @@ namespace Kubestead.Analysis;
 /// Kayenta-style judge: the per-window failure rates of canary and control as two samples, compared with a Mann-Whitney
 /// test. A fixed-sample test re-run after every window inflates its error rate (issue #18 measured 4-12% false aborts
 /// against a nominal 2%), so it is run only at pre-declared looks (<see cref="Looks"/> windows with canary traffic) and
-/// each look gets (1 - confidence) / looks (Bonferroni): over the whole analysis it fails a good canary with probability at
-/// most 1 - confidence. A non-significant result is not evidence of health: <b>Pass</b> needs its own test, that the
-/// canary's rates are significantly below <c>detectRatio</c> times control's (one-sided, at the same split level); anything
-/// else is InsufficientData. Keeps the last 120 windows.
+/// each look gets (1 - confidence) / looks (Bonferroni). Ranks of raw rates test "canary rate above control rate in most
+/// windows", not a rate ratio: a small canary beside a large control fails good canaries far above the nominal level
+/// (issue #29: about 9% with one expected canary failure a window). So each window's two counts are first brought to
+/// the same exposure and the canary's thinned by the ratio under test (<see cref="EqualExposureSample"/>): the ranks then
+/// test the rate ratio, and over the whole analysis a good canary fails with probability at most 1 - confidence when
+/// failures are independent given each window's rate (windows whose rates differ make the test conservative). A
+/// non-significant result is not evidence of health: <b>Pass</b> needs its own test, that the canary's rate is
+/// significantly below <c>detectRatio</c> times control's (one-sided, at the same split level); anything else is
+/// InsufficientData. Keeps the last 120 windows.
 /// </summary>
 public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, double allowedIncrease = 1.0,
     TestDirection direction = TestDirection.Increase, double detectRatio = 5) : ICanaryJudge
@@ -19,11 +24,16 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
     public static readonly IReadOnlyList<int> Looks = [10, 20, 40, 80, 120];
 
     private const int MaxWindows = 120;
+    private const ulong FailSalt = 0x6661696C;
+    private const ulong PassSalt = 0x70617373;
     private readonly List<(long Nc, long Xc, long Ns, long Xs)> _windows = new();
     private int _seen;
     private Verdict? _lastLook;
 
     public string Name => "mann-whitney";
+
+    /// <summary>One minus the chance of failing a good canary over the whole analysis (the gate's share, see <see cref="JudgeFactory.CreateGate"/>).</summary>
+    public double Confidence => confidence;
 
     public string Metric { get; } = metric;
 
@@ -56,17 +66,25 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
         var canary = _windows.Select(w => (double)w.Xc / w.Nc).ToList();
         var control = _windows.Select(w => (double)w.Xs / w.Ns).ToList();
         var ratio = control.Average() > 0 ? canary.Average() / control.Average() : (canary.Average() > 0 ? double.PositiveInfinity : 1);
-        var (u, p) = MannWhitneyTest.Run(canary, control.Select(r => r * allowedIncrease).ToList(), direction);
+        var (u, p) = Ranked(allowedIncrease, FailSalt, direction);
         string L(double x) => x.ToString("0.#####", CultureInfo.InvariantCulture);
         if (p < level && ratio > allowedIncrease)
             return new Verdict(Name, Metric, VerdictOutcome.Fail, nc, xc, ns, xs, u, p, null, ratio,
                 $"canary failure rate per window is higher (Mann-Whitney U={u:0.#}, p={L(p)} < {L(level)} at look {_seen}, {ratio:0.##}x control)");
-        var (uPass, pPass) = MannWhitneyTest.Run(canary, control.Select(r => r * detectRatio).ToList(), TestDirection.Decrease);
+        var (uPass, pPass) = Ranked(detectRatio, PassSalt, TestDirection.Decrease);
         if (pPass < level)
             return new Verdict(Name, Metric, VerdictOutcome.Pass, nc, xc, ns, xs, uPass, pPass, null, ratio,
                 $"canary failure rate per window is below {detectRatio:0.##}x control's (U={uPass:0.#}, p={L(pPass)} < {L(level)} at look {_seen})");
         return new Verdict(Name, Metric, VerdictOutcome.InsufficientData, nc, xc, ns, xs, u, p, null, ratio,
             $"look {_seen}: neither worse (p={L(p)}) nor shown below {detectRatio:0.##}x control (p={L(pPass)}) at level {L(level)}");
+    }
+
+    /// <summary>Mann-Whitney on the windows brought to equal exposure, the canary's failures thinned by <paramref name="ratio"/>.</summary>
+    private (double U, double P) Ranked(double ratio, ulong salt, TestDirection test)
+    {
+        var first = _seen - _windows.Count;
+        var pairs = _windows.Select((w, i) => EqualExposureSample.Draw(w.Nc, w.Xc, w.Ns, w.Xs, ratio, first + i, salt)).ToList();
+        return MannWhitneyTest.Run(pairs.Select(x => x.Canary).ToList(), pairs.Select(x => x.Control).ToList(), test);
     }
 
     public JsonObject SaveState()

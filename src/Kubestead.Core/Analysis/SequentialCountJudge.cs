@@ -16,8 +16,12 @@ namespace Kubestead.Analysis;
 /// When set, the Fail test is a mixture of e-processes started at regular times (<see cref="RestartMixtureEProcess"/>):
 /// the engine's background test, so that a fault starting late is not judged by evidence drained over a good stretch.
 /// </param>
+/// <param name="FailShare">
+/// The Fail test runs at Alpha·FailShare: a gate whose step judges each may abort splits only the Fail side over the steps
+/// (a bad canary must pass every step, so the Pass side keeps its level) (issue #29).
+/// </param>
 public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
-    RestartMixtureOptions? Restarts = null);
+    RestartMixtureOptions? Restarts = null, double FailShare = 1);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -75,6 +79,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     public Verdict Evaluate()
     {
         var threshold = DecisionThreshold(_options);
+        var failThreshold = threshold / _options.FailShare;
         var eFail = _failTest.EValue;
         var ePass = _passTest.EValue;
         var canaryRate = _nc == 0 ? 0 : (double)_xc / _nc;
@@ -86,11 +91,11 @@ public abstract class SequentialCountJudge : ICanaryJudge
         VerdictOutcome outcome;
         double e;
         string summary;
-        if (eFail >= threshold)
+        if (eFail >= failThreshold)
         {
             outcome = VerdictOutcome.Fail;
             e = eFail;
-            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is worse than control {Pct(controlRate)} ({_xs} of {_ns}); e-value {E(eFail)} >= {threshold:0.#}";
+            summary = $"canary {EventName} rate {Pct(canaryRate)} ({_xc} of {_nc}) is worse than control {Pct(controlRate)} ({_xs} of {_ns}); e-value {E(eFail)} >= {failThreshold:0.#}";
         }
         else if (ePass >= threshold)
         {

@@ -86,7 +86,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
         warnings.AddRange(plan.Warnings);
         if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
-            plan.TimeToDetect, plan.CanaryRequestsToPass, warnings, r.Baseline ? achievable : null);
+            plan.TimeToDetect, plan.CanaryRequestsToPass, warnings, r.Baseline ? achievable : null)
+        {
+            MinimumWindowsForPass = plan.WindowsToPass,
+            MinimumTimeForPass = plan.TimeToPassFloor,
+        };
     }
 
     public AnalysisReport AnalyzeCounts(VersionSample canary, VersionSample control, string judge = "sequential")

@@ -147,7 +147,14 @@ public sealed record SplitPlanResult(
     TimeSpan? TimeToDetect,
     long MinimumRequestsForPass,
     IReadOnlyList<string> Warnings,
-    double? BaselineWeight = null);
+    double? BaselineWeight = null)
+{
+    /// <summary>The fewest windows in which a Pass is possible at this share, however much traffic each holds.</summary>
+    public long MinimumWindowsForPass { get; init; }
+
+    /// <summary><see cref="MinimumWindowsForPass"/> times the window.</summary>
+    public TimeSpan MinimumTimeForPass { get; init; }
+}
 
 /// <summary>One write a command would make (what -WhatIf and --dry-run show).</summary>
 public sealed record PlannedChange(string Target, string Verb, string Description, string? Body);

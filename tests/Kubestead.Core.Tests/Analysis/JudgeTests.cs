@@ -207,8 +207,10 @@ public class CanarySamplePlannerTests
     public void A_plan_that_cannot_reach_a_verdict_warns()
     {
         var plan = CanarySamplePlanner.Plan(2, 0.01, TimeSpan.FromMinutes(1), PlannedRouting.Binomial, rolloutDuration: TimeSpan.FromMinutes(30));
-        Assert.Equal(2, plan.Warnings.Count);
+        Assert.Equal(3, plan.Warnings.Count);
         Assert.Contains("insufficient data", plan.Warnings[1]);
+        // Issue #29: and 79 one-minute windows are the least a Pass needs at 1%, beyond the 30 minutes.
+        Assert.Contains("at least 79 windows", plan.Warnings[2]);
         Assert.Empty(CanarySamplePlanner.Plan(200, 0.25, TimeSpan.FromMinutes(1), PlannedRouting.Binomial, rolloutDuration: TimeSpan.FromMinutes(30)).Warnings);
     }
 }

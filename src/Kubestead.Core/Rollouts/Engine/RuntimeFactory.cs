@@ -33,8 +33,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         AnalysisRunner? analysis = null;
         if (spec.Analysis is { } a)
         {
-            var judges = JudgeFactory.CreateGate(a.Metrics);
             var plan = ToAnalysisPlan(a);
+            // Without a background test each analysis step's judges may fail the canary afresh: the budget is split over them.
+            var judges = JudgeFactory.CreateGate(a.Metrics, AnalysisStepCount(spec), plan.Background);
             // The background test is a second judge of the same kind and alpha, fed from the first counted window on, whose
             // Fail test is a mixture of e-processes restarted every few minutes (issue #12: late faults are caught fast).
             var background = plan.Background ? JudgeFactory.CreateBackground(a.Metrics) : null;
@@ -72,6 +73,10 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             p.HoldWeightWhilePaused) { StatusInterval = spec.StatusInterval };
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
     }
+
+    /// <summary>The analysis steps whose judges run (from <c>spec.analysis.startingStep</c> on); at least 1.</summary>
+    public static int AnalysisStepCount(RolloutSpec spec) =>
+        Math.Max(1, spec.Steps.Skip(spec.Analysis?.StartingStep ?? 0).Count(s => s is AnalysisStepSpec));
 
     /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
     public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
