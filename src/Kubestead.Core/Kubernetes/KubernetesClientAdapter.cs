@@ -388,7 +388,7 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
             $"{last.Message} (still failing after {schedule.Failures} attempts over {Seconds(schedule.Elapsed)}; the retry budget is {Seconds(_retry.TotalBudget)})",
             schedule.Elapsed, schedule.Failures);
 
-    private static string Seconds(TimeSpan d) => Rollouts.Engine.Durations.Format(TimeSpan.FromSeconds(Math.Round(d.TotalSeconds, d < TimeSpan.FromSeconds(10) ? 1 : 0)));
+    private static string Seconds(TimeSpan d) => Specs.SpecDuration.Format(TimeSpan.FromSeconds(Math.Round(d.TotalSeconds, d < TimeSpan.FromSeconds(10) ? 1 : 0)));
 
     private static string What(ObjectReference? target, string path) => target?.ToString() ?? "/" + StripQuery(path);
 
