@@ -21,24 +21,28 @@ public sealed class CliApp(CliContext ctx)
         Description = "Output format: text or json (history: also csv; report: the HTML file to write)", DefaultValueFactory = _ => "text", Recursive = true,
     };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Show every engine event (inconclusive windows, verbose lines)", Recursive = true };
-    private readonly Option<TimeSpan> _gracePeriod = new("--grace-period")
-    {
-        Description = "After SIGINT/SIGTERM/SIGQUIT, how long to let the current write finish and the lease be released before exiting anyway (e.g. 00:00:10)",
-        DefaultValueFactory = _ => TerminationSignals.DefaultGracePeriod,
-        Recursive = true,
-    };
+    private readonly Option<TimeSpan> _gracePeriod = DurationOption.WithDefault("--grace-period",
+        "After SIGINT/SIGTERM/SIGQUIT, how long to let the current write finish and the lease be released before exiting anyway (e.g. 10s)",
+        TerminationSignals.DefaultGracePeriod, recursive: true);
+    private readonly Option<TimeSpan?> _requestTimeout = DurationOption.Optional("--request-timeout",
+        "Give up on one API request after this long and report the server unavailable (default 30s; 0: no limit; watches are not limited)", recursive: true);
+    private readonly Option<TimeSpan?> _outageBudget = DurationOption.Optional("--outage-budget",
+        "How long to keep retrying while the API server is down, restarting or throttling, before giving up (default 5m; see docs/outages.md)", recursive: true);
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the writes the command would make, and make none" };
 
     public RootCommand Build()
     {
         var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd (HTTPRoute or SMI) or replica ratios, judged from metrics.\n" +
-                                   "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused, 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).");
+                                   "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused, 5 wait --timeout ran out (rollout still running), " +
+                                   "6 another version is running (nothing written), 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).");
         root.Options.Add(_namespace);
         root.Options.Add(_context);
         root.Options.Add(_kubeconfig);
         root.Options.Add(_output);
         root.Options.Add(_verbose);
         root.Options.Add(_gracePeriod);
+        root.Options.Add(_requestTimeout);
+        root.Options.Add(_outageBudget);
         root.Subcommands.Add(Demo());
         root.Subcommands.Add(Sandbox());
         root.Subcommands.Add(Start());
@@ -249,7 +253,7 @@ public sealed class CliApp(CliContext ctx)
         var file = new Option<string?>("--file", "-f") { Description = "Rollout spec (YAML)" };
         var name = new Option<string?>("--name") { Description = "Rollout/Deployment name, for the common case with --image" };
         var image = new Option<string?>("--image") { Description = "New image for the canary" };
-        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none or nginx (with --image)" };
+        var mesh = new Option<string?>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1 (namerd dtabs; check the guessed spec.linkerd1) (with --image)" };
         var service = new Option<string?>("--service") { Description = "Service name (with --image; default: --name)" };
         var noWait = new Option<bool>("--no-wait") { Description = "Record and prepare the rollout, then return without driving it" };
         var replace = new Option<bool>("--replace") { Description = "If a rollout of another version is running, abort it and start this one" };
@@ -327,7 +331,7 @@ public sealed class CliApp(CliContext ctx)
     private Command Wait()
     {
         var name = NameArgument();
-        var timeout = new Option<TimeSpan?>("--timeout") { Description = "Give up waiting after this long (e.g. 00:30:00); the rollout continues" };
+        var timeout = DurationOption.Optional("--timeout", "Give up waiting after this long (e.g. 30m); the rollout continues");
         var cmd = new Command("wait", "Drive (or watch) a rollout until it completes, rolls back or pauses") { name, timeout };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
             PrintRollout(p, ci, await svc.WaitAsync(ns, p.GetValue(name)!, p.GetValue(timeout), ct).ConfigureAwait(false)), ct));
@@ -468,7 +472,7 @@ public sealed class CliApp(CliContext ctx)
     private Command Plan()
     {
         var weight = new Option<double>("--weight") { Description = "Canary weight in percent", Required = true };
-        var window = new Option<TimeSpan>("--window") { Description = "Analysis window (e.g. 00:01:00)", DefaultValueFactory = _ => TimeSpan.FromMinutes(1) };
+        var window = DurationOption.WithDefault("--window", "Analysis window (e.g. 1m, 30s)", TimeSpan.FromMinutes(1));
         var rps = new Option<double>("--rps") { Description = "Service request rate (requests/s)", Required = true };
         var routing = new Option<string>("--routing") { Description = "binomial (Istio, Linkerd), wrr (round robin) or pods (no mesh)", DefaultValueFactory = _ => "binomial" };
         routing.AcceptOnlyFromAmong("binomial", "wrr", "pods");
@@ -586,6 +590,10 @@ public sealed class CliApp(CliContext ctx)
         return full;
     }
 
+    /// <summary>kubectl's --request-timeout 0 means no limit.</summary>
+    private ConnectionOptions Connection(ParseResult p) => new(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace),
+        p.GetValue(_requestTimeout) is { } t ? (t == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : t) : null, p.GetValue(_outageBudget));
+
     private static Argument<string> NameArgument() => new("name") { Description = "Rollout name" };
 
     private async Task<int> WithService(ParseResult p, Func<IKubesteadService, string?, CliObserver, CiReporter?, Task<int>> body, CancellationToken ct) =>
@@ -593,7 +601,7 @@ public sealed class CliApp(CliContext ctx)
         {
             var ci = CiReporter.For(ctx);
             var observer = new CliObserver(Json(p) ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
-            await using var svc = await ctx.Connect(new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)), observer, ct).ConfigureAwait(false);
+            await using var svc = await ctx.Connect(Connection(p), observer, ct).ConfigureAwait(false);
             return await body(svc, p.GetValue(_namespace), observer, ci).ConfigureAwait(false);
         }).ConfigureAwait(false);
 
@@ -625,6 +633,10 @@ public sealed class CliApp(CliContext ctx)
         catch (KubernetesApiException e)
         {
             ctx.Error.WriteLine($"kubestead: error: {e.Message} [{e.Reason}]");
+            if (e.IsUnavailable)
+                ctx.Error.WriteLine("kubestead: the API server did not answer, so nothing was undone and nothing was marked Failed: a rollout stays as last " +
+                                    "recorded in the cluster. Once the server answers, 'kubestead status <name>' shows where it stands and 'kubestead wait <name>' " +
+                                    "drives it on (docs/outages.md).");
             CiReporter.For(ctx)?.OnError(e.Reason.ToString(), e.Message);
             return ExitCodes.Error;
         }

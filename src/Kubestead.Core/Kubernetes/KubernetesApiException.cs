@@ -63,5 +63,7 @@ public class KubernetesApiException : Exception
     public bool IsConflict => Reason == StatusReason.Conflict || StatusCode == (int)HttpStatusCode.Conflict;
     public bool IsAlreadyExists => Reason == StatusReason.AlreadyExists;
     public bool IsInvalid => Reason == StatusReason.Invalid || StatusCode == 422;
+    /// <summary>The server could not be reached or did not serve the request (no answer, 429, 5xx): not a refusal of it.</summary>
+    public bool IsUnavailable => StatusCode is 0 or 429 or >= 500;
     public bool IsGone => Reason == StatusReason.Gone || Reason == StatusReason.Expired || StatusCode == 410;
 }

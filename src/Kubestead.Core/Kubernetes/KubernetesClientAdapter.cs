@@ -12,8 +12,10 @@ namespace Kubestead.Kubernetes;
 /// settings, credentials (tokens, token files, certificates, exec plugins, in-cluster) and error type carry every request;
 /// this adapter adds the request shapes Kubestead needs for any group/version/resource and its safety rules. Safe requests
 /// (reads, and writes guarded by resourceVersion or JSON Patch tests) are retried on transient failures with capped
-/// exponential backoff and full jitter, honouring Retry-After; a create is never re-sent: after an ambiguous failure it
-/// reads the object back. 409 Conflict goes to the caller. Credentials never appear in messages, ToString or the log.
+/// exponential backoff and jitter, honouring Retry-After, for a budget of minutes (<see cref="RetryPolicy"/>); any request
+/// is retried when its connection was never made. A create is never re-sent: after an ambiguous failure it reads the
+/// object back. Each request but a watch is bounded by a timeout, so a server that accepts and never answers is reported
+/// as unavailable instead of hanging the caller. 409 Conflict goes to the caller. Credentials never appear in messages, ToString or the log.
 /// </summary>
 public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
 {
@@ -21,15 +23,26 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly RetryPolicy _retry;
     private readonly RequestObserver _observer;
+    private readonly TimeSpan _requestTimeout;
+    private volatile bool _answered;
     private readonly object _gate = new();
     private KubernetesTransport? _transport;
 
-    public KubernetesClientAdapter(ClusterConnection connection, TimeProvider? clock = null, RetryPolicy? retry = null, Action<string>? log = null)
+    /// <summary>The default bound on one request (kubectl bounds each of its requests too); watches are not bounded.</summary>
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <param name="requestTimeout">Bound on each request (not watches); <see cref="Timeout.InfiniteTimeSpan"/> for none.
+    /// Counted in wall time: it bounds the network, which does not run on a virtual clock.</param>
+    public KubernetesClientAdapter(ClusterConnection connection, TimeProvider? clock = null, RetryPolicy? retry = null, Action<string>? log = null,
+        TimeSpan? requestTimeout = null)
     {
         _connection = connection;
         _clock = clock ?? TimeProvider.System;
         _retry = retry ?? new RetryPolicy();
         _observer = new RequestObserver(log);
+        _requestTimeout = requestTimeout ?? DefaultRequestTimeout;
+        if (_requestTimeout <= TimeSpan.Zero && _requestTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(requestTimeout), requestTimeout, "the request timeout must be positive");
     }
 
     public string DefaultNamespace => _connection.Namespace;
@@ -84,9 +97,11 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
         {
             return (await SendAsync(HttpMethod.Post, Path(type, ns, null), obj.ToJsonString(), "application/json", Safe.Never, target, ct).ConfigureAwait(false))!;
         }
-        catch (KubernetesApiException e) when (IsAmbiguous(e) && name is not null && type != ResourceType.SelfSubjectAccessReview)
+        catch (KubernetesApiException e) when (IsAmbiguous(e) && e is not ApiServerUnavailableException && name is not null
+                                                 && type != ResourceType.SelfSubjectAccessReview)
         {
             // The create may or may not have happened. Read instead of re-sending, so a retry cannot create a duplicate.
+            // (A create whose budget ran out was only ever re-sent when its connection was never made: nothing to read.)
             try
             {
                 var existing = await GetAsync(type, ns, name, ct).ConfigureAwait(false);
@@ -147,7 +162,7 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
             foreach (var item in initial.Items) yield return new WatchEvent(WatchEventType.Added, item);
             resourceVersion = initial.ResourceVersion;
         }
-        var failures = 0;
+        var reconnects = new RetrySchedule(_retry, _clock);
         while (!ct.IsCancellationRequested)
         {
             var query = new List<string> { "watch=true", "allowWatchBookmarks=true" };
@@ -170,11 +185,13 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
                     relist = true;
                     break;
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
+                catch (Exception e) when (e is HttpRequestException or IOException or KubernetesApiException { IsUnavailable: true } && !ct.IsCancellationRequested)
                 {
-                    // Dropped connection: resume from the last resourceVersion seen, after a short backoff.
-                    if (++failures > _retry.MaxAttempts) throw new KubernetesApiException(0, StatusReason.ServiceUnavailable, $"watch of {type} kept failing: {e.Message}", inner: e);
-                    await Task.Delay(Backoff(failures, null), _clock, ct).ConfigureAwait(false);
+                    // Dropped connection or a server restarting: resume from the last resourceVersion seen, after a backoff.
+                    var last = e as KubernetesApiException ?? new KubernetesApiException(0, StatusReason.ServiceUnavailable,
+                        $"watch of {type.Plural}: cannot reach the API server at {_connection.Server}: {e.Message}", inner: e);
+                    var delay = reconnects.NextDelay(last.RetryAfter) ?? throw Exhausted(last, reconnects);
+                    await Task.Delay(delay, _clock, ct).ConfigureAwait(false);
                     break;
                 }
                 if (string.IsNullOrWhiteSpace(line)) continue;
@@ -190,7 +207,7 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
                     }
                     throw StatusError(obj["code"]?.GetValue<int>() ?? 500, obj, null, null);
                 }
-                failures = 0;
+                reconnects.Succeeded();
                 resourceVersion = obj["metadata"]?["resourceVersion"]?.GetValue<string>() ?? resourceVersion;
                 var type2 = kind switch { "ADDED" => WatchEventType.Added, "MODIFIED" => WatchEventType.Modified, "DELETED" => WatchEventType.Deleted, _ => WatchEventType.Bookmark };
                 if (type2 != WatchEventType.Bookmark) yield return new WatchEvent(type2, obj);
@@ -292,60 +309,94 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
     private async Task<JsonObject?> SendAsync(HttpMethod method, string path, string? body, string? contentType, Safe safety, ObjectReference? target, CancellationToken ct)
     {
         var refreshedCredential = false;
-        for (var attempt = 1; ; attempt++)
+        var schedule = new RetrySchedule(_answered ? _retry : FirstContact(), _clock);
+        while (true)
         {
             ct.ThrowIfCancellationRequested();
             var transport = Transport();
             using var request = new HttpRequestMessage(method, new Uri(transport.BaseUri, path));
             request.Headers.Accept.ParseAdd("application/json");
             if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue(contentType ?? "application/json"));
-            HttpResponseMessage response;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (_requestTimeout != Timeout.InfiniteTimeSpan) timeout.CancelAfter(_requestTimeout);
+            KubernetesApiException error;
+            bool mayRetry;
             try
             {
-                response = await transport.SendAsync(body, request, ct).ConfigureAwait(false);
+                using var response = await transport.SendAsync(body, request, timeout.Token).ConfigureAwait(false);
+                _answered = true;
+                var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
+            }
+            catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+            {
+                // Our own timeout: the request may have been applied, like a 5xx.
+                error = new KubernetesApiException(0, StatusReason.Timeout,
+                    $"{method} {What(target, path)}: unavailable: the API server at {_connection.Server} did not answer within {Seconds(_requestTimeout)}",
+                    target, inner: e);
+                mayRetry = safety != Safe.Never;
             }
             catch (HttpRequestException e) when (!ct.IsCancellationRequested)
             {
-                var error = Unreachable(method, path, target, e);
-                if (safety == Safe.Never || attempt >= _retry.MaxAttempts) throw error;
-                await Task.Delay(Backoff(attempt, null), _clock, ct).ConfigureAwait(false);
-                continue;
+                error = Unreachable(method, path, target, e);
+                // No connection was made, so nothing was sent: even a create may be tried again. A certificate the client
+                // refuses will be refused again: that is a configuration error, not an outage.
+                mayRetry = e.HttpRequestError != HttpRequestError.SecureConnectionError
+                           && (safety != Safe.Never || e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError);
             }
             catch (HttpOperationException e)
             {
+                _answered = true;
                 var code = (int)e.Response.StatusCode;
-                var retryAfter = RetryAfter(e.Response.Headers);
-                var error = StatusError(code, ParseStatus(e.Response.Content), target, retryAfter, method, path);
+                error = StatusError(code, ParseStatus(e.Response.Content), target, RetryAfter(e.Response.Headers), method, path);
                 if (code == 401 && Credentials() is RefreshableTokenProvider exec && !refreshedCredential)
                 {
                     refreshedCredential = true; // the cached exec credential expired early or was revoked: fetch a new one once
                     exec.Invalidate();
                     continue;
                 }
-                var transient = code == 429 || code is 500 or 502 or 503 or 504;
                 // A 429 was refused before any effect, so even an unguarded write may be re-sent; a 5xx may hide an effect.
-                var mayRetry = code == 429 || safety != Safe.Never;
-                if (!transient || !mayRetry || attempt >= _retry.MaxAttempts) throw error;
-                await Task.Delay(Backoff(attempt, retryAfter), _clock, ct).ConfigureAwait(false);
-                continue;
+                mayRetry = code == 429 || (code is 500 or 502 or 503 or 504 && safety != Safe.Never);
             }
             catch (k8s.Exceptions.KubeConfigException) when (_connection.Exec is { } plugin)
             {
                 throw KubeConfigResolver.ExecFailed(plugin);
             }
-            using (response)
-            {
-                var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-                return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
-            }
+            if (!mayRetry) throw error;
+            var delay = schedule.NextDelay(error.RetryAfter) ?? throw Exhausted(error, schedule);
+            await Task.Delay(delay, _clock, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A server that has never answered this client is most likely a wrong address, a VPN that is down or a cluster that
+    /// is gone, not an outage to ride out: a command fails within seconds there, as kubectl does, and only a server that
+    /// answered before is waited for over the whole budget.
+    /// </summary>
+    private RetryPolicy FirstContact() => _retry with
+    {
+        MaxAttempts = Math.Min(_retry.MaxAttempts, 3),
+        Budget = _retry.TotalBudget < FirstContactBudget ? _retry.TotalBudget : FirstContactBudget,
+    };
+
+    private static readonly TimeSpan FirstContactBudget = TimeSpan.FromSeconds(3);
+
+    /// <summary>Says how long the server has been failing, so nobody reads a budget that ran out as a refusal.</summary>
+    private KubernetesApiException Exhausted(KubernetesApiException last, RetrySchedule schedule) => schedule.Failures <= 1
+        ? last // a policy of one attempt: nothing was retried, so there is no outage to tell about
+        : new ApiServerUnavailableException(last,
+            $"{last.Message} (still failing after {schedule.Failures} attempts over {Seconds(schedule.Elapsed)}; the retry budget is {Seconds(_retry.TotalBudget)})",
+            schedule.Elapsed, schedule.Failures);
+
+    private static string Seconds(TimeSpan d) => Specs.SpecDuration.Format(TimeSpan.FromSeconds(Math.Round(d.TotalSeconds, d < TimeSpan.FromSeconds(10) ? 1 : 0)));
+
+    private static string What(ObjectReference? target, string path) => target?.ToString() ?? "/" + StripQuery(path);
 
     private k8s.Authentication.ITokenProvider? Credentials() => _connection.Configuration.TokenProvider;
 
     private KubernetesApiException Unreachable(HttpMethod method, string path, ObjectReference? target, HttpRequestException e) =>
         new(0, StatusReason.ServiceUnavailable,
-            $"{method} {target?.ToString() ?? "/" + StripQuery(path)}: cannot reach the API server at {_connection.Server}: {e.Message}", target, inner: e);
+            $"{method} {What(target, path)}: unavailable: cannot reach the API server at {_connection.Server}: {e.Message}", target, inner: e);
 
     private static JsonObject? ParseStatus(string? text)
     {
@@ -389,13 +440,6 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
             using var reader = new StreamReader(stream);
             while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line) yield return line;
         }
-    }
-
-    private TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
-    {
-        if (retryAfter is { } ra && ra > TimeSpan.Zero) return ra < _retry.Max ? ra : _retry.Max;
-        var cap = Math.Min(_retry.Max.TotalMilliseconds, _retry.Base.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * cap); // full jitter
     }
 
     private static string StripQuery(string path) => path.Split('?')[0];

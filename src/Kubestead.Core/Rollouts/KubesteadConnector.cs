@@ -13,7 +13,9 @@ public static class KubesteadConnector
         var connection = Kubernetes.KubeConfigResolver.Resolve(options.KubeConfig, options.Context, options.Namespace);
         var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance };
         var client = new Kubernetes.KubernetesClientAdapter(connection, serviceOptions.Clock,
-            log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)));
+            retry: new Kubernetes.RetryPolicy(Budget: options.OutageBudget),
+            log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)),
+            requestTimeout: options.RequestTimeout);
         return Task.FromResult<IKubesteadService>(new KubesteadService(client, serviceOptions));
     }
 

@@ -6,7 +6,12 @@ using Kubestead.Rollouts.State;
 namespace Kubestead.Rollouts;
 
 /// <summary>How to reach the cluster: the kubeconfig shapes kubectl accepts, or in-cluster config when none is found.</summary>
-public sealed record ConnectionOptions(string? KubeConfig = null, string? Context = null, string? Namespace = null);
+/// <param name="RequestTimeout">Bound on each API request (watches excepted); null for the default (30 s), never infinite
+/// by default so a server that accepts and never answers is reported as unavailable instead of hanging.</param>
+/// <param name="OutageBudget">How long a request is retried while the API server is down, restarting or throttling (after
+/// it answered once); null for the default (5 minutes). See docs/outages.md.</param>
+public sealed record ConnectionOptions(string? KubeConfig = null, string? Context = null, string? Namespace = null,
+    TimeSpan? RequestTimeout = null, TimeSpan? OutageBudget = null);
 
 /// <summary>A rollout as the cmdlets and the CLI show it. <c>Name</c> and <c>Namespace</c> bind by property name.</summary>
 public sealed record RolloutResult(

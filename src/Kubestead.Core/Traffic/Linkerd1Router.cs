@@ -36,7 +36,7 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
 
     private ObjectReference DtabRef => new(DtabType, null, options.DtabNamespace);
 
-    private string Source => $"dtab namespace '{options.DtabNamespace}' at {namerd.Address}";
+    private string Source => $"dtab namespace '{options.DtabNamespace}' at {UrlRedaction.Redact(namerd.Address)}";
 
     public Task<RoutingPrecision> GetPrecisionAsync(CancellationToken ct = default) =>
         Task.FromResult(new RoutingPrecision(0.01, 0.01, "dtab union weights are relative: shares down to 0.01%"));
@@ -75,7 +75,7 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
         var next = Ours(doc) is { } i ? doc.Replace(i, dentry) : doc.Append(dentry);
         if (next.Text == doc.Text) return [];
         return [new PlannedWrite(DtabRef, "put", NamerdClient.DtabMediaType, JsonValue.Create(next.Text),
-            $"PUT {namerd.Address}api/1/dtabs/{options.DtabNamespace} (If-Match: {version}): the dentry '{DtabPrinter.Print(dentry)}' " +
+            $"PUT {UrlRedaction.Redact(namerd.Address)}api/1/dtabs/{options.DtabNamespace} (If-Match: {version}): the dentry '{DtabPrinter.Print(dentry)}' " +
             $"(canary {percent.ToString("0.###", CultureInfo.InvariantCulture)}%); every other dentry unchanged")];
     }
 
@@ -197,7 +197,7 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
     {
         var v = await namerd.TryGetAsync(options.DtabNamespace, ct).ConfigureAwait(false)
                 ?? throw new TrafficRoutingException("DtabNamespaceNotFound",
-                    $"spec.linkerd1.namespace: namerd at {namerd.Address} has no dtab namespace '{options.DtabNamespace}'", DtabRef, KubesteadErrorKind.InvalidState);
+                    $"spec.linkerd1.namespace: namerd at {UrlRedaction.Redact(namerd.Address)} has no dtab namespace '{options.DtabNamespace}'", DtabRef, KubesteadErrorKind.InvalidState);
         try
         {
             return (DtabDocument.Parse(v.Text), v.Version);

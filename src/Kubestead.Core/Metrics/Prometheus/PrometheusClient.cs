@@ -30,11 +30,11 @@ public sealed class PrometheusClient(HttpClient http, Uri address, string? beare
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new MetricsUnavailableException($"Prometheus at {address} did not answer within {(timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds:0}s");
+            throw new MetricsUnavailableException($"Prometheus at {UrlRedaction.Redact(address)} did not answer within {(timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds:0}s");
         }
         catch (HttpRequestException e)
         {
-            throw new MetricsUnavailableException($"Prometheus at {address} cannot be reached: {e.Message}", e);
+            throw new MetricsUnavailableException($"Prometheus at {UrlRedaction.Redact(address)} cannot be reached: {e.Message}", e);
         }
         using (response)
         {
@@ -45,11 +45,11 @@ public sealed class PrometheusClient(HttpClient http, Uri address, string? beare
             }
             catch (System.Text.Json.JsonException)
             {
-                throw new MetricsUnavailableException($"Prometheus at {address} answered HTTP {(int)response.StatusCode} with a body that is not JSON");
+                throw new MetricsUnavailableException($"Prometheus at {UrlRedaction.Redact(address)} answered HTTP {(int)response.StatusCode} with a body that is not JSON");
             }
             if (json?["status"]?.GetValue<string>() != "success")
                 throw new MetricsUnavailableException(
-                    $"Prometheus at {address} answered HTTP {(int)response.StatusCode}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
+                    $"Prometheus at {UrlRedaction.Redact(address)} answered HTTP {(int)response.StatusCode}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
             var result = json["data"]?["result"] as JsonArray ?? new JsonArray();
             return result.OfType<JsonObject>().Select(r =>
             {

@@ -10,7 +10,8 @@ namespace Kubestead.Rollouts.Start;
 /// waiting the steps up to the first traffic change) as one all-or-nothing unit: when anything fails before traffic has
 /// moved, what this start created is undone in reverse order and the error says what was undone. When the undo itself
 /// fails, the rollout is recorded as Failed with the exact leftovers, so <c>abort</c> can finish the job. Cancellation
-/// is not a failure: a cancelled start stays resumable.
+/// is not a failure: a cancelled start stays resumable. When the state cannot be read back (the API server is gone), nothing
+/// is undone: only the record can prove that traffic never moved.
 /// </summary>
 public sealed class StartTransaction(
     IKubernetesApi api,
@@ -51,9 +52,11 @@ public sealed class StartTransaction(
             {
                 current = await store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
             }
-            catch (KubernetesApiException)
+            catch (KubernetesApiException readError)
             {
-                current = null; // the cluster is not answering: the undo below will find out and report leftovers
+                // Only the recorded state can prove that traffic never moved; without it an undo could pull a canary out
+                // of the middle of its analysis (issue #26). Leave everything as it is and say so.
+                throw new StartStateUnknownException(e, readError, spec.Namespace, spec.Name);
             }
             if (current is not null && (current.Status.StartedAt != startedAt || TrafficMoved(current.Status) || current.Status.Phase.IsTerminal()))
                 throw; // not this start's record, or past the point of no return: the rollout continues from its state

@@ -38,7 +38,7 @@ public sealed class NamerdClient(HttpClient http, Uri address)
         var version = rsp.Headers.TryGetValues("ETag", out var tags) ? tags.FirstOrDefault() : null;
         if (string.IsNullOrEmpty(version))
             throw new NamerdException("NamerdNoVersion", KubesteadErrorKind.InvalidState,
-                $"namerd at {Address} sent dtab namespace '{ns}' without an ETag; Kubestead writes dtabs only by compare-and-set");
+                $"namerd at {UrlRedaction.Redact(Address)} sent dtab namespace '{ns}' without an ETag; Kubestead writes dtabs only by compare-and-set");
         var body = await rsp.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
         // A namerd that ignores Accept answers JSON; its dentries are equivalent, only comments and spacing are absent.
         var text = rsp.Content.Headers.ContentType?.MediaType == "application/json" ? DtabJson.ToText(JsonNode.Parse(body)) : body;
@@ -64,11 +64,11 @@ public sealed class NamerdClient(HttpClient http, Uri address)
         }
         catch (HttpRequestException e)
         {
-            throw new NamerdException("NamerdUnreachable", KubesteadErrorKind.Unavailable, $"namerd at {Address} did not answer ({what}): {e.Message}", null, e);
+            throw new NamerdException("NamerdUnreachable", KubesteadErrorKind.Unavailable, $"namerd at {UrlRedaction.Redact(Address)} did not answer ({what}): {e.Message}", null, e);
         }
         catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
         {
-            throw new NamerdException("NamerdTimeout", KubesteadErrorKind.Unavailable, $"namerd at {Address} timed out ({what})", null, e);
+            throw new NamerdException("NamerdTimeout", KubesteadErrorKind.Unavailable, $"namerd at {UrlRedaction.Redact(Address)} timed out ({what})", null, e);
         }
     }
 
@@ -83,7 +83,7 @@ public sealed class NamerdClient(HttpClient http, Uri address)
             412 => new NamerdException("DtabVersionConflict", KubesteadErrorKind.Conflict,
                 $"{what}: the dtab changed since it was read (412 Precondition Failed); nothing was written", status),
             404 => new NamerdException("DtabNamespaceNotFound", KubesteadErrorKind.NotFound,
-                $"{what}: namerd at {Address} has no dtab namespace '{ns}' (404)", status),
+                $"{what}: namerd at {UrlRedaction.Redact(Address)} has no dtab namespace '{ns}' (404)", status),
             400 => new NamerdException("DtabRejected", KubesteadErrorKind.InvalidInput, $"{what}: namerd rejected the request (400){detail}", status),
             401 or 403 => new NamerdException("NamerdForbidden", KubesteadErrorKind.PermissionDenied, $"{what}: namerd refused ({status})", status),
             _ => new NamerdException("NamerdError", KubesteadErrorKind.Unavailable, $"{what}: namerd answered {status}{detail}", status),

@@ -1,0 +1,74 @@
+using Kubestead.Kubernetes;
+
+namespace Kubestead.Cli.Tests;
+
+/// <summary>
+/// Issue 26 item 10: a Prometheus address with credentials in it (https://user:pass@host) must not be printed in events,
+/// errors, CI step summaries or the statuses the rollout records. The run here cannot reach that Prometheus, so every
+/// message about it names the address.
+/// </summary>
+public class CredentialRedactionCliTests
+{
+    private const string Password = "pr0m-S3cret-pw";
+
+    [Fact]
+    public async Task Nothing_a_run_prints_or_records_holds_the_password_of_the_prometheus_address()
+    {
+        var env = Kubestead.Sandbox.Demo.SandboxEnvironment.Create("istio", "healthy");
+        var demo = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", "istio.yaml"));
+        var withCredentials = demo.Replace("simulated: {}",
+            $"prometheus: {{ address: \"http://ci-reader:{Password}@127.0.0.1:1/\", builtin: istio }}", StringComparison.Ordinal);
+        Assert.NotEqual(demo, withCredentials);
+        var dir = Directory.CreateTempSubdirectory("kubestead-redaction-").FullName;
+        var spec = Path.Combine(dir, "shop.yaml");
+        var summary = Path.Combine(dir, "summary.md");
+        File.WriteAllText(spec, withCredentials);
+        var ci = new Dictionary<string, string?> { ["GITHUB_ACTIONS"] = "true", ["GITHUB_STEP_SUMMARY"] = summary };
+        try
+        {
+            var runs = new[]
+            {
+                await RunAsync(env, ci, "start", "-f", spec, "--verbose"),
+                await RunAsync(env, ci, "status", "shop", "-n", "shop", "-o", "json"),
+                await RunAsync(env, ci, "history", "shop", "-n", "shop", "-o", "json"),
+            };
+            var printed = string.Join("\n", runs.Select(r => r.Out + r.Err));
+            Assert.Contains("127.0.0.1:1", printed); // the address is shown: only its user info is hidden
+            Assert.DoesNotContain(Password, printed);
+            Assert.DoesNotContain(Password, File.ReadAllText(summary));
+            var state = env.Cluster.Peek(ResourceType.ConfigMap, "shop", "kubestead-shop")!;
+            Assert.DoesNotContain(Password, state["data"]!["status.json"]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The CLI on the emulated cluster with the real metric sources (the sandbox's would bypass the address).</summary>
+    private static async Task<(int Code, string Out, string Err)> RunAsync(Kubestead.Sandbox.Demo.SandboxEnvironment env, Dictionary<string, string?> vars,
+        params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var ctx = new CliContext
+        {
+            Out = output, Error = error, Environment = k => vars.GetValueOrDefault(k), IsTerminal = false,
+            Connect = (_, observer, _) => Task.FromResult<Kubestead.Rollouts.IKubesteadService>(new Kubestead.Rollouts.KubesteadService(env.Cluster,
+                new Kubestead.Rollouts.KubesteadServiceOptions
+                {
+                    Clock = env.Clock, Observer = observer, PollInterval = TimeSpan.FromSeconds(30),
+                    Driver = new Kubestead.Rollouts.State.DriverIdentity("cli-test", "sandbox", null, "cli-test"),
+                })),
+        };
+        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("Prometheus at https://user:pa%40ss@prom.example:9090/ cannot be reached", "Prometheus at https://***@prom.example:9090/ cannot be reached")]
+    [InlineData("a http://token@h/x and https://h2/y", "a http://***@h/x and https://h2/y")]
+    [InlineData("mail me at ops@example.com", "mail me at ops@example.com")]
+    public void Url_user_info_is_masked_and_nothing_else_changes(string text, string expected) =>
+        Assert.Equal(expected, UrlRedaction.Redact(text));
+}
