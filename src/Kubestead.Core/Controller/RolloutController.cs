@@ -36,6 +36,7 @@ public sealed class RolloutController
         _queue = new RolloutWorkQueue(options.Clock);
         _informer = new RolloutInformer(api, options.Namespaces, options.Clock, _observer);
         _informer.NeedsDriver += _queue.Add;
+        _informer.LeaseSeen += driver.ObserveLease;
         _heartbeat = new ControllerHeartbeat(api, options.Clock, options.HomeNamespace, options.Replica, options.HeartbeatDuration, options.Namespaces);
     }
 

@@ -19,6 +19,9 @@ public sealed class RolloutInformer(IKubernetesApi api, IReadOnlyList<string>? n
     /// <summary>A rollout changed (or was seen at a resync) and needs a driver.</summary>
     public event Action<RolloutKey>? NeedsDriver;
 
+    /// <summary>Every Lease version the watch sees (added or renewed), for the engine's expiry judgement.</summary>
+    public event Action<string, string, string?>? LeaseSeen;
+
     /// <summary>Every rollout handed to controllers, as last seen.</summary>
     public ICollection<WatchedRollout> Rollouts => _rollouts.Values;
 
@@ -117,6 +120,7 @@ public sealed class RolloutInformer(IKubernetesApi api, IReadOnlyList<string>? n
         if (ns is null || rollout is null) return;
         var holder = e.Object["spec"]?["holderIdentity"]?.GetValue<string>();
         var key = new RolloutKey(ns, rollout);
+        if (e.Type != WatchEventType.Deleted) LeaseSeen?.Invoke(ns, rollout, metadata?["resourceVersion"]?.GetValue<string>());
         if ((e.Type == WatchEventType.Deleted || string.IsNullOrEmpty(holder)) && _rollouts.TryGetValue(key, out var w) && w.NeedsDriver)
             NeedsDriver?.Invoke(key);
     }

@@ -116,6 +116,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     /// except that a Lease held by another live driver returns at once, naming it, instead of watching: the controller
     /// looks again on its own timer when that Lease expires.
     /// </summary>
+    public void ObserveLease(string ns, string name, string? resourceVersion) => _driver.ObserveLease(ns, name, resourceVersion);
+
     public async Task<DriveAttempt> DriveIfFreeAsync(string ns, string name, CancellationToken ct = default)
     {
         try
