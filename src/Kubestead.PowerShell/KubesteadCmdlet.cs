@@ -41,6 +41,11 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     [Parameter]
     public string? KubeConfig { get; set; }
 
+    /// <summary>Bound on each API request (watches excepted), as kubectl's --request-timeout: 0 is no limit.</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int? TimeoutSec { get; set; }
+
     /// <summary>One pipeline input. Throwing <see cref="InputFailedException"/> reports a non-terminating error.</summary>
     protected abstract void ProcessInput();
 
@@ -102,6 +107,13 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         });
     }
 
+    private TimeSpan? RequestTimeout() => TimeoutSec switch
+    {
+        null => null,
+        0 => Timeout.InfiniteTimeSpan,
+        var s => TimeSpan.FromSeconds(s.Value),
+    };
+
     private async Task<IKubesteadService> ServiceAsync(string? ns)
     {
         if (_service is not null && _serviceNamespace == ns) return _service;
@@ -110,7 +122,7 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
         try
         {
-            _service = await KubesteadConnector.ConnectAsync(new ConnectionOptions(kubeconfig, Context, ns), _observer, null, _cancel.Token).ConfigureAwait(false);
+            _service = await KubesteadConnector.ConnectAsync(new ConnectionOptions(kubeconfig, Context, ns, RequestTimeout()), _observer, null, _cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException)
         {
