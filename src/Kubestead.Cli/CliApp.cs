@@ -332,9 +332,14 @@ public sealed class CliApp(CliContext ctx)
     {
         var name = NameArgument();
         var timeout = DurationOption.Optional("--timeout", "Give up waiting after this long (e.g. 30m); the rollout continues");
-        var cmd = new Command("wait", "Drive (or watch) a rollout until it completes, rolls back or pauses") { name, timeout };
+        var stopAtPause = new Option<bool>("--stop-at-pause")
+        {
+            Description = "Return at a manual or drift pause (exit 4) instead of judging the paused canary until it is resumed or aborted",
+        };
+        var cmd = new Command("wait", "Drive (or watch) a rollout until it completes or rolls back; a paused canary is judged until someone resumes or aborts it")
+            { name, timeout, stopAtPause };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
-            PrintRollout(p, ci, await svc.WaitAsync(ns, p.GetValue(name)!, p.GetValue(timeout), ct).ConfigureAwait(false)), ct));
+            PrintRollout(p, ci, await svc.WaitAsync(ns, p.GetValue(name)!, p.GetValue(timeout), throughPauses: !p.GetValue(stopAtPause), ct).ConfigureAwait(false)), ct));
         return cmd;
     }
 

@@ -102,7 +102,8 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
             WriteObject(Map.Rollout(Run((s, ct) => s.GetAsync(Namespace, Name, ct))));
             return;
         }
-        var result = Run((s, ct) => s.WaitAsync(Namespace, Name, Timeout, ct));
+        // -ErrorOnPause makes a pause this step's failure: return at it. Otherwise keep judging the paused canary.
+        var result = Run((s, ct) => s.WaitAsync(Namespace, Name, Timeout, throughPauses: !ErrorOnPause, ct));
         WriteOutcome(result, ErrorOnPause, timedOut: result.TimedOut);
     }
 }

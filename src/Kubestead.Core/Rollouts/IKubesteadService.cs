@@ -28,6 +28,13 @@ public interface IKubesteadService : IAsyncDisposable
     /// or paused; a timeout returns the current state.</summary>
     Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default);
 
+    /// <summary>
+    /// As <see cref="WaitAsync(string?, string, TimeSpan?, CancellationToken)"/>; with <paramref name="throughPauses"/>
+    /// false it returns at a manual or drift pause (a CI step that treats a pause as its failure) instead of judging the
+    /// paused canary until someone resumes or aborts it.
+    /// </summary>
+    Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, bool throughPauses, CancellationToken ct = default);
+
     Task<RolloutResult> PauseAsync(string? ns, string name, CancellationToken ct = default);
 
     Task<RolloutResult> ResumeAsync(string? ns, string name, bool wait, CancellationToken ct = default);

@@ -141,7 +141,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     /// Wait keeps judging a rollout paused by a person or by drift (issue #26 item 3); start's attach to a rollout already
     /// running returns at a pause, as start itself does.
     /// </summary>
-    private async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, bool throughPauses, CancellationToken ct)
+    public async Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, bool throughPauses, CancellationToken ct = default)
     {
         ns ??= DefaultNamespace;
         using var timeoutCts = new CancellationTokenSource(timeout ?? Timeout.InfiniteTimeSpan, _options.Clock);
