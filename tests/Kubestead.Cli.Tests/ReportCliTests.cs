@@ -66,6 +66,11 @@ public class ReportCliTests
         var weights = Points(doc, "chart-weight", "weight");
         Assert.Contains(weights, p => p.Value == 5 && p.At == rollout.History.First(h => h.Kind == "setWeight").At);
         Assert.Equal(abort.At, Time(Chart(doc, "chart-weight").Descendants(Svg + "line").Single(l => Class(l).Contains("m-abort")), "data-t"));
+        // ... and the weight back at 0 from the abort's traffic write, not only once clean-up ended (scaleDownDelay later)
+        var first = weights.First(p => p.At >= abort.At);
+        Assert.Equal((abort.At, 0.0), (first.At, first.Value));
+        Assert.True(abort.At < rollout.History.Single(h => h.Kind == "cleanup").At);
+        Assert.Contains(doc.Descendants(), e => e.Name.LocalName == "td" && e.Value == "traffic to stable");
         // (2) the canary's failures: far above control's in the window that decided
         var canary = Points(doc, "chart-failures", "canary");
         var control = Points(doc, "chart-failures", "control");

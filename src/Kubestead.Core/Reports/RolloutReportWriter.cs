@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Kubestead.Analysis;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.State;
 
 namespace Kubestead.Reports;
 
@@ -84,7 +85,8 @@ public static class RolloutReportWriter
         chart.NameSpans("paused", "paused");
         foreach (var (start, end) in PauseSpans(r, to))
             chart.AddSpan(start, end, "paused", $"paused from {Clock(start)} to {Clock(end)}");
-        foreach (var h in r.History.Where(h => h.Kind != "setWeight"))
+        // Weight writes are the line itself; a marker on them would only hide the abort's beside it.
+        foreach (var h in r.History.Where(h => h.Kind is not ("setWeight" or RolloutHistoryEntry.TrafficToStableKind)))
             chart.AddMarker(h.At, MarkerClass(h.Kind), $"{Clock(h.At)} {h.Kind}: {h.Message}");
         chart.AddSeries("canary weight", "weight", points, step: true);
         return chart;
@@ -277,9 +279,11 @@ public static class RolloutReportWriter
         sb.Append("<section><h2>Events</h2><table id=\"events\"><thead><tr><th>Time (UTC)</th><th>Elapsed</th><th>Event</th><th>Canary weight</th><th>Message</th><th>Driver</th></tr></thead><tbody>");
         foreach (var h in r.History)
             sb.Append(CultureInfo.InvariantCulture,
-                $"<tr class=\"event-{Html.Escape(h.Kind)}\"><td>{Clock(h.At)}</td><td>{SvgTimeChart.Elapsed(h.At < from ? TimeSpan.Zero : h.At - from)}</td><td>{Html.Escape(h.Kind)}</td><td>{(h.CanaryWeight is { } w ? Pct(w) : "")}</td><td>{Html.Escape(h.Message)}</td><td>{Html.Escape(h.Driver)}</td></tr>");
+                $"<tr class=\"event-{Html.Escape(h.Kind)}\"><td>{Clock(h.At)}</td><td>{SvgTimeChart.Elapsed(h.At < from ? TimeSpan.Zero : h.At - from)}</td><td>{Html.Escape(EventLabel(h.Kind))}</td><td>{(h.CanaryWeight is { } w ? Pct(w) : "")}</td><td>{Html.Escape(h.Message)}</td><td>{Html.Escape(h.Driver)}</td></tr>");
         sb.Append("</tbody></table></section>");
     }
+
+    private static string EventLabel(string kind) => kind == RolloutHistoryEntry.TrafficToStableKind ? "traffic to stable" : kind;
 
     private static string MarkerClass(string kind) => kind switch
     {

@@ -198,6 +198,36 @@ public class RolloutReportTests
         Assert.Equal("Fail", background);
     }
 
+    [Fact]
+    public void The_weight_drops_to_zero_and_a_traffic_to_stable_row_appears_when_the_aborts_write_is_recorded()
+    {
+        var r = Rollout("shop", "shop", "canary worse");
+        var abortAt = T0.AddSeconds(200);
+        var cleanupAt = r.History[^1].At;
+        var written = new RolloutHistoryEntry(abortAt, "d", RolloutHistoryEntry.TrafficToStableKind, "traffic to stable on VirtualService shop: stable 100%, canary 0%", 0);
+        r = r with { History = [.. r.History.Take(r.History.Count - 1), written, r.History[^1]] };
+        var doc = Parse(RolloutReportWriter.Render(r, T0.AddHours(1)));
+
+        // The step line leaves 25% at the abort's write, not at clean-up.
+        var weights = Points(doc, "chart-weight", "weight");
+        Assert.Equal((abortAt, 0.0), weights.First(p => p.Item2 == 0));
+        Assert.True(abortAt < cleanupAt);
+        // The write is the line, not another marker over the abort's.
+        Assert.Single(Chart(doc, "chart-weight").Descendants(Svg + "line").Where(e => Class(e).Split(' ').Contains("marker")), e => T(e, "data-t") == abortAt);
+        var row = doc.Descendants(X + "table").Single(t => (string?)t.Attribute("id") == "events").Descendants(X + "tbody").Single().Elements(X + "tr")
+            .Single(tr => tr.Elements(X + "td").ElementAt(2).Value == "traffic to stable").Elements(X + "td").Select(td => td.Value).ToList();
+        Assert.Equal(["09:03:20", "0%"], [row[0], row[3]]);
+    }
+
+    [Fact]
+    public void An_older_status_without_the_write_entry_keeps_the_weight_until_clean_up()
+    {
+        var r = Rollout("shop", "shop", "canary worse");
+        var doc = Parse(RolloutReportWriter.Render(r, T0.AddHours(1)));
+        Assert.Equal((r.History[^1].At, 0.0), Points(doc, "chart-weight", "weight").First(p => p.Item2 == 0));
+        Assert.DoesNotContain(doc.Descendants(X + "td"), td => td.Value == "traffic to stable");
+    }
+
     private static XElement Chart(XDocument doc, string id) => doc.Descendants(Svg + "svg").Single(e => (string?)e.Attribute("id") == id);
 
     private static IEnumerable<XElement> Circles(XDocument doc, string chart, string series) =>

@@ -378,12 +378,18 @@ public sealed class RolloutExecutor(
             var back = await RolloutCleanup.ReturnTrafficToStableAsync(rt, ct).ConfigureAwait(false);
             if (back is { Written: true, Split: var split })
                 Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
-            stored = await SaveAsync(stored, stored.Status with
+            var status = stored.Status with
             {
                 CanaryWeight = 0,
                 LastWritten = back is { Split: var s } ? new WrittenSplit(s.StablePercent, s.CanaryPercent, clock.GetUtcNow(), Who) : stored.Status.LastWritten,
                 CleanupStarted = true,
-            }, ct).ConfigureAwait(false);
+            };
+            // Recorded only once the write succeeded: the report draws the weight from the history, and an entry from the
+            // abort's time alone would show traffic on stable that a failed write never moved.
+            if (back is { Written: true, Split: var moved })
+                status = status.WithHistory(Entry(RolloutHistoryEntry.TrafficToStableKind,
+                    $"traffic to stable on {moved.Source}: stable {moved.StablePercent:0.###}%, canary {moved.CanaryPercent:0.###}%", moved.CanaryPercent));
+            stored = await SaveAsync(stored, status, ct).ConfigureAwait(false);
         }
         stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })

@@ -125,4 +125,8 @@ public sealed record RolloutStatus
 public sealed record WrittenSplit(double StablePercent, double CanaryPercent, DateTimeOffset At, string By);
 
 /// <summary>One line of a rollout's history: what happened, when, and which driver did it.</summary>
-public sealed record RolloutHistoryEntry(DateTimeOffset At, string Driver, string Kind, string Message, double? CanaryWeight = null);
+public sealed record RolloutHistoryEntry(DateTimeOffset At, string Driver, string Kind, string Message, double? CanaryWeight = null)
+{
+    /// <summary>An abort's or rollback's write that sent all traffic to stable succeeded (statuses saved before it lack this entry).</summary>
+    public const string TrafficToStableKind = "trafficToStable";
+}
