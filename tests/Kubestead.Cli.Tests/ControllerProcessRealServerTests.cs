@@ -5,6 +5,7 @@ using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Tests.RealCluster;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Cli.Tests;
 
@@ -16,9 +17,7 @@ public sealed class RealServerFactAttribute : FactAttribute
 {
     public RealServerFactAttribute()
     {
-        var kit = Path.GetFullPath(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "..", "shared", "kube-apiserver", "start"));
-        if (Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is not { Length: > 0 } && !File.Exists(kit))
-            Skip = "no real cluster: KUBESTEAD_TEST_KUBECONFIG is unset and ../shared/kube-apiserver is absent (run ./test.sh beside ../shared)";
+        if (RealApiServer.SkipReason is { } reason) Skip = reason;
     }
 }
 
@@ -32,53 +31,17 @@ public sealed class ControllerProcessRealServerTests
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
 
-    private static string Kubeconfig =>
-        Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is { Length: > 0 } p && File.Exists(p)
-            ? p
-            : throw new InvalidOperationException("KUBESTEAD_TEST_KUBECONFIG does not name a kubeconfig; run the suite through ./test.sh, which starts ../shared/kube-apiserver");
+    private static string Kubeconfig => RealApiServer.Kubeconfig;
 
-    private static async Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix)
-    {
-        var ns = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
-        await admin.CreateAsync(ResourceType.Namespace, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
-        return ns;
-    }
+    private static Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix) =>
+        RealApiServer.CreateNamespaceAsync(admin, prefix, maxLength: prefix.Length + 9);
 
-    private static string Spec(string ns, string app) => $"""
-        apiVersion: kubestead.io/v1alpha1
-        kind: Rollout
-        metadata:
-          name: {app}
-          namespace: {ns}
-        spec:
-          service: {app}
-          meshProvider: none
-          none:
-            capacity: keepStable
-            readyTimeout: 1m
-          stable:
-            deployment: {app}
-          canary:
-            image: registry.example.com/{app}:2.0.0
-          scaleDownDelay: 0s
-          steps:
-            - setWeight: 50
-            - pause:
-                duration: 30s
-        """;
+    private static string Spec(string ns, string app) => ControllerTestApp.RolloutSpec(ns, app, readyTimeout: "1m", pause: "30s", scaleDownDelay: "0s");
 
     private static async Task SeedAppAsync(IKubernetesApi admin, string ns, string app)
     {
-        await admin.CreateAsync(ResourceType.Deployment, ns, JsonNode.Parse($$$"""
-            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}","labels":{"app":"{{{app}}}"} },
-             "spec":{"replicas":2,"selector":{"matchLabels":{"app":"{{{app}}}","version":"stable"} },
-                     "template":{"metadata":{"labels":{"app":"{{{app}}}","version":"stable"} },
-                                 "spec":{"containers":[{"name":"app","image":"registry.example.com/{{{app}}}:1.0.0"}]} } } }
-            """)!.AsObject());
-        await admin.CreateAsync(ResourceType.Service, ns, JsonNode.Parse($$$"""
-            {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}"},
-             "spec":{"selector":{"app":"{{{app}}}"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]} }
-            """)!.AsObject());
+        await admin.CreateAsync(ResourceType.Deployment, ns, ControllerTestApp.Deployment(ns, app));
+        await admin.CreateAsync(ResourceType.Service, ns, ControllerTestApp.Service(ns, app));
     }
 
     /// <summary>Who held each rollout's Lease when, from a watch of the Leases for the whole test.</summary>
@@ -128,7 +91,7 @@ public sealed class ControllerProcessRealServerTests
     [RealServerFact]
     public async Task Three_controller_processes_carry_every_rollout_through_a_killed_and_a_stalled_replica()
     {
-        IKubernetesApi admin = new KubernetesClientAdapter(KubeConfigResolver.Resolve(Kubeconfig, "admin"));
+        IKubernetesApi admin = RealApiServer.Connect(Kubeconfig, "admin");
         var home = await CreateNamespaceAsync(admin, "ksctl");
         var namespaces = new List<string>();
         for (var i = 0; i < 3; i++) namespaces.Add(await CreateNamespaceAsync(admin, $"ksteam{i}"));
@@ -150,7 +113,7 @@ public sealed class ControllerProcessRealServerTests
 
             var rollouts = new List<(string Ns, string Name)>();
             // Its own client: the service disposes the client it was given.
-            await using (var ci = new KubesteadService(new KubernetesClientAdapter(KubeConfigResolver.Resolve(Kubeconfig, "admin")), new KubesteadServiceOptions { Driver = new DriverIdentity("ci", "runner", null, "ci") }))
+            await using (var ci = new KubesteadService(RealApiServer.Connect(Kubeconfig, "admin"), new KubesteadServiceOptions { Driver = new DriverIdentity("ci", "runner", null, "ci") }))
             {
                 for (var i = 0; i < 9; i++)
                 {

@@ -25,10 +25,8 @@ public sealed class InClusterFactAttribute : FactAttribute
 
     public InClusterFactAttribute()
     {
-        var kit = Path.GetFullPath(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "..", "shared", "kube-apiserver", "start"));
         if (!OperatingSystem.IsLinux()) Skip = "the in-cluster path test needs Linux mount namespaces";
-        else if (Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is not { Length: > 0 } && !File.Exists(kit))
-            Skip = "no real cluster: KUBESTEAD_TEST_KUBECONFIG is unset and ../shared/kube-apiserver is absent (run ./test.sh beside ../shared)";
+        else if (Kubestead.Tests.Shared.RealApiServer.SkipReason is { } reason) Skip = reason;
         else if (!CanUnshare.Value) Skip = "`unshare -m -r` is not permitted on this machine, so the service account cannot be mounted at its real path";
     }
 }
@@ -43,10 +41,7 @@ public sealed class InClusterRealServerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string KitDir =>
-        Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is { Length: > 0 } kc && File.Exists(kc)
-            ? Path.GetDirectoryName(kc)!
-            : throw new InvalidOperationException("KUBESTEAD_TEST_KUBECONFIG does not name a kubeconfig; run the suite through ./test.sh, which starts ../shared/kube-apiserver");
+    private static string KitDir => Path.GetDirectoryName(Kubestead.Tests.Shared.RealApiServer.Kubeconfig)!;
 
     private async Task<(int Code, string Out, string Err)> RunInPodAsync(string token, string ns, params string[] args)
     {

@@ -31,6 +31,15 @@ public class NginxDataPlaneAgreementTests
     private static NginxRouter Router(EmulatedCluster c, int total) =>
         new(c, new NginxRouterOptions("demo", "production", "production", "canary", CanaryLabels, "production", null, total));
 
+    /// <summary>A cluster and a router that has written its canary Ingress (total 100, as the controller defaults).</summary>
+    private static async Task<(EmulatedCluster Cluster, NginxRouter Router)> PreparedAsync()
+    {
+        var cluster = Cluster();
+        var router = Router(cluster, 100);
+        await router.PrepareAsync();
+        return (cluster, router);
+    }
+
     private static JsonObject Canary(EmulatedCluster c) => c.Peek(ResourceType.Ingress, "demo", "production-canary")!;
 
     [Theory]
@@ -72,9 +81,7 @@ public class NginxDataPlaneAgreementTests
     [Fact]
     public async Task A_canary_Ingress_edited_to_a_small_total_is_read_as_the_controller_weighs_it()
     {
-        var cluster = Cluster();
-        var router = Router(cluster, 100);
-        await router.PrepareAsync();
+        var (cluster, router) = await PreparedAsync();
         await router.SetCanaryWeightAsync(10);
         await cluster.PatchAsync(ResourceType.Ingress, "demo", "production-canary",
             new JsonPatch([JsonPatchOperation.Add("/metadata/annotations/" + JsonPatchApplier.Escape(NginxAnnotations.WeightTotal), "20")]));
@@ -96,9 +103,7 @@ public class NginxDataPlaneAgreementTests
     [InlineData("x-client", "^(ios|android)$", HeaderMatchKind.Regex, "android")]
     public async Task A_header_route_sends_its_testers_to_the_canary_and_nobody_else(string header, string value, HeaderMatchKind kind, string sent)
     {
-        var cluster = Cluster();
-        var router = Router(cluster, 100);
-        await router.PrepareAsync();
+        var (cluster, router) = await PreparedAsync();
         await router.SetCanaryWeightAsync(0);
         var tester = NginxRequest.WithHeader(header, sent);
         var always = NginxRequest.WithHeader(header, "always");
@@ -123,9 +128,7 @@ public class NginxDataPlaneAgreementTests
     [InlineData("beta user", "always", HeaderMatchKind.Cookie, "cookie.name")]
     public async Task A_header_the_controller_would_drop_is_refused_naming_the_field_and_nothing_is_written(string header, string value, HeaderMatchKind kind, string field)
     {
-        var cluster = Cluster();
-        var router = Router(cluster, 100);
-        await router.PrepareAsync();
+        var (cluster, router) = await PreparedAsync();
         var before = Canary(cluster).ToJsonString();
         var writes = cluster.Writes.Count;
 

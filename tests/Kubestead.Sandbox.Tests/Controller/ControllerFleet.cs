@@ -5,6 +5,7 @@ using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Cluster;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Sandbox.Tests.Controller;
 
@@ -97,39 +98,11 @@ internal sealed class ControllerFleet : IAsyncDisposable
     public void SeedApp(string ns, string app)
     {
         SeedNamespace(ns);
-        Cluster.Seed(ResourceType.Deployment, JsonNode.Parse($$$"""
-            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}","labels":{"app":"{{{app}}}"}},
-             "spec":{"replicas":2,"selector":{"matchLabels":{"app":"{{{app}}}","version":"stable"} },
-                     "template":{"metadata":{"labels":{"app":"{{{app}}}","version":"stable"} },
-                                 "spec":{"containers":[{"name":"app","image":"registry.example.com/{{{app}}}:1.0.0"}]} } } }
-            """)!.AsObject());
-        Cluster.Seed(ResourceType.Service, JsonNode.Parse($$$"""
-            {"apiVersion":"v1","kind":"Service","metadata":{"name":"{{{app}}}","namespace":"{{{ns}}}"},
-             "spec":{"selector":{"app":"{{{app}}}"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
-            """)!.AsObject());
+        Cluster.Seed(ResourceType.Deployment, ControllerTestApp.Deployment(ns, app));
+        Cluster.Seed(ResourceType.Service, ControllerTestApp.Service(ns, app));
     }
 
-    public static string Spec(string ns, string app) => $"""
-        apiVersion: kubestead.io/v1alpha1
-        kind: Rollout
-        metadata:
-          name: {app}
-          namespace: {ns}
-        spec:
-          service: {app}
-          meshProvider: none
-          none:
-            capacity: keepStable
-            readyTimeout: 2m
-          stable:
-            deployment: {app}
-          canary:
-            image: registry.example.com/{app}:2.0.0
-          steps:
-            - setWeight: 50
-            - pause:
-                duration: 2m
-        """;
+    public static string Spec(string ns, string app) => ControllerTestApp.RolloutSpec(ns, app, readyTimeout: "2m", pause: "2m");
 
     public StoredRollout State(RolloutKey key) =>
         RolloutStateStore.FromConfigMap(Cluster.Peek(ResourceType.ConfigMap, key.Namespace, RolloutStateStore.ObjectName(key.Name))!);

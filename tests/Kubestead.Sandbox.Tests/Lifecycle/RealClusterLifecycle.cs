@@ -2,25 +2,25 @@ using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 using Kubestead.Rollouts.State;
+using Kubestead.Sandbox.Tests.RealCluster;
 using Kubestead.Sandbox.Tests.Server;
 
 
 namespace Kubestead.Sandbox.Tests.Lifecycle;
 
 /// <summary>
-/// A fresh namespace on the real API server with a "shop" Deployment and Service, plus a stand-in for the Deployment
-/// controller (the test server runs none): it marks every Deployment in the namespace ready at its spec's size.
+/// A fresh namespace on the real API server with a "shop" Deployment and Service, plus the real-cluster tests'
+/// <see cref="ReadinessController"/> standing in for the Deployment controller (the test server runs none).
 /// </summary>
 public sealed class RealClusterLifecycle : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _controller;
+    private readonly ReadinessController _readiness;
 
     private RealClusterLifecycle(IKubernetesApi api, string ns)
     {
         Api = api;
         Namespace = ns;
-        _controller = Task.Run(() => MarkReadyLoopAsync(_stop.Token));
+        _readiness = new ReadinessController(api, ns);
     }
 
     public IKubernetesApi Api { get; }
@@ -28,7 +28,7 @@ public sealed class RealClusterLifecycle : IAsyncDisposable
     public string Namespace { get; }
 
     /// <summary>The one place that makes the client, so swapping the client behind the port is a one-line change.</summary>
-    public static IKubernetesApi CreateClient(string? context = null) => CreateClient(KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig, context));
+    public static IKubernetesApi CreateClient(string? context = null) => RealCluster.RealCluster.Connect(RealCluster.RealCluster.Kubeconfig, context);
 
     /// <summary>A client for an explicit connection (e.g. a ServiceAccount's token).</summary>
     public static IKubernetesApi CreateClient(ClusterConnection connection) => new KubernetesClientAdapter(connection);
@@ -36,8 +36,7 @@ public sealed class RealClusterLifecycle : IAsyncDisposable
     public static async Task<RealClusterLifecycle> CreateAsync(int stableReplicas = 2, JsonObject? podAnnotations = null)
     {
         var api = CreateClient();
-        var ns = $"lc-{Guid.NewGuid():N}"[..20];
-        await api.CreateAsync(ResourceType.Namespace, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
+        var ns = await Kubestead.Tests.Shared.RealApiServer.CreateNamespaceAsync(api, "lc", maxLength: 20);
         var env = new RealClusterLifecycle(api, ns);
         await api.CreateAsync(ResourceType.Deployment, ns, Deployment("shop", "stable", "registry.example.com/shop:1.9.0", stableReplicas, podAnnotations));
         await api.CreateAsync(ResourceType.Service, ns, JsonNode.Parse("""
@@ -112,50 +111,9 @@ public sealed class RealClusterLifecycle : IAsyncDisposable
         }
     }
 
-    private async Task MarkReadyLoopAsync(CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                var list = await Api.ListAsync(ResourceType.Deployment, Namespace, null, ct);
-                foreach (var d in list.Items)
-                {
-                    var want = d["spec"]?["replicas"]?.GetValue<int>() ?? 1;
-                    var generation = d["metadata"]?["generation"]?.GetValue<long>() ?? 1;
-                    var status = d["status"];
-                    if (status?["observedGeneration"]?.GetValue<long>() == generation && status?["readyReplicas"]?.GetValue<int>() == want
-                        && status?["replicas"]?.GetValue<int>() == want) continue;
-                    await Api.PatchSubresourceAsync(ResourceType.Deployment, Namespace, d["metadata"]!["name"]!.GetValue<string>(), "status",
-                        new MergePatch(new JsonObject
-                        {
-                            ["status"] = new JsonObject
-                            {
-                                ["observedGeneration"] = generation, ["replicas"] = want, ["updatedReplicas"] = want,
-                                ["readyReplicas"] = want, ["availableReplicas"] = want,
-                            },
-                        }), ct);
-                }
-            }
-            catch (Exception)
-            {
-                // A conflict with the engine's own write (the next round marks it), or the test ending.
-            }
-            try
-            {
-                await Task.Delay(100, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _controller;
+        await _readiness.DisposeAsync();
         try
         {
             await Api.DeleteAsync(ResourceType.Namespace, null, Namespace);

@@ -44,23 +44,9 @@ public static class RealCluster
     public const string Admin = "admin";
     public const string Limited = "limited";
 
-    internal static string? SkipReason
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is { Length: > 0 }) return null;
-            var kit = Path.GetFullPath(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "..", "shared", "kube-apiserver", "start"));
-            return File.Exists(kit)
-                ? null
-                : "no real cluster: KUBESTEAD_TEST_KUBECONFIG is unset and ../shared/kube-apiserver is absent (run ./test.sh beside ../shared)";
-        }
-    }
+    internal static string? SkipReason => Kubestead.Tests.Shared.RealApiServer.SkipReason;
 
-    public static string Kubeconfig =>
-        Environment.GetEnvironmentVariable("KUBESTEAD_TEST_KUBECONFIG") is { Length: > 0 } p && File.Exists(p)
-            ? p
-            : throw new InvalidOperationException(
-                "KUBESTEAD_TEST_KUBECONFIG does not name a kubeconfig; run the suite through ./test.sh, which starts ../shared/kube-apiserver");
+    public static string Kubeconfig => Kubestead.Tests.Shared.RealApiServer.Kubeconfig;
 
     /// <summary>A client for one context of the real cluster's kubeconfig, defaulting to <paramref name="ns"/>.</summary>
     public static Task<IKubernetesApi> ConnectAsync(string context = Admin, string? ns = null, TimeProvider? clock = null) =>
@@ -68,16 +54,9 @@ public static class RealCluster
 
     /// <summary>The one place that picks the <see cref="IKubernetesApi"/> implementation for a kubeconfig (also the sandbox's).</summary>
     internal static IKubernetesApi Connect(string kubeconfig, string? context, string? ns = null, TimeProvider? clock = null) =>
-        new KubernetesClientAdapter(KubeConfigResolver.Resolve(kubeconfig, context, ns), clock);
+        Kubestead.Tests.Shared.RealApiServer.Connect(kubeconfig, context, ns, clock);
 
     /// <summary>A fresh namespace (the server has no namespace controller, so names are never reused).</summary>
-    public static async Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix = "ks")
-    {
-        var ns = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(40, prefix.Length + 33)];
-        await admin.CreateAsync(ResourceType.Namespace, null, new System.Text.Json.Nodes.JsonObject
-        {
-            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = ns },
-        });
-        return ns;
-    }
+    public static Task<string> CreateNamespaceAsync(IKubernetesApi admin, string prefix = "ks") =>
+        Kubestead.Tests.Shared.RealApiServer.CreateNamespaceAsync(admin, prefix);
 }

@@ -81,8 +81,7 @@ public class StartTransactionRealClusterTests
     /// </summary>
     private static async Task<string> SeedAsync(IKubernetesApi api)
     {
-        var ns = $"ks16-{Guid.NewGuid():N}"[..20];
-        await api.CreateAsync(ResourceType.Namespace, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
+        var ns = await Kubestead.Tests.Shared.RealApiServer.CreateNamespaceAsync(api, "ks16", maxLength: 20);
         await api.CreateAsync(ResourceType.Deployment, ns, JsonNode.Parse("""
             {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"checkout","labels":{"app":"checkout"}},
              "spec":{"replicas":4,"selector":{"matchLabels":{"app":"checkout","version":"stable"}},
