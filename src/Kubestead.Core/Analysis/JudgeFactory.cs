@@ -66,7 +66,7 @@ public static class JudgeFactory
         "sequential" when judge.LatencyThresholdMs is { } ms =>
             new SequentialLatencyJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts, FailShare: failShare), ms),
         "sequential" => new SequentialErrorRateJudge(metric, new SequentialJudgeOptions(judge.Alpha, judge.DetectRatio, judge.AllowedIncrease, Restarts: restarts, FailShare: failShare)),
-        "threshold" => new ThresholdJudge(metric, judge.MinSuccessRate, judge.MaxP99Ms),
+        "threshold" => new ThresholdJudge(metric, judge.MinSuccessRate, judge.MaxP99Ms, judge.MinRequests),
         "mannWhitney" => new MannWhitneyJudge(metric, judge.Confidence, judge.AllowedIncrease, detectRatio: judge.DetectRatio),
         _ => throw new ArgumentException($"unknown judge '{judge.Kind}'", nameof(judge)),
     };

@@ -144,6 +144,9 @@ public sealed record JudgeSpec(
     double? MaxP99Ms,
     double? LatencyThresholdMs)
 {
+    /// <summary>A threshold judge's canary requests per window below which it says InsufficientData (null: its default).</summary>
+    public long? MinRequests { get; init; }
+
     /// <summary>Whether this judge reads latency histograms (so a provider fetches buckets only then).</summary>
     public bool ReadsLatency => LatencyThresholdMs is not null || (Kind == "threshold" && MaxP99Ms is not null);
 }

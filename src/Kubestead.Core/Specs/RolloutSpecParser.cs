@@ -577,12 +577,15 @@ public static partial class RolloutSpecParser
                     0.98, null, null,
                     r.Number(body, "latencyThresholdMs", bp, 0.001, 3_600_000));
             case "threshold":
-                if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms");
+                if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms", "minRequests");
                 var sr = PercentFields.Percent(r, body, "successRate", bp);
                 var p99 = r.Number(body, "p99Ms", bp, 0.001, 3_600_000);
                 if (sr is null && p99 is null && body is not null && SpecReader.Child(body, "successRate") is null && SpecReader.Child(body, "p99Ms") is null)
                     r.Problem(body, $"{bp}.successRate", "give successRate (percent) and/or p99Ms");
-                return new JudgeSpec("threshold", 0.05, 5, 1, 0.98, sr, p99, null);
+                var minRequests = r.Number(body, "minRequests", bp, 1, 100_000);
+                if (minRequests is { } mr && mr != Math.Floor(mr))
+                    r.Problem(SpecReader.Child(body!, "minRequests") ?? body, $"{bp}.minRequests", $"must be a whole number of requests; got {mr.ToString(CultureInfo.InvariantCulture)}");
+                return new JudgeSpec("threshold", 0.05, 5, 1, 0.98, sr, p99, null) { MinRequests = minRequests is { } wanted ? (long)wanted : null };
             case "mannWhitney":
                 if (body is not null) r.CheckKeys(body, bp, "confidence", "allowedIncrease");
                 return new JudgeSpec("mannWhitney", 0.05, 5,

@@ -158,6 +158,63 @@ public class OtherJudgeTests
     }
 
     [Fact]
+    public void Threshold_judge_calls_too_few_canary_requests_insufficient_unless_their_failures_already_break_it()
+    {
+        // One successful request is not "100% success" (a low-traffic canary passed a 99% check on it).
+        var j = new ThresholdJudge("errors", 99, null);
+        Assert.Equal(100, j.MinRequests);
+        j.Observe(new MetricWindow(default, default, new VersionSample(1, 0), new VersionSample(100, 0)));
+        Assert.Equal(VerdictOutcome.InsufficientData, j.Evaluate().Outcome);
+        j.Observe(new MetricWindow(default, default, new VersionSample(99, 1), new VersionSample(100, 0)));
+        Assert.Equal(VerdictOutcome.InsufficientData, j.Evaluate().Outcome);
+        // Two failures break 99% at 100 requests whatever the rest do.
+        j.Observe(new MetricWindow(default, default, new VersionSample(5, 2), new VersionSample(100, 0)));
+        Assert.Equal(VerdictOutcome.Fail, j.Evaluate().Outcome);
+        j.Observe(new MetricWindow(default, default, new VersionSample(100, 0), new VersionSample(100, 0)));
+        Assert.Equal(VerdictOutcome.Pass, j.Evaluate().Outcome);
+    }
+
+    [Theory]
+    [InlineData(99.0, null, 100)]
+    [InlineData(95.0, null, 20)]
+    [InlineData(99.9, null, 1000)]
+    [InlineData(null, 500.0, 100)]
+    [InlineData(90.0, 500.0, 100)]
+    [InlineData(100.0, null, 100)]
+    public void Threshold_judge_default_minimum_follows_its_thresholds(double? successRate, double? p99, long expected) =>
+        Assert.Equal(expected, ThresholdJudge.DefaultMinRequests(successRate, p99));
+
+    [Fact]
+    public void Threshold_judge_minimum_can_be_set_in_the_spec_and_is_checked()
+    {
+        var ok = Kubestead.Specs.RolloutSpecParser.Parse(SpecWithThreshold("{ successRate: 99, minRequests: 20 }"));
+        Assert.True(ok.IsValid, string.Join("; ", ok.Problems));
+        var judgeSpec = ok.Spec!.Analysis!.Metrics[0].Judge;
+        Assert.Equal(20, judgeSpec.MinRequests);
+        Assert.Equal(20, ((ThresholdJudge)JudgeFactory.Create("m", judgeSpec)).MinRequests);
+        var bad = Kubestead.Specs.RolloutSpecParser.Parse(SpecWithThreshold("{ successRate: 99, minRequests: 2.5 }"));
+        Assert.Contains(bad.Problems, p => p.Field.EndsWith("judge.threshold.minRequests", StringComparison.Ordinal));
+    }
+
+    private static string SpecWithThreshold(string threshold) => $$"""
+        apiVersion: kubestead.io/v1alpha1
+        kind: Rollout
+        metadata: { name: shop, namespace: shop }
+        spec:
+          service: shop
+          meshProvider: none
+          stable: { deployment: shop }
+          canary: { image: shop:2 }
+          steps: [ { setWeight: 20 } ]
+          analysis:
+            interval: 1m
+            metrics:
+              - name: success-rate
+                provider: { simulated: {} }
+                judge: { threshold: {{threshold}} }
+        """;
+
+    [Fact]
     public void Latency_judge_fails_a_canary_whose_tail_is_slower()
     {
         var bounds = new double[] { 50, 100, 200, 500, double.PositiveInfinity };
