@@ -15,9 +15,12 @@ modules="$root/out/pester-modules"
 mkdir -p "$modules/Pester"
 ln -sfn "$pester_tools" "$modules/Pester/5.9.1"
 
-# The staged module and the CLI the sandbox tests start.
-dotnet build src/Kubestead.PowerShell -t:StageModule --nologo -v q -clp:ErrorsOnly >/dev/null || fail "module staging failed"
-dotnet build src/Kubestead.Cli --nologo -v q -clp:ErrorsOnly >/dev/null || fail "CLI build failed"
+# The staged module and the CLI the sandbox tests start. test.sh builds and stages them first and sets
+# KUBESTEAD_PESTER_PREBUILT, so nothing is rebuilt here while xUnit tests run from the same binaries.
+if [ -z "${KUBESTEAD_PESTER_PREBUILT:-}" ]; then
+  dotnet build src/Kubestead.PowerShell -t:StageModule --nologo -v q -clp:ErrorsOnly >/dev/null || fail "module staging failed"
+  dotnet build src/Kubestead.Cli --nologo -v q -clp:ErrorsOnly >/dev/null || fail "CLI build failed"
+fi
 
 export PSModulePath="$modules"
 export KUBESTEAD_TEST_OLD_YAMLDOTNET="$cache/yamldotnet/13.1.1/lib/net7.0/YamlDotNet.dll"
