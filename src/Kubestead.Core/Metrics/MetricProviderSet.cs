@@ -20,7 +20,7 @@ public sealed class MetricProviderSet
     /// serves it (null <paramref name="api"/>: the simulated provider is unavailable).
     /// </summary>
     public static MetricProviderSet Default(IKubernetesApi? api) =>
-        new([new PrometheusMetricProvider(SharedHttp), new ClusterServedSimulatorProvider(SharedHttp, api)]);
+        new([new PrometheusMetricProvider(SharedHttp, api), new ClusterServedSimulatorProvider(SharedHttp, api)]);
 
     /// <summary>The window query for one metric (a <see cref="MetricQueryFactory"/>).</summary>
     public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric) =>

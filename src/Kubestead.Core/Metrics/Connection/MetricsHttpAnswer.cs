@@ -1,0 +1,7 @@
+namespace Kubestead.Metrics.Connection;
+
+/// <summary>A metrics API's answer that got past authentication: status, body, and the server's wait for a 429 or 503.</summary>
+public sealed record MetricsHttpAnswer(int Status, string Reason, string Body, TimeSpan? RetryAfter)
+{
+    public bool IsSuccess => Status is >= 200 and < 300;
+}
