@@ -102,8 +102,11 @@ public sealed partial class MetricsHttpConnection
         {
             var user = await _secrets.ReadAsync(basic.Username, ct).ConfigureAwait(false);
             var password = await _secrets.ReadAsync(basic.Password, ct).ConfigureAwait(false);
+            var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password));
+            // The header as sent is as secret as the password: an echoing server must not leak it in base64 either.
             used.Add(password);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password)));
+            used.Add(encoded);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", encoded);
         }
         else if (_spec.BearerToken is { } bearer)
         {

@@ -24,8 +24,9 @@ internal sealed class OAuth2TokenSource(Func<HttpClient> http, OAuth2Spec spec, 
         var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
         if (spec.Scopes.Length > 0) form.Add(new("scope", spec.Scopes));
         using var request = new HttpRequestMessage(HttpMethod.Post, spec.TokenUrl) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.EscapeDataString(id) + ":" + Uri.EscapeDataString(secret))));
+        var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.EscapeDataString(id) + ":" + Uri.EscapeDataString(secret)));
+        used.Add(encoded);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", encoded);
         HttpResponseMessage response;
         string body;
         try

@@ -29,7 +29,9 @@ public sealed class LoopbackHttpServer : IAsyncDisposable
         var server = new LoopbackHttpServer(app);
         app.Run(async ctx =>
         {
-            var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
+            ctx.Request.EnableBuffering();
+            var body = await new StreamReader(ctx.Request.Body, leaveOpen: true).ReadToEndAsync();
+            ctx.Request.Body.Position = 0;
             lock (server.Requests)
                 server.Requests.Add((ctx.Request.Method, ctx.Request.Path.Value ?? "", ctx.Request.QueryString.Value ?? "",
                     ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
