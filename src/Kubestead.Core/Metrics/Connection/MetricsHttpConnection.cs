@@ -68,10 +68,13 @@ public sealed partial class MetricsHttpConnection
                 if (status is 401 or 403)
                 {
                     _oauth2?.Forget();
-                    var field = _spec?.AuthField;
+                    // Without credentials, a tenant header is what a gateway in front of Mimir or Cortex checks.
+                    var field = _spec?.AuthField ?? (_spec?.Headers is { Count: > 0 } ? $"{_spec.Field}.headers" : null);
                     throw new MetricsUnavailableException(field is null
                         ? $"{Server} ({_fallbackField}) answered HTTP {status} {response.ReasonPhrase}: it asks for credentials; give basicAuth, bearerToken or oauth2"
-                        : $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the credentials were refused{Detail(body)}");
+                        : _spec?.AuthField is null
+                            ? $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the headers were refused, or it asks for credentials{Detail(body)}"
+                            : $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the credentials were refused{Detail(body)}");
                 }
                 var retryAfter = response.Headers.RetryAfter is { } ra
                     ? ra.Delta ?? (ra.Date is { } date ? date - DateTimeOffset.UtcNow : null)
