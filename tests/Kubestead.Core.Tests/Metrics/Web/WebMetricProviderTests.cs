@@ -48,6 +48,16 @@ public class WebMetricProviderTests
     }
 
     [Fact]
+    public void A_latency_judge_on_a_web_source_is_refused()
+    {
+        var yaml = Spec("url: \"https://stats.example/{{workload}}\"\nrequestsPath: $.r\nfailuresPath: $.f\n")
+            .Replace("            detectRatio: 5\n", "            detectRatio: 5\n            latencyThresholdMs: 250\n");
+        var problem = Assert.Single(RolloutSpecParser.Parse(yaml).Problems);
+        Assert.Equal("spec.analysis.metrics[0].judge", problem.Field);
+        Assert.Contains("reads latency, which the web provider does not return", problem.Message);
+    }
+
+    [Fact]
     public async Task Counts_per_version_come_from_the_json_paths_with_the_window_in_the_url()
     {
         await using var server = await LoopbackHttpServer.StartAsync(ctx => ctx.Response.WriteAsync(
