@@ -38,8 +38,25 @@ public sealed partial class MetricsHttpConnection
     /// <summary>The server as messages name it.</summary>
     public string Server { get; }
 
-    /// <summary>GETs <paramref name="url"/>; a 401 or 403 is an error naming the credentials' field, other statuses are returned.</summary>
-    public async Task<MetricsHttpAnswer> GetAsync(Uri url, CancellationToken ct)
+    /// <summary>
+    /// GETs <paramref name="url"/> within <paramref name="timeout"/>; a 401 or 403 is an error naming the credentials'
+    /// field, other statuses are returned.
+    /// </summary>
+    public async Task<MetricsHttpAnswer> GetAsync(Uri url, TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            return await GetAsync(url, cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new MetricsUnavailableException($"{Server} did not answer within {timeout.TotalSeconds:0}s");
+        }
+    }
+
+    private async Task<MetricsHttpAnswer> GetAsync(Uri url, CancellationToken ct)
     {
         var used = new List<string>();
         try

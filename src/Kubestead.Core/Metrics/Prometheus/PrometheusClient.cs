@@ -37,17 +37,7 @@ public sealed class PrometheusClient
     {
         var url = new Uri(_address, "api/v1/query?query=" + Uri.EscapeDataString(promQl)
                                     + "&time=" + (at.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(_timeout);
-        MetricsHttpAnswer answer;
-        try
-        {
-            answer = await _connection.GetAsync(url, cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new MetricsUnavailableException($"{_connection.Server} did not answer within {_timeout.TotalSeconds:0}s");
-        }
+        var answer = await _connection.GetAsync(url, _timeout, ct).ConfigureAwait(false);
         JsonNode? json;
         try
         {
@@ -60,9 +50,8 @@ public sealed class PrometheusClient
         }
         if (json?["status"]?.GetValue<string>() != "success")
         {
-            var wait = answer.Status is 429 or 503 && answer.RetryAfter is { } ra ? $" (retry after {Math.Max(0, ra.TotalSeconds):0}s)" : "";
             throw new MetricsUnavailableException(
-                $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{wait}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
+                $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
         }
         var result = json["data"]?["result"] as JsonArray ?? new JsonArray();
         return result.OfType<JsonObject>().Select(r =>

@@ -41,21 +41,10 @@ public sealed class WebMetricProvider(HttpClient http, IKubernetesApi? api = nul
             ["start"] = start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             ["end"] = end.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
         }));
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(web.Timeout);
-        MetricsHttpAnswer answer;
-        try
-        {
-            answer = await connection.GetAsync(url, cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new MetricsUnavailableException($"{connection.Server} did not answer within {web.Timeout.TotalSeconds:0}s");
-        }
+        var answer = await connection.GetAsync(url, web.Timeout, ct).ConfigureAwait(false);
         if (!answer.IsSuccess)
         {
-            var wait = answer.Status is 429 or 503 && answer.RetryAfter is { } ra ? $" (retry after {Math.Max(0, ra.TotalSeconds):0}s)" : "";
-            throw new MetricsUnavailableException($"{connection.Server} ({web.Field}.url) answered HTTP {answer.Status} {answer.Reason}{wait}{MetricsHttpConnection.Detail(answer.Body)}");
+            throw new MetricsUnavailableException($"{connection.Server} ({web.Field}.url) answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}{MetricsHttpConnection.Detail(answer.Body)}");
         }
         JsonNode? json;
         try

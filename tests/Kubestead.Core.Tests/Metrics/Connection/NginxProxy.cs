@@ -10,10 +10,7 @@ public sealed class NginxFactAttribute : FactAttribute
 {
     public NginxFactAttribute()
     {
-        if (NginxProxy.Binary is null)
-            Skip = "nginx is not installed (apt-get install nginx; tests/install-prereqs.sh does it)";
-        else if (PrometheusServer.Find("prometheus") is null || PrometheusServer.Find("promtool") is null)
-            Skip = "prometheus and promtool are not on PATH (apt-get install prometheus; tests/install-prereqs.sh does it)";
+        Skip = NginxProxy.Binary is null ? "nginx is not installed (apt-get install nginx; tests/install-prereqs.sh does it)" : new PrometheusFactAttribute().Skip;
     }
 }
 
@@ -45,8 +42,7 @@ public sealed class NginxProxy : IAsyncDisposable
     {
         var dir = Directory.CreateTempSubdirectory("kubestead-nginx-").FullName;
         foreach (var d in new[] { "logs", "tmp" }) Directory.CreateDirectory(Path.Combine(dir, d));
-        int port;
-        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
+        var port = LoopbackPort.Free();
         // As root, nginx's workers would switch to "nobody", which cannot read the 0700 temporary directory.
         var user = Environment.UserName == "root" ? "user root;\n" : "";
         var tmp = Path.Combine(dir, "tmp");

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Kubestead.Core.Tests.Metrics.Connection;
@@ -11,10 +9,9 @@ public sealed class VictoriaMetricsFactAttribute : FactAttribute
 {
     public VictoriaMetricsFactAttribute()
     {
-        if (PrometheusServer.Find("victoria-metrics") is null)
-            Skip = "victoria-metrics is not on PATH (apt-get install victoria-metrics; tests/install-prereqs.sh does it)";
-        else if (PrometheusServer.Find("prometheus") is null || PrometheusServer.Find("promtool") is null)
-            Skip = "prometheus and promtool are not on PATH (apt-get install prometheus; tests/install-prereqs.sh does it)";
+        Skip = PrometheusServer.Find("victoria-metrics") is null
+            ? "victoria-metrics is not on PATH (apt-get install victoria-metrics; tests/install-prereqs.sh does it)"
+            : new PrometheusFactAttribute().Skip;
     }
 }
 
@@ -36,8 +33,7 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
     public static async Task<VictoriaMetricsServer> StartAsync(string openMetrics)
     {
         var dir = Directory.CreateTempSubdirectory("kubestead-vm-").FullName;
-        int port;
-        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
+        var port = LoopbackPort.Free();
         var psi = new ProcessStartInfo(PrometheusServer.Find("victoria-metrics")!) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { $"-storageDataPath={dir}", $"-httpListenAddr=127.0.0.1:{port}", "-search.disableCache", "-loggerLevel=ERROR" })
             psi.ArgumentList.Add(a);
