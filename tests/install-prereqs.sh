@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian, kubectl, and
-# Chromium (the report's browser test takes a headless screenshot).
+# Installs what the integration tests need beyond the .NET SDK: Prometheus (and promtool) from Debian, kubectl,
+# Chromium (the report's browser test takes a headless screenshot), and nginx and VictoriaMetrics (the metrics
+# connection tests put Prometheus behind nginx's auth checks and compare VictoriaMetrics's answers with Prometheus's).
 # Without them those tests skip with a message; everything else still runs.
 set -u
 has_chromium() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; }
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1 && has_chromium; then
+has_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; }
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1 && has_chromium \
+  && has_nginx && command -v victoria-metrics >/dev/null 2>&1; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -34,4 +37,10 @@ command -v kubectl >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-
 # Chromium renders the HTML report in the browser test (headless screenshot).
 has_chromium || $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
   || echo "install-prereqs: chromium could not be installed; the report's browser test will skip." >&2
+# nginx (run by the tests as their own non-daemon child on a free port) and VictoriaMetrics (a second
+# Prometheus-compatible store) for the metrics connection tests.
+has_nginx || $SUDO apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1 \
+  || echo "install-prereqs: nginx could not be installed; the authenticated-Prometheus tests will skip." >&2
+command -v victoria-metrics >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends victoria-metrics >/dev/null 2>&1 \
+  || echo "install-prereqs: victoria-metrics could not be installed; the Prometheus-compatible store test will skip." >&2
 exit 0

@@ -511,7 +511,7 @@ public sealed class CliApp(CliContext ctx)
     private Command Validate()
     {
         var file = new Option<string>("--file", "-f") { Description = "Rollout spec (YAML)", Required = true };
-        var cluster = new Option<bool>("--cluster") { Description = "Also check the cluster: objects, subsets, selectors, permissions" };
+        var cluster = new Option<bool>("--cluster") { Description = "Also check the cluster: objects, subsets, selectors, permissions, and each metric source's connection" };
         var cmd = new Command("validate", "Validate a spec (every problem at once, with file:line:column)") { file, cluster };
         cmd.SetAction((p, ct) =>
         {

@@ -1,10 +1,11 @@
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Metrics.Simulated;
+using Kubestead.Metrics.Web;
 
 namespace Kubestead.Metrics;
 
 /// <summary>The provider blocks a spec may use. The first is the one asked for when a metric names none.</summary>
 internal static class MetricProviderBlocks
 {
-    public static readonly IReadOnlyList<IMetricProviderBlock> All = [new PrometheusSpecBlock(), new SimulatedSpecBlock()];
+    public static readonly IReadOnlyList<IMetricProviderBlock> All = [new PrometheusSpecBlock(), new SimulatedSpecBlock(), new WebSpecBlock()];
 }

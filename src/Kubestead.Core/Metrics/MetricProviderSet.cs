@@ -1,6 +1,7 @@
 using Kubestead.Kubernetes;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Metrics.Simulated;
+using Kubestead.Metrics.Web;
 using Kubestead.Specs;
 
 namespace Kubestead.Metrics;
@@ -16,11 +17,11 @@ public sealed class MetricProviderSet
         _byKind = providers.ToDictionary(p => p.Kind, StringComparer.Ordinal);
 
     /// <summary>
-    /// What `kubestead` and the cmdlets use: Prometheus, and the simulated provider read from where a sandbox cluster
+    /// What `kubestead` and the cmdlets use: Prometheus, the web source, and the simulated provider read from where a sandbox cluster
     /// serves it (null <paramref name="api"/>: the simulated provider is unavailable).
     /// </summary>
     public static MetricProviderSet Default(IKubernetesApi? api) =>
-        new([new PrometheusMetricProvider(SharedHttp), new ClusterServedSimulatorProvider(SharedHttp, api)]);
+        new([new PrometheusMetricProvider(SharedHttp, api), new ClusterServedSimulatorProvider(SharedHttp, api), new WebMetricProvider(SharedHttp, api)]);
 
     /// <summary>The window query for one metric (a <see cref="MetricQueryFactory"/>).</summary>
     public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric) =>

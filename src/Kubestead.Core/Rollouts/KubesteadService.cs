@@ -24,6 +24,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     private readonly RolloutExecutor _executor;
     private readonly RuntimeFactory _runtimes;
     private readonly StartPreflight _preflight;
+    private readonly MetricQueryFactory _metrics;
     private readonly StartRequestReader _reader;
     private readonly RolloutDryRun _dryRun;
 
@@ -35,7 +36,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         api = _api;
         _options = options ?? new KubesteadServiceOptions();
         _store = new RolloutStateStore(api);
-        _runtimes = new RuntimeFactory(api, _options.Clock, _options.Metrics ?? MetricProviderSet.Default(api).Open,
+        _metrics = _options.Metrics ?? MetricProviderSet.Default(api).Open;
+        _runtimes = new RuntimeFactory(api, _options.Clock, _metrics,
             _options.NamerdHandler is { } namerd ? new HttpClient(namerd, disposeHandler: false) : null);
         _driver = new RolloutDriver(api, _store, _runtimes, new RolloutHostContext(_options.Clock, _options.Observer, _options.Driver)
         {
@@ -359,7 +361,10 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         }
         foreach (var warning in PlanWarnings.For(spec)) checks.Add(new SpecCheck("plan", CheckOutcome.Warning, warning));
         if (checkCluster)
+        {
             checks.AddRange((await _preflight.RunAsync(spec, _runtimes.Create(spec), ct).ConfigureAwait(false)).Checks);
+            checks.AddRange(await MetricsPreflight.RunAsync(spec, _metrics, Now, ct).ConfigureAwait(false));
+        }
         return new SpecTestReport(spec.Name, spec.Namespace, checks.All(c => c.Outcome != CheckOutcome.Failed), checks);
     }
 

@@ -94,10 +94,10 @@ public sealed class PrometheusServer : IAsyncDisposable
 public class PrometheusIntegrationTests
 {
     // Two hours ago, on a whole minute, so the data sits in a persisted block.
-    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-3).ToUnixTimeSeconds() / 60 * 60);
+    internal static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-3).ToUnixTimeSeconds() / 60 * 60);
 
     /// <summary>Counters every 15 s for 30 minutes: stable 40 req/s with 1 failure per 1000, canary 2 req/s with 3 failures a minute.</summary>
-    private static (string Text, Func<string, DateTimeOffset, (long Requests, long Failures)> At) Generate(bool linkerd)
+    internal static (string Text, Func<string, DateTimeOffset, (long Requests, long Failures)> At) Generate(bool linkerd)
     {
         var sb = new StringBuilder();
         (long, long) Totals(string w, int s) => w == "shop" ? (40L * s, 40L * s / 1000) : (2L * s, 3L * s / 60);

@@ -1,3 +1,5 @@
+using Kubestead.Kubernetes;
+using Kubestead.Metrics.Connection;
 using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Prometheus;
@@ -6,15 +8,21 @@ namespace Kubestead.Metrics.Prometheus;
 /// The <c>prometheus</c> provider: which workloads a rollout's versions are counted under, and a
 /// <see cref="PrometheusMetricSource"/> that reads them.
 /// </summary>
-public sealed class PrometheusMetricProvider(HttpClient http) : IMetricProvider
+/// <param name="api">Where credentials named as Secrets are read (the rollout's namespace); null: Secrets cannot be used.</param>
+public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null) : IMetricProvider
 {
+    private readonly TlsHttpClients _tlsClients = new();
+
     public string Kind => PrometheusSpecBlock.BlockKey;
 
     public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric)
     {
         if (metric.Provider is not PrometheusProviderSpec { Address: { } address } provider)
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
-        var client = new PrometheusClient(http, new Uri(address.TrimEnd('/') + "/"), provider.BearerTokenFile, provider.Timeout);
+        var uri = new Uri(address.TrimEnd('/') + "/");
+        var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace),
+            $"Prometheus at {UrlRedaction.Redact(uri)}", $"{provider.Connection?.Field ?? FieldOf(spec, metric)}.address", clock);
+        var client = new PrometheusClient(connection, uri, provider.Timeout);
         var (canary, control) = Workloads(spec);
         // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
         if (provider.Builtin == "linkerd1" && spec.Linkerd1 is { } l1) (canary, control) = (l1.CanaryService, spec.Service);
@@ -23,6 +31,9 @@ public sealed class PrometheusMetricProvider(HttpClient http) : IMetricProvider
             WithLatency = metric.Judge.ReadsLatency,
         }.WindowAsync;
     }
+
+    private static string FieldOf(RolloutSpec spec, MetricSpec metric) =>
+        $"spec.analysis.metrics[{spec.Analysis?.Metrics.ToList().IndexOf(metric) ?? 0}].provider.{PrometheusSpecBlock.BlockKey}";
 
     /// <summary>The Deployments whose pods the canary and its control (the baseline when the spec has one, else stable) run in.</summary>
     public static (string Canary, string Control) Workloads(RolloutSpec spec) =>

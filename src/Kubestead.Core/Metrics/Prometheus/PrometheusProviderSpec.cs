@@ -1,10 +1,12 @@
+using Kubestead.Metrics.Connection;
 using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Prometheus;
 
 /// <summary>
 /// A metric read from Prometheus: a builtin query set (istio, linkerd, nginx, linkerd1) or a pair of PromQL templates
-/// returning cumulative counters.
+/// returning cumulative counters. <see cref="Connection"/> says how to reach it (credentials, TLS, headers); null: plain
+/// HTTP(S), with <see cref="BearerTokenFile"/> when given.
 /// </summary>
 public sealed record PrometheusProviderSpec(
     string? Address,
@@ -12,4 +14,5 @@ public sealed record PrometheusProviderSpec(
     string? RequestsQuery,
     string? FailuresQuery,
     string? BearerTokenFile,
-    TimeSpan Timeout) : MetricProviderSpec(PrometheusSpecBlock.BlockKey, Timeout);
+    TimeSpan Timeout,
+    HttpConnectionSpec? Connection = null) : MetricProviderSpec(PrometheusSpecBlock.BlockKey, Timeout);

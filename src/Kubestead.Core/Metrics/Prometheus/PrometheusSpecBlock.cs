@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
+using Kubestead.Metrics.Connection;
 using Kubestead.Specs;
 using YamlDotNet.RepresentationModel;
 
 namespace Kubestead.Metrics.Prometheus;
 
-/// <summary>Reads and checks <c>provider.prometheus</c>: address, builtin or query templates, token file, timeout.</summary>
+/// <summary>Reads and checks <c>provider.prometheus</c>: address, builtin or query templates, connection (credentials, TLS, headers), timeout.</summary>
 internal sealed partial class PrometheusSpecBlock : IMetricProviderBlock
 {
     public const string BlockKey = "prometheus";
@@ -16,10 +17,10 @@ internal sealed partial class PrometheusSpecBlock : IMetricProviderBlock
         var prom = r.Map(provider, BlockKey, path, required: true);
         if (prom is null) return null;
         var pp = $"{path}.{BlockKey}";
-        r.CheckKeys(prom, pp, "address", "builtin", "requestsQuery", "failuresQuery", "bearerTokenFile", "timeout");
+        r.CheckKeys(prom, pp, [.. new[] { "address", "builtin", "requestsQuery", "failuresQuery", "bearerTokenFile", "timeout" }, .. HttpConnectionBlock.Keys]);
         var address = r.Str(prom, "address", pp, required: true);
         if (address is not null && !(Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https")))
-            r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{address}' is not an http(s) URL");
+            r.Problem(SpecReader.Child(prom, "address"), $"{pp}.address", $"'{UrlRedaction.Redact(address)}' is not an http(s) URL");
         var defaultBuiltin = mesh is "istio" ? "istio" : mesh is "linkerd" or "smi" ? "linkerd" : mesh is "nginx" ? "nginx" : mesh is "linkerd1" ? "linkerd1" : null;
         var builtin = r.Enum(prom, "builtin", pp, ["istio", "linkerd", "nginx", "linkerd1"], SpecReader.Child(prom, "requestsQuery") is null ? defaultBuiltin : null);
         var requests = r.Str(prom, "requestsQuery", pp);
@@ -32,7 +33,10 @@ internal sealed partial class PrometheusSpecBlock : IMetricProviderBlock
         if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
             r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
         var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
-        return new PrometheusProviderSpec(address, builtin, requests, failures, r.Str(prom, "bearerTokenFile", pp), timeout);
+        var bearerTokenFile = r.Str(prom, "bearerTokenFile", pp);
+        var https = address?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true;
+        var connection = HttpConnectionBlock.Read(r, prom, pp, bearerTokenFile, https);
+        return new PrometheusProviderSpec(address, builtin, requests, failures, bearerTokenFile, timeout, connection);
     }
 
     [GeneratedRegex(@"\b(rate|irate|increase)\s*\(")]

@@ -1,0 +1,20 @@
+namespace Kubestead.Metrics.Connection;
+
+/// <summary>
+/// How to reach an HTTP metrics API: at most one kind of authentication, TLS settings and fixed headers (such as a
+/// tenant's <c>X-Scope-OrgID</c>). <see cref="Field"/> is the provider block's path, which every failure names.
+/// </summary>
+public sealed record HttpConnectionSpec(
+    string Field,
+    BasicAuthSpec? BasicAuth = null,
+    SecretSource? BearerToken = null,
+    OAuth2Spec? OAuth2 = null,
+    TlsSpec? Tls = null,
+    IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
+{
+    /// <summary>The field of the authentication in use, which a 401 or 403 answer is about.</summary>
+    public string? AuthField => BasicAuth?.Field ?? BearerToken?.Field ?? OAuth2?.Field;
+
+    /// <summary>No authentication, TLS or header: the plain shared client does.</summary>
+    public bool IsPlain => AuthField is null && Tls is null && (Headers is null || Headers.Count == 0);
+}
