@@ -38,7 +38,10 @@ public class RestartMixtureTests
         Assert.Equal(RestartMixtureOptions.Default, new EngineVariant().BackgroundRestarts());
         Assert.Null(new EngineVariant { BackgroundRestart = false }.BackgroundRestarts());
         var custom = new EngineVariant { RestartSeconds = 60, RestartFirstWeight = 0.25 }.BackgroundRestarts()!;
-        Assert.Equal((TimeSpan.FromSeconds(60), 0.25, RestartMixtureOptions.Default.Scale), (custom.Spacing, custom.FirstWeight, custom.Scale));
+        Assert.Equal((TimeSpan.FromSeconds(60), 0.25, RestartMixtureOptions.Default.PlannedLength), (custom.Spacing, custom.FirstWeight, custom.PlannedLength));
+        // As the engine does, the prior is spread over the plan's timed steps when the variant does not say otherwise.
+        Assert.Equal(RestartMixtureOptions.ForPlannedLength(TimeSpan.FromMinutes(50)), new EngineVariant().BackgroundRestarts(3000));
+        Assert.Equal(TimeSpan.FromMinutes(5), new EngineVariant { RestartPlannedSeconds = 300 }.BackgroundRestarts(3000)!.PlannedLength);
     }
 
     [Fact]

@@ -122,7 +122,7 @@ public class AnalysisGateAlphaTests
 /// <summary>Issue #29 item 6: <c>background: false</c> splits alpha over the analysis steps whose judges may fail the canary.</summary>
 public class BackgroundOffAlphaTests
 {
-    private static string Spec(bool background, int analysisSteps)
+    internal static string Spec(bool background, int analysisSteps)
     {
         var steps = string.Concat(Enumerable.Range(0, analysisSteps).Select(i => $"    - setWeight: {10 * (i + 1)}\n    - analysis: {{ duration: 5m }}\n"));
         return $"""
