@@ -56,3 +56,22 @@ public class RestartMixtureTests
         Assert.True(d2 != Decision.Rollback || t2 >= t1, $"every minute: {t1} s, every 20 minutes: {d2} at {t2} s");
     }
 }
+
+/// <summary>Issue #29 item 1: the built-in engine <c>default</c> runs what a spec without analysis settings gets.</summary>
+public class SpecDefaultEngineTests
+{
+    [Fact]
+    public void The_default_engine_judges_one_minute_windows_with_the_background_test_as_a_spec_without_settings_does()
+    {
+        var s = new ScenarioFile { TickSeconds = 10, TMaxSeconds = 3600 };
+        var cell = new Cell("t", "binomial", 20, 0.25, new FaultSpec(), null, null);
+        var engine = Assert.IsType<KubesteadRolloutPolicy>(EngineRegistry.Create(SpecDefaultVariant.Name, s, cell));
+        Assert.Equal("default", engine.Name);
+        // Ten minutes of ticks that decide nothing: windows of the spec's default interval (1m), not of one tick.
+        SyntheticTicks.Drive(engine, 60, 10, (t, w) => SyntheticTicks.Make(t, w, 0, 0));
+        Assert.Equal(10, engine.CountedWindows);
+        var variant = SpecDefaultVariant.Create();
+        Assert.True(variant.Background);
+        Assert.Equal((0.05, 5.0, 1.0), (variant.Alpha, variant.DetectRatio, variant.AllowedIncrease));
+    }
+}

@@ -5,24 +5,8 @@ namespace Kubestead.Core.Tests.Specs;
 /// <summary>Issue #29 item 4: the analysis interval follows the metrics' scrape interval and is never below it.</summary>
 public class AnalysisIntervalTests
 {
-    private static SpecParseResult Parse(string analysisFields) => RolloutSpecParser.Parse($"""
-        apiVersion: kubestead.io/v1alpha1
-        kind: Rollout
-        metadata: {"{"} name: shop, namespace: web {"}"}
-        spec:
-          service: shop
-          meshProvider: none
-          stable: {"{"} deployment: shop {"}"}
-          canary: {"{"} image: shop:2 {"}"}
-          steps:
-            - setWeight: 10
-            - analysis: {"{"} duration: 10m {"}"}
-          analysis:
-        {analysisFields}
-            metrics:
-              - name: errors
-                provider: {"{"} prometheus: {"{"} address: "http://127.0.0.1:9090", builtin: linkerd {"}"} {"}"}
-        """);
+    private static SpecParseResult Parse(string analysisFields) =>
+        RolloutSpecParser.Parse(Kubestead.Core.Tests.Analysis.BackgroundOffAlphaTests.Spec(background: true, analysisSteps: 1, analysisFields));
 
     [Theory]
     [InlineData("", 60)]                                  // no scrape interval given: one minute, Prometheus's own default scrape interval
