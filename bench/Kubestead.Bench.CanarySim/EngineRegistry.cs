@@ -18,6 +18,8 @@ public static class EngineRegistry
     {
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
+        if (name == SpecDefaultVariant.Name)
+            return new KubesteadRolloutPolicy(SpecDefaultVariant.Create(), s, cell ?? s.Cells().First(), scraped);
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {
             // Flagger has no pauses: every step's weight is a stepWeight (repeats collapsed).

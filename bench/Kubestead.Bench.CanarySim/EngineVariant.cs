@@ -46,16 +46,21 @@ public sealed class EngineVariant
     /// <summary>Overrides of the engine's restart schedule, to measure others (null: the engine's value).</summary>
     public double? RestartSeconds { get; set; }
     public double? RestartFirstWeight { get; set; }
-    public double? RestartScale { get; set; }
-    public int? RestartMaxComponents { get; set; }
 
-    /// <summary>The background test's restart schedule, or null for a single e-process.</summary>
-    public RestartMixtureOptions? BackgroundRestarts()
+    /// <summary>The length the prior is spread over (null: as the engine derives it from the plan).</summary>
+    public double? RestartPlannedSeconds { get; set; }
+    public double? RestartTailWeight { get; set; }
+
+    /// <summary>
+    /// The background test's restart schedule for a plan of <paramref name="plannedSeconds"/> (its timed steps, as
+    /// <c>RuntimeFactory.PlannedLength</c> counts them), or null for a single e-process.
+    /// </summary>
+    public RestartMixtureOptions? BackgroundRestarts(double plannedSeconds = 0)
     {
         if (!BackgroundRestart) return null;
-        var d = RestartMixtureOptions.Default;
+        var d = RestartMixtureOptions.ForPlannedLength(TimeSpan.FromSeconds(plannedSeconds));
         return new RestartMixtureOptions(RestartSeconds is { } s ? TimeSpan.FromSeconds(s) : d.Spacing, RestartFirstWeight ?? d.FirstWeight,
-            RestartScale ?? d.Scale, RestartMaxComponents ?? d.MaxComponents);
+            RestartPlannedSeconds is { } p ? TimeSpan.FromSeconds(p) : d.PlannedLength, RestartTailWeight ?? d.TailWeight);
     }
 
     /// <summary>Whether a Fail of an analysis step's own judge aborts when a background judge runs (the engine: no, aborting

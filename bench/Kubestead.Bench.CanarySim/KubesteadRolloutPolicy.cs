@@ -42,8 +42,8 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _tMax = s.TMaxSeconds;
         _scraped = scraped;
         // The engine's background test (JudgeFactory.CreateBackground): the product's judges whose Fail test restarts on
-        // the engine's schedule (RestartMixtureOptions.Default) unless the variant overrides it.
-        _background = variant.Background ? Judges(variant.BackgroundRestarts()) : null;
+        // the engine's schedule, its prior spread over the plan's timed steps (pauses here), unless the variant overrides it.
+        _background = variant.Background ? Judges(variant.BackgroundRestarts(_steps.Sum(x => x.IsAnalysis ? 0 : x.PauseSeconds ?? 0))) : null;
         _stepJudges = StepJudges();
         // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
         _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);

@@ -38,7 +38,10 @@ public class RestartMixtureTests
         Assert.Equal(RestartMixtureOptions.Default, new EngineVariant().BackgroundRestarts());
         Assert.Null(new EngineVariant { BackgroundRestart = false }.BackgroundRestarts());
         var custom = new EngineVariant { RestartSeconds = 60, RestartFirstWeight = 0.25 }.BackgroundRestarts()!;
-        Assert.Equal((TimeSpan.FromSeconds(60), 0.25, RestartMixtureOptions.Default.Scale), (custom.Spacing, custom.FirstWeight, custom.Scale));
+        Assert.Equal((TimeSpan.FromSeconds(60), 0.25, RestartMixtureOptions.Default.PlannedLength), (custom.Spacing, custom.FirstWeight, custom.PlannedLength));
+        // As the engine does, the prior is spread over the plan's timed steps when the variant does not say otherwise.
+        Assert.Equal(RestartMixtureOptions.ForPlannedLength(TimeSpan.FromMinutes(50)), new EngineVariant().BackgroundRestarts(3000));
+        Assert.Equal(TimeSpan.FromMinutes(5), new EngineVariant { RestartPlannedSeconds = 300 }.BackgroundRestarts(3000)!.PlannedLength);
     }
 
     [Fact]
@@ -51,5 +54,24 @@ public class RestartMixtureTests
         Assert.Equal(Decision.Rollback, d1);
         // Every 20 minutes: the fault at 25 minutes is judged by a component started 5 minutes before it.
         Assert.True(d2 != Decision.Rollback || t2 >= t1, $"every minute: {t1} s, every 20 minutes: {d2} at {t2} s");
+    }
+}
+
+/// <summary>Issue #29 item 1: the built-in engine <c>default</c> runs what a spec without analysis settings gets.</summary>
+public class SpecDefaultEngineTests
+{
+    [Fact]
+    public void The_default_engine_judges_one_minute_windows_with_the_background_test_as_a_spec_without_settings_does()
+    {
+        var s = new ScenarioFile { TickSeconds = 10, TMaxSeconds = 3600 };
+        var cell = new Cell("t", "binomial", 20, 0.25, new FaultSpec(), null, null);
+        var engine = Assert.IsType<KubesteadRolloutPolicy>(EngineRegistry.Create(SpecDefaultVariant.Name, s, cell));
+        Assert.Equal("default", engine.Name);
+        // Ten minutes of ticks that decide nothing: windows of the spec's default interval (1m), not of one tick.
+        SyntheticTicks.Drive(engine, 60, 10, (t, w) => SyntheticTicks.Make(t, w, 0, 0));
+        Assert.Equal(10, engine.CountedWindows);
+        var variant = SpecDefaultVariant.Create();
+        Assert.True(variant.Background);
+        Assert.Equal((0.05, 5.0, 1.0), (variant.Alpha, variant.DetectRatio, variant.AllowedIncrease));
     }
 }

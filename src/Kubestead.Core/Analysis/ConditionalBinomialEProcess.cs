@@ -14,7 +14,7 @@ namespace Kubestead.Analysis;
 /// </para>
 /// State is one log-product per alternative: O(1) per metric.
 /// </summary>
-public sealed class ConditionalBinomialEProcess : ICountEProcess
+public sealed class ConditionalBinomialEProcess : IFactorEProcess
 {
     private readonly double _nullRatio;
     private readonly double[] _alternatives;
@@ -46,9 +46,18 @@ public sealed class ConditionalBinomialEProcess : ICountEProcess
     /// <summary>The alternative the data favour most so far (its product is largest).</summary>
     public double BestAlternative => _alternatives[Array.IndexOf(_logProducts, _logProducts.Max())];
 
+    public IReadOnlyList<double> AlternativeWeights => Enumerable.Repeat(1.0 / _alternatives.Length, _alternatives.Length).ToArray();
+
     public void Observe(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures)
     {
-        if (canaryRequests <= 0 || controlRequests <= 0 || canaryFailures + controlFailures == 0) return;
+        Span<double> factors = stackalloc double[_alternatives.Length];
+        if (!LogFactors(canaryRequests, canaryFailures, controlRequests, controlFailures, factors)) return;
+        for (var k = 0; k < _alternatives.Length; k++) _logProducts[k] += factors[k];
+    }
+
+    public bool LogFactors(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures, Span<double> logFactors)
+    {
+        if (canaryRequests <= 0 || controlRequests <= 0 || canaryFailures + controlFailures == 0) return false;
         var nc = (double)canaryRequests;
         var ns = (double)controlRequests;
         var theta0 = _nullRatio * nc / (_nullRatio * nc + ns);
@@ -56,8 +65,9 @@ public sealed class ConditionalBinomialEProcess : ICountEProcess
         {
             var rho = _alternatives[k];
             var theta1 = rho * nc / (rho * nc + ns);
-            _logProducts[k] += canaryFailures * Math.Log(theta1 / theta0) + controlFailures * Math.Log((1 - theta1) / (1 - theta0));
+            logFactors[k] = canaryFailures * Math.Log(theta1 / theta0) + controlFailures * Math.Log((1 - theta1) / (1 - theta0));
         }
+        return true;
     }
 
     public double[] Save() => (double[])_logProducts.Clone();

@@ -177,11 +177,11 @@ public abstract class SequentialCountJudge : ICanaryJudge
         var grid = _options.Unit == EvidenceUnit.Request ? FailAlternatives : WindowFailAlternatives;
         var alternatives = grid.Select(r => r * _options.AllowedIncrease).ToArray();
         if (_options.Restarts is { } restarts)
-            return new RestartMixtureEProcess(() => SingleFailTest(alternatives), restarts);
+            return new RestartMixtureEProcess(SingleFailTest(alternatives), restarts);
         return SingleFailTest(alternatives);
     }
 
-    private ICountEProcess SingleFailTest(double[] alternatives)
+    private IFactorEProcess SingleFailTest(double[] alternatives)
     {
         return _options.Unit == EvidenceUnit.Request
             ? new ConditionalBinomialEProcess(_options.AllowedIncrease, alternatives)

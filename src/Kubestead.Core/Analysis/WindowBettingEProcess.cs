@@ -34,7 +34,7 @@ public enum BettingSide
 /// </para>
 /// State is one log-wealth per alternative: O(1) per metric.
 /// </summary>
-public sealed class WindowBettingEProcess : ICountEProcess
+public sealed class WindowBettingEProcess : IFactorEProcess
 {
     /// <summary>The largest fraction of the wealth at stake in one window (of the most a bet can stake, 1/θ0).</summary>
     public const double MaxStake = 0.95;
@@ -88,10 +88,19 @@ public sealed class WindowBettingEProcess : ICountEProcess
     /// <summary>The alternative whose bets have earned most so far.</summary>
     public double BestAlternative => _alternatives[Array.IndexOf(_logWealth, _logWealth.Max())];
 
+    public IReadOnlyList<double> AlternativeWeights => _weights;
+
     public void Observe(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures)
     {
+        Span<double> factors = stackalloc double[_alternatives.Length];
+        if (!LogFactors(canaryRequests, canaryFailures, controlRequests, controlFailures, factors)) return;
+        for (var k = 0; k < _alternatives.Length; k++) _logWealth[k] += factors[k];
+    }
+
+    public bool LogFactors(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures, Span<double> logFactors)
+    {
         var m = canaryFailures + controlFailures;
-        if (canaryRequests <= 0 || controlRequests <= 0 || m <= 0) return;
+        if (canaryRequests <= 0 || controlRequests <= 0 || m <= 0) return false;
         var nc = (double)canaryRequests;
         var ns = (double)controlRequests;
         var y = (double)canaryFailures / m;
@@ -104,8 +113,9 @@ public sealed class WindowBettingEProcess : ICountEProcess
             var theta1 = rho * nc / (rho * nc + ns);
             if (_side == BettingSide.Below) theta1 = 1 - theta1;
             var lambda = Stake(theta0, theta1, m);
-            _logWealth[k] += Math.Log(1 + lambda * (y - theta0));
+            logFactors[k] = Math.Log(1 + lambda * (y - theta0));
         }
+        return true;
     }
 
     /// <summary>The normalised chord bet for a window of <paramref name="m"/> failures, capped at MaxStake/θ0.</summary>

@@ -126,6 +126,9 @@ public sealed record AnalysisSpec(
     /// steps still need a Pass from their own evidence. Fixed-sample judges never run in the background.
     /// </summary>
     public bool Background { get; init; } = true;
+
+    /// <summary>How often the metrics are scraped (<c>analysis.scrapeInterval</c>): the default interval, and its floor.</summary>
+    public TimeSpan? ScrapeInterval { get; init; }
 }
 
 /// <summary>

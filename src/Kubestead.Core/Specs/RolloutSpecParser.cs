@@ -471,11 +471,12 @@ public static partial class RolloutSpecParser
         var m = r.Map(spec, "analysis", "spec", required: false);
         if (m is null) return null;
         const string p = "spec.analysis";
-        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background");
+        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background", "scrapeInterval");
         var warmup = r.Duration(m, "warmup", p, TimeSpan.Zero, min: TimeSpan.Zero) ?? TimeSpan.Zero;
         var warmupAfterChange = r.Bool(m, "warmupAfterWeightChange", p, false) ?? false;
         var background = r.Bool(m, "background", p);
-        var interval = r.Duration(m, "interval", p, TimeSpan.FromMinutes(1), min: TimeSpan.FromSeconds(5)) ?? TimeSpan.FromMinutes(1);
+        var scrape = r.Duration(m, "scrapeInterval", p, min: TimeSpan.FromSeconds(1));
+        var interval = ReadInterval(r, m, p, scrape);
         var starting = r.Int(m, "startingStep", p, 0, 1000, 0) ?? 0;
         var limits = r.Map(m, "limits", p, required: false);
         if (limits is not null) r.CheckKeys(limits, $"{p}.limits", "consecutiveErrors", "inconclusiveWindows");
@@ -516,7 +517,24 @@ public static partial class RolloutSpecParser
             Warmup = warmup,
             WarmupAfterWeightChange = warmupAfterChange,
             Background = background ?? true,
+            ScrapeInterval = scrape,
         };
+    }
+
+    /// <summary>
+    /// <c>analysis.interval</c>: counters move only at scrapes, so a window shorter than the scrape interval holds no new
+    /// evidence (or one scrape's worth, twice): the default is the scrape interval (one minute, Prometheus's own default,
+    /// when the spec does not give it) and a shorter interval is refused, naming both fields (issue #29).
+    /// </summary>
+    private static TimeSpan ReadInterval(SpecReader r, YamlMappingNode analysis, string p, TimeSpan? scrape)
+    {
+        var minimum = TimeSpan.FromSeconds(5);
+        var byDefault = scrape is { } s ? (s > minimum ? s : minimum) : TimeSpan.FromMinutes(1);
+        var interval = r.Duration(analysis, "interval", p, byDefault, min: minimum) ?? byDefault;
+        if (scrape is { } scrapeInterval && interval < scrapeInterval)
+            r.Problem(SpecReader.Child(analysis, "interval"), $"{p}.interval",
+                $"{SpecDuration.Format(interval)} is shorter than {p}.scrapeInterval ({SpecDuration.Format(scrapeInterval)}): counters move only at scrapes, so a window must hold at least one; use {SpecDuration.Format(scrapeInterval)} or longer");
+        return interval;
     }
 
     /// <summary>A warm-up as long as an analysis step would leave the step nothing to judge.</summary>

@@ -122,7 +122,8 @@ public class AnalysisGateAlphaTests
 /// <summary>Issue #29 item 6: <c>background: false</c> splits alpha over the analysis steps whose judges may fail the canary.</summary>
 public class BackgroundOffAlphaTests
 {
-    private static string Spec(bool background, int analysisSteps)
+    /// <param name="analysisFields">More lines of <c>spec.analysis</c>, each indented by four spaces.</param>
+    internal static string Spec(bool background, int analysisSteps, string analysisFields = "")
     {
         var steps = string.Concat(Enumerable.Range(0, analysisSteps).Select(i => $"    - setWeight: {10 * (i + 1)}\n    - analysis: {{ duration: 5m }}\n"));
         return $"""
@@ -137,6 +138,7 @@ public class BackgroundOffAlphaTests
               steps:
             {steps}  analysis:
                 background: {(background ? "true" : "false")}
+            {analysisFields}
                 metrics:
                   - name: errors
                     provider: {"{"} simulated: {"{"}{"}"} {"}"}

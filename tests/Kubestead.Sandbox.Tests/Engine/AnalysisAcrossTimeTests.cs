@@ -212,8 +212,10 @@ public class AnalysisAcrossTimeTests
         var savedBackground = saved.BackgroundStates["error-rate"];
         Assert.True(savedBackground["restarts"]!.GetValue<bool>());
         Assert.True(savedBackground["fail"]!.AsArray()[2]!.GetValue<double>() > 1, "more than one start before the 25% step");
-        var metrics = Kubestead.Specs.RolloutSpecParser.Parse(SandboxDemoTests.SpecFor("istio")).Spec!.Analysis!.Metrics;
-        var restored = JudgeFactory.CreateBackground(metrics).Single();
+        var spec = Kubestead.Specs.RolloutSpecParser.Parse(SandboxDemoTests.SpecFor("istio")).Spec!;
+        // The engine spreads the mixture's prior over the spec's planned length (issue #29).
+        var restarts = RestartMixtureOptions.ForPlannedLength(RuntimeFactory.PlannedLength(spec));
+        var restored = JudgeFactory.CreateBackground(spec.Analysis!.Metrics, restarts).Single();
         restored.RestoreState(savedBackground);
         long Saved(string key) => saved.JudgeStates.TryGetValue("error-rate", out var s) ? s[key]!.GetValue<long>() : 0;
         var next = step[0].Verdict;

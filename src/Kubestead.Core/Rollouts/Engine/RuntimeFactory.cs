@@ -37,8 +37,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             // Without a background test each analysis step's judges may fail the canary afresh: the budget is split over them.
             var judges = JudgeFactory.CreateGate(a.Metrics, AnalysisStepCount(spec), plan.Background);
             // The background test is a second judge of the same kind and alpha, fed from the first counted window on, whose
-            // Fail test is a mixture of e-processes restarted every few minutes (issue #12: late faults are caught fast).
-            var background = plan.Background ? JudgeFactory.CreateBackground(a.Metrics) : null;
+            // Fail test is a mixture of e-processes restarted every 30 s (issue #12: late faults are caught fast), its prior
+            // spread over the planned rollout (issue #29): the spec is kept in the state, so a resumed driver has the same prior.
+            var background = plan.Background ? JudgeFactory.CreateBackground(a.Metrics, RestartMixtureOptions.ForPlannedLength(PlannedLength(spec))) : null;
             var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)
             {
                 Background = m.Judge.Kind == "sequential" ? background?[i] : null,
@@ -77,6 +78,14 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
     /// <summary>The analysis steps whose judges run (from <c>spec.analysis.startingStep</c> on); at least 1.</summary>
     public static int AnalysisStepCount(RolloutSpec spec) =>
         Math.Max(1, spec.Steps.Skip(spec.Analysis?.StartingStep ?? 0).Count(s => s is AnalysisStepSpec));
+
+    /// <summary>The rollout's planned length: its timed pauses and analysis steps (untimed ones add nothing).</summary>
+    public static TimeSpan PlannedLength(RolloutSpec spec) => spec.Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s switch
+    {
+        PauseStepSpec { Duration: { } d } => d,
+        AnalysisStepSpec { Duration: { } d } => d,
+        _ => TimeSpan.Zero,
+    });
 
     /// <summary>The Service Kubestead creates for a created baseline on meshes that route by Service: &lt;service&gt;-baseline.</summary>
     public static string BaselineServiceName(RolloutSpec spec) => $"{spec.Service}-baseline";
