@@ -42,6 +42,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             LeaseDuration = _options.LeaseDuration,
             PollInterval = _options.PollInterval,
             ReleaseTimeout = _options.ReleaseTimeout,
+            Notifications = _options.Notifications,
         });
         _executor = _driver.Executor;
         _preflight = new StartPreflight(api, _options.Clock, _options.Driver);
@@ -85,7 +86,13 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
         var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver, _driver.AcquireLeaseAsync, lease => _driver.ReleaseLeaseAsync(lease, ct));
-        return RolloutResultBuilder.From(await transaction.RunAsync(spec, yaml, runtime, wait, () => WarnAboutPlan(spec), ct).ConfigureAwait(false));
+        await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
+        var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
+        {
+            notifier.OnEvent(new RolloutStartedEvent(Now, spec.Namespace, spec.Name, spec.Steps.Count, spec.MeshProvider));
+            WarnAboutPlan(spec);
+        }, ct).ConfigureAwait(false);
+        return RolloutResultBuilder.From(await notifier.CloseAsync(started, _store).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
@@ -165,7 +172,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             return s.Phase == RolloutPhase.Paused ? null : (s with { Phase = RolloutPhase.Paused, PauseReason = PauseReason.Manual, Message = "paused by " + _options.Driver })
                 .WithHistory(Entry("pause", "paused manually"));
         }, _options.Clock, ct).ConfigureAwait(false);
-        _options.Observer.OnEvent(new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message));
+        stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message), ct)
+            .ConfigureAwait(false);
         return RolloutResultBuilder.From(stored);
     }
 
@@ -213,14 +221,16 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
+        await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
+        var executor = _driver.ExecutorReportingTo(notifier);
         if (!(stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone))
         {
             var runtime = _runtimes.Create(spec);
             try
             {
                 stored = stored.Status.Phase.IsTerminal()
-                    ? await _executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
-                    : await _executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+                    ? await executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
+                    : await executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
             {
@@ -239,7 +249,15 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         {
             throw await IncompleteAsync(cleanup, stored, e, ct).ConfigureAwait(false);
         }
-        return RolloutResultBuilder.From(stored);
+        return RolloutResultBuilder.From(await notifier.CloseAsync(stored, _store).ConfigureAwait(false));
+    }
+
+    /// <summary>Reports a one-shot command's event to the host and to the sinks of the rollout's spec.</summary>
+    private async Task<StoredRollout> NotifyAsync(StoredRollout stored, RolloutEvent e, CancellationToken ct)
+    {
+        await using var notifier = await _driver.Notifications.OpenAsync(stored.ParseSpec(), _options.Observer, ct).ConfigureAwait(false);
+        notifier.OnEvent(e);
+        return await notifier.CloseAsync(stored, _store).ConfigureAwait(false);
     }
 
     /// <summary>An abort that could not finish names exactly what is left, so the user knows what a re-run (or a person) must remove.</summary>
@@ -284,7 +302,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
                 CanaryWeight = split.CanaryPercent,
                 LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, Now, _options.Driver.ToString()),
             }).WithHistory(Entry("setWeight", $"weight set by hand to {split.CanaryPercent:0.###}%", split.CanaryPercent)), _options.Clock, ct).ConfigureAwait(false);
-            _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
+            await NotifyAsync(stored, new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source), ct).ConfigureAwait(false);
             return RolloutResultBuilder.WeightReport(stored, runtime.MeshProvider, split);
         }
         finally

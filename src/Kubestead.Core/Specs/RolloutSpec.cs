@@ -39,6 +39,9 @@ public sealed record RolloutSpec(
     /// written at once. A crash loses at most this much analysis progress (re-read from the metrics), never a decision.
     /// </summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary><c>spec.notifications</c>: the sinks told of this rollout's events (see docs/notifications.md).</summary>
+    public IReadOnlyList<Kubestead.Notifications.NotificationSinkSpec> Notifications { get; init; } = [];
 }
 
 public static class MeshProviders
