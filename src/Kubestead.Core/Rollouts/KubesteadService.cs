@@ -183,6 +183,9 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         var before = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
         var spec = before.ParseSpec();
+        if (ApprovalGateAt(spec, before.Status) is { } gateStep)
+            throw new KubesteadException("ApprovalRequired", KubesteadErrorKind.InvalidState,
+                $"rollout {name} waits at step {gateStep + 1}, an approval gate: approve it (kubestead approve {name} -n {ns}, Approve-KubesteadRollout) instead of resuming it", name);
         var runtime = _runtimes.Create(spec);
         if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
             && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
@@ -211,6 +214,34 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             return resumed.WithHistory(Entry("resume", $"resumed (was paused: {s.PauseReason})"));
         }, _options.Clock, ct).ConfigureAwait(false);
         _options.Observer.OnEvent(new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message));
+        return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);
+    }
+
+    /// <summary>The index of the unapproved approval step the rollout stands at, or null.</summary>
+    private static int? ApprovalGateAt(RolloutSpec spec, RolloutStatus s) =>
+        s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec && s.ApprovedStep != s.StepIndex ? s.StepIndex : null;
+
+    /// <summary>
+    /// Passes the approval gate the rollout waits at, recording who approved it and when, and drives on when asked. A
+    /// rollout anywhere else is refused, naming where it is: an approval never applies to a later gate.
+    /// </summary>
+    public async Task<RolloutResult> ApproveAsync(string? ns, string name, string? approver, bool wait, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var who = string.IsNullOrWhiteSpace(approver) ? _options.Driver.ToString() : approver.Trim();
+        var spec = (await _store.LoadAsync(ns, name, ct).ConfigureAwait(false)).ParseSpec();
+        var stored = await _store.UpdateAsync(ns, name, s =>
+        {
+            if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "approved");
+            if (ApprovalGateAt(spec, s) is not { } gate)
+                throw new KubesteadException("NotAtApprovalGate", KubesteadErrorKind.InvalidState,
+                    s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec
+                        ? $"rollout {name}: step {s.StepIndex + 1} is already approved"
+                        : $"rollout {name} is not at an approval step (it is at step {s.StepIndex + 1} of {spec.Steps.Count}, {s.Phase}): nothing to approve", name);
+            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, ApprovedStep = gate, Message = $"approved by {who}" })
+                .WithHistory(Entry("approve", $"step {gate + 1} approved by {who}"));
+        }, _options.Clock, ct).ConfigureAwait(false);
+        stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message), ct).ConfigureAwait(false);
         return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);
     }
 

@@ -111,6 +111,9 @@ public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, stri
 public sealed record CookieMatchSpec(string Name, string Value, bool IsRegex);
 public sealed record RemoveHeaderRouteStepSpec(string Name) : StepSpec;
 
+/// <summary><c>approval: {timeout, onTimeout}</c>: pauses until someone approves (who and when are recorded).</summary>
+public sealed record ApprovalStepSpec(TimeSpan? Timeout, bool AbortOnTimeout) : StepSpec;
+
 public sealed record AnalysisSpec(
     TimeSpan Interval,
     int StartingStep,

@@ -13,7 +13,7 @@ public static partial class RolloutSpecParser
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
         ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval", "notifications"];
-    private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute"];
+    private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute", "approval"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 
@@ -342,6 +342,9 @@ public static partial class RolloutSpecParser
                     steps.Add(new PauseStepSpec(r.Duration(m, "duration", $"{path}.pause", min: TimeSpan.FromSeconds(1))));
                     break;
                 }
+                case "approval":
+                    if (ReadApproval(r, step, path) is { } approval) steps.Add(approval);
+                    break;
                 case "analysis":
                 {
                     var node = SpecReader.Child(step, "analysis")!;
