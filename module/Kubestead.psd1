@@ -12,6 +12,7 @@
     FormatsToProcess     = @('Kubestead.Format.ps1xml')
     TypesToProcess       = @('Kubestead.Types.ps1xml')
     CmdletsToExport      = @(
+        'Approve-KubesteadRollout',
         'Complete-KubesteadRollout',
         'Export-KubesteadReport',
         'Get-CanaryAnalysis',

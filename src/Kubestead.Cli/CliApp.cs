@@ -50,6 +50,7 @@ public sealed class CliApp(CliContext ctx)
         root.Subcommands.Add(Wait());
         root.Subcommands.Add(Simple("pause", "Pause a rollout (it stays where it is until resumed)", (s, ns, n, ct) => s.PauseAsync(ns, n, ct), (ns, n) => new PauseOperation(ns, n)));
         root.Subcommands.Add(Resume());
+        root.Subcommands.Add(Approve());
         root.Subcommands.Add(Simple("abort", "Abort a rollout: all traffic to stable in one write, then clean up", (s, ns, n, ct) => s.AbortAsync(ns, n, ct), (ns, n) => new AbortOperation(ns, n)));
         root.Subcommands.Add(Promote());
         root.Subcommands.Add(SetWeight());
@@ -352,6 +353,20 @@ public sealed class CliApp(CliContext ctx)
         {
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new ResumeOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
             return PrintRollout(p, ci, await svc.ResumeAsync(ns, p.GetValue(name)!, !p.GetValue(noWait), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Approve()
+    {
+        var name = NameArgument();
+        var by = new Option<string?>("--by") { Description = "Who approves, as recorded in the history (default: user@host of this process)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Record the approval without driving the rollout on" };
+        var cmd = new Command("approve", "Pass the approval step a rollout waits at, recording who approved it and when, and drive it on") { name, by, noWait, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new ApproveOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!, p.GetValue(by)), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.ApproveAsync(ns, p.GetValue(name)!, p.GetValue(by), !p.GetValue(noWait), ct).ConfigureAwait(false));
         }, ct));
         return cmd;
     }

@@ -28,7 +28,7 @@ Describe 'Module surface' {
     }
 
     It 'marks every cluster-changing cmdlet with SupportsShouldProcess and abort/promote as high impact' {
-        foreach ($c in 'Start-KubesteadRollout', 'Suspend-KubesteadRollout', 'Resume-KubesteadRollout', 'Stop-KubesteadRollout',
+        foreach ($c in 'Start-KubesteadRollout', 'Suspend-KubesteadRollout', 'Resume-KubesteadRollout', 'Approve-KubesteadRollout', 'Stop-KubesteadRollout',
             'Complete-KubesteadRollout', 'Set-CanaryWeight', 'Set-CanaryHeaderRoute', 'Remove-CanaryHeaderRoute', 'Wait-KubesteadRollout') {
             (Get-Command $c).Parameters.ContainsKey('WhatIf') | Should -BeTrue -Because $c
         }
@@ -44,7 +44,7 @@ Describe 'Help' {
         'Start-KubesteadRollout', 'Get-KubesteadRollout', 'Wait-KubesteadRollout', 'Suspend-KubesteadRollout', 'Resume-KubesteadRollout',
         'Stop-KubesteadRollout', 'Complete-KubesteadRollout', 'Test-KubesteadRollout', 'New-KubesteadRolloutSpec', 'Set-CanaryWeight',
         'Get-CanaryWeight', 'Set-CanaryHeaderRoute', 'Remove-CanaryHeaderRoute', 'Get-CanarySplitPlan', 'Get-CanaryAnalysis',
-        'Get-KubesteadGitOpsConfig', 'Start-KubesteadSandbox', 'Stop-KubesteadSandbox') {
+        'Get-KubesteadGitOpsConfig', 'Start-KubesteadSandbox', 'Stop-KubesteadSandbox', 'Approve-KubesteadRollout') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match '^\s*\S+ \[' -Because 'a synopsis is a sentence, not the syntax PowerShell invents without help'

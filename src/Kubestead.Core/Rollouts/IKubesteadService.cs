@@ -39,6 +39,9 @@ public interface IKubesteadService : IAsyncDisposable
 
     Task<RolloutResult> ResumeAsync(string? ns, string name, bool wait, CancellationToken ct = default);
 
+    /// <summary>Passes the approval step the rollout waits at; <paramref name="approver"/> (default: this driver's identity) is recorded with the time.</summary>
+    Task<RolloutResult> ApproveAsync(string? ns, string name, string? approver, bool wait, CancellationToken ct = default);
+
     /// <summary>All traffic to stable in one write, from any phase, then clean-up.</summary>
     Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default);
 

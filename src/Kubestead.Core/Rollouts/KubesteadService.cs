@@ -44,6 +44,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             LeaseDuration = _options.LeaseDuration,
             PollInterval = _options.PollInterval,
             ReleaseTimeout = _options.ReleaseTimeout,
+            Notifications = _options.Notifications,
         });
         _executor = _driver.Executor;
         _preflight = new StartPreflight(api, _options.Clock, _options.Driver);
@@ -87,7 +88,13 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
         var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver, _driver.AcquireLeaseAsync, lease => _driver.ReleaseLeaseAsync(lease, ct));
-        return RolloutResultBuilder.From(await transaction.RunAsync(spec, yaml, runtime, wait, () => WarnAboutPlan(spec), ct).ConfigureAwait(false));
+        await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
+        var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
+        {
+            notifier.OnEvent(new RolloutStartedEvent(Now, spec.Namespace, spec.Name, spec.Steps.Count, spec.MeshProvider));
+            WarnAboutPlan(spec);
+        }, ct).ConfigureAwait(false);
+        return RolloutResultBuilder.From(await notifier.CloseAsync(started, _store).ConfigureAwait(false));
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
@@ -167,7 +174,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             return s.Phase == RolloutPhase.Paused ? null : (s with { Phase = RolloutPhase.Paused, PauseReason = PauseReason.Manual, Message = "paused by " + _options.Driver })
                 .WithHistory(Entry("pause", "paused manually"));
         }, _options.Clock, ct).ConfigureAwait(false);
-        _options.Observer.OnEvent(new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message));
+        stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message), ct)
+            .ConfigureAwait(false);
         return RolloutResultBuilder.From(stored);
     }
 
@@ -177,6 +185,9 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         var before = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
         var spec = before.ParseSpec();
+        if (ApprovalGateAt(spec, before.Status) is { } gateStep)
+            throw new KubesteadException("ApprovalRequired", KubesteadErrorKind.InvalidState,
+                $"rollout {name} waits at step {gateStep + 1}, an approval gate: approve it (kubestead approve {name} -n {ns}, Approve-KubesteadRollout) instead of resuming it", name);
         var runtime = _runtimes.Create(spec);
         if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
             && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
@@ -208,6 +219,34 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);
     }
 
+    /// <summary>The index of the unapproved approval step the rollout stands at, or null.</summary>
+    private static int? ApprovalGateAt(RolloutSpec spec, RolloutStatus s) =>
+        s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec && s.ApprovedStep != s.StepIndex ? s.StepIndex : null;
+
+    /// <summary>
+    /// Passes the approval gate the rollout waits at, recording who approved it and when, and drives on when asked. A
+    /// rollout anywhere else is refused, naming where it is: an approval never applies to a later gate.
+    /// </summary>
+    public async Task<RolloutResult> ApproveAsync(string? ns, string name, string? approver, bool wait, CancellationToken ct = default)
+    {
+        ns ??= DefaultNamespace;
+        var who = string.IsNullOrWhiteSpace(approver) ? _options.Driver.ToString() : approver.Trim();
+        var spec = (await _store.LoadAsync(ns, name, ct).ConfigureAwait(false)).ParseSpec();
+        var stored = await _store.UpdateAsync(ns, name, s =>
+        {
+            if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "approved");
+            if (ApprovalGateAt(spec, s) is not { } gate)
+                throw new KubesteadException("NotAtApprovalGate", KubesteadErrorKind.InvalidState,
+                    s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec
+                        ? $"rollout {name}: step {s.StepIndex + 1} is already approved"
+                        : $"rollout {name} is not at an approval step (it is at step {s.StepIndex + 1} of {spec.Steps.Count}, {s.Phase}): nothing to approve", name);
+            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, ApprovedStep = gate, Message = $"approved by {who}" })
+                .WithHistory(Entry("approve", $"step {gate + 1} approved by {who}"));
+        }, _options.Clock, ct).ConfigureAwait(false);
+        stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message), ct).ConfigureAwait(false);
+        return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);
+    }
+
     public async Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default)
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
@@ -215,14 +254,16 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
+        await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
+        var executor = _driver.ExecutorReportingTo(notifier);
         if (!(stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone))
         {
             var runtime = _runtimes.Create(spec);
             try
             {
                 stored = stored.Status.Phase.IsTerminal()
-                    ? await _executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
-                    : await _executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+                    ? await executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
+                    : await executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
             {
@@ -241,7 +282,15 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         {
             throw await IncompleteAsync(cleanup, stored, e, ct).ConfigureAwait(false);
         }
-        return RolloutResultBuilder.From(stored);
+        return RolloutResultBuilder.From(await notifier.CloseAsync(stored, _store).ConfigureAwait(false));
+    }
+
+    /// <summary>Reports a one-shot command's event to the host and to the sinks of the rollout's spec.</summary>
+    private async Task<StoredRollout> NotifyAsync(StoredRollout stored, RolloutEvent e, CancellationToken ct)
+    {
+        await using var notifier = await _driver.Notifications.OpenAsync(stored.ParseSpec(), _options.Observer, ct).ConfigureAwait(false);
+        notifier.OnEvent(e);
+        return await notifier.CloseAsync(stored, _store).ConfigureAwait(false);
     }
 
     /// <summary>An abort that could not finish names exactly what is left, so the user knows what a re-run (or a person) must remove.</summary>
@@ -286,7 +335,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
                 CanaryWeight = split.CanaryPercent,
                 LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, Now, _options.Driver.ToString()),
             }).WithHistory(Entry("setWeight", $"weight set by hand to {split.CanaryPercent:0.###}%", split.CanaryPercent)), _options.Clock, ct).ConfigureAwait(false);
-            _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
+            await NotifyAsync(stored, new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source), ct).ConfigureAwait(false);
             return RolloutResultBuilder.WeightReport(stored, runtime.MeshProvider, split);
         }
         finally

@@ -23,4 +23,6 @@ public sealed record KubesteadServiceOptions
     public MetricQueryFactory? Metrics { get; init; }
     /// <summary>How namerd is reached for meshProvider linkerd1 (the sandbox's emulated namerd); null: over the network.</summary>
     public HttpMessageHandler? NamerdHandler { get; init; }
+    /// <summary>How notifications to the sinks of a rollout's spec are sent (retries, the report link, a test's handler).</summary>
+    public Kubestead.Notifications.NotificationOptions Notifications { get; init; } = new();
 }

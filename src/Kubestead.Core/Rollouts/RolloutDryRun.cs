@@ -116,6 +116,9 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Paused (manual)", null)];
             case ResumeOperation r:
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
+            case ApproveOperation a:
+                return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}", "patch",
+                    $"record the approval of the current approval step{(a.Approver is null ? "" : $" by {a.Approver}")} and continue the steps", null)];
             case SetHeaderRouteOperation h:
             {
                 KubesteadService.CheckCookie(h.Route);

@@ -182,5 +182,8 @@ public sealed record AbortOperation(string Namespace, string Name) : PlannedOper
 public sealed record PromoteOperation(string Namespace, string Name) : PlannedOperation;
 public sealed record PauseOperation(string Namespace, string Name) : PlannedOperation;
 public sealed record ResumeOperation(string Namespace, string Name) : PlannedOperation;
+
+/// <summary>Passing the approval gate a rollout waits at (issue #32).</summary>
+public sealed record ApproveOperation(string Namespace, string Name, string? Approver) : PlannedOperation;
 public sealed record SetHeaderRouteOperation(string Namespace, string Name, HeaderRouteRequest Route) : PlannedOperation;
 public sealed record RemoveHeaderRouteOperation(string Namespace, string Name, string RouteName) : PlannedOperation;

@@ -39,6 +39,9 @@ public sealed record RolloutSpec(
     /// written at once. A crash loses at most this much analysis progress (re-read from the metrics), never a decision.
     /// </summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary><c>spec.notifications</c>: the sinks told of this rollout's events (see docs/notifications.md).</summary>
+    public IReadOnlyList<Kubestead.Notifications.NotificationSinkSpec> Notifications { get; init; } = [];
 }
 
 public static class MeshProviders
@@ -107,6 +110,9 @@ public sealed record SetHeaderRouteStepSpec(string Name, string HeaderName, stri
 /// <summary><c>setHeaderRoute.cookie</c>: the cookie <see cref="Name"/> with exactly <see cref="Value"/>, or matching it as a regex.</summary>
 public sealed record CookieMatchSpec(string Name, string Value, bool IsRegex);
 public sealed record RemoveHeaderRouteStepSpec(string Name) : StepSpec;
+
+/// <summary><c>approval: {timeout, onTimeout}</c>: pauses until someone approves (who and when are recorded).</summary>
+public sealed record ApprovalStepSpec(TimeSpan? Timeout, bool AbortOnTimeout) : StepSpec;
 
 public sealed record AnalysisSpec(
     TimeSpan Interval,

@@ -80,6 +80,8 @@ public static class RolloutDecider
                     : new WaitAction(pauseStart + d, $"step {status.StepIndex + 1}: {step.Describe()}");
             case AnalysisPlanStep a:
                 return DecideAnalysisStep(plan, status, now, gate, a);
+            case ApprovalPlanStep g:
+                return DecideApproval(status, now, g);
             default:
                 throw new InvalidOperationException($"unknown step {step.GetType().Name}");
         }
@@ -100,6 +102,25 @@ public static class RolloutDecider
         if (!elapsed) return new WaitAction(a.Duration is { } until ? start + until : null, activity);
         return Inconclusive(plan, gate, $"step {status.StepIndex + 1}: analysis ended without a verdict");
     }
+
+    /// <summary>
+    /// An approval gate: its clock starts first (so a timeout survives a crash), then the rollout pauses for a person. A
+    /// driver that finds the gate approved goes on; one that finds the timeout passed aborts or pauses for good.
+    /// </summary>
+    private static EngineAction DecideApproval(RolloutStatus status, DateTimeOffset now, ApprovalPlanStep g)
+    {
+        var n = status.StepIndex + 1;
+        if (status.ApprovedStep == status.StepIndex) return new AdvanceStepAction("approved");
+        if (status.StepStartedAt is not { } since) return new StartStepTimerAction();
+        if (ApprovalTimedOut(g, since, now) is { } late)
+            return g.AbortOnTimeout ? new AbortAction(late) : new PauseAction(PauseReason.Manual, late + ": paused; approve to go on, or abort");
+        return new PauseAction(PauseReason.Manual, $"step {n}: waiting for approval (kubestead approve / Approve-KubesteadRollout)" +
+                                                   (g.Timeout is { } t ? $" until {since + t:u}" : ""));
+    }
+
+    /// <summary>Why an approval gate has timed out, or null while it has not (or has no timeout).</summary>
+    public static string? ApprovalTimedOut(ApprovalPlanStep g, DateTimeOffset since, DateTimeOffset now) =>
+        g.Timeout is { } t && now >= since + t ? $"no approval within {Durations.Format(t)}" : null;
 
     // Judges reset at the step's start have only seen this step's windows; otherwise the last window must lie within the step.
     private static bool HasWindowWithin(RolloutPlan plan, RolloutStatus status, DateTimeOffset stepStart) =>

@@ -1,4 +1,5 @@
 using Kubestead.Kubernetes;
+using Kubestead.Notifications;
 using Kubestead.Rollouts.State;
 
 namespace Kubestead.Rollouts.Engine;
@@ -37,7 +38,15 @@ public sealed class RolloutDriver
         _runtimes = runtimes;
         Host = host;
         Executor = new RolloutExecutor(store, host.Clock, host.Observer, host.Driver) { PollInterval = host.PollInterval };
+        Notifications = new RolloutNotifications(api, host.Notifications, host.Clock, host.Driver);
     }
+
+    /// <summary>Sends a rollout's events to the sinks of its spec; every drive reports through it, so every host notifies.</summary>
+    public RolloutNotifications Notifications { get; }
+
+    /// <summary>The state machine's actions reporting to <paramref name="observer"/> (a one-shot command's notifier).</summary>
+    public RolloutExecutor ExecutorReportingTo(IRolloutObserver observer) =>
+        new(_store, Host.Clock, observer, Host.Driver) { PollInterval = Host.PollInterval };
 
     public RolloutHostContext Host { get; }
 
@@ -108,10 +117,15 @@ public sealed class RolloutDriver
             }
         });
         var api = new LeaseGuardedApi(_api, lease);
-        var executor = new RolloutExecutor(new RolloutStateStore(api), clock, Host.Observer, Host.Driver) { PollInterval = Host.PollInterval };
+        var spec = stored.ParseSpec();
+        // Notifications ride on the observer: the engine reports as it always does, and never waits for a webhook.
+        await using var notifier = await Notifications.OpenAsync(spec, Host.Observer, ct).ConfigureAwait(false);
+        var store = new RolloutStateStore(api);
+        var executor = new RolloutExecutor(store, clock, notifier, Host.Driver) { PollInterval = Host.PollInterval };
         try
         {
-            return await executor.DriveAsync(stored, _runtimes.For(api, clock).Create(stored.ParseSpec()), lease, drive.Token, throughPauses).ConfigureAwait(false);
+            var driven = await executor.DriveAsync(stored, _runtimes.For(api, clock).Create(spec), lease, drive.Token, throughPauses).ConfigureAwait(false);
+            return await notifier.CloseAsync(driven, store).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lost is not null && !ct.IsCancellationRequested)
         {

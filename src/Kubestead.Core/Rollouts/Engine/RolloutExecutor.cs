@@ -217,6 +217,13 @@ public sealed class RolloutExecutor(
     /// </summary>
     private async Task<StoredRollout> JudgeWhilePausedAsync(StoredRollout stored, RolloutRuntime rt, DateTimeOffset now, CancellationToken ct)
     {
+        // An approval gate's timeout is kept by whoever watches the pause (issue #32).
+        var gate = stored.Status.StepIndex < rt.Plan.Steps.Count ? rt.Plan.Steps[stored.Status.StepIndex] as ApprovalPlanStep : null;
+        var gateSince = stored.Status.StepStartedAt;
+        if (gate is not null && gateSince is { } since && RolloutDecider.ApprovalTimedOut(gate, since, now) is { } late && !stored.Status.Message.StartsWith(late, StringComparison.Ordinal))
+            return gate.AbortOnTimeout
+                ? await AbortAsync(stored, rt, $"step {stored.Status.StepIndex + 1}: {late}", asFailure: false, ct).ConfigureAwait(false)
+                : await PauseAsync(stored, PauseReason.Manual, $"{late}: paused; approve to go on, or abort", ct).ConfigureAwait(false);
         if (rt.Analysis is { } analysis && stored.Status.StepIndex >= analysis.Plan.StartingStep && stored.Status.CanaryWeight > 0)
         {
             stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
@@ -230,6 +237,7 @@ public sealed class RolloutExecutor(
         }
         var next = now + PollInterval;
         if (rt.Analysis?.NextWindowEnd(stored.Status) is { } windowEnd && windowEnd > now && windowEnd < next) next = windowEnd;
+        if (gate?.Timeout is { } limit && gateSince is { } from && from + limit > now && from + limit < next) next = from + limit;
         Emit(new WaitingEvent(now, stored.Namespace, stored.Name, $"paused ({stored.Status.PauseReason}): judging the canary until it is resumed",
             now - stored.Status.UpdatedAt, null));
         await Task.Delay(next - now, clock, ct).ConfigureAwait(false);

@@ -24,4 +24,7 @@ public sealed record RolloutHostContext(TimeProvider Clock, IRolloutObserver Obs
     /// They run on their own token because the host's is usually the one that was cancelled.
     /// </summary>
     public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How this host sends the notifications of rollouts whose spec has sinks (docs/notifications.md).</summary>
+    public Kubestead.Notifications.NotificationOptions Notifications { get; init; } = new();
 }

@@ -86,6 +86,18 @@ public sealed record RemoveHeaderRoutePlanStep(string RouteName) : PlanStep
     public override string Describe() => $"removeHeaderRoute {RouteName}";
 }
 
+/// <summary>
+/// Pauses the rollout until someone approves it (<c>kubestead approve</c>, <c>Approve-KubesteadRollout</c>); resume alone
+/// does not pass it. With a <see cref="Timeout"/> a driver watching the pause aborts, or turns it into a plain pause,
+/// once that long has passed without an approval.
+/// </summary>
+public sealed record ApprovalPlanStep(TimeSpan? Timeout, bool AbortOnTimeout) : PlanStep
+{
+    public override string Describe() => Timeout is { } t
+        ? $"approval (within {Durations.Format(t)}, then {(AbortOnTimeout ? "abort" : "stay paused")})"
+        : "approval";
+}
+
 internal static class Durations
 {
     public static string Format(TimeSpan d)

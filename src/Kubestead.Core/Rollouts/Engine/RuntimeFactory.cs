@@ -60,6 +60,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 h.MatchType switch { "prefix" => HeaderMatchType.Prefix, "regex" => HeaderMatchType.Regex, _ => HeaderMatchType.Exact },
                 h.Cookie is { } c ? new CookieMatch(c.Name, c.Value, c.IsRegex) : null)),
             RemoveHeaderRouteStepSpec r => new RemoveHeaderRoutePlanStep(r.Name),
+            ApprovalStepSpec g => new ApprovalPlanStep(g.Timeout, g.AbortOnTimeout),
             _ => throw new ArgumentException($"unknown step {s.GetType().Name}"),
         }).ToList();
         var analysis = spec.Analysis is { } a ? ToAnalysisPlan(a) : null;

@@ -92,6 +92,9 @@ public sealed record RolloutStatus
     /// <summary>Warm-up windows so far (not fed to any judge).</summary>
     public int WarmupWindows { get; init; }
 
+    /// <summary>The approval step someone approved (its index): the engine passes that gate (issue #32).</summary>
+    public int? ApprovedStep { get; init; }
+
     public int ConsecutiveMetricErrors { get; init; }
 
     public int InconclusiveWindows { get; init; }
