@@ -104,8 +104,9 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
+        if (await AddedObjectDrift.ServiceAsync(api, options.Namespace, options.CanaryService, ct).ConfigureAwait(false) is { } gone) return gone;
         var doc = (await ReadAsync(ct).ConfigureAwait(false)).Document;
         var expected = DtabPrinter.Print(Build(lastWritten.CanaryPercent));
         var fields = new List<FieldDrift>();

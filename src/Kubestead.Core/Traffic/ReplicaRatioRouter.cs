@@ -167,7 +167,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         await ScaleAsync(options.StableDeployment, budget, ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
         var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
         if (lastWritten.CanaryPercent >= 100) return null;
