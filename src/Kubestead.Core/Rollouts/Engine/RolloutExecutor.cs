@@ -117,6 +117,15 @@ public sealed class RolloutExecutor(
         return await PauseAsync(stored, PauseReason.Drift, $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The header routes that must be in place: those the status records, less the one the current step removes (a driver
+    /// that died after removing it and before recording that left it recorded; that absence is its own write, not drift).
+    /// </summary>
+    private static IReadOnlyCollection<string> ExpectedHeaderRoutes(StoredRollout stored, RolloutRuntime rt) =>
+        stored.Status.StepIndex < rt.Plan.Steps.Count && rt.Plan.Steps[stored.Status.StepIndex] is RemoveHeaderRoutePlanStep removing
+            ? stored.Status.HeaderRoutes.Where(n => n != removing.RouteName).ToList()
+            : stored.Status.HeaderRoutes;
+
     /// <summary>Puts back what the rollout added (Services, subsets, route parts, its header routes) before a resume after drift.</summary>
     public async Task RepairAddedPartsAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
@@ -182,7 +191,7 @@ public sealed class RolloutExecutor(
 
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.LastWritten is { } written)
             {
-                var drift = await rt.Router.DetectDriftAsync(ToSplit(written), stored.Status.HeaderRoutes, ct).ConfigureAwait(false);
+                var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ExpectedHeaderRoutes(stored, rt), ct).ConfigureAwait(false);
                 if (drift is not null && await IsOwnInterruptedWriteAsync(stored, rt, ct).ConfigureAwait(false) is { } own)
                 {
                     // The route shows the weight of the step being executed: a previous driver wrote it and died before
@@ -337,7 +346,7 @@ public sealed class RolloutExecutor(
     {
         if (stored.Status.StepIndex >= rt.Plan.Steps.Count || rt.Plan.Steps[stored.Status.StepIndex] is not SetWeightPlanStep step) return null;
         var intended = new TrafficSplit(100 - step.Weight, step.Weight, Array.Empty<BackendWeight>(), "intended by the current step");
-        if (await rt.Router.DetectDriftAsync(intended, stored.Status.HeaderRoutes, ct).ConfigureAwait(false) is not null) return null;
+        if (await rt.Router.DetectDriftAsync(intended, ExpectedHeaderRoutes(stored, rt), ct).ConfigureAwait(false) is not null) return null;
         return await rt.Router.GetSplitAsync(ct).ConfigureAwait(false);
     }
 
