@@ -197,7 +197,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         }
         if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift })
         {
-            // Resuming after drift means Kubestead's weights win again.
+            // Resuming after drift means Kubestead's weights win again, on the objects it added (re-created if they were removed).
+            await _executor.RepairAddedPartsAsync(before, runtime, ct).ConfigureAwait(false);
             var split = await runtime.Router.SetCanaryWeightAsync(before.Status.CanaryWeight, ct).ConfigureAwait(false);
             _options.Observer.OnEvent(new WeightAppliedEvent(Now, ns, name, split.StablePercent, split.CanaryPercent, split.Source));
         }

@@ -306,12 +306,22 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
         }
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
-        var route = await GetRouteAsync(ct).ConfigureAwait(false);
+        foreach (var service in new[] { options.CanaryService, options.BaselineService })
+            if (await AddedObjectDrift.ServiceAsync(api, options.Namespace, service, ct).ConfigureAwait(false) is { } gone) return gone;
+        // A created route that is gone sends everything to the parent Service again: not unsafe, but not what Kubestead set.
+        if (await TryGetRouteAsync(ct).ConfigureAwait(false) is not { } route)
+            return AddedObjectDrift.Missing(RouteRef, "(the whole object)", null, trafficAtRisk: false);
+        var (rule, _, canaryRef) = FindRule(route);
+        if (canaryRef < 0)
+            return AddedObjectDrift.Missing(RouteRef, $"/spec/rules/{rule}/backendRefs (backendRef '{options.CanaryService}')", route, trafficAtRisk: false);
+        if (options.BaselineService is { } baseline && BaselineRef(route, rule) < 0)
+            return AddedObjectDrift.Missing(RouteRef, $"/spec/rules/{rule}/backendRefs (backendRef '{baseline}')", route, trafficAtRisk: false);
+        if (AddedObjectDrift.HeaderRoutes(RouteRef, route, headerRoutes, n => FindHeaderRule(route, n) >= 0, n => $"/spec/rules (header route '{n}')") is { } header)
+            return header;
         var split = ReadSplit(route);
         if (Math.Abs(split.CanaryPercent - lastWritten.CanaryPercent) < 1e-6) return null;
-        var (rule, _, canaryRef) = FindRule(route);
         return new DriftReport(RouteRef,
             [new FieldDrift($"/spec/rules/{rule}/backendRefs/{canaryRef}/weight",
                 lastWritten.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%",

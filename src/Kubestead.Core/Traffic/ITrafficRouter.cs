@@ -35,8 +35,12 @@ public interface ITrafficRouter
     /// <summary>The writes <see cref="SetCanaryWeightAsync"/> would make (the dry run).</summary>
     Task<IReadOnlyList<PlannedWrite>> PlanSetCanaryWeightAsync(double percent, CancellationToken ct = default);
 
-    /// <summary>Null when the route still says what Kubestead last wrote; otherwise which fields differ.</summary>
-    Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default);
+    /// <summary>
+    /// Null when the route still says what Kubestead last wrote and every object or part Kubestead added (canary and
+    /// baseline Services, a created route, added backends or subsets, the header routes in <paramref name="headerRoutes"/>)
+    /// is still there; otherwise what differs or is gone.
+    /// </summary>
+    Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default);
 }
 
 public sealed record BackendWeight(string Backend, double Weight);
@@ -72,7 +76,11 @@ public sealed record PlannedWrite(ObjectReference Target, string Verb, string? C
 
 public sealed record FieldDrift(string Path, string? Expected, string? Actual);
 
-public sealed record DriftReport(ObjectReference Target, IReadOnlyList<FieldDrift> Fields, string? GitOpsController);
+/// <param name="TrafficAtRisk">
+/// Some weight goes to something that no longer exists (a removed subset or Service): requests on it fail until the
+/// traffic is moved, so the driver sends it back to stable before it pauses.
+/// </param>
+public sealed record DriftReport(ObjectReference Target, IReadOnlyList<FieldDrift> Fields, string? GitOpsController, bool TrafficAtRisk = false);
 
 /// <summary>A routing request that cannot be honoured, or a route object that does not fit; nothing was written.</summary>
 public sealed class TrafficRoutingException(string errorId, string message, ObjectReference? target = null, KubesteadErrorKind kind = KubesteadErrorKind.InvalidInput)

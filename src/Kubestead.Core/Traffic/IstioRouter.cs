@@ -123,12 +123,15 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
     internal const string BaselineDestinationAnnotation = "kubestead.io/baseline-destination-added";
     internal const string BaselineSubsetAnnotation = "kubestead.io/baseline-subset-added";
 
-    /// <summary>The baseline subset as Kubestead adds it: the canary subset's labels with the baseline's version value.</summary>
+    /// <summary>The baseline subset as Kubestead adds it: the canary subset's labels with the baseline's version value, and its trafficPolicy.</summary>
     internal JsonObject BuildBaselineSubset(JsonObject canarySubset)
     {
         var labels = canarySubset["labels"]?.DeepClone() as JsonObject ?? new JsonObject();
         foreach (var (k, v) in options.BaselinePodLabels!) labels[k] = v;
-        return new JsonObject { ["name"] = options.BaselineSubset, ["labels"] = labels };
+        var subset = new JsonObject { ["name"] = options.BaselineSubset, ["labels"] = labels };
+        // The baseline is the canary's control: the same connection pool, outlier detection and TLS, or its numbers differ for that alone.
+        if (canarySubset["trafficPolicy"] is { } policy) subset["trafficPolicy"] = policy.DeepClone();
+        return subset;
     }
 
     private async Task EnsureBaselineSubsetAsync(CancellationToken ct)
@@ -344,10 +347,24 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
         }
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
+        if (options.HasBaseline && options.DestinationRule is { } drName)
+        {
+            // The baseline destination keeps its weight when a GitOps sync drops the subset: Envoy answers those requests 503.
+            var dr = await ObjectLookup.TryGetAsync(api, DrType, options.Namespace, drName, ct).ConfigureAwait(false);
+            if ((dr?["spec"]?["subsets"] as JsonArray)?.Any(x => x?["name"]?.GetValue<string>() == options.BaselineSubset) != true)
+                return AddedObjectDrift.Missing(new ObjectReference(DrType, options.Namespace, drName), $"/spec/subsets (subset '{options.BaselineSubset}')", dr, trafficAtRisk: true);
+        }
+        if (options.HostBased && await AddedObjectDrift.ServiceAsync(api, options.Namespace, ShortHost(options.CanaryHost!), ct).ConfigureAwait(false) is { } service)
+            return service;
         var vs = await GetVirtualServiceAsync(ct).ConfigureAwait(false);
         var (index, stable, canary) = FindManagedRoute(vs);
+        if (options.HasBaseline && BaselineIndex(vs, index) < 0)
+            return AddedObjectDrift.Missing(VsRef, $"/spec/http/{index}/route (destination subset '{options.BaselineSubset}')", vs, trafficAtRisk: false);
+        var routes = (vs["spec"]?["http"] as JsonArray ?? new JsonArray()).Select(r => r?["name"]?.GetValue<string>()).ToHashSet();
+        if (AddedObjectDrift.HeaderRoutes(VsRef, vs, headerRoutes, n => routes.Contains(HeaderRouteName(n)), n => $"/spec/http (header route '{HeaderRouteName(n)}')") is { } gone)
+            return gone;
         var split = ReadSplit(vs);
         // With a baseline, stable's expected share follows from the canary's (the baseline takes the same from it).
         var expectedStable = options.HasBaseline

@@ -15,7 +15,11 @@ public sealed record Linkerd1RouterOptions(
     string DtabNamespace,
     string Prefix,
     string StableDestination,
-    string CanaryDestination);
+    string CanaryDestination)
+{
+    /// <summary>Stable's Deployment; when set, validation checks that the stable Service selects its pods and no canary pod.</summary>
+    public string? StableDeployment { get; init; }
+}
 
 /// <summary>
 /// Linkerd 1.x through a dtab stored in namerd: Kubestead owns one dentry, <c>prefix => S * stable &amp; C * canary</c>,
@@ -28,7 +32,8 @@ public sealed record Linkerd1RouterOptions(
 public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Linkerd1RouterOptions options) : ITrafficRouter, IHeaderRouteInstructions
 {
     private const int Attempts = 5;
-    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels);
+    private readonly CanaryService _canaryService = new(api, options.Namespace, options.Rollout, options.Service, options.CanaryService, options.CanaryPodLabels,
+        stableDeployment: options.StableDeployment);
 
     public static readonly ResourceType DtabType = new("namerd.linkerd.io", "v1", "dtabs", "Dtab", Namespaced: false);
 
@@ -50,6 +55,9 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
             throw new TrafficRoutingException("DtabPrefixAbsent",
                 $"spec.linkerd1.prefix: no dentry in {Source} routes '{options.Prefix}' (none has that prefix or a shorter one); " +
                 "Kubestead shifts traffic that namerd already routes, it does not create the route", DtabRef, KubesteadErrorKind.InvalidState);
+        // namerd resolves the stable destination to spec.service's endpoints: a selector that also matches the canary's
+        // pods would hand them part of the stable share (issue #25).
+        await _canaryService.ValidateStableSelectionAsync(ct).ConfigureAwait(false);
     }
 
     public async Task PrepareAsync(CancellationToken ct = default)
@@ -104,8 +112,9 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
+        if (await AddedObjectDrift.ServiceAsync(api, options.Namespace, options.CanaryService, ct).ConfigureAwait(false) is { } gone) return gone;
         var doc = (await ReadAsync(ct).ConfigureAwait(false)).Document;
         var expected = DtabPrinter.Print(Build(lastWritten.CanaryPercent));
         var fields = new List<FieldDrift>();

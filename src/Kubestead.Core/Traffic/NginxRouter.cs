@@ -224,10 +224,15 @@ public sealed class NginxRouter(IKubernetesApi api, NginxRouterOptions options) 
         await _canaryService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
-        var canary = await GetCanaryAsync(ct).ConfigureAwait(false);
+        if (await AddedObjectDrift.ServiceAsync(api, options.Namespace, options.CanaryService, ct).ConfigureAwait(false) is { } gone) return gone;
+        // Without the canary Ingress ingress-nginx sends everything to the main Ingress: safe, but not what Kubestead set.
+        if (await TryGetCanaryAsync(ct).ConfigureAwait(false) is not { } canary)
+            return AddedObjectDrift.Missing(CanaryRef, "(the whole object)", null, trafficAtRisk: false);
         var annotations = canary["metadata"]?["annotations"] as JsonObject;
+        if (AddedObjectDrift.HeaderRoutes(CanaryRef, canary, headerRoutes, n => annotations?[RouteAnnotation(n)] is not null, n => $"{Pointer(RouteAnnotation(n))} (header route '{n}')") is { } header)
+            return header;
         string? A(string key) => annotations?[key]?.GetValue<string>();
         var fields = new List<FieldDrift>();
         if (!NginxAnnotations.IsCanary(canary))

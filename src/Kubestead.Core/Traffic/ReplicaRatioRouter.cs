@@ -16,6 +16,11 @@ public sealed record ReplicaRatioRouterOptions(
 {
     /// <summary>A created baseline's Deployment: sized like the canary, so the Service gives it the canary's share.</summary>
     public string? BaselineDeployment { get; init; }
+
+    /// <summary>The labels Kubestead sets on the canary's (and a created baseline's) pods over stable's; null: not created by Kubestead, not checked.</summary>
+    public IReadOnlyDictionary<string, string>? CanaryPodLabels { get; init; }
+
+    public IReadOnlyDictionary<string, string>? BaselinePodLabels { get; init; }
 }
 
 /// <summary>
@@ -57,6 +62,19 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         if (missing.Count > 0)
             throw new TrafficRoutingException("ServiceSelectsNoPods",
                 $"{svcRef}: spec.selector ({string.Join(", ", missing)}) does not match the pods of Deployment {options.StableDeployment}; the Service would send them no traffic", svcRef);
+        // Without a mesh the canary's share is its pods behind this Service: a selector that pins stable's version label
+        // leaves the canary (and a baseline) without traffic while status reports its weight.
+        foreach (var (what, laid) in new[] { ("canary", options.CanaryPodLabels), ("baseline", options.BaselinePodLabels) })
+        {
+            if (laid is null) continue;
+            var pinned = selector.Where(kv => laid.TryGetValue(kv.Key, out var v) ? v != kv.Value?.GetValue<string>() : podLabels?[kv.Key]?.GetValue<string>() != kv.Value?.GetValue<string>())
+                .Select(kv => $"{kv.Key}={kv.Value}").ToList();
+            if (pinned.Count > 0)
+                throw new TrafficRoutingException("ServiceSelectsNoCanaryPods",
+                    $"spec.service: {svcRef} does not select the {what} pods (spec.selector {string.Join(", ", pinned)} does not match Deployment {options.StableDeployment}'s pod labels " +
+                    $"with {string.Join(",", laid.Select(kv => $"{kv.Key}={kv.Value}"))}); without a mesh the {what}'s share is its pods behind this Service, so it would get no traffic: " +
+                    $"remove {string.Join(", ", pinned.Select(p => p.Split('=')[0]))} from its spec.selector, or use a mesh", svcRef);
+        }
         if (options.Capacity == CapacityMode.KeepTotal && await HpaGuard.FindAsync(api, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false) is { } hpa)
             throw new TrafficRoutingException("KeepTotalWithAutoscaler",
                 $"HorizontalPodAutoscaler {hpa["metadata"]?["name"]} scales Deployment {options.StableDeployment} (minReplicas {hpa["spec"]?["minReplicas"]?.ToString() ?? "1"}): " +
@@ -167,7 +185,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         await ScaleAsync(options.StableDeployment, budget, ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
         var budget = await StableBudgetAsync(ct).ConfigureAwait(false);
         if (lastWritten.CanaryPercent >= 100) return null;

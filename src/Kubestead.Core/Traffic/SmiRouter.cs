@@ -198,12 +198,18 @@ public sealed class SmiRouter(IKubernetesApi api, SmiRouterOptions options) : IT
         if (_baselineService is not null) await _baselineService.DeleteIfCreatedAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, CancellationToken ct = default)
+    public async Task<DriftReport?> DetectDriftAsync(TrafficSplit lastWritten, IReadOnlyCollection<string>? headerRoutes = null, CancellationToken ct = default)
     {
-        var split = await GetAsync(ct).ConfigureAwait(false);
+        foreach (var service in new[] { options.CanaryService, options.BaselineService })
+            if (await AddedObjectDrift.ServiceAsync(api, options.Namespace, service, ct).ConfigureAwait(false) is { } gone) return gone;
+        if (await TryGetAsync(ct).ConfigureAwait(false) is not { } split)
+            return AddedObjectDrift.Missing(SplitRef, "(the whole object)", null, trafficAtRisk: false);
+        var (_, ci) = Indices(split);
+        if (ci < 0) return AddedObjectDrift.Missing(SplitRef, $"/spec/backends (backend '{options.CanaryService}')", split, trafficAtRisk: false);
+        if (options.BaselineService is { } baseline && BaselineIndex(split) < 0)
+            return AddedObjectDrift.Missing(SplitRef, $"/spec/backends (backend '{baseline}')", split, trafficAtRisk: false);
         var now = Read(split);
         if (Math.Abs(now.CanaryPercent - lastWritten.CanaryPercent) < 1e-6) return null;
-        var (_, ci) = Indices(split);
         return new DriftReport(SplitRef,
             [new FieldDrift($"/spec/backends/{ci}/weight", lastWritten.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%",
                 now.CanaryPercent.ToString("0.###", CultureInfo.InvariantCulture) + "%")],

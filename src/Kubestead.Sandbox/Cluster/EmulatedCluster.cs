@@ -18,7 +18,7 @@ public sealed class EmulatedCluster : IKubernetesApi
     private readonly Dictionary<(string Type, string? Ns, string Name), JsonObject> _objects = new();
     private readonly List<Fault> _faults = new();
     private readonly Dictionary<(string? Ns, string Name), (long Generation, DateTimeOffset ReadyAt)> _pendingReady = new();
-    private readonly List<(DateTimeOffset Due, ResourceType Type, string? Ns, string Name, JsonPatch Patch)> _pendingRewrites = new();
+    private readonly List<(DateTimeOffset Due, ResourceType Type, string? Ns, string Name, JsonPatch? Patch)> _pendingRewrites = new();
     private readonly List<(DateTimeOffset Due, string? Ns, string Name, TimeSpan ReadyAfter)> _pendingReplacements = new();
     private readonly TimeProvider _clock;
     private long _version = 100;
@@ -85,6 +85,12 @@ public sealed class EmulatedCluster : IKubernetesApi
             _pendingRewrites.Add((_clock.GetUtcNow() + delay, type, ns, name, new JsonPatch([JsonPatchOperation.Replace(jsonPointer, value?.DeepClone())])));
     }
 
+    /// <summary>What a GitOps prune or a person would do: after <paramref name="delay"/> on the sandbox clock, delete the object (lazily, like a rewrite).</summary>
+    public void ScheduleExternalDelete(ResourceType type, string? ns, string name, TimeSpan delay)
+    {
+        lock (_gate) _pendingRewrites.Add((_clock.GetUtcNow() + delay, type, ns, name, null));
+    }
+
     /// <summary>
     /// What an eviction, a node drain or a crash does to a Deployment: after <paramref name="after"/> on the sandbox clock
     /// none of its pods is ready (the spec is unchanged), and the replacements are ready <paramref name="readyAfter"/> later.
@@ -142,6 +148,14 @@ public sealed class EmulatedCluster : IKubernetesApi
         {
             _pendingRewrites.Remove(rewrite);
             if (!_objects.TryGetValue((rewrite.Type.QualifiedName, rewrite.Ns, rewrite.Name), out var current)) continue;
+            if (rewrite.Patch is null)
+            {
+                _objects.Remove((rewrite.Type.QualifiedName, rewrite.Ns, rewrite.Name));
+                var gone = current.DeepClone().AsObject();
+                gone["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                RecordHistory(rewrite.Type, rewrite.Ns, WatchEventType.Deleted, gone);
+                continue;
+            }
             try
             {
                 var stored = Store(rewrite.Type, rewrite.Ns, rewrite.Patch.Apply(current).AsObject(), current);

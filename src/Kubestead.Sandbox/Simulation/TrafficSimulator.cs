@@ -54,6 +54,12 @@ public sealed class TrafficSimulator
     /// </summary>
     public bool FailureSeriesFromFirstFailure { get; set; }
 
+    /// <summary>
+    /// Expose a version's series only from its first request on, as Envoy, Linkerd and ingress-nginx do: a canary pod
+    /// that started inside a window has no series at the window's start. False: every series from the start, at zero.
+    /// </summary>
+    public bool SeriesFromFirstRequest { get; set; }
+
     /// <summary>The created baseline's workload (stable's version, so stable's behaviour); null: no baseline is exposed.</summary>
     public string? BaselineWorkload { get; init; }
 
@@ -156,9 +162,10 @@ public sealed class TrafficSimulator
 
     private IEnumerable<(string Workload, string Version, Counters C)> Versions(Counters stable, Counters canary, Counters baseline)
     {
-        yield return (StableWorkload, "stable", stable);
-        yield return (CanaryWorkload, "canary", canary);
-        if (BaselineWorkload is { } b) yield return (b, "baseline", baseline);
+        IEnumerable<(string Workload, string Version, Counters C)> all =
+            BaselineWorkload is { } b ? [(StableWorkload, "stable", stable), (CanaryWorkload, "canary", canary), (b, "baseline", baseline)]
+                                      : [(StableWorkload, "stable", stable), (CanaryWorkload, "canary", canary)];
+        return all.Where(v => !SeriesFromFirstRequest || v.C.Requests > 0);
     }
 
     private static void AppendHistogram(StringBuilder sb, string name, string labels, Counters c, double[] bounds)

@@ -103,6 +103,47 @@ public class IstioBaselineTests
     }
 
     [Fact]
+    public async Task The_added_baseline_subset_carries_the_canary_subsets_trafficPolicy()
+    {
+        // The baseline is the canary's control: a different load balancer or pool would differ in latency for that alone.
+        var cluster = Cluster();
+        await Router(cluster).PrepareAsync();
+        var subsets = Peek(cluster, Dr)["spec"]!["subsets"]!.AsArray();
+        var canary = subsets.Single(x => x!["name"]!.GetValue<string>() == "canary")!;
+        var baseline = subsets.Single(x => x!["name"]!.GetValue<string>() == "baseline")!;
+        Assert.Equal("""{"loadBalancer":{"simple":"LEAST_REQUEST"}}""", baseline["trafficPolicy"]!.ToJsonString());
+        Assert.Equal(canary["trafficPolicy"]!.ToJsonString(), baseline["trafficPolicy"]!.ToJsonString());
+        Assert.Equal("""{"app":"reviews","version":"baseline"}""", baseline["labels"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_removed_baseline_subset_or_destination_is_drift_and_only_the_subset_puts_traffic_at_risk()
+    {
+        var cluster = Cluster();
+        var router = Router(cluster);
+        await router.PrepareAsync();
+        var split = await router.SetCanaryWeightAsync(10);
+        Assert.Null(await router.DetectDriftAsync(split));
+
+        var dr = Peek(cluster, Dr);
+        var i = dr["spec"]!["subsets"]!.AsArray().Select(x => x!["name"]!.GetValue<string>()).ToList().IndexOf("baseline");
+        await cluster.PatchAsync(Dr, "bookinfo", "reviews", new JsonPatch([JsonPatchOperation.Remove($"/spec/subsets/{i}")]));
+        var drift = await router.DetectDriftAsync(split);
+        Assert.NotNull(drift);
+        Assert.True(drift.TrafficAtRisk);
+        Assert.Equal("destinationrules.networking.istio.io/reviews in namespace bookinfo", drift.Target.ToString());
+        Assert.Equal("/spec/subsets (subset 'baseline')", Assert.Single(drift.Fields).Path);
+        Assert.Null(drift.Fields[0].Actual);
+
+        await router.PrepareAsync();
+        await cluster.PatchAsync(Vs, "bookinfo", "reviews", new JsonPatch([JsonPatchOperation.Remove("/spec/http/1/route/2")]));
+        drift = await router.DetectDriftAsync(await router.GetSplitAsync());
+        Assert.NotNull(drift);
+        Assert.False(drift.TrafficAtRisk);
+        Assert.Equal("/spec/http/1/route (destination subset 'baseline')", Assert.Single(drift.Fields).Path);
+    }
+
+    [Fact]
     public async Task The_header_route_goes_to_the_canary_only_and_cleanup_returns_both_objects_to_what_the_user_wrote()
     {
         var cluster = Cluster();

@@ -18,10 +18,11 @@ public class FreshFailureSeriesTests
 {
     private sealed record Run(RolloutResult Result, IReadOnlyList<(MetricWindow Read, MetricWindow Truth)> Windows);
 
-    private static async Task<Run> RunFaulty(bool failureSeriesFromFirstFailure)
+    private static async Task<Run> RunFaulty(bool failureSeriesFromFirstFailure, bool seriesFromFirstRequest = false)
     {
         var env = SandboxEnvironment.Create("istio", "faulty");
         env.Traffic.Simulator.FailureSeriesFromFirstFailure = failureSeriesFromFirstFailure;
+        env.Traffic.Simulator.SeriesFromFirstRequest = seriesFromFirstRequest;
         var windows = new List<(MetricWindow Read, MetricWindow Truth)>();
         var http = new HttpClient(new InProcessPrometheus(env.Traffic.Prometheus));
         var provider = new PrometheusProviderSpec(InProcessPrometheus.Address.ToString(), "istio", null, null, null, TimeSpan.FromSeconds(10));
@@ -61,5 +62,22 @@ public class FreshFailureSeriesTests
         var freshTook = fresh.Result.FinishedAt - fresh.Result.StartedAt;
         var preexistingTook = preexisting.Result.FinishedAt - preexisting.Result.StartedAt;
         Assert.True(freshTook <= preexistingTook + interval, $"fresh series: aborted after {freshTook}; pre-existing series: {preexistingTook}");
+    }
+
+    [Fact]
+    public async Task A_canary_pod_with_no_series_before_its_first_request_is_counted_from_zero_and_rolled_back_as_fast()
+    {
+        // The canary's pods start with no series at all (Envoy creates them at the first request), so the first window
+        // at the canary's weight has no canary series at its start: those requests and failures count from zero.
+        var preexisting = await RunFaulty(failureSeriesFromFirstFailure: false);
+        var fresh = await RunFaulty(failureSeriesFromFirstFailure: true, seriesFromFirstRequest: true);
+
+        Assert.Equal(RolloutPhase.Aborted, fresh.Result.Phase);
+        Assert.Contains(fresh.Windows, w => w.Truth.Canary.Requests > 0 && w.Truth.Canary.Failures > 0);
+        Assert.All(fresh.Windows, w =>
+            Assert.Equal((w.Truth.Canary.Requests, w.Truth.Canary.Failures), (w.Read.Canary.Requests, w.Read.Canary.Failures)));
+        var freshTook = fresh.Result.FinishedAt - fresh.Result.StartedAt;
+        var preexistingTook = preexisting.Result.FinishedAt - preexisting.Result.StartedAt;
+        Assert.True(freshTook <= preexistingTook + TimeSpan.FromSeconds(10), $"series from the first request: aborted after {freshTook}; pre-existing series: {preexistingTook}");
     }
 }

@@ -41,7 +41,7 @@ public class StartTransactionTests
         return result;
     }
 
-    private static void AssertSameObjects(SortedDictionary<string, string> before, SortedDictionary<string, string> after, string context)
+    internal static void AssertSameObjects(SortedDictionary<string, string> before, SortedDictionary<string, string> after, string context)
     {
         var extra = after.Keys.Except(before.Keys).ToList();
         var missing = before.Keys.Except(after.Keys).ToList();

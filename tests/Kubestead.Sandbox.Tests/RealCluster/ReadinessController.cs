@@ -18,6 +18,11 @@ public sealed class ReadinessController : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(admin, ns, _stop.Token));
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _held = new();
+
+    /// <summary>Leaves this Deployment's status to the test from now on (a degraded stable, as a crashing pod makes it).</summary>
+    public void Hold(string deployment) => _held[deployment] = true;
+
     /// <summary>How many status writes it made (a test can tell that its Deployments were handled).</summary>
     public int StatusWrites;
 
@@ -28,7 +33,8 @@ public sealed class ReadinessController : IAsyncDisposable
             try
             {
                 await foreach (var e in api.WatchAsync(ResourceType.Deployment, ns, new WatchOptions(Timeout: TimeSpan.FromMinutes(5)), ct))
-                    if (e.Type is WatchEventType.Added or WatchEventType.Modified && NeedsStatus(e.Object, out var status))
+                    if (e.Type is WatchEventType.Added or WatchEventType.Modified && !_held.ContainsKey(e.Object["metadata"]!["name"]!.GetValue<string>())
+                        && NeedsStatus(e.Object, out var status))
                         await MarkReadyAsync(api, ns, e.Object["metadata"]!["name"]!.GetValue<string>(), status, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

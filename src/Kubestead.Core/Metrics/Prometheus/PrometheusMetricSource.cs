@@ -23,6 +23,12 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     /// <summary>Read latency buckets (a judge reads them); false: 4 of a window's 12 queries, the largest, are skipped.</summary>
     public bool WithLatency { get; init; } = true;
 
+    /// <summary>
+    /// The pods (per workload) this source has seen a series of in any window so far. A pod that had no series at a
+    /// window's start and was never seen before started inside the window, so its counters began at zero (issue #25).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Workload, string Pod), bool> _seenPods = new();
+
     public async Task<MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
         var c = await SampleAsync(canary, start, end, ct).ConfigureAwait(false);
@@ -35,9 +41,16 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     {
         var (requestsQuery, failuresQuery, bucketsQuery) = Aggregated(Queries(workload));
         var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
-        var requests = CounterSeriesDiff.Total(requestsAtStart, await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false));
+        var requestsAtEnd = await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false);
+        // A pod first seen now, with no series at the start, started inside the window (a data plane creates a pod's
+        // series at its first request): it counts from zero. One seen before but absent at the start was missed by
+        // that scrape, and its value may hold earlier traffic: left out.
+        var atStart = CounterSeriesDiff.Pods(requestsAtStart);
+        var started = CounterSeriesDiff.Pods(requestsAtEnd).Where(p => !atStart.Contains(p) && !_seenPods.ContainsKey((workload, p))).ToHashSet(StringComparer.Ordinal);
+        foreach (var p in atStart.Concat(CounterSeriesDiff.Pods(requestsAtEnd))) _seenPods[(workload, p)] = true;
+        var requests = CounterSeriesDiff.Total(requestsAtStart, requestsAtEnd, started);
         // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
-        var scraped = CounterSeriesDiff.Pods(requestsAtStart);
+        var scraped = atStart.Concat(started).ToHashSet(StringComparer.Ordinal);
         var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
             await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
         LatencyHistogram? latency = null;

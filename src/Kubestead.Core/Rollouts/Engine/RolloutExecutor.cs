@@ -97,6 +97,43 @@ public sealed class RolloutExecutor(
         }).WithHistory(Entry("holdTraffic", message, split.CanaryPercent)), ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A drift pause for an object Kubestead added that is gone while weight still goes there (issue #25 item 4): the
+    /// requests on it fail, so traffic goes back to stable first, and resume restores the weight once the object is back.
+    /// </summary>
+    private async Task<StoredRollout> PauseWithTrafficOnStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct)
+    {
+        if (stored.Status.CanaryWeight > 0)
+        {
+            var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
+            Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
+            stored = await SaveAsync(stored, (stored.Status with
+            {
+                WeightBeforePause = stored.Status.WeightBeforePause ?? stored.Status.CanaryWeight,
+                CanaryWeight = split.CanaryPercent,
+                LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
+            }).WithHistory(Entry("holdTraffic", $"traffic returned to stable: {text}", split.CanaryPercent)), ct).ConfigureAwait(false);
+        }
+        return await PauseAsync(stored, PauseReason.Drift, $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The header routes that must be in place: those the status records, less the one the current step removes (a driver
+    /// that died after removing it and before recording that left it recorded; that absence is its own write, not drift).
+    /// </summary>
+    private static IReadOnlyCollection<string> ExpectedHeaderRoutes(StoredRollout stored, RolloutRuntime rt) =>
+        stored.Status.StepIndex < rt.Plan.Steps.Count && rt.Plan.Steps[stored.Status.StepIndex] is RemoveHeaderRoutePlanStep removing
+            ? stored.Status.HeaderRoutes.Where(n => n != removing.RouteName).ToList()
+            : stored.Status.HeaderRoutes;
+
+    /// <summary>Puts back what the rollout added (Services, subsets, route parts, its header routes) before a resume after drift.</summary>
+    public async Task RepairAddedPartsAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        await rt.Router.PrepareAsync(ct).ConfigureAwait(false);
+        foreach (var step in rt.Plan.Steps.OfType<SetHeaderRoutePlanStep>().Where(h => stored.Status.HeaderRoutes.Contains(h.Route.RouteName)))
+            await rt.Router.SetHeaderRouteAsync(ToHeaderRoute(step.Route), ct).ConfigureAwait(false);
+    }
+
     /// <summary>Restores the weight an automatic pause took away (see <see cref="ReturnTrafficWhilePausedAsync"/>).</summary>
     public async Task<WrittenSplit?> RestoreWeightAfterPauseAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
@@ -154,7 +191,7 @@ public sealed class RolloutExecutor(
 
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.LastWritten is { } written)
             {
-                var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ct).ConfigureAwait(false);
+                var drift = await rt.Router.DetectDriftAsync(ToSplit(written), ExpectedHeaderRoutes(stored, rt), ct).ConfigureAwait(false);
                 if (drift is not null && await IsOwnInterruptedWriteAsync(stored, rt, ct).ConfigureAwait(false) is { } own)
                 {
                     // The route shows the weight of the step being executed: a previous driver wrote it and died before
@@ -170,10 +207,13 @@ public sealed class RolloutExecutor(
                     stored = await SaveAsync(stored, adopted, ct).ConfigureAwait(false);
                     drift = null;
                 }
+                if (drift is { TrafficAtRisk: true })
+                    return await PauseWithTrafficOnStableAsync(stored, rt, DescribeDrift(drift), ct).ConfigureAwait(false);
                 if (drift is not null)
                 {
                     var text = DescribeDrift(drift);
-                    if (rt.Plan.Policies.OnDrift == DriftPolicy.Pause)
+                    // Re-asserting weights cannot bring back a removed object; whoever removed it would remove it again.
+                    if (rt.Plan.Policies.OnDrift == DriftPolicy.Pause || drift.Fields.Any(f => f.Actual is null && f.Expected == AddedObjectDrift.Present))
                         return await PauseAsync(stored, PauseReason.Drift, text, ct).ConfigureAwait(false);
                     Emit(new WarningEvent(now, stored.Namespace, stored.Name, text + "; re-asserting the weights Kubestead set"));
                     stored = await ApplyWeightAsync(stored, rt, stored.Status.CanaryWeight, advance: false, ct).ConfigureAwait(false);
@@ -314,7 +354,7 @@ public sealed class RolloutExecutor(
     {
         if (stored.Status.StepIndex >= rt.Plan.Steps.Count || rt.Plan.Steps[stored.Status.StepIndex] is not SetWeightPlanStep step) return null;
         var intended = new TrafficSplit(100 - step.Weight, step.Weight, Array.Empty<BackendWeight>(), "intended by the current step");
-        if (await rt.Router.DetectDriftAsync(intended, ct).ConfigureAwait(false) is not null) return null;
+        if (await rt.Router.DetectDriftAsync(intended, ExpectedHeaderRoutes(stored, rt), ct).ConfigureAwait(false) is not null) return null;
         return await rt.Router.GetSplitAsync(ct).ConfigureAwait(false);
     }
 

@@ -140,7 +140,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                 var l = spec.Linkerd1!;
                 return new Linkerd1Router(api, new Kubestead.Traffic.Dtabs.NamerdClient(namerdHttp ?? SharedNamerdHttp, l.Namerd),
                     new Linkerd1RouterOptions(spec.Namespace, spec.Name, spec.Service, l.CanaryService, canaryLabels, l.Namerd, l.DtabNamespace,
-                        l.Prefix, l.StableDestination, l.CanaryDestination));
+                        l.Prefix, l.StableDestination, l.CanaryDestination) { StableDeployment = spec.StableDeployment });
             }
             default:
                 return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,
@@ -148,6 +148,8 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
                     spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10), clock)
                 {
                     BaselineDeployment = workload.BaselineDeployment,
+                    CanaryPodLabels = workload.CreatesCanary ? canaryLabels : null,
+                    BaselinePodLabels = spec.CreateBaseline ? BaselineLabels(spec) : null,
                 });
         }
     }

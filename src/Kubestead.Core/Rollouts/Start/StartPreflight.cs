@@ -46,6 +46,9 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         await CheckStateAsync(spec, checks, Fail, ct).ConfigureAwait(false);
         var failedBefore = errors.Count;
         await Guard(checks, Fail, "cluster", () => runtime.Workload.ValidateAsync(ct)).ConfigureAwait(false);
+        if (errors.Count == failedBefore)
+            await Guard(checks, Fail, "stable", async () => checks.Add(new SpecCheck("stable", CheckOutcome.Passed,
+                await StableAvailability.CheckAsync(api, spec.Namespace, spec.StableDeployment, ct).ConfigureAwait(false)))).ConfigureAwait(false);
         if (apisServed)
         {
             // Router checks read the mesh objects; on an API the cluster does not serve they would only repeat the failure above.
