@@ -188,6 +188,16 @@ public sealed class ControllerProcessRealServerTests
                 Assert.True(scrape.Sum("kubestead_controller_reconcile_duration_seconds_count", "outcome=\"Driven\"") >= 1, scrape.Text);
                 Assert.Equal(System.Net.HttpStatusCode.OK, (await ControllerScrape.GetAsync(survivor, "/readyz")).Status);
             }
+            // Events on each Deployment, written by the controllers (from whichever replica drove which part).
+            foreach (var (ns, name) in rollouts)
+            {
+                var events = (await admin.ListAsync(Kubestead.Events.KubernetesEventRecorder.EventType, ns)).Items
+                    .Where(e => e["regarding"]?["name"]?.GetValue<string>() == name).ToList();
+                Assert.Contains(events, e => e["reason"]?.GetValue<string>() == "RolloutCompleted" && e["regarding"]!["kind"]!.GetValue<string>() == "Deployment");
+                Assert.Contains(events, e => e["reason"]?.GetValue<string>() == "WeightChanged");
+                Assert.All(events, e => Assert.StartsWith("controller@", e["reportingInstance"]!.GetValue<string>(), StringComparison.Ordinal));
+            }
+
             // Each rollout's last drive ran on a survivor and ended by itself (completed): at least one "Driven" look per rollout.
             var driven = 0.0;
             foreach (var survivor in replicas.Skip(1))

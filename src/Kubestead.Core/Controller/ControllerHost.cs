@@ -34,6 +34,7 @@ public static class ControllerHost
             Observer = rolloutObserver,
             Driver = new DriverIdentity("controller", replica, null, replica),
             LeaseDuration = leaseDuration,
+            RecordEvents = true,
         });
         var controller = new RolloutController(api, engine, new ControllerOptions
         {

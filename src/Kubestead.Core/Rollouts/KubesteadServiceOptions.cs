@@ -23,4 +23,9 @@ public sealed record KubesteadServiceOptions
     public MetricQueryFactory? Metrics { get; init; }
     /// <summary>How namerd is reached for meshProvider linkerd1 (the sandbox's emulated namerd); null: over the network.</summary>
     public HttpMessageHandler? NamerdHandler { get; init; }
+    /// <summary>
+    /// Also record the rollout's events as Kubernetes Events on its stable Deployment (<see cref="Kubestead.Events.KubernetesEventRecorder"/>).
+    /// Off by default so embedders and tests that count requests opt in; the CLI, the cmdlets and the controller turn it on.
+    /// </summary>
+    public bool RecordEvents { get; init; }
 }
