@@ -120,7 +120,17 @@ public sealed class ControllerProcessRealServerTests
                 {
                     var (ns, app) = (namespaces[i % 3], $"app-{i}");
                     await SeedAppAsync(admin, ns, app);
-                    var started = await ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = true, ControllerNamespace = home }, wait: false);
+                    RolloutResult started;
+                    try
+                    {
+                        started = await ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = true, ControllerNamespace = home }, wait: false);
+                    }
+                    catch (KubesteadException e) when (e.ErrorId == "NoLiveController")
+                    {
+                        // Say why no heartbeat was live: a replica that died says so on its way out.
+                        throw new Xunit.Sdk.XunitException($"{e.Message}\nreplica logs:\n" + string.Join("\n---\n", replicas.Select(r =>
+                            (r.HasExited ? $"exited {r.ExitCode}\n" : "") + r.Out[^Math.Min(3000, r.Out.Length)..] + r.Err)));
+                    }
                     Assert.Equal(RolloutPhase.Progressing, started.Phase);
                     rollouts.Add((ns, app));
                 }

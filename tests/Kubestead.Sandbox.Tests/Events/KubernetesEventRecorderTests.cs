@@ -116,6 +116,23 @@ public sealed class KubernetesEventRecorderTests
     }
 
     [Fact]
+    public async Task A_dry_run_writes_no_Event()
+    {
+        var writesBefore = _cluster.Writes.Count;
+        IReadOnlyList<PlannedChange> plan;
+        // Disposing waits for the Event queue, so anything the dry run had queued would be written by the asserts.
+        await using (var svc = new KubesteadService(_cluster, new KubesteadServiceOptions
+                     {
+                         Clock = _clock, Driver = new DriverIdentity("ci", "runner", null, "ci"), RecordEvents = true,
+                     }))
+            plan = await svc.PlanAsync(new StartOperation(new StartRequest { SpecYaml = RolloutSpec }));
+
+        Assert.NotEmpty(plan);
+        Assert.Equal(writesBefore, _cluster.Writes.Count);
+        Assert.Empty(_cluster.PeekAll(KubernetesEventRecorder.EventType, Ns));
+    }
+
+    [Fact]
     public void Engine_chatter_is_no_Event_and_failed_verdicts_are_warnings()
     {
         var at = DateTimeOffset.UnixEpoch;
