@@ -308,9 +308,14 @@ public sealed class CliApp(CliContext ctx)
         {
             Description = "Rollout Lease and heartbeat duration (default 00:01:00): a dead replica's rollouts are driven again after about this long",
         };
+        var listen = new Option<string>("--listen-address")
+        {
+            Description = "Serve /metrics, /healthz and /readyz here (host:port; 0.0.0.0:8080 in a pod, so probes and scrapers reach it; port 0 picks a free one)",
+            DefaultValueFactory = _ => "127.0.0.1:8080",
+        };
         var cmd = new Command("controller", "Run a controller replica: drive every rollout handed to controllers ('start --detach') until SIGTERM, then release its Leases")
         {
-            watch, replica, home, max, lease,
+            watch, replica, home, max, lease, listen,
         };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
@@ -319,8 +324,18 @@ public sealed class CliApp(CliContext ctx)
                 new ConnectionOptions(p.GetValue(_kubeconfig), p.GetValue(_context), p.GetValue(_namespace)),
                 name, SplitList(p.GetValue(watch)), p.GetValue(home), p.GetValue(max), p.GetValue(lease));
             var log = new ControllerLog(ctx.Out, name, p.GetValue(_verbose));
+            var metrics = new ControllerMetrics();
+            Kubestead.Controller.RolloutController? running = null;
+            await using var endpoint = ControllerEndpoint.Start(ControllerEndpoint.ParseAddress(p.GetValue(listen)!), metrics.Registry,
+                () => running?.Readiness ?? new Kubestead.Controller.ControllerReadiness(false, "starting"));
+            log.Listening(endpoint.Bound);
+            var observers = new ObserverFanOut(log, metrics);
             // Runs until SIGTERM (the token), then drains: that is a normal end, exit 0.
-            await Kubestead.Controller.ControllerHost.RunAsync(options, log, log, null, ct, ctx.Environment).ConfigureAwait(false);
+            await Kubestead.Controller.ControllerHost.RunAsync(options with { OnApiRequest = metrics.OnApiRequest }, observers, observers, c =>
+            {
+                metrics.Attach(c);
+                running = c;
+            }, ct, ctx.Environment).ConfigureAwait(false);
             return ExitCodes.Success;
         }));
         return cmd;

@@ -15,7 +15,7 @@ public sealed class ControllerLog(TextWriter output, string replica, bool verbos
     public void OnEvent(ControllerEvent e)
     {
         var level = e.Kind is ControllerEventKind.Failed or ControllerEventKind.Trouble or ControllerEventKind.LeaseLost ? "warning" : "info";
-        if (!verbose && e.Kind is ControllerEventKind.OverShare or ControllerEventKind.Locked) return;
+        if (!verbose && e.Kind is ControllerEventKind.OverShare or ControllerEventKind.Locked or ControllerEventKind.Reconciled) return;
         var line = Line(e.At, level, "controller." + OutputFormat.Camel(e.Kind.ToString()), e.Rollout?.Namespace, e.Rollout?.Name, e.Message);
         Write(line);
     }
@@ -46,6 +46,14 @@ public sealed class ControllerLog(TextWriter output, string replica, bool verbos
                 line["phase"] = p.Phase.ToString();
                 break;
         }
+        Write(line);
+    }
+
+    /// <summary>Where /metrics, /healthz and /readyz answer (the port matters when 0 was asked for).</summary>
+    public void Listening(System.Net.IPEndPoint address)
+    {
+        var line = Line(DateTimeOffset.UtcNow, "info", "controller.listening", null, null, $"serving /metrics, /healthz and /readyz on http://{address}");
+        line["address"] = address.ToString();
         Write(line);
     }
 

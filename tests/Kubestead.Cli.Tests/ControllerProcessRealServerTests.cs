@@ -106,6 +106,7 @@ public sealed class ControllerProcessRealServerTests
                 replicas.Add(ChildProcess.Start([
                     "controller", "--kubeconfig", Kubeconfig, "--context", "admin", "--home-namespace", home,
                     "--watch-namespace", string.Join(",", namespaces), "--replica", $"r{i}", "--lease-duration", Lease.ToString(), "--verbose",
+                    "--listen-address", "127.0.0.1:0",
                 ]));
             // Every replica's heartbeat is live before anything is handed over, so each takes only its share.
             await WaitUntilAsync(async () => (await admin.ListAsync(ResourceType.Lease, home, new ListOptions(ControllerHeartbeat.Selector))).Items.Count == 3,
@@ -119,7 +120,17 @@ public sealed class ControllerProcessRealServerTests
                 {
                     var (ns, app) = (namespaces[i % 3], $"app-{i}");
                     await SeedAppAsync(admin, ns, app);
-                    var started = await ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = true, ControllerNamespace = home }, wait: false);
+                    RolloutResult started;
+                    try
+                    {
+                        started = await ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = true, ControllerNamespace = home }, wait: false);
+                    }
+                    catch (KubesteadException e) when (e.ErrorId == "NoLiveController")
+                    {
+                        // Say why no heartbeat was live: a replica that died says so on its way out.
+                        throw new Xunit.Sdk.XunitException($"{e.Message}\nreplica logs:\n" + string.Join("\n---\n", replicas.Select(r =>
+                            (r.HasExited ? $"exited {r.ExitCode}\n" : "") + r.Out[^Math.Min(3000, r.Out.Length)..] + r.Err)));
+                    }
                     Assert.Equal(RolloutPhase.Progressing, started.Phase);
                     rollouts.Add((ns, app));
                 }
@@ -173,6 +184,35 @@ public sealed class ControllerProcessRealServerTests
                         string.Join(", ", audit.Changes.Where(c => c.Rollout == $"{ns}/{name}").Select(c => $"{c.At:HH:mm:ss.fff} {c.Holder}")));
             }
             Assert.All((await HoldersAsync()).Values, h => Assert.Equal("", h));
+
+            // The survivors' /metrics and /readyz over 127.0.0.1: every rollout seen Completed, no Lease held, API traffic counted.
+            foreach (var survivor in replicas.Skip(1))
+            {
+                await WaitUntilAsync(async () => (await ControllerScrape.ReadAsync(survivor)).Value("kubestead_controller_rollouts", "phase=\"Completed\"") == rollouts.Count,
+                    TimeSpan.FromSeconds(20), "the watch sees every rollout completed", replicas);
+                var scrape = await ControllerScrape.ReadAsync(survivor);
+                Assert.Equal(0, scrape.Value("kubestead_controller_rollouts", "phase=\"Progressing\""));
+                Assert.Equal(0, scrape.Value("kubestead_controller_leases_held", null));
+                Assert.True(scrape.Sum("kubestead_controller_api_requests_total", "verb=\"watch\",resource=\"configmaps\"") >= 1, scrape.Text);
+                Assert.True(scrape.Sum("kubestead_controller_api_requests_total", "verb=\"update\",resource=\"leases.coordination.k8s.io\",code=\"200\"") >= 1, scrape.Text);
+                Assert.True(scrape.Sum("kubestead_controller_reconcile_duration_seconds_count", "outcome=\"Driven\"") >= 1, scrape.Text);
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await ControllerScrape.GetAsync(survivor, "/readyz")).Status);
+            }
+            // Events on each Deployment, written by the controllers (from whichever replica drove which part).
+            foreach (var (ns, name) in rollouts)
+            {
+                var events = (await admin.ListAsync(Kubestead.Events.KubernetesEventRecorder.EventType, ns)).Items
+                    .Where(e => e["regarding"]?["name"]?.GetValue<string>() == name).ToList();
+                Assert.Contains(events, e => e["reason"]?.GetValue<string>() == "RolloutCompleted" && e["regarding"]!["kind"]!.GetValue<string>() == "Deployment");
+                Assert.Contains(events, e => e["reason"]?.GetValue<string>() == "WeightChanged");
+                Assert.All(events, e => Assert.StartsWith("controller@", e["reportingInstance"]!.GetValue<string>(), StringComparison.Ordinal));
+            }
+
+            // Each rollout's last drive ran on a survivor and ended by itself (completed): at least one "Driven" look per rollout.
+            var driven = 0.0;
+            foreach (var survivor in replicas.Skip(1))
+                driven += (await ControllerScrape.ReadAsync(survivor)).Sum("kubestead_controller_reconcile_duration_seconds_count", "outcome=\"Driven\"");
+            Assert.True(driven >= rollouts.Count, $"driven {driven}");
 
             // SIGTERM drains the survivors: exit 0, heartbeats removed; the killed replica's heartbeat only expires.
             replicas[1].Signal(ChildProcess.Sigterm);

@@ -1,7 +1,14 @@
 namespace Kubestead.Controller;
 
 /// <summary>What a controller replica did, for its log and its metrics. <see cref="Rollout"/> is null for replica-wide events.</summary>
-public sealed record ControllerEvent(DateTimeOffset At, ControllerEventKind Kind, RolloutKey? Rollout, string Message);
+public sealed record ControllerEvent(DateTimeOffset At, ControllerEventKind Kind, RolloutKey? Rollout, string Message)
+{
+    /// <summary>For <see cref="ControllerEventKind.Reconciled"/>: how long the look took (a drive lasts until the rollout stops or pauses).</summary>
+    public TimeSpan? Elapsed { get; init; }
+
+    /// <summary>For <see cref="ControllerEventKind.Reconciled"/>: how the look ended.</summary>
+    public ReconcileOutcome? Outcome { get; init; }
+}
 
 public enum ControllerEventKind
 {
@@ -20,6 +27,23 @@ public enum ControllerEventKind
     /// <summary>A watch, resync or heartbeat failed; it is retried.</summary>
     Trouble,
     Draining,
+    Drained,
+    /// <summary>A look at one rollout ended (<see cref="ControllerEvent.Elapsed"/>, <see cref="ControllerEvent.Outcome"/>): the reconcile-latency sample.</summary>
+    Reconciled,
+}
+
+/// <summary>How one look at a rollout ended.</summary>
+public enum ReconcileOutcome
+{
+    /// <summary>Nothing to do: it needs no driver, or waits out a failed drive's backoff.</summary>
+    Skipped,
+    /// <summary>Driven until it stopped by itself (ended, paused) or was gone.</summary>
+    Driven,
+    Locked,
+    OverShare,
+    LeaseLost,
+    Failed,
+    /// <summary>Stopped because the replica drains.</summary>
     Drained,
 }
 

@@ -20,6 +20,9 @@ public sealed class ControllerHeartbeat(IKubernetesApi api, TimeProvider clock, 
 
     public string ObjectName { get; } = NameFor(replica);
 
+    /// <summary>When this replica's heartbeat was last written (null before the first beat).</summary>
+    public DateTimeOffset? LastWritten { get; private set; }
+
     private readonly Dictionary<string, DateTimeOffset> _peers = new();
     private string? _listedAt;
 
@@ -79,6 +82,7 @@ public sealed class ControllerHeartbeat(IKubernetesApi api, TimeProvider clock, 
                 _resourceVersion = await WriteFreshAsync(lease, ct).ConfigureAwait(false);
             }
         }
+        LastWritten = now;
     }
 
     /// <summary>Reads every replica's heartbeat once, before this replica takes any work; the watch goes on from there.</summary>

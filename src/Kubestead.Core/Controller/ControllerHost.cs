@@ -28,12 +28,13 @@ public static class ControllerHost
         if (options.MaxConcurrentRollouts < 1)
             throw new KubesteadException("InvalidMaxRollouts", KubesteadErrorKind.InvalidInput, $"--max-rollouts must be at least 1 (got {options.MaxConcurrentRollouts})");
         // The engine owns the client and disposes it.
-        var api = new KubernetesClientAdapter(connection, TimeProvider.System);
+        var api = new KubernetesClientAdapter(connection, TimeProvider.System, requests: options.OnApiRequest);
         await using var engine = new KubesteadService(api, new KubesteadServiceOptions
         {
             Observer = rolloutObserver,
             Driver = new DriverIdentity("controller", replica, null, replica),
             LeaseDuration = leaseDuration,
+            RecordEvents = true,
         });
         var controller = new RolloutController(api, engine, new ControllerOptions
         {

@@ -9,4 +9,8 @@ public sealed record ControllerHostOptions(
     IReadOnlyList<string>? Namespaces = null,
     string? HomeNamespace = null,
     int MaxConcurrentRollouts = 100,
-    TimeSpan? LeaseDuration = null);
+    TimeSpan? LeaseDuration = null)
+{
+    /// <summary>Told of every HTTP request the replica sends (its /metrics counts them); must be cheap and must not throw.</summary>
+    public Action<Kubestead.Kubernetes.ApiRequestSample>? OnApiRequest { get; init; }
+}

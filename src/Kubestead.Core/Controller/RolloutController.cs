@@ -26,6 +26,7 @@ public sealed class RolloutController
     private readonly ConcurrentDictionary<RolloutKey, DateTimeOffset> _backoffUntil = new();
     private readonly object _shareGate = new();
     private readonly HashSet<RolloutKey> _driving = new();
+    private volatile bool _draining;
 
     public RolloutController(IKubernetesApi api, IRolloutDriver driver, ControllerOptions options, IControllerObserver? observer = null)
     {
@@ -49,8 +50,30 @@ public sealed class RolloutController
         }
     }
 
-    /// <summary>True once the first heartbeat and the first list are done (what /readyz reports).</summary>
+    /// <summary>True once the first heartbeat and the first list are done, until draining starts.</summary>
     public bool IsReady { get; private set; }
+
+    /// <summary>
+    /// What /readyz reports: the first list is done (the watches go on from it), the replica is not draining, and its
+    /// heartbeat was written within one heartbeat duration. A replica that cannot write its heartbeat is invisible to
+    /// the others' fair share and to <c>start --detach</c>, so it should not count as ready either.
+    /// </summary>
+    public ControllerReadiness Readiness
+    {
+        get
+        {
+            if (!IsReady) return new ControllerReadiness(false, _draining ? "draining" : "initial list not done yet");
+            var written = _heartbeat.LastWritten;
+            var age = written is null ? (TimeSpan?)null : _options.Clock.GetUtcNow() - written.Value;
+            if (age is null || age > _options.HeartbeatDuration)
+                return new ControllerReadiness(false, $"heartbeat {_heartbeat.ObjectName} not written for {age?.ToString(@"hh\:mm\:ss") ?? "ever"} (limit {_options.HeartbeatDuration})");
+            return new ControllerReadiness(true, $"watching {_informer.Rollouts.Count} rollout(s), driving {Driving.Count}, heartbeat {age.Value.TotalSeconds:0} s ago");
+        }
+    }
+
+    /// <summary>The rollouts handed to controllers as this replica's watch last saw them, counted by phase.</summary>
+    public IReadOnlyDictionary<Kubestead.Rollouts.State.RolloutPhase, int> RolloutsByPhase =>
+        _informer.Rollouts.GroupBy(r => r.Phase).ToDictionary(g => g.Key, g => g.Count());
 
     /// <summary>How many rollouts this replica may drive now: the rollouts needing a driver over the live replicas, rounded up.</summary>
     public int FairShare
@@ -80,6 +103,7 @@ public sealed class RolloutController
         };
         await DispatchAsync(stop).ConfigureAwait(false);
 
+        _draining = true;
         IsReady = false;
         Emit(ControllerEventKind.Draining, null, $"draining: stopping {_work.Count} drive(s) and releasing their Leases");
         _queue.Close();
@@ -124,18 +148,33 @@ public sealed class RolloutController
         }
     }
 
+    /// <summary>One look at a rollout (for a drive, the whole drive), timed on the controller's clock for the reconcile-latency metric.</summary>
     private async Task LookAtAsync(RolloutKey key, CancellationToken stop)
     {
-        if (!_informer.TryGet(key, out var watched) || !watched.NeedsDriver) return;
+        var started = _options.Clock.GetTimestamp();
+        var outcome = ReconcileOutcome.Failed;
+        try
+        {
+            outcome = await ReconcileAsync(key, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            Emit(ControllerEventKind.Reconciled, key, $"looked at {key}: {outcome}", _options.Clock.GetElapsedTime(started), outcome);
+        }
+    }
+
+    private async Task<ReconcileOutcome> ReconcileAsync(RolloutKey key, CancellationToken stop)
+    {
+        if (!_informer.TryGet(key, out var watched) || !watched.NeedsDriver) return ReconcileOutcome.Skipped;
         // A failed drive's own writes (its Lease taken and given back) must not cut its backoff short: its timer brings it back.
-        if (_backoffUntil.TryGetValue(key, out var until) && _options.Clock.GetUtcNow() < until) return;
+        if (_backoffUntil.TryGetValue(key, out var until) && _options.Clock.GetUtcNow() < until) return ReconcileOutcome.Skipped;
         lock (_shareGate)
         {
             if (_driving.Count >= FairShare)
             {
                 Emit(ControllerEventKind.OverShare, key, $"left for another replica: this one drives {_driving.Count}, its fair share");
                 _queue.AddAfter(key, _options.ShareRecheck);
-                return;
+                return ReconcileOutcome.OverShare;
             }
             _driving.Add(key);
         }
@@ -150,20 +189,22 @@ public sealed class RolloutController
                 Emit(ControllerEventKind.Locked, key, $"driven by {attempt.LockedBy}; looking again when its Lease expires at {expires:u}");
                 // A second past expiry, so the holder's last renewal (clock skew included) is surely stale.
                 _queue.AddAfter(key, expires - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+                return ReconcileOutcome.Locked;
             }
-            else if (attempt.Result is { } result)
-            {
+            if (attempt.Result is { } result)
                 Emit(ControllerEventKind.Stopped, key, $"{key} is {result.Phase}{(result.Message is { Length: > 0 } m ? ": " + m : "")}");
-            }
+            return ReconcileOutcome.Driven;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Draining: the engine recorded where it stopped and released the Lease.
+            return ReconcileOutcome.Drained;
         }
         catch (RolloutLeaseLostException e)
         {
             Emit(ControllerEventKind.LeaseLost, key, e.Message);
             _queue.AddAfter(key, _options.HeartbeatDuration);
+            return ReconcileOutcome.LeaseLost;
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException or HttpRequestException or IOException or TimeoutException)
         {
@@ -172,6 +213,7 @@ public sealed class RolloutController
             Emit(ControllerEventKind.Failed, key, $"drive failed ({e.Message}); trying again in {backoff}");
             _backoffUntil[key] = _options.Clock.GetUtcNow() + backoff;
             _queue.AddAfter(key, backoff);
+            return ReconcileOutcome.Failed;
         }
         finally
         {
@@ -200,11 +242,11 @@ public sealed class RolloutController
         }
     }
 
-    private void Emit(ControllerEventKind kind, RolloutKey? key, string message)
+    private void Emit(ControllerEventKind kind, RolloutKey? key, string message, TimeSpan? elapsed = null, ReconcileOutcome? outcome = null)
     {
         try
         {
-            _observer.OnEvent(new ControllerEvent(_options.Clock.GetUtcNow(), kind, key, message));
+            _observer.OnEvent(new ControllerEvent(_options.Clock.GetUtcNow(), kind, key, message) { Elapsed = elapsed, Outcome = outcome });
         }
         catch (Exception)
         {

@@ -33,13 +33,14 @@ public sealed class KubernetesClientAdapter : IKubernetesApi, IAsyncDisposable
 
     /// <param name="requestTimeout">Bound on each request (not watches); <see cref="Timeout.InfiniteTimeSpan"/> for none.
     /// Counted in wall time: it bounds the network, which does not run on a virtual clock.</param>
+    /// <param name="requests">Told of every HTTP request (retries included), for a host's metrics; must be cheap and must not throw.</param>
     public KubernetesClientAdapter(ClusterConnection connection, TimeProvider? clock = null, RetryPolicy? retry = null, Action<string>? log = null,
-        TimeSpan? requestTimeout = null)
+        TimeSpan? requestTimeout = null, Action<ApiRequestSample>? requests = null)
     {
         _connection = connection;
         _clock = clock ?? TimeProvider.System;
         _retry = retry ?? new RetryPolicy();
-        _observer = new RequestObserver(log);
+        _observer = new RequestObserver(log, requests);
         _requestTimeout = requestTimeout ?? DefaultRequestTimeout;
         if (_requestTimeout <= TimeSpan.Zero && _requestTimeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(requestTimeout), requestTimeout, "the request timeout must be positive");

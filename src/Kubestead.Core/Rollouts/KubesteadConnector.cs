@@ -11,7 +11,8 @@ public static class KubesteadConnector
     {
         ct.ThrowIfCancellationRequested();
         var connection = Kubernetes.KubeConfigResolver.Resolve(options.KubeConfig, options.Context, options.Namespace);
-        var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance };
+        // A real cluster's users read what Kubestead did with kubectl describe: record Events (a courtesy that never fails a rollout).
+        var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance, RecordEvents = true };
         var client = new Kubernetes.KubernetesClientAdapter(connection, serviceOptions.Clock,
             retry: new Kubernetes.RetryPolicy(Budget: options.OutageBudget),
             log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)),

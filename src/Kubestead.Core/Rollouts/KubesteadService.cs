@@ -27,6 +27,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     private readonly MetricQueryFactory _metrics;
     private readonly StartRequestReader _reader;
     private readonly RolloutDryRun _dryRun;
+    private readonly Kubestead.Events.KubernetesEventRecorder? _events;
 
     public KubesteadService(IKubernetesApi api, KubesteadServiceOptions? options = null)
     {
@@ -35,6 +36,12 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         _api = api as DescribedKubernetesApi ?? new DescribedKubernetesApi(new SchemaRejectionTranslator(api));
         api = _api;
         _options = options ?? new KubesteadServiceOptions();
+        if (_options.RecordEvents)
+        {
+            // Every host's events pass through here, so one recorder covers start, wait, resume, abort and the controller.
+            _events = new Kubestead.Events.KubernetesEventRecorder(_options.Observer, api, _options.Clock, _options.Driver.ToString());
+            _options = _options with { Observer = _events };
+        }
         _store = new RolloutStateStore(api);
         _metrics = _options.Metrics ?? MetricProviderSet.Default(api).Open;
         _runtimes = new RuntimeFactory(api, _options.Clock, _metrics,
@@ -430,7 +437,12 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
 
     public Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default) => _dryRun.PlanAsync(operation, ct);
 
-    public ValueTask DisposeAsync() => (_api as IAsyncDisposable)?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        // Events still queued go out before the client closes.
+        if (_events is not null) await _events.DisposeAsync().ConfigureAwait(false);
+        if (_api is IAsyncDisposable api) await api.DisposeAsync().ConfigureAwait(false);
+    }
 
     private void WarnAboutPlan(RolloutSpec spec)
     {

@@ -25,4 +25,10 @@ public sealed record KubesteadServiceOptions
     public HttpMessageHandler? NamerdHandler { get; init; }
     /// <summary>How notifications to the sinks of a rollout's spec are sent (retries, the report link, a test's handler).</summary>
     public Kubestead.Notifications.NotificationOptions Notifications { get; init; } = new();
+
+    /// <summary>
+    /// Also record the rollout's events as Kubernetes Events on its stable Deployment (<see cref="Kubestead.Events.KubernetesEventRecorder"/>).
+    /// Off by default so embedders and tests that count requests opt in; the CLI, the cmdlets and the controller turn it on.
+    /// </summary>
+    public bool RecordEvents { get; init; }
 }

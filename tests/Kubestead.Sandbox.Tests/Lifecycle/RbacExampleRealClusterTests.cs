@@ -105,9 +105,9 @@ public class RbacExampleRealClusterTests
     private static JsonObject ExampleRole(string ns) => ExampleDocuments("role.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "Role");
 
     /// <summary>A service for one CI run: its own client and driver identity, as separate jobs on separate runners have.</summary>
-    private static KubesteadService ServiceAs(ClusterConnection connection, string driver) => new(RealClusterLifecycle.CreateClient(connection), new KubesteadServiceOptions
+    private static KubesteadService ServiceAs(ClusterConnection connection, string driver, bool recordEvents = false) => new(RealClusterLifecycle.CreateClient(connection), new KubesteadServiceOptions
     {
-        Driver = new DriverIdentity(driver, "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200),
+        Driver = new DriverIdentity(driver, "test", null, "1"), PollInterval = TimeSpan.FromMilliseconds(200), RecordEvents = recordEvents,
     });
 
     /// <summary>
@@ -159,6 +159,25 @@ public class RbacExampleRealClusterTests
     }
 
     [RealClusterFact]
+    public async Task A_role_without_events_is_warned_about_and_the_rollout_still_runs()
+    {
+        await using var env = await RealClusterLifecycle.CreateAsync();
+        var role = ExampleRole(env.Namespace);
+        var rules = role["rules"]!.AsArray();
+        rules.Remove(rules.Single(r => r!["resources"]![0]!.GetValue<string>() == "events"));
+        await using var svc = ServiceAs(await AsServiceAccountAsync(env, role), "ci-run-1", recordEvents: true);
+        var spec = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50", "  scaleDownDelay: 1s");
+
+        var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
+
+        Assert.True(report.IsValid, string.Join("\n", report.Checks.Where(c => c.Outcome == CheckOutcome.Failed).Select(c => c.Message)));
+        Assert.Contains(report.Checks, c => c.Check == "rbac" && c.Outcome == CheckOutcome.Warning
+                                            && c.Message.StartsWith($"create events.events.k8s.io in namespace {env.Namespace}: denied", StringComparison.Ordinal));
+        Assert.Equal(RolloutPhase.Completed, (await svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true)).Phase);
+        Assert.Empty((await env.Api.ListAsync(Kubestead.Events.KubernetesEventRecorder.EventType, env.Namespace)).Items);
+    }
+
+    [RealClusterFact]
     public async Task The_example_role_bound_to_a_service_account_runs_a_whole_rollout_and_passes_validation()
     {
         await using var env = await RealClusterLifecycle.CreateAsync();
@@ -171,7 +190,7 @@ public class RbacExampleRealClusterTests
         try
         {
             var spec = env.Spec("{ image: registry.example.com/shop:2.0.0 }", "    - setWeight: 50", "  scaleDownDelay: 1s");
-            await using var svc = ServiceAs(asServiceAccount, "kubestead-ci");
+            await using var svc = ServiceAs(asServiceAccount, "kubestead-ci", recordEvents: true);
 
             var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
             Assert.True(report.IsValid, string.Join("\n", report.Checks.Where(c => c.Outcome != CheckOutcome.Passed).Select(c => c.Message)));
@@ -182,6 +201,12 @@ public class RbacExampleRealClusterTests
             Assert.Null(await env.TryGetDeploymentAsync("shop-canary"));
             var status = await svc.GetAsync(ns, "shop");
             Assert.NotNull(status.Driving);
+            // The Role lets the run write its Events on the stable Deployment (the recorder writes in the background).
+            for (var i = 0; i < 100 && !(await env.Api.ListAsync(Kubestead.Events.KubernetesEventRecorder.EventType, ns)).Items
+                     .Any(e => e["reason"]?.GetValue<string>() == "RolloutCompleted"); i++)
+                await Task.Delay(100);
+            Assert.Contains((await env.Api.ListAsync(Kubestead.Events.KubernetesEventRecorder.EventType, ns)).Items,
+                e => e["reason"]?.GetValue<string>() == "RolloutCompleted" && e["regarding"]?["name"]?.GetValue<string>() == "shop");
 
             // The same Role covers meshProvider nginx: validate --cluster as the ServiceAccount passes every permission check.
             await env.Api.CreateAsync(ResourceType.Ingress, ns, JsonNode.Parse("""

@@ -202,29 +202,32 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         CancellationToken ct)
     {
         var denied = new List<string>();
+        var reviewsAnswer = true;
         foreach (var (group, resource, verb) in Permissions(spec, footprint, createsCanary))
         {
-            var parts = resource.Split('/');
-            var review = new JsonObject
-            {
-                ["apiVersion"] = "authorization.k8s.io/v1",
-                ["kind"] = "SelfSubjectAccessReview",
-                ["spec"] = new JsonObject
-                {
-                    ["resourceAttributes"] = new JsonObject
-                    {
-                        ["namespace"] = spec.Namespace, ["group"] = group, ["resource"] = parts[0], ["verb"] = verb,
-                        ["subresource"] = parts.Length > 1 ? parts[1] : "",
-                    },
-                },
-            };
             var what = $"{verb} {resource}{(group.Length > 0 ? "." + group : "")} in namespace {spec.Namespace}";
             try
             {
-                var answer = await api.CreateAsync(ResourceType.SelfSubjectAccessReview, null, review, ct).ConfigureAwait(false);
-                var allowed = answer["status"]?["allowed"]?.GetValue<bool>() == true;
+                var allowed = await AllowedAsync(spec.Namespace, group, resource, verb, ct).ConfigureAwait(false);
                 checks.Add(new SpecCheck("rbac", allowed ? CheckOutcome.Passed : CheckOutcome.Failed, $"{what}: {(allowed ? "allowed" : "denied")}"));
                 if (!allowed) denied.Add(what);
+            }
+            catch (KubernetesApiException e)
+            {
+                checks.Add(new SpecCheck("rbac", CheckOutcome.Warning, $"could not check {what}: {e.Message}"));
+                reviewsAnswer = false;
+                break;
+            }
+        }
+        // Events are a courtesy (a rollout never fails for want of them), so a denial is a warning, not a refusal.
+        foreach (var verb in reviewsAnswer ? EventVerbs : [])
+        {
+            var what = $"{verb} events.events.k8s.io in namespace {spec.Namespace}";
+            try
+            {
+                var allowed = await AllowedAsync(spec.Namespace, "events.k8s.io", "events", verb, ct).ConfigureAwait(false);
+                checks.Add(new SpecCheck("rbac", allowed ? CheckOutcome.Passed : CheckOutcome.Warning,
+                    allowed ? $"{what}: allowed" : $"{what}: denied: the rollout runs, but kubectl describe deployment will not show Kubestead's Events"));
             }
             catch (KubernetesApiException e)
             {
@@ -236,6 +239,29 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
             ? null
             : new KubesteadException("PermissionDenied", KubesteadErrorKind.PermissionDenied,
                 $"the credentials may not: {string.Join("; ", denied)} (grant these in the namespace's Role)", $"namespace {spec.Namespace}");
+    }
+
+    /// <summary>The verbs Kubestead's Kubernetes Events need (create the first, patch its series).</summary>
+    internal static readonly string[] EventVerbs = ["create", "patch"];
+
+    private async Task<bool> AllowedAsync(string ns, string group, string resource, string verb, CancellationToken ct)
+    {
+        var parts = resource.Split('/');
+        var review = new JsonObject
+        {
+            ["apiVersion"] = "authorization.k8s.io/v1",
+            ["kind"] = "SelfSubjectAccessReview",
+            ["spec"] = new JsonObject
+            {
+                ["resourceAttributes"] = new JsonObject
+                {
+                    ["namespace"] = ns, ["group"] = group, ["resource"] = parts[0], ["verb"] = verb,
+                    ["subresource"] = parts.Length > 1 ? parts[1] : "",
+                },
+            },
+        };
+        var answer = await api.CreateAsync(ResourceType.SelfSubjectAccessReview, null, review, ct).ConfigureAwait(false);
+        return answer["status"]?["allowed"]?.GetValue<bool>() == true;
     }
 
     /// <summary>Every verb a rollout uses from start to promotion or abort, per resource.</summary>
