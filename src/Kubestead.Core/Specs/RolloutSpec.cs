@@ -39,6 +39,15 @@ public sealed record RolloutSpec(
     /// written at once. A crash loses at most this much analysis progress (re-read from the metrics), never a decision.
     /// </summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long the canary's (and a created baseline's) pods may take to become ready after a step sizes them, with
+    /// every mesh. A canary not ready by then cannot become ready (CrashLoopBackOff, ImagePullBackOff): it has failed,
+    /// and the rollout is aborted. The default follows a Deployment's own progressDeadlineSeconds (600).
+    /// </summary>
+    public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
+
+    public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
 }
 
 public static class MeshProviders
