@@ -50,6 +50,8 @@ public static class OutputFormat
             ["startedAt"] = r.StartedAt.ToString("o", CultureInfo.InvariantCulture),
             ["finishedAt"] = r.FinishedAt?.ToString("o", CultureInfo.InvariantCulture),
             ["timedOut"] = r.TimedOut,
+            ["cleanupPending"] = r.CleanupPending,
+            ["canaryRemovalDueAt"] = r.CanaryRemovalDueAt?.ToString("o", CultureInfo.InvariantCulture),
             ["effectiveShare"] = r.Effective is { } e ? new JsonObject
             {
                 ["canaryPercent"] = e.CanaryPercent, ["canaryReadyPods"] = e.CanaryReadyPods, ["stableReadyPods"] = e.StableReadyPods,
@@ -104,6 +106,10 @@ public static class OutputFormat
               r.BaselineWeight is { } b ? $"{r.CanaryWeight:0.###}% (baseline {b:0.###}%)" : $"{r.CanaryWeight:0.###}%", r.Message]]));
         if (r.Driving is { } d && !r.Phase.IsTerminal()) sb.AppendLine().Append("Driver: ").Append(d.Describe());
         if (r.Effective is { } e) sb.AppendLine().Append("Share: ").Append(e.Describe(r.CanaryWeight));
+        if (r.CleanupPending)
+            sb.AppendLine().Append("Clean-up pending: ")
+                .Append(r.CanaryRemovalDueAt is { } due ? $"canary kept until {due.ToString("u", CultureInfo.InvariantCulture)} (scaleDownDelay); " : "")
+                .Append("the next start, wait, resume, abort or controller finishes it");
         if (r.TimedOut) sb.AppendLine().Append("wait timed out: the rollout is still ").Append(r.Phase).Append(" and no longer driven by this process");
         if (r.WarmupAwaitingReady)
             sb.AppendLine().Append($"Analysis: warm-up waiting for the canary's pods to be ready ({r.WarmupWindows} window(s) not judged)");

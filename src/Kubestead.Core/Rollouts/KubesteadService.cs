@@ -80,6 +80,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         // A CI job run again: the same version attaches, another version is refused (or replaced on request), a canary
         // stable already runs writes nothing. Decided before the preflight, which refuses an unfinished rollout.
         var existing = await _store.TryLoadAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+        // An interrupted abort or --replace, or a canary kept for scaleDownDelay, must not block the next start: finish it.
+        existing = await FinishPendingCleanupAsync(existing, ct).ConfigureAwait(false);
         switch (await StartRerun.DecideAsync(spec, runtime, existing, request.Replace, ct).ConfigureAwait(false))
         {
             case RerunDecision.Attach:
@@ -102,6 +104,20 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             WarnAboutPlan(spec);
         }, ct).ConfigureAwait(false);
         return RolloutResultBuilder.From(await notifier.CloseAsync(started, _store).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Drives an ended rollout's unfinished clean-up to its end under its Lease (waiting what is left of scaleDownDelay,
+    /// or for a live driver that is finishing it), then removes whatever else carries its marks. Anything else is returned as it is.
+    /// </summary>
+    private async Task<StoredRollout?> FinishPendingCleanupAsync(StoredRollout? existing, CancellationToken ct)
+    {
+        if (existing is null || !existing.Status.Phase.IsTerminal() || existing.Status.CleanupDone) return existing;
+        _options.Observer.OnEvent(new VerboseEvent(Now, existing.Namespace, existing.Name,
+            $"rollout {existing.Name} ended {existing.Status.Phase} with its clean-up unfinished: finishing it first"));
+        var done = await _driver.DriveAsync(new DriveRequest(existing.Namespace, existing.Name) { WatchWhileLocked = true }, ct).ConfigureAwait(false);
+        await new RolloutCleanup(_api, done.Namespace, done.Name, RolloutFootprint.For(done.ParseSpec())).DeleteOwnedAsync(ct).ConfigureAwait(false);
+        return done;
     }
 
     public async Task<RolloutResult> GetAsync(string? ns, string name, CancellationToken ct = default) =>
@@ -190,6 +206,9 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     {
         ns ??= DefaultNamespace;
         var before = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        // Resume of an ended rollout whose clean-up is pending is the next comer that finishes it (issue #26 item 8).
+        if (before.Status.Phase.IsTerminal() && !before.Status.CleanupDone)
+            return RolloutResultBuilder.From((await FinishPendingCleanupAsync(before, ct).ConfigureAwait(false))!);
         if (before.Status.Phase.IsTerminal()) throw NotInPhase(name, before.Status.Phase, "resumed");
         var spec = before.ParseSpec();
         if (ApprovalGateAt(spec, before.Status) is { } gateStep)

@@ -37,6 +37,8 @@ public static class RolloutResultBuilder
             WarmupFrom = s.WarmupFrom,
             WarmupAwaitingReady = s.WarmupAwaitingReady && !s.Phase.IsTerminal(),
             WarmupRestarts = s.WarmupRestarts,
+            CleanupPending = s.Phase.IsTerminal() && !s.CleanupDone,
+            CanaryRemovalDueAt = s.Phase.IsTerminal() && !s.CleanupDone ? s.CanaryRemovalDueAt : null,
         };
     }
 

@@ -45,6 +45,15 @@ public sealed record RolloutResult(
     /// </summary>
     public IReadOnlyDictionary<string, string>? RequestHeaders { get; init; }
 
+    /// <summary>
+    /// An ended rollout whose clean-up is unfinished (an interrupted abort or --replace, or a driver that stopped during
+    /// scaleDownDelay): the next start, wait, resume, abort or controller finishes it.
+    /// </summary>
+    public bool CleanupPending { get; init; }
+
+    /// <summary>While <see cref="CleanupPending"/>: when the kept canary may be removed (scaleDownDelay), if recorded.</summary>
+    public DateTimeOffset? CanaryRemovalDueAt { get; init; }
+
     /// <summary>A wait gave up at its timeout with the rollout still running (not an outcome of the rollout).</summary>
     public bool TimedOut { get; init; }
 

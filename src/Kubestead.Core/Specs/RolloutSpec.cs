@@ -42,6 +42,15 @@ public sealed record RolloutSpec(
 
     /// <summary><c>spec.notifications</c>: the sinks told of this rollout's events (see docs/notifications.md).</summary>
     public IReadOnlyList<Kubestead.Notifications.NotificationSinkSpec> Notifications { get; init; } = [];
+
+    /// <summary>
+    /// How long the canary's (and a created baseline's) pods may take to become ready after a step sizes them, with
+    /// every mesh. A canary not ready by then cannot become ready (CrashLoopBackOff, ImagePullBackOff): it has failed,
+    /// and the rollout is aborted. The default follows a Deployment's own progressDeadlineSeconds (600).
+    /// </summary>
+    public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
+
+    public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
 }
 
 public static class MeshProviders

@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval", "notifications"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval", "notifications", "progressDeadline"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute", "approval"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -80,6 +80,8 @@ public static partial class RolloutSpecParser
             if (SpecReader.Child(spec, other) is { } stray && mesh is not null)
                 r.Problem(stray, $"spec.{other}", $"settings for '{other}' do not apply when meshProvider is '{mesh}'");
 
+        var progressDeadline = r.Duration(spec, "progressDeadline", "spec", RolloutSpec.DefaultProgressDeadline, min: TimeSpan.FromSeconds(1))
+                               ?? RolloutSpec.DefaultProgressDeadline;
         IstioSettings? istio = null;
         GatewayApiSettings? linkerd = null;
         SmiSettings? smi = null;
@@ -91,7 +93,7 @@ public static partial class RolloutSpecParser
             case MeshProviders.Istio: istio = ReadIstio(r, spec, service); break;
             case MeshProviders.Linkerd: linkerd = ReadLinkerd(r, spec, service); break;
             case MeshProviders.Smi: smi = ReadSmi(r, spec, service); break;
-            case MeshProviders.None: none = ReadNone(r, spec); break;
+            case MeshProviders.None: none = ReadNone(r, spec, progressDeadline); break;
             case MeshProviders.Nginx: nginx = ReadNginx(r, spec, service); break;
             case MeshProviders.Linkerd1: linkerd1 = ReadLinkerd1(r, spec, service); break;
         }
@@ -138,7 +140,7 @@ public static partial class RolloutSpecParser
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline, StatusInterval = statusInterval, Notifications = notifications }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline, StatusInterval = statusInterval, Notifications = notifications, ProgressDeadline = progressDeadline }, r.Problems);
     }
 
     /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>
@@ -261,13 +263,14 @@ public static partial class RolloutSpecParser
         }
     }
 
-    private static NoMeshSettings ReadNone(SpecReader r, YamlMappingNode spec)
+    /// <summary><c>none.readyTimeout</c> predates <c>spec.progressDeadline</c>; it still wins for mesh none when written.</summary>
+    private static NoMeshSettings ReadNone(SpecReader r, YamlMappingNode spec, TimeSpan progressDeadline)
     {
         var m = r.Map(spec, "none", "spec", required: false);
         const string p = "spec.none";
         if (m is not null) r.CheckKeys(m, p, "capacity", "readyTimeout");
         var capacity = r.Enum(m, "capacity", p, ["keepStable", "keepTotal"], "keepStable");
-        var timeout = r.Duration(m, "readyTimeout", p, TimeSpan.FromMinutes(10), min: TimeSpan.FromSeconds(1)) ?? TimeSpan.FromMinutes(10);
+        var timeout = r.Duration(m, "readyTimeout", p, progressDeadline, min: TimeSpan.FromSeconds(1)) ?? progressDeadline;
         return new NoMeshSettings(capacity == "keepTotal" ? CapacityPolicy.KeepTotal : CapacityPolicy.KeepStable, timeout);
     }
 

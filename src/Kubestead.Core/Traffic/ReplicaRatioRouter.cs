@@ -31,6 +31,8 @@ public sealed record ReplicaRatioRouterOptions(
 public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOptions options) : ITrafficRouter
 {
     internal const string StableReplicasAnnotation = "kubestead.io/stable-replicas";
+    /// <summary>The error id when the Deployments were not ready within the progress deadline (the engine aborts on it).</summary>
+    public const string PodsNotReadyErrorId = "PodsNotReady";
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
 
     public string Provider => "none";
@@ -244,7 +246,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
             var baselineReady = split.Backends.Count > 2 ? (int)split.Backends[2].Weight : 0;
             if (stableReady == plan.StableReplicas && canaryReady == plan.CanaryReplicas && baselineReady == plan.BaselineReplicas) return;
             if (options.Clock.GetUtcNow() >= deadline)
-                throw new TrafficRoutingException("PodsNotReady",
+                throw new TrafficRoutingException(PodsNotReadyErrorId,
                     $"Deployments did not become ready within {options.ReadyTimeout.TotalSeconds:0}s: canary {canaryReady}/{plan.CanaryReplicas}, " +
                     (HasBaseline ? $"baseline {baselineReady}/{plan.BaselineReplicas}, " : "") +
                     $"stable {stableReady}/{plan.StableReplicas} ready; the step is not counted as applied",

@@ -12,7 +12,7 @@ namespace Kubestead.Sandbox.Cluster;
 /// the sandbox clock, a request log, fault injection, an external reconciler, and change notifications.
 /// The demo and the engine tests use it directly as an <see cref="IKubernetesApi"/>.
 /// </summary>
-public sealed class EmulatedCluster : IKubernetesApi
+public sealed partial class EmulatedCluster : IKubernetesApi
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Type, string? Ns, string Name), JsonObject> _objects = new();
@@ -286,6 +286,7 @@ public sealed class EmulatedCluster : IKubernetesApi
             if (options?.PreconditionUid is { } uid && uid != current["metadata"]!["uid"]!.GetValue<string>())
                 throw Conflict(type, ns, name);
             _objects.Remove((type.QualifiedName, ns, name));
+            if (type == ResourceType.Deployment) RemoveBrokenPods(ns, name, keep: 0);
             // A watch sees the deleted object at the deletion's resourceVersion.
             var gone = current.DeepClone().AsObject();
             gone["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
@@ -559,6 +560,11 @@ public sealed class EmulatedCluster : IKubernetesApi
         var replicas = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
         var generation = deployment["metadata"]!["generation"]!.GetValue<long>();
         var oldReady = deployment["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
+        if (_brokenPods.TryGetValue((ns, name), out var reason))
+        {
+            RunBrokenPods(ns, name, deployment, reason, oldReady);
+            return;
+        }
         if (PodReadyDelay <= TimeSpan.Zero)
         {
             deployment["status"] = ReadyStatus(replicas, generation);

@@ -84,6 +84,22 @@ public class RolloutSpecParserTests
         Assert.Contains(result.Problems, p => p.Field == "spec.steps[2].setWieght" && p.Message.Contains("did you mean 'setWeight'"));
     }
 
+    [Theory]
+    [InlineData("", "none", 10.0, 10.0)]
+    [InlineData("  progressDeadline: 4m\n", "none", 4.0, 4.0)]
+    [InlineData("  progressDeadline: 4m\n  none:\n    readyTimeout: 2m\n", "none", 4.0, 2.0)]
+    [InlineData("  progressDeadline: 90s\n", "istio", 1.5, null)]
+    public void The_progress_deadline_defaults_to_ten_minutes_and_none_readyTimeout_follows_it(string extra, string mesh, double minutes, double? noneMinutes)
+    {
+        var istio = mesh == "istio" ? "  istio:\n    virtualService:\n      name: shop\n    destinationRule:\n      name: shop\n" : "";
+        var yaml = "apiVersion: kubestead.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: shop\nspec:\n  service: shop\n" +
+                   $"  meshProvider: {mesh}\n{istio}{extra}  stable:\n    deployment: shop\n  canary:\n    image: shop:2\n  steps:\n    - setWeight: 10\n";
+        var result = RolloutSpecParser.Parse(yaml, "s.yaml");
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Equal(TimeSpan.FromMinutes(minutes), result.Spec!.ProgressDeadline);
+        Assert.Equal(noneMinutes is { } n ? TimeSpan.FromMinutes(n) : null, result.Spec.None?.ReadyTimeout);
+    }
+
     [Fact]
     public void Defaults_are_applied()
     {

@@ -423,7 +423,11 @@ public sealed class CanaryWorkload(
         }
     }
 
-    /// <summary>Waits until the Deployment's latest generation is fully rolled out and ready.</summary>
+    /// <summary>
+    /// Waits until the Deployment's latest generation is fully rolled out and ready. The canary or a created baseline not
+    /// ready within the progress deadline has failed (<see cref="CanaryNotReadyException"/>, naming its pods' reason);
+    /// stable not ready (after promotion) is left for a person, and can be resumed.
+    /// </summary>
     public async Task WaitReadyAsync(string deployment, CancellationToken ct)
     {
         var deadline = clock.GetUtcNow() + readyTimeout;
@@ -432,11 +436,47 @@ public sealed class CanaryWorkload(
             var d = await api.GetAsync(ResourceType.Deployment, ns, deployment, ct).ConfigureAwait(false);
             if (IsReady(d)) return;
             if (clock.GetUtcNow() >= deadline)
+            {
+                var readiness = $"ready {d["status"]?["readyReplicas"]?.GetValue<int>() ?? 0} of {d["spec"]?["replicas"]?.GetValue<int>() ?? 0}";
+                if (deployment != StableDeployment)
+                    throw new CanaryNotReadyException(ns, deployment, readyTimeout, readiness, await PodTroubleAsync(d, ct).ConfigureAwait(false));
                 throw new KubesteadException("DeploymentNotReady", KubesteadErrorKind.InvalidState,
                     $"Deployment {deployment} in namespace {ns} was not ready within {Durations.Format(readyTimeout)} " +
-                    $"(ready {d["status"]?["readyReplicas"]?.GetValue<int>() ?? 0} of {d["spec"]?["replicas"]?.GetValue<int>() ?? 0}); the rollout is left as it was and can be resumed",
+                    $"({readiness}); the rollout is left as it was and can be resumed",
                     Ref(deployment).ToString());
+            }
             await Task.Delay(PollInterval, clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The canary's failure as of now, for a caller that waited for its pods itself (mesh none's router): the Deployment,
+    /// how many pods are ready and why the others are not.
+    /// </summary>
+    public async Task<CanaryNotReadyException> CanaryNotReadyAsync(CancellationToken ct)
+    {
+        foreach (var name in new[] { CanaryDeployment, BaselineDeployment })
+        {
+            if (name is null || await TryGetAsync(name, ct).ConfigureAwait(false) is not { } d || IsReady(d)) continue;
+            var readiness = $"ready {d["status"]?["readyReplicas"]?.GetValue<int>() ?? 0} of {d["spec"]?["replicas"]?.GetValue<int>() ?? 0}";
+            return new CanaryNotReadyException(ns, name, readyTimeout, readiness, await PodTroubleAsync(d, ct).ConfigureAwait(false));
+        }
+        return new CanaryNotReadyException(ns, CanaryDeployment, readyTimeout, "not ready", null);
+    }
+
+    /// <summary>Why the Deployment's pods are not ready; null when the pods cannot be read (a Role without list on pods).</summary>
+    private async Task<string?> PodTroubleAsync(JsonObject deployment, CancellationToken ct)
+    {
+        var selector = deployment["spec"]?["selector"]?["matchLabels"] as JsonObject;
+        var labelSelector = selector is null ? null : string.Join(",", selector.Select(p => $"{p.Key}={p.Value?.GetValue<string>()}"));
+        try
+        {
+            var pods = await api.ListAsync(ResourceType.Pod, ns, new ListOptions(LabelSelector: labelSelector), ct).ConfigureAwait(false);
+            return PodTrouble.Describe(deployment, pods.Items);
+        }
+        catch (KubernetesApiException e) when (e.StatusCode == 403)
+        {
+            return PodTrouble.FromDeployment(deployment) ?? "the pods' reason is unknown: the Role may not list pods";
         }
     }
 

@@ -526,7 +526,33 @@ public sealed class RolloutExecutor(
         return stored;
     }
 
+    /// <summary>
+    /// Moves the canary to <paramref name="weight"/>. A canary whose pods are not ready within the progress deadline has
+    /// failed at any step and with any mesh (issue #26 item 6): the rollout is aborted, traffic returns to stable and the
+    /// canary is removed, and the message names the Deployment and its pods' reason.
+    /// </summary>
     private async Task<StoredRollout> ApplyWeightAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)
+    {
+        CanaryNotReadyException notReady;
+        try
+        {
+            return await ApplyWeightOnceAsync(stored, rt, weight, advance, ct).ConfigureAwait(false);
+        }
+        catch (CanaryNotReadyException e)
+        {
+            notReady = e;
+        }
+        catch (KubesteadException e) when (e.ErrorId == ReplicaRatioRouter.PodsNotReadyErrorId)
+        {
+            // Without a mesh the router sizes the Deployments and waits for their pods itself.
+            notReady = await rt.Workload.CanaryNotReadyAsync(ct).ConfigureAwait(false);
+        }
+        var current = await LoadAsync(stored, ct).ConfigureAwait(false);
+        if (current.Status.Phase.IsTerminal()) return current;
+        return await AbortAsync(current, rt, $"the canary failed: {notReady.Message}; traffic returned to stable", asFailure: false, ct).ConfigureAwait(false);
+    }
+
+    private async Task<StoredRollout> ApplyWeightOnceAsync(StoredRollout stored, RolloutRuntime rt, double weight, bool advance, CancellationToken ct)
     {
         if (rt.MeshProvider != "none") await rt.Workload.ScaleForWeightAsync(weight, ct).ConfigureAwait(false);
         // Re-read just before the route write so an abort or pause from another process wins the race.

@@ -21,7 +21,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
 
     public RolloutRuntime Create(RolloutSpec spec)
     {
-        var readyTimeout = spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10);
+        var readyTimeout = spec.None?.ReadyTimeout ?? spec.ProgressDeadline;
         var canary = new CanarySource(spec.Canary.Deployment, spec.Canary.Image, spec.Canary.Container)
         {
             TemplatePatch = spec.Canary.TemplatePatch is { } patch ? JsonNode.Parse(patch)!.AsObject() : null,
@@ -70,7 +70,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             p.OnInsufficientData == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
             p.OnMetricErrors == "fail" ? InconclusivePolicy.Fail : InconclusivePolicy.Pause,
             p.Promotion == "weightOnly" ? PromotionMode.WeightOnly : PromotionMode.Full,
-            spec.None?.ReadyTimeout,
+            spec.None?.ReadyTimeout ?? spec.ProgressDeadline,
             spec.ScaleDownDelay,
             p.HoldWeightWhilePaused) { StatusInterval = spec.StatusInterval };
         return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
@@ -145,7 +145,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             default:
                 return new ReplicaRatioRouter(api, new ReplicaRatioRouterOptions(spec.Namespace, spec.Name, spec.Service, spec.StableDeployment,
                     workload.CanaryDeployment, spec.None?.Capacity == CapacityPolicy.KeepTotal ? CapacityMode.KeepTotal : CapacityMode.KeepStable,
-                    spec.None?.ReadyTimeout ?? TimeSpan.FromMinutes(10), clock)
+                    workload.ReadyTimeout, clock)
                 {
                     BaselineDeployment = workload.BaselineDeployment,
                     CanaryPodLabels = workload.CreatesCanary ? canaryLabels : null,

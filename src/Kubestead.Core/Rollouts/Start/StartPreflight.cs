@@ -139,7 +139,7 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
                     $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is already {existing.Status.Phase}; resume, promote or abort it first", stateRef));
             else if (existing is not null && !existing.Status.CleanupDone)
                 fail("state", new RolloutStateException("RolloutCleanupUnfinished",
-                    $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is {existing.Status.Phase} and its clean-up is unfinished ({existing.Status.Message}); run abort to finish it, then start again", stateRef));
+                    $"Rollout '{spec.Name}' in namespace '{spec.Namespace}' is {existing.Status.Phase} and its clean-up is unfinished ({existing.Status.Message}); start, wait, resume or abort finishes it", stateRef));
             else
                 checks.Add(new SpecCheck("state", CheckOutcome.Passed,
                     existing is null ? $"no rollout '{spec.Name}' is recorded yet" : $"the earlier rollout '{spec.Name}' ended {existing.Status.Phase}; its record will be replaced"));
