@@ -17,7 +17,7 @@ public sealed class KubesteadOffline : IKubesteadOffline
         return new SpecTestReport(result.Spec?.Name, result.Spec?.Namespace, result.IsValid, checks);
     }
 
-    public SplitPlanResult PlanSplit(SplitPlanRequest r)
+    public SplitPlanResult PlanSplit(SplitPlanRequest r, CancellationToken ct = default)
     {
         if (r.CanaryWeight is < 0 or > 100 || double.IsNaN(r.CanaryWeight))
             throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput, $"weight {r.CanaryWeight} is out of range 0..100");
@@ -81,8 +81,8 @@ public sealed class KubesteadOffline : IKubesteadOffline
         // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
         // the traffic of both (2w) and, under H0, half of its failures on the canary.
         var plan = r.Baseline && achievable > 0
-            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio)
-            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio);
+            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct)
+            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct);
         warnings.AddRange(plan.Warnings);
         if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
