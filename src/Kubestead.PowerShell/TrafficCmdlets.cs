@@ -156,6 +156,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet, IDisposable
     public string MeshProvider { get; set; } = "istio";
 
     [Parameter]
+    [ValidateRange(1, int.MaxValue)]
     public int? StableReplicas { get; set; }
 
     /// <summary>Plan with a created baseline (<c>baseline: {create: true}</c>): it takes the canary's share and the judges compare with it.</summary>

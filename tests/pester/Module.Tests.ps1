@@ -125,6 +125,13 @@ Describe 'Cmdlets that need no cluster' {
         $child.StandardOutput.ReadToEnd().Trim() | Should -Match '^\d+$'
     }
 
+    It 'refuses -StableReplicas below 1 and warns when the settable share is far from the request (issue #27 item 8)' {
+        { Get-CanarySplitPlan 5 -RequestsPerSecond 10 -MeshProvider none -StableReplicas 0 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand'
+        (Get-CanarySplitPlan 0.3 -RequestsPerSecond 100).Warnings | Should -Match 'cannot be set exactly'
+        (Get-CanarySplitPlan 5 -RequestsPerSecond 100).Warnings | Should -Not -Match 'cannot be set exactly'
+    }
+
     It 'reads a number given as -Window as seconds, not ticks' {
         $bySeconds = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 300
         $byText = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 5m

@@ -38,6 +38,9 @@ public sealed class KubesteadOffline : IKubesteadOffline
             {
                 var replicas = r.StableReplicas ?? throw new KubesteadException("StableReplicasRequired", KubesteadErrorKind.InvalidInput,
                     "without a mesh the plan needs the stable replica count (--stable-replicas / -StableReplicas)");
+                if (replicas < 1)
+                    throw new KubesteadException("StableReplicasOutOfRange", KubesteadErrorKind.InvalidInput,
+                        $"the stable replica count is {replicas}: it must be at least 1 (a canary's share of ready pods needs stable pods)");
                 minimum = ReplicaRatioPlanner.MinimumPercent(replicas, CapacityMode.KeepStable, r.Baseline);
                 explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas{(r.Baseline ? " and a baseline sized like the canary" : "")} the smallest share is about {minimum:0.#}%";
                 try
@@ -72,6 +75,9 @@ public sealed class KubesteadOffline : IKubesteadOffline
                 explanation = "HTTPRoute and TrafficSplit weights are relative integers: shares down to 0.01%";
                 break;
         }
+        // A share this far from the request changes what the step tests: say so rather than plan silently at another weight.
+        if (r.CanaryWeight > 0 && Math.Abs(achievable - r.CanaryWeight) > Math.Max(0.25 * r.CanaryWeight, 0.005))
+            warnings.Add($"weight {r.CanaryWeight.ToString("0.###", CultureInfo.InvariantCulture)}% cannot be set exactly here: the closest share is {achievable.ToString("0.###", CultureInfo.InvariantCulture)}% ({explanation})");
         var routing = r.Routing switch
         {
             CanaryRoutingMode.WeightedRoundRobin => PlannedRouting.WeightedRoundRobin,
