@@ -21,7 +21,7 @@ public sealed class SetCanaryWeightCommand : KubesteadCmdlet
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Name")]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Pipeline")]
-    [ValidateRange(0, 100)]
+    [ValidatePercent]
     public double Weight { get; set; }
 
     [Parameter]
@@ -135,7 +135,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stop = new();
 
     [Parameter(Mandatory = true, Position = 0)]
-    [ValidateRange(0, 100)]
+    [ValidatePercent]
     public double Weight { get; set; }
 
     [Parameter(Mandatory = true)]

@@ -128,8 +128,19 @@ Describe 'Cmdlets that need no cluster' {
     It 'refuses -StableReplicas below 1 and warns when the settable share is far from the request (issue #27 item 8)' {
         { Get-CanarySplitPlan 5 -RequestsPerSecond 10 -MeshProvider none -StableReplicas 0 -ErrorAction Stop } |
             Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand'
-        (Get-CanarySplitPlan 0.3 -RequestsPerSecond 100).Warnings | Should -Match 'cannot be set exactly'
-        (Get-CanarySplitPlan 5 -RequestsPerSecond 100).Warnings | Should -Not -Match 'cannot be set exactly'
+        (Get-CanarySplitPlan 0.3 -RequestsPerSecond 100).Warnings -join "`n" | Should -Match 'cannot be set exactly'
+        (Get-CanarySplitPlan 5 -RequestsPerSecond 100).Warnings -join "`n" | Should -Not -Match 'cannot be set exactly'
+    }
+
+    It 'checks -Weight as a double: 100.4 and NaN are refused at binding, 100 and 0.25 pass (issue #27 item 9)' {
+        foreach ($bad in 100.4, [double]::NaN, -0.1) {
+            { Get-CanarySplitPlan $bad -RequestsPerSecond 10 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand' -Because "$bad"
+            { Set-CanaryWeight shop $bad -WhatIf -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.SetCanaryWeightCommand' -Because "$bad"
+        }
+        (Get-CanarySplitPlan 100 -RequestsPerSecond 10).AchievableWeight | Should -Be 100
+        (Get-CanarySplitPlan 0.25 -RequestsPerSecond 10 -MeshProvider linkerd).AchievableWeight | Should -Be 0.25
     }
 
     It 'reads a number given as -Window as seconds, not ticks' {
