@@ -519,7 +519,7 @@ public sealed class CliApp(CliContext ctx)
         {
             var mode = p.GetValue(routing) switch { "wrr" => CanaryRoutingMode.WeightedRoundRobin, "pods" => CanaryRoutingMode.Pods, _ => CanaryRoutingMode.Binomial };
             var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas),
-                Baseline: p.GetValue(baseline)));
+                Baseline: p.GetValue(baseline)), ct);
             if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(plan, OutputFormat.Json));
             else
             {
@@ -527,9 +527,8 @@ public sealed class CliApp(CliContext ctx)
                     [[$"{plan.RequestedWeight:0.###}%", $"{plan.AchievableWeight:0.###}%" + (plan.BaselineWeight is { } b ? $" (+{b:0.###}% baseline)" : ""),
                       $"{plan.MinimumCanaryWeight:0.###}%", plan.ExpectedCanaryRequests.ToString("0.##", CultureInfo.InvariantCulture),
                       plan.EmptyWindowProbability.ToString("P1", CultureInfo.InvariantCulture), plan.TimeToDetect?.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) ?? "never",
-                      plan.MinimumRequestsForPass.ToString(CultureInfo.InvariantCulture),
-                      plan.MinimumWindowsForPass == long.MaxValue ? "never"
-                          : $"{plan.MinimumWindowsForPass} ({plan.MinimumTimeForPass.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)})"]]));
+                      plan.MinimumRequestsForPass?.ToString(CultureInfo.InvariantCulture) ?? "never",
+                      plan.MinimumWindowsForPass is { } windows ? $"{windows} ({ClockOrNever(plan.MinimumTimeForPass)})" : "never"]]));
                 ctx.Out.WriteLine(plan.PrecisionExplanation);
                 foreach (var w in plan.Warnings) ctx.Out.WriteLine("warning: " + w);
             }
@@ -537,6 +536,9 @@ public sealed class CliApp(CliContext ctx)
         }));
         return cmd;
     }
+
+    private static string ClockOrNever(TimeSpan? t) =>
+        t is { } d ? d.ToString(d.Days > 0 ? @"d\.hh\:mm\:ss" : @"h\:mm\:ss", CultureInfo.InvariantCulture) : "never";
 
     private Command Validate()
     {

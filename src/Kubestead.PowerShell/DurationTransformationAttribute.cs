@@ -6,8 +6,9 @@ namespace Kubestead.PowerShell;
 
 /// <summary>
 /// Reads a duration the way people write one: a number is seconds (PowerShell's own conversion would read 5 as five
-/// ticks), a string may be "90", "90s", "5m", "1h30m" or "00:05:00"; a TimeSpan passes as is. Sub-second and negative
-/// values are refused, naming the parameter.
+/// ticks), a string may be "90", "90s", "5m", "1h30m", "1d" or "00:05:00"; a TimeSpan passes as is. Sub-second and
+/// negative values are refused, naming the parameter. A decimal is refused: unquoted, PowerShell reads 1d as the decimal
+/// number 1 (its 'd' type suffix), which would silently be one second instead of a day.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed partial class DurationTransformationAttribute : ArgumentTransformationAttribute
@@ -19,7 +20,9 @@ public sealed partial class DurationTransformationAttribute : ArgumentTransforma
         {
             null => throw new ArgumentTransformationMetadataException("a duration is required"),
             TimeSpan t => t,
-            int or long or short or byte or double or float or decimal => TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+            decimal d => throw new ArgumentTransformationMetadataException(
+                $"{d.ToString(CultureInfo.InvariantCulture)} arrived as a decimal number: unquoted, PowerShell reads 1d as the decimal 1 (its 'd' suffix), not a day. Quote durations with units ('1d', '90m') or give seconds (86400)"),
+            int or long or short or byte or sbyte or ushort or uint or ulong or double or float => TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
             string s => Parse(s.Trim()),
             _ => throw new ArgumentTransformationMetadataException($"'{value}' is not a duration: use seconds (300), a unit (5m, 1h30m) or hh:mm:ss"),
         };
@@ -35,12 +38,12 @@ public sealed partial class DurationTransformationAttribute : ArgumentTransforma
         if (m.Success && m.Length == s.Length && s.Length > 0)
         {
             double Part(string g) => m.Groups[g].Success ? double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) : 0;
-            return TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s"));
+            return TimeSpan.FromDays(Part("d")) + TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s"));
         }
         if (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var t)) return t;
-        throw new ArgumentTransformationMetadataException($"'{s}' is not a duration: use seconds (300), a unit (5m, 1h30m) or hh:mm:ss");
+        throw new ArgumentTransformationMetadataException($"'{s}' is not a duration: use seconds (300), a unit (5m, 1h30m, 1d) or hh:mm:ss");
     }
 
-    [GeneratedRegex(@"^(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m)?(?:(?<s>\d+(?:\.\d+)?)s)?$")]
+    [GeneratedRegex(@"^(?:(?<d>\d+(?:\.\d+)?)d)?(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m)?(?:(?<s>\d+(?:\.\d+)?)s)?$")]
     private static partial Regex Units();
 }

@@ -8,7 +8,7 @@ namespace Kubestead.PowerShell;
 /// Gets a rollout's history as flat records: its events, and per analysis window and metric the weight, counts,
 /// failure rates, latency, verdict and e-values, oldest first.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "KubesteadRolloutHistory")]
+[Cmdlet(VerbsCommon.Get, "KubesteadRolloutHistory", DefaultParameterSetName = "All")]
 [OutputType(typeof(KubesteadRolloutHistoryRecord))]
 public sealed class GetKubesteadRolloutHistoryCommand : KubesteadCmdlet
 {
@@ -16,18 +16,16 @@ public sealed class GetKubesteadRolloutHistoryCommand : KubesteadCmdlet
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
     public string Name { get; set; } = "";
 
-    /// <summary>Only analysis windows (-WindowsOnly) or only events (-EventsOnly); both by default.</summary>
-    [Parameter]
+    /// <summary>Only analysis windows (-WindowsOnly) or only events (-EventsOnly); both by default. Separate parameter sets, so
+    /// the binder refuses both together before anything is read.</summary>
+    [Parameter(ParameterSetName = "Windows")]
     public SwitchParameter WindowsOnly { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = "Events")]
     public SwitchParameter EventsOnly { get; set; }
 
     protected override void ProcessInput()
     {
-        if (WindowsOnly && EventsOnly)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-WindowsOnly and -EventsOnly exclude each other: give at most one"),
-                "HistoryFilterConflict", ErrorCategory.InvalidArgument, null));
         foreach (var row in RolloutHistoryRow.For(Run((s, ct) => s.GetAsync(Namespace, Name, ct))))
         {
             var isWindow = row.Kind == RolloutHistoryRow.WindowKind;
@@ -61,9 +59,26 @@ public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    // Reports written by this pipeline: a second input aimed at the same file would overwrite the first silently.
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
     protected override void ProcessInput()
     {
-        var path = GetUnresolvedProviderPathFromPSPath(string.IsNullOrEmpty(Path) ? $"{Name}-report.html" : Path);
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrEmpty(Path) ? $"{Name}-report.html" : Path, out var provider, out _);
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"-Path '{Path}' is on the {provider.Name} provider: a report is a file, give a file system path"),
+                "ReportPathNotFileSystem", ErrorCategory.InvalidArgument, Path));
+            return;
+        }
+        // An existing folder gets <Name>-report.html inside, so several rollouts can be exported to one folder.
+        if (Directory.Exists(path)) path = System.IO.Path.Combine(path, $"{Name}-report.html");
+        if (!_written.Add(path))
+        {
+            WriteError(new ErrorRecord(new IOException($"-Path '{path}' already holds the report of an earlier input of this pipeline; give a folder as -Path to write one <Name>-report.html per rollout"),
+                "ReportPathReused", ErrorCategory.ResourceExists, Name));
+            return;
+        }
         if (!ShouldProcess(path, $"Write the report of rollout {Namespace ?? "(default namespace)"}/{Name}")) return;
         if (NoClobber && File.Exists(path))
         {
@@ -74,6 +89,8 @@ public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
         var result = Run((s, ct) => s.GetAsync(Namespace, Name, ct));
         try
         {
+            // A CI artifact folder that does not exist yet is created, as the help's example writes into one.
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
             File.WriteAllText(path, RolloutReportWriter.Render(result, DateTimeOffset.UtcNow), new UTF8Encoding(false));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -104,11 +104,12 @@ public sealed class CanarySplitPlan
     public double ExpectedCanaryRequests { get; set; }
     public double EmptyWindowProbability { get; set; }
     public TimeSpan? TimeToDetect { get; set; }
-    public long RequestsToPass { get; set; }
-    /// <summary>The fewest windows in which a Pass is possible at this share, however much traffic each holds (issue #29).</summary>
-    public long WindowsToPass { get; set; }
-    /// <summary><see cref="WindowsToPass"/> times the window.</summary>
-    public TimeSpan TimeToPassFloor { get; set; }
+    /// <summary>Canary requests the default judge needs to pass a healthy canary; null when no traffic is enough.</summary>
+    public long? RequestsToPass { get; set; }
+    /// <summary>The fewest windows in which a Pass is possible at this share, however much traffic each holds (issue #29); null: never.</summary>
+    public long? WindowsToPass { get; set; }
+    /// <summary><see cref="WindowsToPass"/> times the window; null: never.</summary>
+    public TimeSpan? TimeToPassFloor { get; set; }
     /// <summary>A created baseline's share (-Baseline), the same as the canary's; null without one.</summary>
     public double? BaselineWeight { get; set; }
     public string[] Warnings { get; set; } = [];

@@ -32,22 +32,33 @@ public sealed class StartKubesteadRolloutCommand : SpecPathCmdlet
     [Parameter]
     public SwitchParameter Replace { get; set; }
 
+    /// <summary>Record the rollout and hand it to `kubestead controller` instead of driving it here (refused when no controller is live).</summary>
+    [Parameter]
+    public SwitchParameter Detach { get; set; }
+
+    /// <summary>Where the controllers run (their heartbeat Leases), for -Detach.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string ControllerNamespace { get; set; } = Kubestead.Controller.ControllerPresence.DefaultNamespace;
+
     protected override void ProcessInput()
     {
         if (ParameterSetName == "Image")
         {
-            StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace, Replace = Replace }, $"{Name} ({Image})");
+            StartOne(new StartRequest { Name = Name, Image = Image, Service = Service, MeshProvider = MeshProvider, Namespace = Namespace, Replace = Replace,
+                Detach = Detach, ControllerNamespace = ControllerNamespace }, $"{Name} ({Image})");
             return;
         }
         foreach (var path in SpecFiles())
-            StartOne(new StartRequest { SpecPath = path, Namespace = Namespace, Replace = Replace }, path);
+            StartOne(new StartRequest { SpecPath = path, Namespace = Namespace, Replace = Replace, Detach = Detach, ControllerNamespace = ControllerNamespace }, path);
     }
 
     private void StartOne(StartRequest request, string target)
     {
         var plan = Run((s, ct) => s.PlanAsync(new StartOperation(request), ct));
         if (!ConfirmPlan(plan, "Start canary rollout", target)) return;
-        WriteOutcome(Run((s, ct) => s.StartAsync(request, !NoWait, ct)), ErrorOnPause);
+        // A detached rollout is driven by a controller: this call records and hands it over, then returns.
+        WriteOutcome(Run((s, ct) => s.StartAsync(request, !NoWait && !Detach, ct)), ErrorOnPause);
     }
 }
 

@@ -21,7 +21,7 @@ public sealed class SetCanaryWeightCommand : KubesteadCmdlet
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Name")]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Pipeline")]
-    [ValidateRange(0, 100)]
+    [ValidatePercent]
     public double Weight { get; set; }
 
     [Parameter]
@@ -129,10 +129,13 @@ public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
 /// <summary>Precision and expected samples for a weight, window and request rate (no cluster needed).</summary>
 [Cmdlet(VerbsCommon.Get, "CanarySplitPlan")]
 [OutputType(typeof(CanarySplitPlan))]
-public sealed class GetCanarySplitPlanCommand : PSCmdlet
+public sealed class GetCanarySplitPlanCommand : PSCmdlet, IDisposable
 {
+    // The plan runs on the pipeline thread; Ctrl+C arrives on another and cancels it here.
+    private readonly CancellationTokenSource _stop = new();
+
     [Parameter(Mandatory = true, Position = 0)]
-    [ValidateRange(0, 100)]
+    [ValidatePercent]
     public double Weight { get; set; }
 
     [Parameter(Mandatory = true)]
@@ -153,6 +156,7 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
     public string MeshProvider { get; set; } = "istio";
 
     [Parameter]
+    [ValidateRange(1, int.MaxValue)]
     public int? StableReplicas { get; set; }
 
     /// <summary>Plan with a created baseline (<c>baseline: {create: true}</c>): it takes the canary's share and the judges compare with it.</summary>
@@ -164,13 +168,21 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet
         try
         {
             WriteObject(Map.Plan(KubesteadConnector.Offline().PlanSplit(new SplitPlanRequest(Weight, Window, RequestsPerSecond,
-                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas, Baseline: Baseline.IsPresent))));
+                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas, Baseline: Baseline.IsPresent), _stop.Token)));
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
         }
         catch (KubesteadException e)
         {
             ThrowTerminatingError(new ErrorRecord(e, e.ErrorId, ErrorCategories.For(e.Kind), null));
         }
     }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    public void Dispose() => _stop.Dispose();
 }
 
 /// <summary>Verdicts per metric of a rollout (the step judges' and the background e-processes', told apart by Scope), or a verdict on counts given ad hoc.</summary>

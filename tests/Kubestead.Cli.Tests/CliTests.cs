@@ -154,6 +154,20 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Plan_says_never_for_a_canary_without_traffic_and_gives_a_number_at_high_traffic()
+    {
+        // Issue #27 item 7: one sentinel (null, "never"), not Int64.MaxValue and not 0 requests.
+        var (code, stdout, _) = await Run(null, null, "plan", "--weight", "0", "--rps", "100");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain(long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), stdout);
+        var json = JsonNode.Parse((await Run(null, null, "plan", "--weight", "0", "--rps", "100", "-o", "json")).Out)!;
+        Assert.Null(json["minimumRequestsForPass"]);
+        Assert.Null(json["minimumWindowsForPass"]);
+        var busy = JsonNode.Parse((await Run(null, null, "plan", "--weight", "5", "--rps", "20000", "-o", "json")).Out)!;
+        Assert.InRange(busy["minimumRequestsForPass"]!.GetValue<long>(), 1, 100_000_000);
+    }
+
+    [Fact]
     public async Task Plan_with_a_created_baseline_shows_its_share_and_refuses_a_mesh_that_cannot_split_three_ways()
     {
         var (code, stdout, _) = await Run(null, null, "plan", "--weight", "10", "--rps", "100", "--baseline");

@@ -35,9 +35,17 @@ Describe 'Get-KubesteadRolloutHistory' {
         @(Get-KubesteadRolloutHistory shop -Namespace shop -WindowsOnly).Count | Should -Be 0 # this spec analyses nothing
     }
 
-    It 'rejects -WindowsOnly with -EventsOnly with a stable error id' {
+    It 'rejects -WindowsOnly with -EventsOnly at binding, by parameter sets (issue #27 item 8)' {
         { Get-KubesteadRolloutHistory shop -Namespace shop -WindowsOnly -EventsOnly -ErrorAction Stop } |
-            Should -Throw -ErrorId 'HistoryFilterConflict,Kubestead.PowerShell.GetKubesteadRolloutHistoryCommand'
+            Should -Throw -ErrorId 'AmbiguousParameterSet,Kubestead.PowerShell.GetKubesteadRolloutHistoryCommand'
+        (Get-Command Get-KubesteadRolloutHistory).ParameterSets.Name | Should -Contain 'Windows'
+    }
+
+    It 'shows records as a table whose headers are property names (issue #27 item 8)' {
+        $view = Get-FormatData Kubestead.PowerShell.KubesteadRolloutHistoryRecord
+        $view | Should -Not -BeNullOrEmpty
+        $table = Get-KubesteadRolloutHistory shop -Namespace shop | Format-Table | Out-String -Width 300
+        $table | Should -Match 'At\s+Kind\s+CanaryWeight\s+Metric\s+Outcome'
     }
 
     It 'reports a missing rollout as a non-terminating error' {
@@ -64,6 +72,33 @@ Describe 'Export-KubesteadReport' {
         $path = Join-Path $TestDrive 'whatif.html'
         Export-KubesteadReport shop -Namespace shop -Path $path -WhatIf
         Test-Path $path | Should -BeFalse
+    }
+
+    It 'creates a missing folder, as a CI artifact path needs (issue #27 item 8)' {
+        $path = Join-Path $TestDrive 'artifacts/reports/shop.html'
+        Export-KubesteadReport shop -Namespace shop -Path $path -Confirm:$false
+        Test-Path $path | Should -BeTrue
+    }
+
+    It 'writes one <Name>-report.html per rollout into a folder, and refuses a second input aimed at the same file' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'many')
+        $files = @(Get-KubesteadRollout shop -Namespace shop | Export-KubesteadReport -Path $folder -PassThru)
+        $files.FullName | Should -Be (Join-Path $folder 'shop-report.html')
+        $one = Join-Path $TestDrive 'one.html'
+        'shop', 'shop' | ForEach-Object { [pscustomobject]@{ Name = $_; Namespace = 'shop' } } |
+            Export-KubesteadReport -Path $one -ErrorAction SilentlyContinue -ErrorVariable e
+        $e.Count | Should -Be 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'ReportPathReused*'
+    }
+
+    It 'refuses a path that is not on the file system, writing nothing in the current folder' {
+        Push-Location $TestDrive
+        try {
+            Export-KubesteadReport shop -Namespace shop -Path 'Env:/kubestead-report' -ErrorAction SilentlyContinue -ErrorVariable e
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'ReportPathNotFileSystem*'
+            Test-Path (Join-Path $TestDrive 'kubestead-report') | Should -BeFalse
+            Test-Path Env:/kubestead-report | Should -BeFalse
+        } finally { Pop-Location }
     }
 
     It 'keeps an existing file with -NoClobber and says why' {

@@ -105,11 +105,54 @@ Describe 'Cmdlets that need no cluster' {
             Should -Throw -ErrorId 'BaselineNotSupported,Kubestead.PowerShell.GetCanarySplitPlanCommand'
     }
 
+    It 'plans past 12,500 requests/s with a real RequestsToPass, and says $null when the canary gets no traffic (issue #27 item 7)' {
+        $busy = Get-CanarySplitPlan 5 -RequestsPerSecond 20000
+        $busy.RequestsToPass | Should -Not -BeNullOrEmpty
+        $busy.RequestsToPass | Should -BeLessThan 100000000
+        $busy.RequestsToPass | Should -BeGreaterOrEqual ($busy.WindowsToPass * $busy.ExpectedCanaryRequests)
+        $none = Get-CanarySplitPlan 0 -RequestsPerSecond 100
+        $none.RequestsToPass | Should -BeNullOrEmpty
+        $none.WindowsToPass | Should -BeNullOrEmpty
+        $none.TimeToPassFloor | Should -BeNullOrEmpty
+    }
+
+    It 'plans a day-long window at a million requests/s (bounded work; it spun for minutes before)' {
+        # In a child pwsh so that a regression fails this test (and is killed) instead of hanging the suite.
+        $child = Start-ChildPwsh "Import-Module '$(Get-TestModulePath)'; (Get-CanarySplitPlan 5 -RequestsPerSecond 1e6 -Window '1.00:00:00').RequestsToPass"
+        $exited = $child.WaitForExit(120000)
+        if (-not $exited) { $child.Kill() }
+        $exited | Should -BeTrue -Because 'the plan must return, not spin'
+        $child.StandardOutput.ReadToEnd().Trim() | Should -Match '^\d+$'
+    }
+
+    It 'refuses -StableReplicas below 1 and warns when the settable share is far from the request (issue #27 item 8)' {
+        { Get-CanarySplitPlan 5 -RequestsPerSecond 10 -MeshProvider none -StableReplicas 0 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand'
+        (Get-CanarySplitPlan 0.3 -RequestsPerSecond 100).Warnings -join "`n" | Should -Match 'cannot be set exactly'
+        (Get-CanarySplitPlan 5 -RequestsPerSecond 100).Warnings -join "`n" | Should -Not -Match 'cannot be set exactly'
+    }
+
+    It 'checks -Weight as a double: 100.4 and NaN are refused at binding, 100 and 0.25 pass (issue #27 item 9)' {
+        foreach ($bad in 100.4, [double]::NaN, -0.1) {
+            { Get-CanarySplitPlan $bad -RequestsPerSecond 10 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand' -Because "$bad"
+            { Set-CanaryWeight shop $bad -WhatIf -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.SetCanaryWeightCommand' -Because "$bad"
+        }
+        (Get-CanarySplitPlan 100 -RequestsPerSecond 10).AchievableWeight | Should -Be 100
+        (Get-CanarySplitPlan 0.25 -RequestsPerSecond 10 -MeshProvider linkerd).AchievableWeight | Should -Be 0.25
+    }
+
     It 'reads a number given as -Window as seconds, not ticks' {
         $bySeconds = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 300
         $byText = Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 5m
         $bySeconds.ExpectedCanaryRequests | Should -Be 150
         $byText.ExpectedCanaryRequests | Should -Be 150
+    }
+
+    It 'reads a quoted day unit, and refuses an unquoted 1d (PowerShell''s decimal 1) instead of taking it as one second (issue #27 item 8)' {
+        (Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window '1d').ExpectedCanaryRequests | Should -Be 43200
+        { Get-CanarySplitPlan 5 -RequestsPerSecond 10 -Window 1d -ErrorAction Stop } | Should -Throw -ExpectedMessage "*decimal*Quote durations*"
     }
 
     It 'refuses a sub-second duration, naming the parameter' {

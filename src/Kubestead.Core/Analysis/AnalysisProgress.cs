@@ -38,9 +38,9 @@ public static class AnalysisProgress
             var plan = CanarySamplePlanner.Plan(rate, Math.Clamp(status.CanaryWeight / 100, 0.0001, 0.9999), analysis.Plan.Interval, PlannedRouting.Binomial,
                 controlRate, judge.DetectRatio, judge.Alpha);
             // The metric furthest from its estimate decides when the step can end.
-            if (plan.CanaryRequestsToPass == long.MaxValue) continue;
-            if (slowest is null || (double)seen / plan.CanaryRequestsToPass < (double)slowest.Value.Seen / slowest.Value.Needed)
-                slowest = (seen, plan.CanaryRequestsToPass);
+            if (plan.CanaryRequestsToPass is not { } needed) continue;
+            if (slowest is null || (double)seen / needed < (double)slowest.Value.Seen / slowest.Value.Needed)
+                slowest = (seen, needed);
         }
         return slowest;
     }

@@ -74,7 +74,7 @@ public interface IKubesteadOffline
 {
     SpecTestReport ValidateSpec(string yaml, string? fileName);
 
-    SplitPlanResult PlanSplit(SplitPlanRequest request);
+    SplitPlanResult PlanSplit(SplitPlanRequest request, CancellationToken ct = default);
 
     AnalysisReport AnalyzeCounts(VersionSample canary, VersionSample control, string judge = "sequential");
 }

@@ -17,7 +17,7 @@ public sealed class KubesteadOffline : IKubesteadOffline
         return new SpecTestReport(result.Spec?.Name, result.Spec?.Namespace, result.IsValid, checks);
     }
 
-    public SplitPlanResult PlanSplit(SplitPlanRequest r)
+    public SplitPlanResult PlanSplit(SplitPlanRequest r, CancellationToken ct = default)
     {
         if (r.CanaryWeight is < 0 or > 100 || double.IsNaN(r.CanaryWeight))
             throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput, $"weight {r.CanaryWeight} is out of range 0..100");
@@ -38,6 +38,9 @@ public sealed class KubesteadOffline : IKubesteadOffline
             {
                 var replicas = r.StableReplicas ?? throw new KubesteadException("StableReplicasRequired", KubesteadErrorKind.InvalidInput,
                     "without a mesh the plan needs the stable replica count (--stable-replicas / -StableReplicas)");
+                if (replicas < 1)
+                    throw new KubesteadException("StableReplicasOutOfRange", KubesteadErrorKind.InvalidInput,
+                        $"the stable replica count is {replicas}: it must be at least 1 (a canary's share of ready pods needs stable pods)");
                 minimum = ReplicaRatioPlanner.MinimumPercent(replicas, CapacityMode.KeepStable, r.Baseline);
                 explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas{(r.Baseline ? " and a baseline sized like the canary" : "")} the smallest share is about {minimum:0.#}%";
                 try
@@ -72,6 +75,9 @@ public sealed class KubesteadOffline : IKubesteadOffline
                 explanation = "HTTPRoute and TrafficSplit weights are relative integers: shares down to 0.01%";
                 break;
         }
+        // A share this far from the request changes what the step tests: say so rather than plan silently at another weight.
+        if (r.CanaryWeight > 0 && Math.Abs(achievable - r.CanaryWeight) > Math.Max(0.25 * r.CanaryWeight, 0.005))
+            warnings.Add($"weight {r.CanaryWeight.ToString("0.###", CultureInfo.InvariantCulture)}% cannot be set exactly here: the closest share is {achievable.ToString("0.###", CultureInfo.InvariantCulture)}% ({explanation})");
         var routing = r.Routing switch
         {
             CanaryRoutingMode.WeightedRoundRobin => PlannedRouting.WeightedRoundRobin,
@@ -81,8 +87,8 @@ public sealed class KubesteadOffline : IKubesteadOffline
         // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
         // the traffic of both (2w) and, under H0, half of its failures on the canary.
         var plan = r.Baseline && achievable > 0
-            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio)
-            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio);
+            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct)
+            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct);
         warnings.AddRange(plan.Warnings);
         if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,

@@ -23,6 +23,9 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
             case StartOperation start:
             {
                 var (spec, _) = await reader.ReadAsync(start.Request, ct).ConfigureAwait(false);
+                // A detached start is refused without a live controller before anything else, as the start itself is.
+                if (start.Request.Detach)
+                    await Kubestead.Controller.ControllerPresence.RequireAsync(api, clock, start.Request.ControllerNamespace, spec.Namespace, ct).ConfigureAwait(false);
                 var runtime = runtimes.Create(spec);
                 var ns = spec.Namespace;
                 var rollout = $"rollout {spec.Name} in namespace {ns}";
@@ -89,6 +92,9 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 foreach (var (step, i) in runtime.Plan.Steps.Select((s, i) => (s, i)))
                     changes.Add(new PlannedChange($"rollout {spec.Name}", "step", $"step {i + 1}: {step.Describe()}{StepWrite(spec, step)}" +
                         (spec.CreateBaseline && step is SetWeightPlanStep sw ? " " + BaselineStepText(spec, sw.Weight, stableReplicas) : ""), null));
+                if (start.Request.Detach)
+                    changes.Add(new($"configmaps/{RolloutStateStore.ObjectName(spec.Name)} in namespace {ns}", "patch",
+                        $"hand the rollout to the controllers (label {Kubestead.Controller.ControllerHandoff.DriverLabel}={Kubestead.Controller.ControllerHandoff.ControllerValue}); a controller replica drives the steps above", null));
                 return changes;
             }
             case SetWeightOperation w:

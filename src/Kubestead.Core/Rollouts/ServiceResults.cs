@@ -159,15 +159,15 @@ public sealed record SplitPlanResult(
     double ExpectedCanaryRequests,
     double EmptyWindowProbability,
     TimeSpan? TimeToDetect,
-    long MinimumRequestsForPass,
+    long? MinimumRequestsForPass,
     IReadOnlyList<string> Warnings,
     double? BaselineWeight = null)
 {
-    /// <summary>The fewest windows in which a Pass is possible at this share, however much traffic each holds.</summary>
-    public long MinimumWindowsForPass { get; init; }
+    /// <summary>The fewest windows in which a Pass is possible at this share, however much traffic each holds; null: never.</summary>
+    public long? MinimumWindowsForPass { get; init; }
 
-    /// <summary><see cref="MinimumWindowsForPass"/> times the window.</summary>
-    public TimeSpan MinimumTimeForPass { get; init; }
+    /// <summary><see cref="MinimumWindowsForPass"/> times the window; null: never.</summary>
+    public TimeSpan? MinimumTimeForPass { get; init; }
 }
 
 /// <summary>One write a command would make (what -WhatIf and --dry-run show).</summary>
