@@ -17,11 +17,12 @@ public sealed class GetKubesteadRolloutHistoryCommand : KubesteadCmdlet
     public string Name { get; set; } = "";
 
     /// <summary>Only analysis windows (-WindowsOnly) or only events (-EventsOnly); both by default. Separate parameter sets, so
-    /// the binder refuses both together before anything is read.</summary>
-    [Parameter(ParameterSetName = "Windows")]
+    /// the binder refuses both together before anything is read. Mandatory in their own set, so each set is told apart by
+    /// its switch (neither given: the default set, both kinds).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Windows")]
     public SwitchParameter WindowsOnly { get; set; }
 
-    [Parameter(ParameterSetName = "Events")]
+    [Parameter(Mandatory = true, ParameterSetName = "Events")]
     public SwitchParameter EventsOnly { get; set; }
 
     protected override void ProcessInput()

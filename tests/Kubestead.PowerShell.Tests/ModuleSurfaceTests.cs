@@ -28,6 +28,7 @@ public sealed class ModuleSurfaceTests : IDisposable
     {
         "Start-KubesteadRollout", "Suspend-KubesteadRollout", "Resume-KubesteadRollout", "Stop-KubesteadRollout", "Complete-KubesteadRollout",
         "Set-CanaryWeight", "Set-CanaryHeaderRoute", "Remove-CanaryHeaderRoute", "Start-KubesteadSandbox", "Stop-KubesteadSandbox",
+        "Approve-KubesteadRollout",
         // It drives a rollout that no other process drives, so -WhatIf must be able to stop it.
         "Wait-KubesteadRollout",
         // Not the cluster but a file: like Export-Csv, -WhatIf shows the file it would write.
@@ -67,9 +68,9 @@ public sealed class ModuleSurfaceTests : IDisposable
             .Where(x => x.Item2.Count > 0);
 
     [Fact]
-    public void The_module_has_the_twenty_cmdlets_with_approved_verbs()
+    public void The_module_has_the_twenty_one_cmdlets_with_approved_verbs()
     {
-        Assert.Equal(20, _cmdlets.Count);
+        Assert.Equal(21, _cmdlets.Count);
         foreach (var (name, _, attr) in _cmdlets)
         {
             Assert.Contains((string)attr.ConstructorArguments[0].Value!, ApprovedVerbs);
@@ -236,7 +237,7 @@ public sealed class ModuleSurfaceTests : IDisposable
         var names = maml.Descendants(command + "details").Select(d => d.Element(command + "name")!.Value).Order().ToList();
         Assert.Equal(_cmdlets.Select(c => c.Name).Order().ToList(), names);
         var reparsed = XDocument.Parse(maml.ToString());
-        Assert.Equal(20, reparsed.Descendants(command + "command").Count());
+        Assert.Equal(21, reparsed.Descendants(command + "command").Count());
         Assert.True(File.Exists(Path.Combine(Root, "docs", "en-US", "about_Kubestead.md")));
         Assert.True(File.Exists(Path.Combine(Root, "docs", "en-US", "about_Kubestead_RolloutSpec.md")));
         Assert.Contains("LONG DESCRIPTION", MamlWriter.AboutText(File.ReadAllText(Path.Combine(Root, "docs", "en-US", "about_Kubestead.md"))));

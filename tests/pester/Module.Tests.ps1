@@ -8,8 +8,8 @@ BeforeAll {
 }
 
 Describe 'Module surface' {
-    It 'exports the 20 cmdlets of the manifest, all compiled' {
-        $cmdlets.Count | Should -Be 20
+    It 'exports the 21 cmdlets of the manifest, all compiled' {
+        $cmdlets.Count | Should -Be 21
         foreach ($c in $cmdlets) { (Get-Command $c).CommandType | Should -Be 'Cmdlet' -Because $c }
     }
 

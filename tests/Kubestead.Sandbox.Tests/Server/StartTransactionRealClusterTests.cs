@@ -79,7 +79,7 @@ public class StartTransactionRealClusterTests
     /// A fresh namespace with the checkout Deployment (marked ready: the server has no controllers) and Service, which selects
     /// stable's pods only as SMI's stable backend must (issue #25).
     /// </summary>
-    private static async Task<string> SeedAsync(IKubernetesApi api)
+    private static async Task<string> SeedAsync(IKubernetesApi api, string? mesh = null)
     {
         var ns = await Kubestead.Tests.Shared.RealApiServer.CreateNamespaceAsync(api, "ks16", maxLength: 20);
         await api.CreateAsync(ResourceType.Deployment, ns, JsonNode.Parse("""
@@ -90,10 +90,13 @@ public class StartTransactionRealClusterTests
             """)!.AsObject());
         await api.PatchSubresourceAsync(ResourceType.Deployment, ns, "checkout", "status", new MergePatch(JsonNode.Parse(
             """{"status":{"observedGeneration":1,"replicas":4,"readyReplicas":4,"availableReplicas":4,"updatedReplicas":4}}""")!.AsObject()));
-        await api.CreateAsync(ResourceType.Service, ns, JsonNode.Parse("""
+        var service = JsonNode.Parse("""
             {"apiVersion":"v1","kind":"Service","metadata":{"name":"checkout-service"},
              "spec":{"selector":{"app":"checkout","version":"stable"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}
-            """)!.AsObject());
+            """)!.AsObject();
+        // Without a mesh the canary's share is its pods behind this one Service, so it must select every version's pods.
+        if (mesh == "none") service["spec"]!["selector"]!.AsObject().Remove("version");
+        await api.CreateAsync(ResourceType.Service, ns, service);
         return ns;
     }
 
@@ -162,7 +165,7 @@ public class StartTransactionRealClusterTests
         var client = (IKubernetesApi)admin;
         foreach (var mesh in new[] { "smi", "none", "istio", "linkerd" })
         {
-            var countNs = await SeedAsync(client);
+            var countNs = await SeedAsync(client, mesh);
             if (mesh == "istio") await SeedIstioAsync(client, countNs);
             var counter = new FailingWriteApi(Client());
             await using (var svc = Service(counter))
@@ -172,7 +175,7 @@ public class StartTransactionRealClusterTests
             foreach (var afterApply in new[] { false, true })
                 for (var n = 1; n < clean.Count; n++) // the last write is the Lease release after success
                 {
-                    var ns = await SeedAsync(client);
+                    var ns = await SeedAsync(client, mesh);
                     if (mesh == "istio") await SeedIstioAsync(client, ns);
                     var before = await SnapshotAsync(client, ns);
                     var context = $"{mesh}: write {n} ({clean[n - 1]}) failed {(afterApply ? "after" : "before")} applying";
@@ -241,7 +244,10 @@ public class StartTransactionRealClusterTests
         AssertSame(before, after, "after abort");
         await user.AbortAsync(ns, "checkout"); // idempotent
 
-        // Case 4: a rollout of the same service without a mesh now starts.
+        // Case 4: a rollout of the same service without a mesh now starts (its Service now selects every version's pods,
+        // as a no-mesh rollout needs).
+        await client.PatchAsync(ResourceType.Service, ns, "checkout-service",
+            new MergePatch(JsonNode.Parse("""{"spec":{"selector":{"version":null}}}""")!.AsObject()));
         var none = await user.StartAsync(new StartRequest { SpecYaml = Spec(ns, "none") }, wait: false);
         Assert.Equal(RolloutPhase.Progressing, none.Phase);
         Assert.NotNull(await client.GetAsync(ResourceType.Deployment, ns, "checkout-canary"));
