@@ -92,6 +92,32 @@ public sealed class AnalysisRunner
     /// Analyses every complete window up to <paramref name="now"/>; with <paramref name="closePartial"/> also the
     /// shorter window that ends at <paramref name="now"/> (a weight or step change ends the window there).
     /// </summary>
+    /// <summary>Catch-ups at least this many windows long read their window edges ahead, one range request per query.</summary>
+    public const int PrefetchFromWindows = 3;
+
+    /// <summary>
+    /// Behind by several whole windows (a resume, an API outage, a driver that was down): a source that can read them
+    /// ahead (<see cref="IMetricWindowPrefetch"/>, e.g. Prometheus's query_range) does so once. Windows cut by a warm-up
+    /// are not on the interval grid, so those catch-ups read window by window; a failed read-ahead only costs that.
+    /// </summary>
+    private async Task PrefetchCatchUpAsync(RolloutStatus status, DateTimeOffset cursor, DateTimeOffset now, CancellationToken ct)
+    {
+        var windows = (int)Math.Min(int.MaxValue, (now - cursor).Ticks / Plan.Interval.Ticks);
+        if (windows < PrefetchFromWindows || status.WarmupUntil is { } until && until > cursor) return;
+        foreach (var m in Metrics)
+        {
+            if (m.Query.Target is not IMetricWindowPrefetch source) continue;
+            try
+            {
+                await source.PrefetchAsync(cursor, Plan.Interval, windows, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // The windows below read their edges one by one and report their own errors.
+            }
+        }
+    }
+
     public async Task<AnalysisCatchUp> CatchUpAsync(RolloutStatus status, DateTimeOffset now, CancellationToken ct, bool closePartial = false)
     {
         if (status.AnalysisCursor is not { } cursor)
@@ -114,6 +140,7 @@ public sealed class AnalysisRunner
         var timeline = status.Timeline ?? new AnalysisTimeline();
         var warmingUp = status.WarmingUp;
         var warmupCount = status.WarmupWindows;
+        await PrefetchCatchUpAsync(status, cursor, now, ct).ConfigureAwait(false);
         while (cursor + Plan.Interval <= now || (closePartial && cursor < now))
         {
             var end = cursor + Plan.Interval < now ? cursor + Plan.Interval : now;

@@ -147,6 +147,15 @@ public sealed class SandboxApiServer : IAsyncDisposable
                 await http.Response.WriteAsync(body, ct).ConfigureAwait(false);
                 return;
             }
+            if (_prometheus is not null && path == PrometheusPath + "api/v1/query_range")
+            {
+                var q = http.Request.Query;
+                var (status, body) = _prometheus.QueryRange(q["query"].ToString(), q["start"].ToString(), q["end"].ToString(), q["step"].ToString());
+                http.Response.StatusCode = status;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(body, ct).ConfigureAwait(false);
+                return;
+            }
             if (await DiscoveryAsync(http, path).ConfigureAwait(false)) return;
             var route = ApiRoute.Parse(path, (await Cluster.DiscoverAsync(ct).ConfigureAwait(false)).Resources);
             if (route is null)

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Kubestead.Sandbox.Simulation;
 
 /// <summary>
-/// Answers Prometheus instant queries (<c>/api/v1/query</c>) from the simulated traffic, so a driver outside the
+/// Answers Prometheus instant and range queries (<c>/api/v1/query</c>, <c>/api/v1/query_range</c>) from the simulated traffic, so a driver outside the
 /// sandbox process (`kubestead start`, the cmdlets) judges the same counts the in-process demo does. Queries are read by
 /// <see cref="PromQlParser"/>: a selector (every matching series with its labels), <c>rate</c>/<c>increase</c> over a
 /// range (exact differences of the simulated counters, without Prometheus's extrapolation), and <c>sum</c> with an
@@ -43,6 +43,58 @@ public sealed class SimulatedPrometheus(Func<DateTimeOffset, string> expositionA
             ["status"] = "success",
             ["data"] = new JsonObject { ["resultType"] = "vector", ["result"] = result },
         }.ToJsonString());
+    }
+
+    /// <summary>
+    /// The JSON body Prometheus would send for a range query (<c>/api/v1/query_range</c>): the query evaluated at
+    /// <paramref name="start"/>, start + step, ... up to <paramref name="end"/>, each series with its
+    /// <c>[time, "value"]</c> points (a matrix), as Prometheus evaluates a range query step by step.
+    /// </summary>
+    public (int Status, string Body) QueryRange(string? query, string? start, string? end, string? step)
+    {
+        if (string.IsNullOrWhiteSpace(query)) return BadData("parameter \"query\" is required");
+        if (!TryTime(start, out var from)) return BadData($"cannot parse \"{start}\" to a valid timestamp");
+        if (!TryTime(end, out var to)) return BadData($"cannot parse \"{end}\" to a valid timestamp");
+        if (!double.TryParse(step, NumberStyles.Float, CultureInfo.InvariantCulture, out var stepSeconds) || stepSeconds <= 0)
+            return BadData("zero or negative query resolution step widths are not accepted. Try a positive integer");
+        if (to < from) return BadData("end timestamp must not be before start time");
+        if ((to - from).TotalSeconds / stepSeconds > 11_000)
+            return BadData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        PromQlQuery parsed;
+        try
+        {
+            parsed = PromQlParser.Parse(query);
+        }
+        catch (PromQlNotSupportedException e)
+        {
+            return BadData(e.Message);
+        }
+        var series = new Dictionary<string, (JsonObject Labels, JsonArray Values)>(StringComparer.Ordinal);
+        var stepMs = (long)Math.Round(stepSeconds * 1000);
+        for (var atMs = from.ToUnixTimeMilliseconds(); atMs <= to.ToUnixTimeMilliseconds(); atMs += stepMs)
+        {
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(atMs);
+            foreach (var (labels, value) in Evaluate(parsed, at))
+            {
+                var key = labels.ToJsonString();
+                if (!series.TryGetValue(key, out var s)) series[key] = s = (labels, new JsonArray());
+                s.Values.Add(new JsonArray(atMs / 1000.0, value.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+        var result = new JsonArray(series.Values.Select(s => (JsonNode?)new JsonObject { ["metric"] = s.Labels, ["values"] = s.Values }).ToArray());
+        return (200, new JsonObject
+        {
+            ["status"] = "success",
+            ["data"] = new JsonObject { ["resultType"] = "matrix", ["result"] = result },
+        }.ToJsonString());
+    }
+
+    private static bool TryTime(string? text, out DateTimeOffset at)
+    {
+        at = default;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)) return false;
+        at = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000));
+        return true;
     }
 
     private IEnumerable<(JsonObject Labels, double Value)> Evaluate(PromQlQuery query, DateTimeOffset at)

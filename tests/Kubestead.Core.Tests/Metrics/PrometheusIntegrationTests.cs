@@ -166,6 +166,29 @@ public class PrometheusIntegrationTests
     }
 
     [PrometheusFact]
+    public async Task A_range_catch_up_gives_the_real_prometheus_windows_the_instant_queries_give()
+    {
+        // query_range is evaluated step by step like instant queries (same lookback): the edges it returns must be
+        // the ones the instant queries read, so a catch-up judges the same counts either way.
+        var (text, at) = Generate(linkerd: false);
+        await using var prom = await PrometheusServer.StartAsync(text);
+        var ahead = Source(prom.Address, "istio");
+        var start = T0.AddMinutes(3);
+        await ahead.PrefetchAsync(start, TimeSpan.FromMinutes(1), 6, CancellationToken.None);
+        var one = Source(prom.Address, "istio");
+        for (var i = 0; i < 6; i++)
+        {
+            var (from, to) = (start.AddMinutes(i), start.AddMinutes(i + 1));
+            var read = await ahead.WindowAsync(from, to, CancellationToken.None);
+            var single = await one.WindowAsync(from, to, CancellationToken.None);
+            Assert.Equal(at("shop-canary", to).Requests - at("shop-canary", from).Requests, read.Canary.Requests);
+            Assert.Equal((single.Canary.Requests, single.Canary.Failures, single.Control.Requests, single.Control.Failures),
+                (read.Canary.Requests, read.Canary.Failures, read.Control.Requests, read.Control.Failures));
+            Assert.Equal(single.Canary.Latency!.CumulativeCounts, read.Canary.Latency!.CumulativeCounts);
+        }
+    }
+
+    [PrometheusFact]
     public async Task Linkerd_counts_come_back_exact_to_the_request()
     {
         var (text, at) = Generate(linkerd: true);

@@ -16,7 +16,10 @@ public sealed class InProcessPrometheus(SimulatedPrometheus prometheus) : HttpMe
 
     private readonly List<string> _queries = new();
 
-    /// <summary>The PromQL of every request so far, in order.</summary>
+    /// <summary>Marks a range query (<c>/api/v1/query_range</c>) in <see cref="Queries"/>.</summary>
+    public const string RangePrefix = "range: ";
+
+    /// <summary>The PromQL of every request so far, in order (range queries prefixed with <see cref="RangePrefix"/>).</summary>
     public IReadOnlyList<string> Queries
     {
         get
@@ -29,8 +32,11 @@ public sealed class InProcessPrometheus(SimulatedPrometheus prometheus) : HttpMe
     {
         var parameters = HttpUtility.ParseQueryString(request.RequestUri!.Query);
         var query = parameters["query"];
-        lock (_queries) _queries.Add(query ?? "");
-        var (status, body) = prometheus.Query(query, parameters["time"]);
+        var range = request.RequestUri.AbsolutePath.EndsWith("/query_range", StringComparison.Ordinal);
+        lock (_queries) _queries.Add((range ? RangePrefix : "") + (query ?? ""));
+        var (status, body) = range
+            ? prometheus.QueryRange(query, parameters["start"], parameters["end"], parameters["step"])
+            : prometheus.Query(query, parameters["time"]);
         return Task.FromResult(new HttpResponseMessage((HttpStatusCode)status) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
     }
 }

@@ -5,7 +5,7 @@ using Kubestead.Metrics.Connection;
 namespace Kubestead.Metrics.Prometheus;
 
 /// <summary>
-/// Instant queries over Prometheus's HTTP API (<c>/api/v1/query</c>), which Prometheus-compatible stores (Thanos, Mimir,
+/// Instant and range queries over Prometheus's HTTP API (<c>/api/v1/query</c>, <c>/api/v1/query_range</c>), which Prometheus-compatible stores (Thanos, Mimir,
 /// Cortex, VictoriaMetrics) answer too. Credentials, TLS and headers come from the <see cref="MetricsHttpConnection"/>;
 /// failures name the server, the spec field and the HTTP status, never a credential.
 /// </summary>
@@ -35,8 +35,50 @@ public sealed class PrometheusClient
     public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> QueryAsync(
         string promQl, DateTimeOffset at, CancellationToken ct)
     {
-        var url = new Uri(_address, "api/v1/query?query=" + Uri.EscapeDataString(promQl)
-                                    + "&time=" + (at.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
+        var result = await ResultAsync("api/v1/query?query=" + Uri.EscapeDataString(promQl) + "&time=" + Seconds(at), ct).ConfigureAwait(false);
+        return result.OfType<JsonObject>().Select(r => (Labels(r), Value(r["value"]?[1]))).ToList();
+    }
+
+    /// <summary>
+    /// The instant vector at each of <paramref name="steps"/> + 1 evaluation times from <paramref name="start"/>, one
+    /// <c>/api/v1/query_range</c> request: Prometheus evaluates a range query at each step exactly as an instant query at
+    /// that time (same lookback), so a catch-up over many windows reads every window edge at once. A time at which no
+    /// series had a sample maps to an empty vector.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>>> QueryRangeAsync(
+        string promQl, DateTimeOffset start, TimeSpan step, int steps, CancellationToken ct)
+    {
+        var end = start + step * steps;
+        var result = await ResultAsync("api/v1/query_range?query=" + Uri.EscapeDataString(promQl) + "&start=" + Seconds(start) + "&end=" + Seconds(end)
+                                       + "&step=" + step.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+        var byTime = new Dictionary<long, List<(IReadOnlyDictionary<string, string>, double)>>();
+        for (var i = 0; i <= steps; i++) byTime[(start + step * i).ToUnixTimeMilliseconds()] = [];
+        foreach (var series in result.OfType<JsonObject>())
+        {
+            var labels = Labels(series);
+            foreach (var point in series["values"] as JsonArray ?? [])
+            {
+                var ms = (long)Math.Round(point![0]!.GetValue<double>() * 1000);
+                if (byTime.TryGetValue(ms, out var vector)) vector.Add((labels, Value(point[1])));
+            }
+        }
+        return byTime.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<(IReadOnlyDictionary<string, string>, double)>)kv.Value);
+    }
+
+    private static string Seconds(DateTimeOffset at) => (at.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static IReadOnlyDictionary<string, string> Labels(JsonObject series) =>
+        (series["metric"] as JsonObject ?? new JsonObject()).ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "");
+
+    private static double Value(JsonNode? node)
+    {
+        var raw = node?.GetValue<string>() ?? "0";
+        return raw switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN, _ => double.Parse(raw, CultureInfo.InvariantCulture) };
+    }
+
+    private async Task<JsonArray> ResultAsync(string pathAndQuery, CancellationToken ct)
+    {
+        var url = new Uri(_address, pathAndQuery);
         var answer = await _connection.GetAsync(url, _timeout, ct).ConfigureAwait(false);
         JsonNode? json;
         try
@@ -53,13 +95,6 @@ public sealed class PrometheusClient
             throw new MetricsUnavailableException(
                 $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
         }
-        var result = json["data"]?["result"] as JsonArray ?? new JsonArray();
-        return result.OfType<JsonObject>().Select(r =>
-        {
-            var labels = (r["metric"] as JsonObject ?? new JsonObject()).ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "");
-            var raw = r["value"]?[1]?.GetValue<string>() ?? "0";
-            var value = raw switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN, _ => double.Parse(raw, CultureInfo.InvariantCulture) };
-            return ((IReadOnlyDictionary<string, string>)labels, value);
-        }).ToList();
+        return json["data"]?["result"] as JsonArray ?? new JsonArray();
     }
 }

@@ -9,10 +9,18 @@ namespace Kubestead.Metrics.Prometheus;
 /// Queries must therefore return counters per pod (builtins are summed by pod here, never across pods; never
 /// rate/irate/increase). A window costs 4 queries per version, 6 when a judge reads latency. Istio's metrics are read with
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
-/// serves clusters without a mesh.
+/// serves clusters without a mesh. A catch-up over several windows reads every edge with one range query per query
+/// (<see cref="PrefetchAsync"/>), which Prometheus evaluates exactly as the instant queries it replaces.
 /// </summary>
 public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusProviderSpec provider, string ns, string canary, string control)
+    : IMetricWindowPrefetch
 {
+    /// <summary>Prometheus answers at most 11,000 points per series; a longer catch-up reads the rest window by window.</summary>
+    public const int MaxPrefetchWindows = 1000;
+
+    /// <summary>Instant vectors read ahead by <see cref="PrefetchAsync"/>, by query and evaluation time (unix ms).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Query, long AtMs), IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> _prefetched = new();
+
     /// <summary>
     /// ingress-nginx: the stable Ingress whose requests are counted. The controller labels a request routed by the canary
     /// Ingress with the stable Ingress's <c>ingress</c> and <c>service</c> and a non-empty <c>canary</c> label (the canary
@@ -33,15 +41,35 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     {
         var c = await SampleAsync(canary, start, end, ct).ConfigureAwait(false);
         var s = await SampleAsync(control, start, end, ct).ConfigureAwait(false);
+        // Edges before this window's end are never read again (the next window starts at its end).
+        var doneMs = end.ToUnixTimeMilliseconds();
+        foreach (var key in _prefetched.Keys.Where(k => k.AtMs < doneMs).ToList()) _prefetched.TryRemove(key, out _);
         return new MetricWindow(start, end, c, s);
     }
+
+    public async Task PrefetchAsync(DateTimeOffset from, TimeSpan interval, int windows, CancellationToken ct)
+    {
+        _prefetched.Clear();
+        windows = Math.Min(windows, MaxPrefetchWindows);
+        if (windows < 1 || interval <= TimeSpan.Zero) return;
+        foreach (var workload in new[] { canary, control })
+        {
+            var (requests, failures, buckets) = Aggregated(Queries(workload));
+            foreach (var query in buckets is not null && WithLatency ? new[] { requests, failures, buckets } : [requests, failures])
+                foreach (var (atMs, vector) in await client.QueryRangeAsync(query, from, interval, windows, ct).ConfigureAwait(false))
+                    _prefetched[(query, atMs)] = vector;
+        }
+    }
+
+    private Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> ReadAsync(string query, DateTimeOffset at, CancellationToken ct) =>
+        _prefetched.TryGetValue((query, at.ToUnixTimeMilliseconds()), out var vector) ? Task.FromResult(vector) : client.QueryAsync(query, at, ct);
 
     /// <summary>One workload's counts in the window, differenced series by series (<see cref="CounterSeriesDiff"/>).</summary>
     private async Task<VersionSample> SampleAsync(string workload, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
         var (requestsQuery, failuresQuery, bucketsQuery) = Aggregated(Queries(workload));
-        var requestsAtStart = await client.QueryAsync(requestsQuery, start, ct).ConfigureAwait(false);
-        var requestsAtEnd = await client.QueryAsync(requestsQuery, end, ct).ConfigureAwait(false);
+        var requestsAtStart = await ReadAsync(requestsQuery, start, ct).ConfigureAwait(false);
+        var requestsAtEnd = await ReadAsync(requestsQuery, end, ct).ConfigureAwait(false);
         // A pod first seen now, with no series at the start, started inside the window (a data plane creates a pod's
         // series at its first request): it counts from zero. One seen before but absent at the start was missed by
         // that scrape, and its value may hold earlier traffic: left out.
@@ -51,13 +79,13 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         var requests = CounterSeriesDiff.Total(requestsAtStart, requestsAtEnd, started);
         // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
         var scraped = atStart.Concat(started).ToHashSet(StringComparer.Ordinal);
-        var failures = CounterSeriesDiff.Total(await client.QueryAsync(failuresQuery, start, ct).ConfigureAwait(false),
-            await client.QueryAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
+        var failures = CounterSeriesDiff.Total(await ReadAsync(failuresQuery, start, ct).ConfigureAwait(false),
+            await ReadAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
         LatencyHistogram? latency = null;
         if (bucketsQuery is not null && WithLatency)
         {
-            var byLe = CounterSeriesDiff.Diff(await client.QueryAsync(bucketsQuery, start, ct).ConfigureAwait(false),
-                await client.QueryAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "", scraped);
+            var byLe = CounterSeriesDiff.Diff(await ReadAsync(bucketsQuery, start, ct).ConfigureAwait(false),
+                await ReadAsync(bucketsQuery, end, ct).ConfigureAwait(false), l => l.TryGetValue("le", out var le) ? le : "", scraped);
             var points = byLe.Where(p => p.Key.Length > 0)
                 .Select(p => (Le: p.Key == "+Inf" ? double.PositiveInfinity : BucketScaleToMs * double.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p.Value))
                 .OrderBy(p => p.Le).ToList();

@@ -23,12 +23,25 @@ public sealed class ClusterServedSimulatorProvider(HttpClient http, IKubernetesA
     {
         if (api is null)
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
-        MetricWindowQuery? resolved = null;
-        return async (start, end, ct) =>
+        return new ResolvedOnFirstUse(ct => ResolveAsync(api, spec, metric, ct)).WindowAsync;
+    }
+
+    /// <summary>The sandbox's address is read at the first window (or prefetch), then its source serves every window.</summary>
+    private sealed class ResolvedOnFirstUse(Func<CancellationToken, Task<MetricWindowQuery>> resolve) : IMetricWindowPrefetch
+    {
+        private MetricWindowQuery? _resolved;
+
+        public async Task<Analysis.MetricWindow> WindowAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
         {
-            resolved ??= await ResolveAsync(api, spec, metric, ct).ConfigureAwait(false);
-            return await resolved(start, end, ct).ConfigureAwait(false);
-        };
+            _resolved ??= await resolve(ct).ConfigureAwait(false);
+            return await _resolved(start, end, ct).ConfigureAwait(false);
+        }
+
+        public async Task PrefetchAsync(DateTimeOffset from, TimeSpan interval, int windows, CancellationToken ct)
+        {
+            _resolved ??= await resolve(ct).ConfigureAwait(false);
+            if (_resolved.Target is IMetricWindowPrefetch source) await source.PrefetchAsync(from, interval, windows, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task<MetricWindowQuery> ResolveAsync(IKubernetesApi cluster, RolloutSpec spec, MetricSpec metric, CancellationToken ct)
