@@ -65,6 +65,20 @@ public class BaselinePlanTests
         Assert.Equal(["get"], DrVerbs(without));
     }
 
+    [Theory]
+    [InlineData("basicAuth: { username: kubestead, password: { secret: { name: prometheus-auth, key: password } } }", true)]
+    [InlineData("bearerToken: { secret: { name: prometheus-token, key: token } }", true)]
+    [InlineData("basicAuth: { username: kubestead, password: { file: /var/run/secrets/prometheus/password } }", false)]
+    public void Get_on_secrets_is_asked_for_only_when_a_credential_is_read_from_a_secret(string auth, bool needsSecrets)
+    {
+        var yaml = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "istio.yaml"))
+            .Replace("            builtin: istio\n", $"            builtin: istio\n            {auth}\n");
+        Assert.Contains(auth, yaml);
+        var spec = Parse(yaml);
+        var secrets = StartPreflight.Permissions(spec, RolloutFootprint.For(spec), true).Where(p => p.Resource == "secrets").ToList();
+        Assert.Equal(needsSecrets ? [("", "secrets", "get")] : [], secrets);
+    }
+
     [Fact]
     public void The_created_objects_of_a_baseline_are_in_the_footprint_abort_and_undo_look_for()
     {

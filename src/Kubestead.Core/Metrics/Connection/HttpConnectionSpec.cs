@@ -15,6 +15,10 @@ public sealed record HttpConnectionSpec(
     /// <summary>The field of the authentication in use, which a 401 or 403 answer is about.</summary>
     public string? AuthField => BasicAuth?.Field ?? BearerToken?.Field ?? OAuth2?.Field;
 
+    /// <summary>Whether a credential is read from a Kubernetes Secret (so the driver needs <c>get</c> on secrets).</summary>
+    public bool ReadsSecrets =>
+        new[] { BasicAuth?.Username, BasicAuth?.Password, BearerToken, OAuth2?.ClientId, OAuth2?.ClientSecret }.Any(s => s?.Secret is not null);
+
     /// <summary>No authentication, TLS or header: the plain shared client does.</summary>
     public bool IsPlain => AuthField is null && Tls is null && (Headers is null || Headers.Count == 0);
 }

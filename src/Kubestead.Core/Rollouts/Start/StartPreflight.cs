@@ -276,6 +276,9 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
         yield return ("apps", "deployments/scale", "patch");
         if (spec.MeshProvider is MeshProviders.Linkerd or MeshProviders.Smi or MeshProviders.Nginx or MeshProviders.Linkerd1)
             foreach (var v in new[] { "get", "list", "create", "delete" }) yield return ("", "services", v);
+        // Credentials a metrics connection or a notification sink reads from a Secret are read at run time, in the
+        // rollout's namespace: without get on secrets every window would fail as "metrics unavailable".
+        if (ReadsSecrets(spec)) yield return ("", "secrets", "get");
         foreach (var mesh in footprint.MeshApis)
         {
             var creates = footprint.Creates.Any(c => c.Ref.Type == mesh.Type);
@@ -285,6 +288,15 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
             foreach (var v in verbs) yield return (mesh.Type.Group, mesh.Type.Plural, v);
         }
     }
+
+    internal static bool ReadsSecrets(RolloutSpec spec) =>
+        (spec.Analysis?.Metrics ?? []).Any(m => m.Provider switch
+        {
+            Metrics.Prometheus.PrometheusProviderSpec p => p.Connection?.ReadsSecrets == true,
+            Metrics.Web.WebProviderSpec w => w.Connection?.ReadsSecrets == true,
+            _ => false,
+        })
+        || spec.Notifications.Any(n => n.Url.SecretName is not null || n.SigningKey?.SecretName is not null);
 
     private async Task<JsonObject?> ObjectLookupAsync(ResourceType type, string? ns, string name, CancellationToken ct)
     {
