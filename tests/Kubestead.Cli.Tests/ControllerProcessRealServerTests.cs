@@ -195,7 +195,9 @@ public sealed class ControllerProcessRealServerTests
                 Assert.Equal(0, scrape.Value("kubestead_controller_leases_held", null));
                 Assert.True(scrape.Sum("kubestead_controller_api_requests_total", "verb=\"watch\",resource=\"configmaps\"") >= 1, scrape.Text);
                 Assert.True(scrape.Sum("kubestead_controller_api_requests_total", "verb=\"update\",resource=\"leases.coordination.k8s.io\",code=\"200\"") >= 1, scrape.Text);
-                Assert.True(scrape.Sum("kubestead_controller_reconcile_duration_seconds_count", "outcome=\"Driven\"") >= 1, scrape.Text);
+                // Every look is timed; which outcomes a replica saw depends on the run (the stalled one may have lost every
+                // rollout it drove, so it has LeaseLost and no Driven): the Driven looks are counted over all survivors below.
+                Assert.True(scrape.Sum("kubestead_controller_reconcile_duration_seconds_count", null) >= 1, scrape.Text);
                 Assert.Equal(System.Net.HttpStatusCode.OK, (await ControllerScrape.GetAsync(survivor, "/readyz")).Status);
             }
             // Events on each Deployment, written by the controllers (from whichever replica drove which part).
