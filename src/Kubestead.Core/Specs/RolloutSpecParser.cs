@@ -607,6 +607,15 @@ public static partial class RolloutSpecParser
             case "threshold":
                 if (body is not null) r.CheckKeys(body, bp, "successRate", "p99Ms", "minRequests");
                 var sr = PercentFields.Percent(r, body, "successRate", bp);
+                // Above 1 it is a percentage, but one that passes a canary failing most requests: an error rate written
+                // in the success rate's place (1.5 meaning "at most 1.5% errors").
+                if (sr is { } low && low < MinSuccessRatePercent)
+                {
+                    var show = low.ToString("0.###", CultureInfo.InvariantCulture);
+                    r.Problem(SpecReader.Child(body!, "successRate"), $"{bp}.successRate",
+                        $"successRate {show}% would pass a canary failing {(100 - low).ToString("0.###", CultureInfo.InvariantCulture)}% of its requests; it is the share that succeeds (for at most {show}% errors write {(100 - low).ToString("0.###", CultureInfo.InvariantCulture)})");
+                    sr = null;
+                }
                 var p99 = r.Number(body, "p99Ms", bp, 0.001, 3_600_000);
                 if (sr is null && p99 is null && body is not null && SpecReader.Child(body, "successRate") is null && SpecReader.Child(body, "p99Ms") is null)
                     r.Problem(body, $"{bp}.successRate", "give successRate (percent) and/or p99Ms");
@@ -623,6 +632,9 @@ public static partial class RolloutSpecParser
                 return null;
         }
     }
+
+    /// <summary>The lowest success-rate threshold accepted: below it the threshold passes a canary failing most requests.</summary>
+    public const double MinSuccessRatePercent = 50;
 
     private static PoliciesSpec ReadPolicies(SpecReader r, YamlMappingNode spec)
     {

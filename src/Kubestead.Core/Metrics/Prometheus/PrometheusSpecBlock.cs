@@ -30,6 +30,12 @@ internal sealed partial class PrometheusSpecBlock : IMetricProviderBlock
             if (query is not null && RateFunction().Match(query) is { Success: true } rate)
                 r.Problem(SpecReader.Child(prom, field), $"{pp}.{field}",
                     $"must return cumulative counters (Kubestead differences them per series); remove {rate.Groups[1].Value}(...)");
+        // A variable the query cannot fill would only fail at the first window, after traffic moved.
+        foreach (var (field, query) in new[] { ("requestsQuery", requests), ("failuresQuery", failures) })
+            foreach (Match v in TemplateVariable().Matches(query ?? ""))
+                if (!TemplateVariables.Contains(v.Groups[1].Value))
+                    r.Problem(SpecReader.Child(prom, field), $"{pp}.{field}",
+                        $"{{{{{v.Groups[1].Value}}}}} is not a template variable; use one of {string.Join(", ", TemplateVariables.Select(t => "{{" + t + "}}"))}");
         if (builtin is null && (requests is null || failures is null) && SpecReader.Child(prom, "builtin") is null)
             r.Problem(prom, $"{pp}.requestsQuery", "without a mesh, give requestsQuery and failuresQuery (PromQL templates)");
         var timeout = r.Duration(prom, "timeout", pp, TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(10);
@@ -38,6 +44,12 @@ internal sealed partial class PrometheusSpecBlock : IMetricProviderBlock
         var connection = HttpConnectionBlock.Read(r, prom, pp, bearerTokenFile, https);
         return new PrometheusProviderSpec(address, builtin, requests, failures, bearerTokenFile, timeout, connection);
     }
+
+    /// <summary>What a query template may use: the rollout's namespace, the version's Deployment (twice named) and its pod regex.</summary>
+    internal static readonly string[] TemplateVariables = ["namespace", "deployment", "workload", "podRegex"];
+
+    [GeneratedRegex(@"\{\{\s*([a-zA-Z]+)\s*\}\}")]
+    private static partial Regex TemplateVariable();
 
     [GeneratedRegex(@"\b(rate|irate|increase)\s*\(")]
     private static partial Regex RateFunction();
