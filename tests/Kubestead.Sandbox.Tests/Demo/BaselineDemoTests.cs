@@ -15,16 +15,6 @@ namespace Kubestead.Sandbox.Tests.Demo;
 /// </summary>
 public class BaselineDemoTests(ITestOutputHelper output)
 {
-    private sealed class Recorder : IRolloutObserver
-    {
-        public List<RolloutEvent> Events { get; } = new();
-
-        public void OnEvent(RolloutEvent e)
-        {
-            lock (Events) Events.Add(e);
-        }
-    }
-
     internal static string SpecFor(string mesh) => SandboxDemoTests.SpecFor($"{mesh}-baseline");
 
     /// <summary>Whether an object the mesh reads routes the canary and the baseline the same non-zero share (three ways).</summary>
@@ -84,7 +74,7 @@ public class BaselineDemoTests(ITestOutputHelper output)
             }
             if (IsThreeWay(mesh, type, obj)) threeWay = true;
         };
-        await using var service = env.CreateService(new Recorder());
+        await using var service = env.CreateService(new RecordingObserver());
         var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = SpecFor(mesh) }, wait: true));
         env.Traffic.CatchUp();
         var (baselineRequests, _) = env.Traffic.Simulator.BaselineTotals();
@@ -125,7 +115,7 @@ public class BaselineDemoTests(ITestOutputHelper output)
     [InlineData("linkerd", "healthy", 0)]
     public async Task The_demo_run_with_a_baseline_reports_its_traffic_and_that_it_is_gone(string mesh, string scenario, int exitCode)
     {
-        var result = await SandboxDemo.RunWithBaselineAsync(mesh, scenario, new Recorder());
+        var result = await SandboxDemo.RunWithBaselineAsync(mesh, scenario, new RecordingObserver());
         Assert.Equal(exitCode, result.Rollout.Phase switch { RolloutPhase.Completed => 0, RolloutPhase.Aborted => 3, RolloutPhase.Paused => 4, _ => -1 });
         // At 1 request/s (low-traffic) a baseline may see no request at all; otherwise it served its share.
         if (exitCode != 4) Assert.True(result.BaselineRequests > 0, "the baseline served requests");
@@ -138,7 +128,7 @@ public class BaselineDemoTests(ITestOutputHelper output)
     [InlineData("linkerd1", "the Linkerd 1.x router writes a two-way dtab")]
     public async Task The_demo_refuses_a_baseline_on_meshes_that_cannot_route_one(string mesh, string why)
     {
-        var e = await Assert.ThrowsAsync<KubesteadException>(() => SandboxDemo.RunWithBaselineAsync(mesh, "healthy", new Recorder()));
+        var e = await Assert.ThrowsAsync<KubesteadException>(() => SandboxDemo.RunWithBaselineAsync(mesh, "healthy", new RecordingObserver()));
         Assert.Equal("BaselineNotSupported", e.ErrorId);
         Assert.Contains(why, e.Message);
     }

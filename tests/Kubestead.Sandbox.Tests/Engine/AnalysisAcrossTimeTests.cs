@@ -12,16 +12,6 @@ namespace Kubestead.Sandbox.Tests.Engine;
 /// <summary>Warm-up, background analysis and decisions that are written before they are acted on (issue #12).</summary>
 public class AnalysisAcrossTimeTests
 {
-    private sealed class Recorder : IRolloutObserver
-    {
-        public List<RolloutEvent> Events { get; } = new();
-
-        public void OnEvent(RolloutEvent e)
-        {
-            lock (Events) Events.Add(e);
-        }
-    }
-
     private static RolloutStatus? StoredStatus(SandboxEnvironment env) =>
         env.Cluster.Peek(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop")?["data"]?["status.json"]?.GetValue<string>() is { } json
             ? JsonSerializer.Deserialize<RolloutStatus>(json, RolloutStateStore.Json)
@@ -52,7 +42,7 @@ public class AnalysisAcrossTimeTests
     public async Task A_background_fail_during_a_pause_step_aborts()
     {
         var env = SandboxEnvironment.Create("istio", "faulty");
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = env.CreateService(recorder);
         var spec = WithSteps(SandboxDemoTests.SpecFor("istio"), PauseSteps);
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
@@ -70,7 +60,7 @@ public class AnalysisAcrossTimeTests
     public async Task Warm_up_windows_are_not_judged_and_are_reported_as_warm_up()
     {
         var env = SandboxEnvironment.Create("istio", "healthy");
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = env.CreateService(recorder);
         var spec = SandboxDemoTests.SpecFor("istio").Replace("    interval: 10s\n", "    interval: 10s\n    warmup: 1m\n    warmupAfterWeightChange: true\n")
             .Replace("duration: 10m", "duration: 20m"); // a minute less of evidence per step: give the 5% step more time
@@ -99,7 +89,7 @@ public class AnalysisAcrossTimeTests
     {
         var queried = new List<(DateTimeOffset Start, DateTimeOffset End)>();
         var env = SandboxEnvironment.Create("istio", "healthy");
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = new KubesteadService(env.Cluster, new KubesteadServiceOptions
         {
             Clock = env.Clock,
@@ -188,7 +178,7 @@ public class AnalysisAcrossTimeTests
         Assert.True(savedCanary > 0);
 
         await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // the dead driver's lease expires
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var second = env.CreateService(recorder, "second");
         var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
         Assert.Equal(RolloutPhase.Completed, result.Phase);
@@ -236,7 +226,7 @@ public class AnalysisAcrossTimeTests
         spec.Replace("    interval: 10s\n", $"    interval: 10s\n    warmup: {(int)warmup.TotalSeconds}s\n" + (afterWeightChange ? "    warmupAfterWeightChange: true\n" : ""))
             .Replace("duration: 10m", "duration: 20m"); // the warm-ups take evidence time from the untilVerdict steps
 
-    private static List<RolloutEvent> Snapshot(Recorder r)
+    private static List<RolloutEvent> Snapshot(RecordingObserver r)
     {
         lock (r.Events) return r.Events.ToList();
     }
@@ -268,7 +258,7 @@ public class AnalysisAcrossTimeTests
             write = env.Clock.GetUtcNow();
             env.Cluster.ReplacePods(ShopFixture.Namespace, "shop-canary", TimeSpan.FromMinutes(2));
         });
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = env.CreateService(recorder);
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup) }, wait: true));
         Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
@@ -303,7 +293,7 @@ public class AnalysisAcrossTimeTests
                 && obj["status"]?["updatedReplicas"]?.GetValue<int>() == 0 && obj["spec"]?["replicas"]?.GetValue<int>() > 0)
                 lock (scaleUps) scaleUps.Add(env.Clock.GetUtcNow());
         };
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = env.CreateService(recorder);
         var spec = WithWarmup(SandboxDemoTests.SpecFor("none"), Warmup, afterWeightChange: true).Replace("readyTimeout: 2m", "readyTimeout: 5m");
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
@@ -333,7 +323,7 @@ public class AnalysisAcrossTimeTests
             write25 = env.Clock.GetUtcNow();
             env.Cluster.SchedulePodReplacement(ShopFixture.Namespace, "shop-canary", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1));
         });
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = env.CreateService(recorder);
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = WithWarmup(SandboxDemoTests.SpecFor("istio"), Warmup) }, wait: true));
         Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
@@ -388,7 +378,7 @@ public class AnalysisAcrossTimeTests
     {
         await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
         var resumed = env.Clock.GetUtcNow();
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var second = env.CreateService(recorder, "second");
         var result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
         Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");

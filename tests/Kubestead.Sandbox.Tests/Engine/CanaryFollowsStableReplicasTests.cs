@@ -15,16 +15,6 @@ namespace Kubestead.Sandbox.Tests.Engine;
 /// </summary>
 public class CanaryFollowsStableReplicasTests
 {
-    private sealed class Recorder : IRolloutObserver
-    {
-        public List<RolloutEvent> Events { get; } = new();
-
-        public void OnEvent(RolloutEvent e)
-        {
-            lock (Events) Events.Add(e);
-        }
-    }
-
     private static int Replicas(SandboxEnvironment env, string deployment) =>
         env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, deployment)?["spec"]?["replicas"]?.GetValue<int>() ?? 0;
 
@@ -61,7 +51,7 @@ public class CanaryFollowsStableReplicasTests
             }
             else largestCanaryAtHalfBeforeScaling = Math.Max(largestCanaryAtHalfBeforeScaling, Replicas(env, $"{ShopFixture.Name}-canary"));
         };
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var service = env.CreateService(recorder);
         var spec = baseline ? BaselineDemoTests.SpecFor(mesh) : SandboxDemoTests.SpecFor(mesh);
 

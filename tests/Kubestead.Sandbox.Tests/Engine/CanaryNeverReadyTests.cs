@@ -14,29 +14,19 @@ namespace Kubestead.Sandbox.Tests.Engine;
 /// </summary>
 public class CanaryNeverReadyTests
 {
-    private sealed class Recorder : IRolloutObserver
-    {
-        public List<RolloutEvent> Events { get; } = new();
-
-        public void OnEvent(RolloutEvent e)
-        {
-            lock (Events) Events.Add(e);
-        }
-    }
-
     private static string SpecWithDeadline(string mesh) =>
         SandboxDemoTests.SpecFor(mesh).Replace("\nspec:\n", "\nspec:\n  progressDeadline: 3m\n", StringComparison.Ordinal);
 
-    private static async Task<(RolloutResult Result, Recorder Events, TimeSpan Took)> RunAsync(SandboxEnvironment env, string mesh)
+    private static async Task<(RolloutResult Result, RecordingObserver Events, TimeSpan Took)> RunAsync(SandboxEnvironment env, string mesh)
     {
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var service = env.CreateService(recorder);
         var start = env.Clock.GetUtcNow();
         var result = await Task.Run(() => service.StartAsync(new StartRequest { SpecYaml = SpecWithDeadline(mesh) }, wait: true));
         return (result, recorder, env.Clock.GetUtcNow() - start);
     }
 
-    private static void AssertFailedAndCleanedUp(SandboxEnvironment env, RolloutResult result, Recorder events, string reason)
+    private static void AssertFailedAndCleanedUp(SandboxEnvironment env, RolloutResult result, RecordingObserver events, string reason)
     {
         Assert.True(result.Phase == RolloutPhase.Aborted, $"ended {result.Phase}: {result.Message}");
         Assert.Contains("Deployment shop-canary", result.Message);

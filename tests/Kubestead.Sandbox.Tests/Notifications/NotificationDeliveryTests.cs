@@ -24,16 +24,6 @@ public sealed class NotificationDeliveryTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private sealed class Recorder : IRolloutObserver
-    {
-        public List<RolloutEvent> Events { get; } = new();
-
-        public void OnEvent(RolloutEvent e)
-        {
-            lock (Events) Events.Add(e);
-        }
-    }
-
     private string UrlFile(string name, Uri url)
     {
         var path = Path.Combine(_dir, name);
@@ -89,7 +79,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {secretKeyRef: {name: hooks, key: webhook} }
                   signingKey: {secretKeyRef: {name: hooks, key: key} }
             """);
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = Service(env, recorder);
 
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
@@ -169,7 +159,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {file: {{UrlFile("hook", hook.Url)}}}
                   events: [aborted, insufficientData, promoted]
             """);
-        await using var svc = Service(env, new Recorder());
+        await using var svc = Service(env, new RecordingObserver());
 
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
 
@@ -194,7 +184,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {file: {{UrlFile("hook", hook.Url)}}}
                   events: [paused, aborted]
             """);
-        await using var svc = Service(env, new Recorder());
+        await using var svc = Service(env, new RecordingObserver());
         await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
 
         await svc.PauseAsync("shop", "shop");
@@ -217,7 +207,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {file: {{UrlFile("slack", broken.Url)}}}
                   events: [started, promoted]
             """);
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         await using var svc = Service(env, recorder);
 
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
@@ -243,7 +233,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {file: {{UrlFile("hook", hung.Url)}}}
                   events: [step]
             """);
-        await using var svc = Service(env, new Recorder(), new NotificationOptions
+        await using var svc = Service(env, new RecordingObserver(), new NotificationOptions
         {
             // A request would wait a minute; the drive waits one second for it at its end, then records it as not sent.
             Attempts = 1, RequestTimeout = TimeSpan.FromMinutes(1), FlushTimeout = TimeSpan.FromSeconds(1),
@@ -272,7 +262,7 @@ public sealed class NotificationDeliveryTests : IDisposable
                   url: {file: {{UrlFile("hook", hook.Url)}}}
                   events: [promoted]
             """);
-        await using var svc = Service(env, new Recorder());
+        await using var svc = Service(env, new RecordingObserver());
 
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
 
