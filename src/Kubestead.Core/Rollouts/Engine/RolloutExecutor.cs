@@ -156,14 +156,32 @@ public sealed class RolloutExecutor(
 
             if (throughPauses && IsWatchedPause(stored.Status))
             {
-                stored = await JudgeWhilePausedAsync(stored, rt, now, ct).ConfigureAwait(false);
+                try
+                {
+                    stored = await JudgeWhilePausedAsync(stored, rt, now, ct).ConfigureAwait(false);
+                }
+                catch (RolloutStateChangedException e)
+                {
+                    // A resume, abort or promotion from another process landed while the windows were being judged:
+                    // re-read it (the loop's next pass) instead of failing the wait that watches the pause.
+                    Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, e.Message));
+                }
                 continue;
             }
 
             if (rt.Analysis is { } analysis && analysis.IsActive(stored.Status))
             {
-                stored = await ObserveCanaryReadinessAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
-                stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
+                try
+                {
+                    stored = await ObserveCanaryReadinessAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
+                    stored = await AnalyseAsync(stored, rt, analysis, now, ct).ConfigureAwait(false);
+                }
+                catch (RolloutStateChangedException e)
+                {
+                    // Another process wrote the state (pause, abort, promote) while its windows were judged: re-read and decide again.
+                    Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, e.Message));
+                    continue;
+                }
             }
 
             if (stored.Status.Phase == RolloutPhase.Progressing && rt.Analysis is { } a
