@@ -34,16 +34,16 @@ public sealed partial class DurationTransformationAttribute : ArgumentTransforma
     private static TimeSpan Parse(string s)
     {
         if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)) return TimeSpan.FromSeconds(seconds);
-        var m = Units().Match(s);
-        if (m.Success && m.Length == s.Length && s.Length > 0)
-        {
-            double Part(string g) => m.Groups[g].Success ? double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) : 0;
-            return TimeSpan.FromDays(Part("d")) + TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s"));
-        }
-        if (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var t)) return t;
+        // Core's Go-style units (5m, 1h30m), with a leading day count PowerShell users write for long pauses (1d, 1d12h).
+        var days = Days().Match(s);
+        var rest = s[days.Length..];
+        if (days.Success && rest.Length == 0) return TimeSpan.FromDays(double.Parse(days.Groups[1].Value, CultureInfo.InvariantCulture));
+        if (Kubestead.Specs.SpecDuration.TryParse(rest, out var units))
+            return (days.Success ? TimeSpan.FromDays(double.Parse(days.Groups[1].Value, CultureInfo.InvariantCulture)) : TimeSpan.Zero) + units;
+        if (!days.Success && TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var t)) return t;
         throw new ArgumentTransformationMetadataException($"'{s}' is not a duration: use seconds (300), a unit (5m, 1h30m, 1d) or hh:mm:ss");
     }
 
-    [GeneratedRegex(@"^(?:(?<d>\d+(?:\.\d+)?)d)?(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m)?(?:(?<s>\d+(?:\.\d+)?)s)?$")]
-    private static partial Regex Units();
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)d")]
+    private static partial Regex Days();
 }
