@@ -33,7 +33,9 @@ public sealed class TestCertificates : IDisposable
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
-        return req.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // The CA outlives its leaves by an hour: leaves issued a second later must not end after it.
+        var now = DateTimeOffset.UtcNow;
+        return req.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(1).AddHours(1));
     }
 
     private void Issue(X509Certificate2 ca, string file, string name, bool serverAuth)
