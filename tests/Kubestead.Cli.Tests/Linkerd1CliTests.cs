@@ -140,7 +140,7 @@ public class Linkerd1CliTests
         {
             var kubeconfig = Path.Combine(dir, "kubeconfig.yaml");
             using var sandbox = ChildProcess.Start(["sandbox", "--mesh", "linkerd1", "--kubeconfig-out", kubeconfig]);
-            await sandbox.WaitForOutputAsync(l => l.StartsWith("Emulated namerd", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the namerd line");
+            await sandbox.WaitForOutputAsync(l => l.StartsWith("Emulated namerd", StringComparison.Ordinal), TimeSpan.FromSeconds(180), "the namerd line");
             // The form Start-KubesteadSandbox (SandboxCmdlets.cs) parses.
             var m = Regex.Match(sandbox.Out, @"(?m)^Emulated namerd \(dtab namespace '[^']*'\) at (?<address>http://\S+?);");
             Assert.True(m.Success, sandbox.Out);

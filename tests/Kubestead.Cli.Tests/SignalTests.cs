@@ -59,7 +59,7 @@ public class SignalTests
             File.WriteAllText(Path.Combine(dir, "rollout.yaml"), Spec);
             var process = ChildProcess.Start(["sandbox", "--kubeconfig-out", Path.Combine(dir, "kubeconfig.yaml")], ignoreSigint);
             var sandbox = new Sandbox(process, dir);
-            await process.WaitForOutputAsync(l => l.Contains("Try: KUBECONFIG=", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the sandbox's ready line");
+            await process.WaitForOutputAsync(l => l.Contains("Try: KUBECONFIG=", StringComparison.Ordinal), TimeSpan.FromSeconds(180), "the sandbox's ready line");
             Assert.True(File.Exists(sandbox.Kubeconfig));
             return sandbox;
         }
@@ -149,7 +149,7 @@ public class SignalTests
         var viaProxy = Path.Combine(sandbox.Directory, "via-proxy.yaml");
         File.WriteAllText(viaProxy, kubeconfig.Replace(server, proxy.Address.ToString().TrimEnd('/'), StringComparison.Ordinal));
         var start = ChildProcess.Start(["start", "-f", sandbox.SpecPath, "--kubeconfig", viaProxy, "-n", "shop", "--grace-period", gracePeriod]);
-        await start.WaitForOutputAsync(l => l.Contains(": pause", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "a wait in the pause step");
+        await start.WaitForOutputAsync(l => l.Contains(": pause", StringComparison.Ordinal), TimeSpan.FromSeconds(180), "a wait in the pause step");
         proxy.Stall();
         return (start, proxy);
     }

@@ -455,7 +455,12 @@ Describe 'A PowerShell ended by SIGTERM while driving' {
         $slow = New-TestSpec -Path (Join-Path $TestDrive "sigterm-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         $p = Start-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$slow' -Confirm:`$false" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
         try {
-            Wait-Until { (Get-RolloutLeaseHolder) -ne '' } -TimeoutSeconds 120 | Should -BeTrue -Because 'the child drives the rollout, holding its Lease'
+            # Past the start (traffic moved to 10%), not merely holding the Lease: a SIGTERM during the start itself
+            # rightly undoes the start and leaves no rollout (seen at high load).
+            Wait-Until {
+                $r = try { Get-KubesteadRollout shop -Namespace shop -ErrorAction Stop } catch { $null }
+                (Get-RolloutLeaseHolder) -ne '' -and $null -ne $r -and $r.CanaryWeight -eq 10
+            } -TimeoutSeconds 120 | Should -BeTrue -Because 'the child drives the rollout at 10%, holding its Lease'
             kill -TERM $p.Id
             $p.WaitForExit(60000) | Should -BeTrue
             $p.ExitCode | Should -Not -Be 0

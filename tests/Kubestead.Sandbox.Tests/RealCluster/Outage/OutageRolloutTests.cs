@@ -2,7 +2,8 @@ namespace Kubestead.Sandbox.Tests.RealCluster.Outage;
 
 // Issue 26 item 1 on the real kube-apiserver: each outage a managed control plane goes through during an upgrade, while
 // a rollout's driver holds the canary at 20% and must write the next weight during the outage. Each class has its own
-// server, so xUnit runs the three in parallel; each lasts about its outage plus half a minute.
+// server, so xUnit runs the three in parallel; each lasts about its outage plus half a minute. The finish bounds only
+// catch a hung driver: they are generous because CI runs them on a loaded machine.
 
 public class ApiServerRestartOutageTests
 {
@@ -14,7 +15,7 @@ public class ApiServerRestartOutageTests
                 // Connections reset, new ones refused: the server is restarting.
                 Begin: () => { proxy!.Cut(); return Task.CompletedTask; },
                 End: () => { proxy!.Restore(); return Task.CompletedTask; }),
-            finishWithin: TimeSpan.FromMinutes(1),
+            finishWithin: TimeSpan.FromMinutes(3),
             (world, _) => Assert.True(world.FailedDriverRequests > 0, "the driver never met the outage"));
 }
 
@@ -27,7 +28,7 @@ public class ApiServerThrottlingOutageTests
             (_, proxy) => new ApiServerOutage("throttling", TimeSpan.FromSeconds(60),
                 Begin: () => { proxy!.Throttle(retryAfterSeconds: 5); return Task.CompletedTask; },
                 End: () => { proxy!.Throttle(0); return Task.CompletedTask; }),
-            finishWithin: TimeSpan.FromMinutes(1),
+            finishWithin: TimeSpan.FromMinutes(3),
             // Retry-After 5 s is honoured: about 12 requests a minute per waiting call, not a flood.
             (_, proxy) => Assert.InRange(proxy!.Throttled, 5, 60));
 }
@@ -40,7 +41,7 @@ public class ApiServerStallOutageTests
             throughProxy: false,
             // SIGSTOP: connections are accepted by the kernel, nothing answers.
             (world, _) => new ApiServerOutage("stall", TimeSpan.FromSeconds(90), world.Server.StallAsync, world.Server.ContinueAsync),
-            finishWithin: TimeSpan.FromMinutes(2),
+            finishWithin: TimeSpan.FromMinutes(4),
             (world, _) =>
             {
                 lock (world.DriverRequests)
