@@ -30,6 +30,11 @@ public sealed class EnvironmentSpec
     public double RateStateMaxSeconds { get; set; }
 
     public bool HasRateStates => RateStateMaxSeconds > 0;
+
+    /// <summary>Pod counts for this environment (null: the scenario's), so one file can hold one to three canary pods among ten.</summary>
+    public int? PodsStable { get; set; }
+
+    public int? PodsCanary { get; set; }
     public double BurstMean { get; set; } = 1;
     public double OutageEverySeconds { get; set; }
     public double OutageSeconds { get; set; } = 60;

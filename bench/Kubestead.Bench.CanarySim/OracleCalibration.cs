@@ -16,6 +16,7 @@ public static class OracleCalibration
         var spec = s.Oracle ?? new OracleSpec();
         if (spec.FalseAbortRate is <= 0 or >= 1) throw new ArgumentException($"oracle.falseAbortRate must be in (0, 1) (was {spec.FalseAbortRate})");
         if (spec.CalibrationReplicates < 100) throw new ArgumentException($"oracle.calibrationReplicates must be at least 100 (was {spec.CalibrationReplicates})");
+        HeldWeight(cell);
         var good = cell with
         {
             Fault = new FaultSpec
@@ -30,7 +31,8 @@ public static class OracleCalibration
         {
             var traffic = new TrafficModel(s, good, new Rng(Rng.Derive(baseSeed ^ CalibrationStream, cellIndex, r)));
             var oracle = Create(s, good, traffic.Scraped, multiplier, double.PositiveInfinity);
-            for (var k = 0; k < ticks; k++) oracle.OnTick(traffic.Next(k * s.TickSeconds));
+            var weight = HeldWeight(good);
+            for (var k = 0; k < ticks; k++) oracle.OnTick(traffic.Next(k * s.TickSeconds, weight));
             maxima[r] = oracle.MaxStatistic;
         });
         Array.Sort(maxima);
@@ -49,9 +51,22 @@ public static class OracleCalibration
 
     public static OraclePolicy Create(ScenarioFile s, Cell cell, IScrapedCounts? scraped, double multiplier, double threshold)
     {
-        if (cell.Schedule is { IsEngineDriven: true }) throw new ArgumentException("the oracle judges static cells only (it sets no weights)");
+        HeldWeight(cell);
         var interval = (s.Oracle ?? new OracleSpec()).IntervalSeconds ?? 60;
         return new OraclePolicy(multiplier, interval, s.TickSeconds, threshold, scraped, cell.Environment?.Scrape?.IntervalSeconds);
+    }
+
+    /// <summary>
+    /// The one weight the oracle's traffic runs at: the cell's, or the weight every step of a schedule holds (a pause at
+    /// one weight, so the engines' background test runs through it); the oracle sets no weights, so other schedules are refused.
+    /// </summary>
+    public static double? HeldWeight(Cell cell)
+    {
+        if (cell.Schedule is not { IsEngineDriven: true } schedule) return null;
+        var first = schedule.Steps[0].Weight;
+        if (schedule.Steps.Any(x => x.Weight != first))
+            throw new ArgumentException($"schedule '{schedule.Name}': the oracle judges one held weight only (it sets no weights)");
+        return first;
     }
 
     private static double NextUp(double x) => Math.BitIncrement(Math.Max(x, 0));

@@ -31,6 +31,8 @@ public sealed class TrafficModel
     private readonly double _phase;
     private double _lastWeight = double.NaN;
     private readonly PodRateStates? _stableStates;
+    private readonly int _podsStable;
+    private readonly int _podsCanary;
     private readonly PodRateStates? _canaryStates;
 
     public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
@@ -42,9 +44,11 @@ public sealed class TrafficModel
         _canaryCdf = Cdf(s.LatencyMedianMs * cell.Fault.LatencyMultiplier, s.LatencySigma, cell.Fault.TailFraction, cell.Fault.TailExtraMs);
         _wrr = rng.NextDouble();
         _env = cell.Environment ?? new EnvironmentSpec();
-        _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsStable)).ToArray();
-        _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsCanary)).ToArray();
-        if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, s.PodsStable), Math.Max(1, s.PodsCanary), rng);
+        _podsStable = _env.PodsStable ?? s.PodsStable;
+        _podsCanary = _env.PodsCanary ?? s.PodsCanary;
+        _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsStable)).ToArray();
+        _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsCanary)).ToArray();
+        if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, _podsStable), Math.Max(1, _podsCanary), rng);
         _shape = cell.Shape ?? new TrafficShape();
         // Drawn only for time-varying shapes, so constant-rate scenarios consume the generator exactly as before.
         _phase = _shape.IsConstant ? 0 : rng.NextDouble() * _shape.PhaseRange;
@@ -88,7 +92,7 @@ public sealed class TrafficModel
                 break;
             case "pods" when _s.ConnectionLifetimeSeconds <= 0:
                 // Lifetime 0: every request picks a pod uniformly, so the canary's share is its share of pods.
-                c = _rng.Binomial(n, (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable));
+                c = _rng.Binomial(n, (double)_podsCanary / (_podsCanary + _podsStable));
                 break;
             case "pods":
                 var keep = _s.ConnectionLifetimeSeconds <= 0 ? 0 : Math.Exp(-dt / _s.ConnectionLifetimeSeconds);
@@ -192,7 +196,7 @@ public sealed class TrafficModel
         return total;
     }
 
-    private bool PickPod() => _rng.NextDouble() < (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable);
+    private bool PickPod() => _rng.NextDouble() < (double)_podsCanary / (_podsCanary + _podsStable);
 
     private long[] Buckets(int n, double[] cdf)
     {

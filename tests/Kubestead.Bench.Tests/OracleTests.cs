@@ -63,3 +63,30 @@ public class OracleTests
         Assert.Equal(10 * oracle.LogLikelihoodRatio(100, 1, 900, 9), oracle.LogLikelihoodRatio(100, 10, 900, 90), 9);
     }
 }
+
+public class OracleScheduleTests
+{
+    private static ScenarioFile Held(params ScheduleStep[] steps) => new()
+    {
+        Seed = 5, TMaxSeconds = 600, P0 = 0.01, TickSeconds = 10, Rps = [20], Weights = [0.01],
+        Oracle = new OracleSpec { CalibrationReplicates = 100 },
+        Schedules = [new WeightSchedule { Name = "hold", Steps = steps.ToList() }],
+        Faults = [new FaultSpec { Name = "10x", ErrorMultiplier = 10 }],
+    };
+
+    [Fact]
+    public void On_a_schedule_that_holds_one_weight_the_oracle_and_its_calibration_run_at_that_weight()
+    {
+        var s = Held(new ScheduleStep { Weight = 0.5, PauseSeconds = 600 });
+        var r = Runner.Run(s, ["oracle"], replicates: 50).Single();
+        Assert.InRange(r.AchievedShare, 0.45, 0.55);
+        Assert.True(r.Rollbacks >= 45, $"{r.Rollbacks}/50 caught at 50%");
+    }
+
+    [Fact]
+    public void A_schedule_that_changes_the_weight_is_refused_naming_it()
+    {
+        var s = Held(new ScheduleStep { Weight = 0.05 }, new ScheduleStep { Weight = 0.5, PauseSeconds = 600 });
+        Assert.Contains("schedule 'hold'", Assert.Throws<ArgumentException>(() => Runner.Run(s, ["oracle"], replicates: 5)).Message);
+    }
+}

@@ -115,3 +115,19 @@ public class PodRateStatesTests
         Assert.InRange(states.Average(), 0.009, 0.011);
     }
 }
+
+public class EnvironmentPodsTests
+{
+    [Fact]
+    public void An_environment_sets_its_own_pod_counts()
+    {
+        var s = new ScenarioFile
+        {
+            TickSeconds = 10, Rps = [200], Weights = [0.1], Routing = ["pods"], ConnectionLifetimeSeconds = 0, PodsStable = 9, PodsCanary = 1,
+            Faults = [new FaultSpec()], Environments = [new EnvironmentSpec { Name = "three", PodsStable = 7, PodsCanary = 3 }],
+        };
+        var traffic = new TrafficModel(s, s.Cells().Single(), new Rng(1));
+        for (var k = 0; k < 360; k++) traffic.Next(k * 10);
+        Assert.InRange((double)traffic.CanaryTotal / traffic.Total, 0.29, 0.31);
+    }
+}
