@@ -3,7 +3,7 @@
 import csv, math, os
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-FAMILIES = ['reachable-grid', 'persistent', 'onset-reachable']
+FAMILIES = ['reachable-grid', 'reachable-grid-20rps', 'reachable-grid-wrr', 'persistent', 'onset-reachable']
 
 
 def wilson(k, n, z=1.96):

@@ -9,7 +9,7 @@ public class OracleTests
     {
         Name = "oracle-check", Seed = 2929, TMaxSeconds = 1800, P0 = 0.01, TickSeconds = 10, Rps = [20], Weights = [0.25],
         PodsStable = 8, PodsCanary = 2,
-        Oracle = new OracleSpec { FalseAbortRate = 0.05, CalibrationReplicates = 600 },
+        Oracle = new OracleSpec { FalseAbortRate = 0.05, CalibrationReplicates = 400 },
         Environments =
         [
             new EnvironmentSpec
@@ -25,7 +25,7 @@ public class OracleTests
     public void Calibrated_on_other_seeds_the_oracle_aborts_good_canaries_at_no_more_than_its_rate_and_catches_a_5x_canary()
     {
         var s = Small();
-        var results = Runner.Run(s, ["oracle"], replicates: 600);
+        var results = Runner.Run(s, ["oracle"], replicates: 400);
         var aa = results.Single(r => !r.Cell.Fault.IsBad);
         var bad = results.Single(r => r.Cell.Fault.IsBad);
         // Valid: the Wilson interval of the A/A false-abort rate reaches down to the calibrated 5% (not significantly above it).
