@@ -14,8 +14,15 @@ public static class EngineRegistry
 
     /// <summary>Every engine by name; Kubestead's use the product's judges.</summary>
     /// <param name="scraped">Scraped per-pod counters of the replicate, when the cell's environment scrapes (variants read them).</param>
-    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null)
+    /// <param name="oracleThreshold">The oracle's calibrated threshold in this cell (see <see cref="OracleCalibration"/>).</param>
+    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null)
     {
+        if (name == "oracle")
+        {
+            var c = cell ?? s.Cells().First();
+            return OracleCalibration.Create(s, c, scraped, OracleCalibration.Multiplier(s, c.Fault),
+                oracleThreshold ?? throw new ArgumentException("the oracle needs its calibrated threshold (Runner computes it per cell)"));
+        }
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
         if (name == SpecDefaultVariant.Name)

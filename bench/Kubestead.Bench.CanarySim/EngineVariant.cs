@@ -67,6 +67,12 @@ public sealed class EngineVariant
     /// is the background's call; without background the step judge's Fail always aborts).</summary>
     public bool StepFailAborts { get; set; }
 
+    /// <summary>
+    /// A row no spec can reach (an interval below the spec's 5 s minimum or below the scrape interval), kept only to show
+    /// the limit: the run refuses such an interval unless the variant says so, and reports label it "(limit)".
+    /// </summary>
+    public bool Limit { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

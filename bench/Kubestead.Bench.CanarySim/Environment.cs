@@ -19,6 +19,22 @@ public sealed class EnvironmentSpec
     public string Name { get; set; } = "iid";
     public double RateCv { get; set; }
     public double RatePeriodSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Persistent pod rate states (issue #29 item 1; 0: off, rates redrawn for all pods at once every
+    /// <see cref="RatePeriodSeconds"/>): each pod keeps its multiplier (CV <see cref="RateCv"/>) for a log-uniform random
+    /// duration between these bounds, from a random phase (see <see cref="PodRateStates"/>).
+    /// </summary>
+    public double RateStateMinSeconds { get; set; }
+
+    public double RateStateMaxSeconds { get; set; }
+
+    public bool HasRateStates => RateStateMaxSeconds > 0;
+
+    /// <summary>Pod counts for this environment (null: the scenario's), so one file can hold one to three canary pods among ten.</summary>
+    public int? PodsStable { get; set; }
+
+    public int? PodsCanary { get; set; }
     public double BurstMean { get; set; } = 1;
     public double OutageEverySeconds { get; set; }
     public double OutageSeconds { get; set; } = 60;

@@ -16,6 +16,9 @@ namespace Kubestead.Bench.CanarySim;
 public sealed class KubesteadRolloutPolicy : IPolicy
 {
     private const double Eps = 1e-9;
+
+    /// <summary>The shortest analysis interval a spec accepts.</summary>
+    public const double MinimumSpecIntervalSeconds = 5;
     private readonly EngineVariant _v;
     private readonly IReadOnlyList<ScheduleStep> _steps;
     private readonly double _tickSeconds;
@@ -39,6 +42,12 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         _steps = cell.Schedule is { IsEngineDriven: true } schedule ? schedule.Steps : [new ScheduleStep { Weight = cell.Weight }];
         _tickSeconds = s.TickSeconds;
         _interval = Math.Max(s.TickSeconds, variant.IntervalSeconds ?? s.TickSeconds);
+        // Issue #29 item 1: windows no user can get (below the spec's minimum, or shorter than a scrape, where counters
+        // have not moved) are refused unless labelled as the limit.
+        if (!variant.Limit && _interval < MinimumSpecIntervalSeconds)
+            throw new ArgumentException($"engine variant '{variant.Name}': intervalSeconds {_interval} is below the spec's minimum of {MinimumSpecIntervalSeconds} s; set limit: true to keep it as a labelled limit row");
+        if (!variant.Limit && cell.Environment?.Scrape is { } scrape && _interval < scrape.IntervalSeconds)
+            throw new ArgumentException($"engine variant '{variant.Name}': intervalSeconds {_interval} is shorter than environment '{cell.Environment.Name}''s scrape interval ({scrape.IntervalSeconds} s); set limit: true to keep it as a labelled limit row");
         _tMax = s.TMaxSeconds;
         _scraped = scraped;
         // The engine's background test (JudgeFactory.CreateBackground): the product's judges whose Fail test restarts on

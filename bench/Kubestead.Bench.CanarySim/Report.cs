@@ -14,6 +14,15 @@ public static class Report
         return $"{P((double)k / n)} [{P(lo)}, {P(hi)}]";
     }
 
+    /// <summary>The engine's name; "(limit)" for variants no spec can reach; the oracle with its calibrated threshold.</summary>
+    private static string Label(ScenarioFile s, CellResult r) =>
+        s.EngineVariants.FirstOrDefault(v => v.Name == r.Engine) is { Limit: true } ? r.Engine + " (limit)"
+        : r.OracleThreshold is { } h ? $"oracle (h = {h.ToString("0.00", CultureInfo.InvariantCulture)})"
+        : r.Engine;
+
+    private static string Ratio(CellResult r, List<CellResult> results) =>
+        r.Engine == "oracle" ? "1" : Runner.RatioToOracle(r, results) is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+
     public static string Markdown(ScenarioFile s, List<CellResult> results, IReadOnlyList<string> engines, int replicates, ulong seed, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
@@ -22,6 +31,8 @@ public static class Report
         sb.AppendLine(CultureInfo.InvariantCulture, $"{replicates} replicates per cell, seed {seed}, T_max {s.TMaxSeconds} s, p0 {s.P0}, ticks of {s.TickSeconds} s; computed in {elapsed.TotalSeconds:0} s.");
         sb.AppendLine("Rates with Wilson 95% intervals. Bad canaries: catch = rolled back, escape = promoted. Good canaries (A/A): false abort = rolled back.");
         sb.AppendLine("Blast = failed canary requests served until the rollback (caught replicates); after onset = only those served from the fault's onset on. Insufficient = no decision by T_max.");
+        if (results.Any(r => r.Engine == "oracle"))
+            sb.AppendLine(CultureInfo.InvariantCulture, $"oracle: a CUSUM on {s.Oracle?.IntervalSeconds ?? 60} s windows with the fault's true likelihood ratio, its threshold h calibrated per cell by {s.Oracle?.CalibrationReplicates ?? 2000} A/A replicates of the same environment to a false-abort rate of {P(s.Oracle?.FalseAbortRate ?? 0.025)} over T_max (docs/benchmark.md, \"The oracle\"). blast / oracle: mean blast (after onset for late faults) over the oracle's.");
         sb.AppendLine("Times to verdict (median / p90) are given per verdict: rollback and promotion. Catch if running at onset: rollbacks among the replicates not yet decided when the fault began.");
         sb.AppendLine();
         foreach (var group in results.GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, Fault: r.Cell.FaultLabel)))
@@ -34,7 +45,7 @@ public static class Report
             sb.AppendLine($"Empty 1-minute windows: {P(first.EmptyMinuteShare)} simulated{closed}; achieved canary share {P(first.AchievedShare)}.");
             sb.AppendLine();
             sb.AppendLine(first.Cell.Fault.IsBad
-                ? "| engine | catch | escape | insufficient | catch if running at onset | blast mean | blast p95 | blast after onset mean / p95 | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|---|---|---|---|"
+                ? "| engine | catch | escape | insufficient | catch if running at onset | blast mean | blast p95 | blast after onset mean / p95 | blast / oracle | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|---|---|---|---|---|"
                 : "| engine | false abort | promoted | insufficient | rollback time median / p90 | promotion time median / p90 |\n|---|---|---|---|---|---|");
             foreach (var r in group)
             {
@@ -44,8 +55,8 @@ public static class Report
                 static string D(double x) => double.IsNaN(x) ? "-" : x.ToString("0.0", CultureInfo.InvariantCulture);
                 var afterOnset = double.IsNaN(r.BlastAfterOnsetMean) ? "-" : $"{D(r.BlastAfterOnsetMean)} / {r.BlastAfterOnsetP95:0}";
                 sb.AppendLine(r.Cell.Fault.IsBad
-                    ? $"| {r.Engine} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {(r.Exposed == 0 ? "-" : Rate(r.ExposedRollbacks, r.Exposed))} | {D(r.BlastMean)} | {r.BlastP95?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} | {afterOnset} | {rollback} | {promotion} |"
-                    : $"| {r.Engine} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {rollback} | {promotion} |");
+                    ? $"| {Label(s, r)} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {(r.Exposed == 0 ? "-" : Rate(r.ExposedRollbacks, r.Exposed))} | {D(r.BlastMean)} | {r.BlastP95?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} | {afterOnset} | {Ratio(r, results)} | {rollback} | {promotion} |"
+                    : $"| {Label(s, r)} | {Rate(r.Rollbacks, r.Replicates)} | {Rate(r.Promotions, r.Replicates)} | {Rate(r.Insufficient, r.Replicates)} | {rollback} | {promotion} |");
             }
             sb.AppendLine();
         }

@@ -113,4 +113,20 @@ public sealed class Rng
     public double Normal() => Math.Sqrt(-2 * Math.Log(1 - NextDouble())) * Math.Cos(2 * Math.PI * NextDouble());
 
     private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
+
+    /// <summary>Gamma(shape, 1) by Marsaglia and Tsang (shape below 1 through the boost U^(1/shape)).</summary>
+    public double Gamma(double shape)
+    {
+        if (shape < 1) return Gamma(shape + 1) * Math.Pow(NextDouble(), 1 / shape);
+        var d = shape - 1.0 / 3;
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do { x = Normal(); v = 1 + c * x; } while (v <= 0);
+            v = v * v * v;
+            var u = NextDouble();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
+        }
+    }
 }

@@ -12,7 +12,8 @@ public sealed record Outcome(Decision? Decision, double TimeSeconds, long Blast,
 public sealed record CellResult(Cell Cell, string Engine, int Replicates, int Rollbacks, int Promotions, double BlastMean, double? BlastP95,
     double? TimeMedian, double? TimeP90, double EmptyMinuteShare, double AchievedShare,
     double? RollbackTimeMedian = null, double? RollbackTimeP90 = null, double? PromotionTimeMedian = null, double? PromotionTimeP90 = null,
-    double BlastAfterOnsetMean = double.NaN, double? BlastAfterOnsetP95 = null, int Exposed = 0, int ExposedRollbacks = 0)
+    double BlastAfterOnsetMean = double.NaN, double? BlastAfterOnsetP95 = null, int Exposed = 0, int ExposedRollbacks = 0,
+    double? OracleThreshold = null)
 {
     // Exposed: replicates whose verdict (if any) came after the fault's onset; ExposedRollbacks: those rolled back.
 
@@ -39,13 +40,16 @@ public static class Runner
             var empty = new double[n];
             var share = new double[n];
             var cellIndex = ci;
+            double? oracleThreshold = engines.Contains("oracle")
+                ? OracleCalibration.Threshold(s, cell, cellIndex, baseSeed, OracleCalibration.Multiplier(s, cell.Fault))
+                : null;
             Parallel.For(0, n, r =>
             {
                 var replicateSeed = Rng.Derive(baseSeed, cellIndex, r);
                 var engineDriven = cell.Schedule is { IsEngineDriven: true };
                 var traffics = Enumerable.Range(0, engineDriven ? engines.Count : 1)
                     .Select(_ => new TrafficModel(s, cell, new Rng(replicateSeed))).ToArray();
-                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped)).ToArray();
+                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped, oracleThreshold)).ToArray();
                 var firstWeight = cell.Schedule is { IsEngineDriven: true } sched ? sched.Steps[0].Weight : cell.Weight;
                 var done = new Outcome?[engines.Count];
                 var blast = new long[traffics.Length];
@@ -109,7 +113,8 @@ public static class Runner
                     Median(rollbackTimes), P90(rollbackTimes), Median(promotionTimes), P90(promotionTimes),
                     afterOnset.Count == 0 ? double.NaN : afterOnset.Average(), afterOnset.Count == 0 ? null : Percentile(afterOnset, 0.95),
                     all.Count(o => o.Decision is null || o.TimeSeconds > cell.Fault.OnsetSeconds),
-                    all.Count(o => o.Decision == Decision.Rollback && o.TimeSeconds > cell.Fault.OnsetSeconds)));
+                    all.Count(o => o.Decision == Decision.Rollback && o.TimeSeconds > cell.Fault.OnsetSeconds),
+                    engines[e] == "oracle" ? oracleThreshold : null));
             }
         }
         return results;
@@ -133,13 +138,28 @@ public static class Runner
 
     public const string CsvHeader = "scenario,engine,routing,rps,weight,fault,replicates,catch_rate,escape_rate,false_abort_rate,insufficient_rate,blast_mean,blast_p95,verdict_time_median_s,verdict_time_p90_s,"
         + "rollback_time_median_s,rollback_time_p90_s,promotion_time_median_s,promotion_time_p90_s,blast_after_onset_mean,blast_after_onset_p95,"
-        + "exposed,catch_rate_exposed";
+        + "exposed,catch_rate_exposed,blast_ratio_to_oracle";
+
+    /// <summary>
+    /// The engine's mean blast over the oracle's in the same cell (issue #29 item 2): after the onset when the fault starts
+    /// late, else from the start; null without an oracle row, or when either caught nothing.
+    /// </summary>
+    public static double? RatioToOracle(CellResult r, IEnumerable<CellResult> results)
+    {
+        if (!r.Cell.Fault.IsBad) return null;
+        var oracle = results.FirstOrDefault(o => o.Engine == "oracle" && ReferenceEquals(o.Cell, r.Cell));
+        if (oracle is null) return null;
+        var late = r.Cell.Fault.OnsetSeconds > 0;
+        var (mine, best) = late ? (r.BlastAfterOnsetMean, oracle.BlastAfterOnsetMean) : (r.BlastMean, oracle.BlastMean);
+        return double.IsNaN(mine) || double.IsNaN(best) || best <= 0 ? null : mine / best;
+    }
 
     public static string Csv(IEnumerable<CellResult> results)
     {
+        var rows = results.ToList();
         static string F(double? d) => d is { } x && !double.IsNaN(x) ? x.ToString("0.######", CultureInfo.InvariantCulture) : "";
         var sb = new StringBuilder(CsvHeader).Append('\n');
-        foreach (var r in results)
+        foreach (var r in rows)
         {
             var bad = r.Cell.Fault.IsBad;
             sb.Append(string.Join(",",
@@ -149,7 +169,7 @@ public static class Runner
                 bad ? F(r.BlastMean) : "", bad ? F(r.BlastP95) : "", F(r.TimeMedian), F(r.TimeP90),
                 F(r.RollbackTimeMedian), F(r.RollbackTimeP90), F(r.PromotionTimeMedian), F(r.PromotionTimeP90),
                 bad ? F(r.BlastAfterOnsetMean) : "", bad ? F(r.BlastAfterOnsetP95) : "", r.Exposed.ToString(CultureInfo.InvariantCulture),
-                bad && r.Exposed > 0 ? F((double)r.ExposedRollbacks / r.Exposed) : "")).Append('\n');
+                bad && r.Exposed > 0 ? F((double)r.ExposedRollbacks / r.Exposed) : "", F(RatioToOracle(r, rows)))).Append('\n');
         }
         return sb.ToString();
     }

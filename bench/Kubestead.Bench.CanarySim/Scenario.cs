@@ -38,6 +38,9 @@ public sealed class ScenarioFile
     /// <summary>Kubestead engines as specs configure them (issue #12), usable by name in <see cref="Engines"/>.</summary>
     public List<EngineVariant> EngineVariants { get; set; } = new();
 
+    /// <summary>Settings of the <c>oracle</c> engine (issue #29 item 2); null: its defaults.</summary>
+    public OracleSpec? Oracle { get; set; }
+
     public static ScenarioFile Load(string path) => new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
         .Deserialize<ScenarioFile>(File.ReadAllText(path));
 

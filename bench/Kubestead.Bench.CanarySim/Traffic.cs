@@ -30,6 +30,10 @@ public sealed class TrafficModel
     private readonly TrafficShape _shape;
     private readonly double _phase;
     private double _lastWeight = double.NaN;
+    private readonly PodRateStates? _stableStates;
+    private readonly int _podsStable;
+    private readonly int _podsCanary;
+    private readonly PodRateStates? _canaryStates;
 
     public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
     {
@@ -40,12 +44,21 @@ public sealed class TrafficModel
         _canaryCdf = Cdf(s.LatencyMedianMs * cell.Fault.LatencyMultiplier, s.LatencySigma, cell.Fault.TailFraction, cell.Fault.TailExtraMs);
         _wrr = rng.NextDouble();
         _env = cell.Environment ?? new EnvironmentSpec();
-        _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsStable)).ToArray();
-        _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, s.PodsCanary)).ToArray();
-        if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, s.PodsStable), Math.Max(1, s.PodsCanary), rng);
+        _podsStable = _env.PodsStable ?? s.PodsStable;
+        _podsCanary = _env.PodsCanary ?? s.PodsCanary;
+        _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsStable)).ToArray();
+        _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsCanary)).ToArray();
+        if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, _podsStable), Math.Max(1, _podsCanary), rng);
         _shape = cell.Shape ?? new TrafficShape();
         // Drawn only for time-varying shapes, so constant-rate scenarios consume the generator exactly as before.
         _phase = _shape.IsConstant ? 0 : rng.NextDouble() * _shape.PhaseRange;
+        // Drawn last and only when asked for, so scenarios without rate states consume the generator exactly as before.
+        if (_env.HasRateStates)
+        {
+            if (_env.RateCv <= 0) throw new ArgumentException($"environment '{_env.Name}': rateStateMaxSeconds needs rateCv above 0");
+            _stableStates = new PodRateStates(_stablePodRates.Length, _env.RateCv, _env.RateStateMinSeconds, _env.RateStateMaxSeconds, rng);
+            _canaryStates = new PodRateStates(_canaryPodRates.Length, _env.RateCv, _env.RateStateMinSeconds, _env.RateStateMaxSeconds, rng);
+        }
         if (cell.Routing == "pods")
         {
             _connectionOnCanary = new bool[s.Connections];
@@ -79,7 +92,7 @@ public sealed class TrafficModel
                 break;
             case "pods" when _s.ConnectionLifetimeSeconds <= 0:
                 // Lifetime 0: every request picks a pod uniformly, so the canary's share is its share of pods.
-                c = _rng.Binomial(n, (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable));
+                c = _rng.Binomial(n, (double)_podsCanary / (_podsCanary + _podsStable));
                 break;
             case "pods":
                 var keep = _s.ConnectionLifetimeSeconds <= 0 ? 0 : Math.Exp(-dt / _s.ConnectionLifetimeSeconds);
@@ -103,7 +116,12 @@ public sealed class TrafficModel
         else
         {
             var common = OutageMultiplier(t, dt);
-            if (_env.RateCv > 0 && t >= _nextRateDraw)
+            if (_stableStates is not null && _canaryStates is not null)
+            {
+                for (var i = 0; i < _stablePodRates.Length; i++) _stablePodRates[i] = _stableStates.MeanOver(i, t, dt);
+                for (var i = 0; i < _canaryPodRates.Length; i++) _canaryPodRates[i] = _canaryStates.MeanOver(i, t, dt);
+            }
+            else if (_env.RateCv > 0 && t >= _nextRateDraw)
             {
                 DrawPodRates(_stablePodRates);
                 DrawPodRates(_canaryPodRates);
@@ -146,7 +164,7 @@ public sealed class TrafficModel
     private void DrawPodRates(double[] rates)
     {
         var shape = 1 / (_env.RateCv * _env.RateCv);
-        for (var i = 0; i < rates.Length; i++) rates[i] = Gamma(shape) / shape;
+        for (var i = 0; i < rates.Length; i++) rates[i] = _rng.Gamma(shape) / shape;
     }
 
     /// <summary>A version's failures: its requests spread evenly over its pods, each pod at its own rate, in bursts.</summary>
@@ -178,23 +196,7 @@ public sealed class TrafficModel
         return total;
     }
 
-    /// <summary>Gamma(shape, 1) by Marsaglia and Tsang (shape below 1 through the boost U^(1/shape)).</summary>
-    private double Gamma(double shape)
-    {
-        if (shape < 1) return Gamma(shape + 1) * Math.Pow(_rng.NextDouble(), 1 / shape);
-        var d = shape - 1.0 / 3;
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double x, v;
-            do { x = _rng.Normal(); v = 1 + c * x; } while (v <= 0);
-            v = v * v * v;
-            var u = _rng.NextDouble();
-            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
-        }
-    }
-
-    private bool PickPod() => _rng.NextDouble() < (double)_s.PodsCanary / (_s.PodsCanary + _s.PodsStable);
+    private bool PickPod() => _rng.NextDouble() < (double)_podsCanary / (_podsCanary + _podsStable);
 
     private long[] Buckets(int n, double[] cdf)
     {

@@ -52,7 +52,7 @@ public class BackgroundAnalysisTests
             Name = "t", Seed = 11, TMaxSeconds = 3600, P0 = 0.01, TickSeconds = 1, Rps = [20], Weights = [0.05],
             Schedules = [new WeightSchedule { Name = "p", Steps = [new ScheduleStep { Weight = 0.05 }, new ScheduleStep { Weight = 0.25, PauseSeconds = 900 }] }],
             Faults = [new FaultSpec { Name = "10x at 10 min", ErrorMultiplier = 10, OnsetSeconds = 600 }],
-            EngineVariants = [new EngineVariant { Name = "bg", IntervalSeconds = 1 }, new EngineVariant { Name = "step", IntervalSeconds = 1, Background = false }],
+            EngineVariants = [new EngineVariant { Name = "bg", IntervalSeconds = 1, Limit = true }, new EngineVariant { Name = "step", IntervalSeconds = 1, Limit = true, Background = false }],
         };
         var results = Runner.Run(s, ["bg", "step"], replicates: 60);
         var bg = results.Single(r => r.Engine == "bg");

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Goals of issue #29 judged from the committed results.csv files: python3 bench/results/issue-29-summarize.py > bench/results/issue-29-goals.md"""
+import csv, math, os
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+FAMILIES = ['reachable-grid', 'reachable-grid-20rps', 'reachable-grid-wrr', 'persistent', 'onset-reachable']
+
+
+def wilson(k, n, z=1.96):
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0, c - h), min(1, c + h)
+
+
+def rate(p, n):
+    k = round(float(p) * n)
+    lo, hi = wilson(k, n)
+    return f'{100 * k / n:.1f}% [{100 * lo:.1f}%, {100 * hi:.1f}%] ({k}/{n})'
+
+
+rows = []
+for fam in FAMILIES:
+    with open(os.path.join(ROOT, fam, 'results.csv')) as f:
+        for r in csv.DictReader(f):
+            r['family'] = fam
+            rows.append(r)
+
+
+def cell(r):
+    # Held-weight schedules name their weight in the label (the cell's weight column is unused there).
+    w = '' if 'hold-' in r['fault'] else f" w {float(r['weight']):.0%},"
+    return f"{r['family']}: {r['rps']} rps,{w} {r['fault']}"
+
+
+out = [open(os.path.join(ROOT, 'issue-29-header.md')).read().rstrip(), '']
+aa = [r for r in rows if r['engine'] == 'default' and r['false_abort_rate']]
+out.append('## A/A false aborts of `default` (goal <= 2.5%)\n\n| cell | false aborts | holds |\n|---|---|---|')
+for r in aa:
+    n = int(r['replicates'])
+    out.append(f"| {cell(r)} | {rate(r['false_abort_rate'], n)} | {'yes' if float(r['false_abort_rate']) <= 0.025 else '**no**'} |")
+oa = [r for r in rows if r['engine'] == 'oracle' and r['false_abort_rate']]
+out.append('\n## The oracle on A/A cells (calibrated to 2.5% on other seeds: a check of its validity)\n\n| cell | false aborts |\n|---|---|')
+for r in oa:
+    out.append(f"| {cell(r)} | {rate(r['false_abort_rate'], int(r['replicates']))} |")
+k = sum(round(float(r['false_abort_rate']) * int(r['replicates'])) for r in oa)
+n = sum(int(r['replicates']) for r in oa)
+out.append(f"| all oracle A/A cells pooled | {rate(k / n, n)} |")
+bad = [r for r in rows if r['engine'] == 'default' and r['escape_rate']]
+out.append('\n## Escapes of `default` (goal <= 2.5% for faults of 5x and more)\n\n| cell | escaped (promoted) | holds |\n|---|---|---|')
+for r in bad:
+    out.append(f"| {cell(r)} | {rate(r['escape_rate'], int(r['replicates']))} | {'yes' if float(r['escape_rate']) <= 0.025 else '**no**'} |")
+out.append('\n## Blast of `default` against Flagger (goal <= 1/4) and the oracle (goal <= 1.25x)\n')
+out.append('Mean failed canary requests until rollback over caught replicates (after the onset for late faults); '
+           'catch rates beside them.\n\n| cell | default: catch, blast | flagger: catch, blast | default / flagger | oracle: catch, blast | default / oracle |\n|---|---|---|---|---|---|')
+for r in bad:
+    same = {x['engine']: x for x in rows if x['family'] == r['family'] and x['rps'] == r['rps'] and x['weight'] == r['weight'] and x['fault'] == r['fault']}
+    late = 'at ' in r['fault']
+    col = 'blast_after_onset_mean' if late else 'blast_mean'
+    def b(e):
+        x = same.get(e)
+        return float(x[col]) if x and x[col] else float('nan')
+    def c(e):
+        x = same.get(e)
+        return f"{100 * float(x['catch_rate']):.1f}%" if x else '-'
+    fl = b('flagger')
+    ratio_f = b('default') / fl if fl and not math.isnan(fl) and fl > 0 else float('nan')
+    if late:
+        ratio_f = float('nan')  # Flagger promotes after 10 passing checks, before these onsets: not comparable
+    rf = '-' if math.isnan(ratio_f) else f"{ratio_f:.2f}{'' if ratio_f <= 0.25 else ' **no**'}"
+    ro = r['blast_ratio_to_oracle']
+    ro = '-' if not ro else f"{float(ro):.2f}x{'' if float(ro) <= 1.25 else ' **no**'}"
+    out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {c('oracle')}, {b('oracle'):.1f} | {ro} |")
+print('\n'.join(out))
