@@ -48,7 +48,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
                     var rps = canary ? TotalRps * weight / canaryPods : TotalRps * (1 - weight) / (Pods - canaryPods);
                     var n = (long)Math.Round(rps * TickSeconds);
                     requests[pod] += n;
-                    failures[pod] += Math.Min(n, Poisson(rng, n * Math.Min(1, P0 * state[pod] * (canary ? canaryMultiplier : 1))));
+                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, P0 * state[pod] * (canary ? canaryMultiplier : 1))));
                 }
             var canarySide = Sample(requests, failures, 0, canaryPods, perPod);
             var controlSide = Sample(requests, failures, canaryPods, Pods, perPod);
@@ -77,40 +77,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
     private static int StateTicks(Random rng) => 2 + rng.Next(39);
 
     /// <summary>Gamma with mean 1 and coefficient of variation <paramref name="cv"/>.</summary>
-    private static double RateMultiplier(Random rng, double cv) => cv > 0 ? Gamma(rng, 1 / (cv * cv)) * cv * cv : 1;
-
-    private static long Poisson(Random rng, double lambda)
-    {
-        if (lambda <= 0) return 0;
-        if (lambda > 40) return Math.Max(0, (long)Math.Round(lambda + Math.Sqrt(lambda) * Normal(rng)));
-        var limit = Math.Exp(-lambda);
-        long k = 0;
-        var product = rng.NextDouble();
-        while (product > limit) { k++; product *= rng.NextDouble(); }
-        return k;
-    }
-
-    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-
-    private static double Gamma(Random rng, double shape)
-    {
-        if (shape < 1) return Gamma(rng, shape + 1) * Math.Pow(rng.NextDouble(), 1 / shape);
-        var d = shape - 1.0 / 3;
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double x, v;
-            do
-            {
-                x = Normal(rng);
-                v = 1 + c * x;
-            }
-            while (v <= 0);
-            v = v * v * v;
-            var u = rng.NextDouble();
-            if (Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
-        }
-    }
+    private static double RateMultiplier(Random rng, double cv) => cv > 0 ? RandomDraws.Gamma(rng, 1 / (cv * cv)) * cv * cv : 1;
 
     internal static int Count(int seed, int runs, double weight, int canaryPods, double multiplier, double cv, VerdictOutcome outcome, bool perPod = true)
     {
