@@ -48,18 +48,18 @@ public sealed class ConditionalBinomialEProcess : IFactorEProcess
 
     public IReadOnlyList<double> AlternativeWeights => Enumerable.Repeat(1.0 / _alternatives.Length, _alternatives.Length).ToArray();
 
-    public void Observe(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures)
+    public void Observe(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures)
     {
         Span<double> factors = stackalloc double[_alternatives.Length];
-        if (!LogFactors(canaryRequests, canaryFailures, controlRequests, controlFailures, factors)) return;
+        if (!LogFactors(canaryExposure, canaryFailures, controlExposure, controlFailures, factors)) return;
         for (var k = 0; k < _alternatives.Length; k++) _logProducts[k] += factors[k];
     }
 
-    public bool LogFactors(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures, Span<double> logFactors)
+    public bool LogFactors(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures, Span<double> logFactors)
     {
-        if (canaryRequests <= 0 || controlRequests <= 0 || canaryFailures + controlFailures == 0) return false;
-        var nc = (double)canaryRequests;
-        var ns = (double)controlRequests;
+        if (!(canaryExposure > 0) || !(controlExposure > 0) || canaryFailures + controlFailures == 0) return false;
+        var nc = canaryExposure;
+        var ns = controlExposure;
         var theta0 = _nullRatio * nc / (_nullRatio * nc + ns);
         for (var k = 0; k < _alternatives.Length; k++)
         {

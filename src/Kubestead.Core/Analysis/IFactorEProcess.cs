@@ -15,5 +15,5 @@ public interface IFactorEProcess : ICountEProcess
     /// Writes each alternative's log factor for a window into <paramref name="logFactors"/>; false (and nothing written)
     /// when the window carries no evidence, i.e. every factor is 1.
     /// </summary>
-    bool LogFactors(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures, Span<double> logFactors);
+    bool LogFactors(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures, Span<double> logFactors);
 }

@@ -10,7 +10,12 @@ public sealed record LatencyHistogram(IReadOnlyList<double> UpperBoundsMs, IRead
 }
 
 /// <summary>What one version (stable, canary or baseline) served in one window: counts, never ratios.</summary>
-public sealed record VersionSample(long Requests, long Failures, LatencyHistogram? Latency = null)
+/// <param name="Pods">
+/// The same counts per pod where the source reads them series by series (null where it does not). The sequential judges
+/// learn from the control's pods how far one pod's failure rate strays from its version's and how long it stays there
+/// (issue #29, <see cref="PodPersistence"/>).
+/// </param>
+public sealed record VersionSample(long Requests, long Failures, LatencyHistogram? Latency = null, IReadOnlyList<PodSample>? Pods = null)
 {
     public static readonly VersionSample Empty = new(0, 0);
 }

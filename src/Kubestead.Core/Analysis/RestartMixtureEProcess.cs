@@ -76,7 +76,7 @@ public sealed class RestartMixtureEProcess : ICountEProcess
         AddStartedWeight(1 - _options.WeightFrom(due));
     }
 
-    public void Observe(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures)
+    public void Observe(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures)
     {
         // A window seen before any start (callers that never call StartDue): the first component starts with it.
         if (_next == 0)
@@ -85,7 +85,7 @@ public sealed class RestartMixtureEProcess : ICountEProcess
             AddStartedWeight(1 - _options.WeightFrom(1));
         }
         Span<double> factors = stackalloc double[_priors.Length];
-        if (!_bets.LogFactors(canaryRequests, canaryFailures, controlRequests, controlFailures, factors)) return;
+        if (!_bets.LogFactors(canaryExposure, canaryFailures, controlExposure, controlFailures, factors)) return;
         for (var j = 0; j < _priors.Length; j++) _logSums[j] += factors[j];
     }
 

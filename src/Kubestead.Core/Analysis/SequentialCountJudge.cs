@@ -41,6 +41,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     private readonly SequentialJudgeOptions _options;
     private ICountEProcess _failTest;
     private ICountEProcess _passTest;
+    private readonly PodPersistence _pods = new();
     private long _nc, _xc, _ns, _xs;
 
     protected SequentialCountJudge(string metric, SequentialJudgeOptions options)
@@ -60,18 +61,37 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// <summary>The requests and bad events of each side in a window; null when the window cannot be used yet.</summary>
     protected abstract (long Nc, long Xc, long Ns, long Xs)? Count(MetricWindow window);
 
+    /// <summary>
+    /// The window's bad events per pod of canary and control, where the source read them per pod (null: the judges' nulls
+    /// are not widened, see <see cref="PodPersistence"/>).
+    /// </summary>
+    protected virtual (IReadOnlyList<PodSample>? Canary, IReadOnlyList<PodSample>? Control) PodCounts(MetricWindow window) => (null, null);
+
+    /// <summary>The factor D by which the next window's nulls widen for the pods' persistent dispersion (1: not widened).</summary>
+    public double PodAllowance { get; private set; } = 1;
+
     public void Observe(MetricWindow window)
     {
         // Restarts follow the clock (window starts), also through windows that carry no usable counts.
         if (_failTest is RestartMixtureEProcess mixture) mixture.StartDue(window.Start);
-        if (Count(window) is not var (nc, xc, ns, xs)) return;
-        _nc += nc;
-        _xc += xc;
-        _ns += ns;
-        _xs += xs;
-        _failTest.Observe(nc, xc, ns, xs);
-        _passTest.Observe(nc, xc, ns, xs);
+        var (canaryPods, controlPods) = PodCounts(window);
+        if (Count(window) is var (nc, xc, ns, xs))
+        {
+            _nc += nc;
+            _xc += xc;
+            _ns += ns;
+            _xs += xs;
+            // D comes from earlier windows only, so each bet is fixed before the window's failures are seen. Scaling the
+            // canary's exposure by D is the same bet as against the null ratio ρ0·D (Fail) and detectRatio/D (Pass).
+            var d = _pods.Allowance(Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
+            PodAllowance = d;
+            _failTest.Observe(nc * d, xc, ns, xs);
+            _passTest.Observe(nc / d, xc, ns, xs);
+        }
+        _pods.Learn(controlPods);
     }
+
+    private static int? Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : null;
 
     /// <summary>The evidence now: for "worse than allowed" (fail), for "not DetectRatio times worse" (pass), and the e-value that decides.</summary>
     public (double Fail, double Pass, double Threshold) Evidence => (_failTest.EValue, _passTest.EValue, DecisionThreshold(_options));
@@ -127,6 +147,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
             ["unit"] = UnitName(_options.Unit),
         };
         if (_failTest is RestartMixtureEProcess) o["restarts"] = true;
+        o["pods"] = _pods.Save();
+        o["podAllowance"] = PodAllowance;
         SaveExtra(o);
         return o;
     }
@@ -137,6 +159,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _xc = state["xc"]?.GetValue<long>() ?? 0;
         _ns = state["ns"]?.GetValue<long>() ?? 0;
         _xs = state["xs"]?.GetValue<long>() ?? 0;
+        _pods.Restore(state["pods"] as JsonObject);
+        PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
         _failTest = NewFailTest();
         _passTest = NewPassTest();
         // State saved before the window unit existed holds per-request likelihood ratios, which are not evidence for the

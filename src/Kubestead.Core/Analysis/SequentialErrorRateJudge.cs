@@ -10,4 +10,7 @@ public sealed class SequentialErrorRateJudge(string metric, SequentialJudgeOptio
 
     protected override (long Nc, long Xc, long Ns, long Xs)? Count(MetricWindow w) =>
         (w.Canary.Requests, w.Canary.Failures, w.Control.Requests, w.Control.Failures);
+
+    protected override (IReadOnlyList<PodSample>? Canary, IReadOnlyList<PodSample>? Control) PodCounts(MetricWindow w) =>
+        (w.Canary.Pods, w.Control.Pods);
 }

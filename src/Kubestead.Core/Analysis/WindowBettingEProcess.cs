@@ -90,19 +90,19 @@ public sealed class WindowBettingEProcess : IFactorEProcess
 
     public IReadOnlyList<double> AlternativeWeights => _weights;
 
-    public void Observe(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures)
+    public void Observe(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures)
     {
         Span<double> factors = stackalloc double[_alternatives.Length];
-        if (!LogFactors(canaryRequests, canaryFailures, controlRequests, controlFailures, factors)) return;
+        if (!LogFactors(canaryExposure, canaryFailures, controlExposure, controlFailures, factors)) return;
         for (var k = 0; k < _alternatives.Length; k++) _logWealth[k] += factors[k];
     }
 
-    public bool LogFactors(long canaryRequests, long canaryFailures, long controlRequests, long controlFailures, Span<double> logFactors)
+    public bool LogFactors(double canaryExposure, long canaryFailures, double controlExposure, long controlFailures, Span<double> logFactors)
     {
         var m = canaryFailures + controlFailures;
-        if (canaryRequests <= 0 || controlRequests <= 0 || m <= 0) return false;
-        var nc = (double)canaryRequests;
-        var ns = (double)controlRequests;
+        if (!(canaryExposure > 0) || !(controlExposure > 0) || m <= 0) return false;
+        var nc = canaryExposure;
+        var ns = controlExposure;
         var y = (double)canaryFailures / m;
         var theta0 = _nullRatio * nc / (_nullRatio * nc + ns);
         // The Below side bets on 1 - y against 1 - θ0; the same formulas then apply with every share mirrored.

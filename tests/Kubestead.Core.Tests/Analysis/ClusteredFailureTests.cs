@@ -27,26 +27,6 @@ public class ClusteredFailureTests
         return Math.Min(requests, failures);
     }
 
-    private static double Gamma(Random rng, double shape)
-    {
-        if (shape < 1) return Gamma(rng, shape + 1) * Math.Pow(rng.NextDouble(), 1 / shape);
-        var d = shape - 1.0 / 3;
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double x, v;
-            do
-            {
-                x = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-                v = 1 + c * x;
-            }
-            while (v <= 0);
-            v = v * v * v;
-            var u = rng.NextDouble();
-            if (Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
-        }
-    }
-
     /// <summary>Runs one rollout; returns the first decisive verdict (or InsufficientData after the last window).</summary>
     private static VerdictOutcome Run(Random rng, SequentialJudgeOptions options, double canaryMultiplier, double rateCv, double burstMean)
     {
@@ -60,7 +40,7 @@ public class ClusteredFailureTests
             int nc = 0, xc = 0, ns = 0, xs = 0;
             for (var pod = 0; pod < 10; pod++)
             {
-                var g = rateCv > 0 ? Gamma(rng, 1 / (rateCv * rateCv)) * rateCv * rateCv : 1;
+                var g = rateCv > 0 ? RandomDraws.Gamma(rng, 1 / (rateCv * rateCv)) * rateCv * rateCv : 1;
                 var canary = canaryPods.Contains(pod);
                 var x = PodFailures(rng, requests[pod], p0 * g * (canary ? canaryMultiplier : 1), burstMean);
                 if (canary) { nc += requests[pod]; xc += x; } else { ns += requests[pod]; xs += x; }

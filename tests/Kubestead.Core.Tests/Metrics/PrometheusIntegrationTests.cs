@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Kubestead.Analysis;
 using Kubestead.Metrics;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
@@ -221,5 +222,38 @@ public class PrometheusIntegrationTests
         Assert.Equal("\"a\\\"b\\\\c\"", PromQl.Quote("a\"b\\c"));
         Assert.Throws<ArgumentException>(() => PromQl.Render("{{unknown}}", vars));
         Assert.Equal("sum(x{namespace=\"ok\"})", PromQl.Render("sum(x{namespace=\"{{ namespace }}\"})", new Dictionary<string, string> { ["namespace"] = "ok" }));
+    }
+}
+
+/// <summary>Issue #29: the window's counts per pod, which the sequential judges learn the pods' dispersion from.</summary>
+public class PrometheusPerPodTests
+{
+    [PrometheusFact]
+    public async Task Each_pods_counts_come_back_beside_the_totals()
+    {
+        var t0 = PrometheusIntegrationTests.T0;
+        // Three stable pods at 10, 20 and 30 req/s failing 1, 2 and 6 in 1000; one canary pod at 5 req/s, 3 in 1000.
+        var pods = new[] { ("shop", "shop-7d9f-a1b2c", 10L, 1L), ("shop", "shop-7d9f-d3e4f", 20L, 2L), ("shop", "shop-7d9f-g5h6i", 30L, 6L), ("shop-canary", "shop-canary-5c8b-j7k8l", 5L, 3L) };
+        var sb = new System.Text.StringBuilder("# TYPE istio_requests counter\n");
+        foreach (var (w, pod, rps, perMille) in pods)
+            foreach (var code in new[] { "200", "503" })
+                for (var s = 0; s <= 1800; s += 15)
+                {
+                    var r = rps * s;
+                    var f = r * perMille / 1000;
+                    sb.Append(System.Globalization.CultureInfo.InvariantCulture,
+                        $"istio_requests_total{{reporter=\"destination\",destination_workload=\"{w}\",destination_workload_namespace=\"web\",pod=\"{pod}\",response_code=\"{code}\"}} {(code == "200" ? r - f : f)} {t0.ToUnixTimeSeconds() + s}\n");
+                }
+        sb.Append("# EOF\n");
+        await using var prom = await PrometheusServer.StartAsync(sb.ToString());
+        var source = new PrometheusMetricSource(new PrometheusClient(new HttpClient(), prom.Address),
+            new PrometheusProviderSpec(prom.Address.ToString(), "istio", null, null, null, TimeSpan.FromSeconds(10)), "web", "shop-canary", "shop") { WithLatency = false };
+        var window = await source.WindowAsync(t0.AddMinutes(5), t0.AddMinutes(15), CancellationToken.None);
+        long Count(long rps, long perMille, bool failures) => failures ? rps * 900 * perMille / 1000 - rps * 300 * perMille / 1000 : rps * 600;
+        var expected = pods.Where(p => p.Item1 == "shop").Select(p => new PodSample(p.Item2, Count(p.Item3, p.Item4, false), Count(p.Item3, p.Item4, true))).ToList();
+        Assert.Equal(expected, window.Control.Pods!);
+        Assert.Equal(window.Control.Requests, window.Control.Pods!.Sum(p => p.Requests));
+        Assert.Equal(window.Control.Failures, window.Control.Pods!.Sum(p => p.Failures));
+        Assert.Equal([new PodSample("shop-canary-5c8b-j7k8l", Count(5, 3, false), Count(5, 3, true))], window.Canary.Pods!);
     }
 }

@@ -76,11 +76,14 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         var atStart = CounterSeriesDiff.Pods(requestsAtStart);
         var started = CounterSeriesDiff.Pods(requestsAtEnd).Where(p => !atStart.Contains(p) && !_seenPods.ContainsKey((workload, p))).ToHashSet(StringComparer.Ordinal);
         foreach (var p in atStart.Concat(CounterSeriesDiff.Pods(requestsAtEnd))) _seenPods[(workload, p)] = true;
-        var requests = CounterSeriesDiff.Total(requestsAtStart, requestsAtEnd, started);
+        // Per pod as well as in total: the sequential judges learn the pods' persistent dispersion from the control's (issue #29).
+        var requestsByPod = CounterSeriesDiff.Diff(requestsAtStart, requestsAtEnd, CounterSeriesDiff.PodOf, started);
+        var requests = requestsByPod.Values.Sum();
         // A pod that served requests at the start was scraped then: a failure or bucket series of it born since counts from zero.
         var scraped = atStart.Concat(started).ToHashSet(StringComparer.Ordinal);
-        var failures = CounterSeriesDiff.Total(await ReadAsync(failuresQuery, start, ct).ConfigureAwait(false),
-            await ReadAsync(failuresQuery, end, ct).ConfigureAwait(false), scraped);
+        var failuresByPod = CounterSeriesDiff.Diff(await ReadAsync(failuresQuery, start, ct).ConfigureAwait(false),
+            await ReadAsync(failuresQuery, end, ct).ConfigureAwait(false), CounterSeriesDiff.PodOf, scraped);
+        var failures = failuresByPod.Values.Sum();
         LatencyHistogram? latency = null;
         if (bucketsQuery is not null && WithLatency)
         {
@@ -92,7 +95,10 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
             if (points.Count > 0) latency = new LatencyHistogram(points.Select(p => p.Le).ToArray(), points.Select(p => (long)Math.Round(p.Value)).ToArray());
         }
         var r = (long)Math.Round(requests);
-        return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency);
+        var pods = requestsByPod.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => new PodSample(p.Key, (long)Math.Round(p.Value), Math.Min((long)Math.Round(failuresByPod.GetValueOrDefault(p.Key)), (long)Math.Round(p.Value))))
+            .ToList();
+        return new VersionSample(r, Math.Min((long)Math.Round(failures), r), latency, pods);
     }
 
     /// <summary>

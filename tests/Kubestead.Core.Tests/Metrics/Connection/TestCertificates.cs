@@ -53,7 +53,8 @@ public sealed class TestCertificates : IDisposable
             san.AddIpAddress(IPAddress.Loopback);
             req.CertificateExtensions.Add(san.Build());
         }
-        using var cert = req.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        // Within the CA's validity: a leaf issued a second later than the CA would otherwise end after it, which Create refuses.
+        using var cert = req.Create(ca, ca.NotBefore, ca.NotAfter.AddHours(-1), RandomNumberGenerator.GetBytes(12));
         Write($"{file}.pem", cert.ExportCertificatePem());
         Write($"{file}.key", key.ExportPkcs8PrivateKeyPem());
     }
