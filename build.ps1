@@ -8,13 +8,15 @@
     Docs    turns docs/en-US/*.md into the module's MAML help (Kubestead.dll-Help.xml) and about_*.help.txt.
     Package packs the staged module into out/packages/Kubestead.<version>.nupkg (PowerShell Gallery layout, installable
             with PSResourceGet from that folder) and the CLI as a dotnet tool beside it.
+    Native  publishes the Native AOT kubestead for linux-x64 to out/native/publish/kubestead (build/native-publish.sh;
+            docs/native.md). Package runs it too on Linux x64 and copies the binary to out/packages/linux-x64/.
     Without pwsh, the same staging is: dotnet build src/Kubestead.PowerShell -t:StageModule
 .EXAMPLE
     ./build.ps1 -Task Build, Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Docs', 'Package')]
+    [ValidateSet('Build', 'Test', 'Docs', 'Package', 'Native')]
     [string[]] $Task = @('Build', 'Test'),
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Debug'
@@ -37,6 +39,9 @@ foreach ($t in $Task) {
             Invoke-Native 'module staging' { dotnet build "$root/src/Kubestead.PowerShell" -c $Configuration -t:StageModule }
             Invoke-Native 'solution build' { dotnet build "$root/Kubestead.PowerShell.sln" -c $Configuration }
         }
+        'Native' {
+            Invoke-Native 'native publish' { bash (Join-Path $root 'build/native-publish.sh') $Configuration }
+        }
         'Test' {
             # The README's test command: xUnit, the real kube-apiserver suites and Pester in pwsh 7.6.9.
             Invoke-Native 'tests' { bash (Join-Path $root 'test.sh') }
@@ -46,6 +51,11 @@ foreach ($t in $Task) {
             $pkgDir = Join-Path $root 'out/packages'
             New-Item -ItemType Directory -Force -Path $pkgDir | Out-Null
             Invoke-Native 'CLI pack' { dotnet pack "$root/src/Kubestead.Cli" -c $Configuration -o $pkgDir }
+            if ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') {
+                Invoke-Native 'native publish' { bash (Join-Path $root 'build/native-publish.sh') $Configuration }
+                New-Item -ItemType Directory -Force -Path (Join-Path $pkgDir 'linux-x64') | Out-Null
+                Copy-Item (Join-Path $root 'out/native/publish/kubestead') (Join-Path $pkgDir 'linux-x64/kubestead') -Force
+            }
             # A repository registered only for this publish: the user's PSResourceGet settings stay as they were.
             $repo = "KubesteadBuild$([guid]::NewGuid().ToString('N').Substring(0, 8))"
             Register-PSResourceRepository -Name $repo -Uri $pkgDir -Trusted

@@ -520,7 +520,7 @@ public sealed class CliApp(CliContext ctx)
             var mode = p.GetValue(routing) switch { "wrr" => CanaryRoutingMode.WeightedRoundRobin, "pods" => CanaryRoutingMode.Pods, _ => CanaryRoutingMode.Binomial };
             var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas),
                 Baseline: p.GetValue(baseline)), ct);
-            if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(plan, OutputFormat.Json));
+            if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(plan));
             else
             {
                 ctx.Out.WriteLine(OutputFormat.Table(["WEIGHT", "ACHIEVABLE", "MINIMUM", "CANARY REQ/WINDOW", "P(EMPTY WINDOW)", "TIME TO DETECT", "REQUESTS TO PASS", "WINDOWS TO PASS (TIME)"],
@@ -566,7 +566,7 @@ public sealed class CliApp(CliContext ctx)
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
         {
             var g = await svc.GetGitOpsConfigAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false);
-            if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(g, OutputFormat.Json));
+            if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(g));
             else ctx.Out.WriteLine($"# Argo CD Application spec:\n{g.ArgoCdIgnoreDifferences}\n\n# Flux:\n{g.FluxGuidance}");
             return ExitCodes.Success;
         }, ct));
@@ -594,7 +594,7 @@ public sealed class CliApp(CliContext ctx)
         {
             var rows = RolloutHistoryRow.For(await svc.GetAsync(ns, p.GetValue(name)!, ct).ConfigureAwait(false));
             var format = p.GetValue(_output);
-            if (format == "json") ctx.Out.WriteLine(JsonSerializer.Serialize(rows, OutputFormat.Json));
+            if (format == "json") ctx.Out.WriteLine(OutputFormat.Serialize<IReadOnlyList<RolloutHistoryRow>>(rows));
             else if (format == "csv") ctx.Out.Write(HistoryCsv.Write(rows));
             else ctx.Out.WriteLine(rows.Count == 0 ? "No history recorded." : OutputFormat.History(rows));
             return ExitCodes.Success;
@@ -693,7 +693,7 @@ public sealed class CliApp(CliContext ctx)
 
     private int PrintWeight(ParseResult p, WeightReport w)
     {
-        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(w, OutputFormat.Json));
+        if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(w));
         else
         {
             ctx.Out.WriteLine(OutputFormat.Table(["NAMESPACE", "NAME", "MESH", "STABLE", "CANARY", "OBSERVED CANARY", "SOURCE"],
@@ -732,14 +732,14 @@ public sealed class CliApp(CliContext ctx)
 
     private int PrintChecks(ParseResult p, SpecTestReport report)
     {
-        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(report, OutputFormat.Json));
+        if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(report));
         else foreach (var c in report.Checks) ctx.Out.WriteLine($"{c.Outcome.ToString().ToUpperInvariant(),-8} {c.Check,-8} {c.Message}");
         return report.IsValid ? ExitCodes.Success : ExitCodes.InvalidInput;
     }
 
     private int PrintPlan(ParseResult p, IReadOnlyList<PlannedChange> plan)
     {
-        if (Json(p)) ctx.Out.WriteLine(JsonSerializer.Serialize(new { dryRun = true, changes = plan }, OutputFormat.Json));
+        if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(new DryRunDocument(true, plan)));
         else
         {
             ctx.Out.WriteLine("Dry run: nothing was written. The command would:");

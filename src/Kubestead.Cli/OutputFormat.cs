@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Kubestead.Analysis;
 using Kubestead.Reports;
 using Kubestead.Rollouts;
@@ -13,12 +14,21 @@ namespace Kubestead.Cli;
 /// <summary>How results look: one JSON document with --output json, kubectl-like text otherwise.</summary>
 public static class OutputFormat
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Json = WithEnums(new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        TypeInfoResolver = CliJsonContext.Default,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    });
+
+    private static JsonSerializerOptions WithEnums(JsonSerializerOptions options)
+    {
+        foreach (var converter in CliJsonContext.CamelCaseEnums) options.Converters.Add(converter);
+        return options;
+    }
+
+    /// <summary>A result object as --output json prints it, through source-generated metadata (no reflection).</summary>
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, (JsonTypeInfo<T>)Json.GetTypeInfo(typeof(T)));
 
     /// <summary>The rollout document of --output json: name, namespace, phase, steps, weights, analysis verdicts with counts, history.</summary>
     public static JsonObject RolloutDocument(RolloutResult r)

@@ -17,15 +17,15 @@ public static class SlackBlocksPayload
     {
         var fields = new JsonArray();
         foreach (var (name, value) in n.Facts().Take(FieldsPerSection))
-            fields.Add(Mrkdwn(Cut($"*{Escape(name)}*\n{Escape(value)}", FieldLimit)));
+            fields.Add((JsonNode)Mrkdwn(Cut($"*{Escape(name)}*\n{Escape(value)}", FieldLimit)));
         var blocks = new JsonArray
         {
-            new JsonObject { ["type"] = "header", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = Cut(n.Title, HeaderLimit) } },
-            new JsonObject { ["type"] = "section", ["text"] = Mrkdwn(Cut(Escape(n.Message), 3000)) },
-            new JsonObject { ["type"] = "section", ["fields"] = fields },
+            (JsonNode)new JsonObject { ["type"] = "header", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = Cut(n.Title, HeaderLimit) } },
+            (JsonNode)new JsonObject { ["type"] = "section", ["text"] = Mrkdwn(Cut(Escape(n.Message), 3000)) },
+            (JsonNode)new JsonObject { ["type"] = "section", ["fields"] = fields },
         };
         if (n.ReportUrl is { } report)
-            blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray { Mrkdwn($"<{Escape(report)}|HTML report>") } });
+            blocks.Add((JsonNode)new JsonObject { ["type"] = "context", ["elements"] = new JsonArray { (JsonNode)Mrkdwn($"<{Escape(report)}|HTML report>") } });
         return new JsonObject { ["text"] = $"{n.Title}: {n.Message}", ["blocks"] = blocks };
     }
 

@@ -15,7 +15,7 @@ public static class TeamsCardPayload
     {
         var facts = new JsonArray();
         foreach (var (name, value) in n.Facts())
-            facts.Add(new JsonObject { ["title"] = name, ["value"] = value });
+            facts.Add((JsonNode)new JsonObject { ["title"] = name, ["value"] = value });
         var card = new JsonObject
         {
             ["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -23,17 +23,17 @@ public static class TeamsCardPayload
             ["version"] = "1.4",
             ["body"] = new JsonArray
             {
-                new JsonObject { ["type"] = "TextBlock", ["text"] = n.Title, ["weight"] = "Bolder", ["size"] = "Medium", ["wrap"] = true },
-                new JsonObject { ["type"] = "TextBlock", ["text"] = n.Message, ["wrap"] = true },
-                new JsonObject { ["type"] = "FactSet", ["facts"] = facts },
+                (JsonNode)new JsonObject { ["type"] = "TextBlock", ["text"] = n.Title, ["weight"] = "Bolder", ["size"] = "Medium", ["wrap"] = true },
+                (JsonNode)new JsonObject { ["type"] = "TextBlock", ["text"] = n.Message, ["wrap"] = true },
+                (JsonNode)new JsonObject { ["type"] = "FactSet", ["facts"] = facts },
             },
         };
         if (n.ReportUrl is { } report)
-            card["actions"] = new JsonArray { new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = "Open the report", ["url"] = report } };
+            card["actions"] = new JsonArray { (JsonNode)new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = "Open the report", ["url"] = report } };
         return new JsonObject
         {
             ["type"] = "message",
-            ["attachments"] = new JsonArray { new JsonObject { ["contentType"] = CardContentType, ["contentUrl"] = null, ["content"] = card } },
+            ["attachments"] = new JsonArray { (JsonNode)new JsonObject { ["contentType"] = CardContentType, ["contentUrl"] = null, ["content"] = card } },
         };
     }
 }

@@ -11,7 +11,7 @@ public static class WebhookPayload
     public static JsonObject Render(RolloutNotification n)
     {
         var kinds = new JsonArray();
-        foreach (var k in n.Kinds) kinds.Add(k);
+        foreach (var k in n.Kinds) kinds.Add((JsonNode)k);
         var body = new JsonObject
         {
             ["apiVersion"] = ApiVersion,

@@ -220,9 +220,9 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             var merged = match.DeepClone().AsObject();
             var headers = merged["headers"] as JsonArray ?? new JsonArray();
             foreach (var m in header.HeaderMatches)
-                headers.Add(new JsonObject { ["name"] = m.Name, ["value"] = m.Value, ["type"] = m.Kind == HeaderMatchKind.Regex ? "RegularExpression" : "Exact" });
+                headers.Add((JsonNode)new JsonObject { ["name"] = m.Name, ["value"] = m.Value, ["type"] = m.Kind == HeaderMatchKind.Regex ? "RegularExpression" : "Exact" });
             merged["headers"] = headers;
-            matches.Add(merged);
+            matches.Add((JsonNode)merged);
         }
         var rule = new JsonObject { ["matches"] = matches };
         // A rule's name must be unique within the route; everything else (filters, timeouts, retry, session persistence) carries over.
@@ -340,7 +340,7 @@ public sealed class GatewayApiRouter(IKubernetesApi api, GatewayApiRouterOptions
             return b;
         }
         var backends = new JsonArray(Backend(Stable, 100), Backend(options.CanaryService, 0));
-        if (options.BaselineService is { } baseline) backends.Add(Backend(baseline, 0));
+        if (options.BaselineService is { } baseline) backends.Add((JsonNode)Backend(baseline, 0));
         return new JsonObject
         {
             ["apiVersion"] = RouteType.ApiVersion,

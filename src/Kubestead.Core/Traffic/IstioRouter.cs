@@ -261,7 +261,7 @@ public sealed class IstioRouter(IKubernetesApi api, IstioRouterOptions options) 
                 headers[m.Name] = new JsonObject { [m.Kind.ToString().ToLowerInvariant()] = m.Value };
             }
             merged["headers"] = headers;
-            matches.Add(merged);
+            matches.Add((JsonNode)merged);
         }
         var destination = managed["route"]![canary]!.DeepClone().AsObject();
         destination.Remove("weight");

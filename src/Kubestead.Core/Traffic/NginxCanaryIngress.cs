@@ -90,13 +90,13 @@ public static class NginxCanaryIngress
                 // The canary Service copies the stable Service's ports and their names, so a port by name or number resolves alike.
                 if (path["backend"]!["service"]!["port"] is { } port) backendService["port"] = port.DeepClone();
                 copy["backend"] = new JsonObject { ["service"] = backendService };
-                paths.Add(copy);
+                paths.Add((JsonNode)copy);
             }
             if (paths.Count == 0) continue;
             var canaryRule = new JsonObject();
             if (rule["host"] is { } host) canaryRule["host"] = host.DeepClone();
             canaryRule["http"] = new JsonObject { ["paths"] = paths };
-            rules.Add(canaryRule);
+            rules.Add((JsonNode)canaryRule);
         }
         var spec = new JsonObject();
         if (stable["spec"]?["ingressClassName"] is { } className) spec["ingressClassName"] = className.DeepClone();

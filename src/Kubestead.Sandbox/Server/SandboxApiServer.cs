@@ -393,18 +393,18 @@ public sealed class SandboxApiServer : IAsyncDisposable
         var list = new JsonArray();
         foreach (var r in served)
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode)new JsonObject
             {
                 ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind,
                 ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch"),
             });
             if (r == ResourceType.Deployment)
             {
-                list.Add(new JsonObject { ["name"] = "deployments/scale", ["namespaced"] = true, ["kind"] = "Scale", ["group"] = "autoscaling", ["version"] = "v1", ["verbs"] = new JsonArray("get", "patch", "update") });
-                list.Add(new JsonObject { ["name"] = "deployments/status", ["namespaced"] = true, ["kind"] = "Deployment", ["verbs"] = new JsonArray("get", "patch", "update") });
+                list.Add((JsonNode)new JsonObject { ["name"] = "deployments/scale", ["namespaced"] = true, ["kind"] = "Scale", ["group"] = "autoscaling", ["version"] = "v1", ["verbs"] = new JsonArray("get", "patch", "update") });
+                list.Add((JsonNode)new JsonObject { ["name"] = "deployments/status", ["namespaced"] = true, ["kind"] = "Deployment", ["verbs"] = new JsonArray("get", "patch", "update") });
             }
             if (r == Kubestead.Traffic.HpaGuard.HorizontalPodAutoscaler)
-                list.Add(new JsonObject { ["name"] = "horizontalpodautoscalers/status", ["namespaced"] = true, ["kind"] = "HorizontalPodAutoscaler", ["verbs"] = new JsonArray("get", "patch", "update") });
+                list.Add((JsonNode)new JsonObject { ["name"] = "horizontalpodautoscalers/status", ["namespaced"] = true, ["kind"] = "HorizontalPodAutoscaler", ["verbs"] = new JsonArray("get", "patch", "update") });
         }
         await WriteJsonAsync(http, 200, new JsonObject
         {

@@ -78,7 +78,7 @@ public sealed class SimulatedPrometheus(Func<DateTimeOffset, string> expositionA
             {
                 var key = labels.ToJsonString();
                 if (!series.TryGetValue(key, out var s)) series[key] = s = (labels, new JsonArray());
-                s.Values.Add(new JsonArray(atMs / 1000.0, value.ToString(CultureInfo.InvariantCulture)));
+                s.Values.Add((JsonNode)new JsonArray(atMs / 1000.0, value.ToString(CultureInfo.InvariantCulture)));
             }
         }
         var result = new JsonArray(series.Values.Select(s => (JsonNode?)new JsonObject { ["metric"] = s.Labels, ["values"] = s.Values }).ToArray());

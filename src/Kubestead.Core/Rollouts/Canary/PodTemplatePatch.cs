@@ -114,7 +114,7 @@ public static class PodTemplatePatch
             if (index < 0)
             {
                 var added = MergeMap(new JsonObject(), patchItem);
-                if (added is not null) result.Add(added);
+                if (added is not null) result.Add((JsonNode)added);
                 continue;
             }
             var merged = MergeMap(result[index]!.AsObject(), patchItem);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts.Engine;
 
@@ -18,15 +19,24 @@ public sealed class RolloutStateStore(IKubernetesApi api)
     public const string RolloutLabel = "kubestead.io/rollout";
     public const string ComponentLabel = "app.kubernetes.io/component";
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = WithEnums(new(JsonSerializerDefaults.Web)
     {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        TypeInfoResolver = RolloutStatusJsonContext.Default,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         // A judge that keeps observing after its verdict (a timed analysis) can push an e-value past double's range:
         // Infinity must not make the status unsavable.
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = false,
-    };
+    });
+
+    private static JsonSerializerOptions WithEnums(JsonSerializerOptions options)
+    {
+        foreach (var converter in RolloutStatusJsonContext.CamelCaseEnums) options.Converters.Add(converter);
+        return options;
+    }
+
+    /// <summary>The status's metadata from <see cref="Json"/>: serializing through it needs no reflection (Native AOT).</summary>
+    private static JsonTypeInfo<RolloutStatus> StatusJson => (JsonTypeInfo<RolloutStatus>)Json.GetTypeInfo(typeof(RolloutStatus));
 
     public static string ObjectName(string rollout) => $"kubestead-{rollout}";
 
@@ -81,7 +91,7 @@ public sealed class RolloutStateStore(IKubernetesApi api)
             ["data"] = new JsonObject
             {
                 [SpecKey] = specYaml,
-                [StatusKey] = JsonSerializer.Serialize(status, Json),
+                [StatusKey] = JsonSerializer.Serialize(status, StatusJson),
             },
         };
         return FromConfigMap(await api.CreateAsync(ResourceType.ConfigMap, ns, cm, ct).ConfigureAwait(false));
@@ -92,7 +102,7 @@ public sealed class RolloutStateStore(IKubernetesApi api)
     {
         var patch = new JsonPatch([
             JsonPatchOperation.Test("/metadata/resourceVersion", current.ResourceVersion),
-            JsonPatchOperation.Replace("/data/" + JsonPatchApplier.Escape(StatusKey), JsonSerializer.Serialize(status, Json)),
+            JsonPatchOperation.Replace("/data/" + JsonPatchApplier.Escape(StatusKey), JsonSerializer.Serialize(status, StatusJson)),
         ]);
         var updated = await api.PatchAsync(ResourceType.ConfigMap, current.Namespace, ObjectName(current.Name), patch, ct).ConfigureAwait(false);
         return FromConfigMap(updated);
@@ -145,7 +155,7 @@ public sealed class RolloutStateStore(IKubernetesApi api)
         RolloutStatus status;
         try
         {
-            status = statusJson is null ? new RolloutStatus() : JsonSerializer.Deserialize<RolloutStatus>(statusJson, Json) ?? new RolloutStatus();
+            status = statusJson is null ? new RolloutStatus() : JsonSerializer.Deserialize(statusJson, StatusJson) ?? new RolloutStatus();
         }
         catch (JsonException e)
         {

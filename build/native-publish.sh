@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Publishes the Native AOT `kubestead` for linux-x64 to out/native/publish/kubestead (docs/native.md).
+# Core is compiled against KubernetesClient.Aot there (-p:KubesteadNative=true), into out/native/ only, so the JIT
+# build, the dotnet tool and the PowerShell module are untouched. Trim and AOT warnings fail the publish, as every
+# warning does in this repository. Installs the native toolchain (clang, zlib1g-dev) when it runs as root and they
+# are missing. Usage: build/native-publish.sh [Release|Debug]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+configuration="${1:-Release}"
+if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y --no-install-recommends clang zlib1g-dev >/dev/null 2>&1 \
+      || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends clang zlib1g-dev >/dev/null; }
+  else
+    echo "native-publish: Native AOT needs clang and zlib1g-dev (apt-get install clang zlib1g-dev)" >&2
+    exit 1
+  fi
+fi
+dotnet publish src/Kubestead.Cli -c "$configuration" -r linux-x64 -p:KubesteadNative=true \
+  -o out/native/publish --nologo -v q -clp:ErrorsOnly
+echo "out/native/publish/kubestead"
