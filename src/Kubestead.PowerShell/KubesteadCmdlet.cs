@@ -32,6 +32,7 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(NamespaceCompleter))]
+    [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 
     [Parameter]
@@ -203,12 +204,17 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    internal static ErrorRecord Record(Exception e) => e switch
+    internal static ErrorRecord Record(Exception e)
     {
-        KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
-        KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
-        _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
-    };
+        var record = e switch
+        {
+            KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
+            KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
+            _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
+        };
+        record.ErrorDetails = ErrorAdvice.For(e);
+        return record;
+    }
 
     /// <summary>Failures that the next input cannot escape either: the cluster is unreachable or refuses who we are.</summary>
     private static bool IsFatal(Exception e) => e switch
@@ -245,7 +251,8 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// Asks once for the whole plan (its every write is listed in the -WhatIf text and the prompt). -WhatIf and
     /// $WhatIfPreference always win; an explicit -Confirm always asks; -Force only skips the confirmation that
     /// high-impact changes otherwise get. <paramref name="highImpact"/> makes a Medium cmdlet's change high impact
-    /// for this call (Set-CanaryWeight 100). Under -NonInteractive a needed confirmation is a clear error naming -Force.
+    /// for this call (Set-CanaryWeight 100). Under -NonInteractive a needed confirmation is a clear error naming the switches
+    /// that go ahead (see <see cref="Confirmation"/>).
     /// </summary>
     internal bool ConfirmPlan(IReadOnlyList<PlannedChange> plan, string action, string target, bool force = false, bool highImpact = false)
     {
@@ -275,20 +282,13 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             foreach (var c in plan) WriteVerbose($"{action}: {c.Verb} {c.Target} ({c.Description})");
             return true;
         }
-        try
+        return Confirmation.Ask(this, $"{action} {target}", target, () =>
         {
             if (!ShouldProcess(description, $"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action)) return false;
             if (highImpact && !whatIf && confirm is null && !force)
                 return ShouldContinue($"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action);
             return true;
-        }
-        catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new InvalidOperationException($"{action} {target} needs a confirmation, and this session cannot prompt (-NonInteractive). Pass -Force, or -Confirm:$false, to go ahead; -WhatIf shows the changes.", e),
-                "ConfirmationRequired", ErrorCategory.PermissionDenied, target));
-            throw;
-        }
+        });
     }
 
     private bool? SwitchValue(string name) =>
