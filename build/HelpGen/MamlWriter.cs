@@ -138,7 +138,11 @@ public static partial class MamlWriter
     /// <summary>about_*.md to the plain-text layout Get-Help reads (TOPIC / SHORT DESCRIPTION / LONG DESCRIPTION ...).</summary>
     public static string AboutText(string markdown)
     {
-        var lines = markdown.Replace("\r\n", "\n").Split('\n').Select(l => l.StartsWith('#') ? l.TrimStart('#').Trim().ToUpperInvariant() : "    " + l).ToList();
+        // The title "# about_X" becomes "TOPIC / about_X": PowerShell takes an about topic's Synopsis from the line after
+        // SHORT DESCRIPTION in that layout (the fifth), and showed none for a bare "ABOUT_X" title.
+        var lines = markdown.Replace("\r\n", "\n").Split('\n')
+            .SelectMany(l => l.StartsWith("# about_", StringComparison.Ordinal) ? new[] { "TOPIC", "    " + l[2..].Trim() }
+                : [l.StartsWith('#') ? l.TrimStart('#').Trim().ToUpperInvariant() : "    " + l]).ToList();
         return string.Join(Environment.NewLine, lines).Replace("    ```", "    ").TrimEnd() + Environment.NewLine;
     }
 }

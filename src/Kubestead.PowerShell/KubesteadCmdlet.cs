@@ -23,6 +23,9 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// <summary>How long an ending cmdlet waits for its cancelled worker (the current write finishes, the Lease is released).</summary>
     private static readonly TimeSpan WorkerGrace = TimeSpan.FromSeconds(30);
 
+    /// <summary>Progress bars: the rollout's (steps done of all) and, under it, the current step's wait.</summary>
+    private const int RolloutProgressId = 1, StepProgressId = 2;
+
     private readonly CancellationTokenSource _cancel = new();
     private readonly ForwardingObserver _observer = new();
     private Task? _worker;
@@ -46,6 +49,16 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     [Parameter]
     [ValidateRange(0, 86400)]
     public int? TimeoutSec { get; set; }
+
+    /// <summary>
+    /// For paths that read no cluster (a spec checked offline, counts judged ad hoc): connection parameters given there
+    /// would be silently ignored, so each one given is named in a warning.
+    /// </summary>
+    protected void WarnUnusedConnectionParameters(string why)
+    {
+        var given = new[] { nameof(KubeConfig), nameof(Context), nameof(TimeoutSec) }.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+        if (given.Count > 0) WriteWarning($"{string.Join(", ", given.Select(p => "-" + p))} {(given.Count == 1 ? "is" : "are")} not used: {why}");
+    }
 
     /// <summary>One pipeline input. Throwing <see cref="InputFailedException"/> reports a non-terminating error.</summary>
     protected abstract void ProcessInput();
@@ -141,7 +154,8 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             while (!task.IsCompleted)
                 if (events.TryTake(out var e, 100)) Write(e);
             while (events.TryTake(out var e)) Write(e);
-            WriteProgress(new ProgressRecord(1, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
+            WriteProgress(new ProgressRecord(StepProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed, ParentActivityId = RolloutProgressId });
+            WriteProgress(new ProgressRecord(RolloutProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
         }
         finally
         {
@@ -233,14 +247,16 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 return;
             case WaitingEvent w:
                 // A timed step fills the bar and shows the time left; an analysis until a verdict fills it with the
-                // canary requests seen against what the planner expects a verdict to need.
-                var record = new ProgressRecord(1, $"Rollout {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message };
+                // canary requests seen against what the planner expects a verdict to need. It is the step's own bar,
+                // under the rollout's (steps done of all), so one bar never jumps between the two scales.
+                var record = new ProgressRecord(StepProgressId, $"Step of {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message, ParentActivityId = RolloutProgressId };
                 if (w.PercentComplete is { } percent) record.PercentComplete = percent;
                 if (w.SecondsRemaining is { } seconds) record.SecondsRemaining = seconds;
                 WriteProgress(record);
                 break;
             case StepStartedEvent s:
-                WriteProgress(new ProgressRecord(1, $"Rollout {s.Namespace}/{s.Rollout}", s.Message) { PercentComplete = 100 * s.StepIndex / Math.Max(1, s.StepCount) });
+                WriteProgress(new ProgressRecord(StepProgressId, $"Step of {s.Namespace}/{s.Rollout}", "started") { RecordType = ProgressRecordType.Completed, ParentActivityId = RolloutProgressId });
+                WriteProgress(new ProgressRecord(RolloutProgressId, $"Rollout {s.Namespace}/{s.Rollout}", s.Message) { PercentComplete = 100 * s.StepIndex / Math.Max(1, s.StepCount) });
                 break;
         }
         // Progress bars vanish in CI logs; every event is mirrored to the verbose stream.

@@ -81,6 +81,14 @@ public sealed class GetKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter AllNamespaces { get; set; }
 
+    protected override void BeginProcessing()
+    {
+        // Both on the command line mean two different lists; which one the user wanted cannot be guessed.
+        if (AllNamespaces && MyInvocation.BoundParameters.ContainsKey(nameof(Namespace)))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-AllNamespaces lists every namespace, -Namespace '{Namespace}' only one: give one of them", nameof(Namespace)),
+                "NamespaceWithAllNamespaces", ErrorCategory.InvalidArgument, Namespace));
+    }
+
     protected override void ProcessInput()
     {
         if (Name is not null && !AllNamespaces && !WildcardPattern.ContainsWildcardCharacters(Name))
@@ -225,6 +233,11 @@ public sealed class TestKubesteadRolloutCommand : SpecPathCmdlet
 
     [Parameter]
     public SwitchParameter Quiet { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (!Cluster) WarnUnusedConnectionParameters("without -Cluster the spec is checked offline, and no cluster is read");
+    }
 
     protected override void ProcessInput()
     {

@@ -221,6 +221,7 @@ public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
     {
         if (ParameterSetName == "Counts")
         {
+            WarnUnusedConnectionParameters("counts given with -CanaryRequests and the others are judged here, and no cluster is read");
             try
             {
                 var report = KubesteadConnector.Offline().AnalyzeCounts(new VersionSample(CanaryRequests, CanaryFailures), new VersionSample(ControlRequests, ControlFailures), Judge);

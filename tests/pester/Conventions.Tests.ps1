@@ -77,6 +77,34 @@ Describe 'Input refused before the cluster (issue #27 item 9)' {
         }
     }
 
+    It 'refuses -AllNamespaces with -Namespace (two different lists) before the cluster' {
+        { Get-KubesteadRollout -AllNamespaces -Namespace shop -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NamespaceWithAllNamespaces,Kubestead.PowerShell.GetKubesteadRolloutCommand' -ExpectedMessage '*-AllNamespaces*-Namespace*'
+    }
+
+    It 'warns that -KubeConfig, -Context and -TimeoutSec do nothing where no cluster is read (Test without -Cluster, counts judged ad hoc)' {
+        $spec = New-TestSpec -Path (Join-Path $TestDrive 'offline.yaml')
+        Test-KubesteadRollout $spec -KubeConfig ./elsewhere.yaml -Quiet -WarningVariable w -WarningAction SilentlyContinue | Should -BeTrue
+        "$w" | Should -Match '-KubeConfig is not used: without -Cluster'
+        Get-CanaryAnalysis -CanaryRequests 100 -CanaryFailures 1 -ControlRequests 1000 -ControlFailures 10 -Context prod -TimeoutSec 5 -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        "$w" | Should -Match '-Context, -TimeoutSec are not used'
+        Test-KubesteadRollout $spec -Quiet -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        $w | Should -BeNullOrEmpty
+    }
+
+    It 'has no placeholder address in the manifest (no example.invalid ProjectUri; none rather than a false one)' {
+        $manifest = Import-PowerShellDataFile (Join-Path (Get-TestRoot) 'module/Kubestead.psd1')
+        "$($manifest.PrivateData.PSData.ProjectUri)$($manifest.PrivateData.PSData.LicenseUri)$($manifest.HelpInfoURI)" | Should -Not -Match 'example\.(invalid|com)'
+        (Get-Module Kubestead).ProjectUri | Should -BeNullOrEmpty
+    }
+
+    It 'gives the about topics a synopsis (Get-Help about_Kubestead*)' {
+        foreach ($topic in 'about_Kubestead', 'about_Kubestead_RolloutSpec') {
+            (Get-Help $topic).Synopsis | Should -Not -BeNullOrEmpty -Because $topic
+        }
+        (Get-Help about_Kubestead).Synopsis | Should -Match 'Canary releases on Kubernetes'
+    }
+
     It 'says in Get-Help that -Name of Get-KubesteadRollout takes wildcards and the pipeline by value' {
         $p = Get-Help Get-KubesteadRollout -Parameter Name
         $p.globbing | Should -Be 'true'
@@ -116,10 +144,33 @@ Describe 'Against an istio sandbox' {
         $errs | Should -BeNullOrEmpty
     }
 
+    It 'prints a rollout in a string as where it is, not as its type name' {
+        "$(Get-KubesteadRollout shop -Namespace shop)" | Should -Be 'shop/shop Paused (Manual) at step 2/2, canary 10%'
+    }
+
     It 'sets a RecommendedAction on errors from the cluster (a rollout that does not exist)' {
         Get-KubesteadRollout nosuch -Namespace shop -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].ErrorDetails.RecommendedAction | Should -Match '-Namespace'
         "$($errs[0])" | Should -Match 'nosuch' -Because 'the message stays Core''s own'
+    }
+
+    It 'shows progress on two bars that keep their scales: the rollout''s steps, and under it the step''s wait (issue #27 item 9)' {
+        $timed = New-TestSpec -Path (Join-Path $TestDrive 'progress.yaml') -Steps 'setWeight: 10', 'pause: { duration: 3s }', 'setWeight: 20'
+        # Last in this block: it ends the paused rollout the tests above read.
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$modulePath'; Start-KubesteadRollout '$timed' -Confirm:`$false -WarningAction SilentlyContinue")
+            $ps.Invoke()[0].Phase | Should -Be 'Completed'
+            $records = @($ps.Streams.Progress | Where-Object RecordType -ne 'Completed')
+            $waits = @($records | Where-Object { $_.SecondsRemaining -gt 0 })
+            $waits.Count | Should -BeGreaterThan 0
+            $waits | ForEach-Object { $_.ActivityId | Should -Be 2; $_.ParentActivityId | Should -Be 1 }
+            $steps = @($records | Where-Object ActivityId -eq 1)
+            $steps.Count | Should -BeGreaterThan 1
+            $fill = @($steps.PercentComplete)
+            for ($i = 1; $i -lt $fill.Count; $i++) { $fill[$i] | Should -BeGreaterOrEqual $fill[$i - 1] -Because 'the rollout''s bar only moves forward' }
+        } finally { $ps.Dispose() }
     }
 }
