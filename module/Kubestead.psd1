@@ -39,8 +39,9 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
+            # No ProjectUri, LicenseUri or HelpInfoURI: the project has no public home, licence file or updatable help
+            # yet, and a placeholder address would send users nowhere.
             Tags         = @('Kubernetes', 'Canary', 'Istio', 'Linkerd', 'GatewayAPI', 'SMI', 'Rollout', 'DevOps')
-            ProjectUri   = 'https://example.invalid/kubestead'
             ReleaseNotes = 'Preview.'
         }
     }

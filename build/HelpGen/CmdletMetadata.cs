@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace Kubestead.HelpGen;
 
 /// <summary>One parameter of a compiled cmdlet, as PowerShell's binder sees it.</summary>
-public sealed record CmdletParameter(string Name, string TypeName, bool IsSwitch, IReadOnlyList<string> Aliases, IReadOnlyList<ParameterSetEntry> Sets);
+/// <summary><paramref name="SupportsWildcards"/>: marked [SupportsWildcards], which Get-Help shows as "Accept wildcard characters: true".</summary>
+public sealed record CmdletParameter(string Name, string TypeName, bool IsSwitch, IReadOnlyList<string> Aliases, IReadOnlyList<ParameterSetEntry> Sets, bool SupportsWildcards = false);
 
 /// <summary>How a parameter takes part in one parameter set ("__AllParameterSets" when it is in all of them).</summary>
 public sealed record ParameterSetEntry(string SetName, bool Mandatory, int? Position, bool FromPipeline, bool FromPipelineByPropertyName);
@@ -66,7 +67,8 @@ public static class CmdletMetadata
                 var aliases = p.CustomAttributes.Where(a => a.AttributeType.FullName == Sma + "AliasAttribute")
                     .SelectMany(a => ((IEnumerable<CustomAttributeTypedArgument>)a.ConstructorArguments[0].Value!).Select(v => (string)v.Value!)).ToList();
                 var isSwitch = p.PropertyType.FullName == Sma + "SwitchParameter";
-                parameters.Add(new CmdletParameter(p.Name, TypeName(p.PropertyType), isSwitch, aliases, sets));
+                var wildcards = p.CustomAttributes.Any(a => a.AttributeType.FullName == Sma + "SupportsWildcardsAttribute");
+                parameters.Add(new CmdletParameter(p.Name, TypeName(p.PropertyType), isSwitch, aliases, sets, wildcards));
             }
             // PSCmdlet adds -WhatIf and -Confirm to every set when the cmdlet supports ShouldProcess.
             if ((bool?)Named(cmdlet, "SupportsShouldProcess") == true)

@@ -89,6 +89,7 @@ public static partial class MamlWriter
             new XAttribute("pipelineInput", PipelineText(x)),
             new XAttribute("position", e.Position?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "named"),
             new XAttribute("aliases", x.Aliases.Count > 0 ? string.Join(", ", x.Aliases) : "none"),
+            new XAttribute("globbing", x.SupportsWildcards ? "true" : "false"),
             new XElement(Maml + "name", x.Name),
             Para(Words(x.Name)),
             x.IsSwitch ? null : new XElement(Command + "parameterValue", new XAttribute("required", "true"), x.TypeName),
@@ -118,7 +119,7 @@ public static partial class MamlWriter
             new XElement(Command + "relatedLinks", p.Links.Select(l => new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", l)))));
     }
 
-    private static string PipelineText(CmdletParameter x)
+    public static string PipelineText(CmdletParameter x)
     {
         var byValue = x.Sets.Any(e => e.FromPipeline);
         var byName = x.Sets.Any(e => e.FromPipelineByPropertyName);
@@ -137,13 +138,51 @@ public static partial class MamlWriter
     /// <summary>about_*.md to the plain-text layout Get-Help reads (TOPIC / SHORT DESCRIPTION / LONG DESCRIPTION ...).</summary>
     public static string AboutText(string markdown)
     {
-        var lines = markdown.Replace("\r\n", "\n").Split('\n').Select(l => l.StartsWith('#') ? l.TrimStart('#').Trim().ToUpperInvariant() : "    " + l).ToList();
+        // The title "# about_X" becomes "TOPIC / about_X": PowerShell takes an about topic's Synopsis from the line after
+        // SHORT DESCRIPTION in that layout (the fifth), and showed none for a bare "ABOUT_X" title.
+        var lines = markdown.Replace("\r\n", "\n").Split('\n')
+            .SelectMany(l => l.StartsWith("# about_", StringComparison.Ordinal) ? new[] { "TOPIC", "    " + l[2..].Trim() }
+                : [l.StartsWith('#') ? l.TrimStart('#').Trim().ToUpperInvariant() : "    " + l]).ToList();
         return string.Join(Environment.NewLine, lines).Replace("    ```", "    ").TrimEnd() + Environment.NewLine;
     }
 }
 
 public static class Program
 {
+    /// <summary>
+    /// The binder's facts in each "### -Param" block (sets, required, position, pipeline, wildcards) from the compiled
+    /// cmdlet, so a page never says "(All)" for a parameter of one set; the words around them stay the page's own.
+    /// </summary>
+    public static string SyncParameterBlocks(string text, CmdletInfo info)
+    {
+        foreach (var p in info.Parameters)
+        {
+            var heading = text.IndexOf($"\n### -{p.Name}\n", StringComparison.Ordinal);
+            if (heading < 0) continue;
+            var open = text.IndexOf("```yaml\n", heading, StringComparison.Ordinal);
+            var close = open < 0 ? -1 : text.IndexOf("\n```", open + 8, StringComparison.Ordinal);
+            if (open < 0 || close < 0 || text.IndexOf("\n### ", heading + 1, StringComparison.Ordinal) is var next && next >= 0 && next < open) continue;
+            var lines = text[(open + 8)..close].Split('\n').ToList();
+            var sets = p.Sets.Any(e => e.SetName == CmdletMetadata.AllSets) ? "(All)" : string.Join(", ", p.Sets.Select(e => e.SetName));
+            var mandatory = p.Sets.Select(e => e.Mandatory).Distinct().ToList();
+            var positions = p.Sets.Select(e => e.Position).Distinct().ToList();
+            void Set(string key, string value)
+            {
+                var i = lines.FindIndex(l => l.StartsWith(key + ":", StringComparison.Ordinal));
+                if (i >= 0) lines[i] = value.Length == 0 ? key + ":" : $"{key}: {value}";
+            }
+            Set("Parameter Sets", sets);
+            Set("Aliases", string.Join(", ", p.Aliases));
+            Set("Required", mandatory.Count == 1 ? (mandatory[0] ? "True" : "False") : string.Join(", ", p.Sets.Select(e => $"{(e.Mandatory ? "True" : "False")} ({e.SetName})")));
+            Set("Position", positions.Count == 1 ? positions[0]?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "Named"
+                : string.Join(", ", p.Sets.Select(e => $"{e.Position?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "Named"} ({e.SetName})")));
+            Set("Accept pipeline input", MamlWriter.PipelineText(p));
+            Set("Accept wildcard characters", p.SupportsWildcards ? "True" : "False");
+            text = text[..(open + 8)] + string.Join("\n", lines) + text[close..];
+        }
+        return text;
+    }
+
     /// <summary>HelpGen &lt;docs/en-US&gt; &lt;out/help/en-US&gt; &lt;Kubestead.dll&gt;: syntax and parameters come from the module's metadata.</summary>
     public static int Main(string[] args)
     {
@@ -161,7 +200,8 @@ public static class Program
                 if (start < 0 || end < start) continue;
                 var sets = info.OrderedSets.Select(set =>
                     (set == CmdletMetadata.AllSets ? "" : $"### {set}{(set == info.DefaultSet ? " (Default)" : "")}\n") + $"```\n{info.SyntaxLine(set)}\n```\n");
-                File.WriteAllText(file, text[..start] + "## SYNTAX\n\n" + string.Join("\n", sets) + "\n" + text[end..]);
+                text = text[..start] + "## SYNTAX\n\n" + string.Join("\n", sets) + "\n" + text[end..];
+                File.WriteAllText(file, SyncParameterBlocks(text, info));
             }
             return 0;
         }

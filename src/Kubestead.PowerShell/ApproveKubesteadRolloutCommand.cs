@@ -10,6 +10,7 @@ public sealed class ApproveKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     /// <summary>Who approves, as recorded in the history (default: user@host of this session).</summary>

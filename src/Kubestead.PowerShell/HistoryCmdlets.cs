@@ -14,6 +14,7 @@ public sealed class GetKubesteadRolloutHistoryCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     /// <summary>Only analysis windows (-WindowsOnly) or only events (-EventsOnly); both by default. Separate parameter sets, so
@@ -46,6 +47,7 @@ public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     /// <summary>The HTML file to write; default &lt;Name&gt;-report.html in the current location.</summary>
@@ -65,7 +67,18 @@ public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
 
     protected override void ProcessInput()
     {
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrEmpty(Path) ? $"{Name}-report.html" : Path, out var provider, out _);
+        string path;
+        ProviderInfo provider;
+        try
+        {
+            path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrEmpty(Path) ? $"{Name}-report.html" : Path, out provider, out _);
+        }
+        catch (Exception e) when (e is System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or PSArgumentException or NotSupportedException)
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"-Path '{Path}': {e.Message}", nameof(Path), e), "ReportPathInvalid", ErrorCategory.InvalidArgument, Path)
+                { ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Give -Path a file or folder on a file system drive." } });
+            return;
+        }
         if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
         {
             WriteError(new ErrorRecord(new ArgumentException($"-Path '{Path}' is on the {provider.Name} provider: a report is a file, give a file system path"),
@@ -80,7 +93,7 @@ public sealed class ExportKubesteadReportCommand : KubesteadCmdlet
                 "ReportPathReused", ErrorCategory.ResourceExists, Name));
             return;
         }
-        if (!ShouldProcess(path, $"Write the report of rollout {Namespace ?? "(default namespace)"}/{Name}")) return;
+        if (!Confirmation.ShouldProcess(this, $"Export the report of {Name} to {path}", Name, path, $"Write the report of rollout {Namespace ?? "(default namespace)"}/{Name}")) return;
         if (NoClobber && File.Exists(path))
         {
             WriteError(new ErrorRecord(new IOException($"-Path '{path}' exists and -NoClobber was given; choose another path or drop -NoClobber"),

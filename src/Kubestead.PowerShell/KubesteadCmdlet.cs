@@ -23,6 +23,9 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// <summary>How long an ending cmdlet waits for its cancelled worker (the current write finishes, the Lease is released).</summary>
     private static readonly TimeSpan WorkerGrace = TimeSpan.FromSeconds(30);
 
+    /// <summary>Progress bars: the rollout's (steps done of all) and, under it, the current step's wait.</summary>
+    private const int RolloutProgressId = 1, StepProgressId = 2;
+
     private readonly CancellationTokenSource _cancel = new();
     private readonly ForwardingObserver _observer = new();
     private Task? _worker;
@@ -32,6 +35,7 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(NamespaceCompleter))]
+    [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 
     [Parameter]
@@ -45,6 +49,16 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     [Parameter]
     [ValidateRange(0, 86400)]
     public int? TimeoutSec { get; set; }
+
+    /// <summary>
+    /// For paths that read no cluster (a spec checked offline, counts judged ad hoc): connection parameters given there
+    /// would be silently ignored, so each one given is named in a warning.
+    /// </summary>
+    protected void WarnUnusedConnectionParameters(string why)
+    {
+        var given = new[] { nameof(KubeConfig), nameof(Context), nameof(TimeoutSec) }.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+        if (given.Count > 0) WriteWarning($"{string.Join(", ", given.Select(p => "-" + p))} {(given.Count == 1 ? "is" : "are")} not used: {why}");
+    }
 
     /// <summary>One pipeline input. Throwing <see cref="InputFailedException"/> reports a non-terminating error.</summary>
     protected abstract void ProcessInput();
@@ -140,7 +154,8 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             while (!task.IsCompleted)
                 if (events.TryTake(out var e, 100)) Write(e);
             while (events.TryTake(out var e)) Write(e);
-            WriteProgress(new ProgressRecord(1, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
+            WriteProgress(new ProgressRecord(StepProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed, ParentActivityId = RolloutProgressId });
+            WriteProgress(new ProgressRecord(RolloutProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
         }
         finally
         {
@@ -203,12 +218,17 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    internal static ErrorRecord Record(Exception e) => e switch
+    internal static ErrorRecord Record(Exception e)
     {
-        KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
-        KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
-        _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
-    };
+        var record = e switch
+        {
+            KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
+            KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
+            _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
+        };
+        record.ErrorDetails = ErrorAdvice.For(e);
+        return record;
+    }
 
     /// <summary>Failures that the next input cannot escape either: the cluster is unreachable or refuses who we are.</summary>
     private static bool IsFatal(Exception e) => e switch
@@ -227,14 +247,16 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 return;
             case WaitingEvent w:
                 // A timed step fills the bar and shows the time left; an analysis until a verdict fills it with the
-                // canary requests seen against what the planner expects a verdict to need.
-                var record = new ProgressRecord(1, $"Rollout {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message };
+                // canary requests seen against what the planner expects a verdict to need. It is the step's own bar,
+                // under the rollout's (steps done of all), so one bar never jumps between the two scales.
+                var record = new ProgressRecord(StepProgressId, $"Step of {w.Namespace}/{w.Rollout}", w.Activity) { StatusDescription = w.Message, ParentActivityId = RolloutProgressId };
                 if (w.PercentComplete is { } percent) record.PercentComplete = percent;
                 if (w.SecondsRemaining is { } seconds) record.SecondsRemaining = seconds;
                 WriteProgress(record);
                 break;
             case StepStartedEvent s:
-                WriteProgress(new ProgressRecord(1, $"Rollout {s.Namespace}/{s.Rollout}", s.Message) { PercentComplete = 100 * s.StepIndex / Math.Max(1, s.StepCount) });
+                WriteProgress(new ProgressRecord(StepProgressId, $"Step of {s.Namespace}/{s.Rollout}", "started") { RecordType = ProgressRecordType.Completed, ParentActivityId = RolloutProgressId });
+                WriteProgress(new ProgressRecord(RolloutProgressId, $"Rollout {s.Namespace}/{s.Rollout}", s.Message) { PercentComplete = 100 * s.StepIndex / Math.Max(1, s.StepCount) });
                 break;
         }
         // Progress bars vanish in CI logs; every event is mirrored to the verbose stream.
@@ -245,7 +267,8 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// Asks once for the whole plan (its every write is listed in the -WhatIf text and the prompt). -WhatIf and
     /// $WhatIfPreference always win; an explicit -Confirm always asks; -Force only skips the confirmation that
     /// high-impact changes otherwise get. <paramref name="highImpact"/> makes a Medium cmdlet's change high impact
-    /// for this call (Set-CanaryWeight 100). Under -NonInteractive a needed confirmation is a clear error naming -Force.
+    /// for this call (Set-CanaryWeight 100). Under -NonInteractive a needed confirmation is a clear error naming the switches
+    /// that go ahead (see <see cref="Confirmation"/>).
     /// </summary>
     internal bool ConfirmPlan(IReadOnlyList<PlannedChange> plan, string action, string target, bool force = false, bool highImpact = false)
     {
@@ -275,20 +298,13 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             foreach (var c in plan) WriteVerbose($"{action}: {c.Verb} {c.Target} ({c.Description})");
             return true;
         }
-        try
+        return Confirmation.Ask(this, $"{action} {target}", target, () =>
         {
             if (!ShouldProcess(description, $"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action)) return false;
             if (highImpact && !whatIf && confirm is null && !force)
                 return ShouldContinue($"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action);
             return true;
-        }
-        catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new InvalidOperationException($"{action} {target} needs a confirmation, and this session cannot prompt (-NonInteractive). Pass -Force, or -Confirm:$false, to go ahead; -WhatIf shows the changes.", e),
-                "ConfirmationRequired", ErrorCategory.PermissionDenied, target));
-            throw;
-        }
+        });
     }
 
     private bool? SwitchValue(string name) =>

@@ -6,6 +6,10 @@ namespace Kubestead.PowerShell;
 /// <summary>A rollout as Get-KubesteadRollout shows it.</summary>
 public sealed class KubesteadRollout
 {
+    /// <summary>What "$(Get-KubesteadRollout shop)" and Write-Host print: where it is, not the type name.</summary>
+    public override string ToString() =>
+        $"{Namespace}/{Name} {Phase}{(PauseReason is null ? "" : $" ({PauseReason})")} at step {Step}/{StepCount}, canary {CanaryWeight}%";
+
     public string Name { get; set; } = "";
     public string Namespace { get; set; } = "";
     public string Phase { get; set; } = "";

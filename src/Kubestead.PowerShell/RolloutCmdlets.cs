@@ -9,6 +9,7 @@ namespace Kubestead.PowerShell;
 public sealed class StartKubesteadRolloutCommand : SpecPathCmdlet
 {
     [Parameter(Mandatory = true, ParameterSetName = "Image", ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = "Image")]
@@ -62,26 +63,42 @@ public sealed class StartKubesteadRolloutCommand : SpecPathCmdlet
     }
 }
 
-/// <summary>Gets one rollout, or lists rollouts.</summary>
+/// <summary>
+/// Gets one rollout, or lists rollouts. -Name takes wildcards (then, like Get-ChildItem, no match is no output, not an
+/// error) and binds from the pipeline, by value ('shop' | Get-KubesteadRollout) or by property name.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "KubesteadRollout", DefaultParameterSetName = "Namespace")]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class GetKubesteadRolloutCommand : KubesteadCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Namespace")]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Namespace")]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "All")]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string? Name { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter AllNamespaces { get; set; }
 
+    protected override void BeginProcessing()
+    {
+        // Both on the command line mean two different lists; which one the user wanted cannot be guessed.
+        if (AllNamespaces && MyInvocation.BoundParameters.ContainsKey(nameof(Namespace)))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-AllNamespaces lists every namespace, -Namespace '{Namespace}' only one: give one of them", nameof(Namespace)),
+                "NamespaceWithAllNamespaces", ErrorCategory.InvalidArgument, Namespace));
+    }
+
     protected override void ProcessInput()
     {
-        if (Name is not null)
+        if (Name is not null && !AllNamespaces && !WildcardPattern.ContainsWildcardCharacters(Name))
         {
             WriteObject(Map.Rollout(Run((s, ct) => s.GetAsync(Namespace, Name, ct))));
             return;
         }
-        foreach (var r in Run((s, ct) => s.ListAsync(AllNamespaces ? "*" : Namespace, ct))) WriteObject(Map.Rollout(r));
+        var pattern = Name is null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);
+        foreach (var r in Run((s, ct) => s.ListAsync(AllNamespaces ? "*" : Namespace, ct)))
+            if (pattern is null || pattern.IsMatch(r.Name)) WriteObject(Map.Rollout(r));
     }
 }
 
@@ -95,6 +112,7 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     /// <summary>Seconds (300), a unit (5m) or hh:mm:ss.</summary>
@@ -108,7 +126,7 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
     protected override void ProcessInput()
     {
         var target = $"{Namespace ?? "(default namespace)"}/{Name}";
-        if (!ShouldProcess(target, "Wait for the rollout, driving its steps (weight changes, analysis, promotion or roll-back) when no other process drives it"))
+        if (!Confirmation.ShouldProcess(this, $"Wait for rollout {target}", Name, target, "Wait for the rollout, driving its steps (weight changes, analysis, promotion or roll-back) when no other process drives it"))
         {
             WriteObject(Map.Rollout(Run((s, ct) => s.GetAsync(Namespace, Name, ct))));
             return;
@@ -126,6 +144,7 @@ public sealed class SuspendKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     protected override void ProcessInput()
@@ -142,6 +161,7 @@ public sealed class ResumeKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter]
@@ -164,6 +184,7 @@ public sealed class StopKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter]
@@ -183,6 +204,7 @@ public sealed class CompleteKubesteadRolloutCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter]
@@ -212,6 +234,11 @@ public sealed class TestKubesteadRolloutCommand : SpecPathCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    protected override void BeginProcessing()
+    {
+        if (!Cluster) WarnUnusedConnectionParameters("without -Cluster the spec is checked offline, and no cluster is read");
+    }
+
     protected override void ProcessInput()
     {
         foreach (var path in SpecFiles())
@@ -240,6 +267,7 @@ public sealed class TestKubesteadRolloutCommand : SpecPathCmdlet
 public sealed class NewKubesteadRolloutSpecCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
     public string Service { get; set; } = "";
 
     [Parameter]

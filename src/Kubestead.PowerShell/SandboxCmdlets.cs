@@ -50,7 +50,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
             return;
         }
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"kubestead-sandbox-{Guid.NewGuid():N}.yaml");
-        if (!ShouldProcess($"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}" +
+        if (!Confirmation.ShouldProcess(this, $"Start a sandbox ({MeshProvider})", MeshProvider, $"sandbox cluster ({MeshProvider}) with kubeconfig {kubeconfig}" +
                 (NoEnvironment ? "; $env:KUBECONFIG is left alone" : "; $env:KUBECONFIG points at it until Stop-KubesteadSandbox"), "Start")) return;
         var current = Environment.GetEnvironmentVariable("KUBECONFIG");
         if (!NoEnvironment && SandboxRegistry.Running().FirstOrDefault(s => s.KubeConfig == current) is { } other)
@@ -59,7 +59,17 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
                          "(ForEach-Object -Parallel, thread jobs) need -NoEnvironment and -KubeConfig $sandbox.KubeConfig on each cmdlet.");
         // The child's stdin is a pipe this process holds: when PowerShell ends, however it ends (SIGKILL of a cancelled
         // CI job included), the sandbox reads EOF and stops, removing its kubeconfig.
-        var process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig, "--stop-on-stdin-eof"]);
+        Process process;
+        try
+        {
+            process = StartDetached(cli, ["sandbox", "--mesh", MeshProvider, "--scenario", Scenario, "--kubeconfig-out", kubeconfig, "--stop-on-stdin-eof"]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"the sandbox could not be started: {e.Message} (CLI: {cli})", e), "SandboxDidNotStart",
+                ErrorCategory.InvalidResult, cli) { ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Pass -CliPath with a working kubestead CLI (an executable or kubestead.dll run by dotnet)." } });
+            return;
+        }
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         // The CLI prints where its emulated namerd listens (linkerd1) right after the kubeconfig appears.
@@ -165,7 +175,7 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
             var environment = Environment.GetEnvironmentVariable("KUBECONFIG") == info.KubeConfig
                 ? $"$env:KUBECONFIG back to {info.PreviousKubeConfig ?? "(unset)"}"
                 : "$env:KUBECONFIG unchanged (it does not point at this sandbox)";
-            if (!ShouldProcess($"sandbox process {info.ProcessId} ({info.KubeConfig}); {environment}", "Stop")) continue;
+            if (!Confirmation.ShouldProcess(this, $"Stop sandbox process {info.ProcessId}", info, $"sandbox process {info.ProcessId} ({info.KubeConfig}); {environment}", "Stop")) continue;
             SandboxRegistry.Stop(info, restoreKubeConfig: true);
         }
     }

@@ -17,6 +17,7 @@ public sealed class SetCanaryWeightCommand : KubesteadCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
     [Parameter(Mandatory = true, ParameterSetName = "Pipeline", ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Name")]
@@ -46,6 +47,7 @@ public sealed class GetCanaryWeightCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     protected override void ProcessInput() => WriteObject(Map.Weight(Run((s, ct) => s.GetWeightAsync(Namespace, Name, ct))));
@@ -61,9 +63,11 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string RouteName { get; set; } = "canary-testers";
 
     [Parameter(ParameterSetName = "Header")]
@@ -76,31 +80,31 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
     [ValidateSet("Exact", "Prefix", "Regex")]
     public string MatchType { get; set; } = "Exact";
 
-    /// <summary>Match this cookie instead of a header; with exactly one of -CookieValue and -CookieRegex.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = "Cookie")]
+    /// <summary>
+    /// Match this cookie instead of a header, by exact value (set CookieValue) or by a regex (set CookieRegex). Two sets,
+    /// so the binder itself refuses both values together, or a -CookieName with neither, before anything is read.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
+    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
+    [ValidateNotNullOrEmpty]
     public string CookieName { get; set; } = "";
 
-    [Parameter(ParameterSetName = "Cookie")]
+    [Parameter(Mandatory = true, ParameterSetName = "CookieValue")]
+    [ValidateNotNullOrEmpty]
     public string? CookieValue { get; set; }
 
-    [Parameter(ParameterSetName = "Cookie")]
+    [Parameter(Mandatory = true, ParameterSetName = "CookieRegex")]
+    [ValidateNotNullOrEmpty]
     public string? CookieRegex { get; set; }
 
     protected override void ProcessInput()
     {
-        Kubestead.Traffic.CookieMatch? cookie = null;
-        if (ParameterSetName == "Cookie")
+        var cookie = ParameterSetName switch
         {
-            if ((CookieValue is null) == (CookieRegex is null))
-            {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(CookieValue is null
-                        ? $"-CookieName '{CookieName}' needs -CookieValue (the exact value) or -CookieRegex (a regex the whole value matches)"
-                        : "-CookieValue and -CookieRegex exclude each other: give one", CookieValue is null ? "CookieValue" : "CookieRegex"),
-                    "CookieMatchIncomplete", ErrorCategory.InvalidArgument, CookieName));
-                return;
-            }
-            cookie = new Kubestead.Traffic.CookieMatch(CookieName, CookieRegex ?? CookieValue!, IsRegex: CookieRegex is not null);
-        }
+            "CookieValue" => new Kubestead.Traffic.CookieMatch(CookieName, CookieValue!, IsRegex: false),
+            "CookieRegex" => new Kubestead.Traffic.CookieMatch(CookieName, CookieRegex!, IsRegex: true),
+            _ => null,
+        };
         var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true), cookie);
         var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
         if (ConfirmPlan(plan, "Add header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
@@ -114,9 +118,11 @@ public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string RouteName { get; set; } = "canary-testers";
 
     protected override void ProcessInput()
@@ -192,6 +198,7 @@ public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Rollout")]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = "Counts")]
@@ -214,6 +221,7 @@ public sealed class GetCanaryAnalysisCommand : KubesteadCmdlet
     {
         if (ParameterSetName == "Counts")
         {
+            WarnUnusedConnectionParameters("counts given with -CanaryRequests and the others are judged here, and no cluster is read");
             try
             {
                 var report = KubesteadConnector.Offline().AnalyzeCounts(new VersionSample(CanaryRequests, CanaryFailures), new VersionSample(ControlRequests, ControlFailures), Judge);
@@ -239,6 +247,7 @@ public sealed class GetKubesteadGitOpsConfigCommand : KubesteadCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RolloutNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
     protected override void ProcessInput() => WriteObject(Map.GitOps(Run((s, ct) => s.GetGitOpsConfigAsync(Namespace, Name, ct))));

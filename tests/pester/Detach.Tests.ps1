@@ -28,6 +28,17 @@ Describe 'Start-KubesteadRollout -Detach' {
         Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'words the refusal for PowerShell (-Detach, -ControllerNamespace; no CLI flags) with a RecommendedAction (issue #27 item 8)' {
+        Start-KubesteadRollout $spec -Detach -ControllerNamespace shop -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $text = "$($errs[0])"
+        $text | Should -Match 'without -Detach'
+        $text | Should -Match 'with -ControllerNamespace'
+        $text | Should -Not -Match '--detach|--controller-namespace'
+        $errs[0].ErrorDetails.RecommendedAction | Should -Match '-ControllerNamespace'
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+    }
+
     It 'is refused when the only live controller serves other namespaces' {
         $script:controller = Start-Process dotnet -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'other.log') -RedirectStandardError (Join-Path $TestDrive 'other.err') -ArgumentList @(
             (Get-TestCliPath), 'controller', '--kubeconfig', $env:KUBECONFIG, '--home-namespace', 'shop', '--watch-namespace', 'elsewhere', '--replica', 'other')

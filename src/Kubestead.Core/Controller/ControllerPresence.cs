@@ -46,11 +46,7 @@ public static class ControllerPresence
     {
         var live = await FindAsync(api, clock, controllerNamespace, rolloutNamespace, ct).ConfigureAwait(false);
         if (live.Count == 0)
-            throw new KubesteadException("NoLiveController", KubesteadErrorKind.InvalidState,
-                $"no kubestead controller with a live heartbeat serves namespace '{rolloutNamespace}' (looked for heartbeat Leases in namespace '{controllerNamespace}'): " +
-                "nothing would drive a detached rollout. Deploy one (kubectl apply -k deploy/, or run 'kubestead controller'), name its namespace with " +
-                "--controller-namespace, or start without --detach to drive the rollout from here",
-                $"leases.coordination.k8s.io in namespace {controllerNamespace}");
+            throw new NoLiveControllerException(controllerNamespace, rolloutNamespace);
         return live;
     }
 }

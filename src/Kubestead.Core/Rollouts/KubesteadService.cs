@@ -388,6 +388,7 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write nothing and say what to send.
         var instructions = runtime.Router as IHeaderRouteInstructions;
         var hint = instructions?.HeaderRouteInstructions(RolloutExecutor.ToHeaderRoute(route));
+        if (instructions?.IgnoredMatch(RolloutExecutor.ToHeaderRoute(route)) is { } ignored) _options.Observer.OnEvent(new WarningEvent(Now, ns, name, ignored));
         var message = $"header route {route.RouteName} ({route.Describe()}) set by hand" + (hint is null ? "" : $"; {hint}");
         var result = RolloutResultBuilder.From(await _store.UpdateAsync(ns, name, s => (s with { HeaderRoutes = s.HeaderRoutes.Append(route.RouteName).Distinct().ToList(), Message = hint ?? s.Message })
             .WithHistory(Entry("headerRoute", message)), _options.Clock, ct).ConfigureAwait(false));

@@ -130,7 +130,9 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 KubesteadService.CheckCookie(h.Route);
                 var route = RolloutExecutor.ToHeaderRoute(h.Route);
                 return await PlanHeaderRouteWriteAsync(h.Namespace, h.Name, (router, ct2) => router.SetHeaderRouteAsync(route, ct2),
-                    $"add header route {h.Route.RouteName} ({h.Route.Describe()})", ct, router => (router as IHeaderRouteInstructions)?.HeaderRouteInstructions(route)).ConfigureAwait(false);
+                    $"add header route {h.Route.RouteName} ({h.Route.Describe()})", ct, router => router is IHeaderRouteInstructions client
+                        ? string.Join("; ", new[] { client.HeaderRouteInstructions(route), client.IgnoredMatch(route) }.OfType<string>())
+                        : null).ConfigureAwait(false);
             }
             case RemoveHeaderRouteOperation h:
                 return await PlanHeaderRouteWriteAsync(h.Namespace, h.Name, (router, ct2) => router.RemoveHeaderRouteAsync(h.RouteName, ct2),

@@ -10,4 +10,10 @@ public interface IHeaderRouteInstructions
 
     /// <summary>The header (name and value) a client sends to reach the canary, e.g. <c>l5d-dtab</c>.</summary>
     KeyValuePair<string, string> ClientHeader(HeaderRoute route);
+
+    /// <summary>
+    /// Why the route's own match (a header other than the default x-canary: true, a cookie) does not apply, or null when
+    /// it is the default: the client's header alone decides, so a match the user asked for would silently mean nothing.
+    /// </summary>
+    string? IgnoredMatch(HeaderRoute route);
 }

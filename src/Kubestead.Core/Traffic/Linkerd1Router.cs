@@ -96,6 +96,10 @@ public sealed class Linkerd1Router(IKubernetesApi api, NamerdClient namerd, Link
 
     public KeyValuePair<string, string> ClientHeader(HeaderRoute route) => new("l5d-dtab", HeaderValue);
 
+    public string? IgnoredMatch(HeaderRoute route) => route.Cookie is null && route.Matches.SequenceEqual(HeaderRoute.Default(route.Name).Matches)
+        ? null
+        : $"header route '{route.Name}': the match {route.Describe()} does not apply on Linkerd 1.x; requests reach the canary only by carrying 'l5d-dtab: {HeaderValue}'";
+
     /// <summary>The per-request dtab override testers send: it is appended to the router's dtab for that request only.</summary>
     public string HeaderValue => $"{options.Prefix} => {options.CanaryDestination}";
 
