@@ -101,7 +101,12 @@ public sealed class RolloutExecutor(
     /// A drift pause for an object Kubestead added that is gone while weight still goes there (issue #25 item 4): the
     /// requests on it fail, so traffic goes back to stable first, and resume restores the weight once the object is back.
     /// </summary>
-    private async Task<StoredRollout> PauseWithTrafficOnStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct)
+    private Task<StoredRollout> PauseWithTrafficOnStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct) =>
+        ReturnShareThenPauseAsync(stored, rt, $"traffic returned to stable: {text}",
+            $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct);
+
+    /// <summary>Sends the canary's share to stable (recording it for resume), then pauses for drift.</summary>
+    private async Task<StoredRollout> ReturnShareThenPauseAsync(StoredRollout stored, RolloutRuntime rt, string historyText, string pauseMessage, CancellationToken ct)
     {
         if (stored.Status.CanaryWeight > 0)
         {
@@ -112,9 +117,23 @@ public sealed class RolloutExecutor(
                 WeightBeforePause = stored.Status.WeightBeforePause ?? stored.Status.CanaryWeight,
                 CanaryWeight = split.CanaryPercent,
                 LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
-            }).WithHistory(Entry("holdTraffic", $"traffic returned to stable: {text}", split.CanaryPercent)), ct).ConfigureAwait(false);
+            }).WithHistory(Entry("holdTraffic", historyText, split.CanaryPercent)), ct).ConfigureAwait(false);
         }
-        return await PauseAsync(stored, PauseReason.Drift, $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct).ConfigureAwait(false);
+        return await PauseAsync(stored, PauseReason.Drift, pauseMessage, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A drift pause for a change to stable's template (a hotfix) (issue #26 item 7): the canary was built from the old
+    /// template and lacks the fix, so its share goes back to stable, which has it. The weight is Kubestead's own field, so
+    /// this fights no other writer (unlike re-asserting weights someone else changed). Resume rebuilds the canary from the
+    /// new template and restarts the steps; a stable changed back restores the weight.
+    /// </summary>
+    private Task<StoredRollout> PauseForChangedStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct)
+    {
+        if (stored.Status.CanaryWeight <= 0) return PauseAsync(stored, PauseReason.Drift, text, ct);
+        var returned = $"the canary's {stored.Status.CanaryWeight:0.###}% went back to stable, which has the change the canary lacks";
+        return ReturnShareThenPauseAsync(stored, rt, $"{returned} ({text})",
+            $"{text}; {returned}: resume rebuilds the canary from the new template and restarts the steps", ct);
     }
 
     /// <summary>
@@ -241,7 +260,8 @@ public sealed class RolloutExecutor(
 
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.StableTemplate is { } recorded
                 && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
-                return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
+                return await PauseForChangedStableAsync(stored, rt, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct)
+                    .ConfigureAwait(false);
 
             // An autoscaler resizes stable between steps; a canary left at its old size would carry its share on too few
             // (or too many) pods (issue #25).
@@ -510,7 +530,7 @@ public sealed class RolloutExecutor(
             catch (StableTemplateChangedException e)
             {
                 // A hotfix on stable wins over the canary built from the old template: stop before overwriting it.
-                return await PauseAsync(stored, PauseReason.Drift, e.Message, ct).ConfigureAwait(false);
+                return await PauseForChangedStableAsync(stored, rt, e.Message, ct).ConfigureAwait(false);
             }
             var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
             Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
