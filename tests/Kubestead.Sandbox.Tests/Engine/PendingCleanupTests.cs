@@ -88,6 +88,15 @@ public class PendingCleanupTests
 
     private static readonly TimeSpan Delay = TimeSpan.FromMinutes(10); // the spec's scaleDownDelay
 
+    /// <summary>Nothing pending and nothing of the rollout's left but its record: no canary, no Lease.</summary>
+    private static void AssertAbortedAndCleanedUp(SandboxEnvironment env, RolloutResult result)
+    {
+        Assert.Equal(RolloutPhase.Aborted, result.Phase);
+        Assert.False(result.CleanupPending);
+        Assert.False(CanaryExists(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop"));
+    }
+
     private static bool CanaryExists(SandboxEnvironment env) => env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary") is not null;
 
     [Fact]
@@ -113,11 +122,7 @@ public class PendingCleanupTests
 
         // After the delay, the next comer (an abort here) removes the canary and the Lease, and nothing is pending.
         await Task.Delay(Delay, env.Clock);
-        var finished = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
-        Assert.Equal(RolloutPhase.Aborted, finished.Phase);
-        Assert.False(finished.CleanupPending);
-        Assert.False(CanaryExists(env));
-        Assert.Null(env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop"));
+        AssertAbortedAndCleanedUp(env, await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop")));
     }
 
     [Fact]
@@ -128,10 +133,7 @@ public class PendingCleanupTests
         var before = env.Clock.GetUtcNow();
         var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
         Assert.True(env.Clock.GetUtcNow() - before >= Delay, $"the canary went after {env.Clock.GetUtcNow() - before}");
-        Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
-        Assert.False(aborted.CleanupPending);
-        Assert.False(CanaryExists(env));
-        Assert.Null(env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop"));
+        AssertAbortedAndCleanedUp(env, aborted);
     }
 
     [Fact]
