@@ -51,7 +51,7 @@ public sealed class CliApp(CliContext ctx)
         root.Subcommands.Add(Simple("pause", "Pause a rollout (it stays where it is until resumed)", (s, ns, n, ct) => s.PauseAsync(ns, n, ct), (ns, n) => new PauseOperation(ns, n)));
         root.Subcommands.Add(Resume());
         root.Subcommands.Add(Approve());
-        root.Subcommands.Add(Simple("abort", "Abort a rollout: all traffic to stable in one write, then clean up", (s, ns, n, ct) => s.AbortAsync(ns, n, ct), (ns, n) => new AbortOperation(ns, n)));
+        root.Subcommands.Add(Abort());
         root.Subcommands.Add(Promote());
         root.Subcommands.Add(SetWeight());
         root.Subcommands.Add(Weight());
@@ -395,6 +395,23 @@ public sealed class CliApp(CliContext ctx)
         {
             if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new PromoteOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
             return PrintRollout(p, ci, await svc.PromoteAsync(ns, p.GetValue(name)!, !p.GetValue(noWait), ct).ConfigureAwait(false));
+        }, ct));
+        return cmd;
+    }
+
+    private Command Abort()
+    {
+        var name = NameArgument();
+        var wait = new Option<bool>("--wait")
+        {
+            Description = "Also wait out scaleDownDelay and remove the canary (default: return once traffic is on stable; the next start, resume, wait, abort or controller removes it)",
+        };
+        var cmd = new Command("abort", "Abort a rollout: all traffic to stable in one write, then clean up (a canary kept for scaleDownDelay is left for the next comer unless --wait)")
+            { name, wait, _dryRun };
+        cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
+        {
+            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new AbortOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.AbortAsync(ns, p.GetValue(name)!, p.GetValue(wait), ct).ConfigureAwait(false));
         }, ct));
         return cmd;
     }

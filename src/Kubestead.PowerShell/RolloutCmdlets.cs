@@ -190,10 +190,14 @@ public sealed class StopKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Also wait out scaleDownDelay and remove the canary, instead of leaving that to the next comer.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
     protected override void ProcessInput()
     {
         var plan = Run((s, ct) => s.PlanAsync(new AbortOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Abort rollout and roll back", Name, Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, ct))));
+        if (ConfirmPlan(plan, "Abort rollout and roll back", Name, Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, Wait.IsPresent, ct))));
     }
 }
 

@@ -42,8 +42,11 @@ public interface IKubesteadService : IAsyncDisposable
     /// <summary>Passes the approval step the rollout waits at; <paramref name="approver"/> (default: this driver's identity) is recorded with the time.</summary>
     Task<RolloutResult> ApproveAsync(string? ns, string name, string? approver, bool wait, CancellationToken ct = default);
 
-    /// <summary>All traffic to stable in one write, from any phase, then clean-up.</summary>
+    /// <summary>All traffic to stable in one write, from any phase, then clean-up; a canary kept for scaleDownDelay is left, recorded, for the next comer.</summary>
     Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default);
+
+    /// <summary>Abort; with <paramref name="waitForCleanup"/> it also waits out scaleDownDelay and removes the canary itself.</summary>
+    Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default);
 
     /// <summary>Skips the remaining steps and promotes the canary.</summary>
     Task<RolloutResult> PromoteAsync(string? ns, string name, bool wait, CancellationToken ct = default);

@@ -91,7 +91,8 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             case RerunDecision.AlreadyAtVersion:
                 return StartRerun.AlreadyAtVersion(spec, existing, Now);
             case RerunDecision.ReplaceRunning:
-                await AbortAsync(spec.Namespace, spec.Name, ct).ConfigureAwait(false);
+                // The new version's canary takes the same name: the old one must be gone first.
+                await AbortAsync(spec.Namespace, spec.Name, waitForCleanup: true, ct).ConfigureAwait(false);
                 break;
         }
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
@@ -274,7 +275,14 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
         return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);
     }
 
-    public async Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default)
+    public Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default) => AbortAsync(ns, name, waitForCleanup: false, ct);
+
+    /// <summary>
+    /// Traffic goes to stable at once. A canary kept for scaleDownDelay is removed here only with
+    /// <paramref name="waitForCleanup"/>; otherwise the abort returns with the clean-up pending and its due time recorded,
+    /// and whoever comes next finishes it (issue #26 item 8; docs/design-notes.md).
+    /// </summary>
+    public async Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default)
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
@@ -289,13 +297,23 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             try
             {
                 stored = stored.Status.Phase.IsTerminal()
-                    ? await executor.FinishAbortAsync(stored, runtime, ct).ConfigureAwait(false)
-                    : await executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, ct).ConfigureAwait(false);
+                    ? await executor.FinishAbortAsync(stored, runtime, deferCanaryRemoval: true, ct).ConfigureAwait(false)
+                    : await executor.AbortAsync(stored, runtime, "aborted by " + _options.Driver, asFailure: false, deferCanaryRemoval: true, ct).ConfigureAwait(false);
+                // Asked to wait: finish like any next comer would, under the rollout's Lease (a live driver finishing it is watched).
+                if (waitForCleanup && !stored.Status.CleanupDone)
+                    stored = await _driver.DriveAsync(new DriveRequest(stored.Namespace, stored.Name) { WatchWhileLocked = true }, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
             {
                 throw await IncompleteAsync(cleanup, stored, e, ct).ConfigureAwait(false);
             }
+        }
+        if (!stored.Status.CleanupDone)
+        {
+            // The canary is kept for scaleDownDelay and carries the rollout's marks: what else is left waits for the finisher.
+            _options.Observer.OnEvent(new VerboseEvent(Now, stored.Namespace, stored.Name,
+                $"clean-up pending: the canary is removed after {stored.Status.CanaryRemovalDueAt:u} by the next start, resume, wait, abort or controller"));
+            return RolloutResultBuilder.From(await notifier.CloseAsync(stored, _store).ConfigureAwait(false));
         }
         try
         {

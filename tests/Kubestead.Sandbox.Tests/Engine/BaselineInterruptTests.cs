@@ -41,12 +41,11 @@ public class BaselineInterruptTests
                 if (!exists)
                     result = await Task.Run(() => second.StartAsync(new StartRequest { SpecYaml = BaselineDemoTests.SpecFor(mesh) }, wait: true));
                 else if (abort)
-                    result = await Task.Run(() => second.AbortAsync(ShopFixture.Namespace, "shop"));
+                    result = await Task.Run(() => second.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
                 else
                     result = await Task.Run(() => second.WaitAsync(ShopFixture.Namespace, "shop", null));
                 var expected = exists && abort ? new[] { RolloutPhase.Aborted, RolloutPhase.Completed } : [RolloutPhase.Completed];
                 Assert.True(expected.Contains(result.Phase), $"{context}: ended {result.Phase} {result.PauseReason}: {result.Message}");
-                if (result.Phase == RolloutPhase.Aborted) await Task.Delay(TimeSpan.FromMinutes(2), env.Clock); // abort's clean-up waits scaleDownDelay
                 Assert.True(ShopFixture.BaselineLeftovers(env.Cluster).Count == 0, $"{context}: left {string.Join(", ", ShopFixture.BaselineLeftovers(env.Cluster))}");
                 Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
             }

@@ -46,7 +46,7 @@ public class BaselineStartTransactionTests
             {
                 await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = Spec }, wait: false));
                 Assert.True(afterApply && n == 1, $"{context}: the start succeeded");
-                await svc.AbortAsync(Ns, "shop");
+                await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
                 var afterAbort = StartTransactionTests.Snapshot(env.Cluster);
                 afterAbort.Remove("configmaps/kubestead-shop");
                 Assert.Equal(before, afterAbort);
@@ -79,7 +79,7 @@ public class BaselineStartTransactionTests
         var baseline = env.Cluster.Peek(ResourceType.Deployment, Ns, ShopFixture.BaselineDeployment)!;
         Assert.Equal(env.Cluster.Peek(ResourceType.Deployment, Ns, "shop-canary")!["spec"]!["replicas"]!.GetValue<int>(), baseline["spec"]!["replicas"]!.GetValue<int>());
 
-        var aborted = await svc.AbortAsync(Ns, "shop");
+        var aborted = await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
 
         Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
         Assert.Null(env.Cluster.Peek(ResourceType.Deployment, Ns, ShopFixture.BaselineDeployment));

@@ -36,7 +36,8 @@ public class PendingCleanupTests
         var env = await RunningAsync();
         await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
         env.Cluster.InjectFault("DELETE", "deployments", "shop-canary");
-        await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop")));
+        // Asked to wait, the abort itself removes the canary once scaleDownDelay has passed: here it cannot.
+        await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true)));
         Assert.Equal(0, CanaryShare(env));
 
         var status = await ops.GetAsync(ShopFixture.Namespace, "shop");
@@ -82,6 +83,114 @@ public class PendingCleanupTests
             var result = await Task.Run(() => next.StartAsync(new StartRequest { SpecYaml = Spec("registry.example.com/shop:2.0.1"), Replace = true }, wait: true));
             Assert.True(result.Phase == RolloutPhase.Completed, $"abort interrupted at write {n} of {abortWrites}: next start ended {result.Phase}: {result.Message}");
             Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        }
+    }
+
+    private static readonly TimeSpan Delay = TimeSpan.FromMinutes(10); // the spec's scaleDownDelay
+
+    /// <summary>Nothing pending and nothing of the rollout's left but its record: no canary, no Lease.</summary>
+    private static void AssertAbortedAndCleanedUp(SandboxEnvironment env, RolloutResult result)
+    {
+        Assert.Equal(RolloutPhase.Aborted, result.Phase);
+        Assert.False(result.CleanupPending);
+        Assert.False(CanaryExists(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop"));
+    }
+
+    private static bool CanaryExists(SandboxEnvironment env) => env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary") is not null;
+
+    [Fact]
+    public async Task Abort_returns_at_once_with_traffic_on_stable_and_the_canary_kept_until_the_next_comer_after_the_delay()
+    {
+        var env = await RunningAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var before = env.Clock.GetUtcNow();
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
+        // The sandbox clock moves only when someone waits: an abort that waited scaleDownDelay moved it 10 minutes.
+        Assert.True(env.Clock.GetUtcNow() - before < TimeSpan.FromMinutes(1), $"abort waited {env.Clock.GetUtcNow() - before}");
+        Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
+        Assert.Equal(0, CanaryShare(env));
+        Assert.True(aborted.CleanupPending);
+        Assert.InRange(aborted.CanaryRemovalDueAt!.Value, before + Delay, env.Clock.GetUtcNow() + Delay);
+        Assert.True(CanaryExists(env), "the canary was removed before scaleDownDelay ended");
+        Assert.True((await ops.GetAsync(ShopFixture.Namespace, "shop")).CleanupPending);
+
+        // Another abort before the due time neither waits nor removes it.
+        var again = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
+        Assert.True(env.Clock.GetUtcNow() - before < TimeSpan.FromMinutes(1), $"the second abort waited {env.Clock.GetUtcNow() - before}");
+        Assert.True(again.CleanupPending && CanaryExists(env));
+
+        // After the delay, the next comer (an abort here) removes the canary and the Lease, and nothing is pending.
+        await Task.Delay(Delay, env.Clock);
+        AssertAbortedAndCleanedUp(env, await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop")));
+    }
+
+    [Fact]
+    public async Task Abort_asked_to_wait_removes_the_canary_itself_once_the_delay_has_passed()
+    {
+        var env = await RunningAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var before = env.Clock.GetUtcNow();
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
+        Assert.True(env.Clock.GetUtcNow() - before >= Delay, $"the canary went after {env.Clock.GetUtcNow() - before}");
+        AssertAbortedAndCleanedUp(env, aborted);
+    }
+
+    [Fact]
+    public async Task The_controllers_drive_finishes_a_pending_clean_up_when_the_delay_ends()
+    {
+        var env = await RunningAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
+        Assert.True(aborted.CleanupPending && CanaryExists(env));
+        await using var controller = env.CreateService(NullRolloutObserver.Instance, "controller-0");
+        var attempt = await Task.Run(() => controller.DriveIfFreeAsync(ShopFixture.Namespace, "shop"));
+        Assert.Equal(RolloutPhase.Aborted, attempt.Result!.Phase);
+        Assert.False(attempt.Result.CleanupPending);
+        Assert.True(env.Clock.GetUtcNow() >= aborted.CanaryRemovalDueAt, "the canary went before its due time");
+        Assert.False(CanaryExists(env));
+    }
+
+    [Fact]
+    public async Task Finishing_a_pending_clean_up_interrupted_at_any_write_is_finished_by_the_next_abort()
+    {
+        // The writes of the next comer that finishes a clean-up left pending, so a failure can be placed inside each.
+        static async Task<SandboxEnvironment> PendingPastDueAsync()
+        {
+            var env = await RunningAsync();
+            await using (var ops = env.CreateService(NullRolloutObserver.Instance, "ops"))
+                Assert.True((await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"))).CleanupPending);
+            await Task.Delay(Delay, env.Clock);
+            return env;
+        }
+        var clean = await PendingPastDueAsync();
+        var writesBefore = clean.Cluster.Writes.Count;
+        await using (var ops = clean.CreateService(NullRolloutObserver.Instance, "next"))
+            Assert.False((await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"))).CleanupPending);
+        var finishWrites = clean.Cluster.Writes.Count - writesBefore;
+        Assert.True(finishWrites >= 2, $"finishing made only {finishWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(writesBefore))}");
+
+        for (var n = 1; n <= finishWrites; n++)
+        {
+            var env = await PendingPastDueAsync();
+            env.Cluster.FailWriteNumber(n, afterApply: n % 2 == 0);
+            await using (var next = env.CreateService(NullRolloutObserver.Instance, "next"))
+            {
+                try
+                {
+                    await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop"));
+                }
+                catch (Exception e) when (e is KubernetesApiException or KubesteadException)
+                {
+                    // interrupted at write n
+                }
+            }
+            await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // a Lease held when the write failed lapses
+            await using var last = env.CreateService(NullRolloutObserver.Instance, "last");
+            var result = await Task.Run(() => last.AbortAsync(ShopFixture.Namespace, "shop"));
+            Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {finishWrites}: {result.Phase}, pending {result.CleanupPending}");
+            Assert.False(CanaryExists(env), $"interrupted at write {n} of {finishWrites}: the canary is left");
+            Assert.Equal(0, CanaryShare(env));
         }
     }
 }

@@ -65,7 +65,7 @@ public class PlanRunsTheWriteTests
         await using var _ = svc;
         var running = await svc.PlanAsync(new AbortOperation(Ns, "shop"));
         Assert.Contains(running, c => c.Description == "record phase Aborted");
-        await svc.AbortAsync(Ns, "shop");
+        await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
 
         var writes = env.Cluster.Writes.Count;
         var plan = await svc.PlanAsync(new AbortOperation(Ns, "shop"));

@@ -146,7 +146,7 @@ public class StartTransactionTests
                 await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
                 // Only a lost answer to the Lease create is recognised (the Lease read back is ours) and the start goes on.
                 Assert.True(afterApply && n == 1, $"{context}: the start succeeded");
-                await svc.AbortAsync(Ns, "shop");
+                await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
                 var afterAbort = Snapshot(env.Cluster);
                 afterAbort.Remove("configmaps/kubestead-shop");
                 AssertSameObjects(before, afterAbort, context + ", then aborted");
@@ -197,7 +197,7 @@ public class StartTransactionTests
             // status says so; a new start would finish the clean-up itself (PendingCleanupTests), abort does it here.
             Assert.True(failed.CleanupPending);
 
-            var aborted = await svc.AbortAsync(Ns, "shop");
+            var aborted = await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
             Assert.Equal(RolloutPhase.Failed, aborted.Phase);
             var after = Snapshot(env.Cluster);
             Assert.True(after.Remove("configmaps/kubestead-shop"), $"{context}: the record of the failed rollout should stay");
@@ -224,7 +224,7 @@ public class StartTransactionTests
         Assert.Contains("creating the TrafficSplit shop (split.smi-spec.io/v1alpha4) in namespace shop", e.Message);
         Assert.Null(env.Cluster.Peek(ShopFixture.TrafficSplit, Ns, "shop"));
 
-        var aborted = await svc.AbortAsync(Ns, "shop");
+        var aborted = await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
         Assert.Equal(RolloutPhase.Failed, aborted.Phase);
         var after = Snapshot(env.Cluster);
         after.Remove("configmaps/kubestead-shop");
@@ -242,7 +242,7 @@ public class StartTransactionTests
             {"metadata":{"name":"shop-canary-old","namespace":"shop","labels":{"app.kubernetes.io/managed-by":"kubestead"},"annotations":{"kubestead.io/created-by":"shop"}},
              "spec":{"replicas":0,"selector":{"matchLabels":{"app":"shop"}},"template":{"metadata":{"labels":{"app":"shop"}},"spec":{"containers":[{"name":"app","image":"x"}]}}}}
             """)!.AsObject());
-        var aborted = await svc.AbortAsync(Ns, "shop");
+        var aborted = await svc.AbortAsync(Ns, "shop", waitForCleanup: true);
         Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
         Assert.Null(env.Cluster.Peek(ResourceType.Deployment, Ns, "shop-canary"));
         Assert.Null(env.Cluster.Peek(ResourceType.Deployment, Ns, "shop-canary-old"));
@@ -258,12 +258,12 @@ public class StartTransactionTests
         await using var svc = env.CreateService(NullRolloutObserver.Instance);
         await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("linkerd") }, wait: false));
         env.Cluster.InjectFault("DELETE", "deployments", "shop-canary");
-        var e = await Assert.ThrowsAsync<RolloutCleanupIncompleteException>(() => svc.AbortAsync(Ns, "shop"));
+        var e = await Assert.ThrowsAsync<RolloutCleanupIncompleteException>(() => svc.AbortAsync(Ns, "shop", waitForCleanup: true));
         Assert.Equal(["Deployment shop-canary (apps/v1) in namespace shop"], e.Leftovers);
         Assert.Contains("run abort again", e.Message);
         Assert.Equal(RolloutPhase.Aborted, (await svc.GetAsync(Ns, "shop")).Phase);
 
-        Assert.Equal(RolloutPhase.Aborted, (await svc.AbortAsync(Ns, "shop")).Phase);
+        Assert.Equal(RolloutPhase.Aborted, (await svc.AbortAsync(Ns, "shop", waitForCleanup: true)).Phase);
         var after = Snapshot(env.Cluster);
         after.Remove("configmaps/kubestead-shop");
         AssertSameObjects(before, after, "after the second abort");

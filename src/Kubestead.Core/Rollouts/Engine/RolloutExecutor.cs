@@ -101,7 +101,12 @@ public sealed class RolloutExecutor(
     /// A drift pause for an object Kubestead added that is gone while weight still goes there (issue #25 item 4): the
     /// requests on it fail, so traffic goes back to stable first, and resume restores the weight once the object is back.
     /// </summary>
-    private async Task<StoredRollout> PauseWithTrafficOnStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct)
+    private Task<StoredRollout> PauseWithTrafficOnStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct) =>
+        ReturnShareThenPauseAsync(stored, rt, $"traffic returned to stable: {text}",
+            $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct);
+
+    /// <summary>Sends the canary's share to stable (recording it for resume), then pauses for drift.</summary>
+    private async Task<StoredRollout> ReturnShareThenPauseAsync(StoredRollout stored, RolloutRuntime rt, string historyText, string pauseMessage, CancellationToken ct)
     {
         if (stored.Status.CanaryWeight > 0)
         {
@@ -112,9 +117,23 @@ public sealed class RolloutExecutor(
                 WeightBeforePause = stored.Status.WeightBeforePause ?? stored.Status.CanaryWeight,
                 CanaryWeight = split.CanaryPercent,
                 LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
-            }).WithHistory(Entry("holdTraffic", $"traffic returned to stable: {text}", split.CanaryPercent)), ct).ConfigureAwait(false);
+            }).WithHistory(Entry("holdTraffic", historyText, split.CanaryPercent)), ct).ConfigureAwait(false);
         }
-        return await PauseAsync(stored, PauseReason.Drift, $"{text}; traffic was sent back to stable, and resume re-creates what is missing and restores the weight", ct).ConfigureAwait(false);
+        return await PauseAsync(stored, PauseReason.Drift, pauseMessage, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A drift pause for a change to stable's template (a hotfix) (issue #26 item 7): the canary was built from the old
+    /// template and lacks the fix, so its share goes back to stable, which has it. The weight is Kubestead's own field, so
+    /// this fights no other writer (unlike re-asserting weights someone else changed). Resume rebuilds the canary from the
+    /// new template and restarts the steps; a stable changed back restores the weight.
+    /// </summary>
+    private Task<StoredRollout> PauseForChangedStableAsync(StoredRollout stored, RolloutRuntime rt, string text, CancellationToken ct)
+    {
+        if (stored.Status.CanaryWeight <= 0) return PauseAsync(stored, PauseReason.Drift, text, ct);
+        var returned = $"the canary's {stored.Status.CanaryWeight:0.###}% went back to stable, which has the change the canary lacks";
+        return ReturnShareThenPauseAsync(stored, rt, $"{returned} ({text})",
+            $"{text}; {returned}: resume rebuilds the canary from the new template and restarts the steps", ct);
     }
 
     /// <summary>
@@ -241,7 +260,8 @@ public sealed class RolloutExecutor(
 
             if (stored.Status.Phase == RolloutPhase.Progressing && stored.Status.StableTemplate is { } recorded
                 && await rt.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
-                return await PauseAsync(stored, PauseReason.Drift, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct).ConfigureAwait(false);
+                return await PauseForChangedStableAsync(stored, rt, new StableTemplateChangedException(stored.Namespace, rt.Workload.StableDeployment, changes).Message, ct)
+                    .ConfigureAwait(false);
 
             // An autoscaler resizes stable between steps; a canary left at its old size would carry its share on too few
             // (or too many) pods (issue #25).
@@ -421,7 +441,15 @@ public sealed class RolloutExecutor(
     }
 
     /// <summary>Rolls back: records the intent, sends all traffic to stable in one write, then cleans up.</summary>
-    public async Task<StoredRollout> AbortAsync(StoredRollout stored, RolloutRuntime rt, string message, bool asFailure, CancellationToken ct)
+    public Task<StoredRollout> AbortAsync(StoredRollout stored, RolloutRuntime rt, string message, bool asFailure, CancellationToken ct) =>
+        AbortAsync(stored, rt, message, asFailure, deferCanaryRemoval: false, ct);
+
+    /// <summary>
+    /// Rolls back as <see cref="AbortAsync(StoredRollout, RolloutRuntime, string, bool, CancellationToken)"/>; with
+    /// <paramref name="deferCanaryRemoval"/> the canary kept for scaleDownDelay is left to whoever comes next (see
+    /// <see cref="FinishAbortAsync(StoredRollout, RolloutRuntime, bool, CancellationToken)"/>).
+    /// </summary>
+    public async Task<StoredRollout> AbortAsync(StoredRollout stored, RolloutRuntime rt, string message, bool asFailure, bool deferCanaryRemoval, CancellationToken ct)
     {
         var phase = asFailure ? RolloutPhase.Failed : RolloutPhase.Aborted;
         stored = await SaveAsync(stored, (stored.Status with
@@ -433,10 +461,19 @@ public sealed class RolloutExecutor(
             FinishedAt = clock.GetUtcNow(),
         }).WithHistory(Entry("abort", message)), ct).ConfigureAwait(false);
         Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, phase, null, message));
-        return await FinishAbortAsync(stored, rt, ct).ConfigureAwait(false);
+        return await FinishAbortAsync(stored, rt, deferCanaryRemoval, ct).ConfigureAwait(false);
     }
 
-    public async Task<StoredRollout> FinishAbortAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    public Task<StoredRollout> FinishAbortAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct) =>
+        FinishAbortAsync(stored, rt, deferCanaryRemoval: false, ct);
+
+    /// <summary>
+    /// Traffic to stable, routes cleaned, then the canary removed once scaleDownDelay has passed. With
+    /// <paramref name="deferCanaryRemoval"/> (an `abort` that was not asked to wait, issue #26 item 8) a delay still
+    /// running is recorded instead of waited: the rollout is returned with its clean-up pending and the removal due time,
+    /// and the next start, resume, wait, abort or controller that drives it removes the canary when that time comes.
+    /// </summary>
+    public async Task<StoredRollout> FinishAbortAsync(StoredRollout stored, RolloutRuntime rt, bool deferCanaryRemoval, CancellationToken ct)
     {
         if (!stored.Status.CleanupStarted)
         {
@@ -456,6 +493,19 @@ public sealed class RolloutExecutor(
                 status = status.WithHistory(Entry(RolloutHistoryEntry.TrafficToStableKind,
                     $"traffic to stable on {moved.Source}: stable {moved.StablePercent:0.###}%, canary {moved.CanaryPercent:0.###}%", moved.CanaryPercent));
             stored = await SaveAsync(stored, status, ct).ConfigureAwait(false);
+        }
+        if (deferCanaryRemoval)
+        {
+            stored = await CleanupRoutesAsync(stored, rt, ct).ConfigureAwait(false);
+            (stored, var kept) = await RecordScaleDownDueAsync(stored, rt, ct).ConfigureAwait(false);
+            if (kept is { } due && due > clock.GetUtcNow())
+            {
+                var left = $"traffic on stable; canary {rt.Workload.CanaryDeployment} kept until {due:u} (scaleDownDelay): " +
+                           "the next start, resume, wait, abort or controller removes it then";
+                Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, left));
+                return stored.Status.HeaderRoutes.Count == 0 ? stored
+                    : await SaveAsync(stored, stored.Status with { HeaderRoutes = Array.Empty<string>() }, ct).ConfigureAwait(false);
+            }
         }
         stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
         return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
@@ -480,7 +530,7 @@ public sealed class RolloutExecutor(
             catch (StableTemplateChangedException e)
             {
                 // A hotfix on stable wins over the canary built from the old template: stop before overwriting it.
-                return await PauseAsync(stored, PauseReason.Drift, e.Message, ct).ConfigureAwait(false);
+                return await PauseForChangedStableAsync(stored, rt, e.Message, ct).ConfigureAwait(false);
             }
             var split = await rt.Router.SetCanaryWeightAsync(0, ct).ConfigureAwait(false);
             Emit(new WeightAppliedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, split.StablePercent, split.CanaryPercent, split.Source));
@@ -512,12 +562,18 @@ public sealed class RolloutExecutor(
 
     private async Task<StoredRollout> CleanupAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
+        stored = await CleanupRoutesAsync(stored, rt, ct).ConfigureAwait(false);
+        stored = await WaitScaleDownDelayAsync(stored, rt, ct).ConfigureAwait(false);
+        await RolloutCleanup.SkipMissingAsync(() => rt.Workload.RetireCanaryAsync(ct)).ConfigureAwait(false);
+        return stored;
+    }
+
+    private static async Task<StoredRollout> CleanupRoutesAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
         // Objects that are already gone are clean: clean-up must finish from whatever a failure or crash left.
         foreach (var route in stored.Status.HeaderRoutes)
             await RolloutCleanup.SkipMissingAsync(() => rt.Router.RemoveHeaderRouteAsync(route, ct)).ConfigureAwait(false);
         await RolloutCleanup.SkipMissingAsync(() => rt.Router.CleanupAsync(ct)).ConfigureAwait(false);
-        stored = await WaitScaleDownDelayAsync(stored, rt, ct).ConfigureAwait(false);
-        await RolloutCleanup.SkipMissingAsync(() => rt.Workload.RetireCanaryAsync(ct)).ConfigureAwait(false);
         return stored;
     }
 
@@ -527,14 +583,8 @@ public sealed class RolloutExecutor(
     /// </summary>
     private async Task<StoredRollout> WaitScaleDownDelayAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
     {
-        var delay = rt.Plan.Policies.ScaleDownDelay ?? RolloutPolicies.DefaultScaleDownDelay;
-        if (delay <= TimeSpan.Zero || !await rt.Workload.HasCanaryPodsToRetireAsync(ct).ConfigureAwait(false)) return stored;
-        if (stored.Status.CanaryRemovalDueAt is not { } due)
-        {
-            due = clock.GetUtcNow() + delay;
-            stored = await SaveAsync(stored, (stored.Status with { CanaryRemovalDueAt = due })
-                .WithHistory(Entry("scaleDownDelay", $"canary {rt.Workload.CanaryDeployment} kept until {due:u} while in-flight requests drain")), ct).ConfigureAwait(false);
-        }
+        (stored, var kept) = await RecordScaleDownDueAsync(stored, rt, ct).ConfigureAwait(false);
+        if (kept is not { } due) return stored;
         var now = clock.GetUtcNow();
         if (due > now)
         {
@@ -542,6 +592,20 @@ public sealed class RolloutExecutor(
             await Task.Delay(due - now, clock, ct).ConfigureAwait(false);
         }
         return stored;
+    }
+
+    /// <summary>
+    /// Records when the canary may go (once, so whoever finishes waits only the rest); null when there is nothing to keep
+    /// (no delay, or a canary without pods).
+    /// </summary>
+    private async Task<(StoredRollout Stored, DateTimeOffset? Due)> RecordScaleDownDueAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
+    {
+        var delay = rt.Plan.Policies.ScaleDownDelay ?? RolloutPolicies.DefaultScaleDownDelay;
+        if (delay <= TimeSpan.Zero || !await rt.Workload.HasCanaryPodsToRetireAsync(ct).ConfigureAwait(false)) return (stored, null);
+        if (stored.Status.CanaryRemovalDueAt is { } recorded) return (stored, recorded);
+        var due = clock.GetUtcNow() + delay;
+        return (await SaveAsync(stored, (stored.Status with { CanaryRemovalDueAt = due })
+            .WithHistory(Entry("scaleDownDelay", $"canary {rt.Workload.CanaryDeployment} kept until {due:u} while in-flight requests drain")), ct).ConfigureAwait(false), due);
     }
 
     /// <summary>
