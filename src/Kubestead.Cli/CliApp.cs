@@ -304,10 +304,8 @@ public sealed class CliApp(CliContext ctx)
         var replica = new Option<string?>("--replica") { Description = "This replica's name in Leases and logs (default: $POD_NAME, else host-pid)" };
         var home = new Option<string?>("--home-namespace") { Description = "Where the replicas' heartbeat Leases live (default: the context's or the pod's namespace)" };
         var max = new Option<int>("--max-rollouts") { Description = "At most this many rollouts driven at once by this replica", DefaultValueFactory = _ => 100 };
-        var lease = new Option<TimeSpan?>("--lease-duration")
-        {
-            Description = "Rollout Lease and heartbeat duration (default 00:01:00): a dead replica's rollouts are driven again after about this long",
-        };
+        var lease = DurationOption.Optional("--lease-duration",
+            "Rollout Lease and heartbeat duration (default 60s): a dead replica's rollouts are driven again after about this long");
         var listen = new Option<string>("--listen-address")
         {
             Description = "Serve /metrics, /healthz and /readyz here (host:port; 0.0.0.0:8080 in a pod, so probes and scrapers reach it; port 0 picks a free one)",

@@ -59,6 +59,40 @@ internal sealed class ChildProcess : IDisposable
             psi.FileName = "dotnet";
         }
         foreach (var a in all) psi.ArgumentList.Add(a);
+        return Launch(psi);
+    }
+
+    /// <summary>
+    /// Starts <c>dotnet kubestead.dll args</c> as in a pod: no kubeconfig, the service account's files (token, ca.crt,
+    /// namespace from <paramref name="serviceAccountDir"/>) mounted at their real path in a private mount namespace
+    /// (`unshare -m -r`, so the machine's /run is untouched), and KUBERNETES_SERVICE_HOST/PORT naming the API server.
+    /// </summary>
+    public static ChildProcess StartInPod(IEnumerable<string> args, string serviceAccountDir, string apiServerPort, string home,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var psi = new ProcessStartInfo("unshare")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-m", "-r", "sh", "-c",
+                     "mount -t tmpfs tmpfs /run && d=/run/secrets/kubernetes.io/serviceaccount && mkdir -p $d && cp \"$SA\"/* $d/ && exec dotnet \"$@\"",
+                     "sh", KubesteadDll })
+            psi.ArgumentList.Add(a);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("KUBECONFIG");
+        psi.Environment["HOME"] = home;
+        psi.Environment["SA"] = serviceAccountDir;
+        psi.Environment["KUBERNETES_SERVICE_HOST"] = "127.0.0.1";
+        psi.Environment["KUBERNETES_SERVICE_PORT"] = apiServerPort;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        return Launch(psi);
+    }
+
+    private static ChildProcess Launch(ProcessStartInfo psi)
+    {
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var ci in new[] { "GITHUB_ACTIONS", "TF_BUILD", "CI" }) psi.Environment.Remove(ci);
         var child = new ChildProcess(new Process { StartInfo = psi, EnableRaisingEvents = true });

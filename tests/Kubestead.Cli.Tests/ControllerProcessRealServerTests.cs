@@ -108,9 +108,14 @@ public sealed class ControllerProcessRealServerTests
                     "--watch-namespace", string.Join(",", namespaces), "--replica", $"r{i}", "--lease-duration", Lease.ToString(), "--verbose",
                     "--listen-address", "127.0.0.1:0",
                 ]));
-            // Every replica's heartbeat is live before anything is handed over, so each takes only its share.
+            // Every replica is ready (first lists done, heartbeat fresh) before anything is handed over, so each takes only
+            // its share; three heartbeat Leases alone were written before the replicas' slow first lists.
             await WaitUntilAsync(async () => (await admin.ListAsync(ResourceType.Lease, home, new ListOptions(ControllerHeartbeat.Selector))).Items.Count == 3,
                 TimeSpan.FromSeconds(60), "three heartbeats", replicas);
+            foreach (var replica in replicas)
+                await WaitUntilAsync(async () => replica.Out.Contains("\"controller.listening\"", StringComparison.Ordinal)
+                                                 && (await ControllerScrape.GetAsync(replica, "/readyz")).Status == System.Net.HttpStatusCode.OK,
+                    TimeSpan.FromSeconds(60), "every replica ready", replicas);
 
             var rollouts = new List<(string Ns, string Name)>();
             // Its own client: the service disposes the client it was given.

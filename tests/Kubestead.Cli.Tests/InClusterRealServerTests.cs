@@ -52,24 +52,9 @@ public sealed class InClusterRealServerTests : IDisposable
         var home = Directory.CreateDirectory(Path.Combine(_dir, "home")).FullName;
         var port = File.ReadAllLines(Path.Combine(KitDir, "env")).Select(l => l.Replace("export ", "").Split('=', 2))
             .First(kv => kv[0] == "KUBE_APISERVER_PORT")[1].Trim('"', '\'');
-        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-m", "-r", "sh", "-c",
-                     "mount -t tmpfs tmpfs /run && d=/run/secrets/kubernetes.io/serviceaccount && mkdir -p $d && cp \"$SA\"/* $d/ && exec dotnet \"$@\"",
-                     "sh", ChildProcess.KubesteadDll })
-            psi.ArgumentList.Add(a);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var v in new[] { "KUBECONFIG", "GITHUB_ACTIONS", "TF_BUILD", "CI" }) psi.Environment.Remove(v);
-        psi.Environment["HOME"] = home;
-        psi.Environment["SA"] = sa;
-        psi.Environment["KUBERNETES_SERVICE_HOST"] = "127.0.0.1";
-        psi.Environment["KUBERNETES_SERVICE_PORT"] = port;
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout, await stderr);
+        using var p = ChildProcess.StartInPod(args, sa, port, home);
+        if (!await p.WaitForExitAsync(TimeSpan.FromMinutes(2))) throw new TimeoutException($"kubestead {string.Join(' ', args)} did not end:\n{p.Out}\n{p.Err}");
+        return (p.ExitCode, p.Out, p.Err);
     }
 
     [InClusterFact]

@@ -7,8 +7,9 @@ namespace Kubestead.Controller;
 
 /// <summary>
 /// Connects a controller replica to its cluster (kubeconfig or in-cluster) and runs it until cancelled: the CLI's one
-/// call. The replica's engine is the same <see cref="KubesteadService"/> `start` and `wait` use, under the controller's
-/// own identity, so Leases and history show which replica drove what.
+/// call. The replica drives through the same engine (<see cref="RolloutDriver"/>, built by <see cref="KubesteadService"/>
+/// with its client wording, Events and notifications) that `start` and `wait` use, under the controller's own identity,
+/// so Leases and history show which replica drove what.
 /// </summary>
 public static class ControllerHost
 {
@@ -36,7 +37,7 @@ public static class ControllerHost
             LeaseDuration = leaseDuration,
             RecordEvents = true,
         });
-        var controller = new RolloutController(api, engine, new ControllerOptions
+        var controller = new RolloutController(api, engine.Driver, new ControllerOptions
         {
             Replica = replica,
             Namespaces = options.Namespaces is { Count: > 0 } ns ? ns : null,

@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 
 namespace Kubestead.Controller;
 
 /// <summary>
 /// One replica of <c>kubestead controller</c>: drives every rollout handed to controllers whose Lease is free or
-/// expired, through the engine's own drive (<see cref="IRolloutDriver"/>). There is no leader: each rollout's Lease
+/// expired, through the engine's own drive (<see cref="RolloutDriver"/>, as start and wait use it). There is no leader: each rollout's Lease
 /// picks its one driver, and replicas take at most their fair share of the rollouts that need one (live heartbeats
 /// divide them). Drives run side by side up to <see cref="ControllerOptions.MaxConcurrentRollouts"/>; each waits on its
 /// own timers, so one slow or failing rollout holds only its own slot. Cancelling <c>RunAsync</c>'s token drains: the
@@ -15,7 +16,7 @@ namespace Kubestead.Controller;
 public sealed class RolloutController
 {
     private readonly IKubernetesApi _api;
-    private readonly IRolloutDriver _driver;
+    private readonly RolloutDriver _driver;
     private readonly ControllerOptions _options;
     private readonly IControllerObserver _observer;
     private readonly RolloutWorkQueue _queue;
@@ -28,7 +29,7 @@ public sealed class RolloutController
     private readonly HashSet<RolloutKey> _driving = new();
     private volatile bool _draining;
 
-    public RolloutController(IKubernetesApi api, IRolloutDriver driver, ControllerOptions options, IControllerObserver? observer = null)
+    public RolloutController(IKubernetesApi api, RolloutDriver driver, ControllerOptions options, IControllerObserver? observer = null)
     {
         _api = api;
         _driver = driver;
@@ -89,8 +90,11 @@ public sealed class RolloutController
     /// <summary>Runs until <paramref name="stop"/> is cancelled, then drains and returns.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        // Heartbeat first, so the replicas already running count this one before it takes anything.
+        // Heartbeat first, so the replicas already running count this one before it takes anything; and renewed from
+        // then on, not from the end of the first lists: on a loaded machine those took longer than the heartbeat's
+        // duration, and a replica that looks dead while it starts makes `start --detach` refuse ("no live heartbeat").
         await _heartbeat.BeatAsync(stop).ConfigureAwait(false);
+        var beating = EveryAsync(TimeSpan.FromTicks(_options.HeartbeatDuration.Ticks / 3), _heartbeat.BeatAsync, "heartbeat", stop);
         await _heartbeat.ListPeersAsync(stop).ConfigureAwait(false);
         await _informer.ResyncAsync(stop).ConfigureAwait(false);
         IsReady = true;
@@ -98,7 +102,7 @@ public sealed class RolloutController
         {
             _informer.RunAsync(stop),
             _heartbeat.WatchPeersAsync(stop),
-            EveryAsync(TimeSpan.FromTicks(_options.HeartbeatDuration.Ticks / 3), _heartbeat.BeatAsync, "heartbeat", stop),
+            beating,
             EveryAsync(_options.ResyncPeriod, _informer.ResyncAsync, "resync", stop),
         };
         await DispatchAsync(stop).ConfigureAwait(false);
@@ -181,7 +185,7 @@ public sealed class RolloutController
         try
         {
             Emit(ControllerEventKind.Driving, key, $"driving {key}");
-            var attempt = await _driver.DriveIfFreeAsync(key.Namespace, key.Name, stop).ConfigureAwait(false);
+            var attempt = await DriveIfFreeAsync(key, stop).ConfigureAwait(false);
             _failures.TryRemove(key, out _);
             _backoffUntil.TryRemove(key, out _);
             if (attempt is { IsLocked: true, LockedUntil: { } expires })
@@ -218,6 +222,26 @@ public sealed class RolloutController
         finally
         {
             lock (_shareGate) _driving.Remove(key);
+        }
+    }
+
+    /// <summary>
+    /// The engine's drive, except that a Lease held by another live driver returns at once, naming it, instead of
+    /// watching: the controller looks again on its own timer when that Lease expires.
+    /// </summary>
+    private async Task<DriveAttempt> DriveIfFreeAsync(RolloutKey key, CancellationToken ct)
+    {
+        try
+        {
+            return new DriveAttempt(RolloutResultBuilder.From(await _driver.DriveAsync(new DriveRequest(key.Namespace, key.Name), ct).ConfigureAwait(false)));
+        }
+        catch (RolloutLockedException e)
+        {
+            return new DriveAttempt(null, e.Holder, e.ExpiresAt);
+        }
+        catch (RolloutNotFoundException)
+        {
+            return DriveAttempt.Gone;
         }
     }
 

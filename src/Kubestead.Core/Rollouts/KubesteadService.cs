@@ -15,7 +15,7 @@ namespace Kubestead.Rollouts;
 /// The facade the cmdlets and the CLI call: each member is one user-level operation. Driving a rollout is the engine's
 /// (<see cref="RolloutDriver"/>, shared with the controller host); the dry-run text is <see cref="RolloutDryRun"/>'s.
 /// </summary>
-public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.IRolloutDriver
+public sealed class KubesteadService : IKubesteadService
 {
     private readonly IKubernetesApi _api;
     private readonly KubesteadServiceOptions _options;
@@ -60,6 +60,10 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
     }
 
     public string DefaultNamespace => _api.DefaultNamespace;
+
+    /// <summary>The engine under this facade, for a host that drives many rollouts itself (the controller) with the same
+    /// client, observer, Events and identity as every other operation.</summary>
+    public RolloutDriver Driver => _driver;
 
     private DateTimeOffset Now => _options.Clock.GetUtcNow();
 
@@ -142,29 +146,6 @@ public sealed class KubesteadService : IKubesteadService, Kubestead.Controller.I
             // Without a mesh the real share is a pod ratio that replicas changing under the split move: show it beside the weight.
             Effective = await EffectiveShare.ReadAsync(spec, stored.Status.Phase, _runtimes.Create(spec).Router, ct).ConfigureAwait(false),
         };
-    }
-
-    /// <summary>
-    /// The controller's one call per rollout: the engine's drive (<see cref="RolloutDriver"/>, as for start and wait),
-    /// except that a Lease held by another live driver returns at once, naming it, instead of watching: the controller
-    /// looks again on its own timer when that Lease expires.
-    /// </summary>
-    public void ObserveLease(string ns, string name, string? resourceVersion) => _driver.ObserveLease(ns, name, resourceVersion);
-
-    public async Task<DriveAttempt> DriveIfFreeAsync(string ns, string name, CancellationToken ct = default)
-    {
-        try
-        {
-            return new DriveAttempt(RolloutResultBuilder.From(await _driver.DriveAsync(new DriveRequest(ns, name), ct).ConfigureAwait(false)));
-        }
-        catch (RolloutLockedException e)
-        {
-            return new DriveAttempt(null, e.Holder, e.ExpiresAt);
-        }
-        catch (RolloutNotFoundException)
-        {
-            return DriveAttempt.Gone;
-        }
     }
 
     public Task<RolloutResult> WaitAsync(string? ns, string name, TimeSpan? timeout, CancellationToken ct = default) =>

@@ -54,15 +54,17 @@ internal sealed class ControllerFleet : IAsyncDisposable
 
     public static DriverIdentity Identity(string replica) => new("controller", replica, null, replica);
 
-    public async Task<Replica> StartReplicaAsync(string name)
+    /// <summary>Starts a replica and waits until it is ready, unless <paramref name="waitReady"/> is false; <paramref name="beforeStart"/> sees its line to the cluster first.</summary>
+    public async Task<Replica> StartReplicaAsync(string name, Action<FreezableApi>? beforeStart = null, bool waitReady = true)
     {
         var api = new FreezableApi(Cluster) { Clock = Clock };
+        beforeStart?.Invoke(api);
         var engine = new KubesteadService(api, new KubesteadServiceOptions
         {
             Clock = Clock, Driver = Identity(name), LeaseDuration = LeaseDuration, PollInterval = TimeSpan.FromSeconds(30),
         });
         var events = new List<ControllerEvent>();
-        var controller = new RolloutController(api, engine, new ControllerOptions
+        var controller = new RolloutController(api, engine.Driver, new ControllerOptions
         {
             Replica = name, HomeNamespace = Home, Clock = Clock, HeartbeatDuration = TimeSpan.FromSeconds(30), ResyncPeriod = TimeSpan.FromMinutes(5),
         }, new Recorder(events));
@@ -70,6 +72,7 @@ internal sealed class ControllerFleet : IAsyncDisposable
         var run = Task.Run(() => controller.RunAsync(stop.Token));
         var replica = new Replica(name, api, controller, stop, run, events);
         Replicas.Add(replica);
+        if (!waitReady) return replica;
         for (var i = 0; i < 500 && !controller.IsReady; i++) await Task.Delay(5);
         Assert.True(controller.IsReady, $"replica {name} did not become ready");
         return replica;
@@ -132,6 +135,7 @@ internal sealed class ControllerFleet : IAsyncDisposable
         foreach (var r in Replicas)
         {
             r.Api.Thaw();
+            r.Api.ReleaseLists();
             await r.Stop.CancelAsync();
         }
         foreach (var r in Replicas)

@@ -60,7 +60,37 @@ internal sealed class FreezableApi(IKubernetesApi inner) : IKubernetesApi
 
     public Task<JsonObject> GetAsync(ResourceType type, string? ns, string name, CancellationToken ct = default) => Through(() => inner.GetAsync(type, ns, name, ct));
 
-    public Task<ObjectList> ListAsync(ResourceType type, string? ns, ListOptions? options = null, CancellationToken ct = default) => Through(() => inner.ListAsync(type, ns, options, ct));
+    public async Task<ObjectList> ListAsync(ResourceType type, string? ns, ListOptions? options = null, CancellationToken ct = default)
+    {
+        Task? held;
+        lock (_gate) held = type == _heldListType ? _listsHeld?.Task : null;
+        if (held is not null) await held.ConfigureAwait(false);
+        return await Through(() => inner.ListAsync(type, ns, options, ct)).ConfigureAwait(false);
+    }
+
+    private TaskCompletionSource? _listsHeld;
+    private ResourceType? _heldListType;
+
+    /// <summary>Lists of <paramref name="type"/> wait until <see cref="ReleaseLists"/> (a slow list on a loaded machine); every other request goes through.</summary>
+    public void HoldLists(ResourceType type)
+    {
+        lock (_gate)
+        {
+            _heldListType = type;
+            _listsHeld ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void ReleaseLists()
+    {
+        TaskCompletionSource? held;
+        lock (_gate)
+        {
+            held = _listsHeld;
+            _listsHeld = null;
+        }
+        held?.SetResult();
+    }
 
     public Task<JsonObject> CreateAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken ct = default) =>
         Write($"CREATE {type.Plural} {ns}/{obj["metadata"]?["name"]}", () => inner.CreateAsync(type, ns, obj, ct));

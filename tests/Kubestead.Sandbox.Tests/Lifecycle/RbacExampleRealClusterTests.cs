@@ -28,33 +28,7 @@ public class RbacExampleRealClusterTests
             .Select(doc => Kubestead.Sandbox.Schema.YamlJson.Parse(doc.Replace("namespace: web", $"namespace: {ns}"))!.AsObject())
             .ToList();
 
-    /// <summary>A short-lived token for the ServiceAccount (TokenRequest), never printed.</summary>
-    private static async Task<string> TokenForAsync(string ns, string sa)
-    {
-        var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
-        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(KitFile("pki", "ca.crt")));
-        using var handler = new HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, cert, chain, _) =>
-            {
-                chain!.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(cert!);
-            },
-        };
-        using var http = new HttpClient(handler) { BaseAddress = admin.Server };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            File.ReadAllText(KitFile("admin.token")).Trim());
-        var body = """{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}""";
-        using var response = await http.PostAsync($"api/v1/namespaces/{ns}/serviceaccounts/{sa}/token", new StringContent(body, Encoding.UTF8, "application/json"));
-        response.EnsureSuccessStatusCode();
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!["token"]!.GetValue<string>();
-    }
-
-    /// <summary>A file of the kube-apiserver kit's work folder, beside the test kubeconfig (see ../shared/kube-apiserver/README.md).</summary>
-    private static string KitFile(params string[] parts) =>
-        Path.Combine([Path.GetDirectoryName(RealCluster.RealCluster.Kubeconfig)!, .. parts]);
+    private static string KitFile(params string[] parts) => Kubestead.Tests.Shared.ServiceAccountToken.KitFile(parts);
 
     /// <summary>A kubeconfig for the ServiceAccount's token against the same server and CA, written to a temporary file.</summary>
     private static string ServiceAccountKubeconfig(Uri server, string token, string ns)
@@ -91,7 +65,7 @@ public class RbacExampleRealClusterTests
         await env.Api.CreateAsync(Role, ns, role);
         await env.Api.CreateAsync(RoleBinding, ns, ExampleDocuments("role.yaml", ns).Single(d => d["kind"]!.GetValue<string>() == "RoleBinding"));
         var admin = KubeConfigResolver.Resolve(RealCluster.RealCluster.Kubeconfig);
-        var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await TokenForAsync(ns, "kubestead-ci"), ns);
+        var saKubeconfig = ServiceAccountKubeconfig(admin.Server, await Kubestead.Tests.Shared.ServiceAccountToken.RequestAsync(ns, "kubestead-ci"), ns);
         try
         {
             return KubeConfigResolver.Resolve(saKubeconfig);

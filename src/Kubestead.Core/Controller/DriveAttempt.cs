@@ -1,4 +1,6 @@
-namespace Kubestead.Rollouts;
+using Kubestead.Rollouts;
+
+namespace Kubestead.Controller;
 
 /// <summary>
 /// What one attempt to drive a rollout came to: driven until it stopped by itself (<see cref="Result"/>), or not driven
