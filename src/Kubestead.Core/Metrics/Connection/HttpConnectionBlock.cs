@@ -12,23 +12,33 @@ namespace Kubestead.Metrics.Connection;
 internal static partial class HttpConnectionBlock
 {
     /// <summary>The keys this block reads, for the provider block's CheckKeys.</summary>
-    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "tls", "headers"];
+    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "entraId", "tls", "headers"];
+
+    /// <summary>The Entra ID scope of Azure Monitor managed Prometheus (its query endpoint), the default of <c>entraId.scope</c>.</summary>
+    public const string ManagedPrometheusScope = "https://prometheus.monitor.azure.com/.default";
 
     /// <param name="bearerTokenFile">The provider's older <c>bearerTokenFile</c> field, read as a bearerToken file.</param>
     /// <param name="https">Whether the address is https (tls settings apply to nothing otherwise).</param>
-    public static HttpConnectionSpec? Read(SpecReader r, YamlMappingNode block, string path, string? bearerTokenFile, bool https)
+    /// <param name="entraScope">The scope an <c>entraId</c> token is asked for when the spec gives none (the provider's API).</param>
+    public static HttpConnectionSpec? Read(SpecReader r, YamlMappingNode block, string path, string? bearerTokenFile, bool https,
+        string entraScope = ManagedPrometheusScope)
     {
         var basic = ReadBasic(r, block, path);
         var bearer = Child(block, "bearerToken") is null ? null : Secret(r, block, "bearerToken", path, required: true, literalAllowed: false);
         if (bearerTokenFile is not null) bearer ??= new SecretSource(SpecReader.Join(path, "bearerTokenFile"), File: bearerTokenFile);
         var oauth2 = ReadOAuth2(r, block, path);
-        var kinds = new[] { ("basicAuth", basic is not null), ("bearerToken", Child(block, "bearerToken") is not null), ("bearerTokenFile", bearerTokenFile is not null), ("oauth2", oauth2 is not null) }
+        var entra = ReadEntraId(r, block, path, entraScope);
+        var kinds = new[]
+            {
+                ("basicAuth", basic is not null), ("bearerToken", Child(block, "bearerToken") is not null), ("bearerTokenFile", bearerTokenFile is not null),
+                ("oauth2", oauth2 is not null), ("entraId", entra is not null),
+            }
             .Where(k => k.Item2).Select(k => k.Item1).ToList();
         if (kinds.Count > 1)
             r.Problem(block, SpecReader.Join(path, kinds[1]), $"give one kind of authentication, not {string.Join(" and ", kinds)}");
         var tls = ReadTls(r, block, path, https);
         var headers = ReadHeaders(r, block, path);
-        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers);
+        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers, entra);
         return spec.IsPlain ? null : spec;
     }
 
@@ -64,6 +74,35 @@ internal static partial class HttpConnectionBlock
                 else r.Problem(item, $"{p}.scopes[{i}]", "must be one scope name (no spaces)");
         return tokenUrl is null || id is null || secret is null ? null : new OAuth2Spec(p, tokenUrl, id, secret, string.Join(' ', scopes));
     }
+
+    /// <summary>
+    /// <c>entraId: {tenantId, clientId, tokenFile, authorityHost, scope}</c>, every field optional: what is left out is
+    /// read at run time from the workload identity webhook's variables. An empty map (<c>entraId: {}</c>) turns it on.
+    /// </summary>
+    private static EntraIdSpec? ReadEntraId(SpecReader r, YamlMappingNode block, string path, string defaultScope)
+    {
+        var map = r.Map(block, "entraId", path, required: false);
+        if (map is null) return null;
+        var p = SpecReader.Join(path, "entraId");
+        r.CheckKeys(map, p, "tenantId", "clientId", "tokenFile", "authorityHost", "scope");
+        var tenant = r.Str(map, "tenantId", p);
+        if (tenant is not null && !EntraTenant().IsMatch(tenant))
+            r.Problem(Child(map, "tenantId"), $"{p}.tenantId", $"'{tenant}' is not a tenant id (a GUID) or a domain name");
+        var client = r.Str(map, "clientId", p);
+        if (client is not null && !Guid.TryParse(client, out _))
+            r.Problem(Child(map, "clientId"), $"{p}.clientId", $"'{client}' is not an application (client) id, which is a GUID");
+        var tokenFile = r.Str(map, "tokenFile", p);
+        var host = r.Str(map, "authorityHost", p);
+        Uri? authority = null;
+        if (host is not null && !(Uri.TryCreate(host, UriKind.Absolute, out authority) && authority.Scheme is "http" or "https"))
+            r.Problem(Child(map, "authorityHost"), $"{p}.authorityHost", $"'{UrlRedaction.Redact(host)}' is not an http(s) URL");
+        var scope = r.Str(map, "scope", p) ?? defaultScope;
+        if (scope.Contains(' ')) r.Problem(Child(map, "scope"), $"{p}.scope", "must be one scope (no spaces), such as https://prometheus.monitor.azure.com/.default");
+        return new EntraIdSpec(p, tenant, client, tokenFile, authority, scope);
+    }
+
+    [GeneratedRegex(@"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?)$")]
+    private static partial Regex EntraTenant();
 
     private static TlsSpec? ReadTls(SpecReader r, YamlMappingNode block, string path, bool https)
     {
@@ -112,7 +151,7 @@ internal static partial class HttpConnectionBlock
     /// A value from <c>{file: path}</c> or <c>{secret: {name, key}}</c>, or (<paramref name="literalAllowed"/>) a plain
     /// string. A plain string where a credential is asked for is refused without being quoted.
     /// </summary>
-    private static SecretSource? Secret(SpecReader r, YamlMappingNode parent, string key, string path, bool required, bool literalAllowed)
+    internal static SecretSource? Secret(SpecReader r, YamlMappingNode parent, string key, string path, bool required, bool literalAllowed)
     {
         var field = SpecReader.Join(path, key);
         var node = Child(parent, key);

@@ -9,9 +9,10 @@ namespace Kubestead.Metrics.Prometheus;
 /// <see cref="PrometheusMetricSource"/> that reads them.
 /// </summary>
 /// <param name="api">Where credentials named as Secrets are read (the rollout's namespace); null: Secrets cannot be used.</param>
-public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null) : IMetricProvider
+/// <param name="tlsClients">The TLS clients, owned by whoever disposes them (a <see cref="MetricProviderSet"/>); null: this provider's own.</param>
+public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null) : IMetricProvider
 {
-    private readonly TlsHttpClients _tlsClients = new();
+    private readonly TlsHttpClients _tlsClients = tlsClients ?? new();
 
     public string Kind => PrometheusSpecBlock.BlockKey;
 

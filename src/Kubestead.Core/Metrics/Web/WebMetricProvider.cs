@@ -13,9 +13,10 @@ namespace Kubestead.Metrics.Web;
 /// requests and failures within the window (not cumulative counters). Nothing at a path (no series in the window) is
 /// zero, which the judges read as insufficient data, never as a pass. Web sources have no latency histogram.
 /// </summary>
-public sealed class WebMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null) : IMetricProvider
+/// <param name="tlsClients">The TLS clients, owned by whoever disposes them (a <see cref="MetricProviderSet"/>); null: this provider's own.</param>
+public sealed class WebMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null) : IMetricProvider
 {
-    private readonly TlsHttpClients _tlsClients = new();
+    private readonly TlsHttpClients _tlsClients = tlsClients ?? new();
 
     public string Kind => WebSpecBlock.BlockKey;
 
