@@ -2,6 +2,7 @@ using Kubestead.Kubernetes;
 using Kubestead.Metrics.AppInsights;
 using Kubestead.Metrics.Connection;
 using Kubestead.Metrics.Datadog;
+using Kubestead.Metrics.NewRelic;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Metrics.Simulated;
 using Kubestead.Metrics.Web;
@@ -27,7 +28,7 @@ public sealed class MetricProviderSet : IDisposable
     }
 
     /// <summary>
-    /// What `kubestead` and the cmdlets use: Prometheus, Application Insights, Datadog, the web source, and the simulated
+    /// What `kubestead` and the cmdlets use: Prometheus, Application Insights, Datadog, New Relic, the web source, and the simulated
     /// provider read from where a sandbox cluster serves it (null <paramref name="api"/>: the simulated provider is unavailable).
     /// </summary>
     public static MetricProviderSet Default(IKubernetesApi? api)
@@ -36,7 +37,7 @@ public sealed class MetricProviderSet : IDisposable
         return new([
             new PrometheusMetricProvider(SharedHttp, api, tlsClients: tls), new ClusterServedSimulatorProvider(SharedHttp, api),
             new WebMetricProvider(SharedHttp, api, tlsClients: tls), new AppInsightsMetricProvider(SharedHttp, tls, api),
-            new DatadogMetricProvider(SharedHttp, tls, api),
+            new DatadogMetricProvider(SharedHttp, tls, api), new NewRelicMetricProvider(SharedHttp, tls, api),
         ], tls);
     }
 

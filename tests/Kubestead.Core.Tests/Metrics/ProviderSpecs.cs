@@ -25,6 +25,14 @@ public static class ProviderSpecs
         return result.Spec!;
     }
 
+    /// <summary>A window with no traffic is judged insufficient data by the spec's judge: never a pass.</summary>
+    public static void AssertInsufficientData(RolloutSpec spec, MetricWindow window)
+    {
+        var judge = JudgeFactory.Create(spec.Analysis!.Metrics[0]);
+        judge.Observe(window);
+        Assert.Equal(VerdictOutcome.InsufficientData, judge.Evaluate().Outcome);
+    }
+
     /// <summary>
     /// Judges the windows of minutes 1 to 29 of <see cref="PrometheusIntegrationTests.Generate"/>'s traffic through
     /// <paramref name="provider"/> (its server answering from <c>at</c>) and through Prometheus: the verdicts must be the same,

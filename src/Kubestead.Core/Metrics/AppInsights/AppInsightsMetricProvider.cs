@@ -24,7 +24,7 @@ public sealed class AppInsightsMetricProvider(HttpClient http, TlsHttpClients tl
         var ai = (AppInsightsProviderSpec)metric.Provider;
         var (canaryWorkload, controlWorkload) = PrometheusMetricProvider.Workloads(spec);
         var (canary, control) = (ai.Canary ?? canaryWorkload, ai.Control ?? controlWorkload);
-        var connection = new MetricsHttpConnection(http, tlsClients, ai.Connection, new SecretValueReader(api, spec.Namespace),
+        var connection = new MetricsHttpConnection(http, tlsClients, ai.Connection, new SecretValueReader(api, spec.Namespace, clock),
             $"Application Insights at {UrlRedaction.Redact(ai.Address)}", $"{ai.Field}.appId", clock, environment);
         var url = new Uri(ai.Address, $"v1/apps/{Uri.EscapeDataString(ai.AppId)}/query");
         var bounds = metric.Judge.ReadsLatency ? RequestsQuery.BoundsWith(metric.Judge.LatencyThresholdMs ?? metric.Judge.MaxP99Ms) : null;
@@ -45,13 +45,15 @@ public sealed class AppInsightsMetricProvider(HttpClient http, TlsHttpClients tl
     /// <summary>The first table's rows as column name to value, by the version column.</summary>
     private static Dictionary<string, Dictionary<string, JsonNode?>> Rows(MetricsHttpConnection connection, AppInsightsProviderSpec ai, MetricsHttpAnswer answer)
     {
-        JsonNode? json = null;
-        try { json = JsonNode.Parse(answer.Body); } catch (System.Text.Json.JsonException) { }
+        JsonObject? json = null;
+        // Another shape (an array, a string) is read as no answer rather than thrown on by the indexers below.
+        try { json = JsonNode.Parse(answer.Body) as JsonObject; } catch (System.Text.Json.JsonException) { }
         if (!answer.IsSuccess)
             throw new MetricsUnavailableException($"{connection.Server} ({ai.Field}) answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}{AzureError(json)}");
-        if (json?["tables"] is not JsonArray { Count: > 0 } tables || tables[0]?["columns"] is not JsonArray columns || tables[0]?["rows"] is not JsonArray rows)
+        if (json?["tables"] is not JsonArray { Count: > 0 } tables || tables[0] is not JsonObject table
+            || table["columns"] is not JsonArray columns || table["rows"] is not JsonArray rows)
             throw new MetricsUnavailableException($"{connection.Server} ({ai.Field}) answered HTTP {answer.Status} without a result table");
-        var names = columns.Select(c => c?["name"]?.GetValue<string>() ?? "").ToList();
+        var names = columns.Select(c => c is JsonObject o && o["name"] is JsonValue n && n.TryGetValue<string>(out var name) ? name : "").ToList();
         var byVersion = new Dictionary<string, Dictionary<string, JsonNode?>>(StringComparer.Ordinal);
         foreach (var row in rows.OfType<JsonArray>())
         {
@@ -78,12 +80,11 @@ public sealed class AppInsightsMetricProvider(HttpClient http, TlsHttpClients tl
             : 0;
 
     /// <summary>Azure's error body (<c>{"error": {"code", "message", "innererror": {...}}}</c>): the innermost code and message.</summary>
-    internal static string AzureError(JsonNode? json)
+    internal static string AzureError(JsonObject? json)
     {
-        var error = json?["error"];
-        if (error is null) return "";
+        if (json?["error"] is not JsonObject error) return "";
         var (code, message) = ("", "");
-        for (var e = error; e is JsonObject; e = e["innererror"])
+        for (var e = error; e is not null; e = e["innererror"] as JsonObject)
         {
             if (e["code"] is JsonValue c && c.TryGetValue<string>(out var cs)) code = cs;
             if (e["message"] is JsonValue m && m.TryGetValue<string>(out var ms)) message = ms;

@@ -34,12 +34,8 @@ internal sealed partial class AppInsightsSpecBlock : IMetricProviderBlock
         var appId = r.Str(block, "appId", p, required: true);
         if (appId is not null && !Guid.TryParse(appId, out _))
             r.Problem(SpecReader.Child(block, "appId"), $"{p}.appId", $"'{appId}' is not an Application ID (a GUID, from the resource's API Access page)");
-        var address = PublicAddress;
-        if (r.Str(block, "address", p) is { } given && !(Uri.TryCreate(given.TrimEnd('/') + "/", UriKind.Absolute, out address) && address.Scheme is "http" or "https"))
-        {
-            r.Problem(SpecReader.Child(block, "address"), $"{p}.address", $"'{UrlRedaction.Redact(given)}' is not an http(s) URL");
-            address = null;
-        }
+        var (given, url) = HttpConnectionBlock.HttpUrl(r, block, "address", p, asBase: true);
+        var address = given ? url : PublicAddress;
         var by = r.Enum(block, "versionBy", p, VersionColumns, "cloud_RoleName");
         var canary = Value(r, block, "canary", p);
         var control = Value(r, block, "control", p);

@@ -44,6 +44,20 @@ internal static partial class HttpConnectionBlock
 
     private static YamlNode? Child(YamlMappingNode map, string key) => SpecReader.Child(map, key);
 
+    /// <summary>
+    /// The absolute http(s) URL at <paramref name="key"/>: Given is false when the key is absent; Url is null when it is
+    /// absent or refused (the problem names the field and shows the URL without user info). <paramref name="asBase"/>
+    /// ends the path with '/', so relative API paths resolve below it.
+    /// </summary>
+    public static (bool Given, Uri? Url) HttpUrl(SpecReader r, YamlMappingNode map, string key, string path, bool required = false, bool asBase = false)
+    {
+        var text = r.Str(map, key, path, required);
+        if (text is null) return (Child(map, key) is not null, null);
+        if (Uri.TryCreate(asBase ? text.TrimEnd('/') + "/" : text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https") return (true, url);
+        r.Problem(Child(map, key), SpecReader.Join(path, key), $"'{UrlRedaction.Redact(text)}' is not an http(s) URL");
+        return (true, null);
+    }
+
     private static BasicAuthSpec? ReadBasic(SpecReader r, YamlMappingNode block, string path)
     {
         var map = r.Map(block, "basicAuth", path, required: false);
@@ -61,10 +75,7 @@ internal static partial class HttpConnectionBlock
         if (map is null) return null;
         var p = SpecReader.Join(path, "oauth2");
         r.CheckKeys(map, p, "tokenUrl", "clientId", "clientSecret", "scopes");
-        var url = r.Str(map, "tokenUrl", p, required: true);
-        Uri? tokenUrl = null;
-        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out tokenUrl) && tokenUrl.Scheme is "http" or "https"))
-            r.Problem(Child(map, "tokenUrl"), $"{p}.tokenUrl", $"'{UrlRedaction.Redact(url)}' is not an http(s) URL");
+        var (_, tokenUrl) = HttpUrl(r, map, "tokenUrl", p, required: true);
         var id = Secret(r, map, "clientId", p, required: true, literalAllowed: true);
         var secret = Secret(r, map, "clientSecret", p, required: true, literalAllowed: false);
         var scopes = new List<string>();
@@ -92,10 +103,7 @@ internal static partial class HttpConnectionBlock
         if (client is not null && !Guid.TryParse(client, out _))
             r.Problem(Child(map, "clientId"), $"{p}.clientId", $"'{client}' is not an application (client) id, which is a GUID");
         var tokenFile = r.Str(map, "tokenFile", p);
-        var host = r.Str(map, "authorityHost", p);
-        Uri? authority = null;
-        if (host is not null && !(Uri.TryCreate(host, UriKind.Absolute, out authority) && authority.Scheme is "http" or "https"))
-            r.Problem(Child(map, "authorityHost"), $"{p}.authorityHost", $"'{UrlRedaction.Redact(host)}' is not an http(s) URL");
+        var (_, authority) = HttpUrl(r, map, "authorityHost", p);
         var scope = r.Str(map, "scope", p) ?? defaultScope;
         if (scope.Contains(' ')) r.Problem(Child(map, "scope"), $"{p}.scope", "must be one scope (no spaces), such as https://prometheus.monitor.azure.com/.default");
         return new EntraIdSpec(p, tenant, client, tokenFile, authority, scope);

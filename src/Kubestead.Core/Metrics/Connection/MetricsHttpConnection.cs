@@ -59,7 +59,7 @@ public sealed partial class MetricsHttpConnection
         cts.CancelAfter(timeout);
         try
         {
-            return await SendAsync(method, url, content, cts.Token).ConfigureAwait(false);
+            return await SendAsync(method, url, content, retried: false, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -67,7 +67,7 @@ public sealed partial class MetricsHttpConnection
         }
     }
 
-    private async Task<MetricsHttpAnswer> SendAsync(HttpMethod method, Uri url, Func<HttpContent>? content, CancellationToken ct)
+    private async Task<MetricsHttpAnswer> SendAsync(HttpMethod method, Uri url, Func<HttpContent>? content, bool retried, CancellationToken ct)
     {
         var used = new List<string>();
         try
@@ -96,6 +96,8 @@ public sealed partial class MetricsHttpConnection
                 if (status is 401 or 403)
                 {
                     _oauth2?.Forget();
+                    // Credentials from a kept Secret may be stale (rotated since): once, read them afresh and try again.
+                    if (!retried && _secrets.Forget()) return await SendAsync(method, url, content, retried: true, ct).ConfigureAwait(false);
                     // Without credentials, a tenant header is what a gateway in front of Mimir or Cortex checks.
                     var field = _spec?.AuthField ?? (_spec?.Headers is { Count: > 0 } ? $"{_spec.Field}.headers" : null);
                     throw new MetricsUnavailableException(field is null
@@ -107,7 +109,9 @@ public sealed partial class MetricsHttpConnection
                 var retryAfter = response.Headers.RetryAfter is { } ra
                     ? ra.Delta ?? (ra.Date is { } date ? date - DateTimeOffset.UtcNow : null)
                     : null;
-                return new MetricsHttpAnswer(status, response.ReasonPhrase ?? "", body, retryAfter);
+                // A provider builds its errors from the body after this returns (NerdGraph answers a refused key with
+                // HTTP 200 and the key quoted): the credentials sent are masked in it here, once for every provider.
+                return new MetricsHttpAnswer(status, response.ReasonPhrase ?? "", Scrub(body, used), retryAfter);
             }
         }
         catch (MetricsUnavailableException e) when (used.Count > 0 && used.Any(s => s.Length > 0 && e.Message.Contains(s, StringComparison.Ordinal)))

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
 using Kubestead.Metrics.Connection;
-using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Datadog;
@@ -19,18 +18,15 @@ public sealed class DatadogMetricProvider(HttpClient http, TlsHttpClients tlsCli
     public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric)
     {
         var dd = (DatadogProviderSpec)metric.Provider;
-        var (canary, control) = PrometheusMetricProvider.Workloads(spec);
-        var connection = new MetricsHttpConnection(http, tlsClients, dd.Connection, new SecretValueReader(api, spec.Namespace),
+        var connection = new MetricsHttpConnection(http, tlsClients, dd.Connection, new SecretValueReader(api, spec.Namespace, clock),
             $"Datadog at {UrlRedaction.Redact(dd.Address)}", $"{dd.Field}.site", clock);
-        return async (start, end, ct) => new MetricWindow(start, end,
-            await SampleAsync(connection, dd, spec.Namespace, canary, start, end, ct).ConfigureAwait(false),
-            await SampleAsync(connection, dd, spec.Namespace, control, start, end, ct).ConfigureAwait(false));
+        return VersionWindows.Of(spec, (workload, start, end, ct) => SampleAsync(connection, dd, spec.Namespace, workload, start, end, ct));
     }
 
     private static async Task<VersionSample> SampleAsync(MetricsHttpConnection connection, DatadogProviderSpec dd, string ns, string workload,
         DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
-        var values = new Dictionary<string, string> { ["workload"] = workload, ["deployment"] = workload, ["namespace"] = ns };
+        var values = VersionWindows.Variables(ns, workload);
         var requests = await SumAsync(connection, dd, "requestsQuery", DatadogSpecBlock.Render(dd.RequestsQuery, values), start, end, ct).ConfigureAwait(false);
         var failures = await SumAsync(connection, dd, "failuresQuery", DatadogSpecBlock.Render(dd.FailuresQuery, values), start, end, ct).ConfigureAwait(false);
         var r = (long)Math.Round(requests);
@@ -42,8 +38,9 @@ public sealed class DatadogMetricProvider(HttpClient http, TlsHttpClients tlsCli
     {
         var url = new Uri(dd.Address, $"api/v1/query?from={start.ToUnixTimeSeconds()}&to={end.ToUnixTimeSeconds()}&query={Uri.EscapeDataString(query)}");
         var answer = await connection.GetAsync(url, dd.Timeout, ct).ConfigureAwait(false);
-        JsonNode? json = null;
-        try { json = JsonNode.Parse(answer.Body); } catch (System.Text.Json.JsonException) { }
+        JsonObject? json = null;
+        // Another shape (an array, a string) is read as no answer rather than thrown on by the indexers below.
+        try { json = JsonNode.Parse(answer.Body) as JsonObject; } catch (System.Text.Json.JsonException) { }
         var field = $"{dd.Field}.{key}";
         if (!answer.IsSuccess)
             throw new MetricsUnavailableException($"{connection.Server} ({field}) answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}{Errors(json)}");
@@ -54,7 +51,7 @@ public sealed class DatadogMetricProvider(HttpClient http, TlsHttpClients tlsCli
         var (from, to) = (start.ToUnixTimeMilliseconds(), end.ToUnixTimeMilliseconds());
         var sum = 0.0;
         foreach (var series in json["series"] as JsonArray ?? [])
-            foreach (var point in series?["pointlist"] as JsonArray ?? [])
+            foreach (var point in (series as JsonObject)?["pointlist"] as JsonArray ?? [])
                 if (point is JsonArray { Count: >= 2 } pair && pair[0] is JsonValue t && t.TryGetValue<double>(out var ms) && ms >= from && ms < to
                     && pair[1] is JsonValue v && v.TryGetValue<double>(out var value) && double.IsFinite(value))
                     sum += value;
@@ -62,6 +59,6 @@ public sealed class DatadogMetricProvider(HttpClient http, TlsHttpClients tlsCli
     }
 
     /// <summary>Datadog's error body: <c>{"errors": ["..."]}</c>.</summary>
-    private static string Errors(JsonNode? json) =>
+    private static string Errors(JsonObject? json) =>
         json?["errors"] is JsonArray { Count: > 0 } errors ? ": " + string.Join("; ", errors.Select(e => e?.ToString())) : "";
 }

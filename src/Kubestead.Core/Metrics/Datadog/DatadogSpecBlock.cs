@@ -25,21 +25,15 @@ internal sealed partial class DatadogSpecBlock : IMetricProviderBlock
         var p = $"{path}.{BlockKey}";
         r.CheckKeys(block, p, "site", "address", "apiKey", "applicationKey", "requestsQuery", "failuresQuery", "timeout", "tls", "headers");
         var site = r.Str(block, "site", p);
-        var given = r.Str(block, "address", p);
-        Uri? address = null;
-        if (site is not null && given is not null)
-            r.Problem(SpecReader.Child(block, "address"), $"{p}.address", "give site or address, not both");
-        else if (given is not null)
+        var (given, address) = HttpConnectionBlock.HttpUrl(r, block, "address", p, asBase: true);
+        if (site is not null && given)
         {
-            if (!(Uri.TryCreate(given.TrimEnd('/') + "/", UriKind.Absolute, out address) && address.Scheme is "http" or "https"))
-            {
-                r.Problem(SpecReader.Child(block, "address"), $"{p}.address", $"'{UrlRedaction.Redact(given)}' is not an http(s) URL");
-                address = null;
-            }
+            r.Problem(SpecReader.Child(block, "address"), $"{p}.address", "give site or address, not both");
+            address = null;
         }
-        else if (site is not null && !Site().IsMatch(site))
+        else if (!given && site is not null && !Site().IsMatch(site))
             r.Problem(SpecReader.Child(block, "site"), $"{p}.site", $"'{site}' is not a Datadog site, such as datadoghq.com, datadoghq.eu or us5.datadoghq.com");
-        else
+        else if (!given)
             address = new Uri($"https://api.{site ?? "datadoghq.com"}/");
         var apiKey = HttpConnectionBlock.Secret(r, block, "apiKey", p, required: true, literalAllowed: false);
         var appKey = HttpConnectionBlock.Secret(r, block, "applicationKey", p, required: true, literalAllowed: false);

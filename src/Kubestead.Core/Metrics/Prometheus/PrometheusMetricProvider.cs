@@ -21,7 +21,7 @@ public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? ap
         if (metric.Provider is not PrometheusProviderSpec { Address: { } address } provider)
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var uri = new Uri(address.TrimEnd('/') + "/");
-        var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace),
+        var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace, clock),
             $"Prometheus at {UrlRedaction.Redact(uri)}", $"{provider.Connection?.Field ?? FieldOf(spec, metric)}.address", clock);
         var client = new PrometheusClient(connection, uri, provider.Timeout);
         var (canary, control) = Workloads(spec);

@@ -179,9 +179,7 @@ public class AppInsightsMetricProviderTests
         var spec = ProviderSpecs.Parse(ProviderSpecs.Spec("appInsights", Block(server.Address)));
         var window = await Open(Block(server.Address))(T, T.AddMinutes(1), CancellationToken.None);
         Assert.Equal(VersionSample.Empty, window.Canary);
-        var judge = JudgeFactory.Create(spec.Analysis!.Metrics[0]);
-        judge.Observe(window);
-        Assert.Equal(VerdictOutcome.InsufficientData, judge.Evaluate().Outcome);
+        ProviderSpecs.AssertInsufficientData(spec, window);
     }
 
     [Fact]

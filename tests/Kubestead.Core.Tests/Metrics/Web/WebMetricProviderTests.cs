@@ -74,9 +74,7 @@ public class WebMetricProviderTests
         var spec = RolloutSpecParser.Parse(Spec(Block(server.Address))).Spec!;
         var window = await Open(Block(server.Address))(T, T.AddMinutes(1), CancellationToken.None);
         Assert.Equal(new VersionSample(0, 0), window.Canary);
-        var judge = JudgeFactory.Create(spec.Analysis!.Metrics[0]);
-        judge.Observe(window);
-        Assert.Equal(VerdictOutcome.InsufficientData, judge.Evaluate().Outcome);
+        ProviderSpecs.AssertInsufficientData(spec, window);
     }
 
     [Fact]
