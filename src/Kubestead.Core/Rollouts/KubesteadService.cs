@@ -25,6 +25,7 @@ public sealed class KubesteadService : IKubesteadService
     private readonly RuntimeFactory _runtimes;
     private readonly StartPreflight _preflight;
     private readonly MetricQueryFactory _metrics;
+    private readonly MetricProviderSet? _ownedMetrics;
     private readonly StartRequestReader _reader;
     private readonly RolloutDryRun _dryRun;
     private readonly Kubestead.Events.KubernetesEventRecorder? _events;
@@ -43,7 +44,8 @@ public sealed class KubesteadService : IKubesteadService
             _options = _options with { Observer = _events };
         }
         _store = new RolloutStateStore(api);
-        _metrics = _options.Metrics ?? MetricProviderSet.Default(api).Open;
+        _ownedMetrics = _options.Metrics is null ? MetricProviderSet.Default(api) : null;
+        _metrics = _options.Metrics ?? _ownedMetrics!.Open;
         _runtimes = new RuntimeFactory(api, _options.Clock, _metrics,
             _options.NamerdHandler is { } namerd ? new HttpClient(namerd, disposeHandler: false) : null);
         _driver = new RolloutDriver(api, _store, _runtimes, new RolloutHostContext(_options.Clock, _options.Observer, _options.Driver)
@@ -461,6 +463,8 @@ public sealed class KubesteadService : IKubesteadService
         // Events still queued go out before the client closes.
         if (_events is not null) await _events.DisposeAsync().ConfigureAwait(false);
         if (_api is IAsyncDisposable api) await api.DisposeAsync().ConfigureAwait(false);
+        // The metrics' TLS clients hold connection pools (and sockets) until disposed.
+        _ownedMetrics?.Dispose();
     }
 
     private void WarnAboutPlan(RolloutSpec spec)

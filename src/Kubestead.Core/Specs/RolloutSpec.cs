@@ -150,7 +150,14 @@ public sealed record AnalysisSpec(
 /// Where a metric's counts come from: one provider's block (Prometheus, the simulator, ...); each provider's record,
 /// reader and query live in its folder under Metrics/.
 /// </summary>
-public abstract record MetricProviderSpec(string Kind, TimeSpan Timeout);
+public abstract record MetricProviderSpec(string Kind, TimeSpan Timeout)
+{
+    /// <summary>Whether a credential is read from a Kubernetes Secret (so the driver needs <c>get</c> on secrets).</summary>
+    public virtual bool ReadsSecrets => false;
+
+    /// <summary>Whether the source returns latency buckets; a latency judge on one that does not is refused at validation.</summary>
+    public virtual bool ReturnsLatency => true;
+}
 
 public sealed record JudgeSpec(
     string Kind,

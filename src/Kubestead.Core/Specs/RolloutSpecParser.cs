@@ -508,9 +508,9 @@ public static partial class RolloutSpecParser
                 if (name is not null && !names.Add(name)) r.Problem(SpecReader.Child(metric, "name"), $"{mp}.name", $"metric '{name}' is defined twice");
                 var provider = ReadProvider(r, metric, mp, mesh);
                 var judge = ReadJudge(r, metric, mp);
-                // A web source answers counts only: a latency judge on it would never see a sample and never decide.
-                if (provider is Kubestead.Metrics.Web.WebProviderSpec && judge?.ReadsLatency == true)
-                    r.Problem(SpecReader.Child(metric, "judge"), $"{mp}.judge", "reads latency, which the web provider does not return; judge this metric by failures, or read it from prometheus");
+                // A source answering counts only: a latency judge on it would never see a sample and never decide.
+                if (provider is { ReturnsLatency: false } && judge?.ReadsLatency == true)
+                    r.Problem(SpecReader.Child(metric, "judge"), $"{mp}.judge", $"reads latency, which the {provider.Kind} provider does not return; judge this metric by failures, or read it from prometheus");
                 if (name is not null && provider is not null && judge is not null) metrics.Add(new MetricSpec(name, provider, judge));
             }
         }

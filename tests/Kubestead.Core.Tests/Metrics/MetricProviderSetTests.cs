@@ -55,7 +55,7 @@ public class MetricProviderSetTests
     [Fact]
     public void A_metric_naming_no_provider_is_told_which_exist()
     {
-        var yaml = Istio().Replace("          prometheus:\n", "          datadog:\n");
+        var yaml = Istio().Replace("          prometheus:\n", "          graphite:\n");
         var problems = RolloutSpecParser.Parse(yaml).Problems;
         Assert.Contains(problems, p => p.Field.StartsWith("spec.analysis.metrics[0].provider", StringComparison.Ordinal) && p.Message.Contains("prometheus"));
     }

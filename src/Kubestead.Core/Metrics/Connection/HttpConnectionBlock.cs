@@ -12,27 +12,51 @@ namespace Kubestead.Metrics.Connection;
 internal static partial class HttpConnectionBlock
 {
     /// <summary>The keys this block reads, for the provider block's CheckKeys.</summary>
-    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "tls", "headers"];
+    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "entraId", "tls", "headers"];
+
+    /// <summary>The Entra ID scope of Azure Monitor managed Prometheus (its query endpoint), the default of <c>entraId.scope</c>.</summary>
+    public const string ManagedPrometheusScope = "https://prometheus.monitor.azure.com/.default";
 
     /// <param name="bearerTokenFile">The provider's older <c>bearerTokenFile</c> field, read as a bearerToken file.</param>
     /// <param name="https">Whether the address is https (tls settings apply to nothing otherwise).</param>
-    public static HttpConnectionSpec? Read(SpecReader r, YamlMappingNode block, string path, string? bearerTokenFile, bool https)
+    /// <param name="entraScope">The scope an <c>entraId</c> token is asked for when the spec gives none (the provider's API).</param>
+    public static HttpConnectionSpec? Read(SpecReader r, YamlMappingNode block, string path, string? bearerTokenFile, bool https,
+        string entraScope = ManagedPrometheusScope)
     {
         var basic = ReadBasic(r, block, path);
         var bearer = Child(block, "bearerToken") is null ? null : Secret(r, block, "bearerToken", path, required: true, literalAllowed: false);
         if (bearerTokenFile is not null) bearer ??= new SecretSource(SpecReader.Join(path, "bearerTokenFile"), File: bearerTokenFile);
         var oauth2 = ReadOAuth2(r, block, path);
-        var kinds = new[] { ("basicAuth", basic is not null), ("bearerToken", Child(block, "bearerToken") is not null), ("bearerTokenFile", bearerTokenFile is not null), ("oauth2", oauth2 is not null) }
+        var entra = ReadEntraId(r, block, path, entraScope);
+        var kinds = new[]
+            {
+                ("basicAuth", basic is not null), ("bearerToken", Child(block, "bearerToken") is not null), ("bearerTokenFile", bearerTokenFile is not null),
+                ("oauth2", oauth2 is not null), ("entraId", entra is not null),
+            }
             .Where(k => k.Item2).Select(k => k.Item1).ToList();
         if (kinds.Count > 1)
             r.Problem(block, SpecReader.Join(path, kinds[1]), $"give one kind of authentication, not {string.Join(" and ", kinds)}");
         var tls = ReadTls(r, block, path, https);
         var headers = ReadHeaders(r, block, path);
-        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers);
+        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers, entra);
         return spec.IsPlain ? null : spec;
     }
 
     private static YamlNode? Child(YamlMappingNode map, string key) => SpecReader.Child(map, key);
+
+    /// <summary>
+    /// The absolute http(s) URL at <paramref name="key"/>: Given is false when the key is absent; Url is null when it is
+    /// absent or refused (the problem names the field and shows the URL without user info). <paramref name="asBase"/>
+    /// ends the path with '/', so relative API paths resolve below it.
+    /// </summary>
+    public static (bool Given, Uri? Url) HttpUrl(SpecReader r, YamlMappingNode map, string key, string path, bool required = false, bool asBase = false)
+    {
+        var text = r.Str(map, key, path, required);
+        if (text is null) return (Child(map, key) is not null, null);
+        if (Uri.TryCreate(asBase ? text.TrimEnd('/') + "/" : text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https") return (true, url);
+        r.Problem(Child(map, key), SpecReader.Join(path, key), $"'{UrlRedaction.Redact(text)}' is not an http(s) URL");
+        return (true, null);
+    }
 
     private static BasicAuthSpec? ReadBasic(SpecReader r, YamlMappingNode block, string path)
     {
@@ -51,10 +75,7 @@ internal static partial class HttpConnectionBlock
         if (map is null) return null;
         var p = SpecReader.Join(path, "oauth2");
         r.CheckKeys(map, p, "tokenUrl", "clientId", "clientSecret", "scopes");
-        var url = r.Str(map, "tokenUrl", p, required: true);
-        Uri? tokenUrl = null;
-        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out tokenUrl) && tokenUrl.Scheme is "http" or "https"))
-            r.Problem(Child(map, "tokenUrl"), $"{p}.tokenUrl", $"'{UrlRedaction.Redact(url)}' is not an http(s) URL");
+        var (_, tokenUrl) = HttpUrl(r, map, "tokenUrl", p, required: true);
         var id = Secret(r, map, "clientId", p, required: true, literalAllowed: true);
         var secret = Secret(r, map, "clientSecret", p, required: true, literalAllowed: false);
         var scopes = new List<string>();
@@ -64,6 +85,32 @@ internal static partial class HttpConnectionBlock
                 else r.Problem(item, $"{p}.scopes[{i}]", "must be one scope name (no spaces)");
         return tokenUrl is null || id is null || secret is null ? null : new OAuth2Spec(p, tokenUrl, id, secret, string.Join(' ', scopes));
     }
+
+    /// <summary>
+    /// <c>entraId: {tenantId, clientId, tokenFile, authorityHost, scope}</c>, every field optional: what is left out is
+    /// read at run time from the workload identity webhook's variables. An empty map (<c>entraId: {}</c>) turns it on.
+    /// </summary>
+    private static EntraIdSpec? ReadEntraId(SpecReader r, YamlMappingNode block, string path, string defaultScope)
+    {
+        var map = r.Map(block, "entraId", path, required: false);
+        if (map is null) return null;
+        var p = SpecReader.Join(path, "entraId");
+        r.CheckKeys(map, p, "tenantId", "clientId", "tokenFile", "authorityHost", "scope");
+        var tenant = r.Str(map, "tenantId", p);
+        if (tenant is not null && !EntraTenant().IsMatch(tenant))
+            r.Problem(Child(map, "tenantId"), $"{p}.tenantId", $"'{tenant}' is not a tenant id (a GUID) or a domain name");
+        var client = r.Str(map, "clientId", p);
+        if (client is not null && !Guid.TryParse(client, out _))
+            r.Problem(Child(map, "clientId"), $"{p}.clientId", $"'{client}' is not an application (client) id, which is a GUID");
+        var tokenFile = r.Str(map, "tokenFile", p);
+        var (_, authority) = HttpUrl(r, map, "authorityHost", p);
+        var scope = r.Str(map, "scope", p) ?? defaultScope;
+        if (scope.Contains(' ')) r.Problem(Child(map, "scope"), $"{p}.scope", "must be one scope (no spaces), such as https://prometheus.monitor.azure.com/.default");
+        return new EntraIdSpec(p, tenant, client, tokenFile, authority, scope);
+    }
+
+    [GeneratedRegex(@"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?)$")]
+    private static partial Regex EntraTenant();
 
     private static TlsSpec? ReadTls(SpecReader r, YamlMappingNode block, string path, bool https)
     {
@@ -112,7 +159,7 @@ internal static partial class HttpConnectionBlock
     /// A value from <c>{file: path}</c> or <c>{secret: {name, key}}</c>, or (<paramref name="literalAllowed"/>) a plain
     /// string. A plain string where a credential is asked for is refused without being quoted.
     /// </summary>
-    private static SecretSource? Secret(SpecReader r, YamlMappingNode parent, string key, string path, bool required, bool literalAllowed)
+    internal static SecretSource? Secret(SpecReader r, YamlMappingNode parent, string key, string path, bool required, bool literalAllowed)
     {
         var field = SpecReader.Join(path, key);
         var node = Child(parent, key);

@@ -21,8 +21,9 @@ public sealed partial class MetricsHttpConnection
     /// <param name="plain">The client used without TLS settings (and for the OAuth2 token endpoint then).</param>
     /// <param name="server">The server as messages name it, e.g. "Prometheus at https://prom:9090/".</param>
     /// <param name="fallbackField">The field a failure names when no connection block exists (the address).</param>
+    /// <param name="environment">Where Entra ID's workload identity variables are read; null: the process environment.</param>
     public MetricsHttpConnection(HttpClient plain, TlsHttpClients tlsClients, HttpConnectionSpec? spec, SecretValueReader secrets, string server,
-        string fallbackField, TimeProvider? clock = null)
+        string fallbackField, TimeProvider? clock = null, Func<string, string?>? environment = null)
     {
         _plain = plain;
         _tlsClients = tlsClients;
@@ -30,9 +31,13 @@ public sealed partial class MetricsHttpConnection
         _secrets = secrets;
         Server = server;
         _fallbackField = fallbackField;
+        // The token endpoint is reached with the same TLS settings as the API (a private CA usually signs both); Entra
+        // ID's is public, so it goes through the plain client.
         if (spec?.OAuth2 is { } oauth2)
-            // The token endpoint is reached with the same TLS settings as the API (a private CA usually signs both).
-            _oauth2 = new OAuth2TokenSource(Client, oauth2, secrets, clock ?? TimeProvider.System);
+            _oauth2 = new OAuth2TokenSource(Client, $"{oauth2.Field}.tokenUrl", ClientCredentialsGrant.Request(oauth2, secrets), clock ?? TimeProvider.System);
+        else if (spec?.EntraId is { } entra)
+            _oauth2 = new OAuth2TokenSource(() => _plain, entra.Field,
+                EntraIdAssertionGrant.Request(entra, secrets, environment ?? Environment.GetEnvironmentVariable), clock ?? TimeProvider.System);
     }
 
     /// <summary>The server as messages name it.</summary>
@@ -42,13 +47,19 @@ public sealed partial class MetricsHttpConnection
     /// GETs <paramref name="url"/> within <paramref name="timeout"/>; a 401 or 403 is an error naming the credentials'
     /// field, other statuses are returned.
     /// </summary>
-    public async Task<MetricsHttpAnswer> GetAsync(Uri url, TimeSpan timeout, CancellationToken ct)
+    public Task<MetricsHttpAnswer> GetAsync(Uri url, TimeSpan timeout, CancellationToken ct) => SendAsync(HttpMethod.Get, url, null, timeout, ct);
+
+    /// <summary>
+    /// Sends <paramref name="method"/> to <paramref name="url"/> with the body <paramref name="content"/> makes (a query
+    /// API that takes its query in a POST body), as <see cref="GetAsync"/> does.
+    /// </summary>
+    public async Task<MetricsHttpAnswer> SendAsync(HttpMethod method, Uri url, Func<HttpContent>? content, TimeSpan timeout, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         try
         {
-            return await GetAsync(url, cts.Token).ConfigureAwait(false);
+            return await SendAsync(method, url, content, retried: false, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -56,13 +67,13 @@ public sealed partial class MetricsHttpConnection
         }
     }
 
-    private async Task<MetricsHttpAnswer> GetAsync(Uri url, CancellationToken ct)
+    private async Task<MetricsHttpAnswer> SendAsync(HttpMethod method, Uri url, Func<HttpContent>? content, bool retried, CancellationToken ct)
     {
         var used = new List<string>();
         try
         {
             var client = Client();
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            using var request = new HttpRequestMessage(method, url) { Content = content?.Invoke() };
             foreach (var (name, value) in _spec?.Headers ?? [])
                 request.Headers.TryAddWithoutValidation(name, value);
             await AuthenticateAsync(request, used, ct).ConfigureAwait(false);
@@ -85,10 +96,12 @@ public sealed partial class MetricsHttpConnection
                 if (status is 401 or 403)
                 {
                     _oauth2?.Forget();
+                    // Credentials from a kept Secret may be stale (rotated since): once, read them afresh and try again.
+                    if (!retried && _secrets.Forget()) return await SendAsync(method, url, content, retried: true, ct).ConfigureAwait(false);
                     // Without credentials, a tenant header is what a gateway in front of Mimir or Cortex checks.
                     var field = _spec?.AuthField ?? (_spec?.Headers is { Count: > 0 } ? $"{_spec.Field}.headers" : null);
                     throw new MetricsUnavailableException(field is null
-                        ? $"{Server} ({_fallbackField}) answered HTTP {status} {response.ReasonPhrase}: it asks for credentials; give basicAuth, bearerToken or oauth2"
+                        ? $"{Server} ({_fallbackField}) answered HTTP {status} {response.ReasonPhrase}: it asks for credentials; give basicAuth, bearerToken, oauth2 or entraId"
                         : _spec?.AuthField is null
                             ? $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the headers were refused, or it asks for credentials{Detail(body)}"
                             : $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the credentials were refused{Detail(body)}");
@@ -96,7 +109,9 @@ public sealed partial class MetricsHttpConnection
                 var retryAfter = response.Headers.RetryAfter is { } ra
                     ? ra.Delta ?? (ra.Date is { } date ? date - DateTimeOffset.UtcNow : null)
                     : null;
-                return new MetricsHttpAnswer(status, response.ReasonPhrase ?? "", body, retryAfter);
+                // A provider builds its errors from the body after this returns (NerdGraph answers a refused key with
+                // HTTP 200 and the key quoted): the credentials sent are masked in it here, once for every provider.
+                return new MetricsHttpAnswer(status, response.ReasonPhrase ?? "", Scrub(body, used), retryAfter);
             }
         }
         catch (MetricsUnavailableException e) when (used.Count > 0 && used.Any(s => s.Length > 0 && e.Message.Contains(s, StringComparison.Ordinal)))
@@ -139,6 +154,12 @@ public sealed partial class MetricsHttpConnection
             var token = await _oauth2.TokenAsync(used, ct).ConfigureAwait(false);
             used.Add(token);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        foreach (var header in _spec.SecretHeaders ?? [])
+        {
+            var value = await _secrets.ReadAsync(header.Value, ct).ConfigureAwait(false);
+            used.Add(value);
+            request.Headers.TryAddWithoutValidation(header.Name, value);
         }
     }
 

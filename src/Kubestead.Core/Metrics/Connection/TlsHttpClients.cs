@@ -7,9 +7,10 @@ namespace Kubestead.Metrics.Connection;
 
 /// <summary>
 /// One HttpClient per distinct <see cref="TlsSpec"/> (a handler holds the trust roots and client certificate), kept
-/// for the provider's lifetime so a controller driving many rollouts does not open a connection pool per window.
+/// for the provider's lifetime so a controller driving many rollouts does not open a connection pool per window, and
+/// disposed with the <see cref="MetricProviderSet"/> that owns it (closing the pools' sockets).
 /// </summary>
-public sealed class TlsHttpClients
+public sealed class TlsHttpClients : IDisposable
 {
     private readonly ConcurrentDictionary<TlsSpec, Lazy<(HttpClient Client, TlsRefusal Refusal)>> _clients = new();
 
@@ -26,6 +27,16 @@ public sealed class TlsHttpClients
             _clients.TryRemove(tls, out _);
             throw;
         }
+    }
+
+    /// <summary>How many clients are open (for tests of their ownership).</summary>
+    public int Count => _clients.Count;
+
+    public void Dispose()
+    {
+        foreach (var lazy in _clients.Values)
+            if (lazy.IsValueCreated) lazy.Value.Client.Dispose();
+        _clients.Clear();
     }
 
     private static (HttpClient, TlsRefusal) Create(TlsSpec tls)

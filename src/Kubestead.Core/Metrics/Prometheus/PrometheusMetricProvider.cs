@@ -9,9 +9,10 @@ namespace Kubestead.Metrics.Prometheus;
 /// <see cref="PrometheusMetricSource"/> that reads them.
 /// </summary>
 /// <param name="api">Where credentials named as Secrets are read (the rollout's namespace); null: Secrets cannot be used.</param>
-public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null) : IMetricProvider
+/// <param name="tlsClients">The TLS clients, owned by whoever disposes them (a <see cref="MetricProviderSet"/>); null: this provider's own.</param>
+public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null) : IMetricProvider
 {
-    private readonly TlsHttpClients _tlsClients = new();
+    private readonly TlsHttpClients _tlsClients = tlsClients ?? new();
 
     public string Kind => PrometheusSpecBlock.BlockKey;
 
@@ -20,7 +21,7 @@ public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? ap
         if (metric.Provider is not PrometheusProviderSpec { Address: { } address } provider)
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var uri = new Uri(address.TrimEnd('/') + "/");
-        var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace),
+        var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace, clock),
             $"Prometheus at {UrlRedaction.Redact(uri)}", $"{provider.Connection?.Field ?? FieldOf(spec, metric)}.address", clock);
         var client = new PrometheusClient(connection, uri, provider.Timeout);
         var (canary, control) = Workloads(spec);

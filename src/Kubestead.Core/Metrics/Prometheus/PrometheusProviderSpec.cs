@@ -15,4 +15,7 @@ public sealed record PrometheusProviderSpec(
     string? FailuresQuery,
     string? BearerTokenFile,
     TimeSpan Timeout,
-    HttpConnectionSpec? Connection = null) : MetricProviderSpec(PrometheusSpecBlock.BlockKey, Timeout);
+    HttpConnectionSpec? Connection = null) : MetricProviderSpec(PrometheusSpecBlock.BlockKey, Timeout)
+{
+    public override bool ReadsSecrets => Connection?.ReadsSecrets == true;
+}

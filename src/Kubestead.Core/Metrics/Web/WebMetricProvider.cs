@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Kubernetes;
 using Kubestead.Metrics.Connection;
-using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
 
 namespace Kubestead.Metrics.Web;
@@ -13,34 +12,30 @@ namespace Kubestead.Metrics.Web;
 /// requests and failures within the window (not cumulative counters). Nothing at a path (no series in the window) is
 /// zero, which the judges read as insufficient data, never as a pass. Web sources have no latency histogram.
 /// </summary>
-public sealed class WebMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null) : IMetricProvider
+/// <param name="tlsClients">The TLS clients, owned by whoever disposes them (a <see cref="MetricProviderSet"/>); null: this provider's own.</param>
+public sealed class WebMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null) : IMetricProvider
 {
-    private readonly TlsHttpClients _tlsClients = new();
+    private readonly TlsHttpClients _tlsClients = tlsClients ?? new();
 
     public string Kind => WebSpecBlock.BlockKey;
 
     public MetricWindowQuery Open(RolloutSpec spec, MetricSpec metric)
     {
         var web = (WebProviderSpec)metric.Provider;
-        var (canary, control) = PrometheusMetricProvider.Workloads(spec);
         // Paths and query strings may carry API keys: messages name the server by scheme, host and port only.
         var shown = new Uri(UrlTemplate.Render(web.Url, UrlTemplate.Variables.ToDictionary(v => v, v => v))).GetLeftPart(UriPartial.Authority);
-        var connection = new MetricsHttpConnection(http, _tlsClients, web.Connection, new SecretValueReader(api, spec.Namespace),
+        var connection = new MetricsHttpConnection(http, _tlsClients, web.Connection, new SecretValueReader(api, spec.Namespace, clock),
             $"web source at {UrlRedaction.Redact(shown)}", $"{web.Field}.url", clock);
-        return async (start, end, ct) => new MetricWindow(start, end,
-            await SampleAsync(connection, web, spec.Namespace, canary, start, end, ct).ConfigureAwait(false),
-            await SampleAsync(connection, web, spec.Namespace, control, start, end, ct).ConfigureAwait(false));
+        return VersionWindows.Of(spec, (workload, start, end, ct) => SampleAsync(connection, web, spec.Namespace, workload, start, end, ct));
     }
 
     private static async Task<VersionSample> SampleAsync(MetricsHttpConnection connection, WebProviderSpec web, string ns, string workload,
         DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
-        var url = new Uri(UrlTemplate.Render(web.Url, new Dictionary<string, string>
-        {
-            ["workload"] = workload, ["deployment"] = workload, ["namespace"] = ns,
-            ["start"] = start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            ["end"] = end.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-        }));
+        var values = VersionWindows.Variables(ns, workload);
+        values["start"] = start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        values["end"] = end.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var url = new Uri(UrlTemplate.Render(web.Url, values));
         var answer = await connection.GetAsync(url, web.Timeout, ct).ConfigureAwait(false);
         if (!answer.IsSuccess)
         {

@@ -8,4 +8,9 @@ namespace Kubestead.Metrics.Web;
 /// <see cref="Url"/> filled with the version's workload and the window's edges, the counts picked by JSON paths.
 /// </summary>
 public sealed record WebProviderSpec(string Url, string RequestsPath, string FailuresPath, TimeSpan Timeout, string Field, HttpConnectionSpec? Connection)
-    : MetricProviderSpec(WebSpecBlock.BlockKey, Timeout);
+    : MetricProviderSpec(WebSpecBlock.BlockKey, Timeout)
+{
+    public override bool ReadsSecrets => Connection?.ReadsSecrets == true;
+
+    public override bool ReturnsLatency => false;
+}

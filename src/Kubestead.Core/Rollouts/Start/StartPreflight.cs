@@ -290,12 +290,7 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
     }
 
     internal static bool ReadsSecrets(RolloutSpec spec) =>
-        (spec.Analysis?.Metrics ?? []).Any(m => m.Provider switch
-        {
-            Metrics.Prometheus.PrometheusProviderSpec p => p.Connection?.ReadsSecrets == true,
-            Metrics.Web.WebProviderSpec w => w.Connection?.ReadsSecrets == true,
-            _ => false,
-        })
+        (spec.Analysis?.Metrics ?? []).Any(m => m.Provider.ReadsSecrets)
         || spec.Notifications.Any(n => n.Url.SecretName is not null || n.SigningKey?.SecretName is not null);
 
     private async Task<JsonObject?> ObjectLookupAsync(ResourceType type, string? ns, string name, CancellationToken ct)

@@ -165,4 +165,36 @@ public class PrometheusConnectionTests
         var e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => Open(null, server.Address, "")(T, T.AddMinutes(1), CancellationToken.None));
         Assert.Contains("answered HTTP 429 Too Many Requests (retry after 7s): too_many_requests: tenant limit", e.Message);
     }
+
+    [Fact]
+    public async Task Entra_id_workload_identity_trades_the_federated_token_for_a_managed_prometheus_token()
+    {
+        const string tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        const string client = "6a3f4c02-1d5e-4f7b-9c1a-0b2e3d4f5a6b";
+        const string federated = "eyJsa.federated-token.51e0";
+        var forms = new List<Dictionary<string, string>>();
+        await using var server = await LoopbackHttpServer.StartAsync(async ctx =>
+        {
+            if (ctx.Request.Path == $"/{tenant}/oauth2/v2.0/token")
+            {
+                var form = await ctx.Request.ReadFormAsync();
+                forms.Add(form.ToDictionary(f => f.Key, f => f.Value.ToString()));
+                await ctx.Response.WriteAsJsonAsync(new { token_type = "Bearer", expires_in = 3599, access_token = "amp-token-0c4d" });
+                return;
+            }
+            await Guarded(() => ["Bearer amp-token-0c4d"])(ctx);
+        });
+        var dir = Directory.CreateTempSubdirectory("kubestead-cred-").FullName;
+        File.WriteAllText(Path.Combine(dir, "token"), federated);
+        var query = Open(null, server.Address,
+            $"entraId:\n  tenantId: {tenant}\n  clientId: {client}\n  tokenFile: {dir}/token\n  authorityHost: {server.Address}\n");
+        await query(T, T.AddMinutes(1), CancellationToken.None);
+        var form = Assert.Single(forms);
+        Assert.Equal("https://prometheus.monitor.azure.com/.default", form["scope"]);
+        Assert.Equal(federated, form["client_assertion"]);
+        Assert.Equal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", form["client_assertion_type"]);
+        Assert.Equal(client, form["client_id"]);
+        Assert.All(server.Requests.Where(r => r.Path == "/api/v1/query"), r => Assert.Equal("Bearer amp-token-0c4d", r.Headers["Authorization"]));
+        Directory.Delete(dir, true);
+    }
 }

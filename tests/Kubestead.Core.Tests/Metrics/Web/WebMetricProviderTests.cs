@@ -18,16 +18,11 @@ public class WebMetricProviderTests
     private const string Field = "spec.analysis.metrics[0].provider.web";
     private static readonly DateTimeOffset T = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
 
-    private static string Spec(string block) =>
-        File.ReadAllText(Path.Combine(RepoPaths.Examples, "istio.yaml")).Replace(
-            "          prometheus:\n            address: http://prometheus.istio-system:9090\n            builtin: istio\n",
-            "          web:\n" + string.Concat(block.Split('\n').Where(l => l.Length > 0).Select(l => "            " + l + "\n")));
+    private static string Spec(string block) => ProviderSpecs.Spec("web", block);
 
     private static MetricWindowQuery Open(string block)
     {
-        var result = RolloutSpecParser.Parse(Spec(block));
-        Assert.True(result.IsValid, string.Join("; ", result.Problems.Select(p => $"{p.Field}: {p.Message}")));
-        var spec = result.Spec!;
+        var spec = ProviderSpecs.Parse(Spec(block));
         return new WebMetricProvider(new HttpClient()).Open(spec, spec.Analysis!.Metrics[0]);
     }
 
@@ -79,9 +74,7 @@ public class WebMetricProviderTests
         var spec = RolloutSpecParser.Parse(Spec(Block(server.Address))).Spec!;
         var window = await Open(Block(server.Address))(T, T.AddMinutes(1), CancellationToken.None);
         Assert.Equal(new VersionSample(0, 0), window.Canary);
-        var judge = JudgeFactory.Create(spec.Analysis!.Metrics[0]);
-        judge.Observe(window);
-        Assert.Equal(VerdictOutcome.InsufficientData, judge.Evaluate().Outcome);
+        ProviderSpecs.AssertInsufficientData(spec, window);
     }
 
     [Fact]
@@ -133,22 +126,7 @@ public class WebMetricProviderTests
                 ["data"] = new JsonObject { ["requests"] = at(w, to).Requests - at(w, from).Requests, ["errors"] = at(w, to).Failures - at(w, from).Failures },
             }.ToJsonString());
         });
-        var webSpec = RolloutSpecParser.Parse(Spec(Block(server.Address))).Spec!;
-        var promSpec = RolloutSpecParser.Parse(PrometheusConnectionSpecTests.Spec("", prom.Address.ToString().TrimEnd('/'))).Spec!;
-        var sources = new[]
-        {
-            (Query: new WebMetricProvider(new HttpClient()).Open(webSpec, webSpec.Analysis!.Metrics[0]), Judge: JudgeFactory.Create(webSpec.Analysis.Metrics[0])),
-            (Query: new PrometheusMetricProvider(new HttpClient()).Open(promSpec, promSpec.Analysis!.Metrics[0]), Judge: JudgeFactory.Create(promSpec.Analysis.Metrics[0])),
-        };
-        var verdicts = sources.Select(_ => new List<VerdictOutcome>()).ToArray();
-        for (var minute = 1; minute < 29; minute += 2)
-            for (var i = 0; i < sources.Length; i++)
-            {
-                var window = await sources[i].Query(PrometheusIntegrationTests.T0.AddMinutes(minute), PrometheusIntegrationTests.T0.AddMinutes(minute + 2), CancellationToken.None);
-                sources[i].Judge.Observe(window);
-                verdicts[i].Add(sources[i].Judge.Evaluate().Outcome);
-            }
-        Assert.Equal(verdicts[1], verdicts[0]);
-        Assert.Contains(VerdictOutcome.Fail, verdicts[0]);
+        var webSpec = ProviderSpecs.Parse(Spec(Block(server.Address)));
+        await ProviderSpecs.AssertSameVerdictsAsPrometheusAsync(prom, webSpec, new WebMetricProvider(new HttpClient()).Open(webSpec, webSpec.Analysis!.Metrics[0]));
     }
 }
