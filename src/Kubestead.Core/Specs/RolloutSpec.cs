@@ -51,6 +51,9 @@ public sealed record RolloutSpec(
     public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
 
     public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
+
+    /// <summary><c>spec.webhooks</c>: HTTP gates at Flagger's points whose 2xx lets the rollout go on (see docs/gates.md).</summary>
+    public IReadOnlyList<Kubestead.Gates.WebhookGateSpec> Webhooks { get; init; } = [];
 }
 
 public static class MeshProviders

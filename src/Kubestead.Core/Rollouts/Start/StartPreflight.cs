@@ -296,7 +296,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
             Metrics.Web.WebProviderSpec w => w.Connection?.ReadsSecrets == true,
             _ => false,
         })
-        || spec.Notifications.Any(n => n.Url.SecretName is not null || n.SigningKey?.SecretName is not null);
+        || spec.Notifications.Any(n => n.Url.SecretName is not null || n.SigningKey?.SecretName is not null)
+        || spec.Webhooks.Any(w => w.Url.SecretName is not null || w.SigningKey?.SecretName is not null);
 
     private async Task<JsonObject?> ObjectLookupAsync(ResourceType type, string? ns, string name, CancellationToken ct)
     {
