@@ -8,6 +8,7 @@ using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Sandbox.Tests.Notifications;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
-namespace Kubestead.Sandbox.Tests.Notifications;
+namespace Kubestead.Tests.Shared;
 
 /// <summary>An HTTP receiver on 127.0.0.1 that records what is posted to it and answers with <see cref="Status"/> (or never).</summary>
 public sealed class LoopbackReceiver : IDisposable
