@@ -175,6 +175,34 @@ public sealed class NotificationDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task The_specs_reportUrl_is_linked_when_the_host_writes_no_report_of_its_own_and_the_hosts_wins_when_it_does()
+    {
+        using var hook = new LoopbackReceiver();
+        const string published = "https://wiki.example.test/rollouts/shop.html";
+        var spec = WithNotifications(SandboxDemoTests.SpecFor("istio"), $$"""
+                - name: audit
+                  type: webhook
+                  url: {file: {{UrlFile("hook", hook.Url)}}}
+                  events: [paused]
+            """) + $"\n  reportUrl: {published}\n";
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using (var svc = Service(env, new RecordingObserver(), new NotificationOptions()))
+        {
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
+            await svc.PauseAsync("shop", "shop");
+        }
+        var other = SandboxEnvironment.Create("istio", "healthy");
+        await using (var svc = Service(other, new RecordingObserver()))
+        {
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
+            await svc.PauseAsync("shop", "shop");
+        }
+
+        Assert.Equal([published, ReportUrl], hook.Requests.Select(r => r.Json["reportUrl"]!.GetValue<string>()).ToList());
+    }
+
+    [Fact]
     public async Task A_manual_pause_and_an_abort_from_the_command_line_notify_too()
     {
         using var hook = new LoopbackReceiver();
