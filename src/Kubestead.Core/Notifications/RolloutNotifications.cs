@@ -38,7 +38,9 @@ public sealed class RolloutNotifications(IKubernetesApi api, NotificationOptions
                 inner.OnEvent(new WarningEvent(clock.GetUtcNow(), spec.Namespace, spec.Name, text));
             }
         }
-        return new RolloutNotifier(inner, sinks, failures, sinks.Count == 0 ? null : new NotificationDelivery(_http, options), options, clock, driver.ToString(), spec.Namespace, spec.Name);
+        return new RolloutNotifier(inner, sinks, failures, sinks.Count == 0 ? null : new NotificationDelivery(_http, options),
+            // The host knows where it writes the report this time; the spec says where reports are published otherwise.
+            options with { ReportUrl = options.ReportUrl ?? spec.ReportUrl }, clock, driver.ToString(), spec.Namespace, spec.Name);
     }
 
     private async Task<ResolvedSink> ResolveAsync(NotificationSinkSpec sink, string ns, CancellationToken ct)

@@ -51,6 +51,12 @@ public sealed record RolloutSpec(
     public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
 
     public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
+
+    /// <summary><c>spec.webhooks</c>: HTTP gates at Flagger's points whose 2xx lets the rollout go on (see docs/gates.md).</summary>
+    public IReadOnlyList<Kubestead.Gates.WebhookGateSpec> Webhooks { get; init; } = [];
+
+    /// <summary><c>spec.reportUrl</c>: where the HTML report is published; notifications link it (a host's own report location wins).</summary>
+    public string? ReportUrl { get; init; }
 }
 
 public static class MeshProviders

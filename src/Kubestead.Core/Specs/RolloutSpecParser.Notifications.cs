@@ -97,4 +97,27 @@ public static partial class RolloutSpecParser
         var secretKey = r.Str(secret, "key", refPath, required: true);
         return name is null || secretKey is null ? null : new SecretSource(null, name, secretKey);
     }
+
+    /// <summary>
+    /// <c>spec.reportUrl</c>: where the rollout's HTML report is published (a CI artifact, a wiki page), so notifications
+    /// link it from every host, the controller too. It is shown in messages, so credentials in it are refused.
+    /// </summary>
+    private static string? ReadReportUrl(SpecReader r, YamlMappingNode spec)
+    {
+        var text = r.Str(spec, "reportUrl", "spec");
+        if (text is null) return null;
+        var node = SpecReader.Child(spec, "reportUrl");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            r.Problem(node, "spec.reportUrl", "must be an absolute http(s) URL, such as https://ci.example.com/runs/42/report.html");
+            return null;
+        }
+        if (url.UserInfo.Length > 0)
+        {
+            // Never echo it: the user part may be a password.
+            r.Problem(node, "spec.reportUrl", "must not carry a user or password (messages show this URL to everyone in the channel)");
+            return null;
+        }
+        return url.AbsoluteUri;
+    }
 }

@@ -81,4 +81,23 @@ public class NotificationSpecTests
         Assert.Contains(result.Problems, p => p.Field == "spec.notifications[1].name" && p.Message.Contains("names another sink"));
         Assert.Contains(result.Problems, p => p.Field == "spec.notifications[1].type" && p.Message.Contains("'email' is not one of teams, slack, webhook"));
     }
+
+    [Theory]
+    [InlineData("https://ci.example.test/runs/7/report.html", null)]
+    [InlineData("report.html", "must be an absolute http(s) URL")]
+    [InlineData("ftp://files.example.test/report.html", "must be an absolute http(s) URL")]
+    [InlineData("https://bob:hunter2@ci.example.test/report.html", "must not carry a user or password")]
+    public void The_report_url_is_an_absolute_http_url_without_credentials(string url, string? problem)
+    {
+        var result = RolloutSpecParser.Parse(Base + $"\n  reportUrl: {url}\n");
+        if (problem is null)
+        {
+            Assert.Equal(url, result.Spec!.ReportUrl);
+            return;
+        }
+        var p = Assert.Single(result.Problems);
+        Assert.Equal("spec.reportUrl", p.Field);
+        Assert.Contains(problem, p.Message);
+        Assert.DoesNotContain("hunter2", p.Message);
+    }
 }

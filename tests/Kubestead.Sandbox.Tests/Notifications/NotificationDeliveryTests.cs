@@ -8,6 +8,7 @@ using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
 using Kubestead.Sandbox.Tests.Demo;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Sandbox.Tests.Notifications;
 
@@ -171,6 +172,34 @@ public sealed class NotificationDeliveryTests : IDisposable
         Assert.Equal(result.Message, last["message"]!.GetValue<string>());
         Assert.False(last.ContainsKey("signature"));
         Assert.False(hook.Requests.Single().Headers.ContainsKey(WebhookSignature.SignatureHeader)); // no key, no signature
+    }
+
+    [Fact]
+    public async Task The_specs_reportUrl_is_linked_when_the_host_writes_no_report_of_its_own_and_the_hosts_wins_when_it_does()
+    {
+        using var hook = new LoopbackReceiver();
+        const string published = "https://wiki.example.test/rollouts/shop.html";
+        var spec = WithNotifications(SandboxDemoTests.SpecFor("istio"), $$"""
+                - name: audit
+                  type: webhook
+                  url: {file: {{UrlFile("hook", hook.Url)}}}
+                  events: [paused]
+            """) + $"\n  reportUrl: {published}\n";
+
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using (var svc = Service(env, new RecordingObserver(), new NotificationOptions()))
+        {
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
+            await svc.PauseAsync("shop", "shop");
+        }
+        var other = SandboxEnvironment.Create("istio", "healthy");
+        await using (var svc = Service(other, new RecordingObserver()))
+        {
+            await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: false));
+            await svc.PauseAsync("shop", "shop");
+        }
+
+        Assert.Equal([published, ReportUrl], hook.Requests.Select(r => r.Json["reportUrl"]!.GetValue<string>()).ToList());
     }
 
     [Fact]

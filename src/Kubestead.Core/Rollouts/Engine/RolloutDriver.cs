@@ -1,3 +1,4 @@
+using Kubestead.Gates;
 using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using Kubestead.Rollouts.State;
@@ -37,16 +38,23 @@ public sealed class RolloutDriver
         _store = store;
         _runtimes = runtimes;
         Host = host;
-        Executor = new RolloutExecutor(store, host.Clock, host.Observer, host.Driver) { PollInterval = host.PollInterval };
         Notifications = new RolloutNotifications(api, host.Notifications, host.Clock, host.Driver);
+        // Gates share the notifications' network settings (a test's handler); their timeouts, like retries, are real time.
+        Gates = new WebhookGateCaller(
+            new HttpClient(host.Notifications.Handler ?? new SocketsHttpHandler(), disposeHandler: host.Notifications.Handler is null) { Timeout = Timeout.InfiniteTimeSpan },
+            api, host.Notifications.RetryClock);
+        Executor = new RolloutExecutor(store, host.Clock, host.Observer, host.Driver) { PollInterval = host.PollInterval, Gates = Gates };
     }
 
     /// <summary>Sends a rollout's events to the sinks of its spec; every drive reports through it, so every host notifies.</summary>
     public RolloutNotifications Notifications { get; }
 
+    /// <summary>Calls the webhook gates of the rollouts this host drives (spec.webhooks).</summary>
+    public WebhookGateCaller Gates { get; }
+
     /// <summary>The state machine's actions reporting to <paramref name="observer"/> (a one-shot command's notifier).</summary>
     public RolloutExecutor ExecutorReportingTo(IRolloutObserver observer) =>
-        new(_store, Host.Clock, observer, Host.Driver) { PollInterval = Host.PollInterval };
+        new(_store, Host.Clock, observer, Host.Driver) { PollInterval = Host.PollInterval, Gates = Gates };
 
     public RolloutHostContext Host { get; }
 
@@ -121,7 +129,7 @@ public sealed class RolloutDriver
         // Notifications ride on the observer: the engine reports as it always does, and never waits for a webhook.
         await using var notifier = await Notifications.OpenAsync(spec, Host.Observer, ct).ConfigureAwait(false);
         var store = new RolloutStateStore(api);
-        var executor = new RolloutExecutor(store, clock, notifier, Host.Driver) { PollInterval = Host.PollInterval };
+        var executor = new RolloutExecutor(store, clock, notifier, Host.Driver) { PollInterval = Host.PollInterval, Gates = Gates };
         try
         {
             var driven = await executor.DriveAsync(stored, _runtimes.For(api, clock).Create(spec), lease, drive.Token, throughPauses).ConfigureAwait(false);

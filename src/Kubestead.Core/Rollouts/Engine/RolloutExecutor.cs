@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Kubestead.Analysis;
+using Kubestead.Gates;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts.Canary;
 using Kubestead.Rollouts.State;
@@ -20,6 +21,9 @@ public sealed class RolloutExecutor(
 {
     /// <summary>How often a waiting driver looks for commands from other processes and for drift.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Calls the plan's webhook gates; null fails every gate closed (a host that cannot make HTTP calls).</summary>
+    public WebhookGateCaller? Gates { get; init; }
 
     private string Who => driver.ToString();
 
@@ -328,6 +332,13 @@ public sealed class RolloutExecutor(
             {
                 case ApplyWeightAction w:
                     EmitStep(stored, rt);
+                    if (w.Weight > stored.Status.CanaryWeight)
+                    {
+                        bool open;
+                        (stored, open) = await PassGatesAsync(stored, rt, WebhookGatePoints.PreRollout, w.Weight, ct).ConfigureAwait(false);
+                        if (open) (stored, open) = await PassGatesAsync(stored, rt, WebhookGatePoints.ConfirmTrafficIncrease, w.Weight, ct).ConfigureAwait(false);
+                        if (!open) break;
+                    }
                     stored = await ApplyWeightAsync(stored, rt, w.Weight, advance: true, ct).ConfigureAwait(false);
                     break;
                 case StartStepTimerAction:
@@ -359,6 +370,8 @@ public sealed class RolloutExecutor(
                     stored = await FinishAbortAsync(stored, rt, ct).ConfigureAwait(false);
                     break;
                 case BeginPromotionAction begin:
+                    (stored, var promotable) = await PassGatesAsync(stored, rt, WebhookGatePoints.ConfirmPromotion, null, ct).ConfigureAwait(false);
+                    if (!promotable) break;
                     stored = await SetPhaseAsync(stored, RolloutPhase.Promoting, null, begin.Why, ct).ConfigureAwait(false);
                     break;
                 case PromoteAction:
@@ -366,6 +379,9 @@ public sealed class RolloutExecutor(
                     break;
                 case SetHeaderRouteAction h:
                     EmitStep(stored, rt);
+                    // A header route is the canary's first traffic when it comes before any weight.
+                    (stored, var routable) = await PassGatesAsync(stored, rt, WebhookGatePoints.PreRollout, null, ct).ConfigureAwait(false);
+                    if (!routable) break;
                     await rt.Router.SetHeaderRouteAsync(ToHeaderRoute(h.Route), ct).ConfigureAwait(false);
                     var hint = (rt.Router as IHeaderRouteInstructions)?.HeaderRouteInstructions(ToHeaderRoute(h.Route));
                     stored = await SaveAsync(stored, Advanced(stored.Status, $"header route {h.Route.RouteName} set" + (hint is null ? "" : $"; {hint}")) with
@@ -508,8 +524,9 @@ public sealed class RolloutExecutor(
             }
         }
         stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
-        return await SaveAsync(stored, (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
-            .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0)), ct).ConfigureAwait(false);
+        var done = (stored.Status with { CleanupDone = true, HeaderRoutes = Array.Empty<string>() })
+            .WithHistory(Entry("cleanup", "traffic on stable; canary objects removed", 0));
+        return await SaveAsync(stored, await PostRolloutAsync(stored, rt, done, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
     }
 
     private async Task<StoredRollout> PromoteAsync(StoredRollout stored, RolloutRuntime rt, CancellationToken ct)
@@ -517,7 +534,7 @@ public sealed class RolloutExecutor(
         if (rt.Plan.Policies.Promotion == PromotionMode.WeightOnly)
         {
             stored = await ApplyWeightAsync(stored, rt, 100, advance: false, ct).ConfigureAwait(false);
-            return await CompleteAsync(stored,
+            return await CompleteAsync(stored, rt,
                 "promoted in weight-only mode: the canary takes all traffic; update the stable Deployment in your pipeline, then remove the canary", ct).ConfigureAwait(false);
         }
         if (!stored.Status.CleanupStarted)
@@ -542,12 +559,12 @@ public sealed class RolloutExecutor(
             }, ct).ConfigureAwait(false);
         }
         stored = await CleanupAsync(stored, rt, ct).ConfigureAwait(false);
-        return await CompleteAsync(stored, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
+        return await CompleteAsync(stored, rt, $"promoted: {rt.Workload.StableDeployment} runs the canary's version and takes all traffic", ct).ConfigureAwait(false);
     }
 
-    private async Task<StoredRollout> CompleteAsync(StoredRollout stored, string message, CancellationToken ct)
+    private async Task<StoredRollout> CompleteAsync(StoredRollout stored, RolloutRuntime rt, string message, CancellationToken ct)
     {
-        stored = await SaveAsync(stored, (stored.Status with
+        var completed = stored.Status with
         {
             Phase = RolloutPhase.Completed,
             PauseReason = null,
@@ -555,7 +572,9 @@ public sealed class RolloutExecutor(
             CleanupDone = true,
             HeaderRoutes = Array.Empty<string>(),
             FinishedAt = clock.GetUtcNow(),
-        }).WithHistory(Entry("complete", message)), ct).ConfigureAwait(false);
+        };
+        completed = await PostRolloutAsync(stored, rt, completed, ct).ConfigureAwait(false);
+        stored = await SaveAsync(stored, completed.WithHistory(Entry("complete", message)), ct).ConfigureAwait(false);
         Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, RolloutPhase.Completed, null, message));
         return stored;
     }
@@ -826,6 +845,71 @@ public sealed class RolloutExecutor(
         {
             // An observer must not break a rollout; its own failures are its business.
         }
+    }
+
+    /// <summary>
+    /// Calls the plan's gates at <paramref name="point"/> that have not passed in this run, in spec order. Each pass is
+    /// recorded (its idempotency key and a history line) before the next gate or the gated write, so a driver that dies
+    /// during a call leaves it unpassed and the next driver calls it again with the same key. The first failure pauses
+    /// (resume calls it again) or aborts the rollout, as the gate says, and the gated write does not happen.
+    /// </summary>
+    private async Task<(StoredRollout Stored, bool Open)> PassGatesAsync(StoredRollout stored, RolloutRuntime rt, string point, double? nextWeight, CancellationToken ct)
+    {
+        var context = GateContext(stored, rt, stored.Status.Phase.ToString()) with { NextCanaryPercent = nextWeight };
+        foreach (var gate in rt.Plan.Webhooks.Where(g => g.Point == point))
+        {
+            var key = context.IdempotencyKey(gate);
+            if (stored.Status.PassedGates.Contains(key)) continue;
+            var outcome = await CallGateAsync(gate, context, ct).ConfigureAwait(false);
+            if (outcome.Passed)
+            {
+                Emit(new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, outcome.Detail));
+                stored = await SaveAsync(stored, (stored.Status with { PassedGates = stored.Status.PassedGates.Append(key).ToList() })
+                    .WithHistory(Entry("webhook", outcome.Detail, stored.Status.CanaryWeight)), ct).ConfigureAwait(false);
+                continue;
+            }
+            stored = gate.AbortOnFailure
+                ? await AbortAsync(stored, rt, $"{outcome.Detail}; the rollout was rolled back", asFailure: true, ct).ConfigureAwait(false)
+                : await PauseAsync(stored, PauseReason.Webhook, $"{outcome.Detail}; resume calls it again", ct).ConfigureAwait(false);
+            return (stored, false);
+        }
+        return (stored, true);
+    }
+
+    /// <summary>
+    /// The postRollout gates, called once the promotion or rollback is done and before it is recorded finished (so a
+    /// driver that dies during a call leaves the finish to a successor, which calls again with the same key). They cannot
+    /// undo anything: each outcome becomes a history line of <paramref name="finished"/>, and a failure a warning.
+    /// </summary>
+    private async Task<RolloutStatus> PostRolloutAsync(StoredRollout stored, RolloutRuntime rt, RolloutStatus finished, CancellationToken ct)
+    {
+        var context = GateContext(stored, rt, finished.Phase.ToString()) with { StepNumber = null, StepCount = null, Step = null };
+        foreach (var gate in rt.Plan.Webhooks.Where(g => g.Point == WebhookGatePoints.PostRollout))
+        {
+            var outcome = await CallGateAsync(gate, context, ct).ConfigureAwait(false);
+            Emit(outcome.Passed
+                ? new VerboseEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, outcome.Detail)
+                : new WarningEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, outcome.Detail));
+            finished = finished.WithHistory(Entry("webhook", outcome.Detail, finished.CanaryWeight));
+        }
+        return finished;
+    }
+
+    private async Task<WebhookGateOutcome> CallGateAsync(WebhookGateSpec gate, WebhookGateContext context, CancellationToken ct) =>
+        Gates is { } caller
+            ? await caller.CallAsync(gate, context, ct).ConfigureAwait(false)
+            : new WebhookGateOutcome(false, $"webhook {gate.Name} ({gate.Point}) failed: this host was started without a webhook caller");
+
+    private static WebhookGateContext GateContext(StoredRollout stored, RolloutRuntime rt, string phase)
+    {
+        var i = stored.Status.StepIndex;
+        var count = rt.Plan.Steps.Count;
+        return new WebhookGateContext(stored.Namespace, stored.Name, stored.Status.StartedAt.ToUnixTimeMilliseconds(), phase, stored.Status.CanaryWeight)
+        {
+            StepNumber = i < count ? i + 1 : null,
+            StepCount = count,
+            Step = i < count ? rt.Plan.Steps[i].Describe() : null,
+        };
     }
 
     internal static TrafficSplit ToSplit(WrittenSplit w) =>

@@ -9,7 +9,11 @@ public sealed record RolloutPlan(
     string Namespace,
     IReadOnlyList<PlanStep> Steps,
     AnalysisPlan? Analysis,
-    RolloutPolicies Policies);
+    RolloutPolicies Policies)
+{
+    /// <summary>The spec's webhook gates (<c>spec.webhooks</c>), called by the executor at their points.</summary>
+    public IReadOnlyList<Kubestead.Gates.WebhookGateSpec> Webhooks { get; init; } = [];
+}
 
 /// <summary>Analysis: one window every <see cref="Interval"/>, from step <see cref="StartingStep"/> on.</summary>
 public sealed record AnalysisPlan(TimeSpan Interval, int StartingStep, int ConsecutiveErrorLimit, int InconclusiveWindowLimit)

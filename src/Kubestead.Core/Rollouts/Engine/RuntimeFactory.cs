@@ -73,7 +73,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
             spec.None?.ReadyTimeout ?? spec.ProgressDeadline,
             spec.ScaleDownDelay,
             p.HoldWeightWhilePaused) { StatusInterval = spec.StatusInterval };
-        return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies);
+        return new RolloutPlan(spec.Name, spec.Namespace, steps, analysis, policies) { Webhooks = spec.Webhooks };
     }
 
     /// <summary>The analysis steps whose judges run (from <c>spec.analysis.startingStep</c> on); at least 1.</summary>

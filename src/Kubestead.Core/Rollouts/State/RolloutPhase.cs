@@ -18,6 +18,8 @@ public enum PauseReason
     InsufficientData,
     Drift,
     MetricErrors,
+    /// <summary>A webhook gate failed (non-2xx, no answer, unreachable); resume calls it again (issue #32).</summary>
+    Webhook,
 }
 
 public static class RolloutPhaseExtensions

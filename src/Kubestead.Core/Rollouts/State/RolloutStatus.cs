@@ -95,6 +95,12 @@ public sealed record RolloutStatus
     /// <summary>The approval step someone approved (its index): the engine passes that gate (issue #32).</summary>
     public int? ApprovedStep { get; init; }
 
+    /// <summary>
+    /// The idempotency keys of the webhook gates that passed in this run (issue #32): a driver never calls a passed gate
+    /// again, and one that died during a call calls it again with the same key.
+    /// </summary>
+    public IReadOnlyList<string> PassedGates { get; init; } = Array.Empty<string>();
+
     public int ConsecutiveMetricErrors { get; init; }
 
     public int InconclusiveWindows { get; init; }

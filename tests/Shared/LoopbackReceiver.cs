@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
-namespace Kubestead.Sandbox.Tests.Notifications;
+namespace Kubestead.Tests.Shared;
 
 /// <summary>An HTTP receiver on 127.0.0.1 that records what is posted to it and answers with <see cref="Status"/> (or never).</summary>
 public sealed class LoopbackReceiver : IDisposable
@@ -18,8 +18,8 @@ public sealed class LoopbackReceiver : IDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
-    /// <summary>The status every request gets; null: the receiver never answers (a hung endpoint).</summary>
-    public HttpStatusCode? Status { get; init; } = HttpStatusCode.OK;
+    /// <summary>The status each request gets when it arrives (a test may change it between calls); null: never answered (a hung endpoint).</summary>
+    public HttpStatusCode? Status { get; set; } = HttpStatusCode.OK;
 
     public Uri Url { get; }
 
