@@ -144,9 +144,10 @@ public class PendingCleanupTests
         var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
         Assert.True(aborted.CleanupPending && CanaryExists(env));
         await using var controller = env.CreateService(NullRolloutObserver.Instance, "controller-0");
-        var attempt = await Task.Run(() => controller.DriveIfFreeAsync(ShopFixture.Namespace, "shop"));
-        Assert.Equal(RolloutPhase.Aborted, attempt.Result!.Phase);
-        Assert.False(attempt.Result.CleanupPending);
+        // The controller's reconcile is the engine's drive of a free rollout (RolloutController.DriveIfFreeAsync).
+        var driven = RolloutResultBuilder.From(await Task.Run(() => controller.Driver.DriveAsync(new DriveRequest(ShopFixture.Namespace, "shop"), default)));
+        Assert.Equal(RolloutPhase.Aborted, driven.Phase);
+        Assert.False(driven.CleanupPending);
         Assert.True(env.Clock.GetUtcNow() >= aborted.CanaryRemovalDueAt, "the canary went before its due time");
         Assert.False(CanaryExists(env));
     }
