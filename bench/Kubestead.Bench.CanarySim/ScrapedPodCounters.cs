@@ -12,8 +12,10 @@ namespace Kubestead.Bench.CanarySim;
 /// </summary>
 public sealed class ScrapedPodCounters : IScrapedCounts
 {
-    private sealed class Series(bool canary, double offset)
+    private sealed class Series(string name, bool canary, double offset)
     {
+        /// <summary>The pod label of the series: a replaced pod is a new pod with a new name, as in Kubernetes.</summary>
+        public string Name { get; } = name;
         public bool Canary { get; } = canary;
         public double Offset { get; } = offset;
         public bool Alive { get; set; } = true;
@@ -39,10 +41,24 @@ public sealed class ScrapedPodCounters : IScrapedCounts
     }
 
     public int LiveStablePods => _stable.Count;
+    public int LiveCanaryPods => _canary.Count;
     public int SeriesCount => _all.Count;
 
-    /// <summary>One tick [t, t + dt): scrapes due in it (they see the counters as of t), pod events, then the tick's counts.</summary>
+    /// <summary>One tick [t, t + dt) from version totals: <see cref="Advance"/>, then the totals spread evenly over each
+    /// version's live pods (for traffic whose pods all fail alike, where a pod's share of failures is its share of requests).</summary>
     public void Record(double t, double dt, int canaryRequests, int canaryFailures, int stableRequests, int stableFailures)
+    {
+        Advance(t, dt);
+        Spread(_canary, canaryRequests, canaryFailures);
+        Spread(_stable, stableRequests, stableFailures);
+    }
+
+    /// <summary>
+    /// The start of tick [t, t + dt): scrapes due in it (they see the counters as of t), then pod events (scale-down,
+    /// replacement). Traffic that knows each pod's counts calls this first, reads <see cref="LiveCanaryPods"/> and
+    /// <see cref="LiveStablePods"/>, and adds the tick's counts with <see cref="Add"/>.
+    /// </summary>
+    public void Advance(double t, double dt)
     {
         foreach (var s in _all.Where(s => s.Alive))
             while (s.NextScrape < t + dt)
@@ -62,8 +78,24 @@ public sealed class ScrapedPodCounters : IScrapedCounts
             if (i < _canary.Count) Replace(_canary, i, t);
             else Replace(_stable, i - _canary.Count, t);
         }
-        Spread(_canary, canaryRequests, canaryFailures);
-        Spread(_stable, stableRequests, stableFailures);
+    }
+
+    /// <summary>Adds one tick's counts pod by pod (index i is the i-th live pod of its version, after <see cref="Advance"/>).</summary>
+    public void Add(PodTickCounts canary, PodTickCounts stable)
+    {
+        AddTo(_canary, canary, "canary");
+        AddTo(_stable, stable, "stable");
+    }
+
+    private static void AddTo(List<Series> pods, PodTickCounts counts, string version)
+    {
+        if (counts.Requests.Length != pods.Count || counts.Failures.Length != pods.Count)
+            throw new ArgumentException($"{version} counts are for {counts.Requests.Length} pods; {pods.Count} {version} pods are live", nameof(counts));
+        for (var i = 0; i < pods.Count; i++)
+        {
+            pods[i].Requests += counts.Requests[i];
+            pods[i].Failures += counts.Failures[i];
+        }
     }
 
     /// <summary>Replaces a pod: its series ends (staleness marker) and a new one starts from 0 at a new scrape offset.</summary>
@@ -71,19 +103,26 @@ public sealed class ScrapedPodCounters : IScrapedCounts
 
     public void ReplaceCanaryPod(int index, double t) => Replace(_canary, index, t);
 
+    /// <summary>
+    /// The window [start, end] as the source reads it: version totals, and one <see cref="PodSample"/> per series present
+    /// at both edges (the same differencing; the pods sum to the totals), so the judge sees each pod's own failures.
+    /// </summary>
     public MetricWindow Window(double start, double end)
     {
-        long nc = 0, xc = 0, ns = 0, xs = 0;
+        var canary = new List<PodSample>();
+        var stable = new List<PodSample>();
         foreach (var s in _all)
         {
             if (ValueAt(s, start) is not { } a || ValueAt(s, end) is not { } b) continue;
             var dr = b.Requests >= a.Requests ? b.Requests - a.Requests : b.Requests;
             var df = b.Failures >= a.Failures && b.Requests >= a.Requests ? b.Failures - a.Failures : b.Failures;
-            if (s.Canary) { nc += dr; xc += df; }
-            else { ns += dr; xs += df; }
+            (s.Canary ? canary : stable).Add(new PodSample(s.Name, dr, df));
         }
-        return new MetricWindow(default, default, new VersionSample(nc, xc), new VersionSample(ns, xs));
+        return new MetricWindow(default, default, Version(canary), Version(stable));
     }
+
+    private static VersionSample Version(List<PodSample> pods) =>
+        new(pods.Sum(p => p.Requests), pods.Sum(p => p.Failures), Pods: pods);
 
     private (long Requests, long Failures)? ValueAt(Series s, double time)
     {
@@ -104,7 +143,7 @@ public sealed class ScrapedPodCounters : IScrapedCounts
     private Series NewSeries(bool canary, double t)
     {
         // A new target is first scraped somewhere in its first interval (per-pod offsets).
-        var s = new Series(canary, t + _rng.NextDouble() * _spec.IntervalSeconds);
+        var s = new Series($"{(canary ? "canary" : "stable")}-{_all.Count}", canary, t + _rng.NextDouble() * _spec.IntervalSeconds);
         _all.Add(s);
         return s;
     }

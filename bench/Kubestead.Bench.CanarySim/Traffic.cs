@@ -34,6 +34,8 @@ public sealed class TrafficModel
     private readonly int _podsStable;
     private readonly int _podsCanary;
     private readonly PodRateStates? _canaryStates;
+    private readonly PodCountBuffer _canaryTick;
+    private readonly PodCountBuffer _stableTick;
 
     public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
     {
@@ -48,6 +50,8 @@ public sealed class TrafficModel
         _podsCanary = _env.PodsCanary ?? s.PodsCanary;
         _stablePodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsStable)).ToArray();
         _canaryPodRates = Enumerable.Repeat(1.0, Math.Max(1, _podsCanary)).ToArray();
+        _stableTick = new PodCountBuffer(_stablePodRates.Length);
+        _canaryTick = new PodCountBuffer(_canaryPodRates.Length);
         if (_env.Scrape is { } scrape) Scraped = new ScrapedPodCounters(scrape, Math.Max(1, _podsStable), Math.Max(1, _podsCanary), rng);
         _shape = cell.Shape ?? new TrafficShape();
         // Drawn only for time-varying shapes, so constant-rate scenarios consume the generator exactly as before.
@@ -68,6 +72,9 @@ public sealed class TrafficModel
 
     /// <summary>The scraped per-pod counters of this replicate (environments with <see cref="EnvironmentSpec.Scrape"/>).</summary>
     public ScrapedPodCounters? Scraped { get; }
+
+    /// <summary>Each stable pod's failure-rate multiplier over the last tick (1 for every pod without pod effects).</summary>
+    public IReadOnlyList<double> StablePodRates => _stablePodRates;
 
     public long CanaryTotal { get; private set; }
     public long Total { get; private set; }
@@ -127,8 +134,15 @@ public sealed class TrafficModel
                 DrawPodRates(_canaryPodRates);
                 _nextRateDraw = t + _env.RatePeriodSeconds;
             }
-            xc = PodFailures(c, pc * common, _canaryPodRates);
-            xs = PodFailures(n - c, _s.P0 * common, _stablePodRates);
+            // Scraped counters take each pod's own counts, so the per-pod series keep the pods' differences (a pod in a bad
+            // state fails more on its own series, as the judge's per-pod learning needs). Pods are the live ones after this
+            // tick's pod events; after a scale-down the first pods (and their rates) remain.
+            Scraped?.Advance(t, dt);
+            var canaryPods = Scraped?.LiveCanaryPods ?? _canaryPodRates.Length;
+            var stablePods = Scraped?.LiveStablePods ?? _stablePodRates.Length;
+            xc = PodFailures(c, pc * common, _canaryPodRates.AsSpan(0, canaryPods), _canaryTick, canaryPods);
+            xs = PodFailures(n - c, _s.P0 * common, _stablePodRates.AsSpan(0, stablePods), _stableTick, stablePods);
+            Scraped?.Add(_canaryTick.Take(canaryPods), _stableTick.Take(stablePods));
         }
         // A second metric (e.g. application-level errors beside the mesh's 5xx): its own failures at p0 on both sides;
         // the fault is on the first metric only, as when one metric regresses.
@@ -138,7 +152,8 @@ public sealed class TrafficModel
             xc2 = _rng.Binomial(c, _s.P0);
             xs2 = _rng.Binomial(n - c, _s.P0);
         }
-        Scraped?.Record(t, dt, c, xc, n - c, xs);
+        // Pods that all fail alike (i.i.d.): a pod's share of the failures is its share of the requests.
+        if (_env.IsIid) Scraped?.Record(t, dt, c, xc, n - c, xs);
         CanaryTotal += c;
         Total += n;
         return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight, xc2, xs2);
@@ -167,9 +182,11 @@ public sealed class TrafficModel
         for (var i = 0; i < rates.Length; i++) rates[i] = _rng.Gamma(shape) / shape;
     }
 
-    /// <summary>A version's failures: its requests spread evenly over its pods, each pod at its own rate, in bursts.</summary>
-    private int PodFailures(int requests, double rate, double[] podRates)
+    /// <summary>A version's failures: its requests spread evenly over its pods, each pod at its own rate, in bursts; each
+    /// pod's counts are written to <paramref name="perPod"/>.</summary>
+    private int PodFailures(int requests, double rate, ReadOnlySpan<double> podRates, PodCountBuffer perPod, int pods)
     {
+        perPod.Clear(pods);
         var total = 0;
         var left = requests;
         for (var i = 0; i < podRates.Length && left > 0; i++)
@@ -177,9 +194,12 @@ public sealed class TrafficModel
             var ni = i == podRates.Length - 1 ? left : _rng.Binomial(left, 1.0 / (podRates.Length - i));
             left -= ni;
             var p = Math.Min(1, rate * podRates[i]);
+            perPod.Requests[i] = ni;
             if (_env.BurstMean <= 1)
             {
-                total += _rng.Binomial(ni, p);
+                var xi = _rng.Binomial(ni, p);
+                perPod.Failures[i] = xi;
+                total += xi;
                 continue;
             }
             // Bursts: triggering requests at rate p/b, each failing itself and a geometric number more (mean size b).
@@ -191,7 +211,8 @@ public sealed class TrafficModel
                 while (_rng.NextDouble() >= 1 / _env.BurstMean) size++;
                 failures += size;
             }
-            total += Math.Min(ni, failures);
+            perPod.Failures[i] = Math.Min(ni, failures);
+            total += perPod.Failures[i];
         }
         return total;
     }

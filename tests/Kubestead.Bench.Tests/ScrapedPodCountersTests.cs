@@ -60,4 +60,50 @@ public class ScrapedPodCountersTests
         Assert.InRange(spanning.Control.Requests, 1, 5399);
         Assert.Equal(5400, counters.Window(180, 240).Control.Requests);
     }
+
+    [Fact]
+    public void A_windows_pods_are_the_series_present_at_both_edges_and_sum_to_its_totals()
+    {
+        // Failed scrapes, replacements and a scale-down: windows where some series are missing at an edge or reset.
+        var spec = new ScrapeSpec { IntervalSeconds = 15, FailureRate = 0.05, ReplacementEverySeconds = 600, ScaleDownAtSeconds = 1800, ScaleDownStablePods = 2 };
+        var counters = new ScrapedPodCounters(spec, 5, 2, new Rng(11));
+        var rng = new Rng(12);
+        for (var t = 0; t < 3600; t += 5) counters.Record(t, 5, 50, rng.Binomial(50, 0.1), 150, rng.Binomial(150, 0.1));
+        var windows = Enumerable.Range(0, 59).Select(k => counters.Window(k * 60, (k + 1) * 60)).ToList();
+        foreach (var w in windows)
+        {
+            Assert.NotNull(w.Canary.Pods);
+            Assert.NotNull(w.Control.Pods);
+            Assert.Equal(w.Canary.Requests, w.Canary.Pods!.Sum(p => p.Requests));
+            Assert.Equal(w.Canary.Failures, w.Canary.Pods!.Sum(p => p.Failures));
+            Assert.Equal(w.Control.Requests, w.Control.Pods!.Sum(p => p.Requests));
+            Assert.Equal(w.Control.Failures, w.Control.Pods!.Sum(p => p.Failures));
+            Assert.Equal(w.Control.Pods!.Count, w.Control.Pods!.Select(p => p.Pod).Distinct().Count());
+            Assert.All(w.Canary.Pods!, p => Assert.StartsWith("canary-", p.Pod));
+            Assert.All(w.Control.Pods!, p => Assert.StartsWith("stable-", p.Pod));
+        }
+        // Some windows miss a series (fewer pods than live), most have them all, and replaced pods appear under new names.
+        Assert.Contains(windows, w => w.Control.Pods!.Count + w.Canary.Pods!.Count < 7);
+        Assert.Contains(windows, w => w.Control.Pods!.Count == 5 && w.Canary.Pods!.Count == 2);
+        Assert.True(windows.SelectMany(w => w.Control.Pods!.Concat(w.Canary.Pods!)).Select(p => p.Pod).Distinct().Count() > 7);
+        // After the scale-down only three stable series remain.
+        Assert.All(windows.Skip(31), w => Assert.InRange(w.Control.Pods!.Count, 0, 3));
+    }
+
+    [Fact]
+    public void Counts_added_pod_by_pod_land_on_their_own_series()
+    {
+        var counters = new ScrapedPodCounters(new ScrapeSpec { IntervalSeconds = 15 }, 2, 1, new Rng(3));
+        for (var t = 0; t < 400; t++)
+        {
+            counters.Advance(t, 1);
+            counters.Add(new PodTickCounts([10], [1]), new PodTickCounts([40, 50], [0, 9]));
+        }
+        var w = counters.Window(120, 180);
+        Assert.Equal(new long[] { 2400, 3000 }, w.Control.Pods!.Select(p => p.Requests));
+        Assert.Equal(new long[] { 0, 540 }, w.Control.Pods!.Select(p => p.Failures));
+        Assert.Equal((600, 60), (w.Canary.Requests, w.Canary.Failures));
+        var wrong = Assert.Throws<ArgumentException>(() => counters.Add(new PodTickCounts([1], [0]), new PodTickCounts([1], [0])));
+        Assert.Contains("stable counts are for 1 pods; 2 stable pods are live", wrong.Message);
+    }
 }
