@@ -167,7 +167,7 @@ public class ControllerTests
         var writes = fleet.Cluster.Writes.Count;
         await using var ci = fleet.CiService();
 
-        var e = await Assert.ThrowsAsync<KubesteadException>(() => Task.Run(() => ci.StartAsync(
+        var e = await Assert.ThrowsAsync<NoLiveControllerException>(() => Task.Run(() => ci.StartAsync(
             new StartRequest { SpecYaml = ControllerFleet.Spec("team-0", "app-0"), Detach = true, ControllerNamespace = ControllerFleet.Home }, wait: false)));
 
         Assert.Equal("NoLiveController", e.ErrorId);
@@ -189,7 +189,7 @@ public class ControllerTests
         // a serves every namespace: live, so team-1 is accepted too; once it stopped (heartbeat removed), nothing is.
         await a.Stop.CancelAsync();
         await a.Run.WaitAsync(TimeSpan.FromSeconds(30));
-        var e = await Assert.ThrowsAsync<KubesteadException>(() => Task.Run(() => ci.StartAsync(detached, wait: false)));
+        var e = await Assert.ThrowsAsync<NoLiveControllerException>(() => Task.Run(() => ci.StartAsync(detached, wait: false)));
         Assert.Equal("NoLiveController", e.ErrorId);
         Assert.Null(fleet.Cluster.Peek(ResourceType.ConfigMap, "team-1", RolloutStateStore.ObjectName("app-1")));
     }

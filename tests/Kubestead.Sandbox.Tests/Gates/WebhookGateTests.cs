@@ -155,7 +155,7 @@ public sealed class WebhookGateTests : IDisposable
         Assert.Equal(RolloutPhase.Paused, (await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true))).Phase);
         Assert.Empty(receiver.Requests);
 
-        var aborted = await Task.Run(() => svc.AbortAsync("shop", "shop"));
+        var aborted = await Task.Run(() => svc.AbortAsync("shop", "shop", waitForCleanup: true));
 
         Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
         Assert.Equal("Aborted", Assert.Single(receiver.Requests).Json["phase"]!.GetValue<string>());

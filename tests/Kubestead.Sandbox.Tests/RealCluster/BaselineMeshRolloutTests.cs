@@ -59,7 +59,7 @@ public class BaselineMeshRolloutTests
         Assert.Equal((await env.GetAsync(ResourceType.Deployment, "reviews-canary"))["spec"]!["replicas"]!.GetValue<int>(), baseline["spec"]!["replicas"]!.GetValue<int>());
 
         var end = abort
-            ? await service.AbortAsync(env.Namespace, "reviews")
+            ? await service.AbortAsync(env.Namespace, "reviews", waitForCleanup: true)
             : await service.ResumeAsync(env.Namespace, "reviews", wait: true);
 
         Assert.Equal(abort ? RolloutPhase.Aborted : RolloutPhase.Completed, end.Phase);
@@ -94,7 +94,7 @@ public class BaselineMeshRolloutTests
         Assert.Equal("baseline", (await env.GetAsync(ResourceType.Deployment, "payments-baseline"))["spec"]!["template"]!["metadata"]!["labels"]!["version"]!.GetValue<string>());
 
         var end = abort
-            ? await service.AbortAsync(env.Namespace, "payments")
+            ? await service.AbortAsync(env.Namespace, "payments", waitForCleanup: true)
             : await service.ResumeAsync(env.Namespace, "payments", wait: true);
 
         Assert.Equal(abort ? RolloutPhase.Aborted : RolloutPhase.Completed, end.Phase);

@@ -53,7 +53,7 @@ public class RolloutLifecycleTests
         var (env, service, before, _) = await PausedAt30Async("abort");
         await using var _ = env;
 
-        var aborted = await service.AbortAsync(env.Namespace, "reviews");
+        var aborted = await service.AbortAsync(env.Namespace, "reviews", waitForCleanup: true);
 
         Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
         Assert.Empty(ObjectDiff.Unexpected(before, await env.GetAsync(MeshFixtures.VirtualService, "reviews")));

@@ -184,7 +184,7 @@ public class StartTransactionRealClusterTests
                     {
                         await svc.StartAsync(new StartRequest { SpecYaml = Spec(ns, mesh) }, wait: false);
                         Assert.True(afterApply && n == 1, $"{context}: the start succeeded"); // a lost Lease-create answer is recognised
-                        await svc.AbortAsync(ns, "checkout");
+                        await svc.AbortAsync(ns, "checkout", waitForCleanup: true);
                         var aborted = await SnapshotAsync(client, ns);
                         aborted.Remove("configmaps/kubestead-checkout");
                         Assert.Equal(before.Keys, aborted.Keys);
@@ -237,12 +237,12 @@ public class StartTransactionRealClusterTests
         Assert.Equal(RolloutPhase.Failed, (await user.GetAsync(ns, "checkout")).Phase);
 
         // Case 3: abort skips the TrafficSplit that never existed and removes the canary objects.
-        var aborted = await user.AbortAsync(ns, "checkout");
+        var aborted = await user.AbortAsync(ns, "checkout", waitForCleanup: true);
         Assert.Equal(RolloutPhase.Failed, aborted.Phase);
         var after = await SnapshotAsync(client, ns);
         after.Remove("configmaps/kubestead-checkout");
         AssertSame(before, after, "after abort");
-        await user.AbortAsync(ns, "checkout"); // idempotent
+        await user.AbortAsync(ns, "checkout", waitForCleanup: true); // idempotent
 
         // Case 4: a rollout of the same service without a mesh now starts (its Service now selects every version's pods,
         // as a no-mesh rollout needs).
@@ -251,7 +251,7 @@ public class StartTransactionRealClusterTests
         var none = await user.StartAsync(new StartRequest { SpecYaml = Spec(ns, "none") }, wait: false);
         Assert.Equal(RolloutPhase.Progressing, none.Phase);
         Assert.NotNull(await client.GetAsync(ResourceType.Deployment, ns, "checkout-canary"));
-        await user.AbortAsync(ns, "checkout");
+        await user.AbortAsync(ns, "checkout", waitForCleanup: true);
         var end = await SnapshotAsync(client, ns);
         end.Remove("configmaps/kubestead-checkout");
         Assert.Equal(before.Keys, end.Keys);
