@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 fail() { echo "run-pester: $*" >&2; echo "Pester: 0 passed, 1 failed"; exit 1; }
 
-dotnet tool restore >/dev/null || fail "dotnet tool restore failed: pwsh 7.6.9 (dotnet tool 'PowerShell') could not be restored"
-dotnet restore tests/pester/restore --nologo -v q >/dev/null || fail "could not restore Pester 5.9.1 from NuGet (tests/pester/restore)"
+# test.sh runs two of these at once (one per half of the suite) and restores once before, since two restores of the
+# same project at once would write the same obj/ files.
+if [ -z "${KUBESTEAD_PESTER_RESTORED:-}" ]; then
+  dotnet tool restore >/dev/null || fail "dotnet tool restore failed: pwsh 7.6.9 (dotnet tool 'PowerShell') could not be restored"
+  dotnet restore tests/pester/restore --nologo -v q >/dev/null || fail "could not restore Pester 5.9.1 from NuGet (tests/pester/restore)"
+fi
+[ "${1:-}" = "--restore-only" ] && exit 0
 cache=$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: *//')
 pester_tools="$cache/pester/5.9.1/tools"
 [ -f "$pester_tools/Pester.psd1" ] || fail "Pester 5.9.1 restored but $pester_tools/Pester.psd1 is missing"

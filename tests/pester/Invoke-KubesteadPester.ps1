@@ -2,6 +2,8 @@
 # "Pester: N passed, N failed". Exit code: 0 when nothing failed.
 param([string[]] $Path = @("$PSScriptRoot"), [string[]] $FullName)
 $ErrorActionPreference = 'Stop'
+# pwsh -File passes "a.ps1,b.ps1" as one string: a comma-separated list names several files.
+$Path = @($Path | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 Import-Module Pester -RequiredVersion 5.9.1
 $config = New-PesterConfiguration
 $config.Run.Path = $Path
