@@ -15,14 +15,8 @@ public class CredentialRedactionCliTests
     public async Task Nothing_a_run_prints_or_records_holds_the_password_of_the_prometheus_address()
     {
         var env = Kubestead.Sandbox.Demo.SandboxEnvironment.Create("istio", "healthy");
-        var demo = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", "istio.yaml"));
-        var withCredentials = demo.Replace("simulated: {}",
-            $"prometheus: {{ address: \"http://ci-reader:{Password}@127.0.0.1:1/\", builtin: istio }}", StringComparison.Ordinal);
-        Assert.NotEqual(demo, withCredentials);
-        var dir = Directory.CreateTempSubdirectory("kubestead-redaction-").FullName;
-        var spec = Path.Combine(dir, "shop.yaml");
+        var (dir, spec) = WriteSpecWithCredentials();
         var summary = Path.Combine(dir, "summary.md");
-        File.WriteAllText(spec, withCredentials);
         var ci = new Dictionary<string, string?> { ["GITHUB_ACTIONS"] = "true", ["GITHUB_STEP_SUMMARY"] = summary };
         try
         {
@@ -52,12 +46,7 @@ public class CredentialRedactionCliTests
     public async Task The_stored_spec_masks_the_password_and_a_driver_resuming_from_it_names_the_field_and_changes_nothing()
     {
         var env = Kubestead.Sandbox.Demo.SandboxEnvironment.Create("istio", "healthy");
-        var demo = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", "istio.yaml"));
-        var withCredentials = demo.Replace("simulated: {}",
-            $"prometheus: {{ address: \"http://ci-reader:{Password}@127.0.0.1:1/\", builtin: istio }}", StringComparison.Ordinal);
-        var dir = Directory.CreateTempSubdirectory("kubestead-redaction-").FullName;
-        var spec = Path.Combine(dir, "shop.yaml");
-        File.WriteAllText(spec, withCredentials);
+        var (dir, spec) = WriteSpecWithCredentials();
         var ci = new Dictionary<string, string?>();
         try
         {
@@ -88,6 +77,19 @@ public class CredentialRedactionCliTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>The istio sandbox example reading an unreachable Prometheus whose address carries a user and <see cref="Password"/>.</summary>
+    private static (string Dir, string SpecPath) WriteSpecWithCredentials()
+    {
+        var demo = File.ReadAllText(Path.Combine(Kubestead.Tests.Shared.RepositoryRoot.Path, "examples", "sandbox", "istio.yaml"));
+        var withCredentials = demo.Replace("simulated: {}",
+            $"prometheus: {{ address: \"http://ci-reader:{Password}@127.0.0.1:1/\", builtin: istio }}", StringComparison.Ordinal);
+        Assert.NotEqual(demo, withCredentials);
+        var dir = Directory.CreateTempSubdirectory("kubestead-redaction-").FullName;
+        var spec = Path.Combine(dir, "shop.yaml");
+        File.WriteAllText(spec, withCredentials);
+        return (dir, spec);
     }
 
     /// <summary>The CLI on the emulated cluster with the real metric sources (the sandbox's would bypass the address).</summary>
