@@ -34,7 +34,8 @@ public sealed class CliApp(CliContext ctx)
     {
         var root = new RootCommand("kubestead: canary releases on Kubernetes through Istio, Linkerd (HTTPRoute or SMI) or replica ratios, judged from metrics.\n" +
                                    "Exit codes: 0 completed/succeeded, 1 error, 2 invalid input, 3 rolled back, 4 paused, 5 wait --timeout ran out (rollout still running), " +
-                                   "6 another version is running (nothing written), 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).");
+                                   "6 another version is running (nothing written), 130 cancelled (SIGINT, SIGTERM, SIGQUIT; resumable).\n" +
+                                   ExitCodeRule.Text);
         root.Options.Add(_namespace);
         root.Options.Add(_context);
         root.Options.Add(_kubeconfig);
@@ -282,7 +283,7 @@ public sealed class CliApp(CliContext ctx)
     {
         var name = new Argument<string?>("name") { Description = "Rollout name (omit to list)", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all-namespaces", "-A") { Description = "List rollouts in every namespace" };
-        var cmd = new Command("status", "Show a rollout, or list rollouts") { name, all };
+        var cmd = new Command("status", "Show a rollout, or list rollouts (exit 0 whatever the rollout's phase: it reports that it could read it)") { name, all };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, _) =>
         {
             if (p.GetValue(name) is { } n) return PrintRollout(p, null, await svc.GetAsync(ns, n, ct).ConfigureAwait(false), exitByPhase: false);

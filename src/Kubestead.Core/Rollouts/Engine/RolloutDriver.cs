@@ -2,6 +2,7 @@ using Kubestead.Gates;
 using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using Kubestead.Rollouts.State;
+using Kubestead.Specs;
 
 namespace Kubestead.Rollouts.Engine;
 
@@ -92,6 +93,8 @@ public sealed class RolloutDriver
     /// <summary>Drives from a state the host has just read or written (resume, promote), under a Lease taken and released here.</summary>
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct, bool throughPauses = false)
     {
+        // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
+        StoredSpecCredentials.RequireDrivable(stored, stored.ParseSpec());
         var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
         try
         {
@@ -108,8 +111,13 @@ public sealed class RolloutDriver
     /// it drives, every wait renews the Lease (<see cref="LeaseRenewingClock"/>) and every write first checks it is still
     /// held (<see cref="LeaseGuardedApi"/>); a renewal that finds it taken stops the drive with <see cref="RolloutLeaseLostException"/>.
     /// </summary>
-    public async Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct, bool throughPauses = false)
+    /// <param name="givenSpec">The spec as the caller read it (start's own file), with the credentials the stored copy
+    /// has masked; null: the stored copy, refused when it lost credentials the drive needs.</param>
+    public async Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct, bool throughPauses = false,
+        RolloutSpec? givenSpec = null)
     {
+        var spec = givenSpec ?? stored.ParseSpec();
+        if (givenSpec is null) StoredSpecCredentials.RequireDrivable(stored, spec);
         using var drive = CancellationTokenSource.CreateLinkedTokenSource(ct);
         RolloutLeaseLostException? lost = null;
         var clock = new LeaseRenewingClock(Host.Clock, lease, e =>
@@ -125,7 +133,6 @@ public sealed class RolloutDriver
             }
         });
         var api = new LeaseGuardedApi(_api, lease);
-        var spec = stored.ParseSpec();
         // Notifications ride on the observer: the engine reports as it always does, and never waits for a webhook.
         await using var notifier = await Notifications.OpenAsync(spec, Host.Observer, ct).ConfigureAwait(false);
         var store = new RolloutStateStore(api);

@@ -40,7 +40,7 @@ public sealed class StartTransaction(
             var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
             beforePrepare();
             stored = await engine.Executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
-            if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct).ConfigureAwait(false);
+            if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct, givenSpec: spec).ConfigureAwait(false);
             return stored;
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)

@@ -90,7 +90,8 @@ public sealed class RolloutStateStore(IKubernetesApi api)
             },
             ["data"] = new JsonObject
             {
-                [SpecKey] = specYaml,
+                // Anyone who may read ConfigMaps reads this copy: URL passwords are masked (StoredSpecCredentials).
+                [SpecKey] = StoredSpecCredentials.Redact(specYaml),
                 [StatusKey] = JsonSerializer.Serialize(status, StatusJson),
             },
         };
