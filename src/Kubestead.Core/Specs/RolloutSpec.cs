@@ -57,6 +57,12 @@ public sealed record RolloutSpec(
 
     /// <summary><c>spec.reportUrl</c>: where the HTML report is published; notifications link it (a host's own report location wins).</summary>
     public string? ReportUrl { get; init; }
+
+    /// <summary>
+    /// <c>spec.controller.adopt</c>: a controller may take this rollout over when its own driver (a CI job) dies and its
+    /// Lease expires. Off by default: a CI driver whose Lease lapsed may only be restarting (see docs/controller.md).
+    /// </summary>
+    public bool ControllerAdopt { get; init; }
 }
 
 public static class MeshProviders

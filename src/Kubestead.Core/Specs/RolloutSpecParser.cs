@@ -12,7 +12,7 @@ public static partial class RolloutSpecParser
 
     private static readonly string[] TopKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] SpecKeys =
-        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval", "notifications", "progressDeadline", "webhooks", "reportUrl"];
+        ["service", "meshProvider", "istio", "linkerd", "smi", "none", "nginx", "linkerd1", "stable", "canary", "baseline", "versionLabel", "steps", "analysis", "policies", "scaleDownDelay", "statusInterval", "notifications", "progressDeadline", "webhooks", "reportUrl", "controller"];
     private static readonly string[] StepKinds = ["setWeight", "pause", "analysis", "setHeaderRoute", "removeHeaderRoute", "approval"];
 
     public static SpecParseResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
@@ -128,6 +128,7 @@ public static partial class RolloutSpecParser
         var notifications = ReadNotifications(r, spec);
         var webhooks = ReadWebhooks(r, spec);
         var reportUrl = ReadReportUrl(r, spec);
+        var controllerAdopt = ReadControllerAdopt(r, spec);
 
         if (createBaseline && SpecReader.Child(spec, "steps") is YamlSequenceNode stepNodes)
             foreach (var (step, i) in steps.Select((s, i) => (s, i)))
@@ -142,7 +143,7 @@ public static partial class RolloutSpecParser
         if (r.Problems.Count > 0 || name is null || service is null || mesh is null || stableDeployment is null || canary is null)
             return new SpecParseResult(null, r.Problems);
         return new SpecParseResult(new RolloutSpec(name, ns, service, mesh, istio, linkerd, smi, none, stableDeployment, canary, baseline,
-            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline, StatusInterval = statusInterval, Notifications = notifications, ProgressDeadline = progressDeadline, Webhooks = webhooks, ReportUrl = reportUrl }, r.Problems);
+            versionLabel, steps, analysis, policies) { ScaleDownDelay = scaleDownDelay, Nginx = nginx, Linkerd1 = linkerd1, CreateBaseline = createBaseline, StatusInterval = statusInterval, Notifications = notifications, ProgressDeadline = progressDeadline, Webhooks = webhooks, ReportUrl = reportUrl, ControllerAdopt = controllerAdopt }, r.Problems);
     }
 
     /// <summary>Meshes that can send a created baseline its own share of traffic (a three-way split).</summary>

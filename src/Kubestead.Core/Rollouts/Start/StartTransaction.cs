@@ -37,7 +37,7 @@ public sealed class StartTransaction(
             var history = earlier?.Status.History.TakeLast(RolloutStatus.MaxHistory / 2).ToList() ?? [];
             var status = new RolloutStatus { StartedAt = startedAt, UpdatedAt = startedAt, Message = "started", History = history }
                 .WithHistory(new RolloutHistoryEntry(startedAt, driver.ToString(), "start", $"rollout started ({spec.Steps.Count} steps, {spec.MeshProvider})"));
-            var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct).ConfigureAwait(false);
+            var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct, adoptable: spec.ControllerAdopt).ConfigureAwait(false);
             beforePrepare();
             stored = await engine.Executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
             if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct, givenSpec: spec).ConfigureAwait(false);
@@ -140,7 +140,7 @@ public sealed class StartTransaction(
             {
                 Phase = RolloutPhase.Failed, PauseReason = null, Message = message, CleanupDone = false, FinishedAt = now, UpdatedAt = now,
             }).WithHistory(new RolloutHistoryEntry(now, driver.ToString(), "abort", message));
-            if (current is null) await store.CreateAsync(spec.Namespace, spec.Name, yaml, failed, ct).ConfigureAwait(false);
+            if (current is null) await store.CreateAsync(spec.Namespace, spec.Name, yaml, failed, ct, adoptable: spec.ControllerAdopt).ConfigureAwait(false);
             else await store.SaveAsync(current, failed, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException)

@@ -70,9 +70,20 @@ public sealed class RolloutStateStore(IKubernetesApi api)
         return result.OrderBy(r => r.Namespace, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Creates the state object; fails with AlreadyExists when a rollout of that name is already recorded.</summary>
-    public async Task<StoredRollout> CreateAsync(string ns, string rollout, string specYaml, RolloutStatus status, CancellationToken ct = default)
+    /// <summary>
+    /// Creates the state object; fails with AlreadyExists when a rollout of that name is already recorded.
+    /// <paramref name="adoptable"/> (the spec's <c>controller.adopt</c>) labels it for controllers to take over once its
+    /// driver's Lease expires.
+    /// </summary>
+    public async Task<StoredRollout> CreateAsync(string ns, string rollout, string specYaml, RolloutStatus status, CancellationToken ct = default, bool adoptable = false)
     {
+        var labels = new JsonObject
+        {
+            [ManagedByLabel] = "kubestead",
+            [ComponentLabel] = "rollout-state",
+            [RolloutLabel] = rollout,
+        };
+        if (adoptable) labels[Kubestead.Controller.ControllerHandoff.DriverLabel] = Kubestead.Controller.ControllerHandoff.AdoptableValue;
         var cm = new JsonObject
         {
             ["apiVersion"] = "v1",
@@ -81,12 +92,7 @@ public sealed class RolloutStateStore(IKubernetesApi api)
             {
                 ["name"] = ObjectName(rollout),
                 ["namespace"] = ns,
-                ["labels"] = new JsonObject
-                {
-                    [ManagedByLabel] = "kubestead",
-                    [ComponentLabel] = "rollout-state",
-                    [RolloutLabel] = rollout,
-                },
+                ["labels"] = labels,
             },
             ["data"] = new JsonObject
             {
