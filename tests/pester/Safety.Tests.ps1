@@ -17,7 +17,8 @@ BeforeAll {
     # Ends whatever rollout of shop is running, so each test starts from a clean slate.
     function Reset-Shop {
         $r = Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue
-        if ($r -and $r.Phase -notin 'Completed', 'Aborted', 'Failed') { Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null }
+        # -Wait: an abort otherwise leaves the canary draining for scaleDownDelay, and a start meanwhile is refused.
+        if ($r -and $r.Phase -notin 'Completed', 'Aborted', 'Failed') { Stop-KubesteadRollout shop -Namespace shop -Force -Wait | Out-Null }
     }
 
     # The rollout must not move once the cmdlet has returned: same step, same weight, same update time 5 s later.
@@ -309,7 +310,8 @@ current-context: down
         Reset-Shop
         $r = Start-KubesteadRollout -Name shop -Namespace shop -Image registry.example.com/shop:9.9.9 -NoWait -Confirm:$false -WarningAction SilentlyContinue
         $r.MeshProvider | Should -Be 'istio'
-        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
+        # A generated spec keeps the default scaleDownDelay (30 s): wait for the clean-up, so later starts are not refused.
+        Stop-KubesteadRollout shop -Namespace shop -Force -Wait | Out-Null
     }
 }
 
@@ -451,16 +453,22 @@ Stop-KubesteadSandbox -All
 
 Describe 'A PowerShell ended by SIGTERM while driving' {
     It 'releases the rollout''s Lease and leaves it resumable, then exits' {
+        $env:KUBECONFIG = $sandbox.KubeConfig # the file's sandbox, whatever the sandbox-lifetime tests left
         Reset-Shop
         $slow = New-TestSpec -Path (Join-Path $TestDrive "sigterm-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         $p = Start-ChildPwsh "Import-Module '$modulePath'; Start-KubesteadRollout '$slow' -Confirm:`$false" -Environment @{ KUBECONFIG = $env:KUBECONFIG }
         try {
             # Past the start (traffic moved to 10%), not merely holding the Lease: a SIGTERM during the start itself
             # rightly undoes the start and leaves no rollout (seen at high load).
-            Wait-Until {
+            $driving = Wait-Until {
                 $r = try { Get-KubesteadRollout shop -Namespace shop -ErrorAction Stop } catch { $null }
                 (Get-RolloutLeaseHolder) -ne '' -and $null -ne $r -and $r.CanaryWeight -eq 10
-            } -TimeoutSeconds 120 | Should -BeTrue -Because 'the child drives the rollout at 10%, holding its Lease'
+            } -TimeoutSeconds 120
+            if (-not $driving) {
+                $state = try { Get-KubesteadRollout shop -Namespace shop -ErrorAction Stop | Out-String } catch { "$_" }
+                if (-not $p.HasExited) { $p.Kill() }
+                $driving | Should -BeTrue -Because "the child drives the rollout at 10%, holding its Lease (Lease holder '$(Get-RolloutLeaseHolder)'; rollout: $state; child printed: $($p.StandardOutput.ReadToEnd()))"
+            }
             kill -TERM $p.Id
             $p.WaitForExit(60000) | Should -BeTrue
             $p.ExitCode | Should -Not -Be 0
@@ -529,6 +537,7 @@ Import-Module '$modulePath'
 
 Describe 'Progress a person sees' {
     It 'fills the bar and shows the time left during a timed pause' {
+        $env:KUBECONFIG = $sandbox.KubeConfig # the metrics sandbox of the CI tests above is stopped
         Reset-Shop
         $timed = New-TestSpec -Path (Join-Path $TestDrive 'progress.yaml') -Steps 'setWeight: 10', 'pause: { duration: 4s }'
         $ps = [powershell]::Create()
