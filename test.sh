@@ -5,7 +5,11 @@
 # from the repository's tool manifest and NuGet, not from the runner's own copies).
 set -uo pipefail
 cd "$(dirname "$0")"
+t0=$(date +%s)
+# "test.sh phase: NAME ended at +Ns": where the wall time goes, so the long pole is visible in every CI log (issue #33).
+phase() { echo "test.sh phase: $1 ended at +$(( ${2:-$(date +%s)} - t0 ))s"; }
 bash tests/install-prereqs.sh
+phase prerequisites
 log=$(mktemp)
 apiserver_work=""
 cleanup() {
@@ -34,25 +38,29 @@ build_ok=1
 dotnet build Kubestead.PowerShell.sln --nologo -v q -clp:ErrorsOnly 2>&1 | tee "$log" || build_ok=0
 # The staged module Pester imports, copied before the xUnit run starts so nothing is rebuilt under a running test.
 [ "$build_ok" = 1 ] && { dotnet build src/Kubestead.PowerShell -t:StageModule --nologo -v q -clp:ErrorsOnly 2>&1 | tee -a "$log" || build_ok=0; }
+phase build
 if [ "$build_ok" = 1 ]; then
   # The Pester suite runs as two halves at once, the help examples (each runs against a sandbox) beside the rest, so
   # it ends with the xUnit projects instead of ten minutes after them. They share nothing but the staged module.
   KUBESTEAD_PESTER_PREBUILT=1 bash tests/run-pester.sh --restore-only > "$plog" 2>&1 || true
   help_files=tests/pester/HelpExamples.Tests.ps1,tests/pester/Conventions.Tests.ps1
   rest_files=$(ls tests/pester/*.Tests.ps1 | grep -v -e '/HelpExamples.Tests.ps1$' -e '/Conventions.Tests.ps1$' | paste -sd, -)
-  ( KUBESTEAD_PESTER_PREBUILT=1 KUBESTEAD_PESTER_RESTORED=1 bash tests/run-pester.sh -Path "$rest_files" >> "$plog" 2>&1; echo $? > "$plog.rc" ) &
+  ( KUBESTEAD_PESTER_PREBUILT=1 KUBESTEAD_PESTER_RESTORED=1 bash tests/run-pester.sh -Path "$rest_files" >> "$plog" 2>&1; echo $? > "$plog.rc"; date +%s > "$plog.end" ) &
   pester_pid=$!
-  ( KUBESTEAD_PESTER_PREBUILT=1 KUBESTEAD_PESTER_RESTORED=1 bash tests/run-pester.sh -Path "$help_files" > "$plog.help" 2>&1; echo $? > "$plog.help.rc" ) &
+  ( KUBESTEAD_PESTER_PREBUILT=1 KUBESTEAD_PESTER_RESTORED=1 bash tests/run-pester.sh -Path "$help_files" > "$plog.help" 2>&1; echo $? > "$plog.help.rc"; date +%s > "$plog.help.end" ) &
   pester_help_pid=$!
   tail -n +1 -f "$plog" --pid=$pester_pid 2>/dev/null | sed -u 's/^/[pester] /' &
   tail -n +1 -f "$plog.help" --pid=$pester_help_pid 2>/dev/null | sed -u 's/^/[pester-help] /' &
   dotnet test Kubestead.PowerShell.sln --nologo --no-build "$@" 2>&1 | tee -a "$log"
   rc=${PIPESTATUS[0]}
+  phase xunit
   wait $pester_pid $pester_help_pid
+  phase "pester (all but the help examples)" "$(cat "$plog.end" 2>/dev/null || date +%s)"
+  phase "pester (help examples and conventions)" "$(cat "$plog.help.end" 2>/dev/null || date +%s)"
   sleep 1
   prc=$(cat "$plog.rc" 2>/dev/null || echo 1)
   [ "$(cat "$plog.help.rc" 2>/dev/null || echo 1)" = 0 ] || prc=1
-  rm -f "$plog.rc" "$plog.help.rc"
+  rm -f "$plog.rc" "$plog.help.rc" "$plog.end" "$plog.help.end"
   cat "$plog" "$plog.help" >> "$log"
 else
   echo "the solution did not build; no test ran"

@@ -13,6 +13,10 @@ $config.Output.Verbosity = 'Detailed'
 $config.Output.CIFormat = 'None'
 if ($FullName) { $config.Filter.FullName = $FullName }
 $result = Invoke-Pester -Configuration $config
+# Where the time went, per file, slowest first: test.sh's log shows which file is the long pole (issue #33).
+foreach ($c in $result.Containers | Sort-Object Duration -Descending) {
+    "Pester file: {0,7:n1} s  {1}" -f $c.Duration.TotalSeconds, (Split-Path -Leaf "$($c.Item)")
+}
 # A container that failed to run (a BeforeAll that threw) counts its tests as failed, never as skipped.
 $failed = $result.FailedCount + $result.FailedContainersCount
 "Pester: $($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
