@@ -28,7 +28,7 @@ expect() { # NAME CONDITION-COMMAND...: a check on what the last command printed
   local name="$1"; shift
   if "$@"; then passed=$((passed + 1)); echo "  passed: $name"; else failed=$((failed + 1)); echo "  FAILED: $name"; sed 's/^/    /' "$work/out" | tail -n 20; fi
 }
-phase() { jq -r '.phase' "$work/out" 2>/dev/null; }
+phase() { jq -r '.phase' "$work/out" 2>/dev/null; } # -o json spells phases in camelCase (completed, aborted), the JIT CLI as well
 ready_loop() { # the kit's stand-in for the Deployment controller: every Deployment of the namespace reports its replicas ready
   while true; do
     api GET "/apis/apps/v1/namespaces/$ns/deployments" 2>/dev/null | jq -c '.items[] | {name: .metadata.name, g: .metadata.generation, r: (.spec.replicas // 1)}' 2>/dev/null |
@@ -100,13 +100,13 @@ expect "status reads the rollout back" test "$(phase)" != ""
 check "status (list)" 0 k status
 expect "the list names shop" grep -q shop "$work/out"
 check "wait drives shop to the end (exit 0)" 0 k wait shop --timeout 3m -o json
-expect "wait ends Completed" test "$(phase)" = Completed
+expect "wait ends completed" test "$(phase)" = completed
 check "status of a missing rollout exits 1 (RolloutNotFound)" 1 k status nope
 expect "status names the missing rollout" grep -q "RolloutNotFound" "$work/err"
 check "start cart with a long pause" 0 k start -f "$(spec cart 10m)" --no-wait
 check "abort cart exits 3 (RolledBack: abort reports the outcome)" 3 k abort cart
 check "status cart -o json after abort" 0 k status cart -o json
-expect "cart is rolled back" test "$(phase)" = Aborted
+expect "cart is rolled back (aborted)" test "$(phase)" = aborted
 check "wait on an aborted rollout exits 3 (RolledBack)" 3 k wait cart --timeout 1m
 check "demo (the emulated cluster in the native binary)" 0 "$bin" demo --mesh istio
 echo "Native smoke: $passed passed, $failed failed, 0 skipped"
