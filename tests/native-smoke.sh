@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke rollout with the Native AOT `kubestead` on a real kube-apiserver (issue #33): validate, plan, start, status,
-# wait to Completed, abort, and the exit codes of each, plus the offline demo (which runs the emulated cluster inside
+# wait to Completed, abort, pause and resume, and the exit codes of each, plus the offline demo (which runs the emulated cluster inside
 # the native binary). The kit has no kube-controller-manager, so a small loop here marks the namespace's Deployments
 # ready through their status subresource, as the kubelet and the Deployment controller would.
 # Usage: tests/native-smoke.sh BINARY KUBECONFIG   (the kit's kubeconfig: its admin context, admin.token, pki/ca.crt)
@@ -84,7 +84,7 @@ k() { "$bin" --kubeconfig "$kc" --context admin -n "$ns" "$@"; }
 
 echo "native smoke: $bin ($(du -h "$bin" | cut -f1)) against $server, namespace $ns"
 api POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$ns\"}}" >/dev/null || { echo "cannot create namespace $ns"; exit 1; }
-app shop; app cart
+app shop; app cart; app web
 ready_loop & loop_pid=$!
 
 check "--version" 0 "$bin" --version
@@ -108,6 +108,11 @@ check "abort cart exits 3 (RolledBack: abort reports the outcome)" 3 k abort car
 check "status cart -o json after abort" 0 k status cart -o json
 expect "cart is rolled back (aborted)" test "$(phase)" = aborted
 check "wait on an aborted rollout exits 3 (RolledBack)" 3 k wait cart --timeout 1m
+check "start web with a long pause" 0 k start -f "$(spec web 10m)" --no-wait
+check "pause web exits 4 (Paused)" 4 k pause web
+check "resume web --no-wait exits 0 (running again)" 0 k resume web --no-wait
+check "status web -o json after resume" 0 k status web -o json
+expect "web is no longer paused" test "$(phase)" = progressing
 check "demo (the emulated cluster in the native binary)" 0 "$bin" demo --mesh istio
 echo "Native smoke: $passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
