@@ -129,6 +129,16 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
         return (fails, passes, fails == 0 ? double.NaN : windows / fails);
     }
 
+    /// <summary>How many of <paramref name="runs"/> seeded rollouts (one random stream) <paramref name="counts"/>.</summary>
+    private static int Rollouts(int seed, int runs, Func<Random, bool> counts)
+    {
+        var rng = new Random(seed);
+        var hits = 0;
+        for (var r = 0; r < runs; r++)
+            if (counts(rng)) hits++;
+        return hits;
+    }
+
     [Fact]
     public void Identical_pods_rarely_widen_the_fail_null()
     {
@@ -136,10 +146,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
         // less one of its own standard errors) widened it in about one rollout in six, which cost late-onset power; the
         // estimate must now clear 1.5 standard errors of the binomial noise the control's counts imply.
         const int runs = 200;
-        var rng = new Random(2911);
-        var widened = 0;
-        for (var r = 0; r < runs; r++)
-            if (Run(rng, 0.25, 1, 1, 0, 0, perPod: true, totalRps: 20, stopAtVerdict: false).Judge.PodAllowance > 1) widened++;
+        var widened = Rollouts(2911, runs, rng => Run(rng, 0.25, 1, 1, 0, 0, perPod: true, totalRps: 20, stopAtVerdict: false).Judge.PodAllowance > 1);
         output.WriteLine($"identical pods, 20 rps, 25%, 30 windows: D > 1 at the end in {widened}/{runs}");
         Assert.True(widened <= runs / 10, $"identical pods widened the Fail null in {widened} of {runs} rollouts");
     }
@@ -151,10 +158,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
         // `persistent` cell where 26% escaped). Most escapes were Passes in windows 3-4, before any dispersion was learned
         // (D = 1), and the rest rode a low state on an allowance learned too small: the Pass side now uses an upper bound.
         const int runs = 300;
-        var rng = new Random(2912);
-        var passes = 0;
-        for (var r = 0; r < runs; r++)
-            if (Run(rng, 0.5, 1, 5, 1.0, 1.0, perPod: true, totalRps: 20, stopAtVerdict: true).Outcome.Outcome == VerdictOutcome.Pass) passes++;
+        var passes = Rollouts(2912, runs, rng => Run(rng, 0.5, 1, 5, 1.0, 1.0, perPod: true, totalRps: 20, stopAtVerdict: true).Outcome.Outcome == VerdictOutcome.Pass);
         output.WriteLine($"5x on average, CV 1.0 persistent, one pod, 20 rps, 50%: {passes}/{runs} promoted (bound {Bound(runs)})");
         Assert.True(passes <= Bound(runs), $"a canary 5x worse on average was promoted {passes} times in {runs} runs (one pod, CV 1.0); bound {Bound(runs)}");
     }
