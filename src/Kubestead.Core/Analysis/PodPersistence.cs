@@ -22,40 +22,91 @@ namespace Kubestead.Analysis;
 /// <para>
 /// The allowance: the canary's persistent relative rate against the control's is taken as log-normal with variance
 /// ln(1 + φ²/k) + ln(1 + φ²/K) (k canary pods, K control pods, each pod's state independent), and D its
-/// <see cref="Z"/>-sigma quantile. The Fail test then bets against the null ratio ρ0·D and the Pass test against
-/// detectRatio/D. D is computed from windows strictly before the one it is used for, so each window's bet is still
+/// <see cref="Z"/>-sigma quantile. The Fail test then bets against the null ratio ρ0·D with φ² net of the binomial noise
+/// (so identical pods give D = 1 in most rollouts) and the Pass test against detectRatio/D' with D' from an upper bound on
+/// φ² (the cap until something is learned), since a Pass on an allowance learned too small promotes a bad canary whose pod
+/// sits low for minutes. Both are capped (<see cref="MaxVariance"/>). D is computed from windows strictly before the one it is used for, so each window's bet is still
 /// fixed before its failures are seen and the e-processes stay nonnegative supermartingales under the widened nulls.
-/// Without per-pod counts (or with homogeneous pods) D is 1 and the judges are what they were.
+/// Without per-pod counts D is 1 and the judges are what they were.
 /// </para>
 /// </summary>
 public sealed class PodPersistence
 {
     /// <summary>
-    /// How many log-sigmas of pod dispersion the nulls allow. The assumption the guarantee needs is that the canary's
-    /// persistent rate stays within this band in every window; 2 sigmas (about 2.3% of the time above it under the
-    /// log-normal model) kept A/A false aborts within the goal in the simulations of docs/analysis.md.
+    /// How many log-sigmas of pod dispersion the Fail test's null allows. The assumption the guarantee needs is that the
+    /// canary's persistent rate stays within this band in every window; 2 sigmas (about 2.3% of the time above it under
+    /// the log-normal model) kept A/A false aborts within the goal in the simulations of docs/analysis.md.
     /// </summary>
     public const double Z = 2.0;
+
+    /// <summary>
+    /// How many standard errors of the binomial noise (what the control's pod counts imply when nothing persists) the
+    /// estimate must clear before it widens the Fail test's null. With identical pods the estimate clears 1.5 of them in
+    /// about 7% of rollouts (one was cleared in about 16%, the earlier rule); 2 cost A/A validity under persistence in the
+    /// early windows (measured: docs/analysis.md, "Persistent pod effects").
+    /// </summary>
+    public const double NoiseSigmas = 1.5;
+
+    /// <summary>How many standard errors the Pass test's upper bound adds to the estimate.</summary>
+    public const double PassSigmas = 1.0;
+
+    /// <summary>
+    /// The largest φ² either side uses (a pod-to-pod CV of 1): beyond it the Fail test would need a canary more than about
+    /// five times worse before it could fail at one canary pod, and the Pass test could not pass at all, whatever the data.
+    /// </summary>
+    public const double MaxVariance = 1.0;
 
     private double _products;
     private double _weights;
     private double _squares;
+    private double _noise;
+    private bool _seenPods;
     private Dictionary<string, (double Deviation, double Expected)> _previous = new(StringComparer.Ordinal);
 
-    /// <summary>
-    /// φ²: the learned variance of a pod's persistent relative rate, less one standard error of the estimate (0 until two
-    /// successive windows are seen). Homogeneous pods give products of pure noise whose mean hovers around 0; without the
-    /// subtraction its positive excursions would widen the nulls (and cost power) where nothing persists.
-    /// </summary>
-    public double PersistentVariance => _weights > 0 ? Math.Max(0, (_products - Math.Sqrt(_squares)) / _weights) : 0;
+    /// <summary>The raw estimate of φ²: the weighted mean of the lag-one products of pods' relative deviations (0 before any pair).</summary>
+    public double Estimate => _weights > 0 ? _products / _weights : 0;
 
-    /// <summary>The factor D ≥ 1 by which the nulls widen for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
-    public double Allowance(int canaryPods, int controlPods)
+    /// <summary>
+    /// One standard error of <see cref="Estimate"/> where nothing persists: the spread the control's own counts imply by
+    /// binomial noise alone (a pod's deviation u has variance (1 − p)/(n·p) then, and successive windows are independent).
+    /// It is known from the counts before the failures are read, so it shrinks the estimate predictably.
+    /// </summary>
+    public double NoiseError => _weights > 0 ? Math.Sqrt(_noise) / _weights : double.PositiveInfinity;
+
+    /// <summary>
+    /// φ² for the Fail test: the estimate less <see cref="NoiseSigmas"/> binomial standard errors, capped at
+    /// <see cref="MaxVariance"/> (0 until two successive windows are seen). Identical pods give products of pure noise; the
+    /// subtraction keeps their excursions (about one run in six above one standard error, one in forty above two) from
+    /// widening the null and costing power where nothing persists.
+    /// </summary>
+    public double PersistentVariance => _weights > 0 ? Math.Clamp(Estimate - NoiseSigmas * NoiseError, 0, MaxVariance) : 0;
+
+    /// <summary>
+    /// φ² for the Pass test: an upper bound, the estimate plus <see cref="PassSigmas"/> standard error (the larger of the
+    /// binomial one and the products' own), capped at <see cref="MaxVariance"/>. While nothing has been learned from a
+    /// control that reports per-pod counts (now, <paramref name="controlReportsPods"/>, or before) it is the cap: a Pass
+    /// before the pods' dispersion is known would trust D = 1. Without per-pod counts it is 0 (the judge as before).
+    /// </summary>
+    public double PassVariance(bool controlReportsPods)
     {
-        var v = PersistentVariance;
-        if (!(v > 0)) return 1;
-        var logVariance = Math.Log(1 + v / Math.Max(1, canaryPods)) + Math.Log(1 + v / Math.Max(1, controlPods));
-        return Math.Exp(Z * Math.Sqrt(logVariance));
+        if (!_seenPods && !controlReportsPods) return 0;
+        if (!(_weights > 0)) return MaxVariance;
+        var error = Math.Max(NoiseError, Math.Sqrt(_squares) / _weights);
+        return Math.Clamp(Estimate + PassSigmas * error, 0, MaxVariance);
+    }
+
+    /// <summary>The factor D ≥ 1 by which the Fail test's null widens for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
+    public double Allowance(int canaryPods, int controlPods) => Band(PersistentVariance, Z, canaryPods, controlPods);
+
+    /// <summary>The factor by which the Pass test's null (detectRatio) narrows: the same band around the upper φ².</summary>
+    public double PassAllowance(int canaryPods, int controlPods, bool controlReportsPods) =>
+        Band(PassVariance(controlReportsPods), Z, canaryPods, controlPods);
+
+    private static double Band(double variance, double sigmas, int canaryPods, int controlPods)
+    {
+        if (!(variance > 0)) return 1;
+        var logVariance = Math.Log(1 + variance / Math.Max(1, canaryPods)) + Math.Log(1 + variance / Math.Max(1, controlPods));
+        return Math.Exp(sigmas * Math.Sqrt(logVariance));
     }
 
     /// <summary>Adds one window of the control's per-pod counts (after the window's bets are placed).</summary>
@@ -64,6 +115,7 @@ public sealed class PodPersistence
         var current = new Dictionary<string, (double Deviation, double Expected)>(StringComparer.Ordinal);
         if (pods is { Count: >= 2 })
         {
+            _seenPods = true;
             var requests = pods.Sum(p => Math.Max(0, p.Requests));
             var failures = pods.Sum(p => Math.Max(0, p.Failures));
             if (requests > 0 && failures > 0)
@@ -80,6 +132,8 @@ public sealed class PodPersistence
                     var product = deviation * before.Deviation;
                     _products += weight * product;
                     _squares += weight * weight * product * product;
+                    // Binomial noise alone: Var(u) = (1 − p)/E in each window, independent across windows.
+                    _noise += weight * weight * (1 - rate) * (1 - rate) / (expected * before.Expected);
                     _weights += weight;
                 }
             }
@@ -93,7 +147,11 @@ public sealed class PodPersistence
     {
         var previous = new JsonObject();
         foreach (var (pod, (deviation, expected)) in _previous) previous[pod] = new JsonArray(deviation, expected);
-        return new JsonObject { ["products"] = _products, ["weights"] = _weights, ["squares"] = _squares, ["previous"] = previous };
+        return new JsonObject
+        {
+            ["products"] = _products, ["weights"] = _weights, ["squares"] = _squares, ["noise"] = _noise, ["seenPods"] = _seenPods,
+            ["previous"] = previous,
+        };
     }
 
     /// <summary>Restores <see cref="Save"/>'s form; a state without it (saved before issue #29) starts learning afresh.</summary>
@@ -102,6 +160,9 @@ public sealed class PodPersistence
         _products = state?["products"]?.GetValue<double>() ?? 0;
         _weights = state?["weights"]?.GetValue<double>() ?? 0;
         _squares = state?["squares"]?.GetValue<double>() ?? 0;
+        // A state saved before the binomial noise was kept: its products' own spread stands in for it (the earlier rule).
+        _noise = state?["noise"]?.GetValue<double>() ?? _squares;
+        _seenPods = state?["seenPods"]?.GetValue<bool>() ?? _weights > 0;
         _previous = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
         if (state?["previous"] is JsonObject previous)
             foreach (var (pod, node) in previous)

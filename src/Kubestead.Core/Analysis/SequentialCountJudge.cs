@@ -67,8 +67,14 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// </summary>
     protected virtual (IReadOnlyList<PodSample>? Canary, IReadOnlyList<PodSample>? Control) PodCounts(MetricWindow window) => (null, null);
 
-    /// <summary>The factor D by which the next window's nulls widen for the pods' persistent dispersion (1: not widened).</summary>
+    /// <summary>The factor D by which the last window's Fail null widened for the pods' persistent dispersion (1: not widened).</summary>
     public double PodAllowance { get; private set; } = 1;
+
+    /// <summary>
+    /// The factor by which the last window's Pass null (detectRatio) narrowed: from an upper bound on the dispersion, and
+    /// at its cap while the control reports per-pod counts but nothing is learned yet (1 without per-pod counts).
+    /// </summary>
+    public double PassPodAllowance { get; private set; } = 1;
 
     public void Observe(MetricWindow window)
     {
@@ -83,10 +89,13 @@ public abstract class SequentialCountJudge : ICanaryJudge
             _xs += xs;
             // D comes from earlier windows only, so each bet is fixed before the window's failures are seen. Scaling the
             // canary's exposure by D is the same bet as against the null ratio ρ0·D (Fail) and detectRatio/D (Pass).
-            var d = _pods.Allowance(Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
-            PodAllowance = d;
-            _failTest.Observe(nc * d, xc, ns, xs);
-            _passTest.Observe(nc / d, xc, ns, xs);
+            // The Fail side takes the dispersion net of noise (power where nothing persists), the Pass side an upper bound
+            // (a 5x canary whose pod sits low for minutes must not pass on an allowance learned too small).
+            var (k, kControl) = (Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
+            PodAllowance = _pods.Allowance(k, kControl);
+            PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
+            _failTest.Observe(nc * PodAllowance, xc, ns, xs);
+            _passTest.Observe(nc / PassPodAllowance, xc, ns, xs);
         }
         _pods.Learn(controlPods);
     }
@@ -149,6 +158,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         if (_failTest is RestartMixtureEProcess) o["restarts"] = true;
         o["pods"] = _pods.Save();
         o["podAllowance"] = PodAllowance;
+        o["passPodAllowance"] = PassPodAllowance;
         SaveExtra(o);
         return o;
     }
@@ -161,6 +171,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _xs = state["xs"]?.GetValue<long>() ?? 0;
         _pods.Restore(state["pods"] as JsonObject);
         PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
+        PassPodAllowance = state["passPodAllowance"]?.GetValue<double>() ?? PodAllowance;
         _failTest = NewFailTest();
         _passTest = NewPassTest();
         // State saved before the window unit existed holds per-request likelihood ratios, which are not evidence for the
