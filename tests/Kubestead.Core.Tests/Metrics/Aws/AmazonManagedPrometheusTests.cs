@@ -41,19 +41,7 @@ public class AmazonManagedPrometheusTests
 
     private static string Block(string credentials) => "sigv4:\n  region: us-west-2\n" + credentials;
 
-    private static EmulatedCluster Cluster(string secret = Secret)
-    {
-        var api = new EmulatedCluster();
-        api.Seed(ResourceType.Secret, new JsonObject
-        {
-            ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "aws", ["namespace"] = "web" },
-            ["data"] = new JsonObject
-            {
-                ["id"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(KeyId)), ["secret"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
-            },
-        });
-        return api;
-    }
+    private static EmulatedCluster Cluster(string secret = Secret) => ProviderSpecs.ClusterWithSecret("aws", ("id", KeyId), ("secret", secret));
 
     private static MetricWindowQuery Open(Uri server, string block, IKubernetesApi? api = null, Func<string, string?>? environment = null)
     {

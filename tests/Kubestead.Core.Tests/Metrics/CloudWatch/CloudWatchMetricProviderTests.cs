@@ -40,19 +40,7 @@ public class CloudWatchMetricProviderTests
 
     internal static string Block(Uri server) => $"region: eu-west-1\naddress: {server}\n" + Metrics + Versions + Keys;
 
-    internal static EmulatedCluster Cluster(string secret = Secret)
-    {
-        var api = new EmulatedCluster();
-        api.Seed(ResourceType.Secret, new JsonObject
-        {
-            ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "aws", ["namespace"] = "web" },
-            ["data"] = new JsonObject
-            {
-                ["id"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(KeyId)), ["secret"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
-            },
-        });
-        return api;
-    }
+    internal static EmulatedCluster Cluster(string secret = Secret) => ProviderSpecs.ClusterWithSecret("aws", ("id", KeyId), ("secret", secret));
 
     private static MetricWindowQuery Open(Uri server, IKubernetesApi? api = null)
     {
