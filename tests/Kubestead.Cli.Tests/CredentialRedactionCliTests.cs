@@ -92,25 +92,8 @@ public class CredentialRedactionCliTests
         return (dir, spec);
     }
 
-    /// <summary>The CLI on the emulated cluster with the real metric sources (the sandbox's would bypass the address).</summary>
-    private static async Task<(int Code, string Out, string Err)> RunAsync(Kubestead.Sandbox.Demo.SandboxEnvironment env, Dictionary<string, string?> vars,
-        params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var ctx = new CliContext
-        {
-            Out = output, Error = error, Environment = k => vars.GetValueOrDefault(k), IsTerminal = false,
-            Connect = (_, observer, _) => Task.FromResult<Kubestead.Rollouts.IKubesteadService>(new Kubestead.Rollouts.KubesteadService(env.Cluster,
-                new Kubestead.Rollouts.KubesteadServiceOptions
-                {
-                    Clock = env.Clock, Observer = observer, PollInterval = TimeSpan.FromSeconds(30),
-                    Driver = new Kubestead.Rollouts.State.DriverIdentity("cli-test", "sandbox", null, "cli-test"),
-                })),
-        };
-        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(Kubestead.Sandbox.Demo.SandboxEnvironment env, Dictionary<string, string?> vars,
+        params string[] args) => InProcessCli.RunWithRealMetricsAsync(env, vars, args);
 
     [Theory]
     [InlineData("Prometheus at https://user:pa%40ss@prom.example:9090/ cannot be reached", "Prometheus at https://***@prom.example:9090/ cannot be reached")]

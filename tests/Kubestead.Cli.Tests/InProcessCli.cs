@@ -28,4 +28,27 @@ internal static class InProcessCli
         var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
         return (code, output.ToString(), error.ToString());
     }
+
+    /// <summary>
+    /// The CLI on the emulated cluster with the real metric sources (the sandbox's service reads its simulator, which
+    /// would bypass the spec's provider and its credentials).
+    /// </summary>
+    public static async Task<(int Code, string Out, string Err)> RunWithRealMetricsAsync(SandboxEnvironment env, Dictionary<string, string?> vars,
+        params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var ctx = new CliContext
+        {
+            Out = output, Error = error, Environment = k => vars.GetValueOrDefault(k), IsTerminal = false,
+            Connect = (_, observer, _) => Task.FromResult<IKubesteadService>(new KubesteadService(env.Cluster,
+                new KubesteadServiceOptions
+                {
+                    Clock = env.Clock, Observer = observer, PollInterval = TimeSpan.FromSeconds(30),
+                    Driver = new Kubestead.Rollouts.State.DriverIdentity("cli-test", "sandbox", null, "cli-test"),
+                })),
+        };
+        var code = await Task.Run(() => new CliApp(ctx).RunAsync(args));
+        return (code, output.ToString(), error.ToString());
+    }
 }

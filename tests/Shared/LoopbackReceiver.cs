@@ -23,6 +23,9 @@ public sealed class LoopbackReceiver : IDisposable
 
     public Uri Url { get; }
 
+    /// <summary>When set, what each request gets instead of <see cref="Status"/>: a status, a content type and a body.</summary>
+    public Func<Received, (int Status, string ContentType, string Body)>? Answer { get; set; }
+
     public LoopbackReceiver(string path = "/hook")
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);
@@ -51,7 +54,18 @@ public sealed class LoopbackReceiver : IDisposable
             using var body = new MemoryStream();
             await ctx.Request.InputStream.CopyToAsync(body).ConfigureAwait(false);
             var headers = ctx.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => ctx.Request.Headers[k], StringComparer.OrdinalIgnoreCase);
-            Requests.Enqueue(new Received(ctx.Request.Url!.AbsolutePath, headers, body.ToArray()));
+            var received = new Received(ctx.Request.Url!.AbsolutePath, headers, body.ToArray());
+            Requests.Enqueue(received);
+            if (Answer is { } answer)
+            {
+                var (code, type, text) = answer(received);
+                ctx.Response.StatusCode = code;
+                ctx.Response.ContentType = type;
+                var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+                await ctx.Response.OutputStream.WriteAsync(bytes).ConfigureAwait(false);
+                ctx.Response.Close();
+                continue;
+            }
             if (Status is not { } status) continue; // never answered
             ctx.Response.StatusCode = (int)status;
             ctx.Response.Close();

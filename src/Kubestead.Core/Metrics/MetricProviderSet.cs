@@ -1,5 +1,6 @@
 using Kubestead.Kubernetes;
 using Kubestead.Metrics.AppInsights;
+using Kubestead.Metrics.CloudWatch;
 using Kubestead.Metrics.Connection;
 using Kubestead.Metrics.Datadog;
 using Kubestead.Metrics.NewRelic;
@@ -28,7 +29,7 @@ public sealed class MetricProviderSet : IDisposable
     }
 
     /// <summary>
-    /// What `kubestead` and the cmdlets use: Prometheus, Application Insights, Datadog, New Relic, the web source, and the simulated
+    /// What `kubestead` and the cmdlets use: Prometheus, Application Insights, Datadog, New Relic, CloudWatch, the web source, and the simulated
     /// provider read from where a sandbox cluster serves it (null <paramref name="api"/>: the simulated provider is unavailable).
     /// </summary>
     public static MetricProviderSet Default(IKubernetesApi? api)
@@ -38,6 +39,7 @@ public sealed class MetricProviderSet : IDisposable
             new PrometheusMetricProvider(SharedHttp, api, tlsClients: tls), new ClusterServedSimulatorProvider(SharedHttp, api),
             new WebMetricProvider(SharedHttp, api, tlsClients: tls), new AppInsightsMetricProvider(SharedHttp, tls, api),
             new DatadogMetricProvider(SharedHttp, tls, api), new NewRelicMetricProvider(SharedHttp, tls, api),
+            new CloudWatchMetricProvider(SharedHttp, tls, api),
         ], tls);
     }
 

@@ -1,5 +1,8 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using Kubestead.Analysis;
 using Kubestead.Core.Tests.Metrics.Connection;
+using Kubestead.Kubernetes;
 using Kubestead.Metrics;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Specs;
@@ -17,6 +20,19 @@ public static class ProviderSpecs
         File.ReadAllText(Path.Combine(RepoPaths.Examples, "istio.yaml")).Replace(
             "          prometheus:\n            address: http://prometheus.istio-system:9090\n            builtin: istio\n",
             $"          {key}:\n" + string.Concat(block.Split('\n').Where(l => l.Length > 0).Select(l => "            " + l + "\n")));
+
+    /// <summary>An emulated cluster holding one Secret <paramref name="name"/> in the example's namespace (web) with <paramref name="data"/>.</summary>
+    public static Kubestead.Sandbox.Cluster.EmulatedCluster ClusterWithSecret(string name, params (string Key, string Value)[] data)
+    {
+        var api = new Kubestead.Sandbox.Cluster.EmulatedCluster();
+        var values = new JsonObject();
+        foreach (var (key, value) in data) values[key] = Convert.ToBase64String(Encoding.UTF8.GetBytes(value));
+        api.Seed(ResourceType.Secret, new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "web" }, ["data"] = values,
+        });
+        return api;
+    }
 
     public static RolloutSpec Parse(string yaml)
     {

@@ -12,7 +12,7 @@ namespace Kubestead.Metrics.Connection;
 internal static partial class HttpConnectionBlock
 {
     /// <summary>The keys this block reads, for the provider block's CheckKeys.</summary>
-    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "entraId", "tls", "headers"];
+    public static readonly string[] Keys = ["basicAuth", "bearerToken", "oauth2", "entraId", "sigv4", "tls", "headers"];
 
     /// <summary>The Entra ID scope of Azure Monitor managed Prometheus (its query endpoint), the default of <c>entraId.scope</c>.</summary>
     public const string ManagedPrometheusScope = "https://prometheus.monitor.azure.com/.default";
@@ -21,24 +21,25 @@ internal static partial class HttpConnectionBlock
     /// <param name="https">Whether the address is https (tls settings apply to nothing otherwise).</param>
     /// <param name="entraScope">The scope an <c>entraId</c> token is asked for when the spec gives none (the provider's API).</param>
     public static HttpConnectionSpec? Read(SpecReader r, YamlMappingNode block, string path, string? bearerTokenFile, bool https,
-        string entraScope = ManagedPrometheusScope)
+        string entraScope = ManagedPrometheusScope, string sigv4Service = "aps")
     {
         var basic = ReadBasic(r, block, path);
         var bearer = Child(block, "bearerToken") is null ? null : Secret(r, block, "bearerToken", path, required: true, literalAllowed: false);
         if (bearerTokenFile is not null) bearer ??= new SecretSource(SpecReader.Join(path, "bearerTokenFile"), File: bearerTokenFile);
         var oauth2 = ReadOAuth2(r, block, path);
         var entra = ReadEntraId(r, block, path, entraScope);
+        var sigv4 = ReadSigV4(r, block, path, sigv4Service);
         var kinds = new[]
             {
                 ("basicAuth", basic is not null), ("bearerToken", Child(block, "bearerToken") is not null), ("bearerTokenFile", bearerTokenFile is not null),
-                ("oauth2", oauth2 is not null), ("entraId", entra is not null),
+                ("oauth2", oauth2 is not null), ("entraId", entra is not null), ("sigv4", sigv4 is not null),
             }
             .Where(k => k.Item2).Select(k => k.Item1).ToList();
         if (kinds.Count > 1)
             r.Problem(block, SpecReader.Join(path, kinds[1]), $"give one kind of authentication, not {string.Join(" and ", kinds)}");
         var tls = ReadTls(r, block, path, https);
         var headers = ReadHeaders(r, block, path);
-        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers, entra);
+        var spec = new HttpConnectionSpec(path, basic, bearer, oauth2, tls, headers, entra, SigV4: sigv4);
         return spec.IsPlain ? null : spec;
     }
 
@@ -108,6 +109,46 @@ internal static partial class HttpConnectionBlock
         if (scope.Contains(' ')) r.Problem(Child(map, "scope"), $"{p}.scope", "must be one scope (no spaces), such as https://prometheus.monitor.azure.com/.default");
         return new EntraIdSpec(p, tenant, client, tokenFile, authority, scope);
     }
+
+    /// <summary>
+    /// <c>sigv4: {region, service, accessKeyId, secretAccessKey, sessionToken}</c>: region is required (a signature is
+    /// only valid for one); the key pair is given together or not at all (then the environment or the shared
+    /// credentials file supplies it at run time, where the driver runs).
+    /// </summary>
+    internal static Aws.SigV4Spec? ReadSigV4(SpecReader r, YamlMappingNode block, string path, string defaultService)
+    {
+        var map = r.Map(block, "sigv4", path, required: false);
+        if (map is null) return null;
+        var p = SpecReader.Join(path, "sigv4");
+        r.CheckKeys(map, p, "region", "service", "accessKeyId", "secretAccessKey", "sessionToken");
+        return SigV4Fields(r, map, p, defaultService);
+    }
+
+    /// <summary>The sigv4 fields as they sit in <paramref name="map"/> (a sigv4 block, or a provider block that signs every request).</summary>
+    internal static Aws.SigV4Spec? SigV4Fields(SpecReader r, YamlMappingNode map, string p, string defaultService)
+    {
+        var region = r.Str(map, "region", p, required: true);
+        if (region is not null && !AwsRegion().IsMatch(region))
+            r.Problem(Child(map, "region"), $"{p}.region", $"'{region}' is not an AWS region, such as us-east-1 or eu-west-2");
+        var service = r.Str(map, "service", p) ?? defaultService;
+        if (!AwsService().IsMatch(service))
+            r.Problem(Child(map, "service"), $"{p}.service", $"'{service}' is not an AWS service signing name, such as aps or monitoring");
+        var id = Child(map, "accessKeyId") is null ? null : Secret(r, map, "accessKeyId", p, required: true, literalAllowed: true);
+        var secret = Child(map, "secretAccessKey") is null ? null : Secret(r, map, "secretAccessKey", p, required: true, literalAllowed: false);
+        var token = Child(map, "sessionToken") is null ? null : Secret(r, map, "sessionToken", p, required: true, literalAllowed: false);
+        if (Child(map, "accessKeyId") is null != (Child(map, "secretAccessKey") is null))
+            r.Problem(map, $"{p}.{(Child(map, "accessKeyId") is null ? "accessKeyId" : "secretAccessKey")}",
+                "give accessKeyId and secretAccessKey together, or neither (then AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the shared credentials file are used)");
+        else if (Child(map, "sessionToken") is not null && Child(map, "accessKeyId") is null)
+            r.Problem(Child(map, "sessionToken"), $"{p}.sessionToken", "belongs to the accessKeyId and secretAccessKey it was issued with; give them too");
+        return region is null ? null : new Aws.SigV4Spec(p, region, service, id, secret, token);
+    }
+
+    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
+    private static partial Regex AwsRegion();
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]*$")]
+    private static partial Regex AwsService();
 
     [GeneratedRegex(@"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?)$")]
     private static partial Regex EntraTenant();

@@ -16,6 +16,8 @@ public sealed partial class MetricsHttpConnection
     private readonly HttpConnectionSpec? _spec;
     private readonly SecretValueReader _secrets;
     private readonly OAuth2TokenSource? _oauth2;
+    private readonly Aws.AwsCredentialChain? _aws;
+    private readonly TimeProvider _clock;
     private readonly string _fallbackField;
 
     /// <param name="plain">The client used without TLS settings (and for the OAuth2 token endpoint then).</param>
@@ -31,6 +33,8 @@ public sealed partial class MetricsHttpConnection
         _secrets = secrets;
         Server = server;
         _fallbackField = fallbackField;
+        _clock = clock ?? TimeProvider.System;
+        if (spec?.SigV4 is { } sigv4) _aws = new Aws.AwsCredentialChain(sigv4, secrets, environment ?? Environment.GetEnvironmentVariable);
         // The token endpoint is reached with the same TLS settings as the API (a private CA usually signs both); Entra
         // ID's is public, so it goes through the plain client.
         if (spec?.OAuth2 is { } oauth2)
@@ -101,7 +105,7 @@ public sealed partial class MetricsHttpConnection
                     // Without credentials, a tenant header is what a gateway in front of Mimir or Cortex checks.
                     var field = _spec?.AuthField ?? (_spec?.Headers is { Count: > 0 } ? $"{_spec.Field}.headers" : null);
                     throw new MetricsUnavailableException(field is null
-                        ? $"{Server} ({_fallbackField}) answered HTTP {status} {response.ReasonPhrase}: it asks for credentials; give basicAuth, bearerToken, oauth2 or entraId"
+                        ? $"{Server} ({_fallbackField}) answered HTTP {status} {response.ReasonPhrase}: it asks for credentials; give basicAuth, bearerToken, oauth2, entraId or sigv4"
                         : _spec?.AuthField is null
                             ? $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the headers were refused, or it asks for credentials{Detail(body)}"
                             : $"{Server} ({field}) answered HTTP {status} {response.ReasonPhrase}: the credentials were refused{Detail(body)}");
@@ -125,7 +129,9 @@ public sealed partial class MetricsHttpConnection
     {
         var title = HtmlTitle().Match(body);
         if (title.Success) return ": " + title.Groups[1].Value.Trim();
-        return "";
+        // AWS says why a signature was refused (expired, wrong region, signature mismatch) in <Message> or "message".
+        var aws = AwsMessage().Match(body);
+        return aws.Success ? ": " + (aws.Groups[1].Success ? aws.Groups[1].Value : aws.Groups[2].Value).Trim() : "";
     }
 
     private HttpClient Client() => _spec?.Tls is { } tls ? _tlsClients.For(tls).Client : _plain;
@@ -161,6 +167,14 @@ public sealed partial class MetricsHttpConnection
             used.Add(value);
             request.Headers.TryAddWithoutValidation(header.Name, value);
         }
+        // Signed last: the signature covers every header set above, so it must see them all.
+        if (_aws is not null && _spec.SigV4 is { } sigv4)
+        {
+            var credentials = await _aws.ReadAsync(ct).ConfigureAwait(false);
+            used.Add(credentials.SecretAccessKey);
+            if (credentials.SessionToken is { } token) used.Add(token);
+            await Aws.SigV4Signer.SignAsync(request, credentials, sigv4.Region, sigv4.Service, _clock.GetUtcNow(), ct).ConfigureAwait(false);
+        }
     }
 
     private static string Scrub(string message, IEnumerable<string> secrets) =>
@@ -168,4 +182,7 @@ public sealed partial class MetricsHttpConnection
 
     [GeneratedRegex("<title>([^<]{1,200})</title>", RegexOptions.IgnoreCase)]
     private static partial Regex HtmlTitle();
+
+    [GeneratedRegex(@"<Message>([^<]{1,300})</Message>|""[mM]essage""\s*:\s*""([^""\\]{1,300})""")]
+    private static partial Regex AwsMessage();
 }

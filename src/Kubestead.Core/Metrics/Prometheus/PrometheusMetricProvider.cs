@@ -10,7 +10,9 @@ namespace Kubestead.Metrics.Prometheus;
 /// </summary>
 /// <param name="api">Where credentials named as Secrets are read (the rollout's namespace); null: Secrets cannot be used.</param>
 /// <param name="tlsClients">The TLS clients, owned by whoever disposes them (a <see cref="MetricProviderSet"/>); null: this provider's own.</param>
-public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null) : IMetricProvider
+/// <param name="environment">Where Entra ID's and AWS's credential variables are read; null: the process environment.</param>
+public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? api = null, TimeProvider? clock = null, TlsHttpClients? tlsClients = null,
+    Func<string, string?>? environment = null) : IMetricProvider
 {
     private readonly TlsHttpClients _tlsClients = tlsClients ?? new();
 
@@ -22,7 +24,7 @@ public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? ap
             return (_, _, _) => throw new MetricsUnavailableException($"metric '{metric.Name}' has no Prometheus address and no simulator is attached");
         var uri = new Uri(address.TrimEnd('/') + "/");
         var connection = new MetricsHttpConnection(http, _tlsClients, provider.Connection, new SecretValueReader(api, spec.Namespace, clock),
-            $"Prometheus at {UrlRedaction.Redact(uri)}", $"{provider.Connection?.Field ?? FieldOf(spec, metric)}.address", clock);
+            $"Prometheus at {UrlRedaction.Redact(uri)}", $"{provider.Connection?.Field ?? FieldOf(spec, metric)}.address", clock, environment);
         var client = new PrometheusClient(connection, uri, provider.Timeout);
         var (canary, control) = Workloads(spec);
         // Linkerd 1.x counts per client (the bound name of a Service), not per Deployment.
