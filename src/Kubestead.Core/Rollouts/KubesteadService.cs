@@ -199,7 +199,9 @@ public sealed class KubesteadService : IKubesteadService
             throw new KubesteadException("ApprovalRequired", KubesteadErrorKind.InvalidState,
                 $"rollout {name} waits at step {gateStep + 1}, an approval gate: approve it (kubestead approve {name} -n {ns}, Approve-KubesteadRollout) instead of resuming it", name);
         var runtime = _runtimes.Create(spec);
-        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
+        // A stable Deployment restored after it was deleted is checked as a changed one: still missing refuses the resume
+        // (nothing written); back with another template rebuilds the canary from it.
+        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift or PauseReason.StableMissing, StableTemplate: { } recorded }
             && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
         {
             var restarted = await _executor.RestartFromChangedStableAsync(before, runtime, changes, ct).ConfigureAwait(false);
