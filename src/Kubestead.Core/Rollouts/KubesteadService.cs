@@ -103,7 +103,8 @@ public sealed class KubesteadService : IKubesteadService
         }
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
-        var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver, _driver.AcquireLeaseAsync, lease => _driver.ReleaseLeaseAsync(lease, ct));
+        var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver,
+            (n, rollout, c) => _driver.AcquireLeaseAsync(n, rollout, c, yaml), lease => _driver.ReleaseLeaseAsync(lease, ct));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
         var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
         {
@@ -271,7 +272,9 @@ public sealed class KubesteadService : IKubesteadService
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
-        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        // A state deleted mid-rollout is re-created (as Aborted) from the spec copy on the Lease (issue #26 item 9).
+        var stored = await _store.TryLoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false)
+                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
@@ -355,7 +358,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         if (stored.Status.Phase.IsTerminal()) throw NotInPhase(name, stored.Status.Phase, "re-weighted");
         var runtime = _runtimes.Create(stored.ParseSpec());
-        var lease = await _driver.AcquireLeaseAsync(ns, name, ct).ConfigureAwait(false);
+        var lease = await _driver.AcquireLeaseAsync(ns, name, ct, stored.SpecYaml).ConfigureAwait(false);
         try
         {
             if (runtime.MeshProvider != MeshProviders.None) await runtime.Workload.ScaleForWeightAsync(canaryWeight, ct).ConfigureAwait(false);

@@ -149,17 +149,23 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
     /// </summary>
     private async Task<IReadOnlyList<PlannedChange>> PlanAbortAsync(AbortOperation a, CancellationToken ct)
     {
-        var stored = await store.LoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+        var record = $"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}";
+        var changes = new List<PlannedChange>();
+        var stored = await store.TryLoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+        if (stored is null)
+        {
+            stored = await LostStateRecovery.PlanAsync(api, clock, driver, a.Namespace, a.Name, ct).ConfigureAwait(false);
+            changes.Add(new PlannedChange(record, "create", $"re-create the deleted state as Aborted from the spec copy on Lease {RolloutLease.ObjectName(a.Name)}", null));
+        }
         var spec = stored.ParseSpec();
         var runtime = runtimes.Create(spec);
-        var record = $"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}";
         var phase = stored.Status.Phase;
-        var changes = new List<PlannedChange>();
         if (!(phase.IsTerminal() && stored.Status.CleanupDone))
         {
+            var recordAt = changes.Count;
             if (!phase.IsTerminal() || !stored.Status.CleanupStarted)
                 changes.AddRange((await runtime.Router.PlanSetCanaryWeightAsync(0, ct).ConfigureAwait(false)).Select(ToChange));
-            changes.Insert(0, new PlannedChange(record, "patch", phase.IsTerminal() ? $"record the clean-up's progress (phase stays {phase})" : "record phase Aborted", null));
+            changes.Insert(recordAt, new PlannedChange(record, "patch", phase.IsTerminal() ? $"record the clean-up's progress (phase stays {phase})" : "record phase Aborted", null));
             changes.Add(new PlannedChange($"rollout {a.Name}", "cleanup", CleanupDescription(runtime), null));
         }
         else
