@@ -31,6 +31,12 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 var rollout = $"rollout {spec.Name} in namespace {ns}";
                 // The plan follows start's own re-run decision: attach, nothing to do, replace, or a refusal (thrown).
                 var running = await store.TryLoadAsync(ns, spec.Name, ct).ConfigureAwait(false);
+                // An ended rollout's clean-up left pending (an abort that did not wait) is finished by the start itself first.
+                if (running is { Status.CleanupDone: false } && running.Status.Phase.IsTerminal())
+                    return [new(rollout, "cleanup", $"finish the clean-up the earlier rollout ({running.Status.Phase}) left pending: " +
+                                (running.Status.CanaryRemovalDueAt is { } due ? $"wait until {due:u} (scaleDownDelay), then remove its canary" : "remove its canary") +
+                                " under its Lease", null),
+                        new(rollout, "start", "then start this version (its writes are checked and listed by a dry run once the clean-up is done)", null)];
                 switch (await StartRerun.DecideAsync(spec, runtime, running, start.Request.Replace, ct).ConfigureAwait(false))
                 {
                     case RerunDecision.Attach:
@@ -174,8 +180,8 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
             changes.AddRange((await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false))
                 .Select(left => new PlannedChange(left, "cleanup", $"left over by rollout {a.Name} ({phase}): removed, or reported when Kubestead cannot", null)));
         }
-        if (await RolloutLeaseCleanup.FindRemovableAsync(api, clock, stored.Namespace, stored.Name, driver, ct).ConfigureAwait(false) is not null)
-            changes.Add(new PlannedChange($"leases.coordination.k8s.io/{RolloutLease.ObjectName(a.Name)} in namespace {a.Namespace}", "delete", "the rollout's Lease, held by no live driver", null));
+        if (await RolloutLeaseCleanup.FindRemovableAsync(api, stored.Namespace, stored.Name, driver, ct).ConfigureAwait(false) is not null)
+            changes.Add(new PlannedChange($"leases.coordination.k8s.io/{RolloutLease.ObjectName(a.Name)} in namespace {a.Namespace}", "delete", "the rollout's Lease, released by its last driver", null));
         if (changes.Count == 0)
             changes.Add(new PlannedChange($"rollout {a.Name} in namespace {a.Namespace}", "none", $"already {phase} and cleaned up: nothing to abort; nothing is written", null));
         return changes;
