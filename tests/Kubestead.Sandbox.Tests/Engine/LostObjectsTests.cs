@@ -115,28 +115,12 @@ public class LostObjectsTests
         var abortWrites = clean.Cluster.Writes.Count - before;
         Assert.True(abortWrites >= 4, $"the abort made only {abortWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(before))}");
 
-        for (var n = 1; n <= abortWrites; n++)
+        await AbortInterruptions.EachWriteAsync(StateDeletedAsync, abortWrites, waitForCleanup: true, (env, n, result) =>
         {
-            var env = await StateDeletedAsync();
-            env.Cluster.FailWriteNumber(n, afterApply: n % 2 == 0);
-            await using (var ops = env.CreateService(NullRolloutObserver.Instance, "ops"))
-            {
-                try
-                {
-                    await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
-                }
-                catch (Exception e) when (e is KubernetesApiException or KubesteadException)
-                {
-                    // interrupted at write n
-                }
-            }
-            await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // a Lease held when the write failed lapses
-            await using var next = env.CreateService(NullRolloutObserver.Instance, "next");
-            var result = await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
             Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {abortWrites}: {result.Phase}, pending {result.CleanupPending}");
             Assert.Equal(0, CanaryShare(env));
             Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
-        }
+        });
     }
 
     [Fact]

@@ -171,28 +171,12 @@ public class PendingCleanupTests
         var finishWrites = clean.Cluster.Writes.Count - writesBefore;
         Assert.True(finishWrites >= 2, $"finishing made only {finishWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(writesBefore))}");
 
-        for (var n = 1; n <= finishWrites; n++)
+        await AbortInterruptions.EachWriteAsync(PendingPastDueAsync, finishWrites, waitForCleanup: false, (env, n, result) =>
         {
-            var env = await PendingPastDueAsync();
-            env.Cluster.FailWriteNumber(n, afterApply: n % 2 == 0);
-            await using (var next = env.CreateService(NullRolloutObserver.Instance, "next"))
-            {
-                try
-                {
-                    await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop"));
-                }
-                catch (Exception e) when (e is KubernetesApiException or KubesteadException)
-                {
-                    // interrupted at write n
-                }
-            }
-            await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // a Lease held when the write failed lapses
-            await using var last = env.CreateService(NullRolloutObserver.Instance, "last");
-            var result = await Task.Run(() => last.AbortAsync(ShopFixture.Namespace, "shop"));
             Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {finishWrites}: {result.Phase}, pending {result.CleanupPending}");
             Assert.False(CanaryExists(env), $"interrupted at write {n} of {finishWrites}: the canary is left");
             Assert.Equal(0, CanaryShare(env));
-        }
+        });
     }
 
     [Fact]
