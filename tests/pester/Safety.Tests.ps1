@@ -17,8 +17,8 @@ BeforeAll {
     # Ends whatever rollout of shop is running, so each test starts from a clean slate.
     function Reset-Shop {
         $r = Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue
-        # -Wait: an abort otherwise leaves the canary draining for scaleDownDelay, and a start meanwhile is refused.
-        if ($r -and $r.Phase -notin 'Completed', 'Aborted', 'Failed') { Stop-KubesteadRollout shop -Namespace shop -Force -Wait | Out-Null }
+        # A plain stop: the canary then drains for scaleDownDelay, and the next start finishes that clean-up itself.
+        if ($r -and $r.Phase -notin 'Completed', 'Aborted', 'Failed') { Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null }
     }
 
     # The rollout must not move once the cmdlet has returned: same step, same weight, same update time 5 s later.
@@ -310,8 +310,8 @@ current-context: down
         Reset-Shop
         $r = Start-KubesteadRollout -Name shop -Namespace shop -Image registry.example.com/shop:9.9.9 -NoWait -Confirm:$false -WarningAction SilentlyContinue
         $r.MeshProvider | Should -Be 'istio'
-        # A generated spec keeps the default scaleDownDelay (30 s): wait for the clean-up, so later starts are not refused.
-        Stop-KubesteadRollout shop -Namespace shop -Force -Wait | Out-Null
+        # A generated spec keeps the default scaleDownDelay (30 s): the next start waits out the clean-up itself.
+        Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
     }
 }
 

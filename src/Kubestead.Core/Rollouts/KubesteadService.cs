@@ -103,7 +103,8 @@ public sealed class KubesteadService : IKubesteadService
         }
         // Everything start needs is checked with reads only; a failed preflight leaves no trace in the cluster.
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
-        var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver, _driver.AcquireLeaseAsync, lease => _driver.ReleaseLeaseAsync(lease, ct));
+        var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver,
+            (n, rollout, c) => _driver.AcquireLeaseAsync(n, rollout, c, yaml), lease => _driver.ReleaseLeaseAsync(lease, ct));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
         var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
         {
@@ -120,8 +121,11 @@ public sealed class KubesteadService : IKubesteadService
     private async Task<StoredRollout?> FinishPendingCleanupAsync(StoredRollout? existing, CancellationToken ct)
     {
         if (existing is null || !existing.Status.Phase.IsTerminal() || existing.Status.CleanupDone) return existing;
+        // A start that waits minutes for an old canary's scaleDownDelay says why and until when (the wait itself is
+        // shown as progress); not a warning: nothing is wrong, and -WarningAction Stop must not stop a start for it.
+        var until = existing.Status.CanaryRemovalDueAt is { } due && due > Now ? $", waiting until {due:u} (scaleDownDelay) to remove its canary" : "";
         _options.Observer.OnEvent(new VerboseEvent(Now, existing.Namespace, existing.Name,
-            $"rollout {existing.Name} ended {existing.Status.Phase} with its clean-up unfinished: finishing it first"));
+            $"rollout {existing.Name} ended {existing.Status.Phase} with its clean-up unfinished: finishing it first{until}"));
         var done = await _driver.DriveAsync(new DriveRequest(existing.Namespace, existing.Name) { WatchWhileLocked = true }, ct).ConfigureAwait(false);
         await new RolloutCleanup(_api, done.Namespace, done.Name, RolloutFootprint.For(done.ParseSpec())).DeleteOwnedAsync(ct).ConfigureAwait(false);
         return done;
@@ -199,7 +203,9 @@ public sealed class KubesteadService : IKubesteadService
             throw new KubesteadException("ApprovalRequired", KubesteadErrorKind.InvalidState,
                 $"rollout {name} waits at step {gateStep + 1}, an approval gate: approve it (kubestead approve {name} -n {ns}, Approve-KubesteadRollout) instead of resuming it", name);
         var runtime = _runtimes.Create(spec);
-        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift, StableTemplate: { } recorded }
+        // A stable Deployment restored after it was deleted is checked as a changed one: still missing refuses the resume
+        // (nothing written); back with another template rebuilds the canary from it.
+        if (before.Status is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.Drift or PauseReason.StableMissing, StableTemplate: { } recorded }
             && await runtime.Workload.StableChangesSinceAsync(recorded, ct).ConfigureAwait(false) is { Count: > 0 } changes)
         {
             var restarted = await _executor.RestartFromChangedStableAsync(before, runtime, changes, ct).ConfigureAwait(false);
@@ -269,7 +275,9 @@ public sealed class KubesteadService : IKubesteadService
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
-        var stored = await _store.LoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+        // A state deleted mid-rollout is re-created (as Aborted) from the spec copy on the Lease (issue #26 item 9).
+        var stored = await _store.TryLoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false)
+                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
@@ -304,7 +312,7 @@ public sealed class KubesteadService : IKubesteadService
             await cleanup.DeleteOwnedAsync(ct).ConfigureAwait(false);
             if (await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false) is { Count: > 0 } left)
                 throw new RolloutCleanupIncompleteException(stored.Namespace, stored.Name, left, null);
-            await RolloutLeaseCleanup.DeleteUnlessLiveAsync(_api, _options.Clock, stored.Namespace, stored.Name, _options.Driver, ct).ConfigureAwait(false);
+            await RolloutLeaseCleanup.DeleteUnlessHeldByAnotherAsync(_api, stored.Namespace, stored.Name, _options.Driver, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (!ct.IsCancellationRequested)
         {
@@ -352,13 +360,16 @@ public sealed class KubesteadService : IKubesteadService
         ns ??= DefaultNamespace;
         var stored = await _store.LoadAsync(ns, name, ct).ConfigureAwait(false);
         if (stored.Status.Phase.IsTerminal()) throw NotInPhase(name, stored.Status.Phase, "re-weighted");
-        var runtime = _runtimes.Create(stored.ParseSpec());
-        var lease = await _driver.AcquireLeaseAsync(ns, name, ct).ConfigureAwait(false);
+        var lease = await _driver.AcquireLeaseAsync(ns, name, ct, stored.SpecYaml).ConfigureAwait(false);
         try
         {
+            // Every write checks the Lease first, as a drive's do (issue #26 item 4): the canary's readiness wait can
+            // outlast the Lease, and a driver that took it over meanwhile must not have its route written over.
+            var guarded = new LeaseGuardedApi(_api, lease);
+            var runtime = _runtimes.For(guarded, _options.Clock).Create(stored.ParseSpec());
             if (runtime.MeshProvider != MeshProviders.None) await runtime.Workload.ScaleForWeightAsync(canaryWeight, ct).ConfigureAwait(false);
             var split = await runtime.Router.SetCanaryWeightAsync(canaryWeight, ct).ConfigureAwait(false);
-            await _store.UpdateAsync(ns, name, s => (s with
+            await new RolloutStateStore(guarded).UpdateAsync(ns, name, s => (s with
             {
                 CanaryWeight = split.CanaryPercent,
                 LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, Now, _options.Driver.ToString()),

@@ -31,6 +31,12 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 var rollout = $"rollout {spec.Name} in namespace {ns}";
                 // The plan follows start's own re-run decision: attach, nothing to do, replace, or a refusal (thrown).
                 var running = await store.TryLoadAsync(ns, spec.Name, ct).ConfigureAwait(false);
+                // An ended rollout's clean-up left pending (an abort that did not wait) is finished by the start itself first.
+                if (running is { Status.CleanupDone: false } && running.Status.Phase.IsTerminal())
+                    return [new(rollout, "cleanup", $"finish the clean-up the earlier rollout ({running.Status.Phase}) left pending: " +
+                                (running.Status.CanaryRemovalDueAt is { } due ? $"wait until {due:u} (scaleDownDelay), then remove its canary" : "remove its canary") +
+                                " under its Lease", null),
+                        new(rollout, "start", "then start this version (its writes are checked and listed by a dry run once the clean-up is done)", null)];
                 switch (await StartRerun.DecideAsync(spec, runtime, running, start.Request.Replace, ct).ConfigureAwait(false))
                 {
                     case RerunDecision.Attach:
@@ -149,17 +155,23 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
     /// </summary>
     private async Task<IReadOnlyList<PlannedChange>> PlanAbortAsync(AbortOperation a, CancellationToken ct)
     {
-        var stored = await store.LoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+        var record = $"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}";
+        var changes = new List<PlannedChange>();
+        var stored = await store.TryLoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
+        if (stored is null)
+        {
+            stored = await LostStateRecovery.PlanAsync(api, clock, driver, a.Namespace, a.Name, ct).ConfigureAwait(false);
+            changes.Add(new PlannedChange(record, "create", $"re-create the deleted state as Aborted from the spec copy on Lease {RolloutLease.ObjectName(a.Name)}", null));
+        }
         var spec = stored.ParseSpec();
         var runtime = runtimes.Create(spec);
-        var record = $"configmaps/{RolloutStateStore.ObjectName(a.Name)} in namespace {a.Namespace}";
         var phase = stored.Status.Phase;
-        var changes = new List<PlannedChange>();
         if (!(phase.IsTerminal() && stored.Status.CleanupDone))
         {
+            var recordAt = changes.Count;
             if (!phase.IsTerminal() || !stored.Status.CleanupStarted)
                 changes.AddRange((await runtime.Router.PlanSetCanaryWeightAsync(0, ct).ConfigureAwait(false)).Select(ToChange));
-            changes.Insert(0, new PlannedChange(record, "patch", phase.IsTerminal() ? $"record the clean-up's progress (phase stays {phase})" : "record phase Aborted", null));
+            changes.Insert(recordAt, new PlannedChange(record, "patch", phase.IsTerminal() ? $"record the clean-up's progress (phase stays {phase})" : "record phase Aborted", null));
             changes.Add(new PlannedChange($"rollout {a.Name}", "cleanup", CleanupDescription(runtime), null));
         }
         else
@@ -168,8 +180,8 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
             changes.AddRange((await cleanup.FindLeftoversAsync(ct).ConfigureAwait(false))
                 .Select(left => new PlannedChange(left, "cleanup", $"left over by rollout {a.Name} ({phase}): removed, or reported when Kubestead cannot", null)));
         }
-        if (await RolloutLeaseCleanup.FindRemovableAsync(api, clock, stored.Namespace, stored.Name, driver, ct).ConfigureAwait(false) is not null)
-            changes.Add(new PlannedChange($"leases.coordination.k8s.io/{RolloutLease.ObjectName(a.Name)} in namespace {a.Namespace}", "delete", "the rollout's Lease, held by no live driver", null));
+        if (await RolloutLeaseCleanup.FindRemovableAsync(api, stored.Namespace, stored.Name, driver, ct).ConfigureAwait(false) is not null)
+            changes.Add(new PlannedChange($"leases.coordination.k8s.io/{RolloutLease.ObjectName(a.Name)} in namespace {a.Namespace}", "delete", "the rollout's Lease, released by its last driver", null));
         if (changes.Count == 0)
             changes.Add(new PlannedChange($"rollout {a.Name} in namespace {a.Namespace}", "none", $"already {phase} and cleaned up: nothing to abort; nothing is written", null));
         return changes;

@@ -171,27 +171,39 @@ public class PendingCleanupTests
         var finishWrites = clean.Cluster.Writes.Count - writesBefore;
         Assert.True(finishWrites >= 2, $"finishing made only {finishWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(writesBefore))}");
 
-        for (var n = 1; n <= finishWrites; n++)
+        await AbortInterruptions.EachWriteAsync(PendingPastDueAsync, finishWrites, waitForCleanup: false, (env, n, result) =>
         {
-            var env = await PendingPastDueAsync();
-            env.Cluster.FailWriteNumber(n, afterApply: n % 2 == 0);
-            await using (var next = env.CreateService(NullRolloutObserver.Instance, "next"))
-            {
-                try
-                {
-                    await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop"));
-                }
-                catch (Exception e) when (e is KubernetesApiException or KubesteadException)
-                {
-                    // interrupted at write n
-                }
-            }
-            await Task.Delay(TimeSpan.FromSeconds(61), env.Clock); // a Lease held when the write failed lapses
-            await using var last = env.CreateService(NullRolloutObserver.Instance, "last");
-            var result = await Task.Run(() => last.AbortAsync(ShopFixture.Namespace, "shop"));
             Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {finishWrites}: {result.Phase}, pending {result.CleanupPending}");
             Assert.False(CanaryExists(env), $"interrupted at write {n} of {finishWrites}: the canary is left");
             Assert.Equal(0, CanaryShare(env));
-        }
+        });
+    }
+
+    [Fact]
+    public async Task A_start_inside_scaleDownDelay_after_an_abort_that_did_not_wait_plans_then_waits_out_the_delay_and_starts()
+    {
+        var env = await RunningAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop"));
+        Assert.True(aborted.CleanupPending && CanaryExists(env));
+        var due = aborted.CanaryRemovalDueAt!.Value;
+
+        // Start-KubesteadRollout plans before it starts: the plan says it finishes the clean-up first (until when), and writes nothing.
+        var request = new StartRequest { SpecYaml = Spec("registry.example.com/shop:2.0.1") };
+        var writes = env.Cluster.Writes.Count;
+        var plan = await Task.Run(() => ops.PlanAsync(new StartOperation(request)));
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+        Assert.Contains(plan, c => c.Verb == "cleanup" && c.Description.Contains($"{due:u}", StringComparison.Ordinal));
+        Assert.Contains(plan, c => c.Verb == "start");
+
+        var observer = new RecordingObserver();
+        await using var next = env.CreateService(observer, "next");
+        var started = await Task.Run(() => next.StartAsync(request, wait: false));
+        Assert.True(started.Phase == RolloutPhase.Progressing, $"{started.Phase}: {started.Message}");
+        Assert.True(env.Clock.GetUtcNow() >= due, "the old canary went before scaleDownDelay ended");
+        // It said that it waits, and until when.
+        Assert.Contains(observer.Events, e => e.Message.Contains("finishing it first", StringComparison.Ordinal) && e.Message.Contains($"{due:u}", StringComparison.Ordinal));
+        var canary = env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary")!;
+        Assert.Equal("registry.example.com/shop:2.0.1", canary["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
     }
 }

@@ -1,5 +1,6 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 
 namespace Kubestead.Sandbox.Tests.RealCluster;
@@ -69,5 +70,62 @@ public class DriverTests
         Assert.Contains(done.History, h => h.Driver.Contains("ci-2", StringComparison.Ordinal) && h.CanaryWeight == 60);
         Assert.Equal(MeshFixtures.CanaryImage,
             (await env.GetAsync(ResourceType.Deployment, "reviews"))["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+    }
+
+    /// <summary>Issue #26 item 9 on the real server: the state ConfigMap deleted mid-rollout; abort works from the Lease's spec copy.</summary>
+    [RealClusterFact]
+    public async Task Abort_after_the_state_configmap_was_deleted_mid_rollout_restores_the_route_and_removes_the_canary()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("lost-state");
+        await env.SeedAsync(MeshFixtures.IstioSubsetObjects());
+        var vsBefore = await env.GetAsync(MeshFixtures.VirtualService, "reviews");
+        var svc = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock(), driver: "ci-1");
+        await svc.StartAsync(new StartRequest { SpecYaml = MeshFixtures.IstioSubsetSpec(env.Namespace, LongPause) }, wait: false);
+        Assert.Equal(20, (await svc.SetWeightAsync(env.Namespace, "reviews", 20)).CanaryWeight);
+        await env.Admin.DeleteAsync(ResourceType.ConfigMap, env.Namespace, "kubestead-reviews");
+
+        var aborted = await svc.AbortAsync(env.Namespace, "reviews", waitForCleanup: true);
+
+        Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
+        Assert.False(aborted.CleanupPending);
+        var vs = await env.GetAsync(MeshFixtures.VirtualService, "reviews");
+        Assert.Equal(vsBefore["spec"]!.ToJsonString(), vs["spec"]!.ToJsonString());
+        Assert.Null(vs["metadata"]!["annotations"]?["kubestead.io/rollout"]);
+        await Assert.ThrowsAsync<KubernetesApiException>(() => env.GetAsync(ResourceType.Deployment, "reviews-canary"));
+    }
+
+    /// <summary>
+    /// Issue #26 "done when" on the real server: a driver whose clock runs 3 minutes ahead sees the live holder's renewTime
+    /// as long past, yet does not take the Lease while it is renewed; once renewals stop it takes it after a whole
+    /// duration by its own clock. The clocks are virtual, the Lease's reads and writes real.
+    /// </summary>
+    [RealClusterFact]
+    public async Task A_clock_skewed_second_driver_does_not_take_a_live_lease()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("skew");
+        var aliceClock = new VirtualClock(DateTimeOffset.UtcNow);
+        var bobClock = new VirtualClock(aliceClock.GetUtcNow() + TimeSpan.FromMinutes(3));
+        var seenByBob = new LeaseObservations();
+        var duration = TimeSpan.FromSeconds(60);
+        var alice = await RolloutLease.AcquireAsync(env.Admin, aliceClock, env.Namespace, "shop", new DriverIdentity("alice", "host1", null, "1"), duration);
+        Task<RolloutLease> BobTries() =>
+            RolloutLease.AcquireAsync(env.Admin, bobClock, env.Namespace, "shop", new DriverIdentity("bob", "host2", null, "2"), duration, observed: seenByBob);
+
+        for (var i = 0; i < 6; i++)
+        {
+            var refused = await Assert.ThrowsAsync<RolloutLockedException>(BobTries);
+            Assert.True(refused.HolderStoppedRenewing, "by bob's clock alice's renewTime is minutes old");
+            aliceClock.Advance(TimeSpan.FromSeconds(25));
+            bobClock.Advance(TimeSpan.FromSeconds(25));
+            await alice.RenewIfDueAsync();
+        }
+        Assert.StartsWith("alice@", (await env.GetAsync(ResourceType.Lease, "kubestead-shop"))["spec"]!["holderIdentity"]!.GetValue<string>());
+
+        // Alice stops renewing: bob first sees her last renewal now, and takes the Lease only a whole duration later.
+        await Assert.ThrowsAsync<RolloutLockedException>(BobTries);
+        bobClock.Advance(TimeSpan.FromSeconds(59));
+        await Assert.ThrowsAsync<RolloutLockedException>(BobTries);
+        bobClock.Advance(TimeSpan.FromSeconds(2));
+        Assert.StartsWith("bob@", (await BobTries()).Holder);
     }
 }

@@ -497,6 +497,10 @@ public sealed class CanaryWorkload(
         {
             return await api.GetAsync(ResourceType.Deployment, ns, name, ct).ConfigureAwait(false);
         }
+        catch (KubernetesApiException e) when (e.IsNotFound && name == StableDeployment)
+        {
+            throw new StableDeploymentMissingException(ns, name, Ref(name).ToString());
+        }
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
             throw new KubesteadException("DeploymentNotFound", KubesteadErrorKind.InvalidInput,

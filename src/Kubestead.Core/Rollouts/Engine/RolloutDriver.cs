@@ -1,6 +1,7 @@
 using Kubestead.Gates;
 using Kubestead.Kubernetes;
 using Kubestead.Notifications;
+using Kubestead.Rollouts.Start;
 using Kubestead.Rollouts.State;
 using Kubestead.Specs;
 
@@ -95,7 +96,7 @@ public sealed class RolloutDriver
     {
         // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
         StoredSpecCredentials.RequireDrivable(stored, stored.ParseSpec());
-        var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false);
+        var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct, stored.SpecYaml).ConfigureAwait(false);
         try
         {
             return await DriveHeldAsync(stored, lease, ct, throughPauses).ConfigureAwait(false);
@@ -137,15 +138,48 @@ public sealed class RolloutDriver
         await using var notifier = await Notifications.OpenAsync(spec, Host.Observer, ct).ConfigureAwait(false);
         var store = new RolloutStateStore(api);
         var executor = new RolloutExecutor(store, clock, notifier, Host.Driver) { PollInterval = Host.PollInterval, Gates = Gates };
+        var runtime = _runtimes.For(api, clock).Create(spec);
         try
         {
-            var driven = await executor.DriveAsync(stored, _runtimes.For(api, clock).Create(spec), lease, drive.Token, throughPauses).ConfigureAwait(false);
+            var driven = await executor.DriveAsync(stored, runtime, lease, drive.Token, throughPauses).ConfigureAwait(false);
             return await notifier.CloseAsync(driven, store).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lost is not null && !ct.IsCancellationRequested)
         {
             throw lost;
         }
+        catch (Exception e) when (e is RolloutNotFoundException or KubernetesApiException { IsNotFound: true } && !ct.IsCancellationRequested)
+        {
+            // Something the drive read or wrote is gone: when it is the state itself, stop and say what is left (issue #26 item 9).
+            if (await _store.TryLoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false) is not null) throw;
+            throw await StateLostAsync(stored, spec, runtime, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What a driver whose state was deleted leaves behind, read (never written): where traffic goes, and the objects with the rollout's marks.</summary>
+    private async Task<RolloutStateLostException> StateLostAsync(StoredRollout stored, RolloutSpec spec, RolloutRuntime runtime, CancellationToken ct)
+    {
+        var left = new List<string>();
+        try
+        {
+            var split = await runtime.Router.GetSplitAsync(ct).ConfigureAwait(false);
+            if (split.CanaryPercent > 0) left.Add($"traffic: stable {split.StablePercent:0.###}% / canary {split.CanaryPercent:0.###}% on {split.Source}");
+        }
+        catch (Exception e) when (e is KubesteadException or KubernetesApiException)
+        {
+            left.Add($"traffic: unknown (reading the route failed: {e.Message})");
+        }
+        try
+        {
+            left.AddRange(await new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec)).FindLeftoversAsync(ct).ConfigureAwait(false));
+        }
+        catch (KubernetesApiException e)
+        {
+            left.Add($"objects: unknown (listing them failed: {e.Message})");
+        }
+        var error = new RolloutStateLostException(stored.Namespace, stored.Name, Host.Driver.ToString(), left);
+        Host.Observer.OnEvent(new WarningEvent(Now, stored.Namespace, stored.Name, error.Message));
+        return error;
     }
 
     /// <summary>
@@ -153,13 +187,14 @@ public sealed class RolloutDriver
     /// Lease whose holder stopped renewing (by its own renewTime) is watched until it has stood unchanged for its duration
     /// on this host's clock, then taken; a renewal in the meantime means its holder lives, and is refused.
     /// </summary>
-    public async Task<RolloutLease> AcquireLeaseAsync(string ns, string name, CancellationToken ct)
+    /// <param name="specYaml">The spec the rollout runs, copied onto the Lease (<see cref="RolloutLease.SpecAnnotation"/>).</param>
+    public async Task<RolloutLease> AcquireLeaseAsync(string ns, string name, CancellationToken ct, string? specYaml = null)
     {
         while (true)
         {
             try
             {
-                return await RolloutLease.AcquireAsync(_api, Host.Clock, ns, name, Host.Driver, Host.LeaseDuration, ct, _observations).ConfigureAwait(false);
+                return await RolloutLease.AcquireAsync(_api, Host.Clock, ns, name, Host.Driver, Host.LeaseDuration, ct, _observations, specYaml).ConfigureAwait(false);
             }
             catch (RolloutLockedException e) when (e.HolderStoppedRenewing)
             {

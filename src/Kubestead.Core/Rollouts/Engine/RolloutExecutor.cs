@@ -44,7 +44,14 @@ public sealed class RolloutExecutor(
         throttle.Interval = rt.Plan.Policies.StatusInterval;
         try
         {
-            stored = await DriveUntilStopAsync(stored, rt, lease, throughPauses, ct).ConfigureAwait(false);
+            try
+            {
+                stored = await DriveUntilStopAsync(stored, rt, lease, throughPauses, ct).ConfigureAwait(false);
+            }
+            catch (StableDeploymentMissingException missing)
+            {
+                stored = await PauseForMissingStableAsync(stored, missing, ct).ConfigureAwait(false);
+            }
             stored = await ReturnTrafficWhilePausedAsync(stored, rt, ct).ConfigureAwait(false);
             return await FlushAsync(stored, ct).ConfigureAwait(false);
         }
@@ -99,6 +106,23 @@ public sealed class RolloutExecutor(
             CanaryWeight = split.CanaryPercent,
             LastWritten = new WrittenSplit(split.StablePercent, split.CanaryPercent, clock.GetUtcNow(), Who),
         }).WithHistory(Entry("holdTraffic", message, split.CanaryPercent)), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Someone deleted the stable Deployment mid-rollout (issue #26 item 9): a pause with that reason, not a failure of
+    /// the input. No traffic is written: the canary keeps its share and nothing more, because all of it would promote a
+    /// canary its analysis has not passed, and none of it would send everything to pods that do not exist
+    /// (docs/design-notes.md). An ended rollout stays ended.
+    /// </summary>
+    private async Task<StoredRollout> PauseForMissingStableAsync(StoredRollout stored, StableDeploymentMissingException missing, CancellationToken ct)
+    {
+        var current = await LoadAsync(stored, ct).ConfigureAwait(false);
+        if (current.Status.Phase.IsTerminal()) throw missing;
+        var canary = current.Status.CanaryWeight;
+        var message = $"Deployment {missing.Deployment} (spec.stable.deployment) was deleted mid-rollout: the canary keeps its {canary:0.###}% " +
+                      $"and the other {100 - canary:0.###}% has no stable pods to go to; Kubestead does not send all traffic to a canary " +
+                      $"its analysis has not passed. Restore Deployment {missing.Deployment}, then resume (or abort, which sends everything to stable)";
+        return await PauseAsync(current, PauseReason.StableMissing, message, ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -43,7 +43,8 @@ public sealed class StartTransaction(
             if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct, givenSpec: spec).ConfigureAwait(false);
             return stored;
         }
-        catch (Exception e) when (e is KubesteadException or KubernetesApiException && !ct.IsCancellationRequested)
+        // A lost state (deleted mid-drive) proves nothing about traffic: undoing could pull a canary out of its analysis.
+        catch (Exception e) when (e is KubesteadException or KubernetesApiException && e is not RolloutStateLostException && !ct.IsCancellationRequested)
         {
             // Another driver may own the rollout now: an undo would delete it under them (issue #26 item 4).
             if (lease is not null && !await lease.ConfirmHeldAsync(ct).ConfigureAwait(false)) throw;

@@ -8,6 +8,12 @@ namespace Kubestead.Rollouts.State;
 /// <summary>
 /// Who drives a rollout right now, from its Lease. A rollout moves only while a start, wait or resume process holds the
 /// Lease; when none does, nothing analyses or advances it, and <see cref="NotDrivenSince"/> says since when.
+/// <para>
+/// Liveness here is read from the holder's renewTime, unlike acquisition and clean-up, which never act on it
+/// (<see cref="LeaseObservations"/>, <see cref="RolloutLeaseCleanup"/>): status is one read for a person and cannot
+/// watch the resourceVersion stand still for a Lease duration; a holder's skewed clock can only mislabel it here, and
+/// nothing takes, deletes or writes on the strength of this answer (docs/design-notes.md).
+/// </para>
 /// </summary>
 public sealed record DriverStatus(string? Holder, DateTimeOffset? LastHeartbeat, DateTimeOffset? LeaseExpiresAt, DateTimeOffset? NotDrivenSince, DateTimeOffset ReadAt)
 {

@@ -83,14 +83,24 @@ public sealed class RolloutLease
 
     public static string ObjectName(string rollout) => $"kubestead-{rollout}";
 
+    /// <summary>
+    /// The Lease carries a copy of the spec it is held for (credentials masked, as in the state), so that when the state
+    /// ConfigMap is deleted mid-rollout, abort can still rebuild the routers and find what the rollout changed (issue #26 item 9).
+    /// </summary>
+    public const string SpecAnnotation = "kubestead.io/spec";
+
+    /// <summary>The spec copy a Lease carries (see <see cref="SpecAnnotation"/>); null when it has none.</summary>
+    public static string? SpecCopy(JsonObject lease) => lease["metadata"]?["annotations"]?[SpecAnnotation]?.GetValue<string>();
+
     /// <param name="observed">
     /// What this process has seen of Leases before (one per host, kept across attempts): another holder's Lease is taken
     /// only once it has stood unchanged, by this process's clock, for its whole duration. Null: a first sight, so a Lease
     /// another driver holds is never taken by this call.
     /// </param>
+    /// <param name="specYaml">The spec the Lease is taken to drive, kept on it (<see cref="SpecAnnotation"/>); null keeps the copy it has.</param>
     public static async Task<RolloutLease> AcquireAsync(
         IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity driver, TimeSpan duration, CancellationToken ct = default,
-        LeaseObservations? observed = null)
+        LeaseObservations? observed = null, string? specYaml = null)
     {
         var holder = driver.ToString();
         var now = clock.GetUtcNow();
@@ -106,7 +116,7 @@ public sealed class RolloutLease
 
         if (existing is null)
         {
-            var created = NewLease(ns, rollout, holder, duration, now, transitions: 0);
+            var created = NewLease(ns, rollout, holder, duration, now, transitions: 0, specYaml);
             try
             {
                 return new RolloutLease(api, clock, ns, rollout, holder, duration,
@@ -141,7 +151,7 @@ public sealed class RolloutLease
         }
 
         var transitions = (spec["leaseTransitions"]?.GetValue<int>() ?? 0) + (currentHolder == holder ? 0 : 1);
-        var replacement = NewLease(ns, rollout, holder, duration, now, transitions);
+        var replacement = NewLease(ns, rollout, holder, duration, now, transitions, specYaml ?? SpecCopy(existing));
         replacement["metadata"]!["resourceVersion"] = existing["metadata"]?["resourceVersion"]?.GetValue<string>();
         try
         {
@@ -280,6 +290,14 @@ public sealed class RolloutLease
         if (renew is null || !DateTimeOffset.TryParse(renew, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
             return DateTimeOffset.MinValue;
         return at + TimeSpan.FromSeconds(seconds);
+    }
+
+    private static JsonObject NewLease(string ns, string rollout, string holder, TimeSpan duration, DateTimeOffset now, int transitions, string? specYaml)
+    {
+        var lease = NewLease(ns, rollout, holder, duration, now, transitions);
+        if (specYaml is not null)
+            lease["metadata"]!["annotations"] = new JsonObject { [SpecAnnotation] = StoredSpecCredentials.Redact(specYaml) };
+        return lease;
     }
 
     private static JsonObject NewLease(string ns, string rollout, string holder, TimeSpan duration, DateTimeOffset now, int transitions) => new()

@@ -2,12 +2,18 @@ using Kubestead.Kubernetes;
 
 namespace Kubestead.Rollouts.State;
 
-/// <summary>Removes a finished rollout's Lease, unless a live driver still holds it (that driver releases it when it sees the end).</summary>
+/// <summary>
+/// Removes a finished rollout's Lease when nobody holds it (released) or this process does. A Lease another driver still
+/// names is left alone, live or not: whether it lapsed can only be judged by watching its resourceVersion stand still for
+/// its duration on this process's clock (as acquisition does, <see cref="LeaseObservations"/>), never from the holder's
+/// renewTime, which a clock-skewed machine writes; a one-shot clean-up cannot watch, and a stale Lease does no harm (the
+/// next driver takes it over by observation, and a live one releases it when it sees the end).
+/// </summary>
 public static class RolloutLeaseCleanup
 {
-    public static async Task DeleteUnlessLiveAsync(IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity us, CancellationToken ct)
+    public static async Task DeleteUnlessHeldByAnotherAsync(IKubernetesApi api, string ns, string rollout, DriverIdentity us, CancellationToken ct)
     {
-        if (await FindRemovableAsync(api, clock, ns, rollout, us, ct).ConfigureAwait(false) is not { } lease) return;
+        if (await FindRemovableAsync(api, ns, rollout, us, ct).ConfigureAwait(false) is not { } lease) return;
         try
         {
             await api.DeleteAsync(ResourceType.Lease, ns, RolloutLease.ObjectName(rollout),
@@ -19,8 +25,8 @@ public static class RolloutLeaseCleanup
         }
     }
 
-    /// <summary>The rollout's Lease when <see cref="DeleteUnlessLiveAsync"/> would delete it (a dry run lists that delete); null otherwise.</summary>
-    public static async Task<System.Text.Json.Nodes.JsonObject?> FindRemovableAsync(IKubernetesApi api, TimeProvider clock, string ns, string rollout, DriverIdentity us, CancellationToken ct)
+    /// <summary>The rollout's Lease when <see cref="DeleteUnlessHeldByAnotherAsync"/> would delete it (a dry run lists that delete); null otherwise.</summary>
+    public static async Task<System.Text.Json.Nodes.JsonObject?> FindRemovableAsync(IKubernetesApi api, string ns, string rollout, DriverIdentity us, CancellationToken ct)
     {
         System.Text.Json.Nodes.JsonObject lease;
         try
@@ -33,6 +39,6 @@ public static class RolloutLeaseCleanup
         }
         var spec = lease["spec"] as System.Text.Json.Nodes.JsonObject ?? new System.Text.Json.Nodes.JsonObject();
         var holder = spec["holderIdentity"]?.GetValue<string>();
-        return !string.IsNullOrEmpty(holder) && holder != us.ToString() && RolloutLease.ExpiresAt(spec) > clock.GetUtcNow() ? null : lease;
+        return string.IsNullOrEmpty(holder) || holder == us.ToString() ? lease : null;
     }
 }

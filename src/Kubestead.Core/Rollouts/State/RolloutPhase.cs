@@ -20,6 +20,8 @@ public enum PauseReason
     MetricErrors,
     /// <summary>A webhook gate failed (non-2xx, no answer, unreachable); resume calls it again (issue #32).</summary>
     Webhook,
+    /// <summary>The stable Deployment was deleted mid-rollout; resume once it is back (issue #26 item 9).</summary>
+    StableMissing,
 }
 
 public static class RolloutPhaseExtensions

@@ -1,0 +1,139 @@
+using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
+using Kubestead.Rollouts;
+using Kubestead.Rollouts.Engine;
+using Kubestead.Rollouts.State;
+using Kubestead.Sandbox.Demo;
+using Kubestead.Sandbox.Tests.Demo;
+
+namespace Kubestead.Sandbox.Tests.Engine;
+
+/// <summary>Issue #26 item 9: an object the rollout depends on is deleted while it runs.</summary>
+public class LostObjectsTests
+{
+    private static async Task<(SandboxEnvironment Env, KubesteadService Service)> RunningAtTwentyAsync()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        var svc = env.CreateService(NullRolloutObserver.Instance, "driver");
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: false));
+        var weighted = await Task.Run(() => svc.SetWeightAsync(ShopFixture.Namespace, "shop", 20));
+        Assert.Equal(20, weighted.CanaryWeight);
+        return (env, svc);
+    }
+
+    private static JsonNode RouteWeights(SandboxEnvironment env) =>
+        env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!["spec"]!.DeepClone();
+
+    [Fact]
+    public async Task A_deleted_stable_Deployment_pauses_with_its_reason_keeps_the_canarys_share_and_resume_after_restoring_it_continues()
+    {
+        var (env, svc) = await RunningAtTwentyAsync();
+        await using var _ = svc;
+        var stable = env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop")!;
+        var routesBefore = RouteWeights(env);
+        await env.Cluster.DeleteAsync(ResourceType.Deployment, ShopFixture.Namespace, "shop");
+
+        var paused = await Task.Run(() => svc.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(paused.Phase == RolloutPhase.Paused, $"{paused.Phase}: {paused.Message}");
+        Assert.Equal(PauseReason.StableMissing, paused.PauseReason);
+        Assert.Contains("Deployment shop", paused.Message);
+        Assert.Equal(20, paused.CanaryWeight);
+        // Fail-safe: the canary keeps its share and no more; nothing was written to the route.
+        Assert.True(JsonNode.DeepEquals(routesBefore, RouteWeights(env)), $"route changed: {RouteWeights(env).ToJsonString()}");
+        var status = await svc.GetAsync(ShopFixture.Namespace, "shop");
+        Assert.Equal(PauseReason.StableMissing, status.PauseReason);
+        Assert.Contains("Restore Deployment shop", status.Message);
+
+        // Resuming while it is still gone is refused, naming it, and writes nothing.
+        var writes = env.Cluster.Writes.Count;
+        var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true)));
+        Assert.Contains("spec.stable.deployment", refused.Message);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        // kubectl apply of its manifest again: resume continues to the end.
+        var restored = stable.DeepClone().AsObject();
+        var metadata = restored["metadata"]!.AsObject();
+        foreach (var key in new[] { "resourceVersion", "uid", "creationTimestamp", "generation" }) metadata.Remove(key);
+        restored.Remove("status");
+        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, restored);
+        var done = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
+        Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
+    }
+
+    [Fact]
+    public async Task A_driver_whose_state_is_deleted_stops_writing_and_names_what_is_left_and_abort_removes_it_by_the_leases_spec_copy()
+    {
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using var driver = env.CreateService(NullRolloutObserver.Instance, "driver");
+        // Someone deletes the state a minute into the rollout (the first analysis step, at 5%, runs for minutes).
+        env.Cluster.ScheduleExternalDelete(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop", TimeSpan.FromMinutes(1));
+        var lost = await Assert.ThrowsAsync<RolloutStateLostException>(() => Task.Run(() => driver.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: true)));
+        Assert.Contains("kubestead-shop", lost.Message);
+        Assert.Contains(lost.Left, l => l.StartsWith("traffic: stable 95% / canary 5%", StringComparison.Ordinal));
+        Assert.Contains(lost.Left, l => l.Contains("Deployment shop-canary", StringComparison.Ordinal));
+        Assert.Contains("kubestead abort shop -n shop", lost.Message);
+        // It stopped writing: no record re-created, nothing undone, the canary still serves its 5%.
+        Assert.Null(env.Cluster.Peek(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop"));
+        Assert.NotNull(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        Assert.Equal(0.05, CanaryShare(env), 2);
+
+        // A dry run of the abort says it re-creates the record, and writes nothing.
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var writes = env.Cluster.Writes.Count;
+        var plan = await Task.Run(() => ops.PlanAsync(new AbortOperation(ShopFixture.Namespace, "shop")));
+        Assert.Contains(plan, c => c.Verb == "create" && c.Target.Contains("kubestead-shop", StringComparison.Ordinal));
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true));
+        Assert.Equal(RolloutPhase.Aborted, aborted.Phase);
+        Assert.False(aborted.CleanupPending);
+        Assert.Equal(0, CanaryShare(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        var vs = env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!;
+        Assert.Null(vs["metadata"]!["annotations"]?["kubestead.io/rollout"]);
+        Assert.DoesNotContain(vs["spec"]!["http"]!.AsArray(), r => r!["name"]?.GetValue<string>()?.StartsWith("kubestead-", StringComparison.Ordinal) == true);
+        Assert.Null(env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop"));
+        Assert.Contains("re-created", (await ops.GetAsync(ShopFixture.Namespace, "shop")).History.First(h => h.Kind == "abort").Message);
+    }
+
+    /// <summary>A rollout at 20% whose state ConfigMap someone deleted (its Lease, with the spec copy, stays).</summary>
+    private static async Task<SandboxEnvironment> StateDeletedAsync()
+    {
+        var (env, svc) = await RunningAtTwentyAsync();
+        await svc.DisposeAsync();
+        await env.Cluster.DeleteAsync(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop");
+        return env;
+    }
+
+    [Fact]
+    public async Task An_abort_from_the_lease_copy_interrupted_at_any_write_is_finished_by_the_next_abort()
+    {
+        var clean = await StateDeletedAsync();
+        var before = clean.Cluster.Writes.Count;
+        await using (var ops = clean.CreateService(NullRolloutObserver.Instance, "ops"))
+            Assert.False((await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true))).CleanupPending);
+        var abortWrites = clean.Cluster.Writes.Count - before;
+        Assert.True(abortWrites >= 4, $"the abort made only {abortWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(before))}");
+
+        await AbortInterruptions.EachWriteAsync(StateDeletedAsync, abortWrites, waitForCleanup: true, (env, n, result) =>
+        {
+            Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {abortWrites}: {result.Phase}, pending {result.CleanupPending}");
+            Assert.Equal(0, CanaryShare(env));
+            Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        });
+    }
+
+    [Fact]
+    public async Task Abort_without_a_state_or_a_lease_copy_says_no_rollout_and_writes_nothing()
+    {
+        var (env, svc) = await RunningAtTwentyAsync();
+        await using var _ = svc;
+        await env.Cluster.DeleteAsync(ResourceType.ConfigMap, ShopFixture.Namespace, "kubestead-shop");
+        await env.Cluster.DeleteAsync(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop");
+        var writes = env.Cluster.Writes.Count;
+        await Assert.ThrowsAsync<RolloutNotFoundException>(() => Task.Run(() => svc.AbortAsync(ShopFixture.Namespace, "shop")));
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+    }
+
+    private static double CanaryShare(SandboxEnvironment env) => ShopFixture.Reader(env.Cluster, env.Mesh)().CanaryShare;
+}
