@@ -251,7 +251,7 @@ Describe 'Per-input failures and error records' {
         $live = New-TestSpec -Path (Join-Path $TestDrive 'live.yaml') -Name 'shop-live' -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         Start-KubesteadRollout $live -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
         try {
-            $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
             @($out).Name | Should -Be @('shop-live')
             @($out)[0].Phase | Should -Be 'Paused'
             $errs.Count | Should -Be 1
