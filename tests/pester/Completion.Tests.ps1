@@ -48,7 +48,10 @@ AfterAll {
 
 Describe 'Completing rollout names against a server that never answers' {
     It 'bounds the lookup by a budget of at most 1 s and offers nothing, with no error' {
-        [Kubestead.PowerShell.RolloutNameCompleter]::Budget | Should -BeLessOrEqual ([timespan]::FromSeconds(1))
+        $budget = [Kubestead.PowerShell.RolloutNameCompleter]::Budget
+        $budget | Should -BeOfType [timespan]
+        $budget | Should -BeGreaterThan ([timespan]::Zero)
+        $budget | Should -BeLessOrEqual ([timespan]::FromSeconds(1))
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $Error.Clear()
         Get-Completion "Get-KubesteadRollout -KubeConfig '$silent' -Name " | Should -BeNullOrEmpty

@@ -112,6 +112,39 @@ Describe 'Input refused before the cluster (issue #27 item 9)' {
     }
 }
 
+Describe 'Views (issue #27 item 9)' {
+    It 'gives every output type of the module, and the items of their array properties, a view whose headers are property names' {
+        $types = [System.Collections.Generic.HashSet[type]]::new()
+        foreach ($c in Get-Command -Module Kubestead -CommandType Cmdlet) {
+            foreach ($t in $c.OutputType.Type) { if ($t.Namespace -eq 'Kubestead.PowerShell') { $null = $types.Add($t) } }
+        }
+        foreach ($t in @($types)) {
+            foreach ($p in $t.GetProperties()) {
+                if ($p.PropertyType.IsArray -and $p.PropertyType.GetElementType().Namespace -eq 'Kubestead.PowerShell') { $null = $types.Add($p.PropertyType.GetElementType()) }
+            }
+        }
+        @($types.Name) | Should -Contain 'KubesteadHistoryEntry'
+        $types.Count | Should -BeGreaterOrEqual 9
+        foreach ($t in $types) {
+            $format = Get-FormatData -TypeName $t.FullName -PowerShellVersion ([version]'7.4')
+            $format | Should -Not -BeNullOrEmpty -Because "$($t.Name) needs a view"
+            $properties = [string[]]$t.GetProperties().Name
+            foreach ($view in $format.FormatViewDefinition) {
+                $labels = @(if ($view.Control -is [System.Management.Automation.TableControl]) {
+                        for ($i = 0; $i -lt $view.Control.Headers.Count; $i++) {
+                            # No label: PowerShell shows the property name (a script block column must have one).
+                            if ($view.Control.Headers[$i].Label) { $view.Control.Headers[$i].Label } else { $view.Control.Rows[0].Columns[$i].DisplayEntry.Value }
+                        }
+                    } else {
+                        foreach ($item in $view.Control.Entries[0].Items) { if ($item.Label) { $item.Label } else { $item.DisplayEntry.Value } }
+                    })
+                $labels.Count | Should -BeGreaterThan 0 -Because $t.Name
+                foreach ($label in $labels) { $properties -ccontains $label | Should -BeTrue -Because "$($t.Name) shows a column '$label', which must be a property name (case included)" }
+            }
+        }
+    }
+}
+
 Describe 'Against an istio sandbox' {
     BeforeAll {
         $savedKubeconfig = $env:KUBECONFIG

@@ -242,7 +242,8 @@ Describe 'Per-input failures and error records' {
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotFound,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $errs[0].TargetObject | Should -Match 'kubestead-nope'
+        $errs[0].TargetObject | Should -BeExactly 'nope' -Because 'the target is the input (issue #27 item 9)'
+        "$($errs[0])" | Should -Match 'kubestead-nope'
         { Get-KubesteadRollout nope -Namespace shop -ErrorAction SilentlyContinue } | Should -Not -Throw
     }
 
@@ -256,7 +257,8 @@ Describe 'Per-input failures and error records' {
             @($out)[0].Phase | Should -Be 'Paused'
             $errs.Count | Should -Be 1
             $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotActive,*'
-            $errs[0].TargetObject | Should -Match 'kubestead-shop'
+            $errs[0].TargetObject | Should -BeExactly 'shop' -Because 'the target is the name bound from the piped rollout (issue #27 item 9)'
+            "$($errs[0])" | Should -Match 'kubestead-shop'
         } finally { Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null }
     }
 

@@ -211,9 +211,9 @@ Describe 'Cmdlets that read the cluster (istio sandbox)' {
         @(Get-KubesteadRollout -AllNamespaces).Name | Should -Contain 'shop'
     }
 
-    It 'formats rollouts with kubectl-like columns' {
+    It 'formats rollouts in columns named as their properties' {
         $text = Get-KubesteadRollout -Namespace shop | Out-String
-        $text | Should -Match 'NAMESPACE\s+NAME\s+MESH\s+PHASE\s+STEP\s+CANARY'
+        $text | Should -MatchExactly 'Namespace\s+Name\s+MeshProvider\s+Phase\s+Step\s+CanaryWeight'
         $text | Should -Match 'shop\s+shop\s+istio\s+Aborted'
     }
 
@@ -283,8 +283,8 @@ spec:
     }
 
     It 'shows the scope in the default table' {
-        $text = Get-CanaryAnalysis shop -Namespace shop | Out-String
-        $text | Should -Match 'METRIC\s+JUDGE\s+SCOPE\s+VERDICT'
+        $text = Get-CanaryAnalysis shop -Namespace shop | Out-String -Width 250
+        $text | Should -MatchExactly 'Metric\s+Judge\s+Scope\s+Outcome\s+CanaryFailures\s+CanaryRequests\s+Summary'
         $text | Should -Match 'error-rate\s+\S+\s+step\s'
         $text | Should -Match 'error-rate\s+\S+\s+background\s'
     }
