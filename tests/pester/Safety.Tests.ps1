@@ -258,7 +258,7 @@ Describe 'Per-input failures and error records' {
             $errs.Count | Should -Be 1
             $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotActive,*'
             $errs[0].TargetObject | Should -BeExactly 'shop' -Because 'the target is the name bound from the piped rollout (issue #27 item 9)'
-            "$($errs[0])" | Should -Match 'kubestead-shop'
+            "$($errs[0])" | Should -Match "Rollout 'shop' is Completed and cannot be paused"
         } finally { Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null }
     }
 
