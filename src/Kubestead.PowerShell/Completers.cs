@@ -4,34 +4,33 @@ using System.Management.Automation.Language;
 
 namespace Kubestead.PowerShell;
 
-/// <summary>Completes kubeconfig context names from $KUBECONFIG or ~/.kube/config (no cluster call).</summary>
+/// <summary>Completes kubeconfig context names from the typed -KubeConfig, else $KUBECONFIG or ~/.kube/config (no cluster call).</summary>
 public sealed class ContextCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        CompleterSupport.Contexts().Where(c => c.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
-            .Select(c => new CompletionResult(c, c, CompletionResultType.ParameterValue, c));
+        CompleterSupport.Results(CompleterSupport.Contexts(CompletionTarget.From(fakeBoundParameters)), wordToComplete);
 }
 
 /// <summary>Completes namespaces named in the kubeconfig's contexts (no cluster call, so completion never hangs).</summary>
 public sealed class NamespaceCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        CompleterSupport.Namespaces().Where(n => n.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
-            .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
+        CompleterSupport.Results(CompleterSupport.Namespaces(CompletionTarget.From(fakeBoundParameters)), wordToComplete);
 }
 
 internal static class CompleterSupport
 {
-    public static IEnumerable<string> Contexts() => Lines().Where(l => l.Key == "name" && l.InContexts).Select(l => l.Value).Distinct();
+    public static IEnumerable<CompletionResult> Results(IEnumerable<string> names, string wordToComplete) =>
+        names.Where(n => n.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase)).Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
 
-    public static IEnumerable<string> Namespaces() => Lines().Where(l => l.Key == "namespace").Select(l => l.Value).Append("default").Distinct();
+    public static IEnumerable<string> Contexts(CompletionTarget target) => Lines(target).Where(l => l.Key == "name" && l.InContexts).Select(l => l.Value).Distinct();
+
+    public static IEnumerable<string> Namespaces(CompletionTarget target) => Lines(target).Where(l => l.Key == "namespace").Select(l => l.Value).Append("default").Distinct();
 
     // A light scan of the kubeconfig YAML: completion must not load Core (and its private load context) just to suggest names.
-    private static IEnumerable<(string Key, string Value, bool InContexts)> Lines()
+    private static IEnumerable<(string Key, string Value, bool InContexts)> Lines(CompletionTarget target)
     {
-        var files = (Environment.GetEnvironmentVariable("KUBECONFIG") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config"))
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Where(File.Exists);
-        foreach (var file in files)
+        foreach (var file in target.KubeConfigFiles())
         {
             var inContexts = false;
             foreach (var raw in File.ReadLines(file))

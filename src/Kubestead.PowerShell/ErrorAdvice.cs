@@ -19,14 +19,7 @@ internal static class ErrorAdvice
             RecommendedAction = "Start a kubestead controller that serves this namespace, pass -ControllerNamespace where it runs, or run Start-KubesteadRollout without -Detach.",
         },
         KubesteadException k => Action(RecommendedAction(k.Kind)),
-        KubernetesApiException a => Action(RecommendedAction(a.Reason switch
-        {
-            StatusReason.NotFound => KubesteadErrorKind.NotFound,
-            StatusReason.Forbidden or StatusReason.Unauthorized => KubesteadErrorKind.PermissionDenied,
-            StatusReason.Conflict or StatusReason.AlreadyExists => KubesteadErrorKind.Conflict,
-            StatusReason.Invalid or StatusReason.BadRequest => KubesteadErrorKind.InvalidInput,
-            _ => KubesteadErrorKind.Unavailable,
-        })),
+        KubernetesApiException a => Action(RecommendedAction(ErrorCategories.KindOf(a))),
         _ => null,
     };
 

@@ -60,6 +60,16 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         if (given.Count > 0) WriteWarning($"{string.Join(", ", given.Select(p => "-" + p))} {(given.Count == 1 ? "is" : "are")} not used: {why}");
     }
 
+    /// <summary>
+    /// What an error of the current input is about, as its ErrorRecord's TargetObject: what the user gave (the rollout's
+    /// -Name, bound from the pipeline or typed; a spec's path), so `$Error[0].TargetObject` names the input to retry.
+    /// The Kubernetes object at fault stays named in the message.
+    /// </summary>
+    protected virtual object? InputTarget => MyInvocation.BoundParameters.TryGetValue("Name", out var name) && name is string { Length: > 0 } ? name : Namespace;
+
+    /// <summary>The rollout this input is about, when the user named it (-Name): request lines and events without one carry it.</summary>
+    protected string? RolloutName => MyInvocation.BoundParameters.TryGetValue("Name", out var name) && name is string { Length: > 0 } s && !WildcardPattern.ContainsWildcardCharacters(s) ? s : null;
+
     /// <summary>One pipeline input. Throwing <see cref="InputFailedException"/> reports a non-terminating error.</summary>
     protected abstract void ProcessInput();
 
@@ -178,12 +188,12 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
         catch (ConnectionFailedException e)
         {
-            ThrowTerminatingError(Record(e.InnerException!));
+            ThrowTerminatingError(Record(e.InnerException!, InputTarget));
             throw;
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException)
         {
-            var record = Record(e);
+            var record = Record(e, InputTarget);
             if (IsFatal(e)) ThrowTerminatingError(record);
             throw new InputFailedException(record);
         }
@@ -218,13 +228,13 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    internal static ErrorRecord Record(Exception e)
+    private static ErrorRecord Record(Exception e, object? input)
     {
         var record = e switch
         {
-            KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), k.Target),
-            KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(a), a.Target?.ToString()),
-            _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null),
+            KubesteadException k => new ErrorRecord(k, k.ErrorId, ErrorCategories.For(k.Kind), input ?? k.Target),
+            KubernetesApiException a => new ErrorRecord(a, "Kubernetes" + a.Reason, ErrorCategories.For(ErrorCategories.KindOf(a)), input ?? a.Target?.ToString()),
+            _ => new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, input),
         };
         record.ErrorDetails = ErrorAdvice.For(e);
         return record;
@@ -240,8 +250,15 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
 
     private void Write(RolloutEvent e)
     {
+        // A connection serves the whole pipeline, so its lines carry no rollout: this input's is named for them.
+        var where = $"{e.Namespace}/{(e.Rollout.Length > 0 ? e.Rollout : RolloutName ?? InputTarget?.ToString() ?? "")}";
         switch (e)
         {
+            case ApiRequestEvent:
+                // One line per API request (method, path, status; no header, so no credential): debug, not verbose, so
+                // -Verbose stays the rollout's story. -Debug in PowerShell 7.4+ sets Continue, so it never prompts.
+                WriteDebug($"{e.At:HH:mm:ss} {where} {e.Message}");
+                return;
             case WarningEvent w:
                 WriteWarning(w.Text);
                 return;
@@ -260,7 +277,7 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 break;
         }
         // Progress bars vanish in CI logs; every event is mirrored to the verbose stream.
-        WriteVerbose($"{e.At:HH:mm:ss} {e.Namespace}/{e.Rollout} {e.Message}");
+        WriteVerbose($"{e.At:HH:mm:ss} {where} {e.Message}");
     }
 
     /// <summary>
@@ -305,6 +322,25 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
                 return ShouldContinue($"{action} {target}? It makes these changes:{Environment.NewLine}{lines}", action);
             return true;
         });
+    }
+
+    /// <summary>
+    /// The -PassThru cmdlets that change one thing of a rollout (Suspend-KubesteadRollout, Set-/Remove-CanaryHeaderRoute):
+    /// plan, confirm, write, and output the rollout only with <paramref name="passThru"/>, as Set-Item and Stop-Service
+    /// do. A plan with nothing to write (already paused, no such route) is said in a warning by <see cref="ConfirmPlan"/>
+    /// and the write is not called at all, so not even the rollout's history changes; -PassThru then returns the rollout
+    /// as it is.
+    /// </summary>
+    internal RolloutResult? ChangeRollout(Func<IKubesteadService, PlannedOperation> operation, string action, string name,
+        Func<IKubesteadService, CancellationToken, Task<RolloutResult>> write, bool passThru)
+    {
+        var plan = Run((s, ct) => s.PlanAsync(operation(s), ct));
+        if (!ConfirmPlan(plan, action, name)) return null;
+        var result = plan.All(c => c.Verb == "none")
+            ? passThru ? Run((s, ct) => s.GetAsync(Namespace, name, ct)) : null
+            : Run(write);
+        if (passThru && result is not null) WriteObject(Map.Rollout(result));
+        return result;
     }
 
     private bool? SwitchValue(string name) =>
@@ -370,27 +406,4 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             }
         }
     }
-}
-
-internal static class ErrorCategories
-{
-    public static ErrorCategory For(KubesteadErrorKind kind) => kind switch
-    {
-        KubesteadErrorKind.InvalidInput => ErrorCategory.InvalidArgument,
-        KubesteadErrorKind.NotFound => ErrorCategory.ObjectNotFound,
-        KubesteadErrorKind.Conflict => ErrorCategory.ResourceBusy,
-        KubesteadErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
-        KubesteadErrorKind.Unavailable => ErrorCategory.ConnectionError,
-        _ => ErrorCategory.InvalidOperation,
-    };
-
-    public static ErrorCategory For(KubernetesApiException e) => e.Reason switch
-    {
-        StatusReason.NotFound => ErrorCategory.ObjectNotFound,
-        StatusReason.Conflict or StatusReason.AlreadyExists => ErrorCategory.ResourceExists,
-        StatusReason.Forbidden or StatusReason.Unauthorized => ErrorCategory.PermissionDenied,
-        StatusReason.Invalid or StatusReason.BadRequest => ErrorCategory.InvalidData,
-        StatusReason.Timeout or StatusReason.ServerTimeout => ErrorCategory.OperationTimeout,
-        _ => ErrorCategory.ConnectionError,
-    };
 }

@@ -137,7 +137,7 @@ public sealed class WaitKubesteadRolloutCommand : KubesteadCmdlet
     }
 }
 
-/// <summary>Pauses a rollout where it is.</summary>
+/// <summary>Pauses a rollout where it is; outputs the rollout only with -PassThru. An already paused rollout is a warning, and nothing is written.</summary>
 [Cmdlet(VerbsLifecycle.Suspend, "KubesteadRollout", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class SuspendKubesteadRolloutCommand : KubesteadCmdlet
@@ -147,11 +147,11 @@ public sealed class SuspendKubesteadRolloutCommand : KubesteadCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    protected override void ProcessInput()
-    {
-        var plan = Run((s, ct) => s.PlanAsync(new PauseOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Pause rollout", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.PauseAsync(Namespace, Name, ct))));
-    }
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessInput() =>
+        ChangeRollout(s => new PauseOperation(Namespace ?? s.DefaultNamespace, Name), "Pause rollout", Name, (s, ct) => s.PauseAsync(Namespace, Name, ct), PassThru);
 }
 
 /// <summary>Resumes a paused rollout and drives it on unless -NoWait.</summary>
@@ -279,37 +279,4 @@ public sealed class NewKubesteadRolloutSpecCommand : KubesteadCmdlet
     public string? MeshProvider { get; set; }
 
     protected override void ProcessInput() => WriteObject(Run((s, ct) => s.NewSpecAsync(Namespace, Service, MeshProvider, ct)));
-}
-
-/// <summary>Completes rollout names from the ConfigMaps in the current namespace (bounded by a short timeout).</summary>
-public sealed class RolloutNameCompleter : System.Management.Automation.IArgumentCompleter
-{
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        RolloutNames.List(fakeBoundParameters["Namespace"] as string).Where(n => n.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
-            .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
-}
-
-internal static class RolloutNames
-{
-    public static IEnumerable<string> List(string? ns)
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            var service = KubesteadConnector.ConnectAsync(new ConnectionOptions(null, null, ns), null, null, cts.Token).GetAwaiter().GetResult();
-            try
-            {
-                return service.ListAsync(ns, cts.Token).GetAwaiter().GetResult().Select(r => r.Name).ToList();
-            }
-            finally
-            {
-                service.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-        }
-        catch (Exception e) when (e is KubesteadException or Kubestead.Kubernetes.KubernetesApiException or OperationCanceledException)
-        {
-            return [];
-        }
-    }
 }

@@ -142,12 +142,16 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
 /// <summary>
 /// Stops sandboxes started by Start-KubesteadSandbox in this PowerShell process (the newest by default, the piped one,
 /// or -All): asks the process to stop (it removes its kubeconfig), waits up to 5 s, then kills it; restores
-/// $env:KUBECONFIG to what it was before that sandbox started.
+/// $env:KUBECONFIG to what it was before that sandbox started. Outputs nothing unless -PassThru.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "KubesteadSandbox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Newest")]
-[OutputType(typeof(void))]
+[OutputType(typeof(KubesteadSandboxInfo))]
 public sealed class StopKubesteadSandboxCommand : PSCmdlet
 {
+    /// <summary>Write each stopped sandbox's info, as Stop-Process -PassThru writes the stopped process.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Process")]
     public int ProcessId { get; set; }
 
@@ -177,6 +181,7 @@ public sealed class StopKubesteadSandboxCommand : PSCmdlet
                 : "$env:KUBECONFIG unchanged (it does not point at this sandbox)";
             if (!Confirmation.ShouldProcess(this, $"Stop sandbox process {info.ProcessId}", info, $"sandbox process {info.ProcessId} ({info.KubeConfig}); {environment}", "Stop")) continue;
             SandboxRegistry.Stop(info, restoreKubeConfig: true);
+            if (PassThru) WriteObject(info);
         }
     }
 }

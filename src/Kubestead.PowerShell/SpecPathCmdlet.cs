@@ -18,9 +18,15 @@ public abstract class SpecPathCmdlet : KubesteadCmdlet
     [Alias("PSPath", "FullName", "LP")]
     public string[] LiteralPath { get; set; } = [];
 
+    private string? _currentSpec;
+
+    /// <summary>An error while a spec is processed is about that spec file (its path as resolved).</summary>
+    protected override object? InputTarget => _currentSpec ?? base.InputTarget;
+
     /// <summary>The spec files of this pipeline input; each path that names no file is reported and skipped.</summary>
     protected IEnumerable<string> SpecFiles()
     {
+        _currentSpec = null;
         var literal = ParameterSetName == "LiteralPath";
         foreach (var p in literal ? LiteralPath : Path)
         {
@@ -51,7 +57,11 @@ public abstract class SpecPathCmdlet : KubesteadCmdlet
             foreach (var file in resolved)
             {
                 if (File.Exists(file))
+                {
+                    _currentSpec = file;
                     yield return file;
+                    _currentSpec = null;
+                }
                 else
                     NotFound(Directory.Exists(file) ? $"'{file}' is a folder, not a spec file" : $"spec file '{file}' does not exist", file, null);
             }

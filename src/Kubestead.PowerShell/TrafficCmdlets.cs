@@ -55,7 +55,8 @@ public sealed class GetCanaryWeightCommand : KubesteadCmdlet
 
 /// <summary>
 /// Routes requests carrying a header (default x-canary: true), or a cookie, to the canary. Header and cookie are two
-/// parameter sets; on Linkerd 1.x nothing is written and the output's RequestHeaders holds the l5d-dtab header to send.
+/// parameter sets; outputs the rollout only with -PassThru. On Linkerd 1.x nothing is written and -PassThru's RequestHeaders
+/// holds the l5d-dtab header to send (without -PassThru a warning names it).
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Header")]
 [OutputType(typeof(KubesteadRollout))]
@@ -97,6 +98,9 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
     [ValidateNotNullOrEmpty]
     public string? CookieRegex { get; set; }
 
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected override void ProcessInput()
     {
         var cookie = ParameterSetName switch
@@ -106,12 +110,17 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
             _ => null,
         };
         var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true), cookie);
-        var plan = Run((s, ct) => s.PlanAsync(new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), ct));
-        if (ConfirmPlan(plan, "Add header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct))));
+        var result = ChangeRollout(s => new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), "Add header route", Name,
+            (s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct), PassThru);
+        // Linkerd 1.x routes by a header the client sends, and no route was written: without -PassThru (which returns
+        // it as RequestHeaders) the header to send would be lost, and the call would look like it had changed routing.
+        if (!PassThru && result?.RequestHeaders is { Count: > 0 } headers)
+            WriteWarning($"Add header route {Name}: nothing routes by itself on Linkerd 1.x; testers reach the canary by sending " +
+                         $"{string.Join(", ", headers.Select(h => $"{h.Key}: {h.Value}"))} (-PassThru returns it as RequestHeaders)");
     }
 }
 
-/// <summary>Removes a header route.</summary>
+/// <summary>Removes a header route; outputs the rollout only with -PassThru. A route the rollout does not have is a warning, and nothing is written.</summary>
 [Cmdlet(VerbsCommon.Remove, "CanaryHeaderRoute", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(KubesteadRollout))]
 public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
@@ -125,11 +134,12 @@ public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
     [ValidateNotNullOrEmpty]
     public string RouteName { get; set; } = "canary-testers";
 
-    protected override void ProcessInput()
-    {
-        var plan = Run((s, ct) => s.PlanAsync(new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), ct));
-        if (ConfirmPlan(plan, "Remove header route", Name)) WriteObject(Map.Rollout(Run((s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct))));
-    }
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessInput() =>
+        ChangeRollout(s => new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), "Remove header route", Name,
+            (s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct), PassThru);
 }
 
 /// <summary>Precision and expected samples for a weight, window and request rate (no cluster needed).</summary>

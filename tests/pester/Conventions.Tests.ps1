@@ -112,6 +112,39 @@ Describe 'Input refused before the cluster (issue #27 item 9)' {
     }
 }
 
+Describe 'Views (issue #27 item 9)' {
+    It 'gives every output type of the module, and the items of their array properties, a view whose headers are property names' {
+        $types = [System.Collections.Generic.HashSet[type]]::new()
+        foreach ($c in Get-Command -Module Kubestead -CommandType Cmdlet) {
+            foreach ($t in $c.OutputType.Type) { if ($t.Namespace -eq 'Kubestead.PowerShell') { $null = $types.Add($t) } }
+        }
+        foreach ($t in @($types)) {
+            foreach ($p in $t.GetProperties()) {
+                if ($p.PropertyType.IsArray -and $p.PropertyType.GetElementType().Namespace -eq 'Kubestead.PowerShell') { $null = $types.Add($p.PropertyType.GetElementType()) }
+            }
+        }
+        @($types.Name) | Should -Contain 'KubesteadHistoryEntry'
+        $types.Count | Should -BeGreaterOrEqual 9
+        foreach ($t in $types) {
+            $format = Get-FormatData -TypeName $t.FullName -PowerShellVersion ([version]'7.4')
+            $format | Should -Not -BeNullOrEmpty -Because "$($t.Name) needs a view"
+            $properties = [string[]]$t.GetProperties().Name
+            foreach ($view in $format.FormatViewDefinition) {
+                $labels = @(if ($view.Control -is [System.Management.Automation.TableControl]) {
+                        for ($i = 0; $i -lt $view.Control.Headers.Count; $i++) {
+                            # No label: PowerShell shows the property name (a script block column must have one).
+                            if ($view.Control.Headers[$i].Label) { $view.Control.Headers[$i].Label } else { $view.Control.Rows[0].Columns[$i].DisplayEntry.Value }
+                        }
+                    } else {
+                        foreach ($item in $view.Control.Entries[0].Items) { if ($item.Label) { $item.Label } else { $item.DisplayEntry.Value } }
+                    })
+                $labels.Count | Should -BeGreaterThan 0 -Because $t.Name
+                foreach ($label in $labels) { $properties -ccontains $label | Should -BeTrue -Because "$($t.Name) shows a column '$label', which must be a property name (case included)" }
+            }
+        }
+    }
+}
+
 Describe 'Against an istio sandbox' {
     BeforeAll {
         $savedKubeconfig = $env:KUBECONFIG
@@ -120,16 +153,18 @@ Describe 'Against an istio sandbox' {
         Start-KubesteadRollout $spec -Confirm:$false -WarningAction SilentlyContinue | Out-Null
     }
     AfterAll {
-        $sandbox | Stop-KubesteadSandbox -Confirm:$false
+        # The last test stops it already.
+        $sandbox | Stop-KubesteadSandbox -Confirm:$false -ErrorAction SilentlyContinue
         $env:KUBECONFIG = $savedKubeconfig
     }
 
-    It 'names -Force in a needed confirmation only for cmdlets that have it (Suspend: -Confirm:$false; Stop: -Force), writing nothing (issue #27 item 8)' {
+    It 'names -Force in a needed confirmation only for cmdlets that have it (Resume: -Confirm:$false; Stop: -Force), writing nothing (issue #27 item 8)' {
         $before = Get-ClusterFingerprint
-        $suspend, $stop = Invoke-ChildErrors 'Suspend-KubesteadRollout shop -Namespace shop -Confirm', 'Stop-KubesteadRollout shop -Namespace shop' -Environment @{ KUBECONFIG = $env:KUBECONFIG }
-        $suspend | Should -BeLike 'ConfirmationRequired,*'
-        $suspend | Should -Match 'Pass -Confirm:\$false to go ahead'
-        $suspend | Should -Not -Match '-Force'
+        # Resume, not Suspend: suspending the paused rollout has nothing to write, so it asks nothing (see below).
+        $resume, $stop = Invoke-ChildErrors 'Resume-KubesteadRollout shop -Namespace shop -Confirm', 'Stop-KubesteadRollout shop -Namespace shop' -Environment @{ KUBECONFIG = $env:KUBECONFIG }
+        $resume | Should -BeLike 'ConfirmationRequired,*'
+        $resume | Should -Match 'Pass -Confirm:\$false to go ahead'
+        $resume | Should -Not -Match '-Force'
         $stop | Should -BeLike 'ConfirmationRequired,*'
         $stop | Should -Match 'Pass -Force, or -Confirm:\$false, to go ahead'
         Get-ClusterFingerprint | Should -Be $before
@@ -155,6 +190,54 @@ Describe 'Against an istio sandbox' {
         "$($errs[0])" | Should -Match 'nosuch' -Because 'the message stays Core''s own'
     }
 
+    It 'completes rollout names from the cluster of the -KubeConfig and -Context already typed, not $env:KUBECONFIG''s (issue #27 item 9)' {
+        # The sandbox's kubeconfig with a second, dead context made the current one.
+        $two = Join-Path $TestDrive 'two-contexts.yaml'
+        (Get-Content -Raw $sandbox.KubeConfig) -replace 'current-context: kubestead-sandbox', 'current-context: dead' `
+            -replace '(?m)^clusters:\r?\n', "clusters:`n- name: dead`n  cluster:`n    server: http://127.0.0.1:1`n" `
+            -replace '(?m)^contexts:\r?\n', "contexts:`n- name: dead`n  context:`n    cluster: dead`n    user: kubestead-sandbox`n" | Set-Content $two
+        $saved = $env:KUBECONFIG
+        $env:KUBECONFIG = Join-Path $TestDrive 'no-such-kubeconfig.yaml'
+        try {
+            foreach ($line in "Get-KubesteadRollout -Namespace shop -KubeConfig '$($sandbox.KubeConfig)' -Name sh",
+                "Stop-KubesteadRollout -KubeConfig '$two' -Context kubestead-sandbox -Namespace shop sh") {
+                @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText) | Should -Be @('shop') -Because $line
+            }
+            # Without the typed -Context the kubeconfig's current context (dead) is asked: nothing, and no error.
+            $line = "Stop-KubesteadRollout -KubeConfig '$two' -Namespace shop sh"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
+        } finally { $env:KUBECONFIG = $saved }
+    }
+
+    It 'outputs nothing from Set-/Remove-CanaryHeaderRoute and Suspend-KubesteadRollout unless -PassThru, which returns the rollout (issue #27 item 9)' {
+        Set-CanaryHeaderRoute shop -Namespace shop -RouteName quiet -Confirm:$false | Should -BeNullOrEmpty
+        $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName passed -Confirm:$false -PassThru
+        $r | Should -BeOfType Kubestead.PowerShell.KubesteadRollout
+        $r.Name | Should -Be 'shop'
+        Remove-CanaryHeaderRoute shop -Namespace shop -RouteName quiet -Confirm:$false | Should -BeNullOrEmpty
+        (Remove-CanaryHeaderRoute shop -Namespace shop -RouteName passed -Confirm:$false -PassThru).Name | Should -Be 'shop'
+        Resume-KubesteadRollout shop -Namespace shop -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false | Should -BeNullOrEmpty
+        (Get-KubesteadRollout shop -Namespace shop).Phase | Should -Be 'Paused'
+        Resume-KubesteadRollout shop -Namespace shop -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        $s = Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false -PassThru
+        $s | Should -BeOfType Kubestead.PowerShell.KubesteadRollout
+        $s.Phase | Should -Be 'Paused'
+        $s.PauseReason | Should -Be 'Manual'
+    }
+
+    It 'says in a warning that a change has nothing to do, writes nothing and asks nothing (already paused, no such route; issue #27 item 9)' {
+        $before = Get-ClusterFingerprint
+        Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        "$w" | Should -Match 'already paused \(Manual\): nothing is written'
+        Remove-CanaryHeaderRoute shop -Namespace shop -RouteName never-set -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        "$w" | Should -Match 'no header route never-set: nothing to remove'
+        # Nothing to write needs no confirmation (-Confirm in this -NonInteractive session is no error), and -PassThru
+        # still returns the rollout as it is.
+        (Suspend-KubesteadRollout shop -Namespace shop -PassThru -Confirm -WarningAction SilentlyContinue).Phase | Should -Be 'Paused'
+        Get-ClusterFingerprint | Should -Be $before
+    }
+
     It 'shows progress on two bars that keep their scales: the rollout''s steps, and under it the step''s wait (issue #27 item 9)' {
         $timed = New-TestSpec -Path (Join-Path $TestDrive 'progress.yaml') -Steps 'setWeight: 10', 'pause: { duration: 3s }', 'setWeight: 20'
         # Last in this block: it ends the paused rollout the tests above read.
@@ -172,5 +255,12 @@ Describe 'Against an istio sandbox' {
             $fill = @($steps.PercentComplete)
             for ($i = 1; $i -lt $fill.Count; $i++) { $fill[$i] | Should -BeGreaterOrEqual $fill[$i - 1] -Because 'the rollout''s bar only moves forward' }
         } finally { $ps.Dispose() }
+    }
+
+    It 'returns the stopped sandbox from Stop-KubesteadSandbox only with -PassThru (last: it stops the sandbox)' {
+        $stopped = $sandbox | Stop-KubesteadSandbox -Confirm:$false -PassThru
+        $stopped | Should -BeOfType Kubestead.PowerShell.KubesteadSandboxInfo
+        $stopped.ProcessId | Should -Be $sandbox.ProcessId
+        Get-Process -Id $sandbox.ProcessId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }

@@ -55,14 +55,17 @@ Describe 'A Linkerd 1.x rollout in the sandbox (namerd dtab)' {
         ([regex]::Matches($text, '/svc/shop =>')).Count | Should -Be 1 -Because 'one dentry, rewritten in place'
     }
 
-    It 'header route: writes nothing to namerd and returns the l5d-dtab header testers send' {
+    It 'header route: writes nothing to namerd and returns (with -PassThru) the l5d-dtab header testers send' {
         $before = Get-ClusterFingerprint
         $dtab = Get-NamerdDtab
-        $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+        $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -PassThru
         $r | Should -BeOfType Kubestead.PowerShell.KubesteadRollout
         $r.RequestHeaders['l5d-dtab'] | Should -Be '/svc/shop => /env/prod/shop-canary'
         $r.RequestHeaders.Count | Should -Be 1
         ($r | Out-String -Width 300) | Should -Match 'l5d-dtab: /svc/shop => /env/prod/shop-canary'
+        # Without -PassThru the header to send is not lost: a warning names it (issue #27 item 9).
+        Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        "$w" | Should -Match 'sending l5d-dtab: /svc/shop => /env/prod/shop-canary \(-PassThru returns it as RequestHeaders\)'
         $after = Get-NamerdDtab
         $after.Version | Should -Be $dtab.Version
         $after.Text | Should -Be $dtab.Text
@@ -73,7 +76,7 @@ Describe 'A Linkerd 1.x rollout in the sandbox (namerd dtab)' {
     }
 
     It 'header route: warns that a header or cookie match given does not apply (only l5d-dtab routes), and not for the default (issue #27 item 8)' {
-        Set-CanaryHeaderRoute shop -Namespace shop -RouteName plain -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        Set-CanaryHeaderRoute shop -Namespace shop -RouteName plain -Confirm:$false -PassThru -WarningVariable w -WarningAction SilentlyContinue | Out-Null
         $w | Should -BeNullOrEmpty
         foreach ($call in { Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName beta -CookieValue always -Confirm:$false -WarningVariable script:w -WarningAction SilentlyContinue },
             { Set-CanaryHeaderRoute shop -Namespace shop -RouteName hdr -HeaderName x-beta -HeaderValue yes -Confirm:$false -WarningVariable script:w -WarningAction SilentlyContinue }) {

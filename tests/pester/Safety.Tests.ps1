@@ -242,7 +242,8 @@ Describe 'Per-input failures and error records' {
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotFound,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $errs[0].TargetObject | Should -Match 'kubestead-nope'
+        $errs[0].TargetObject | Should -BeExactly 'nope' -Because 'the target is the input (issue #27 item 9)'
+        "$($errs[0])" | Should -Match 'kubestead-nope'
         { Get-KubesteadRollout nope -Namespace shop -ErrorAction SilentlyContinue } | Should -Not -Throw
     }
 
@@ -251,12 +252,13 @@ Describe 'Per-input failures and error records' {
         $live = New-TestSpec -Path (Join-Path $TestDrive 'live.yaml') -Name 'shop-live' -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         Start-KubesteadRollout $live -NoWait -Confirm:$false -WarningAction SilentlyContinue | Out-Null
         try {
-            $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $out = Get-KubesteadRollout -Namespace shop | Suspend-KubesteadRollout -Confirm:$false -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
             @($out).Name | Should -Be @('shop-live')
             @($out)[0].Phase | Should -Be 'Paused'
             $errs.Count | Should -Be 1
             $errs[0].FullyQualifiedErrorId | Should -BeLike 'RolloutNotActive,*'
-            $errs[0].TargetObject | Should -Match 'kubestead-shop'
+            $errs[0].TargetObject | Should -BeExactly 'shop' -Because 'the target is the name bound from the piped rollout (issue #27 item 9)'
+            "$($errs[0])" | Should -Match "Rollout 'shop' is Completed and cannot be paused"
         } finally { Stop-KubesteadRollout shop-live -Namespace shop -Force | Out-Null }
     }
 

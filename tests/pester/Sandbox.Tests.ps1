@@ -68,9 +68,9 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
 
     It 'adds and removes a header route where the mesh has them, and refuses clearly where not' {
         if ($HeaderRoutes) {
-            $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+            $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -PassThru
             $r.Name | Should -Be 'shop'
-            $r = Remove-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false
+            $r = Remove-CanaryHeaderRoute shop -Namespace shop -RouteName testers -Confirm:$false -PassThru
             $r.Name | Should -Be 'shop'
         } else {
             $before = Get-ClusterFingerprint
@@ -131,7 +131,7 @@ Describe 'A rollout on <Mesh>' -ForEach $meshes {
             }
             'linkerd1' {
                 # The client chooses the route with l5d-dtab; the match (here a cookie) is not written anywhere.
-                $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false
+                $r = Set-CanaryHeaderRoute shop -Namespace shop -RouteName beta -CookieName canary_user -CookieValue always -Confirm:$false -PassThru
                 $r.RequestHeaders['l5d-dtab'] | Should -Be '/svc/shop => /env/prod/shop-canary'
                 ($before -split ';' | Where-Object { $_ -like 'namerd/*' }) | Should -Be ((Get-ClusterFingerprint) -split ';' | Where-Object { $_ -like 'namerd/*' })
                 Remove-CanaryHeaderRoute shop -Namespace shop -RouteName beta -Confirm:$false | Out-Null
@@ -201,7 +201,7 @@ Describe 'Cmdlets that read the cluster (istio sandbox)' {
     It 'suspends a progressing rollout' {
         $timed = New-TestSpec -Path (Join-Path $TestDrive 'timed.yaml') -Mesh istio -Steps 'setWeight: 10', 'pause: { duration: 1h }'
         (Start-KubesteadRollout $timed -NoWait -Confirm:$false).Phase | Should -Be 'Progressing'
-        $s = Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false
+        $s = Suspend-KubesteadRollout shop -Namespace shop -Confirm:$false -PassThru
         $s.Phase | Should -Be 'Paused'
         $s.PauseReason | Should -Be 'Manual'
         Stop-KubesteadRollout shop -Namespace shop -Force | Out-Null
@@ -211,9 +211,9 @@ Describe 'Cmdlets that read the cluster (istio sandbox)' {
         @(Get-KubesteadRollout -AllNamespaces).Name | Should -Contain 'shop'
     }
 
-    It 'formats rollouts with kubectl-like columns' {
+    It 'formats rollouts in columns named as their properties' {
         $text = Get-KubesteadRollout -Namespace shop | Out-String
-        $text | Should -Match 'NAMESPACE\s+NAME\s+MESH\s+PHASE\s+STEP\s+CANARY'
+        $text | Should -MatchExactly 'Namespace\s+Name\s+MeshProvider\s+Phase\s+Step\s+CanaryWeight'
         $text | Should -Match 'shop\s+shop\s+istio\s+Aborted'
     }
 
@@ -283,8 +283,8 @@ spec:
     }
 
     It 'shows the scope in the default table' {
-        $text = Get-CanaryAnalysis shop -Namespace shop | Out-String
-        $text | Should -Match 'METRIC\s+JUDGE\s+SCOPE\s+VERDICT'
+        $text = Get-CanaryAnalysis shop -Namespace shop | Out-String -Width 250
+        $text | Should -MatchExactly 'Metric\s+Judge\s+Scope\s+Outcome\s+CanaryFailures\s+CanaryRequests\s+Summary'
         $text | Should -Match 'error-rate\s+\S+\s+step\s'
         $text | Should -Match 'error-rate\s+\S+\s+background\s'
     }

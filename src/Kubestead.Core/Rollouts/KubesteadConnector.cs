@@ -15,7 +15,7 @@ public static class KubesteadConnector
         var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance, RecordEvents = true };
         var client = new Kubernetes.KubernetesClientAdapter(connection, serviceOptions.Clock,
             retry: new Kubernetes.RetryPolicy(Budget: options.OutageBudget),
-            log: observer is null ? null : line => observer.OnEvent(new VerboseEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, "", line)),
+            log: observer is null ? null : line => observer.OnEvent(new ApiRequestEvent(serviceOptions.Clock.GetUtcNow(), connection.Namespace, line)),
             requestTimeout: options.RequestTimeout);
         return Task.FromResult<IKubesteadService>(new KubesteadService(client, serviceOptions));
     }

@@ -486,7 +486,7 @@ public sealed class KubesteadService : IKubesteadService
     private RolloutHistoryEntry Entry(string kind, string message, double? weight = null) =>
         new(Now, _options.Driver.ToString(), kind, message, weight);
 
-    private static RolloutStateException NotInPhase(string name, RolloutPhase phase, string verb) =>
+    internal static RolloutStateException NotInPhase(string name, RolloutPhase phase, string verb) =>
         new("RolloutNotActive", $"Rollout '{name}' is {phase} and cannot be {verb}; start a new rollout instead", $"configmaps/{RolloutStateStore.ObjectName(name)}");
 
 }

@@ -125,7 +125,14 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
                 return changes;
             }
             case PauseOperation p:
+            {
+                // As PauseAsync decides: a finished rollout is refused, a paused one is left as it is (nothing written).
+                var status = (await store.LoadAsync(p.Namespace, p.Name, ct).ConfigureAwait(false)).Status;
+                if (status.Phase.IsTerminal()) throw KubesteadService.NotInPhase(p.Name, status.Phase, "paused");
+                if (status.Phase == RolloutPhase.Paused)
+                    return [new PlannedChange($"rollout {p.Name} in namespace {p.Namespace}", "none", $"already paused ({status.PauseReason}): nothing is written", null)];
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(p.Name)} in namespace {p.Namespace}", "patch", "record phase Paused (manual)", null)];
+            }
             case ResumeOperation r:
                 return [new PlannedChange($"configmaps/{RolloutStateStore.ObjectName(r.Name)} in namespace {r.Namespace}", "patch", "record phase Progressing and continue the steps", null)];
             case ApproveOperation a:
@@ -142,7 +149,7 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
             }
             case RemoveHeaderRouteOperation h:
                 return await PlanHeaderRouteWriteAsync(h.Namespace, h.Name, (router, ct2) => router.RemoveHeaderRouteAsync(h.RouteName, ct2),
-                    $"remove header route {h.RouteName}", ct).ConfigureAwait(false);
+                    $"remove header route {h.RouteName}", ct, removedRoute: h.RouteName).ConfigureAwait(false);
             default:
                 throw new ArgumentException($"unknown operation {operation.GetType().Name}", nameof(operation));
         }
@@ -192,13 +199,18 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
     /// refuses and lists the patches it would send; then the status record the write makes.
     /// </summary>
     private async Task<IReadOnlyList<PlannedChange>> PlanHeaderRouteWriteAsync(string ns, string name, Func<ITrafficRouter, CancellationToken, Task> write,
-        string what, CancellationToken ct, Func<ITrafficRouter, string?>? clientInstructions = null)
+        string what, CancellationToken ct, Func<ITrafficRouter, string?>? clientInstructions = null, string? removedRoute = null)
     {
-        var spec = (await store.LoadAsync(ns, name, ct).ConfigureAwait(false)).ParseSpec();
+        var stored = await store.LoadAsync(ns, name, ct).ConfigureAwait(false);
+        var spec = stored.ParseSpec();
         var recorder = new WriteRecordingApi(api);
         var router = runtimes.WithApi(recorder).Create(spec).Router;
         await write(router, ct).ConfigureAwait(false);
         var changes = recorder.Writes.Select(w => w with { Description = $"{what}: {w.Description}" }).ToList();
+        // Removing a route that neither the mesh nor the rollout's record has changes nothing: say so rather than list a
+        // history line for a removal that did not happen.
+        if (changes.Count == 0 && removedRoute is not null && !stored.Status.HeaderRoutes.Contains(removedRoute))
+            return [new PlannedChange($"{router.Provider} route of rollout {name}", "none", $"rollout {name} has no header route {removedRoute}: nothing to remove; nothing is written", null)];
         // Routers that route by a header the client chooses (Linkerd 1.x's l5d-dtab) write no route: say what to send.
         if (changes.Count == 0)
             changes.Add(new PlannedChange($"{router.Provider} route of rollout {name}", "none",

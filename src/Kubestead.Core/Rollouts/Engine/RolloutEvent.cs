@@ -67,7 +67,7 @@ public sealed record PhaseChangedEvent(DateTimeOffset At, string Namespace, stri
 public sealed record WarningEvent(DateTimeOffset At, string Namespace, string Rollout, string Text)
     : RolloutEvent(At, Namespace, Rollout, Text);
 
-public sealed record VerboseEvent(DateTimeOffset At, string Namespace, string Rollout, string Text)
+public record VerboseEvent(DateTimeOffset At, string Namespace, string Rollout, string Text)
     : RolloutEvent(At, Namespace, Rollout, Text);
 
 /// <summary>Receives engine events. Implementations must be cheap and must not throw.</summary>
