@@ -114,7 +114,7 @@ public sealed class ControllerProcessRealServerTests(ITestOutputHelper output)
         ChildProcess StartReplica(string name) => replicas[name] = ChildProcess.Start([
             "controller", "--kubeconfig", Kubeconfig, "--context", "admin", "--home-namespace", home,
             "--watch-namespace", string.Join(",", namespaces), "--replica", name, "--lease-duration", Lease.ToString(), "--verbose",
-            "--listen-address", "127.0.0.1:0",
+            "--listen-address", "127.0.0.1:0", "--grace-period", "50s", // as deploy/deployment.yaml: draining dozens of rollouts outlasts the default 10 s
         ]);
         IReadOnlyList<ChildProcess> All() => replicas.Values.ToList();
         Task WaitReadyAsync(ChildProcess replica) =>
