@@ -30,11 +30,7 @@ internal sealed record ControllerScrape(string Text)
     }
 
     /// <summary>The sum of every sample of <paramref name="name"/> whose labels contain <paramref name="labels"/> (null: all).</summary>
-    public double Sum(string name, string? labels) =>
-        Text.Split('\n')
-            .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
-            .Where(l => labels is null || l.Contains(labels, StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    public double Sum(string name, string? labels) => Kubestead.Tests.Shared.ExpositionText.Sum(Text, name, labels);
 
     /// <summary>The one sample of <paramref name="name"/> with exactly these labels (null: none).</summary>
     public double Value(string name, string? labels)

@@ -45,4 +45,47 @@ internal static class ControllerTestApp
             - pause:
                 duration: {pause}
         """;
+
+    /// <summary>The counter (one series per Deployment) that <see cref="AnalysisRolloutSpec"/> judges.</summary>
+    public const string TestRequestsMetric = "kubestead_test_requests_total";
+
+    /// <summary>
+    /// A Rollout of <paramref name="app"/> to 2.0.0 that is judged, for the controller's scale test and bench: 50 %, then
+    /// an analysis step that lasts until a verdict, read every 5 s from <paramref name="prometheus"/> (a
+    /// GatedCanaryPrometheus, whose closed gate keeps every rollout in analysis until the test opens it).
+    /// </summary>
+    public static string AnalysisRolloutSpec(string ns, string app, Uri prometheus) => $$$"""
+        apiVersion: kubestead.io/v1alpha1
+        kind: Rollout
+        metadata:
+          name: {{{app}}}
+          namespace: {{{ns}}}
+        spec:
+          service: {{{app}}}
+          meshProvider: none
+          none:
+            capacity: keepStable
+            readyTimeout: 2m
+          stable:
+            deployment: {{{app}}}
+          canary:
+            image: registry.example.com/{{{app}}}:2.0.0
+          scaleDownDelay: 0s
+          steps:
+            - setWeight: 50
+            - analysis:
+                untilVerdict: true
+          analysis:
+            interval: 5s
+            metrics:
+              - name: success-rate
+                provider:
+                  prometheus:
+                    address: {{{prometheus}}}
+                    requestsQuery: {{{TestRequestsMetric}}}{namespace="{{namespace}}",deployment="{{deployment}}"}
+                    failuresQuery: {{{TestRequestsMetric}}}{namespace="{{namespace}}",deployment="{{deployment}}",code="500"}
+                judge:
+                  threshold:
+                    successRate: 99
+        """;
 }

@@ -36,6 +36,24 @@ public sealed class ControllerHeartbeat(IKubernetesApi api, TimeProvider clock, 
         }
     }
 
+    /// <summary>
+    /// When the next other replica's heartbeat expires unless renewed (null: no other live replica). A replica over its
+    /// share looks again then: a killed peer's heartbeat expires by itself, with no watch event to say so, and until it
+    /// does the dead peer still counts in the fair share.
+    /// </summary>
+    public DateTimeOffset? NextPeerExpiry
+    {
+        get
+        {
+            var now = clock.GetUtcNow();
+            lock (_peers)
+            {
+                var live = _peers.Where(p => p.Key != ObjectName && p.Value > now).Select(p => p.Value).ToList();
+                return live.Count == 0 ? null : live.Min();
+            }
+        }
+    }
+
     public static string NameFor(string replica)
     {
         var clean = new string(replica.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');

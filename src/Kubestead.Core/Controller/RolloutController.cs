@@ -176,8 +176,14 @@ public sealed class RolloutController
         {
             if (_driving.Count >= FairShare)
             {
-                Emit(ControllerEventKind.OverShare, key, $"left for another replica: this one drives {_driving.Count}, its fair share");
-                _queue.AddAfter(key, _options.ShareRecheck);
+                // Again after ShareRecheck, or sooner when a peer's heartbeat expires (a dead peer stops counting then,
+                // and this replica's share grows: without this a killed replica's rollouts waited up to ShareRecheck
+                // past its Leases' expiry).
+                var recheck = _options.ShareRecheck;
+                if (_heartbeat.NextPeerExpiry is { } peerExpires)
+                    recheck = TimeSpan.FromTicks(Math.Min(recheck.Ticks, (peerExpires - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1)).Ticks));
+                Emit(ControllerEventKind.OverShare, key, $"left for another replica: this one drives {_driving.Count}, its fair share; looking again in {recheck.TotalSeconds:0.#} s");
+                _queue.AddAfter(key, recheck);
                 return ReconcileOutcome.OverShare;
             }
             _driving.Add(key);

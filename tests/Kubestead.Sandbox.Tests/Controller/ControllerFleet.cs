@@ -55,7 +55,9 @@ internal sealed class ControllerFleet : IAsyncDisposable
     public static DriverIdentity Identity(string replica) => new("controller", replica, null, replica);
 
     /// <summary>Starts a replica and waits until it is ready, unless <paramref name="waitReady"/> is false; <paramref name="beforeStart"/> sees its line to the cluster first.</summary>
-    public async Task<Replica> StartReplicaAsync(string name, Action<FreezableApi>? beforeStart = null, bool waitReady = true)
+    /// <paramref name="heartbeat"/> and <paramref name="shareRecheck"/> replace the fleet's 30 s heartbeat and the default recheck.
+    public async Task<Replica> StartReplicaAsync(string name, Action<FreezableApi>? beforeStart = null, bool waitReady = true,
+        TimeSpan? heartbeat = null, TimeSpan? shareRecheck = null)
     {
         var api = new FreezableApi(Cluster) { Clock = Clock };
         beforeStart?.Invoke(api);
@@ -66,7 +68,8 @@ internal sealed class ControllerFleet : IAsyncDisposable
         var events = new List<ControllerEvent>();
         var controller = new RolloutController(api, engine.Driver, new ControllerOptions
         {
-            Replica = name, HomeNamespace = Home, Clock = Clock, HeartbeatDuration = TimeSpan.FromSeconds(30), ResyncPeriod = TimeSpan.FromMinutes(5),
+            Replica = name, HomeNamespace = Home, Clock = Clock, HeartbeatDuration = heartbeat ?? TimeSpan.FromSeconds(30), ResyncPeriod = TimeSpan.FromMinutes(5),
+            ShareRecheck = shareRecheck ?? new ControllerOptions { Replica = name, HomeNamespace = Home }.ShareRecheck,
         }, new Recorder(events));
         var stop = new CancellationTokenSource();
         var run = Task.Run(() => controller.RunAsync(stop.Token));

@@ -89,6 +89,32 @@ public class ControllerTests
     }
 
     [Fact]
+    public async Task A_replica_over_its_share_takes_a_dead_replicas_rollouts_when_its_heartbeat_expires_not_at_the_next_share_recheck()
+    {
+        // Heartbeats outlasting the rollouts' Leases: when a's Leases expire, a still counts as live, so b is over its
+        // share. The recheck is long, so only a look at a's heartbeat expiry lets b take a's rollouts in time.
+        var heartbeat = ControllerFleet.LeaseDuration + TimeSpan.FromSeconds(30);
+        var recheck = TimeSpan.FromMinutes(10);
+        await using var fleet = new ControllerFleet();
+        var a = await fleet.StartReplicaAsync("a", heartbeat: heartbeat, shareRecheck: recheck);
+        var b = await fleet.StartReplicaAsync("b", heartbeat: heartbeat, shareRecheck: recheck);
+        await HandOverManyAsync(fleet, 4);
+        await fleet.AdvanceUntilAsync(() => a.Controller.Driving.Count > 0 && b.Controller.Driving.Count > 0
+                                            && fleet.Rollouts.All(k => fleet.State(k).Status.StepIndex >= 1), Plenty, "both replicas drive");
+
+        var orphans = a.Controller.Driving;
+        a.Api.Freeze(); // kill -9
+        var died = fleet.Clock.GetUtcNow();
+        await fleet.AdvanceUntilAsync(() => orphans.All(k => fleet.LeaseHolder(k) == b.Holder), Plenty, "b took a's rollouts");
+        // a's heartbeat expires within its duration of the kill; b looks a second after that (plus a step of this test's clock).
+        Assert.InRange(fleet.Clock.GetUtcNow() - died, TimeSpan.Zero, heartbeat + TimeSpan.FromSeconds(3));
+        Assert.Contains(b.Events, e => e.Kind == ControllerEventKind.OverShare);
+
+        await fleet.AdvanceUntilAsync(fleet.AllDone, Plenty, "every rollout completed");
+        AssertEndedAsWithOneDriver(fleet);
+    }
+
+    [Fact]
     public async Task A_stalled_replica_writes_nothing_after_its_Lease_was_taken()
     {
         await using var fleet = new ControllerFleet();

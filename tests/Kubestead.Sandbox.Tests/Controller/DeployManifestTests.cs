@@ -112,4 +112,19 @@ public class DeployManifestTests
         var budget = DeployManifests.Single("poddisruptionbudget.yaml", "PodDisruptionBudget");
         Assert.Equal(deployment["spec"]!["selector"]!.ToJsonString(), budget["spec"]!["selector"]!.ToJsonString());
     }
+
+    [Fact]
+    public void The_deployment_lets_a_draining_replica_release_its_Leases_before_the_kubelet_kills_it()
+    {
+        // The CLI exits 130 after its default 10 s grace period; a replica draining dozens of rollouts on a loaded node
+        // needs longer (the scale test saw exit 130 and Leases left to expire), and the pod's own grace must be longer still.
+        var pod = DeployManifests.Single("deployment.yaml", "Deployment")["spec"]!["template"]!["spec"]!;
+        var args = Assert.Single(pod["containers"]!.AsArray())!["args"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        var at = args.IndexOf("--grace-period");
+        Assert.True(at > 0, $"no --grace-period in {string.Join(" ", args)}");
+        var grace = TimeSpan.FromSeconds(int.Parse(args[at + 1].TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(grace > TimeSpan.FromSeconds(10), $"--grace-period {grace} is no longer than the CLI's default");
+        Assert.True(grace + TimeSpan.FromSeconds(5) <= TimeSpan.FromSeconds(pod["terminationGracePeriodSeconds"]!.GetValue<long>()),
+            $"--grace-period {grace} leaves the kubelet's SIGKILL no margin");
+    }
 }
