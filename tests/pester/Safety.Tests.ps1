@@ -465,7 +465,7 @@ Describe 'A PowerShell ended by SIGTERM while driving' {
             $driving = Wait-Until {
                 $r = try { Get-KubesteadRollout shop -Namespace shop -ErrorAction Stop } catch { $null }
                 (Get-RolloutLeaseHolder) -ne '' -and $null -ne $r -and $r.CanaryWeight -eq 10
-            } -TimeoutSeconds 120
+            } -TimeoutSeconds 300 # the child may first finish the previous rollout's clean-up (scaleDownDelay 30 s) at load 100+
             if (-not $driving) {
                 $state = try { Get-KubesteadRollout shop -Namespace shop -ErrorAction Stop | Out-String } catch { "$_" }
                 if (-not $p.HasExited) { $p.Kill() }
