@@ -39,7 +39,8 @@ public class NotificationRetryTests
     {
         var clock = new FakeTimeProvider();
         var handler = new ScriptedHandler(HttpStatusCode.BadGateway, HttpStatusCode.ServiceUnavailable, HttpStatusCode.Accepted);
-        var delivery = new NotificationDelivery(new HttpClient(handler), new NotificationOptions { RetryClock = clock });
+        // The jitter at its top: each wait is the whole backoff step.
+        var delivery = new NotificationDelivery(new HttpClient(handler), new NotificationOptions { RetryClock = clock, Jitter = () => 1.0 });
 
         var send = delivery.SendAsync(Sink, Message, CancellationToken.None);
         await handler.WaitForCallsAsync(1);
@@ -53,6 +54,40 @@ public class NotificationRetryTests
 
         Assert.Null(await send.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(3, handler.Calls);
+    }
+
+    [Fact]
+    public async Task Retries_follow_the_shared_retry_schedule_with_its_jitter_and_honour_retry_after()
+    {
+        var clock = new FakeTimeProvider();
+        var handler = new ScriptedHandler(HttpStatusCode.BadGateway, HttpStatusCode.TooManyRequests, HttpStatusCode.Accepted);
+        var retryAfter = new RetryAfterHandler(handler, TimeSpan.FromSeconds(7));
+        // The jitter at its bottom: the first wait is half the step (0.5 s), as RetrySchedule gives every Kubestead retry.
+        var delivery = new NotificationDelivery(new HttpClient(retryAfter), new NotificationOptions { RetryClock = clock, Jitter = () => 0.0 });
+
+        var send = delivery.SendAsync(Sink, Message, CancellationToken.None);
+        await handler.WaitForCallsAsync(1);
+        clock.Advance(TimeSpan.FromMilliseconds(499));
+        Assert.Equal(1, handler.Calls);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await handler.WaitForCallsAsync(2);
+        // The 429 asked for 7 s: taken as given, not the 1 s backoff.
+        clock.Advance(TimeSpan.FromMilliseconds(6999));
+        Assert.Equal(2, handler.Calls);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Null(await send.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3, handler.Calls);
+    }
+
+    /// <summary>Adds a Retry-After to every 429 of the inner handler.</summary>
+    private sealed class RetryAfterHandler(HttpMessageHandler inner, TimeSpan after) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var response = await base.SendAsync(request, ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(after);
+            return response;
+        }
     }
 
     [Fact]
