@@ -42,18 +42,21 @@ public class NotificationRetryTests
         // The jitter at its top: each wait is the whole backoff step.
         var delivery = new NotificationDelivery(new HttpClient(handler), new NotificationOptions { RetryClock = clock, Jitter = () => 1.0 });
 
-        var send = delivery.SendAsync(Sink, Message, CancellationToken.None);
-        await handler.WaitForCallsAsync(1);
-        clock.Advance(TimeSpan.FromMilliseconds(999));
-        Assert.Equal(1, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await handler.WaitForCallsAsync(2);
-        clock.Advance(TimeSpan.FromMilliseconds(1999));
-        Assert.Equal(2, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await AssertRetriedAfterAsync(clock, handler, delivery.SendAsync(Sink, Message, CancellationToken.None), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+    }
 
+    /// <summary>Each retry comes exactly after its wait (not a millisecond before), then the message is delivered.</summary>
+    private static async Task AssertRetriedAfterAsync(FakeTimeProvider clock, ScriptedHandler handler, Task<string?> send, params TimeSpan[] waits)
+    {
+        for (var i = 0; i < waits.Length; i++)
+        {
+            await handler.WaitForCallsAsync(i + 1);
+            clock.Advance(waits[i] - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(i + 1, handler.Calls);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
         Assert.Null(await send.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3, handler.Calls);
+        Assert.Equal(waits.Length + 1, handler.Calls);
     }
 
     [Fact]
@@ -65,18 +68,8 @@ public class NotificationRetryTests
         // The jitter at its bottom: the first wait is half the step (0.5 s), as RetrySchedule gives every Kubestead retry.
         var delivery = new NotificationDelivery(new HttpClient(retryAfter), new NotificationOptions { RetryClock = clock, Jitter = () => 0.0 });
 
-        var send = delivery.SendAsync(Sink, Message, CancellationToken.None);
-        await handler.WaitForCallsAsync(1);
-        clock.Advance(TimeSpan.FromMilliseconds(499));
-        Assert.Equal(1, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await handler.WaitForCallsAsync(2);
         // The 429 asked for 7 s: taken as given, not the 1 s backoff.
-        clock.Advance(TimeSpan.FromMilliseconds(6999));
-        Assert.Equal(2, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.Null(await send.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3, handler.Calls);
+        await AssertRetriedAfterAsync(clock, handler, delivery.SendAsync(Sink, Message, CancellationToken.None), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(7));
     }
 
     /// <summary>Adds a Retry-After to every 429 of the inner handler.</summary>
