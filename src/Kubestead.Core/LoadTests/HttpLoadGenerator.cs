@@ -17,6 +17,8 @@ public sealed class HttpLoadGenerator(HttpMessageHandler? handler = null, TimePr
 
     public async Task<LoadTestTally> RunAsync(LoadTestRun run, CancellationToken ct)
     {
+        // Never send on the caller's thread: it is the engine's, reporting an event.
+        await Task.Yield();
         using var http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: handler is null) { Timeout = Timeout.InfiniteTimeSpan };
         var streams = new List<Task<LoadTestTally>> { StreamAsync(http, new LoadTestTarget(run.Spec.Url, run.Spec.Headers), run, ct) };
         if (run.Spec.Control is { } control) streams.Add(StreamAsync(http, control, run, ct));

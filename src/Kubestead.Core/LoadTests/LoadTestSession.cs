@@ -78,8 +78,9 @@ public sealed class LoadTestSession : IRolloutObserver, IAsyncDisposable
             {
                 _running = new CancellationTokenSource();
                 var token = _running.Token;
-                // On the thread pool: a generator's first send must not run inline on the engine's event.
-                _runs.Add(Task.Run(() => _generator.RunAsync(new LoadTestRun(_spec.Namespace, _spec.Name, lt), token), CancellationToken.None));
+                // Called inline, so a generator starts at this instant of the rollout's clock (the sandbox's jumps at the
+                // engine's next wait); generators that do real work yield first (HttpLoadGenerator).
+                _runs.Add(_generator.RunAsync(new LoadTestRun(_spec.Namespace, _spec.Name, lt), token));
                 said = $"load test started: {lt.RequestsPerSecond:0.##} requests/s to {UrlRedaction.Redact(lt.Url)} marked {lt.MarkerHeader}: {_spec.Name}, judged as <metric>{LoadTestEvidence.Suffix}";
             }
             else if (!Wanted && _running is { } cts)

@@ -15,9 +15,14 @@ public sealed class SimulatedLoadGenerator(SimulatedTraffic traffic) : ILoadGene
         var (before, beforeFailures) = traffic.Simulator.AllSyntheticTotals();
         traffic.SetSyntheticRate(run.Spec.RequestsPerSecond, run.Spec.Control is null ? 0 : run.Spec.RequestsPerSecond, run.Spec.MetricLabel, run.Rollout);
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using (ct.Register(() => stopped.TrySetResult()))
+        // Started and stopped synchronously with the engine's events (a cancellation callback runs on Cancel's thread),
+        // so the synthetic requests begin and end at the same virtual instants however busy the machine is.
+        await using (ct.Register(() =>
+        {
+            traffic.SetSyntheticRate(0, 0, run.Spec.MetricLabel, run.Rollout);
+            stopped.TrySetResult();
+        }))
             await stopped.Task.ConfigureAwait(false);
-        traffic.SetSyntheticRate(0, 0, run.Spec.MetricLabel, run.Rollout);
         var (after, afterFailures) = traffic.Simulator.AllSyntheticTotals();
         return new LoadTestTally(after - before, after - before, afterFailures - beforeFailures, 0);
     }

@@ -3,7 +3,6 @@ using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
-using Kubestead.Sandbox.Simulation;
 using Kubestead.Sandbox.Tests.Demo;
 
 namespace Kubestead.Sandbox.Tests.LoadTests;
@@ -57,7 +56,7 @@ public class LoadTestLifecycleTests
     [Fact]
     public async Task An_interrupted_drive_stops_and_awaits_its_load_test_before_it_returns()
     {
-        var env = SandboxEnvironment.Create("istio", new DemoScenario("quiet", 2, new VersionBehavior(0.001), new VersionBehavior(0.001), ""));
+        var env = SandboxEnvironment.Create("istio", LoadTestRolloutTests.Quiet(0.001));
         var generator = new TrackedGenerator(env.Traffic.LoadGenerator);
         using var cts = new CancellationTokenSource();
         var observer = new CancelOnLoadTest(cts);
@@ -79,7 +78,7 @@ public class LoadTestLifecycleTests
     [Fact]
     public async Task The_load_test_runs_only_during_analysis_steps()
     {
-        var env = SandboxEnvironment.Create("istio", new DemoScenario("quiet", 2, new VersionBehavior(0.001), new VersionBehavior(0.001), ""));
+        var env = SandboxEnvironment.Create("istio", LoadTestRolloutTests.Quiet(0.001));
         var generator = new TrackedGenerator(env.Traffic.LoadGenerator);
         var observer = new RecordingObserver();
         await using var svc = Service(env, observer, generator);

@@ -17,7 +17,7 @@ namespace Kubestead.Sandbox.Tests.LoadTests;
 /// </summary>
 public class LoadTestRolloutTests(ITestOutputHelper output)
 {
-    private static DemoScenario Quiet(double canaryErrorRate) =>
+    internal static DemoScenario Quiet(double canaryErrorRate) =>
         new("quiet", 2, new VersionBehavior(0.001), new VersionBehavior(canaryErrorRate), "a 2 rps service");
 
     internal static string WithLoadTest(string spec, string loadTest = "      requestsPerSecond: 20\n      control: {}\n") => spec.Replace(
