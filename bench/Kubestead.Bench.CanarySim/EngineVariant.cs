@@ -73,6 +73,14 @@ public sealed class EngineVariant
     /// </summary>
     public bool Limit { get; set; }
 
+    /// <summary>
+    /// Judge the scenario's load test (<see cref="ScenarioFile.LoadTestRps"/>) as the engine does: each metric gets a
+    /// sibling judge fed the synthetic counts alone, both at half the metric's level; a metric passes on either and fails
+    /// on either (<c>AnalysisGate.Combine</c>). Its control is the synthetic control stream when the scenario sends one,
+    /// else stable's users.
+    /// </summary>
+    public bool LoadTest { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

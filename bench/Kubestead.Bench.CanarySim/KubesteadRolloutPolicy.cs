@@ -33,6 +33,8 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private double _windowStart;
     private double _warmupUntil;
     private long _nc, _xc, _ns, _xs, _xc2, _xs2;
+    private long _lnc, _lxc, _lns, _lxs;
+    private readonly bool _loadTestControl;
     private readonly long[] _cb = new long[TrafficModel.Bounds.Length];
     private readonly long[] _sb = new long[TrafficModel.Bounds.Length];
 
@@ -50,6 +52,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
             throw new ArgumentException($"engine variant '{variant.Name}': intervalSeconds {_interval} is shorter than environment '{cell.Environment.Name}''s scrape interval ({scrape.IntervalSeconds} s); set limit: true to keep it as a labelled limit row");
         _tMax = s.TMaxSeconds;
         _scraped = scraped;
+        if (variant.LoadTest && s.LoadTestRps <= 0)
+            throw new ArgumentException($"engine variant '{variant.Name}' judges a load test, but the scenario sends none (loadTestRps)");
+        _loadTestControl = s.LoadTestControl;
         // The engine's background test (JudgeFactory.CreateBackground): the product's judges whose Fail test restarts on
         // the engine's schedule, its prior spread over the plan's timed steps (pauses here), unless the variant overrides it.
         _background = variant.Background ? Judges(variant.BackgroundRestarts(_steps.Sum(x => x.IsAnalysis ? 0 : x.PauseSeconds ?? 0))) : null;
@@ -97,6 +102,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
             return pauseOver ? Advance(now) : null;
         }
         _nc += t.Nc; _xc += t.Xc; _ns += t.Ns; _xs += t.Xs; _xc2 += t.Xc2; _xs2 += t.Xs2;
+        _lnc += t.LoadTest.Nc; _lxc += t.LoadTest.Xc; _lns += t.LoadTest.Ns; _lxs += t.LoadTest.Xs;
         for (var i = 0; i < _cb.Length; i++) { _cb[i] += t.CanaryBuckets[i]; _sb[i] += t.StableBuckets[i]; }
         var windowFull = _v.AlignWindows
             ? now - _windowStart >= _interval - Eps || pauseOver || now >= _tMax - Eps
@@ -121,15 +127,18 @@ public sealed class KubesteadRolloutPolicy : IPolicy
             ? new MetricWindow(from, to, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)))
             : _scraped.Window(start, end) with { Start = from, End = to };
         var second = new MetricWindow(from, to, new VersionSample(_nc, _xc2), new VersionSample(_ns, _xs2));
+        // The load test's window: its canary requests against its own control stream, or against stable's users.
+        var synthetic = new MetricWindow(from, to, new VersionSample(_lnc, _lxc), _loadTestControl ? new VersionSample(_lns, _lxs) : new VersionSample(_ns, _xs));
         _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
+        _lnc = _lxc = _lns = _lxs = 0;
         Array.Clear(_cb);
         Array.Clear(_sb);
         _windowStart = end;
         CountedWindows++;
-        if (_background is not null && Gate(_background, window, second) == VerdictOutcome.Fail) return Decision.Rollback;
+        if (_background is not null && Gate(_background, window, second, synthetic) == VerdictOutcome.Fail) return Decision.Rollback;
         var step = _steps[_step];
         if (!step.IsAnalysis) return null;
-        var outcome = Gate(_stepJudges, window, second);
+        var outcome = Gate(_stepJudges, window, second, synthetic);
         // With a background e-process aborting is its call (one test for the whole rollout); the step judge gates.
         if (outcome == VerdictOutcome.Fail && (_v.StepFailAborts || _background is null)) return Decision.Rollback;
         return outcome == VerdictOutcome.Pass ? Advance(end) : null;
@@ -145,6 +154,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         if (_v.AlignWindows)
         {
             _nc = _xc = _ns = _xs = _xc2 = _xs2 = 0;
+            _lnc = _lxc = _lns = _lxs = 0;
             Array.Clear(_cb);
             Array.Clear(_sb);
             _windowStart = now;
@@ -153,15 +163,19 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         return null;
     }
 
-    private VerdictOutcome Gate(ICanaryJudge[] judges, MetricWindow window, MetricWindow second)
+    /// <summary>Any Fail fails; every metric must pass, on its users' evidence or (with a load test, its sibling judges after the users') on its synthetic evidence.</summary>
+    private VerdictOutcome Gate(ICanaryJudge[] judges, MetricWindow window, MetricWindow second, MetricWindow synthetic)
     {
+        var metrics = _v.LoadTest ? judges.Length / 2 : judges.Length;
         var verdicts = judges.Select((j, i) =>
         {
-            j.Observe(_v.Metrics == "errors2" && i == 1 ? second : window);
+            j.Observe(i >= metrics ? synthetic : _v.Metrics == "errors2" && i == 1 ? second : window);
             return j.Evaluate().Outcome;
         }).ToList();
         if (verdicts.Contains(VerdictOutcome.Fail)) return VerdictOutcome.Fail;
-        return verdicts.All(v => v == VerdictOutcome.Pass) ? VerdictOutcome.Pass : VerdictOutcome.InsufficientData;
+        return Enumerable.Range(0, metrics).All(m => verdicts[m] == VerdictOutcome.Pass || _v.LoadTest && verdicts[m + metrics] == VerdictOutcome.Pass)
+            ? VerdictOutcome.Pass
+            : VerdictOutcome.InsufficientData;
     }
 
     /// <summary>
@@ -175,14 +189,18 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private ICanaryJudge[] Judges(RestartMixtureOptions? restarts = null, int stepShare = 1)
     {
         var options = Options() with { Restarts = restarts };
-        options = options with { Alpha = options.Alpha / stepShare };
-        return _v.Metrics switch
+        // With a load test every metric has a synthetic sibling: K doubles, as JudgeFactory.CreateGate splits it.
+        options = options with { Alpha = options.Alpha / stepShare / (_v.LoadTest ? 2 : 1) };
+        ICanaryJudge[] users = _v.Metrics switch
         {
             "errors" => [new SequentialErrorRateJudge("errors", options)],
             "errors+latency" => [new SequentialErrorRateJudge("errors", options), new SequentialLatencyJudge("latency", options, 250)],
             "errors2" => [new SequentialErrorRateJudge("errors", options), new SequentialErrorRateJudge("errors-app", options)],
             _ => throw new ArgumentException($"unknown metrics '{_v.Metrics}' in engine variant '{_v.Name}'"),
         };
+        if (!_v.LoadTest) return users;
+        if (_v.Metrics != "errors") throw new ArgumentException($"engine variant '{_v.Name}': a load test is simulated for metrics: errors only");
+        return [.. users, new SequentialErrorRateJudge("errors@loadTest", options)];
     }
 
     private SequentialJudgeOptions Options() =>

@@ -24,6 +24,16 @@ public sealed class ScenarioFile
     public int Connections { get; set; } = 20;
     public double ConnectionLifetimeSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// A load test (spec <c>analysis.loadTest</c>, issue #32): synthetic requests per second sent to the canary through the
+    /// header route, answered at the canary's failure rate and counted apart (0: none). Engine variants with
+    /// <see cref="EngineVariant.LoadTest"/> judge them as their own evidence; every other engine never sees them.
+    /// </summary>
+    public double LoadTestRps { get; set; }
+
+    /// <summary>The load test's control stream: as many requests again without the route header, split by the weight.</summary>
+    public bool LoadTestControl { get; set; }
+
     /// <summary>Length of a Kubestead analysis window in seconds (default: one tick).</summary>
     public int? JudgeWindowSeconds { get; set; }
 

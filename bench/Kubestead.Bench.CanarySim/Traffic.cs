@@ -7,7 +7,17 @@ namespace Kubestead.Bench.CanarySim;
 /// <param name="Xc2">Canary failures of a second metric with its own failure stream (environments with two metrics).</param>
 /// <param name="Xs2">Stable failures of the second metric.</param>
 public sealed record Tick(double TimeSeconds, int Nc, int Xc, int Ns, int Xs, long[] CanaryBuckets, long[] StableBuckets, double Weight = double.NaN,
-    int Xc2 = 0, int Xs2 = 0);
+    int Xc2 = 0, int Xs2 = 0)
+{
+    /// <summary>The load test's requests this tick (<see cref="ScenarioFile.LoadTestRps"/>), counted apart from the users'.</summary>
+    public LoadTestCounts LoadTest { get; init; } = LoadTestCounts.None;
+}
+
+/// <summary>One tick of a load test: its requests and failures on the canary and, with a control stream, on stable.</summary>
+public sealed record LoadTestCounts(int Nc, int Xc, int Ns, int Xs)
+{
+    public static readonly LoadTestCounts None = new(0, 0, 0, 0);
+}
 
 /// <summary>Generates ticks for one replicate of a cell: Poisson arrivals, routing (binomial, wrr, pods), faults, latency.</summary>
 public sealed class TrafficModel
@@ -156,7 +166,29 @@ public sealed class TrafficModel
         if (_env.IsIid) Scraped?.Record(t, dt, c, xc, n - c, xs);
         CanaryTotal += c;
         Total += n;
-        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight, xc2, xs2);
+        return new Tick(t, c, xc, n - c, xs, Buckets(c, latencyFaultOn ? _canaryCdf : _stableCdf), Buckets(n - c, _stableCdf), weight, xc2, xs2)
+        {
+            LoadTest = LoadTestTick(dt, weight, pc),
+        };
+    }
+
+    /// <summary>
+    /// The load test's requests: all of its main stream reach the canary (the header route), its control stream is split
+    /// by the weight. Drawn last and only when asked for, so scenarios without one consume the generator exactly as before.
+    /// </summary>
+    private LoadTestCounts LoadTestTick(double dt, double weight, double canaryRate)
+    {
+        if (_s.LoadTestRps <= 0) return LoadTestCounts.None;
+        var nc = _rng.Poisson(_s.LoadTestRps * dt);
+        var ns = 0;
+        if (_s.LoadTestControl)
+        {
+            var control = _rng.Poisson(_s.LoadTestRps * dt);
+            var toCanary = _rng.Binomial(control, weight);
+            nc += toCanary;
+            ns = control - toCanary;
+        }
+        return new LoadTestCounts(nc, _rng.Binomial(nc, Math.Min(1, canaryRate)), ns, _rng.Binomial(ns, _s.P0));
     }
 
     private double WeightAt(double t)

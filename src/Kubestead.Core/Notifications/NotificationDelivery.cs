@@ -6,7 +6,7 @@ namespace Kubestead.Notifications;
 
 /// <summary>
 /// Posts one message to one sink, retrying what may pass on a second try (timeouts, connection errors, 408, 429, 5xx)
-/// with exponential backoff, and giving up at once on what will not (other 4xx: a revoked URL, a malformed card).
+/// on the shared <see cref="Kubestead.Kubernetes.RetrySchedule"/>, and giving up at once on what will not (other 4xx: a revoked URL, a malformed card).
 /// Returns null when delivered, otherwise why not, with the sink's address redacted.
 /// </summary>
 public sealed class NotificationDelivery(HttpClient http, NotificationOptions options)
@@ -17,6 +17,10 @@ public sealed class NotificationDelivery(HttpClient http, NotificationOptions op
     {
         var body = Encoding.UTF8.GetBytes(Render(sink, n).ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
         string why = "not sent";
+        // The one retry policy of Kubestead (capped exponential backoff with equal jitter, Retry-After honoured), bounded
+        // by the message's attempts; a Retry-After beyond a minute is cut to one, as a driver must not wait on a sink.
+        var schedule = new Kubestead.Kubernetes.RetrySchedule(
+            new Kubestead.Kubernetes.RetryPolicy(options.Attempts, options.FirstRetryDelay, MaxRetryAfter), options.RetryClock, options.Jitter);
         for (var attempt = 1; attempt <= options.Attempts; attempt++)
         {
             TimeSpan? retryAfter = null;
@@ -40,9 +44,7 @@ public sealed class NotificationDelivery(HttpClient http, NotificationOptions op
             {
                 why = NotificationUrl.Scrub(e.InnerException?.Message ?? e.Message, sink.Url);
             }
-            if (attempt == options.Attempts) break;
-            var backoff = options.FirstRetryDelay * Math.Pow(2, attempt - 1);
-            if (retryAfter is { } ra && ra > backoff) backoff = ra < MaxRetryAfter ? ra : MaxRetryAfter;
+            if (schedule.NextDelay(retryAfter is { } ra && ra > MaxRetryAfter ? MaxRetryAfter : retryAfter) is not { } backoff) break;
             await Task.Delay(backoff, options.RetryClock, ct).ConfigureAwait(false);
         }
         return Failed(sink, n, options.Attempts, why);

@@ -14,8 +14,15 @@ public sealed record NotificationOptions
     /// <summary>Tries per message, the first included.</summary>
     public int Attempts { get; init; } = 3;
 
-    /// <summary>The wait before the first retry; each later one waits twice as long (a Retry-After up to a minute wins).</summary>
+    /// <summary>
+    /// The longest wait before the first retry; each later one may wait twice as long, up to a minute. Each wait is jittered
+    /// between half and all of it (<see cref="Kubestead.Kubernetes.RetrySchedule"/>), so sinks that failed together are not
+    /// retried together; a sink's Retry-After (up to a minute) is taken as given.
+    /// </summary>
     public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The jitter's random source in [0, 1) (tests pin it); null: shared randomness.</summary>
+    public Func<double>? Jitter { get; init; }
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

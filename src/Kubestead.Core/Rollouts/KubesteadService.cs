@@ -54,6 +54,7 @@ public sealed class KubesteadService : IKubesteadService
             PollInterval = _options.PollInterval,
             ReleaseTimeout = _options.ReleaseTimeout,
             Notifications = _options.Notifications,
+            LoadGenerator = _options.LoadGenerator ?? new Kubestead.LoadTests.HttpLoadGenerator(),
         });
         _executor = _driver.Executor;
         _preflight = new StartPreflight(api, _options.Clock, _options.Driver);

@@ -25,6 +25,8 @@ public sealed record KubesteadServiceOptions
     public HttpMessageHandler? NamerdHandler { get; init; }
     /// <summary>How notifications to the sinks of a rollout's spec are sent (retries, the report link, a test's handler).</summary>
     public Kubestead.Notifications.NotificationOptions Notifications { get; init; } = new();
+    /// <summary>How load tests (<c>analysis.loadTest</c>) are sent; null: over HTTP. The sandbox feeds its simulator instead.</summary>
+    public Kubestead.LoadTests.ILoadGenerator? LoadGenerator { get; init; }
 
     /// <summary>
     /// Also record the rollout's events as Kubernetes Events on its stable Deployment (<see cref="Kubestead.Events.KubernetesEventRecorder"/>).

@@ -156,6 +156,9 @@ public sealed record AnalysisSpec(
 
     /// <summary>How often the metrics are scraped (<c>analysis.scrapeInterval</c>): the default interval, and its floor.</summary>
     public TimeSpan? ScrapeInterval { get; init; }
+
+    /// <summary><c>analysis.loadTest</c>: synthetic requests to the canary during analysis steps, judged as their own evidence.</summary>
+    public Kubestead.LoadTests.LoadTestSpec? LoadTest { get; init; }
 }
 
 /// <summary>
@@ -188,7 +191,14 @@ public sealed record JudgeSpec(
     public bool ReadsLatency => LatencyThresholdMs is not null || (Kind == "threshold" && MaxP99Ms is not null);
 }
 
-public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge);
+public sealed record MetricSpec(string Name, MetricProviderSpec Provider, JudgeSpec Judge)
+{
+    /// <summary>
+    /// Which requests this metric counts when the analysis has a load test: the load test's synthetic requests to the
+    /// canary (true), or the users' requests without them (false). Without a load test every request is a user's.
+    /// </summary>
+    public bool LoadTestEvidence { get; init; }
+}
 
 public sealed record PoliciesSpec(string OnDrift, string OnInsufficientData, string OnMetricErrors, string Promotion)
 {

@@ -481,7 +481,7 @@ public static partial class RolloutSpecParser
         var m = r.Map(spec, "analysis", "spec", required: false);
         if (m is null) return null;
         const string p = "spec.analysis";
-        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background", "scrapeInterval");
+        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background", "scrapeInterval", "loadTest");
         var warmup = r.Duration(m, "warmup", p, TimeSpan.Zero, min: TimeSpan.Zero) ?? TimeSpan.Zero;
         var warmupAfterChange = r.Bool(m, "warmupAfterWeightChange", p, false) ?? false;
         var background = r.Bool(m, "background", p);
@@ -528,6 +528,7 @@ public static partial class RolloutSpecParser
             WarmupAfterWeightChange = warmupAfterChange,
             Background = background ?? true,
             ScrapeInterval = scrape,
+            LoadTest = ReadLoadTest(r, m, metrics),
         };
     }
 

@@ -94,10 +94,13 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
     /// <param name="clock">Null: a virtual clock that jumps to each wait (the demo); TimeProvider.System for a sandbox people use live.</param>
     /// <param name="podReadyDelay">How long changed Deployments' pods take to become ready; null: 20 s on the virtual clock, 3 s live.</param>
     public static SandboxEnvironment Create(string mesh, string scenarioName, int seed = 1, string? crdDirectory = null, TimeProvider? clock = null,
+        TimeSpan? podReadyDelay = null) => Create(mesh, DemoScenario.Get(scenarioName), seed, crdDirectory, clock, podReadyDelay);
+
+    /// <summary>The sandbox with a scenario of the caller's own (a test's traffic rate and versions' behaviour).</summary>
+    public static SandboxEnvironment Create(string mesh, DemoScenario scenario, int seed = 1, string? crdDirectory = null, TimeProvider? clock = null,
         TimeSpan? podReadyDelay = null)
     {
         if (!SandboxDemo.Meshes.Contains(mesh)) throw new ArgumentException($"unknown mesh '{mesh}'; use one of: {string.Join(", ", SandboxDemo.Meshes)}", nameof(mesh));
-        var scenario = DemoScenario.Get(scenarioName);
         clock ??= new VirtualClock(new DateTimeOffset(2026, 1, 1, 9, 0, 0, TimeSpan.Zero), autoAdvance: true);
         var cluster = new EmulatedCluster(clock, podReadyDelay: podReadyDelay ?? TimeSpan.FromSeconds(clock is VirtualClock ? 20 : 3)) { DefaultNamespace = ShopFixture.Namespace, RequireNamespaces = true, StrictSchemas = crdDirectory is not null };
         if (crdDirectory is not null)
@@ -142,6 +145,7 @@ public sealed record SandboxEnvironment(string Mesh, DemoScenario Scenario, Time
         Driver = new DriverIdentity(driver, "sandbox", null, driver),
         PollInterval = TimeSpan.FromSeconds(30),
         Metrics = Traffic.Metrics,
+        LoadGenerator = Traffic.LoadGenerator,
         NamerdHandler = Namerd is null ? null : new Namerd.EmulatedNamerdHandler(Namerd),
     });
 }

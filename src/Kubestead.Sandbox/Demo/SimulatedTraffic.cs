@@ -34,12 +34,28 @@ public sealed class SimulatedTraffic
     /// Metric windows straight from the simulator (the metric-source interface, no Prometheus needed); with a created
     /// baseline the control is the baseline, as the Prometheus source reads it.
     /// </summary>
-    public MetricQueryFactory Metrics => (spec, _) => (start, end, _) =>
+    public MetricQueryFactory Metrics => (spec, metric) => (start, end, _) =>
     {
         _cluster.Materialize();
         CatchUp();
-        return Task.FromResult(Simulator.Window(start, end, baselineControl: spec.CreateBaseline));
+        return Task.FromResult(Simulator.Window(start, end, baselineControl: spec.CreateBaseline, synthetic: metric.LoadTestEvidence,
+            syntheticControl: spec.Analysis?.LoadTest?.Control is not null));
     };
+
+    /// <summary>Load tests (<c>analysis.loadTest</c>) sent into the simulator instead of over HTTP.</summary>
+    public Kubestead.LoadTests.ILoadGenerator LoadGenerator => new SimulatedLoadGenerator(this);
+
+    /// <summary>Sets the load test's rate from now on; the seconds before it are simulated at the old rate first.</summary>
+    public void SetSyntheticRate(double requestsPerSecond, double controlPerSecond, string label, string value)
+    {
+        lock (_gate)
+        {
+            Simulator.AdvanceTo(_clock.GetUtcNow(), () => _state);
+            Simulator.LoadTestLabel = label;
+            Simulator.LoadTestValue = value;
+            Simulator.SetSyntheticRate(requestsPerSecond, controlPerSecond);
+        }
+    }
 
     /// <summary>The same counts as a Prometheus HTTP API, for drivers in other processes (served by `kubestead sandbox`).</summary>
     public SimulatedPrometheus Prometheus => new(at =>

@@ -25,6 +25,11 @@ public sealed class TrafficSimulator
     private readonly Counters _stable = new();
     private readonly Counters _canary = new();
     private readonly Counters _baseline = new();
+    private readonly Counters _canarySynthetic = new();
+    private readonly Counters _stableSynthetic = new();
+    private readonly Counters _baselineSynthetic = new();
+    private double _syntheticPerSecond;
+    private double _syntheticControlPerSecond;
     private readonly List<Connection> _connections = new();
     private double _roundRobin;
     private double _roundRobinBaseline;
@@ -35,7 +40,7 @@ public sealed class TrafficSimulator
         _profile = profile;
         _random = new Random(profile.Seed);
         Start = TruncateToSecond(start);
-        _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy(), _baseline.Copy()));
+        _snapshots.Add(Snap());
         _roundRobin = _random.NextDouble();
     }
 
@@ -73,21 +78,67 @@ public sealed class TrafficSimulator
             {
                 SimulateSecond(route());
                 _second++;
-                _snapshots.Add(new Snapshot(_stable.Copy(), _canary.Copy(), _baseline.Copy()));
+                _snapshots.Add(Snap());
             }
         }
     }
 
-    /// <summary>Counts for [start, end) as a judge sees them: canary against stable, or against the baseline when <paramref name="baselineControl"/>.</summary>
-    public MetricWindow Window(DateTimeOffset start, DateTimeOffset end, bool baselineControl = false)
+    /// <summary>
+    /// Counts for [start, end) as a judge sees them: canary against stable, or against the baseline when
+    /// <paramref name="baselineControl"/>. The canary's users' requests, or with <paramref name="synthetic"/> its load
+    /// test's alone; the control is always its users' (the load test sends to the canary only).
+    /// </summary>
+    /// <param name="syntheticControl">With <paramref name="synthetic"/>: the control's load-test requests (its own stream) instead of its users'.</param>
+    public MetricWindow Window(DateTimeOffset start, DateTimeOffset end, bool baselineControl = false, bool synthetic = false, bool syntheticControl = false)
     {
         lock (_gate)
         {
             var a = At(start);
             var b = At(end);
-            var control = baselineControl ? b.Baseline.Minus(a.Baseline) : b.Stable.Minus(a.Stable);
-            return new MetricWindow(start, end, b.Canary.Minus(a.Canary).ToSample(), control.ToSample());
+            var control = (baselineControl, synthetic && syntheticControl) switch
+            {
+                (true, true) => b.BaselineSynthetic.Minus(a.BaselineSynthetic),
+                (true, false) => b.Baseline.Minus(a.Baseline),
+                (false, true) => b.StableSynthetic.Minus(a.StableSynthetic),
+                _ => b.Stable.Minus(a.Stable),
+            };
+            var canary = synthetic ? b.CanarySynthetic.Minus(a.CanarySynthetic) : b.Canary.Minus(a.Canary);
+            return new MetricWindow(start, end, canary.ToSample(), control.ToSample());
         }
+    }
+
+    /// <summary>
+    /// A load test's rate to the canary from the next simulated second on (0 stops it). Its requests are answered with
+    /// the canary's behaviour and counted apart, exposed with <see cref="LoadTestLabel"/> set to <see cref="LoadTestValue"/>
+    /// as an Istio Telemetry tag override would record the marker header.
+    /// </summary>
+    /// <param name="controlPerSecond">The control stream's rate: requests without the route header, routed by the weights like users'.</param>
+    public void SetSyntheticRate(double requestsPerSecond, double controlPerSecond = 0)
+    {
+        lock (_gate)
+        {
+            _syntheticPerSecond = Math.Max(0, requestsPerSecond);
+            _syntheticControlPerSecond = Math.Max(0, controlPerSecond);
+        }
+    }
+
+    /// <summary>The label the load test's requests are exposed under (the spec's <c>loadTest.metricLabel</c>) and its value (the rollout's name).</summary>
+    public string LoadTestLabel { get; set; } = Kubestead.LoadTests.LoadTestSpec.DefaultMetricLabel;
+
+    public string LoadTestValue { get; set; } = "";
+
+    /// <summary>The canary's load-test requests and failures since the start.</summary>
+    public (long Requests, long Failures) SyntheticTotals()
+    {
+        lock (_gate) return (_canarySynthetic.Requests, _canarySynthetic.Failures);
+    }
+
+    /// <summary>Every load-test request and failure since the start, whichever version answered it.</summary>
+    public (long Requests, long Failures) AllSyntheticTotals()
+    {
+        lock (_gate)
+            return (_canarySynthetic.Requests + _stableSynthetic.Requests + _baselineSynthetic.Requests,
+                _canarySynthetic.Failures + _stableSynthetic.Failures + _baselineSynthetic.Failures);
     }
 
     /// <summary>The baseline's totals since the start.</summary>
@@ -105,7 +156,7 @@ public sealed class TrafficSimulator
     /// <summary>Prometheus text exposition under Istio's and Linkerd's metric names and labels.</summary>
     public string PrometheusText()
     {
-        lock (_gate) return Exposition(_stable, _canary, _baseline);
+        lock (_gate) return Exposition(_stable, _canary, _baseline, (_stableSynthetic, _canarySynthetic, _baselineSynthetic));
     }
 
     /// <summary>The exposition as it stood at <paramref name="at"/> (clamped to what has been simulated): what Prometheus would return for an instant query then.</summary>
@@ -114,11 +165,11 @@ public sealed class TrafficSimulator
         lock (_gate)
         {
             var s = At(at);
-            return Exposition(s.Stable, s.Canary, s.Baseline);
+            return Exposition(s.Stable, s.Canary, s.Baseline, (s.StableSynthetic, s.CanarySynthetic, s.BaselineSynthetic));
         }
     }
 
-    private string Exposition(Counters stable, Counters canary, Counters baseline)
+    private string Exposition(Counters stable, Counters canary, Counters baseline, (Counters Stable, Counters Canary, Counters Baseline) synthetic)
     {
         {
             var sb = new StringBuilder();
@@ -129,12 +180,22 @@ public sealed class TrafficSimulator
                 sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
                 if (HasFailureSeries(c)) sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
             }
+            // The load test's requests: Istio's names only (a Telemetry tag override records the marker header; the other
+            // meshes cannot label them, which is why a load test is refused with their metrics).
+            foreach (var (workload, version, c) in Versions(synthetic.Stable, synthetic.Canary, synthetic.Baseline).Where(v => v.C.Requests > 0))
+            {
+                var labels = $"{IstioLabels(workload, version)},{LoadTestLabel}=\"{LoadTestValue}\"";
+                sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"200\"}} {c.Requests - c.Failures}\n");
+                if (HasFailureSeries(c)) sb.Append(CultureInfo.InvariantCulture, $"istio_requests_total{{{labels},response_code=\"503\"}} {c.Failures}\n");
+            }
             sb.Append("# HELP istio_request_duration_milliseconds Request duration.\n# TYPE istio_request_duration_milliseconds histogram\n");
             foreach (var (workload, version, c) in Versions(stable, canary, baseline))
             {
                 var labels = $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
                 AppendHistogram(sb, "istio_request_duration_milliseconds", labels, c, IstioBounds);
             }
+            foreach (var (workload, version, c) in Versions(synthetic.Stable, synthetic.Canary, synthetic.Baseline).Where(v => v.C.Requests > 0))
+                AppendHistogram(sb, "istio_request_duration_milliseconds", $"{IstioLabels(workload, version)},{LoadTestLabel}=\"{LoadTestValue}\"", c, IstioBounds);
             sb.Append("# HELP response_total Linkerd proxy responses.\n# TYPE response_total counter\n");
             foreach (var (workload, _, c) in Versions(stable, canary, baseline))
             {
@@ -157,6 +218,9 @@ public sealed class TrafficSimulator
             return sb.ToString();
         }
     }
+
+    private string IstioLabels(string workload, string version) =>
+        $"reporter=\"destination\",destination_workload=\"{workload}\",destination_workload_namespace=\"{Namespace}\",destination_service_name=\"{Service}\",destination_version=\"{version}\"";
 
     private bool HasFailureSeries(Counters c) => !FailureSeriesFromFirstFailure || c.Failures > 0;
 
@@ -191,6 +255,17 @@ public sealed class TrafficSimulator
     private void SimulateSecond(RouteState route)
     {
         var now = TimeSpan.FromSeconds(_second);
+        // The load test's requests carry the header route's header, so every one reaches the canary; its control stream
+        // has no route header and is split by the weights.
+        for (var r = Poisson(_syntheticPerSecond); r > 0; r--) RecordSynthetic(_canarySynthetic, _profile.Canary, now);
+        for (var r = Poisson(_syntheticControlPerSecond); r > 0; r--)
+        {
+            var u = _random.NextDouble();
+            var (canaryShare, baselineShare) = Shares(route);
+            if (u < canaryShare) RecordSynthetic(_canarySynthetic, _profile.Canary, now);
+            else if (u < canaryShare + baselineShare) RecordSynthetic(_baselineSynthetic, _profile.Stable, now);
+            else RecordSynthetic(_stableSynthetic, _profile.Stable, now);
+        }
         var arrivals = Poisson(_profile.RequestsPerSecond);
         for (var r = 0; r < arrivals; r++)
         {
@@ -222,6 +297,20 @@ public sealed class TrafficSimulator
             var latency = median * Math.Exp(behavior.LatencySigma * Gaussian());
             counters.Record(failed, latency);
         }
+    }
+
+    private void RecordSynthetic(Counters counters, VersionBehavior behavior, TimeSpan now)
+    {
+        var (rate, medianMs) = behavior.At(now);
+        counters.Record(_random.NextDouble() < rate, medianMs * Math.Exp(behavior.LatencySigma * Gaussian()));
+    }
+
+    /// <summary>The canary's and baseline's shares of requests with no route header: the weights, or without a mesh the ready pods.</summary>
+    private (double Canary, double Baseline) Shares(RouteState route)
+    {
+        if (_profile.Routing != SimulatedRouting.Pods) return (route.CanaryShare, route.BaselineShare);
+        double total = route.StableReadyPods + route.CanaryReadyPods + route.BaselineReadyPods;
+        return total == 0 ? (0, 0) : (route.CanaryReadyPods / total, route.BaselineReadyPods / total);
     }
 
     private bool NextBaselineRoundRobin(double share)
@@ -299,7 +388,9 @@ public sealed class TrafficSimulator
         public long ExpiresAt { get; set; }
     }
 
-    private sealed record Snapshot(Counters Stable, Counters Canary, Counters Baseline);
+    private sealed record Snapshot(Counters Stable, Counters Canary, Counters Baseline, Counters CanarySynthetic, Counters StableSynthetic, Counters BaselineSynthetic);
+
+    private Snapshot Snap() => new(_stable.Copy(), _canary.Copy(), _baseline.Copy(), _canarySynthetic.Copy(), _stableSynthetic.Copy(), _baselineSynthetic.Copy());
 
     private sealed class Counters
     {

@@ -39,20 +39,48 @@ public class NotificationRetryTests
     {
         var clock = new FakeTimeProvider();
         var handler = new ScriptedHandler(HttpStatusCode.BadGateway, HttpStatusCode.ServiceUnavailable, HttpStatusCode.Accepted);
-        var delivery = new NotificationDelivery(new HttpClient(handler), new NotificationOptions { RetryClock = clock });
+        // The jitter at its top: each wait is the whole backoff step.
+        var delivery = new NotificationDelivery(new HttpClient(handler), new NotificationOptions { RetryClock = clock, Jitter = () => 1.0 });
 
-        var send = delivery.SendAsync(Sink, Message, CancellationToken.None);
-        await handler.WaitForCallsAsync(1);
-        clock.Advance(TimeSpan.FromMilliseconds(999));
-        Assert.Equal(1, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await handler.WaitForCallsAsync(2);
-        clock.Advance(TimeSpan.FromMilliseconds(1999));
-        Assert.Equal(2, handler.Calls);
-        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await AssertRetriedAfterAsync(clock, handler, delivery.SendAsync(Sink, Message, CancellationToken.None), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+    }
 
+    /// <summary>Each retry comes exactly after its wait (not a millisecond before), then the message is delivered.</summary>
+    private static async Task AssertRetriedAfterAsync(FakeTimeProvider clock, ScriptedHandler handler, Task<string?> send, params TimeSpan[] waits)
+    {
+        for (var i = 0; i < waits.Length; i++)
+        {
+            await handler.WaitForCallsAsync(i + 1);
+            clock.Advance(waits[i] - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(i + 1, handler.Calls);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
         Assert.Null(await send.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3, handler.Calls);
+        Assert.Equal(waits.Length + 1, handler.Calls);
+    }
+
+    [Fact]
+    public async Task Retries_follow_the_shared_retry_schedule_with_its_jitter_and_honour_retry_after()
+    {
+        var clock = new FakeTimeProvider();
+        var handler = new ScriptedHandler(HttpStatusCode.BadGateway, HttpStatusCode.TooManyRequests, HttpStatusCode.Accepted);
+        var retryAfter = new RetryAfterHandler(handler, TimeSpan.FromSeconds(7));
+        // The jitter at its bottom: the first wait is half the step (0.5 s), as RetrySchedule gives every Kubestead retry.
+        var delivery = new NotificationDelivery(new HttpClient(retryAfter), new NotificationOptions { RetryClock = clock, Jitter = () => 0.0 });
+
+        // The 429 asked for 7 s: taken as given, not the 1 s backoff.
+        await AssertRetriedAfterAsync(clock, handler, delivery.SendAsync(Sink, Message, CancellationToken.None), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(7));
+    }
+
+    /// <summary>Adds a Retry-After to every 429 of the inner handler.</summary>
+    private sealed class RetryAfterHandler(HttpMessageHandler inner, TimeSpan after) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var response = await base.SendAsync(request, ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(after);
+            return response;
+        }
     }
 
     [Fact]

@@ -32,6 +32,7 @@ public sealed class PrometheusMetricProvider(HttpClient http, IKubernetesApi? ap
         return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) {
             Ingress = spec.Nginx?.Ingress,
             WithLatency = metric.Judge.ReadsLatency,
+            LoadTest = LoadTests.LoadTestTraffic.For(spec, metric),
         }.WindowAsync;
     }
 

@@ -28,6 +28,13 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     /// </summary>
     public string? Ingress { get; init; }
 
+    /// <summary>
+    /// With a load test (istio builtin only): the label its marker header is recorded in and the rollout's value of it.
+    /// The canary is read with only the synthetic requests (<see cref="LoadTests.LoadTestTraffic.Synthetic"/>) or only
+    /// the users'; the control always with the users' alone.
+    /// </summary>
+    public LoadTests.LoadTestTraffic? LoadTest { get; init; }
+
     /// <summary>Read latency buckets (a judge reads them); false: 4 of a window's 12 queries, the largest, are skipped.</summary>
     public bool WithLatency { get; init; } = true;
 
@@ -121,7 +128,7 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     public (string Requests, string Failures, string? Buckets) Queries(string workload)
     {
         var n = PromQl.Quote(ns);
-        var w = PromQl.Quote(workload);
+        var w = PromQl.Quote(workload) + (LoadTest is { } lt ? lt.Matcher(isCanary: workload == canary) : "");
         return provider.Builtin switch
         {
             "istio" => (

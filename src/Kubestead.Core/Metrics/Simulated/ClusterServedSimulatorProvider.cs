@@ -62,6 +62,6 @@ public sealed class ClusterServedSimulatorProvider(HttpClient http, IKubernetesA
         var provider = new PrometheusProviderSpec(address, "istio", null, null, null, metric.Provider.Timeout);
         var client = new PrometheusClient(http, new Uri(address.TrimEnd('/') + "/"), null, metric.Provider.Timeout);
         var (canary, control) = PrometheusMetricProvider.Workloads(spec);
-        return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) { WithLatency = metric.Judge.ReadsLatency }.WindowAsync;
+        return new PrometheusMetricSource(client, provider, spec.Namespace, canary, control) { WithLatency = metric.Judge.ReadsLatency, LoadTest = LoadTests.LoadTestTraffic.For(spec, metric) }.WindowAsync;
     }
 }

@@ -136,8 +136,10 @@ public sealed class RolloutDriver
         var api = new LeaseGuardedApi(_api, lease);
         // Notifications ride on the observer: the engine reports as it always does, and never waits for a webhook.
         await using var notifier = await Notifications.OpenAsync(spec, Host.Observer, ct).ConfigureAwait(false);
+        // Declared after the notifier, so disposed before it: the load test is stopped and awaited on every path out.
+        await using var loadTest = new Kubestead.LoadTests.LoadTestSession(Host.LoadGenerator, spec, stored.Status, notifier, Host.Clock);
         var store = new RolloutStateStore(api);
-        var executor = new RolloutExecutor(store, clock, notifier, Host.Driver) { PollInterval = Host.PollInterval, Gates = Gates };
+        var executor = new RolloutExecutor(store, clock, loadTest, Host.Driver) { PollInterval = Host.PollInterval, Gates = Gates };
         var runtime = _runtimes.For(api, clock).Create(spec);
         try
         {

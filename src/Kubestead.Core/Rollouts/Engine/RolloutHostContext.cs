@@ -27,4 +27,7 @@ public sealed record RolloutHostContext(TimeProvider Clock, IRolloutObserver Obs
 
     /// <summary>How this host sends the notifications of rollouts whose spec has sinks (docs/notifications.md).</summary>
     public Kubestead.Notifications.NotificationOptions Notifications { get; init; } = new();
+
+    /// <summary>How this host sends the load tests of rollouts whose spec has one (<c>analysis.loadTest</c>; the sandbox simulates them).</summary>
+    public Kubestead.LoadTests.ILoadGenerator LoadGenerator { get; init; } = new Kubestead.LoadTests.HttpLoadGenerator();
 }

@@ -35,12 +35,13 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
         {
             var plan = ToAnalysisPlan(a);
             // Without a background test each analysis step's judges may fail the canary afresh: the budget is split over them.
-            var judges = JudgeFactory.CreateGate(a.Metrics, AnalysisStepCount(spec), plan.Background);
+            var gate = Kubestead.LoadTests.LoadTestMetrics.Of(a);
+            var judges = JudgeFactory.CreateGate(gate, AnalysisStepCount(spec), plan.Background);
             // The background test is a second judge of the same kind and alpha, fed from the first counted window on, whose
             // Fail test is a mixture of e-processes restarted every 30 s (issue #12: late faults are caught fast), its prior
             // spread over the planned rollout (issue #29): the spec is kept in the state, so a resumed driver has the same prior.
-            var background = plan.Background ? JudgeFactory.CreateBackground(a.Metrics, RestartMixtureOptions.ForPlannedLength(PlannedLength(spec))) : null;
-            var bindings = a.Metrics.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)
+            var background = plan.Background ? JudgeFactory.CreateBackground(gate, RestartMixtureOptions.ForPlannedLength(PlannedLength(spec))) : null;
+            var bindings = gate.Select((m, i) => new MetricBinding(m.Name, judges[i], metrics(spec, m), m.Judge)
             {
                 Background = m.Judge.Kind == "sequential" ? background?[i] : null,
             }).ToList();
