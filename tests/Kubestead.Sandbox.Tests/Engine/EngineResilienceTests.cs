@@ -101,7 +101,7 @@ public class EngineResilienceTests
         var writes = env.Cluster.Writes.Count;
         await using var svc = env.CreateService(NullRolloutObserver.Instance);
         var bad = SandboxDemoTests.SpecFor("istio").Replace("deployment: shop", "deployment: shopp");
-        var e = await Assert.ThrowsAsync<KubesteadException>(() => svc.StartAsync(new StartRequest { SpecYaml = bad }, wait: true));
+        var e = await Assert.ThrowsAnyAsync<KubesteadException>(() => svc.StartAsync(new StartRequest { SpecYaml = bad }, wait: true));
         Assert.Contains("spec.stable.deployment: Deployment 'shopp' does not exist in namespace shop", e.Message);
         var wrongSubset = SandboxDemoTests.SpecFor("istio").Replace("route: primary", "route: main");
         var e2 = await Assert.ThrowsAsync<Kubestead.Traffic.TrafficRoutingException>(() => svc.StartAsync(new StartRequest { SpecYaml = wrongSubset }, wait: true));
