@@ -127,7 +127,11 @@ public sealed class CliApp(CliContext ctx)
         {
             Description = "Create a baseline (stable's version, the canary's size and share) and judge the canary against it (istio, linkerd, smi, none; examples/sandbox/<mesh>-baseline.yaml)",
         };
-        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report, specFile, baseline };
+        var loadTest = new Option<bool>("--load-test")
+        {
+            Description = "Add a load test for quiet canaries: synthetic requests through the header route, judged apart from the users' (istio; examples/sandbox/istio-load-test.yaml). With --scenario low-traffic it turns insufficient data into a verdict",
+        };
+        var cmd = new Command("demo", "Run a full canary rollout on an embedded emulated cluster with simulated traffic (no cluster needed)") { mesh, scenario, seed, report, specFile, baseline, loadTest };
         cmd.SetAction((p, ct) => Guard(p, async () =>
         {
             var json = Json(p);
@@ -147,9 +151,17 @@ public sealed class CliApp(CliContext ctx)
                 throw new KubesteadException("DemoSpecAndBaseline", KubesteadErrorKind.InvalidInput,
                     "--baseline runs examples/sandbox/<mesh>-baseline.yaml: give it or --spec (a spec of yours may have baseline: {create: true}), not both");
             if (withBaseline) SandboxDemo.CheckBaselineMesh(m);
+            var withLoadTest = p.GetValue(loadTest);
+            if (withLoadTest)
+            {
+                if (specYaml is not null || withBaseline)
+                    throw new KubesteadException("DemoLoadTestCombination", KubesteadErrorKind.InvalidInput,
+                        "--load-test runs examples/sandbox/<mesh>-load-test.yaml: give it, --spec or --baseline, not two of them (a spec of yours may have analysis.loadTest)");
+                specYaml = SandboxDemo.LoadTestSpec(m);
+            }
             if (!json)
             {
-                ctx.Out.WriteLine($"Sandbox demo: mesh {m}{(withBaseline ? " with a created baseline" : "")}, scenario {sc.Name} ({sc.RequestsPerSecond:0.##} requests/s): {sc.Expectation}.");
+                ctx.Out.WriteLine($"Sandbox demo: mesh {m}{(withBaseline ? " with a created baseline" : withLoadTest ? " with a load test (50 synthetic requests/s to the canary, judged apart)" : "")}, scenario {sc.Name} ({sc.RequestsPerSecond:0.##} requests/s): {sc.Expectation}.");
                 ctx.Out.WriteLine("Time below is the sandbox's virtual clock; the whole rollout runs in seconds.");
                 ctx.Out.WriteLine();
             }

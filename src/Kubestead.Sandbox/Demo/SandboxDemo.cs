@@ -49,6 +49,18 @@ public static class SandboxDemo
         return RunAsync(mesh, scenarioName, DemoSpecs.For($"{mesh}-baseline"), observer, seed, ct, specName: $"{mesh}-baseline");
     }
 
+    /// <summary>Meshes whose demo has a load-test spec (examples/sandbox/&lt;mesh&gt;-load-test.yaml).</summary>
+    public static readonly string[] LoadTestMeshes = ["istio"];
+
+    /// <summary>
+    /// The demo's spec with a load test for quiet canaries. Only istio has one: its header route carries the synthetic
+    /// requests to the canary and its metrics can tell them apart (docs/load-tests.md).
+    /// </summary>
+    public static string LoadTestSpec(string mesh) => LoadTestMeshes.Contains(mesh)
+        ? DemoSpecs.For($"{mesh}-load-test")
+        : throw new KubesteadException("LoadTestNotSupported", KubesteadErrorKind.InvalidInput,
+            $"--load-test: the {mesh} demo has no load-test spec (meshes with one: {string.Join(", ", LoadTestMeshes)}); the load test needs a header route and metrics that tell synthetic requests apart");
+
     /// <summary>Refuses a demo mesh that cannot route a created baseline, saying why.</summary>
     public static void CheckBaselineMesh(string mesh)
     {
