@@ -29,7 +29,10 @@ public static class ControllerHost
         if (options.MaxConcurrentRollouts < 1)
             throw new KubesteadException("InvalidMaxRollouts", KubesteadErrorKind.InvalidInput, $"--max-rollouts must be at least 1 (got {options.MaxConcurrentRollouts})");
         // The engine owns the client and disposes it.
-        var api = new KubernetesClientAdapter(connection, TimeProvider.System, requests: options.OnApiRequest);
+        // Reads of Deployments and state ConfigMaps come from watches (docs/controller.md, "API traffic"); writes go through.
+        var api = ControllerReadCache.Over(new KubernetesClientAdapter(connection, TimeProvider.System, requests: options.OnApiRequest), TimeProvider.System,
+            (type, ns, e) => observer.OnEvent(new ControllerEvent(TimeProvider.System.GetUtcNow(), ControllerEventKind.Trouble, null,
+                $"read cache: watch of {type.Plural} in {ns} broke ({e.Message}); reading from the server until it is relisted")));
         await using var engine = new KubesteadService(api, new KubesteadServiceOptions
         {
             Observer = rolloutObserver,

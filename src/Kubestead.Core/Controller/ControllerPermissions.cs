@@ -9,7 +9,8 @@ public static class ControllerPermissions
 {
     /// <summary>
     /// In every namespace it drives: the informer lists and watches the state ConfigMaps and the rollouts' Leases (a watch
-    /// begun without a resourceVersion lists first, so the Leases need <c>list</c> too).
+    /// begun without a resourceVersion lists first, so the Leases need <c>list</c> too); the engine's read cache
+    /// (<see cref="ControllerReadCache"/>) lists and watches the Deployments.
     /// </summary>
     public static readonly IReadOnlyList<(string Group, string Resource, string Verb)> InRolloutNamespaces =
     [
@@ -17,6 +18,8 @@ public static class ControllerPermissions
         ("", "configmaps", "watch"),
         ("coordination.k8s.io", "leases", "list"),
         ("coordination.k8s.io", "leases", "watch"),
+        ("apps", "deployments", "list"),
+        ("apps", "deployments", "watch"),
     ];
 
     /// <summary>

@@ -40,6 +40,9 @@ internal sealed class ControllerFleet : IAsyncDisposable
         public List<ControllerEvent> Events => events;
         public int MostDrivenAtOnce { get; set; }
 
+        /// <summary>The read cache in front of <see cref="Api"/> that the replica's engine and controller read through, as in the real host.</summary>
+        public WatchCachedApi? Cache { get; set; }
+
         /// <summary>The engine's Lease holder string for this replica.</summary>
         public string Holder => Identity(name).ToString();
     }
@@ -61,19 +64,21 @@ internal sealed class ControllerFleet : IAsyncDisposable
     {
         var api = new FreezableApi(Cluster) { Clock = Clock };
         beforeStart?.Invoke(api);
-        var engine = new KubesteadService(api, new KubesteadServiceOptions
+        // As ControllerHost does: the replica's engine and controller read Deployments and state ConfigMaps from watches.
+        var cache = ControllerReadCache.Over(api, Clock);
+        var engine = new KubesteadService(cache, new KubesteadServiceOptions
         {
             Clock = Clock, Driver = Identity(name), LeaseDuration = LeaseDuration, PollInterval = TimeSpan.FromSeconds(30),
         });
         var events = new List<ControllerEvent>();
-        var controller = new RolloutController(api, engine.Driver, new ControllerOptions
+        var controller = new RolloutController(cache, engine.Driver, new ControllerOptions
         {
             Replica = name, HomeNamespace = Home, Clock = Clock, HeartbeatDuration = heartbeat ?? TimeSpan.FromSeconds(30), ResyncPeriod = TimeSpan.FromMinutes(5),
             ShareRecheck = shareRecheck ?? new ControllerOptions { Replica = name, HomeNamespace = Home }.ShareRecheck,
         }, new Recorder(events));
         var stop = new CancellationTokenSource();
         var run = Task.Run(() => controller.RunAsync(stop.Token));
-        var replica = new Replica(name, api, controller, stop, run, events);
+        var replica = new Replica(name, api, controller, stop, run, events) { Cache = cache };
         Replicas.Add(replica);
         if (!waitReady) return replica;
         for (var i = 0; i < 500 && !controller.IsReady; i++) await Task.Delay(5);
@@ -88,12 +93,12 @@ internal sealed class ControllerFleet : IAsyncDisposable
     }
 
     /// <summary>An app (Deployment of 2 and Service) and a recorded rollout of it, handed to controllers (unless told not to) as CI would.</summary>
-    public async Task HandOverAsync(string ns, string app, bool toControllers = true)
+    public async Task HandOverAsync(string ns, string app, bool toControllers = true, string? spec = null)
     {
         SeedApp(ns, app);
         await using var ci = CiService();
         // `kubestead start --detach`, or a plain `start --no-wait` that leaves the rollout to its CI job.
-        await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = Spec(ns, app), Detach = toControllers, ControllerNamespace = Home }, wait: false));
+        await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = spec ?? Spec(ns, app), Detach = toControllers, ControllerNamespace = Home }, wait: false));
         if (toControllers) Rollouts.Add(new RolloutKey(ns, app));
     }
 
@@ -143,5 +148,7 @@ internal sealed class ControllerFleet : IAsyncDisposable
         }
         foreach (var r in Replicas)
             await Task.WhenAny(r.Run, Task.Delay(TimeSpan.FromSeconds(10)));
+        foreach (var r in Replicas)
+            if (r.Cache is { } cache) await Task.WhenAny(cache.DisposeAsync().AsTask(), Task.Delay(TimeSpan.FromSeconds(10)));
     }
 }
