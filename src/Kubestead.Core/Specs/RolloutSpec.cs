@@ -156,6 +156,9 @@ public sealed record AnalysisSpec(
 
     /// <summary>How often the metrics are scraped (<c>analysis.scrapeInterval</c>): the default interval, and its floor.</summary>
     public TimeSpan? ScrapeInterval { get; init; }
+
+    /// <summary>Whether the spec wrote <c>analysis.interval</c> (false: <see cref="Interval"/> is the default, which a scrape interval read from Prometheus replaces).</summary>
+    public bool IntervalGiven { get; init; }
 }
 
 /// <summary>

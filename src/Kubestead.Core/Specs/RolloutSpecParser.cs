@@ -528,6 +528,7 @@ public static partial class RolloutSpecParser
             WarmupAfterWeightChange = warmupAfterChange,
             Background = background ?? true,
             ScrapeInterval = scrape,
+            IntervalGiven = SpecReader.Child(m, "interval") is not null,
         };
     }
 
