@@ -159,6 +159,9 @@ public sealed record AnalysisSpec(
 
     /// <summary><c>analysis.loadTest</c>: synthetic requests to the canary during analysis steps, judged as their own evidence.</summary>
     public Kubestead.LoadTests.LoadTestSpec? LoadTest { get; init; }
+
+    /// <summary>Whether the spec wrote <c>analysis.interval</c> (false: <see cref="Interval"/> is the default, which a scrape interval read from Prometheus replaces).</summary>
+    public bool IntervalGiven { get; init; }
 }
 
 /// <summary>

@@ -529,6 +529,7 @@ public static partial class RolloutSpecParser
             Background = background ?? true,
             ScrapeInterval = scrape,
             LoadTest = ReadLoadTest(r, m, metrics),
+            IntervalGiven = SpecReader.Child(m, "interval") is not null,
         };
     }
 

@@ -76,7 +76,31 @@ public sealed class PrometheusClient
         return raw switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN, _ => double.Parse(raw, CultureInfo.InvariantCulture) };
     }
 
-    private async Task<JsonArray> ResultAsync(string pathAndQuery, CancellationToken ct)
+    /// <summary>
+    /// The active scrape targets (<c>/api/v1/targets?state=active</c>): each one's labels after relabelling, and how
+    /// often it is scraped. A store without that endpoint (Mimir, VictoriaMetrics, a proxy) fails like any refused query.
+    /// </summary>
+    public async Task<IReadOnlyList<PrometheusScrapeTarget>> ActiveTargetsAsync(CancellationToken ct)
+    {
+        var data = await DataAsync("api/v1/targets?state=active", ct).ConfigureAwait(false);
+        var targets = new List<PrometheusScrapeTarget>();
+        foreach (var target in data?["activeTargets"] as JsonArray ?? [])
+        {
+            if (target is not JsonObject t) continue;
+            var text = t["scrapeInterval"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            targets.Add(new PrometheusScrapeTarget(StringMap(t["labels"] as JsonObject), StringMap(t["discoveredLabels"] as JsonObject),
+                text is not null && PrometheusDuration.TryParse(text, out var interval) ? interval : null));
+        }
+        return targets;
+    }
+
+    private static Dictionary<string, string> StringMap(JsonObject? o) =>
+        (o ?? new JsonObject()).Where(kv => kv.Value is JsonValue).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal);
+
+    private async Task<JsonArray> ResultAsync(string pathAndQuery, CancellationToken ct) =>
+        (await DataAsync(pathAndQuery, ct).ConfigureAwait(false))?["result"] as JsonArray ?? new JsonArray();
+
+    private async Task<JsonNode?> DataAsync(string pathAndQuery, CancellationToken ct)
     {
         var url = new Uri(_address, pathAndQuery);
         var answer = await _connection.GetAsync(url, _timeout, ct).ConfigureAwait(false);
@@ -95,6 +119,6 @@ public sealed class PrometheusClient
             throw new MetricsUnavailableException(
                 $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
         }
-        return json["data"]?["result"] as JsonArray ?? new JsonArray();
+        return json["data"];
     }
 }

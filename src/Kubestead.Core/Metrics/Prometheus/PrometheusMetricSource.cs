@@ -13,7 +13,7 @@ namespace Kubestead.Metrics.Prometheus;
 /// (<see cref="PrefetchAsync"/>), which Prometheus evaluates exactly as the instant queries it replaces.
 /// </summary>
 public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusProviderSpec provider, string ns, string canary, string control)
-    : IMetricWindowPrefetch
+    : IMetricWindowPrefetch, IScrapeIntervalSource
 {
     /// <summary>Prometheus answers at most 11,000 points per series; a longer catch-up reads the rest window by window.</summary>
     public const int MaxPrefetchWindows = 1000;
@@ -66,6 +66,35 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
                 foreach (var (atMs, vector) in await client.QueryRangeAsync(query, from, interval, windows, ct).ConfigureAwait(false))
                     _prefetched[(query, atMs)] = vector;
         }
+    }
+
+    /// <summary>
+    /// The largest scrape interval among the active targets that are pods of the canary or its control (by the
+    /// <c>namespace</c> and <c>pod</c> labels the builtin queries' series carry); when none is, the largest among the
+    /// namespace's active targets (ingress-nginx's and Linkerd 1's series come from proxies whose pods are not the
+    /// workloads'). Largest, because a window must hold a scrape of every series it differences.
+    /// </summary>
+    public async Task<ScrapeIntervalReading> ReadScrapeIntervalAsync(CancellationToken ct)
+    {
+        IReadOnlyList<PrometheusScrapeTarget> targets;
+        try
+        {
+            targets = await client.ActiveTargetsAsync(ct).ConfigureAwait(false);
+        }
+        catch (MetricsUnavailableException e)
+        {
+            return new ScrapeIntervalReading(null, $"the scrape interval could not be read from /api/v1/targets ({e.Message})");
+        }
+        var inNamespace = targets.Where(t => t.ScrapeInterval is not null && t.Namespace == ns).ToList();
+        var pods = new System.Text.RegularExpressions.Regex(
+            $"^(?:{System.Text.RegularExpressions.Regex.Escape(canary)}|{System.Text.RegularExpressions.Regex.Escape(control)})-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}$");
+        var ofWorkloads = inNamespace.Where(t => t.Pod is { } pod && pods.IsMatch(pod)).ToList();
+        if (ofWorkloads.Count > 0)
+            return new ScrapeIntervalReading(ofWorkloads.Max(t => t.ScrapeInterval), $"the largest scrape interval of the {ofWorkloads.Count} active targets that are pods of {control} or {canary}");
+        if (inNamespace.Count > 0)
+            return new ScrapeIntervalReading(inNamespace.Max(t => t.ScrapeInterval),
+                $"no active target is a pod of {control} or {canary}: the largest scrape interval of the {inNamespace.Count} active targets in namespace {ns}");
+        return new ScrapeIntervalReading(null, $"/api/v1/targets lists no active target in namespace {ns} with a scrape interval");
     }
 
     private Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> ReadAsync(string query, DateTimeOffset at, CancellationToken ct) =>

@@ -119,6 +119,12 @@ public sealed class RolloutDriver
     {
         var spec = givenSpec ?? stored.ParseSpec();
         if (givenSpec is null) StoredSpecCredentials.RequireDrivable(stored, spec);
+        // Once per drive: the interval follows the metrics' scrape interval when the spec does not give it (issue #29 item 4).
+        var scrape = await Analysis.ScrapeIntervalDefault.ApplyAsync(spec, _runtimes.Metrics, ct).ConfigureAwait(false);
+        foreach (var note in scrape.Notes) Host.Observer.OnEvent(new VerboseEvent(Now, spec.Namespace, spec.Name, note));
+        if (scrape.TooShort is { } tooShort)
+            Host.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name, $"spec.analysis.interval: {tooShort}; this drive's windows are {Specs.SpecDuration.Format(scrape.Spec.Analysis!.Interval)}"));
+        spec = scrape.Spec;
         using var drive = CancellationTokenSource.CreateLinkedTokenSource(ct);
         RolloutLeaseLostException? lost = null;
         var clock = new LeaseRenewingClock(Host.Clock, lease, e =>

@@ -13,6 +13,9 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
 {
     private static readonly HttpClient SharedNamerdHttp = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>Where the rollout's metrics get their windows (a drive also reads their scrape interval through it).</summary>
+    public MetricQueryFactory Metrics => metrics;
+
     /// <summary>The same factory over another API (a dry run's write recorder).</summary>
     public RuntimeFactory WithApi(IKubernetesApi other) => new(other, clock, metrics, namerdHttp);
 

@@ -35,6 +35,12 @@ public static class MetricsPreflight
                 checks.Add(new SpecCheck("metrics", CheckOutcome.Failed, $"metric '{metric.Name}': {e.Message}", target));
             }
         }
+        // Validation refuses an interval below the scrape interval Prometheus reports; a drive would widen it (docs/analysis.md).
+        var scrape = await Analysis.ScrapeIntervalDefault.ApplyAsync(spec, metrics, ct).ConfigureAwait(false);
+        if (scrape.TooShort is { } tooShort)
+            checks.Add(new SpecCheck("interval", CheckOutcome.Failed, tooShort, "spec.analysis.interval"));
+        else if (scrape.Notes.Count > 0)
+            checks.Add(new SpecCheck("interval", CheckOutcome.Passed, string.Join("; ", scrape.Notes), "spec.analysis.interval"));
         return checks;
     }
 }
