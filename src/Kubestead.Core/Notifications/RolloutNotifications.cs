@@ -10,14 +10,15 @@ namespace Kubestead.Notifications;
 /// rollout's spec, reading each sink's URL and key from its file or Secret at that moment (a rotated Secret applies from
 /// the next drive). A sink that cannot be set up is skipped and recorded; the others still send.
 /// </summary>
-public sealed class RolloutNotifications(IKubernetesApi api, NotificationOptions options, TimeProvider clock, DriverIdentity driver)
+/// <param name="secrets">The host's Secret cache, shared with its webhook gates (one GET per Secret per 30 s).</param>
+public sealed class RolloutNotifications(SecretCache secrets, NotificationOptions options, TimeProvider clock, DriverIdentity driver)
 {
     private readonly HttpClient _http = new(options.Handler ?? new SocketsHttpHandler(), disposeHandler: options.Handler is null)
     {
         Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own (NotificationOptions.RequestTimeout)
     };
 
-    private readonly SecretSourceReader _secrets = new(api);
+    private readonly SecretSourceReader _secrets = new(secrets);
 
     public NotificationOptions Options => options;
 

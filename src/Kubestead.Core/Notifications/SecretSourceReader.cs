@@ -3,9 +3,16 @@ using Kubestead.Kubernetes;
 
 namespace Kubestead.Notifications;
 
-/// <summary>Reads a <see cref="SecretSource"/>. Errors name where the value was looked for, never the value.</summary>
-public sealed class SecretSourceReader(IKubernetesApi api)
+/// <summary>
+/// Reads a <see cref="SecretSource"/>. Errors name where the value was looked for, never the value. Secrets go through the
+/// host's <see cref="SecretCache"/>, shared with the metrics connections: a rollout's gate calls and sinks cost one GET
+/// of a Secret per 30 s, not one per call.
+/// </summary>
+public sealed class SecretSourceReader(SecretCache secrets)
 {
+    /// <summary>Drops the Secrets kept; true when there were any (a refused call may then be made again with fresh values).</summary>
+    public bool Forget() => secrets.Forget();
+
     public async Task<string> ReadAsync(SecretSource source, string ns, CancellationToken ct)
     {
         if (source.File is { } path)
@@ -19,10 +26,10 @@ public sealed class SecretSourceReader(IKubernetesApi api)
                 throw new NotificationConfigException($"cannot read file {path}: {e.GetType().Name.Replace("Exception", "")}");
             }
         }
-        System.Text.Json.Nodes.JsonObject secret;
+        IReadOnlyDictionary<string, string?> data;
         try
         {
-            secret = await api.GetAsync(ResourceType.Secret, ns, source.SecretName!, ct).ConfigureAwait(false);
+            data = await secrets.GetDataAsync(ns, source.SecretName!, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
@@ -32,7 +39,7 @@ public sealed class SecretSourceReader(IKubernetesApi api)
         {
             throw new NotificationConfigException($"cannot read Secret {ns}/{source.SecretName} (HTTP {e.StatusCode})");
         }
-        if (secret["data"]?[source.SecretKey!]?.GetValue<string>() is not { } encoded)
+        if (!data.TryGetValue(source.SecretKey!, out var encoded) || encoded is null)
             throw new NotificationConfigException($"Secret {ns}/{source.SecretName} has no key '{source.SecretKey}'");
         try
         {

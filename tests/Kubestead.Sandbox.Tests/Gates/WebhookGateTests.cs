@@ -24,7 +24,7 @@ public sealed class WebhookGateTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string Spec(string webhooks) => $$"""
+    internal static string Spec(string webhooks) => $$"""
         apiVersion: kubestead.io/v1alpha1
         kind: Rollout
         metadata: { name: shop, namespace: shop }

@@ -5,28 +5,23 @@ namespace Kubestead.Metrics.Connection;
 
 /// <summary>
 /// Reads <see cref="SecretSource"/> values: files from disk, Secret keys from the rollout's namespace. Errors name the
-/// spec field and where the value was looked for, never the value. A Secret read through the API is kept for
-/// <see cref="SecretTtl"/> (a window's 4 to 12 requests would otherwise cost as many API GETs); a refused credential
-/// drops them (<see cref="Forget"/>), so a rotated Secret is used at the next request, not 30 s later.
+/// spec field and where the value was looked for, never the value. Secrets go through a <see cref="SecretCache"/>
+/// (kept 30 s; <see cref="Forget"/> after a refused credential), which a host may share with its gates and notifications.
 /// </summary>
-/// <param name="api">The cluster; null: a Secret cannot be read (the error says so).</param>
-public sealed class SecretValueReader(IKubernetesApi? api, string ns, TimeProvider? clock = null)
+/// <param name="secrets">The cluster's Secrets; null: a Secret cannot be read (the error says so).</param>
+public sealed class SecretValueReader(SecretCache? secrets, string ns)
 {
-    /// <summary>How long a Secret read through the API is used before it is read again.</summary>
-    public static readonly TimeSpan SecretTtl = TimeSpan.FromSeconds(30);
+    /// <param name="api">The cluster; null: a Secret cannot be read (the error says so).</param>
+    public SecretValueReader(IKubernetesApi? api, string ns, TimeProvider? clock = null)
+        : this(api is null ? null : new SecretCache(api, clock), ns)
+    {
+    }
 
-    private readonly Dictionary<string, (System.Text.Json.Nodes.JsonObject Secret, DateTimeOffset ReadAt)> _secrets = new(StringComparer.Ordinal);
+    /// <summary>How long a Secret read through the API is used before it is read again.</summary>
+    public static TimeSpan SecretTtl => SecretCache.Ttl;
 
     /// <summary>Drops the Secrets kept; true when there were any (a refused request may then be tried again with fresh values).</summary>
-    public bool Forget()
-    {
-        lock (_secrets)
-        {
-            var had = _secrets.Count > 0;
-            _secrets.Clear();
-            return had;
-        }
-    }
+    public bool Forget() => secrets?.Forget() ?? false;
 
     public async Task<string> ReadAsync(SecretSource source, CancellationToken ct)
     {
@@ -43,30 +38,20 @@ public sealed class SecretValueReader(IKubernetesApi? api, string ns, TimeProvid
             }
         }
         var secret = source.Secret!;
-        if (api is null)
+        if (secrets is null)
             throw new MetricsUnavailableException($"{source.Field}: {source.Describe()} cannot be read: this host has no cluster connection");
-        var now = (clock ?? TimeProvider.System).GetUtcNow();
-        System.Text.Json.Nodes.JsonObject? obj = null;
-        lock (_secrets)
-            if (_secrets.TryGetValue(secret.Name, out var kept) && now - kept.ReadAt < SecretTtl) obj = kept.Secret;
-        if (obj is null)
+        IReadOnlyDictionary<string, string?> data;
+        try
         {
-            try
-            {
-                obj = await api.GetAsync(ResourceType.Secret, ns, secret.Name, ct).ConfigureAwait(false);
-            }
-            catch (KubernetesApiException e)
-            {
-                var why = e.IsNotFound ? "does not exist" : e.StatusCode is 401 or 403 ? $"may not be read (HTTP {e.StatusCode}: grant get on secrets)" : $"could not be read (HTTP {e.StatusCode})";
-                throw new MetricsUnavailableException($"{source.Field}: Secret {secret.Name} in namespace {ns} {why}");
-            }
-            lock (_secrets) _secrets[secret.Name] = (obj, now);
+            data = await secrets.GetDataAsync(ns, secret.Name, ct).ConfigureAwait(false);
         }
-        if (obj["data"]?[secret.Key]?.GetValue<string>() is not { } encoded)
+        catch (KubernetesApiException e)
         {
-            var keys = obj["data"] is System.Text.Json.Nodes.JsonObject data ? string.Join(", ", data.Select(kv => kv.Key)) : "";
-            throw new MetricsUnavailableException($"{source.Field}: Secret {secret.Name} in namespace {ns} has no key '{secret.Key}' (it has: {keys})");
+            var why = e.IsNotFound ? "does not exist" : e.StatusCode is 401 or 403 ? $"may not be read (HTTP {e.StatusCode}: grant get on secrets)" : $"could not be read (HTTP {e.StatusCode})";
+            throw new MetricsUnavailableException($"{source.Field}: Secret {secret.Name} in namespace {ns} {why}");
         }
+        if (!data.TryGetValue(secret.Key, out var encoded) || encoded is null)
+            throw new MetricsUnavailableException($"{source.Field}: Secret {secret.Name} in namespace {ns} has no key '{secret.Key}' (it has: {string.Join(", ", data.Keys)})");
         try
         {
             return Encoding.UTF8.GetString(Convert.FromBase64String(encoded)).Trim();

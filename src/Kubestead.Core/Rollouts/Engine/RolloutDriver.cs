@@ -40,11 +40,13 @@ public sealed class RolloutDriver
         _store = store;
         _runtimes = runtimes;
         Host = host;
-        Notifications = new RolloutNotifications(api, host.Notifications, host.Clock, host.Driver);
+        // One Secret cache for the gates and the notifications: a rollout's calls read each Secret once per 30 s.
+        var secrets = new SecretCache(api, host.Clock);
+        Notifications = new RolloutNotifications(secrets, host.Notifications, host.Clock, host.Driver);
         // Gates share the notifications' network settings (a test's handler); their timeouts, like retries, are real time.
         Gates = new WebhookGateCaller(
             new HttpClient(host.Notifications.Handler ?? new SocketsHttpHandler(), disposeHandler: host.Notifications.Handler is null) { Timeout = Timeout.InfiniteTimeSpan },
-            api, host.Notifications.RetryClock);
+            secrets, host.Notifications.RetryClock);
         Executor = new RolloutExecutor(store, host.Clock, host.Observer, host.Driver) { PollInterval = host.PollInterval, Gates = Gates };
     }
 

@@ -50,7 +50,10 @@ public class DatadogMetricProviderTests
         return new DatadogMetricProvider(new HttpClient(), new TlsHttpClients(), Cluster()).Open(spec, spec.Analysis!.Metrics[0]);
     }
 
-    /// <summary>Answers a query as Datadog does, 403 without both keys, points from <paramref name="points"/> (query, from, to).</summary>
+    /// <summary>
+    /// Answers as Datadog does: 403 without both keys; the query parameter split at its top-level commas, each part's
+    /// points from <paramref name="points"/> (query, from, to) in a series tagged with the part's query_index.
+    /// </summary>
     private static Func<HttpContext, Task> Datadog(Func<string, long, long, IEnumerable<(long Ms, double? Value)>> points) => async ctx =>
     {
         if (ctx.Request.Headers["DD-API-KEY"] != ApiKey || ctx.Request.Headers["DD-APPLICATION-KEY"] != AppKey)
@@ -60,17 +63,34 @@ public class DatadogMetricProviderTests
             return;
         }
         var (q, from, to) = (ctx.Request.Query["query"].ToString(), long.Parse(ctx.Request.Query["from"]!), long.Parse(ctx.Request.Query["to"]!));
-        var list = points(q, from, to).ToList();
-        var series = list.Count == 0 ? new JsonArray() : new JsonArray(new JsonObject
+        var series = new JsonArray();
+        foreach (var (part, index) in TopLevelParts(q).Select((p, i) => (p, i)))
         {
-            ["metric"] = "trace.http.request.hits", ["aggr"] = "sum", ["expression"] = q, ["scope"] = "kube_deployment:x", ["interval"] = 60, ["length"] = list.Count,
-            ["pointlist"] = new JsonArray(list.Select(p => (JsonNode)new JsonArray((double)p.Ms, p.Value is { } v ? JsonValue.Create(v) : null)).ToArray()),
-        });
+            var list = points(part, from, to).ToList();
+            if (list.Count == 0) continue;
+            series.Add(new JsonObject
+            {
+                ["metric"] = "trace.http.request.hits", ["aggr"] = "sum", ["expression"] = part, ["scope"] = "kube_deployment:x", ["interval"] = 60,
+                ["length"] = list.Count, ["query_index"] = index,
+                ["pointlist"] = new JsonArray(list.Select(p => (JsonNode)new JsonArray((double)p.Ms, p.Value is { } v ? JsonValue.Create(v) : null)).ToArray()),
+            });
+        }
         await ctx.Response.WriteAsync(new JsonObject
         {
             ["status"] = "ok", ["res_type"] = "time_series", ["query"] = q, ["from_date"] = from * 1000, ["to_date"] = to * 1000, ["series"] = series,
         }.ToJsonString());
     };
+
+    private static List<string> TopLevelParts(string q)
+    {
+        var (parts, depth, begin) = (new List<string>(), 0, 0);
+        for (var i = 0; i < q.Length; i++)
+        {
+            depth += q[i] switch { '{' or '(' => 1, '}' or ')' => -1, _ => 0 };
+            if (q[i] == ',' && depth == 0) (parts, begin) = ([.. parts, q[begin..i]], i + 1);
+        }
+        return [.. parts, q[begin..]];
+    }
 
     [Theory]
     [InlineData("requestsQuery: \"sum:trace.http.request.hits{*}.as_count()\"\nfailuresQuery: \"sum:x{kube_deployment:{{workload}}}.as_count()\"\n", "requestsQuery", "cannot be told apart")]
@@ -119,8 +139,40 @@ public class DatadogMetricProviderTests
         var window = await Open(server.Address)(T, T.AddMinutes(2), CancellationToken.None);
         Assert.Equal(new VersionSample(120, 6), window.Canary);
         Assert.Equal(new VersionSample(4800, 4), window.Control);
-        Assert.Equal(4, server.Requests.Count);
+        // One request per window: both versions' requests and failures as four queries of one query parameter.
+        Assert.Single(server.Requests);
         Assert.Contains(server.Requests, r => r.Path == "/api/v1/query" && r.Query.Contains(Uri.EscapeDataString("kube_namespace:web,kube_deployment:shop-canary")));
+    }
+
+    [Fact]
+    public async Task A_query_that_is_itself_a_list_is_summed_and_a_series_without_query_index_is_refused()
+    {
+        // Two metrics as one requests query: their series take query indexes 0 and 1, failures 2, then the control's 3-5.
+        const string listed =
+            "requestsQuery: \"sum:a.hits{kube_deployment:{{workload}}}.as_count(), sum:b.hits{kube_deployment:{{workload}}}.as_count()\"\n" +
+            "failuresQuery: \"sum:a.errors{kube_deployment:{{workload}}}.as_count()\"\n";
+        var noIndex = false;
+        await using var server = await LoopbackHttpServer.StartAsync(async ctx =>
+        {
+            if (!noIndex)
+            {
+                await Datadog((q, from, _) => [(from * 1000, q.Contains(".hits{") ? (q.Contains("shop-canary") ? 10.0 : 100.0) : 1.0)])(ctx);
+                return;
+            }
+            await ctx.Response.WriteAsync("{\"status\":\"ok\",\"series\":[{\"pointlist\":[[1700000000000,5]]}]}");
+        });
+        var spec = ProviderSpecs.Parse(ProviderSpecs.Spec("datadog",
+            $"address: {server.Address}\napiKey: {{secret: {{name: datadog, key: api-key}}}}\napplicationKey: {{secret: {{name: datadog, key: app-key}}}}\n" + listed));
+        var query = new DatadogMetricProvider(new HttpClient(), new TlsHttpClients(), Cluster()).Open(spec, spec.Analysis!.Metrics[0]);
+
+        var window = await query(T, T.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(new VersionSample(20, 1), window.Canary);
+        Assert.Equal(new VersionSample(200, 1), window.Control);
+        Assert.Single(server.Requests);
+
+        noIndex = true;
+        var e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => query(T, T.AddMinutes(1), CancellationToken.None));
+        Assert.Contains("answered a series without a query_index between 0 and 5", e.Message);
     }
 
     [Fact]
@@ -158,10 +210,10 @@ public class DatadogMetricProviderTests
         var at = $"Datadog at {server.Address}";
         var query = Open(server.Address);
         var e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => query(T, T.AddMinutes(1), CancellationToken.None));
-        Assert.Equal($"{at} ({Field}.requestsQuery) answered HTTP 429 Too Many Requests (retry after 9s): Too many requests", e.Message);
+        Assert.Equal($"{at} ({Field}.requestsQuery, {Field}.failuresQuery) answered HTTP 429 Too Many Requests (retry after 9s): Too many requests", e.Message);
         mode = "400";
         e = await Assert.ThrowsAsync<MetricsUnavailableException>(() => query(T, T.AddMinutes(1), CancellationToken.None));
-        Assert.StartsWith($"{at} ({Field}.requestsQuery) answered HTTP 400 Bad Request: Error parsing query", e.Message);
+        Assert.StartsWith($"{at} ({Field}.requestsQuery, {Field}.failuresQuery) answered HTTP 400 Bad Request: Error parsing query", e.Message);
 
         // Wrong keys: the server echoes the key it was sent; the message names both key fields and carries neither key.
         mode = "auth";
