@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Kubestead.Sandbox.Demo;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Cli.Tests;
 
@@ -13,20 +14,7 @@ public class ApprovalCliTests
     {
         var env = SandboxEnvironment.Create("none", "healthy");
         var spec = Path.Combine(Path.GetTempPath(), $"kubestead-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(spec, """
-            apiVersion: kubestead.io/v1alpha1
-            kind: Rollout
-            metadata: { name: shop, namespace: shop }
-            spec:
-              service: shop
-              meshProvider: none
-              stable: { deployment: shop }
-              canary: { image: registry.example.com/shop:2.0.0 }
-              steps:
-                - setWeight: 20
-                - approval: {}
-                - setWeight: 40
-            """);
+        File.WriteAllText(spec, NoneMeshSpec.With(["setWeight: 20", "approval: {}", "setWeight: 40"]));
         Assert.Equal(4, (await Run(env, "start", "-f", spec)).Code);
         var status = JsonNode.Parse((await Run(env, "status", "shop", "-n", "shop", "-o", "json")).Out)!;
         Assert.Contains("waiting for approval", status["message"]!.GetValue<string>());

@@ -19,21 +19,7 @@ public sealed class WebhookGateCliTests : IDisposable
         var urlFile = Path.Combine(_dir, "url");
         File.WriteAllText(urlFile, url.ToString());
         var spec = Path.Combine(_dir, "rollout.yaml");
-        File.WriteAllText(spec, $$"""
-            apiVersion: kubestead.io/v1alpha1
-            kind: Rollout
-            metadata: { name: shop, namespace: shop }
-            spec:
-              service: shop
-              meshProvider: none
-              stable: { deployment: shop }
-              canary: { image: registry.example.com/shop:2.0.0 }
-              steps:
-                - setWeight: 20
-                - setWeight: 40
-              webhooks:
-                - {name: gate, type: {{type}}, url: {file: {{urlFile}}}, timeout: 2s}
-            """);
+        File.WriteAllText(spec, NoneMeshSpec.With(["setWeight: 20", "setWeight: 40"], $"  webhooks:\n    - {{name: gate, type: {type}, url: {{file: {urlFile}}}, timeout: 2s}}\n"));
         return spec;
     }
 

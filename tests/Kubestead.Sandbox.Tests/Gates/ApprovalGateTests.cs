@@ -3,26 +3,14 @@ using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
+using Kubestead.Tests.Shared;
 
 namespace Kubestead.Sandbox.Tests.Gates;
 
 /// <summary>Issue #32 item 2: approval steps, their timeouts, and refusals that write nothing.</summary>
 public class ApprovalGateTests
 {
-    private static string Spec(string approval) => $$"""
-        apiVersion: kubestead.io/v1alpha1
-        kind: Rollout
-        metadata: { name: shop, namespace: shop }
-        spec:
-          service: shop
-          meshProvider: none
-          stable: { deployment: shop }
-          canary: { image: registry.example.com/shop:2.0.0 }
-          steps:
-            - setWeight: 20
-            - approval: {{approval}}
-            - setWeight: 40
-        """;
+    private static string Spec(string approval) => NoneMeshSpec.With(["setWeight: 20", $"approval: {approval}", "setWeight: 40"]);
 
     private sealed class CancelOn(CancellationTokenSource cts, Func<RolloutEvent, bool> when) : IRolloutObserver
     {

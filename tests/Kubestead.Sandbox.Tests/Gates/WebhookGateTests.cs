@@ -24,21 +24,7 @@ public sealed class WebhookGateTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static string Spec(string webhooks) => $$"""
-        apiVersion: kubestead.io/v1alpha1
-        kind: Rollout
-        metadata: { name: shop, namespace: shop }
-        spec:
-          service: shop
-          meshProvider: none
-          stable: { deployment: shop }
-          canary: { image: registry.example.com/shop:2.0.0 }
-          steps:
-            - setWeight: 20
-            - setWeight: 40
-          webhooks:
-        {{webhooks}}
-        """;
+    internal static string Spec(string webhooks) => NoneMeshSpec.With(["setWeight: 20", "setWeight: 40"], "  webhooks:\n" + webhooks);
 
     private string Hook(string type, LoopbackReceiver receiver, string extra = "")
     {
