@@ -13,7 +13,9 @@ BeforeAll {
 
 Describe 'Packaging' {
     It 'packs with build.ps1, installs with PSResourceGet from the package folder and imports by name in a clean pwsh' {
-        & (Join-Path $root 'build.ps1') -Task Package -Configuration Debug 6>&1 | Out-Null
+        # Under test.sh the module, the CLI and the native kubestead are built once, before this file runs (the native
+        # publish alone is minutes of CPU): -NoBuild packs those outputs. Run alone, build.ps1 builds them itself.
+        & (Join-Path $root 'build.ps1') -Task Package -Configuration Debug -NoBuild:([bool]$env:KUBESTEAD_PESTER_PREBUILT) 6>&1 | Out-Null
         $nupkg = Get-ChildItem (Join-Path $root 'out/packages') -Filter 'Kubestead.0.1.0.nupkg'
         $nupkg | Should -Not -BeNullOrEmpty
         Get-ChildItem (Join-Path $root 'out/packages') -Filter 'Kubestead.Cli.*.nupkg' | Should -Not -BeNullOrEmpty
@@ -33,6 +35,22 @@ Describe 'Packaging' {
         # Every cmdlet the manifest exports arrives in the installed copy.
         $lines[1] | Should -Be ([string](Import-PowerShellDataFile (Join-Path $root 'module/Kubestead.psd1')).CmdletsToExport.Count)
         $lines[2] | Should -Be '30'
+    }
+
+    It 'puts the native kubestead beside the packages on Linux x64, and it runs' -Skip:(-not ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
+        $native = Join-Path $root 'out/packages/linux-x64/kubestead'
+        Test-Path $native | Should -BeTrue
+        $version = & $native --version
+        $LASTEXITCODE | Should -Be 0
+        "$version" | Should -Match ([regex]::Escape((Import-PowerShellDataFile (Join-Path $root 'module/Kubestead.psd1')).ModuleVersion))
+    }
+
+    It 'refuses -NoBuild where nothing was built, naming what is missing, and packs nothing' {
+        $bare = Join-Path $TestDrive 'bare'
+        New-Item -ItemType Directory $bare | Out-Null
+        Copy-Item (Join-Path $root 'build.ps1') $bare
+        { & (Join-Path $bare 'build.ps1') -Task Package -NoBuild } | Should -Throw '*out/Kubestead/Kubestead.psd1 is missing*-Task Build*'
+        Test-Path (Join-Path $bare 'out/packages') | Should -BeFalse
     }
 }
 
