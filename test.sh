@@ -52,7 +52,8 @@ pester() { KUBESTEAD_PESTER_PREBUILT=1 KUBESTEAD_PESTER_RESTORED=1 bash tests/ru
 # is a failed test), then two consumers of that binary run side by side: tests/pester/Packaging.Tests.ps1 (build.ps1
 # -Task Package -NoBuild packs it with the module and the dotnet tool) and tests/native-smoke.sh (a rollout driven by it
 # on the real kube-apiserver of this run, or on one of its own when the caller named another cluster). The publish
-# uses the Debug configuration: the same trim and AOT analysis as Release for about half the CPU (docs/native.md).
+# uses the Debug configuration: the same trim and AOT analysis as Release without ILC's optimisation passes, as the
+# packaging test's publish did before (docs/native.md); build.ps1 keeps Release for what users get.
 native_configuration=Debug
 # The publish must refuse what Native AOT cannot guarantee: tests/native-trim-check hides a trim-unsafe call where only
 # the AOT compiler sees it, so this fails if ILC's warnings stop failing the publish (they once only scrolled by).
