@@ -24,6 +24,9 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// <summary>How long an ending cmdlet waits for its cancelled worker (the current write finishes, the Lease is released).</summary>
     private static readonly TimeSpan WorkerGrace = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most an ending cmdlet waits for its recorded Kubernetes Events to be written (the recorder's own bound at disposal).</summary>
+    private static readonly TimeSpan EventFlushGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>Progress bars: the rollout's (steps done of all) and, under it, the current step's wait.</summary>
     private const int RolloutProgressId = 1, StepProgressId = 2;
 
@@ -235,12 +238,25 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Gives the connection back to the session (which keeps it for the next cmdlet).</summary>
+    /// <summary>
+    /// Gives the connection back to the session (which keeps it for the next cmdlet), once the Kubernetes Events this
+    /// cmdlet recorded are written: a script whose process exits next must not lose them. Bounded like the disposal it
+    /// replaces, so a dead API server does not hold the cmdlet.
+    /// </summary>
     private void DisposeService()
     {
         var connection = _connection;
         _connection = null;
         if (connection is null) return;
+        try
+        {
+            using var bound = new CancellationTokenSource(EventFlushGrace);
+            connection.Service.FlushEventsAsync(bound.Token).Wait(bound.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or AggregateException)
+        {
+            // Events are a courtesy (the rollout's state is the record); one not written in time is dropped.
+        }
         connection.Route(null);
         connection.Dispose();
     }
