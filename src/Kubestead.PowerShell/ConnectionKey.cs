@@ -26,7 +26,15 @@ internal sealed record ConnectionKey(string? ExplicitPath, string? KubeConfigVar
     private static string Stamp(string file)
     {
         var info = new FileInfo(file);
-        var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
-        return $"{info.FullName} {info.Length} {info.LastWriteTimeUtc.Ticks} {hash}";
+        try
+        {
+            var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
+            return $"{info.FullName} {info.Length} {info.LastWriteTimeUtc.Ticks} {hash}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unique, so nothing is reused: connecting reads the file again and reports why it cannot, as without a session.
+            return $"{info.FullName} unreadable {Guid.NewGuid()}";
+        }
     }
 }
