@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
@@ -23,14 +24,17 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
     /// <summary>How long an ending cmdlet waits for its cancelled worker (the current write finishes, the Lease is released).</summary>
     private static readonly TimeSpan WorkerGrace = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most an ending cmdlet waits for its recorded Kubernetes Events to be written (the recorder's own bound at disposal).</summary>
+    private static readonly TimeSpan EventFlushGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>Progress bars: the rollout's (steps done of all) and, under it, the current step's wait.</summary>
     private const int RolloutProgressId = 1, StepProgressId = 2;
 
     private readonly CancellationTokenSource _cancel = new();
     private readonly ForwardingObserver _observer = new();
     private Task? _worker;
-    private IKubesteadService? _service;
-    private string? _serviceNamespace;
+    private SessionConnections.Lease? _connection;
+    private string? _connectionNamespace;
     private bool _disposed;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -106,12 +110,15 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         var events = new BlockingCollection<RolloutEvent>();
         _observer.Target = events;
         var ns = Namespace;
+        var runspace = Runspace.DefaultRunspace;
         var task = Task.Run(async () =>
         {
-            var service = await ServiceAsync(ns).ConfigureAwait(false);
+            var service = await ServiceAsync(ns, runspace).ConfigureAwait(false);
             return await call(service, _cancel.Token).ConfigureAwait(false);
         });
         _worker = task;
+        // The pump ends the moment the call does, not at its next poll: a warm cmdlet's whole call is a few milliseconds.
+        _ = task.ContinueWith(_ => events.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         using var sigterm = OnTermination();
         return Pump(events, task);
     }
@@ -138,32 +145,50 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         var s => TimeSpan.FromSeconds(s.Value),
     };
 
-    private async Task<IKubesteadService> ServiceAsync(string? ns)
+    /// <summary>
+    /// The session's kept connection when it was made from the same kubeconfig (files unchanged), context, namespace and
+    /// timeout; else a new one, which the session then keeps (<see cref="SessionConnections"/>).
+    /// </summary>
+    private async Task<IKubesteadService> ServiceAsync(string? ns, Runspace? runspace)
     {
-        if (_service is not null && _serviceNamespace == ns) return _service;
-        if (_service is not null) await _service.DisposeAsync().ConfigureAwait(false);
-        _service = null;
+        if (_connection is not null && _connectionNamespace == ns)
+        {
+            _connection.Route(_observer);
+            return _connection.Service;
+        }
+        DisposeService();
         var kubeconfig = KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig);
         try
         {
-            _service = await KubesteadConnector.ConnectAsync(new ConnectionOptions(kubeconfig, Context, ns, RequestTimeout()), _observer, null, _cancel.Token).ConfigureAwait(false);
+            var options = new ConnectionOptions(kubeconfig, Context, ns, RequestTimeout());
+            if (runspace is null)
+            {
+                // No session to keep it in (a cmdlet invoked from a bare API host): this cmdlet's own connection.
+                var own = await KubesteadConnector.ConnectAsync(options, _observer, null, _cancel.Token).ConfigureAwait(false);
+                _connection = SessionConnections.Lease.Unshared(own);
+            }
+            else
+            {
+                var key = ConnectionKey.For(kubeconfig, Context, ns, options.RequestTimeout);
+                _connection = await SessionConnections.For(runspace).AcquireAsync(key,
+                    router => KubesteadConnector.ConnectAsync(options, router, null, _cancel.Token)).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException)
         {
             // Without a connection no input can succeed.
             throw new ConnectionFailedException(e);
         }
-        _serviceNamespace = ns;
-        return _service;
+        _connectionNamespace = ns;
+        _connection.Route(_observer);
+        return _connection.Service;
     }
 
     private T Pump<T>(BlockingCollection<RolloutEvent> events, Task<T> task)
     {
         try
         {
-            while (!task.IsCompleted)
-                if (events.TryTake(out var e, 100)) Write(e);
-            while (events.TryTake(out var e)) Write(e);
+            foreach (var e in events.GetConsumingEnumerable()) Write(e);
             WriteProgress(new ProgressRecord(StepProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed, ParentActivityId = RolloutProgressId });
             WriteProgress(new ProgressRecord(RolloutProgressId, "Kubestead", "done") { RecordType = ProgressRecordType.Completed });
         }
@@ -213,19 +238,27 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the connection back to the session (which keeps it for the next cmdlet), once the Kubernetes Events this
+    /// cmdlet recorded are written: a script whose process exits next must not lose them. Bounded like the disposal it
+    /// replaces, so a dead API server does not hold the cmdlet.
+    /// </summary>
     private void DisposeService()
     {
-        var service = _service;
-        _service = null;
-        if (service is null) return;
+        var connection = _connection;
+        _connection = null;
+        if (connection is null) return;
         try
         {
-            service.DisposeAsync().AsTask().Wait(WorkerGrace);
+            using var bound = new CancellationTokenSource(EventFlushGrace);
+            connection.Service.FlushEventsAsync(bound.Token).Wait(bound.Token);
         }
-        catch (AggregateException)
+        catch (Exception e) when (e is OperationCanceledException or AggregateException)
         {
-            // Disposal is best effort; the connection holds no cluster state.
+            // Events are a courtesy (the rollout's state is the record); one not written in time is dropped.
         }
+        connection.Route(null);
+        connection.Dispose();
     }
 
     private static ErrorRecord Record(Exception e, object? input)

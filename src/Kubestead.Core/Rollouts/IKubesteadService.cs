@@ -70,6 +70,12 @@ public interface IKubesteadService : IAsyncDisposable
 
     /// <summary>Every write <paramref name="operation"/> would make, without making it.</summary>
     Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default);
+
+    /// <summary>
+    /// Waits until the Kubernetes Events recorded so far are written: a host that keeps one service for many commands
+    /// (a PowerShell session) calls it where a one-command host disposes, so a process that exits next loses none.
+    /// </summary>
+    Task FlushEventsAsync(CancellationToken ct = default) => Task.CompletedTask;
 }
 
 /// <summary>What needs no cluster: spec validation, the split planner, ad hoc analysis.</summary>

@@ -470,6 +470,8 @@ public sealed class KubesteadService : IKubesteadService
 
     public Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default) => _dryRun.PlanAsync(operation, ct);
 
+    public Task FlushEventsAsync(CancellationToken ct = default) => _events?.FlushAsync(ct) ?? Task.CompletedTask;
+
     public async ValueTask DisposeAsync()
     {
         // Events still queued go out before the client closes.

@@ -1,0 +1,40 @@
+using System.Security.Cryptography;
+using Kubestead.Kubernetes;
+
+namespace Kubestead.PowerShell;
+
+/// <summary>
+/// Everything a cluster connection was made from: the -KubeConfig path or $env:KUBECONFIG (or the home directory whose
+/// ~/.kube/config is read), -Context, -Namespace, -TimeoutSec, and the path, size, modification time and SHA-256 of
+/// every kubeconfig file kubectl would read. A session reuses a connection only while its key is equal, so an edited or
+/// replaced kubeconfig, another context or another $env:KUBECONFIG gets a new connection at the next cmdlet.
+/// Certificate and key files the kubeconfig names by path are not part of it: a rotated file takes a new session, or a
+/// touch of the kubeconfig.
+/// </summary>
+internal sealed record ConnectionKey(string? ExplicitPath, string? KubeConfigVariable, string? Home, string? Context, string? Namespace,
+    TimeSpan? RequestTimeout, string Files)
+{
+    public static ConnectionKey For(string? explicitPath, string? context, string? ns, TimeSpan? requestTimeout)
+    {
+        Func<string, string?> environment = Environment.GetEnvironmentVariable;
+        var files = KubeConfigResolver.Files(explicitPath, environment).Select(Stamp);
+        return new ConnectionKey(explicitPath, explicitPath is null ? environment("KUBECONFIG") : null,
+            environment("HOME") ?? environment("USERPROFILE"), context, ns, requestTimeout, string.Join("\n", files));
+    }
+
+    /// <summary>The content hash catches a rewrite that keeps the size within one timestamp tick.</summary>
+    private static string Stamp(string file)
+    {
+        var info = new FileInfo(file);
+        try
+        {
+            var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
+            return $"{info.FullName} {info.Length} {info.LastWriteTimeUtc.Ticks} {hash}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unique, so nothing is reused: connecting reads the file again and reports why it cannot, as without a session.
+            return $"{info.FullName} unreadable {Guid.NewGuid()}";
+        }
+    }
+}
