@@ -52,9 +52,13 @@ public static class OracleCalibration
     public static OraclePolicy Create(ScenarioFile s, Cell cell, IScrapedCounts? scraped, double multiplier, double threshold)
     {
         HeldWeight(cell);
-        var interval = (s.Oracle ?? new OracleSpec()).IntervalSeconds ?? 60;
+        var interval = IntervalSeconds(s, cell);
         return new OraclePolicy(multiplier, interval, s.TickSeconds, threshold, scraped, cell.Environment?.Scrape?.IntervalSeconds);
     }
+
+    /// <summary>The oracle's window in this cell: the scenario's, else the interval <c>default</c> runs at there (issue #29 item 2: the same interval).</summary>
+    public static double IntervalSeconds(ScenarioFile s, Cell cell) =>
+        (s.Oracle ?? new OracleSpec()).IntervalSeconds ?? SpecDefaultVariant.Create(cell.Environment?.Scrape?.IntervalSeconds).IntervalSeconds!.Value;
 
     /// <summary>
     /// The one weight the oracle's traffic runs at: the cell's, or the weight every step of a schedule holds (a pause at
