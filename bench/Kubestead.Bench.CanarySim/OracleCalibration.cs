@@ -57,8 +57,13 @@ public static class OracleCalibration
     }
 
     /// <summary>The oracle's window in this cell: the scenario's, else the interval <c>default</c> runs at there (issue #29 item 2: the same interval).</summary>
-    public static double IntervalSeconds(ScenarioFile s, Cell cell) =>
-        (s.Oracle ?? new OracleSpec()).IntervalSeconds ?? SpecDefaultVariant.Create(cell.Environment?.Scrape?.IntervalSeconds).IntervalSeconds!.Value;
+    public static double IntervalSeconds(ScenarioFile s, Cell cell)
+    {
+        if ((s.Oracle ?? new OracleSpec()).IntervalSeconds is { } given) return given;
+        // As the default engine closes its windows: at the first tick that ends at least one interval after the start.
+        var resolved = SpecDefaultVariant.Create(cell.Environment?.Scrape?.IntervalSeconds).IntervalSeconds!.Value;
+        return Math.Ceiling((double)resolved / s.TickSeconds) * s.TickSeconds;
+    }
 
     /// <summary>
     /// The one weight the oracle's traffic runs at: the cell's, or the weight every step of a schedule holds (a pause at
