@@ -18,8 +18,8 @@ namespace Kubestead.Analysis;
 /// What is learned: per window, Pearson's dispersion of the control's pods, X² = Σ (x_i − n_i·p)² / (n_i·p·(1 − p)) with
 /// p the control's pooled rate, against its K − 1 degrees of freedom. Under binomial counts X²/(K − 1) averages 1; clusters
 /// of size s raise it to about the size-biased mean of s, and pods whose rates differ raise it too (counted twice with the
-/// pod allowance D, on the safe side). φ is the pooled ratio plus <see cref="Sigmas"/> of its standard error (from the
-/// windows' own spread), at least 1, and only once <see cref="MinimumWindows"/> windows with failures are seen: until then,
+/// pod allowance D, on the safe side). φ is the pooled ratio plus <see cref="Sigmas"/> of its standard error (the larger of the
+/// windows' own spread and the spread binomial counts alone would show), at least 1, and only once <see cref="MinimumWindows"/> windows with failures are seen: until then,
 /// and without per-pod counts, there is no φ and the Fail test keeps the capped bet. φ comes from windows strictly before
 /// the one it bets on, so each bet is fixed before its failures are seen.
 /// </para>
