@@ -31,6 +31,7 @@ public enum BettingSide
 /// every second); with many failures it approaches the all-in bet y/θ0, capped at <see cref="MaxStake"/>/θ0 so that one
 /// window against the bet cannot wipe the evidence out. The cost of robustness: one window can multiply the evidence
 /// by at most 1 + MaxStake(1/θ0 − 1), whatever the number of failures in it.
+/// Where the control shows failures arriving one by one (<see cref="Dispersion"/>), the Fail test lifts that cap.
 /// </para>
 /// State is one log-wealth per alternative: O(1) per metric.
 /// </summary>
