@@ -26,7 +26,10 @@ public static class EngineRegistry
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
         if (name == SpecDefaultVariant.Name)
-            return new KubesteadRolloutPolicy(SpecDefaultVariant.Create(), s, cell ?? s.Cells().First(), scraped);
+        {
+            var c = cell ?? s.Cells().First();
+            return new KubesteadRolloutPolicy(SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds), s, c, scraped);
+        }
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {
             // Flagger has no pauses: every step's weight is a stepWeight (repeats collapsed).

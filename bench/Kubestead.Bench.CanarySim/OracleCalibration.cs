@@ -52,8 +52,17 @@ public static class OracleCalibration
     public static OraclePolicy Create(ScenarioFile s, Cell cell, IScrapedCounts? scraped, double multiplier, double threshold)
     {
         HeldWeight(cell);
-        var interval = (s.Oracle ?? new OracleSpec()).IntervalSeconds ?? 60;
+        var interval = IntervalSeconds(s, cell);
         return new OraclePolicy(multiplier, interval, s.TickSeconds, threshold, scraped, cell.Environment?.Scrape?.IntervalSeconds);
+    }
+
+    /// <summary>The oracle's window in this cell: the scenario's, else the interval <c>default</c> runs at there (issue #29 item 2: the same interval).</summary>
+    public static double IntervalSeconds(ScenarioFile s, Cell cell)
+    {
+        if ((s.Oracle ?? new OracleSpec()).IntervalSeconds is { } given) return given;
+        // As the default engine closes its windows: at the first tick that ends at least one interval after the start.
+        var resolved = SpecDefaultVariant.Create(cell.Environment?.Scrape?.IntervalSeconds).IntervalSeconds!.Value;
+        return Math.Ceiling((double)resolved / s.TickSeconds) * s.TickSeconds;
     }
 
     /// <summary>

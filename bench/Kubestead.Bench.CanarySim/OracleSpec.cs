@@ -6,7 +6,7 @@ namespace Kubestead.Bench.CanarySim;
 /// </summary>
 public sealed class OracleSpec
 {
-    /// <summary>Its window (null: 60 s, the interval a spec without analysis settings gets); never below a scrape.</summary>
+    /// <summary>Its window (null: the interval a spec without analysis settings gets in the cell: its scrape interval, else 60 s); never below a scrape.</summary>
     public int? IntervalSeconds { get; set; }
 
     /// <summary>The false-abort rate over T_max it is calibrated to: the goal the engines are held to.</summary>

@@ -32,7 +32,7 @@ public static class Report
         sb.AppendLine("Rates with Wilson 95% intervals. Bad canaries: catch = rolled back, escape = promoted. Good canaries (A/A): false abort = rolled back.");
         sb.AppendLine("Blast = failed canary requests served until the rollback (caught replicates); after onset = only those served from the fault's onset on. Insufficient = no decision by T_max.");
         if (results.Any(r => r.Engine == "oracle"))
-            sb.AppendLine(CultureInfo.InvariantCulture, $"oracle: a CUSUM on {s.Oracle?.IntervalSeconds ?? 60} s windows with the fault's true likelihood ratio, its threshold h calibrated per cell by {s.Oracle?.CalibrationReplicates ?? 2000} A/A replicates of the same environment to a false-abort rate of {P(s.Oracle?.FalseAbortRate ?? 0.025)} over T_max (docs/benchmark.md, \"The oracle\"). blast / oracle: mean blast (after onset for late faults) over the oracle's.");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"oracle: a CUSUM on {(s.Oracle?.IntervalSeconds is { } oi ? $"{oi} s" : "the default engine's")} windows with the fault's true likelihood ratio, its threshold h calibrated per cell by {s.Oracle?.CalibrationReplicates ?? 2000} A/A replicates of the same environment to a false-abort rate of {P(s.Oracle?.FalseAbortRate ?? 0.025)} over T_max (docs/benchmark.md, \"The oracle\"). blast / oracle: mean blast (after onset for late faults) over the oracle's.");
         sb.AppendLine("Times to verdict (median / p90) are given per verdict: rollback and promotion. Catch if running at onset: rollbacks among the replicates not yet decided when the fault began.");
         sb.AppendLine();
         foreach (var group in results.GroupBy(r => (r.Cell.Routing, r.Cell.Rps, r.Cell.Weight, Fault: r.Cell.FaultLabel)))

@@ -1,11 +1,14 @@
+using Kubestead.Analysis;
+using Kubestead.Metrics;
 using Kubestead.Specs;
 
 namespace Kubestead.Bench.CanarySim;
 
 /// <summary>
 /// The built-in engine <c>default</c> (issue #29 item 1): exactly what a spec without analysis settings gets. Its values
-/// are read from the spec parser's own defaults for a metric with only a name and a provider, so the benchmark's
-/// headline engine cannot drift from the product's.
+/// are read from the spec parser's own defaults for a metric with only a name and a provider, and its interval from the
+/// drive's own resolution (<see cref="ScrapeIntervalDefault"/>) given the cell's scrape interval, as Prometheus would
+/// report it: so the benchmark's headline engine cannot drift from the product's.
 /// </summary>
 public static class SpecDefaultVariant
 {
@@ -29,10 +32,11 @@ public static class SpecDefaultVariant
                 provider: { prometheus: { address: "http://127.0.0.1:9090" } }
         """;
 
-    public static EngineVariant Create()
+    /// <param name="scrapeIntervalSeconds">How often the cell's counters are scraped (what Prometheus's targets would
+    /// report); null: a source that cannot say, where the drive keeps the parser's default.</param>
+    public static EngineVariant Create(double? scrapeIntervalSeconds = null)
     {
-        var parsed = RolloutSpecParser.Parse(MinimalSpec);
-        var analysis = parsed.Spec?.Analysis ?? throw new InvalidOperationException("the minimal spec no longer parses: " + string.Join("; ", parsed.Problems));
+        var analysis = Resolve(scrapeIntervalSeconds);
         var judge = analysis.Metrics.Single().Judge;
         if (judge.Kind != "sequential" || judge.LatencyThresholdMs is not null)
             throw new InvalidOperationException($"the spec's default judge is now '{judge.Kind}': the benchmark's default engine needs updating");
@@ -47,5 +51,28 @@ public static class SpecDefaultVariant
             DetectRatio = judge.DetectRatio,
             AllowedIncrease = judge.AllowedIncrease,
         };
+    }
+
+    /// <summary>The analysis settings a drive of the minimal spec runs with when its metrics are scraped this often.</summary>
+    public static AnalysisSpec Resolve(double? scrapeIntervalSeconds)
+    {
+        var parsed = RolloutSpecParser.Parse(MinimalSpec);
+        var spec = parsed.Spec ?? throw new InvalidOperationException("the minimal spec no longer parses: " + string.Join("; ", parsed.Problems));
+        if (scrapeIntervalSeconds is not { } seconds) return spec.Analysis!;
+        var source = new FixedScrapeInterval(TimeSpan.FromSeconds(seconds));
+        MetricQueryFactory metrics = (_, _) => source.Query;
+        // The drive's own code path (synchronous here: the source answers at once).
+        var resolved = ScrapeIntervalDefault.ApplyAsync(spec, metrics, CancellationToken.None).GetAwaiter().GetResult();
+        return resolved.Spec.Analysis!;
+    }
+
+    /// <summary>A metric source that reports one scrape interval, as Prometheus's /api/v1/targets would.</summary>
+    private sealed class FixedScrapeInterval(TimeSpan interval) : IScrapeIntervalSource
+    {
+        public Task<ScrapeIntervalReading> ReadScrapeIntervalAsync(CancellationToken ct) =>
+            Task.FromResult(new ScrapeIntervalReading(interval, "the cell's scrape interval"));
+
+        public Task<MetricWindow> Query(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
+            throw new InvalidOperationException("the benchmark reads its windows from the simulator, not from this source");
     }
 }

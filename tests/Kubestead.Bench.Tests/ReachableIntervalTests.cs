@@ -1,4 +1,5 @@
 using Kubestead.Bench.CanarySim;
+using Kubestead.Specs;
 
 namespace Kubestead.Bench.Tests;
 
@@ -48,5 +49,45 @@ public class ReachableIntervalTests
         var (s, cell) = Scraped(30);
         s.Oracle = new OracleSpec { IntervalSeconds = 15 };
         Assert.Contains("shorter than the scrape interval", Assert.Throws<ArgumentException>(() => EngineRegistry.Create("oracle", s, cell, oracleThreshold: 5)).Message);
+    }
+
+    [Theory]
+    [InlineData(15)]
+    [InlineData(30)]
+    public void The_default_engine_runs_at_the_interval_the_product_resolves_from_the_scrape_interval(double scrapeSeconds)
+    {
+        // What the product gives a spec whose metrics are scraped this often and whose interval is not given: the parser's
+        // default when the spec declares the scrape interval (the drive reads the same from Prometheus's targets).
+        var product = RolloutSpecParser.Parse($$"""
+            apiVersion: kubestead.io/v1alpha1
+            kind: Rollout
+            metadata: { name: shop, namespace: shop }
+            spec:
+              service: shop
+              meshProvider: linkerd
+              linkerd: { canaryService: shop-canary }
+              stable: { deployment: shop }
+              canary: { image: shop:2 }
+              steps: [{ setWeight: 10 }]
+              analysis:
+                scrapeInterval: {{scrapeSeconds}}s
+                metrics: [{ name: errors, provider: { prometheus: { address: "http://127.0.0.1:9090" } } }]
+            """).Spec!.Analysis!.Interval;
+        Assert.Equal(TimeSpan.FromSeconds(scrapeSeconds), product);
+        Assert.Equal(product, SpecDefaultVariant.Resolve(scrapeSeconds).Interval);
+        var (s, cell) = Scraped(scrapeSeconds);
+        var policy = (KubesteadRolloutPolicy)EngineRegistry.Create(SpecDefaultVariant.Name, s, cell);
+        SyntheticTicks.Drive(policy, ticks: 24, tickSeconds: 5, (t, w) => SyntheticTicks.Make(t, w, 0, 0));
+        // 120 s of ticks: one window per resolved interval (not 60 s windows, the parser's default without a scrape).
+        Assert.Equal((int)(120 / product.TotalSeconds), policy.CountedWindows);
+        Assert.Equal(product.TotalSeconds, OracleCalibration.IntervalSeconds(s, cell));
+    }
+
+    [Fact]
+    public void Without_a_scrape_interval_the_default_engine_and_the_oracle_keep_the_parsers_one_minute()
+    {
+        var s = new ScenarioFile { TickSeconds = 5, Rps = [20], Weights = [0.1], Faults = [new FaultSpec()] };
+        Assert.Equal(60, SpecDefaultVariant.Create().IntervalSeconds);
+        Assert.Equal(60, OracleCalibration.IntervalSeconds(s, s.Cells().Single()));
     }
 }

@@ -28,6 +28,9 @@ public sealed class RestartMixtureEProcess : ICountEProcess
     // −∞ it can be written as JSON.
     private const double NoWealth = -1e300;
     private readonly IFactorEProcess _bets;
+
+    /// <summary>The per-window bets every component multiplies by.</summary>
+    public IFactorEProcess Bets => _bets;
     private readonly RestartMixtureOptions _options;
     private readonly double[] _priors;
     private readonly double[] _logSums;

@@ -42,6 +42,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     private ICountEProcess _failTest;
     private ICountEProcess _passTest;
     private readonly PodPersistence _pods = new();
+    private readonly PodDispersion _dispersion = new();
     private long _nc, _xc, _ns, _xs;
 
     protected SequentialCountJudge(string metric, SequentialJudgeOptions options)
@@ -94,11 +95,25 @@ public abstract class SequentialCountJudge : ICanaryJudge
             var (k, kControl) = (Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
             PodAllowance = _pods.Allowance(k, kControl);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
+            // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
+            if (FailBets is { } bets) bets.Dispersion = _dispersion.Phi;
             _failTest.Observe(nc * PodAllowance, xc, ns, xs);
             _passTest.Observe(nc / PassPodAllowance, xc, ns, xs);
         }
         _pods.Learn(controlPods);
+        _dispersion.Learn(controlPods);
     }
+
+    /// <summary>The window bets under the Fail test (null with the request unit).</summary>
+    private WindowBettingEProcess? FailBets => _failTest switch
+    {
+        WindowBettingEProcess single => single,
+        RestartMixtureEProcess { Bets: WindowBettingEProcess bets } => bets,
+        _ => null,
+    };
+
+    /// <summary>The φ the next window's Fail bet uses (null: the capped bet; see <see cref="PodDispersion"/>).</summary>
+    public double? FailDispersion => _options.Unit == EvidenceUnit.Window ? _dispersion.Phi : null;
 
     private static int? Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : null;
 
@@ -157,6 +172,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         };
         if (_failTest is RestartMixtureEProcess) o["restarts"] = true;
         o["pods"] = _pods.Save();
+        o["dispersion"] = _dispersion.Save();
         o["podAllowance"] = PodAllowance;
         o["passPodAllowance"] = PassPodAllowance;
         SaveExtra(o);
@@ -170,6 +186,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _ns = state["ns"]?.GetValue<long>() ?? 0;
         _xs = state["xs"]?.GetValue<long>() ?? 0;
         _pods.Restore(state["pods"] as JsonObject);
+        _dispersion.Restore(state["dispersion"] as JsonObject);
         PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
         PassPodAllowance = state["passPodAllowance"]?.GetValue<double>() ?? PodAllowance;
         _failTest = NewFailTest();

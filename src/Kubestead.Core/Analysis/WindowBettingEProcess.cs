@@ -31,6 +31,7 @@ public enum BettingSide
 /// every second); with many failures it approaches the all-in bet y/θ0, capped at <see cref="MaxStake"/>/θ0 so that one
 /// window against the bet cannot wipe the evidence out. The cost of robustness: one window can multiply the evidence
 /// by at most 1 + MaxStake(1/θ0 − 1), whatever the number of failures in it.
+/// Where the control shows failures arriving one by one (<see cref="Dispersion"/>), the Fail test lifts that cap.
 /// </para>
 /// State is one log-wealth per alternative: O(1) per metric.
 /// </summary>
@@ -73,6 +74,19 @@ public sealed class WindowBettingEProcess : IFactorEProcess
 
     public double NullRatio => _nullRatio;
 
+    /// <summary>
+    /// φ ≥ 1 when the next windows may be bet on their likelihood ratio to the power 1/φ (the quasi-binomial bet on m/φ
+    /// clusters: valid when failures cluster in groups of at most φ, see <see cref="PodDispersion"/>), uncapped; null: the
+    /// capped chord bet, valid however failures cluster. Set from earlier windows only, before the window it bets on.
+    /// </summary>
+    public double? Dispersion
+    {
+        get => _dispersion;
+        set => _dispersion = value is { } phi && !(phi >= 1) ? throw new ArgumentOutOfRangeException(nameof(value), phi, "the dispersion must be at least 1") : value;
+    }
+
+    private double? _dispersion;
+
     /// <summary>The mixture e-value: the prior-weighted average of the alternatives' wealth.</summary>
     public double EValue
     {
@@ -113,9 +127,27 @@ public sealed class WindowBettingEProcess : IFactorEProcess
             var theta1 = rho * nc / (rho * nc + ns);
             if (_side == BettingSide.Below) theta1 = 1 - theta1;
             var lambda = Stake(theta0, theta1, m);
+            if (_dispersion is { } phi && QuasiBinomialGrowsFaster(theta0, theta1, m, phi, lambda))
+            {
+                // The binomial likelihood ratio of the window's m failures, shrunk to m/φ clusters.
+                logFactors[k] = m * (y * Math.Log(theta1 / theta0) + (1 - y) * Math.Log((1 - theta1) / (1 - theta0))) / phi;
+                continue;
+            }
             logFactors[k] = Math.Log(1 + lambda * (y - theta0));
         }
         return true;
+    }
+
+    /// <summary>
+    /// Which of the two valid bets to place, decided from m, the exposures and φ alone (before the window's share is seen):
+    /// the quasi-binomial one when its expected log growth under the alternative, m·KL(θ1‖θ0)/φ, beats the capped bet's
+    /// (about ln(1 + λ(θ1 − θ0))). Few failures or a large φ (bursts seen on the control) keep the capped bet.
+    /// </summary>
+    private static bool QuasiBinomialGrowsFaster(double theta0, double theta1, long m, double phi, double lambda)
+    {
+        if (theta1 <= theta0) return false;
+        var divergence = theta1 * Math.Log(theta1 / theta0) + (1 - theta1) * Math.Log((1 - theta1) / (1 - theta0));
+        return m * divergence / phi > Math.Log(1 + lambda * (theta1 - theta0));
     }
 
     /// <summary>The normalised chord bet for a window of <paramref name="m"/> failures, capped at MaxStake/θ0.</summary>

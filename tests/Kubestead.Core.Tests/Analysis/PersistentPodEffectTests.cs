@@ -225,6 +225,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
         foreach (var w in windows.Skip(6)) { whole.Observe(w); second.Observe(w); }
         Assert.True(whole.PodAllowance > 1.2, $"the pods' persistent dispersion was not learned (D = {whole.PodAllowance})");
         Assert.Equal(whole.PodAllowance, second.PodAllowance, 12);
+        Assert.Equal(whole.FailDispersion, second.FailDispersion);
         Assert.Equal(whole.Evidence.Fail, second.Evidence.Fail, 9);
         Assert.Equal(whole.Evidence.Pass, second.Evidence.Pass, 9);
     }
