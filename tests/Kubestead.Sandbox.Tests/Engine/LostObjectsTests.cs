@@ -21,6 +21,54 @@ public class LostObjectsTests
         return (env, svc);
     }
 
+    /// <summary>
+    /// Without a mesh the canary's share is its pods behind the Service, and the replica-ratio router reads stable itself:
+    /// a deleted stable pauses the same way, with the canary's replicas unchanged (nothing scaled either way).
+    /// </summary>
+    [Fact]
+    public async Task Without_a_mesh_a_deleted_stable_Deployment_pauses_with_its_reason_keeps_the_canarys_replicas_and_resume_waits_for_it()
+    {
+        var env = SandboxEnvironment.Create("none", "healthy");
+        await using var svc = env.CreateService(NullRolloutObserver.Instance, "driver");
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("none") }, wait: false));
+        var weighted = await Task.Run(() => svc.SetWeightAsync(ShopFixture.Namespace, "shop", 25));
+        Assert.Equal(25, weighted.CanaryWeight);
+        var stable = env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop")!;
+        var canaryReplicas = CanaryReplicas(env);
+        Assert.Equal(3, canaryReplicas);
+        await env.Cluster.DeleteAsync(ResourceType.Deployment, ShopFixture.Namespace, "shop");
+
+        var paused = await Task.Run(() => svc.WaitAsync(ShopFixture.Namespace, "shop", null));
+        Assert.True(paused.Phase == RolloutPhase.Paused, $"{paused.Phase}: {paused.Message}");
+        Assert.Equal(PauseReason.StableMissing, paused.PauseReason);
+        Assert.Contains("Deployment shop", paused.Message);
+        Assert.Equal(25, paused.CanaryWeight);
+        Assert.Equal(canaryReplicas, CanaryReplicas(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop"));
+
+        var writes = env.Cluster.Writes.Count;
+        var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true)));
+        Assert.Contains("spec.stable.deployment", refused.Message);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, Reapplied(stable));
+        var done = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
+        Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
+    }
+
+    /// <summary>What <c>kubectl apply</c> of a deleted object's manifest creates: the object without its server-set fields.</summary>
+    private static JsonObject Reapplied(JsonObject deleted)
+    {
+        var restored = deleted.DeepClone().AsObject();
+        var metadata = restored["metadata"]!.AsObject();
+        foreach (var key in new[] { "resourceVersion", "uid", "creationTimestamp", "generation" }) metadata.Remove(key);
+        restored.Remove("status");
+        return restored;
+    }
+
+    private static int CanaryReplicas(SandboxEnvironment env) =>
+        env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary")!["spec"]!["replicas"]!.GetValue<int>();
+
     private static JsonNode RouteWeights(SandboxEnvironment env) =>
         env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!["spec"]!.DeepClone();
 
@@ -51,11 +99,7 @@ public class LostObjectsTests
         Assert.Equal(writes, env.Cluster.Writes.Count);
 
         // kubectl apply of its manifest again: resume continues to the end.
-        var restored = stable.DeepClone().AsObject();
-        var metadata = restored["metadata"]!.AsObject();
-        foreach (var key in new[] { "resourceVersion", "uid", "creationTimestamp", "generation" }) metadata.Remove(key);
-        restored.Remove("status");
-        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, restored);
+        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, Reapplied(stable));
         var done = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
         Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
     }
