@@ -183,7 +183,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns ?? DefaultNamespace, name, s =>
         {
             if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "paused");
-            return s.Phase == RolloutPhase.Paused ? null : (s with { Phase = RolloutPhase.Paused, PauseReason = PauseReason.Manual, Message = "paused by " + _options.Driver })
+            return s.Phase == RolloutPhase.Paused ? null : s.Paused(PauseReason.Manual, "paused by " + _options.Driver)
                 .WithHistory(Entry("pause", "paused manually"));
         }, _options.Clock, ct).ConfigureAwait(false);
         stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message), ct)
@@ -223,7 +223,12 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns, name, s =>
         {
             if (s.Phase != RolloutPhase.Paused) return null;
-            var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0, InconclusiveWindows = 0 };
+            // A pause during a promotion resumes the promotion: the steps it skipped stay skipped.
+            var resumed = s with
+            {
+                Phase = s.PausedFrom ?? RolloutPhase.Progressing, PausedFrom = null, PauseReason = null, Message = "resumed by " + _options.Driver,
+                ConsecutiveMetricErrors = 0, InconclusiveWindows = 0,
+            };
             if (restored is not null)
                 resumed = resumed with { CanaryWeight = restored.CanaryPercent, LastWritten = restored, WeightBeforePause = null };
             var plan = RuntimeFactory.ToPlan(spec);
@@ -258,7 +263,7 @@ public sealed class KubesteadService : IKubesteadService
                     s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec
                         ? $"rollout {name}: step {s.StepIndex + 1} is already approved"
                         : $"rollout {name} is not at an approval step (it is at step {s.StepIndex + 1} of {spec.Steps.Count}, {s.Phase}): nothing to approve", name);
-            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, ApprovedStep = gate, Message = $"approved by {who}" })
+            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, PausedFrom = null, ApprovedStep = gate, Message = $"approved by {who}" })
                 .WithHistory(Entry("approve", $"step {gate + 1} approved by {who}"));
         }, _options.Clock, ct).ConfigureAwait(false);
         stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message), ct).ConfigureAwait(false);
@@ -350,7 +355,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns ?? DefaultNamespace, name, s =>
         {
             if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "promoted");
-            return s.Phase == RolloutPhase.Promoting ? null : (s with { Phase = RolloutPhase.Promoting, PauseReason = null, Message = "promotion requested by " + _options.Driver })
+            return s.Phase == RolloutPhase.Promoting ? null : (s with { Phase = RolloutPhase.Promoting, PauseReason = null, PausedFrom = null, Message = "promotion requested by " + _options.Driver })
                 .WithHistory(Entry("promote", "promotion requested; remaining steps skipped"));
         }, _options.Clock, ct).ConfigureAwait(false);
         return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);

@@ -57,7 +57,7 @@ public class LostObjectsTests
     }
 
     /// <summary>What <c>kubectl apply</c> of a deleted object's manifest creates: the object without its server-set fields.</summary>
-    private static JsonObject Reapplied(JsonObject deleted)
+    internal static JsonObject Reapplied(JsonObject deleted)
     {
         var restored = deleted.DeepClone().AsObject();
         var metadata = restored["metadata"]!.AsObject();
