@@ -272,18 +272,22 @@ public sealed class KubesteadService : IKubesteadService
 
     public Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default) => AbortAsync(ns, name, waitForCleanup: false, ct);
 
+    public Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default) =>
+        AbortAsync(ns, name, waitForCleanup, specFile: null, ct);
+
     /// <summary>
     /// Traffic goes to stable at once. A canary kept for scaleDownDelay is removed here only with
     /// <paramref name="waitForCleanup"/>; otherwise the abort returns with the clean-up pending and its due time recorded,
-    /// and whoever comes next finishes it (issue #26 item 8; docs/design-notes.md).
+    /// and whoever comes next finishes it (issue #26 item 8; docs/design-notes.md). A lost state is re-created from the
+    /// Lease's spec copy, else from <paramref name="specFile"/> (issue #26 item 9).
     /// </summary>
-    public async Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default)
+    public async Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, SpecFile? specFile, CancellationToken ct = default)
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
         // A state deleted mid-rollout is re-created (as Aborted) from the spec copy on the Lease (issue #26 item 9).
         var stored = await _store.TryLoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false)
-                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct, specFile).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);

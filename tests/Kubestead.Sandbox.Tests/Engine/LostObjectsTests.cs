@@ -179,5 +179,81 @@ public class LostObjectsTests
         Assert.Equal(writes, env.Cluster.Writes.Count);
     }
 
+    /// <summary>A rollout at 20% whose state ConfigMap and Lease (with its spec copy) someone deleted.</summary>
+    private static async Task<SandboxEnvironment> StateAndLeaseDeletedAsync()
+    {
+        var env = await StateDeletedAsync();
+        await env.Cluster.DeleteAsync(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop");
+        return env;
+    }
+
+    private static readonly SpecFile IstioSpecFile = new("examples/sandbox/istio.yaml", SandboxDemoTests.SpecFor("istio"));
+
+    private static void AssertAbortedByTheSpecFile(SandboxEnvironment env)
+    {
+        Assert.Equal(0, CanaryShare(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        var vs = env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!;
+        Assert.Null(vs["metadata"]!["annotations"]?["kubestead.io/rollout"]);
+        Assert.DoesNotContain(vs["spec"]!["http"]!.AsArray(), r => r!["name"]?.GetValue<string>()?.StartsWith("kubestead-", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task With_neither_state_nor_lease_abort_by_the_spec_file_sends_traffic_to_stable_removes_the_canary_and_records_it()
+    {
+        var env = await StateAndLeaseDeletedAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var writes = env.Cluster.Writes.Count;
+        var plan = await Task.Run(() => ops.PlanAsync(new AbortOperation(ShopFixture.Namespace, "shop") { SpecFile = IstioSpecFile }));
+        Assert.Contains(plan, c => c.Verb == "create" && c.Description.Contains("spec file examples/sandbox/istio.yaml", StringComparison.Ordinal));
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, IstioSpecFile));
+
+        Assert.True(aborted is { Phase: RolloutPhase.Aborted, CleanupPending: false }, $"{aborted.Phase}: {aborted.Message}");
+        AssertAbortedByTheSpecFile(env);
+        Assert.Contains("spec file examples/sandbox/istio.yaml", (await ops.GetAsync(ShopFixture.Namespace, "shop")).History.First(h => h.Kind == "abort").Message);
+    }
+
+    [Theory]
+    [InlineData("name: shop", "name: other", "metadata.name is 'other'")]
+    [InlineData("namespace: shop", "namespace: elsewhere", "metadata.namespace is 'elsewhere'")]
+    [InlineData("meshProvider: istio", "meshProvider: consul", "meshProvider")]
+    public async Task Abort_by_a_spec_file_of_another_rollout_or_a_bad_one_is_refused_naming_the_field_and_writes_nothing(string from, string to, string named)
+    {
+        var env = await StateAndLeaseDeletedAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        Assert.Contains(from, IstioSpecFile.Yaml);
+        var wrong = IstioSpecFile with { Yaml = IstioSpecFile.Yaml.Replace(from, to, StringComparison.Ordinal) };
+        var writes = env.Cluster.Writes.Count;
+
+        var planRefused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.PlanAsync(new AbortOperation(ShopFixture.Namespace, "shop") { SpecFile = wrong })));
+        var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, wrong)));
+
+        Assert.Contains(named, refused.Message);
+        Assert.Contains("examples/sandbox/istio.yaml", refused.Message);
+        Assert.Equal(refused.Message, planRefused.Message);
+        Assert.Equal(KubesteadErrorKind.InvalidInput, refused.Kind);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+        Assert.Equal(0.2, CanaryShare(env), 2);
+    }
+
+    [Fact]
+    public async Task An_abort_by_the_spec_file_interrupted_at_any_write_is_finished_by_the_next_abort()
+    {
+        var clean = await StateAndLeaseDeletedAsync();
+        var before = clean.Cluster.Writes.Count;
+        await using (var ops = clean.CreateService(NullRolloutObserver.Instance, "ops"))
+            Assert.False((await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, IstioSpecFile))).CleanupPending);
+        var abortWrites = clean.Cluster.Writes.Count - before;
+        Assert.True(abortWrites >= 4, $"the abort made only {abortWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(before))}");
+
+        await AbortInterruptions.EachWriteAsync(StateAndLeaseDeletedAsync, abortWrites, waitForCleanup: true, (env, n, result) =>
+        {
+            Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {abortWrites}: {result.Phase}, pending {result.CleanupPending}");
+            AssertAbortedByTheSpecFile(env);
+        }, IstioSpecFile);
+    }
+
     private static double CanaryShare(SandboxEnvironment env) => ShopFixture.Reader(env.Cluster, env.Mesh)().CanaryShare;
 }
