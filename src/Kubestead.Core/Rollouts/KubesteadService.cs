@@ -106,12 +106,14 @@ public sealed class KubesteadService : IKubesteadService
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
         var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver,
             (n, rollout, c) => _driver.AcquireLeaseAsync(n, rollout, c, yaml), lease => _driver.ReleaseLeaseAsync(lease, ct));
+        // Read before the transaction takes the Lease, which nothing renews while the metrics store answers.
+        var scrape = wait ? await _driver.ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false) : null;
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
         var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
         {
             notifier.OnEvent(new RolloutStartedEvent(Now, spec.Namespace, spec.Name, spec.Steps.Count, spec.MeshProvider));
             WarnAboutPlan(spec);
-        }, ct).ConfigureAwait(false);
+        }, ct, scrape).ConfigureAwait(false);
         return RolloutResultBuilder.From(await notifier.CloseAsync(started, _store).ConfigureAwait(false));
     }
 
