@@ -3,7 +3,6 @@ using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Sandbox.Demo;
-using Kubestead.Sandbox.Tests.Demo;
 
 namespace Kubestead.Sandbox.Tests.Engine;
 
@@ -13,10 +12,7 @@ public class PauseDuringPromotionTests
     /// <summary>A rollout at 5% (step 2 of 10) whose promotion was requested: the remaining steps are skipped.</summary>
     private static async Task<(SandboxEnvironment Env, KubesteadService Service)> PromotingAtFiveAsync()
     {
-        var env = SandboxEnvironment.Create("istio", "healthy");
-        var svc = env.CreateService(NullRolloutObserver.Instance, "driver");
-        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: false));
-        Assert.Equal(5, (await Task.Run(() => svc.SetWeightAsync(ShopFixture.Namespace, "shop", 5))).CanaryWeight);
+        var (env, svc) = await LostObjectsTests.RunningAtAsync("istio", 5);
         var promoting = await Task.Run(() => svc.PromoteAsync(ShopFixture.Namespace, "shop", wait: false));
         Assert.Equal(RolloutPhase.Promoting, promoting.Phase);
         return (env, svc);

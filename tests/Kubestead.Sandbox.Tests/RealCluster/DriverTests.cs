@@ -162,4 +162,30 @@ public class DriverTests
         bobClock.Advance(TimeSpan.FromSeconds(2));
         Assert.StartsWith("bob@", (await BobTries()).Holder);
     }
+
+    /// <summary>
+    /// Issue #26 item 11 on the real server: `validate --cluster` refuses a spec whose metric uses the simulated provider,
+    /// which only a sandbox serves, naming the metric, instead of passing it to fail at the first window.
+    /// </summary>
+    [RealClusterFact]
+    public async Task Validate_against_a_real_cluster_refuses_the_simulated_metrics_provider()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("validate-sim");
+        await env.SeedAsync(MeshFixtures.NoMeshObjects());
+        var svc = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+        var spec = MeshFixtures.NoMeshSpec(env.Namespace) + "\n" + """
+              analysis:
+                interval: 1m
+                metrics:
+                  - name: error-rate
+                    provider: { simulated: {} }
+                    judge: { sequential: {} }
+            """;
+
+        var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
+
+        Assert.False(report.IsValid);
+        Assert.Contains(report.Checks, c => c.Outcome == CheckOutcome.Failed && c.Target == "spec.analysis.metrics[0].provider.simulated"
+                                           && c.Message.Contains("metric 'error-rate' uses the simulated provider", StringComparison.Ordinal));
+    }
 }
