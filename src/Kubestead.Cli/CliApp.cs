@@ -417,12 +417,18 @@ public sealed class CliApp(CliContext ctx)
         {
             Description = "Also wait out scaleDownDelay and remove the canary (default: return once traffic is on stable; the next start, resume, wait, abort or controller removes it)",
         };
+        var file = new Option<string?>("--file", "-f")
+        {
+            Description = "The rollout's spec (YAML), used only when both its state ConfigMap and its Lease are gone: it names the route objects to send back to stable",
+        };
         var cmd = new Command("abort", "Abort a rollout: all traffic to stable in one write, then clean up (a canary kept for scaleDownDelay is left for the next comer unless --wait)")
-            { name, wait, _dryRun };
+            { name, wait, file, _dryRun };
         cmd.SetAction((p, ct) => WithService(p, async (svc, ns, _, ci) =>
         {
-            if (p.GetValue(_dryRun)) return PrintPlan(p, await svc.PlanAsync(new AbortOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!), ct).ConfigureAwait(false));
-            return PrintRollout(p, ci, await svc.AbortAsync(ns, p.GetValue(name)!, p.GetValue(wait), ct).ConfigureAwait(false));
+            var spec = p.GetValue(file) is { } path ? SpecFile.Read(path) : null;
+            if (p.GetValue(_dryRun))
+                return PrintPlan(p, await svc.PlanAsync(new AbortOperation(ns ?? svc.DefaultNamespace, p.GetValue(name)!) { SpecFile = spec }, ct).ConfigureAwait(false));
+            return PrintRollout(p, ci, await svc.AbortAsync(ns, p.GetValue(name)!, p.GetValue(wait), spec, ct).ConfigureAwait(false));
         }, ct));
         return cmd;
     }

@@ -194,10 +194,18 @@ public sealed class StopKubesteadRolloutCommand : KubesteadCmdlet
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>The rollout's spec file, used only when both its state ConfigMap and its Lease are gone: it names the route objects.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
     protected override void ProcessInput()
     {
-        var plan = Run((s, ct) => s.PlanAsync(new AbortOperation(Namespace ?? s.DefaultNamespace, Name), ct));
-        if (ConfirmPlan(plan, "Abort rollout and roll back", Name, Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, Wait.IsPresent, ct))));
+        var file = Path is null ? null : GetUnresolvedProviderPathFromPSPath(Path);
+        // Read through Run so a missing file is an ErrorRecord naming it, like every other bad input.
+        var spec = file is null ? null : Run((_, _) => Task.FromResult(SpecFile.Read(file)));
+        var plan = Run((s, ct) => s.PlanAsync(new AbortOperation(Namespace ?? s.DefaultNamespace, Name) { SpecFile = spec }, ct));
+        if (ConfirmPlan(plan, "Abort rollout and roll back", Name, Force)) WriteObject(Map.Rollout(Run((s, ct) => s.AbortAsync(Namespace, Name, Wait.IsPresent, spec, ct))));
     }
 }
 

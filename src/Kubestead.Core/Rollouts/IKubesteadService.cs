@@ -48,6 +48,12 @@ public interface IKubesteadService : IAsyncDisposable
     /// <summary>Abort; with <paramref name="waitForCleanup"/> it also waits out scaleDownDelay and removes the canary itself.</summary>
     Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default);
 
+    /// <summary>
+    /// Abort; when neither the rollout's state nor its Lease's spec copy is left, <paramref name="specFile"/> (the spec
+    /// that started it) names its route objects, and what Kubestead created or changed is found by its marks.
+    /// </summary>
+    Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, SpecFile? specFile, CancellationToken ct = default);
+
     /// <summary>Skips the remaining steps and promotes the canary.</summary>
     Task<RolloutResult> PromoteAsync(string? ns, string name, bool wait, CancellationToken ct = default);
 

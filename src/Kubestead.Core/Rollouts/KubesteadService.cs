@@ -106,12 +106,14 @@ public sealed class KubesteadService : IKubesteadService
         await _preflight.RunOrThrowAsync(spec, runtime, ct).ConfigureAwait(false);
         var transaction = new StartTransaction(_api, _store, _driver, _options.Clock, _options.Driver,
             (n, rollout, c) => _driver.AcquireLeaseAsync(n, rollout, c, yaml), lease => _driver.ReleaseLeaseAsync(lease, ct));
+        // Read before the transaction takes the Lease, which nothing renews while the metrics store answers.
+        var scrape = wait ? await _driver.ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false) : null;
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
         var started = await transaction.RunAsync(spec, yaml, runtime, wait, () =>
         {
             notifier.OnEvent(new RolloutStartedEvent(Now, spec.Namespace, spec.Name, spec.Steps.Count, spec.MeshProvider));
             WarnAboutPlan(spec);
-        }, ct).ConfigureAwait(false);
+        }, ct, scrape).ConfigureAwait(false);
         return RolloutResultBuilder.From(await notifier.CloseAsync(started, _store).ConfigureAwait(false));
     }
 
@@ -183,7 +185,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns ?? DefaultNamespace, name, s =>
         {
             if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "paused");
-            return s.Phase == RolloutPhase.Paused ? null : (s with { Phase = RolloutPhase.Paused, PauseReason = PauseReason.Manual, Message = "paused by " + _options.Driver })
+            return s.Phase == RolloutPhase.Paused ? null : s.Paused(PauseReason.Manual, "paused by " + _options.Driver)
                 .WithHistory(Entry("pause", "paused manually"));
         }, _options.Clock, ct).ConfigureAwait(false);
         stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, stored.Namespace, stored.Name, stored.Status.Phase, stored.Status.PauseReason, stored.Status.Message), ct)
@@ -223,7 +225,12 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns, name, s =>
         {
             if (s.Phase != RolloutPhase.Paused) return null;
-            var resumed = s with { Phase = RolloutPhase.Progressing, PauseReason = null, Message = "resumed by " + _options.Driver, ConsecutiveMetricErrors = 0, InconclusiveWindows = 0 };
+            // A pause during a promotion resumes the promotion: the steps it skipped stay skipped.
+            var resumed = s with
+            {
+                Phase = s.PausedFrom ?? RolloutPhase.Progressing, PausedFrom = null, PauseReason = null, Message = "resumed by " + _options.Driver,
+                ConsecutiveMetricErrors = 0, InconclusiveWindows = 0,
+            };
             if (restored is not null)
                 resumed = resumed with { CanaryWeight = restored.CanaryPercent, LastWritten = restored, WeightBeforePause = null };
             var plan = RuntimeFactory.ToPlan(spec);
@@ -258,7 +265,7 @@ public sealed class KubesteadService : IKubesteadService
                     s.StepIndex < spec.Steps.Count && spec.Steps[s.StepIndex] is ApprovalStepSpec
                         ? $"rollout {name}: step {s.StepIndex + 1} is already approved"
                         : $"rollout {name} is not at an approval step (it is at step {s.StepIndex + 1} of {spec.Steps.Count}, {s.Phase}): nothing to approve", name);
-            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, ApprovedStep = gate, Message = $"approved by {who}" })
+            return (s with { Phase = s.Phase == RolloutPhase.Paused ? RolloutPhase.Progressing : s.Phase, PauseReason = null, PausedFrom = null, ApprovedStep = gate, Message = $"approved by {who}" })
                 .WithHistory(Entry("approve", $"step {gate + 1} approved by {who}"));
         }, _options.Clock, ct).ConfigureAwait(false);
         stored = await NotifyAsync(stored, new PhaseChangedEvent(Now, ns, name, stored.Status.Phase, null, stored.Status.Message), ct).ConfigureAwait(false);
@@ -267,18 +274,22 @@ public sealed class KubesteadService : IKubesteadService
 
     public Task<RolloutResult> AbortAsync(string? ns, string name, CancellationToken ct = default) => AbortAsync(ns, name, waitForCleanup: false, ct);
 
+    public Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default) =>
+        AbortAsync(ns, name, waitForCleanup, specFile: null, ct);
+
     /// <summary>
     /// Traffic goes to stable at once. A canary kept for scaleDownDelay is removed here only with
     /// <paramref name="waitForCleanup"/>; otherwise the abort returns with the clean-up pending and its due time recorded,
-    /// and whoever comes next finishes it (issue #26 item 8; docs/design-notes.md).
+    /// and whoever comes next finishes it (issue #26 item 8; docs/design-notes.md). A lost state is re-created from the
+    /// Lease's spec copy, else from <paramref name="specFile"/> (issue #26 item 9).
     /// </summary>
-    public async Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, CancellationToken ct = default)
+    public async Task<RolloutResult> AbortAsync(string? ns, string name, bool waitForCleanup, SpecFile? specFile, CancellationToken ct = default)
     {
         // An abort must work even while another process drives (or has crashed holding) the lease: it writes the
         // state first, so that driver stops at its next step, then routes all traffic to stable.
         // A state deleted mid-rollout is re-created (as Aborted) from the spec copy on the Lease (issue #26 item 9).
         var stored = await _store.TryLoadAsync(ns ?? DefaultNamespace, name, ct).ConfigureAwait(false)
-                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct).ConfigureAwait(false);
+                     ?? await LostStateRecovery.RecreateAsync(_api, _options.Clock, _options.Driver, ns ?? DefaultNamespace, name, ct, specFile).ConfigureAwait(false);
         var spec = stored.ParseSpec();
         var cleanup = new RolloutCleanup(_api, stored.Namespace, stored.Name, RolloutFootprint.For(spec));
         await using var notifier = await _driver.Notifications.OpenAsync(spec, _options.Observer, ct).ConfigureAwait(false);
@@ -350,7 +361,7 @@ public sealed class KubesteadService : IKubesteadService
         var stored = await _store.UpdateAsync(ns ?? DefaultNamespace, name, s =>
         {
             if (s.Phase.IsTerminal()) throw NotInPhase(name, s.Phase, "promoted");
-            return s.Phase == RolloutPhase.Promoting ? null : (s with { Phase = RolloutPhase.Promoting, PauseReason = null, Message = "promotion requested by " + _options.Driver })
+            return s.Phase == RolloutPhase.Promoting ? null : (s with { Phase = RolloutPhase.Promoting, PauseReason = null, PausedFrom = null, Message = "promotion requested by " + _options.Driver })
                 .WithHistory(Entry("promote", "promotion requested; remaining steps skipped"));
         }, _options.Clock, ct).ConfigureAwait(false);
         return RolloutResultBuilder.From(wait ? await _driver.DriveAsync(stored, ct).ConfigureAwait(false) : stored);

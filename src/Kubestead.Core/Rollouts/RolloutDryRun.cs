@@ -167,8 +167,8 @@ public sealed class RolloutDryRun(IKubernetesApi api, RolloutStateStore store, R
         var stored = await store.TryLoadAsync(a.Namespace, a.Name, ct).ConfigureAwait(false);
         if (stored is null)
         {
-            stored = await LostStateRecovery.PlanAsync(api, clock, driver, a.Namespace, a.Name, ct).ConfigureAwait(false);
-            changes.Add(new PlannedChange(record, "create", $"re-create the deleted state as Aborted from the spec copy on Lease {RolloutLease.ObjectName(a.Name)}", null));
+            stored = await LostStateRecovery.PlanAsync(api, clock, driver, a.Namespace, a.Name, ct, a.SpecFile).ConfigureAwait(false);
+            changes.Add(new PlannedChange(record, "create", "re-create the deleted state as Aborted: " + stored.Status.Message, null));
         }
         var spec = stored.ParseSpec();
         var runtime = runtimes.Create(spec);

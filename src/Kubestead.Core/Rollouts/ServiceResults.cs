@@ -187,7 +187,11 @@ public sealed record GitOpsConfigResult(string Name, string Namespace, string Ar
 public abstract record PlannedOperation;
 public sealed record StartOperation(StartRequest Request) : PlannedOperation;
 public sealed record SetWeightOperation(string Namespace, string Name, double Weight) : PlannedOperation;
-public sealed record AbortOperation(string Namespace, string Name) : PlannedOperation;
+public sealed record AbortOperation(string Namespace, string Name) : PlannedOperation
+{
+    /// <summary>The spec to abort by when neither the state nor the Lease's copy is left (abort --file).</summary>
+    public SpecFile? SpecFile { get; init; }
+}
 public sealed record PromoteOperation(string Namespace, string Name) : PlannedOperation;
 public sealed record PauseOperation(string Namespace, string Name) : PlannedOperation;
 public sealed record ResumeOperation(string Namespace, string Name) : PlannedOperation;

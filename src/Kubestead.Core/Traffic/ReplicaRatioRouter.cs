@@ -92,7 +92,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         var canary = await GetAsync(ResourceType.Deployment, options.CanaryDeployment, "spec.canary.deployment", ct).ConfigureAwait(false);
         var remembered = canary["metadata"]?["annotations"]?[StableReplicasAnnotation]?.GetValue<string>();
         if (remembered is not null && (replicas is null || remembered == replicas.Value.ToString(CultureInfo.InvariantCulture))) return;
-        var n = replicas ?? (await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false))["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var n = replicas ?? (await StableAsync(ct).ConfigureAwait(false))["spec"]?["replicas"]?.GetValue<int>() ?? 1;
         var ops = new List<JsonPatchOperation> { Ownership.PinVersion(canary) };
         ops.AddRange(Ownership.SetAnnotation(canary, StableReplicasAnnotation, n.ToString(CultureInfo.InvariantCulture)));
         await api.PatchAsync(ResourceType.Deployment, options.Namespace, options.CanaryDeployment, new JsonPatch(ops), ct).ConfigureAwait(false);
@@ -100,7 +100,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
 
     public async Task<TrafficSplit> GetSplitAsync(CancellationToken ct = default)
     {
-        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var stable = await StableAsync(ct).ConfigureAwait(false);
         var canary = await ObjectLookup.TryGetAsync(api, ResourceType.Deployment, options.Namespace, options.CanaryDeployment, ct).ConfigureAwait(false);
         var baseline = options.BaselineDeployment is { } bd
             ? await ObjectLookup.TryGetAsync(api, ResourceType.Deployment, options.Namespace, bd, ct).ConfigureAwait(false)
@@ -122,10 +122,13 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
     {
         var sizing = await SizingAsync(ct).ConfigureAwait(false);
         var plan = PlanFor(percent, sizing.StableReplicas);
+        // Stable's scale is read before anything is written: a stable deleted mid-rollout then pauses the rollout with the
+        // canary's replicas as they were, instead of scaling the canary and failing on stable.
+        var stableScale = sizing.Autoscaler is null ? await StableScaleAsync(ct).ConfigureAwait(false) : null;
         // Add capacity before taking it away: canary (and baseline) up first, stable down last.
         await ScaleAsync(options.CanaryDeployment, plan.CanaryReplicas, ct).ConfigureAwait(false);
         if (options.BaselineDeployment is { } baseline) await ScaleAsync(baseline, plan.BaselineReplicas, ct).ConfigureAwait(false);
-        if (sizing.Autoscaler is null) await ScaleAsync(options.StableDeployment, plan.StableReplicas, ct).ConfigureAwait(false);
+        if (stableScale is not null) await ScaleAsync(options.StableDeployment, plan.StableReplicas, stableScale, ct).ConfigureAwait(false);
         // The autoscaler owns stable's count: remember the count this split was sized for, so a change is seen as drift.
         else await ConflictRetry.RunAsync(() => RememberStableReplicasAsync(sizing.StableReplicas, ct)).ConfigureAwait(false);
         await WaitReadyAsync(plan, ct).ConfigureAwait(false);
@@ -166,7 +169,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
     {
         if (await HpaGuard.FindAsync(api, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false) is not { } hpa)
             return new Sizing(await StableBudgetAsync(ct).ConfigureAwait(false), null);
-        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var stable = await StableAsync(ct).ConfigureAwait(false);
         return new Sizing(HpaGuard.StableReplicas(hpa, stable), hpa["metadata"]?["name"]?.ToString());
     }
 
@@ -199,7 +202,7 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         if (actual == expected.CanaryReplicas)
         {
             // Without a mesh the share is a replica ratio: stable scaled by an autoscaler or a person changes it too.
-            var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+            var stable = await StableAsync(ct).ConfigureAwait(false);
             var stableActual = stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
             if (stableActual == expected.StableReplicas) return null;
             return new DriftReport(Ref(options.StableDeployment),
@@ -223,13 +226,17 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
         }
-        var stable = await GetAsync(ResourceType.Deployment, options.StableDeployment, "spec.stable.deployment", ct).ConfigureAwait(false);
+        var stable = await StableAsync(ct).ConfigureAwait(false);
         return stable["spec"]?["replicas"]?.GetValue<int>() ?? 1;
     }
 
-    private async Task ScaleAsync(string deployment, int replicas, CancellationToken ct)
+    private async Task ScaleAsync(string deployment, int replicas, CancellationToken ct) =>
+        await ScaleAsync(deployment, replicas, await api.GetSubresourceAsync(ResourceType.Deployment, options.Namespace, deployment, "scale", ct).ConfigureAwait(false), ct)
+            .ConfigureAwait(false);
+
+    /// <param name="scale">The Deployment's scale subresource as read just before.</param>
+    private async Task ScaleAsync(string deployment, int replicas, JsonObject scale, CancellationToken ct)
     {
-        var scale = await api.GetSubresourceAsync(ResourceType.Deployment, options.Namespace, deployment, "scale", ct).ConfigureAwait(false);
         if (scale["spec"]?["replicas"]?.GetValue<int>() == replicas) return;
         await api.PatchSubresourceAsync(ResourceType.Deployment, options.Namespace, deployment, "scale",
             new MergePatch(new JsonObject { ["spec"] = new JsonObject { ["replicas"] = replicas } }), ct).ConfigureAwait(false);
@@ -254,6 +261,29 @@ public sealed class ReplicaRatioRouter(IKubernetesApi api, ReplicaRatioRouterOpt
             await Task.Delay(Poll, options.Clock, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Stable as the running rollout reads it: gone means someone deleted it mid-rollout, which the engine turns into a
+    /// pause (PauseReason.StableMissing), as it does when the canary workload finds it gone with a mesh.
+    /// </summary>
+    private async Task<JsonObject> StableAsync(CancellationToken ct) =>
+        await ObjectLookup.TryGetAsync(api, ResourceType.Deployment, options.Namespace, options.StableDeployment, ct).ConfigureAwait(false)
+        ?? throw MissingStable();
+
+    private async Task<JsonObject> StableScaleAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetSubresourceAsync(ResourceType.Deployment, options.Namespace, options.StableDeployment, "scale", ct).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            throw MissingStable();
+        }
+    }
+
+    private StableDeploymentMissingException MissingStable() =>
+        new(options.Namespace, options.StableDeployment, Ref(options.StableDeployment).ToString());
 
     private Task<JsonObject> GetAsync(ResourceType type, string name, string field, CancellationToken ct) =>
         ObjectLookup.RequireAsync(api, type, options.Namespace, name, field, ct);

@@ -61,6 +61,27 @@ public class ReplicaRatioAutoscalerTests
         Assert.Equal(8, Replicas(cluster, "api"));
     }
 
+    /// <summary>Issue #26 item 9 without a mesh: a stable deleted mid-rollout is the engine's StableMissing pause, and no replica moves.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_deleted_stable_is_reported_as_missing_stable_and_the_canary_is_not_scaled(bool hpa)
+    {
+        var (cluster, router) = await SetUpAsync(hpa);
+        await router.SetCanaryWeightAsync(25);
+        var canary = Replicas(cluster, "api-canary");
+        await cluster.DeleteAsync(ResourceType.Deployment, "d", "api");
+        var writes = cluster.Writes.Count;
+
+        var missing = await Assert.ThrowsAsync<StableDeploymentMissingException>(() => router.SetCanaryWeightAsync(50));
+        Assert.Equal("api", missing.Deployment);
+        Assert.Contains("spec.stable.deployment", missing.Message);
+        await Assert.ThrowsAsync<StableDeploymentMissingException>(() => router.DetectDriftAsync(new TrafficSplit(75, 25, [], "written")));
+        await Assert.ThrowsAsync<StableDeploymentMissingException>(() => router.GetSplitAsync());
+        Assert.Equal(writes, cluster.Writes.Count);
+        Assert.Equal(canary, Replicas(cluster, "api-canary"));
+    }
+
     [Fact]
     public async Task Below_the_autoscalers_minimum_the_canary_is_sized_for_the_minimum()
     {

@@ -13,7 +13,9 @@ internal static class AbortInterruptions
     /// (before it applies, or after: a lost answer, alternately), a Lease held at the failure left to lapse, then another
     /// abort, whose result <paramref name="check"/> judges.
     /// </summary>
-    public static async Task EachWriteAsync(Func<Task<SandboxEnvironment>> setup, int writes, bool waitForCleanup, Action<SandboxEnvironment, int, RolloutResult> check)
+    /// <param name="specFile">The spec both aborts are given (abort --file), as a user repeating the command would.</param>
+    public static async Task EachWriteAsync(Func<Task<SandboxEnvironment>> setup, int writes, bool waitForCleanup, Action<SandboxEnvironment, int, RolloutResult> check,
+        SpecFile? specFile = null)
     {
         for (var n = 1; n <= writes; n++)
         {
@@ -23,7 +25,7 @@ internal static class AbortInterruptions
             {
                 try
                 {
-                    await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup));
+                    await Task.Run(() => next.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup, specFile));
                 }
                 catch (Exception e) when (e is KubernetesApiException or KubesteadException)
                 {
@@ -32,7 +34,7 @@ internal static class AbortInterruptions
             }
             await Task.Delay(TimeSpan.FromSeconds(61), env.Clock);
             await using var last = env.CreateService(NullRolloutObserver.Instance, "last");
-            check(env, n, await Task.Run(() => last.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup)));
+            check(env, n, await Task.Run(() => last.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup, specFile)));
         }
     }
 }

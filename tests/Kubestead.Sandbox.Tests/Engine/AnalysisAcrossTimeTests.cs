@@ -116,6 +116,13 @@ public class AnalysisAcrossTimeTests
             Assert.DoesNotContain(queried, q => q.Start < at && q.End > at);
             Assert.Contains(queried, q => q.Start == at);
         }
+        // Issue #26 item 11: each window is recorded with the weight in effect during it, the first one after a write too.
+        var applied = recorder.Events.OfType<WeightAppliedEvent>().Where(w => w.CanaryPercent is > 0 and < 100).ToList();
+        var windows = StoredStatus(env)!.Timeline!.Windows.Where(w => w.Merged == 1 && w.Start >= applied[0].At).ToList();
+        Assert.NotEmpty(windows);
+        foreach (var w in windows)
+            Assert.Equal(applied.Last(a => a.At <= w.Start).CanaryPercent, w.CanaryWeight);
+        Assert.Contains(windows, w => applied.Skip(1).Any(a => a.At == w.Start));
     }
 
     [Fact]

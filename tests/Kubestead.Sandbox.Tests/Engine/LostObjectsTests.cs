@@ -11,53 +11,75 @@ namespace Kubestead.Sandbox.Tests.Engine;
 /// <summary>Issue #26 item 9: an object the rollout depends on is deleted while it runs.</summary>
 public class LostObjectsTests
 {
-    private static async Task<(SandboxEnvironment Env, KubesteadService Service)> RunningAtTwentyAsync()
+    /// <summary>The shop rollout with <paramref name="mesh"/>, recorded and set to <paramref name="weight"/> by hand (nobody drives it).</summary>
+    internal static async Task<(SandboxEnvironment Env, KubesteadService Service)> RunningAtAsync(string mesh, double weight)
     {
-        var env = SandboxEnvironment.Create("istio", "healthy");
+        var env = SandboxEnvironment.Create(mesh, "healthy");
         var svc = env.CreateService(NullRolloutObserver.Instance, "driver");
-        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: false));
-        var weighted = await Task.Run(() => svc.SetWeightAsync(ShopFixture.Namespace, "shop", 20));
-        Assert.Equal(20, weighted.CanaryWeight);
+        await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor(mesh) }, wait: false));
+        var weighted = await Task.Run(() => svc.SetWeightAsync(ShopFixture.Namespace, "shop", weight));
+        Assert.Equal(weight, weighted.CanaryWeight);
         return (env, svc);
     }
 
-    private static JsonNode RouteWeights(SandboxEnvironment env) =>
-        env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!["spec"]!.DeepClone();
+    private static Task<(SandboxEnvironment Env, KubesteadService Service)> RunningAtTwentyAsync() => RunningAtAsync("istio", 20);
 
-    [Fact]
-    public async Task A_deleted_stable_Deployment_pauses_with_its_reason_keeps_the_canarys_share_and_resume_after_restoring_it_continues()
+    /// <summary>
+    /// Issue #26 item 9: stable deleted mid-rollout, the next drive pauses (StableMissing) with the canary's share as it was
+    /// (<paramref name="unchanged"/> says what must not move), resume is refused while it is gone and writes nothing, and
+    /// after kubectl apply of its manifest again resume continues to the end.
+    /// </summary>
+    private static async Task StableDeletedPausesThenResumesAsync(string mesh, double weight, Func<SandboxEnvironment, string> unchanged)
     {
-        var (env, svc) = await RunningAtTwentyAsync();
+        var (env, svc) = await RunningAtAsync(mesh, weight);
         await using var _ = svc;
         var stable = env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop")!;
-        var routesBefore = RouteWeights(env);
+        var before = unchanged(env);
         await env.Cluster.DeleteAsync(ResourceType.Deployment, ShopFixture.Namespace, "shop");
 
         var paused = await Task.Run(() => svc.WaitAsync(ShopFixture.Namespace, "shop", null));
         Assert.True(paused.Phase == RolloutPhase.Paused, $"{paused.Phase}: {paused.Message}");
         Assert.Equal(PauseReason.StableMissing, paused.PauseReason);
         Assert.Contains("Deployment shop", paused.Message);
-        Assert.Equal(20, paused.CanaryWeight);
-        // Fail-safe: the canary keeps its share and no more; nothing was written to the route.
-        Assert.True(JsonNode.DeepEquals(routesBefore, RouteWeights(env)), $"route changed: {RouteWeights(env).ToJsonString()}");
+        Assert.Equal(weight, paused.CanaryWeight);
+        // Fail-safe: the canary keeps its share and no more; nothing was written to the route (or the replicas).
+        Assert.Equal(before, unchanged(env));
         var status = await svc.GetAsync(ShopFixture.Namespace, "shop");
         Assert.Equal(PauseReason.StableMissing, status.PauseReason);
         Assert.Contains("Restore Deployment shop", status.Message);
 
-        // Resuming while it is still gone is refused, naming it, and writes nothing.
         var writes = env.Cluster.Writes.Count;
         var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true)));
         Assert.Contains("spec.stable.deployment", refused.Message);
         Assert.Equal(writes, env.Cluster.Writes.Count);
 
-        // kubectl apply of its manifest again: resume continues to the end.
-        var restored = stable.DeepClone().AsObject();
+        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, Reapplied(stable));
+        var done = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
+        Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
+    }
+
+    [Fact]
+    public Task A_deleted_stable_Deployment_pauses_with_its_reason_keeps_the_canarys_share_and_resume_after_restoring_it_continues() =>
+        StableDeletedPausesThenResumesAsync("istio", 20,
+            env => env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!["spec"]!.ToJsonString());
+
+    /// <summary>
+    /// Without a mesh the canary's share is its pods behind the Service, and the replica-ratio router reads stable itself:
+    /// a deleted stable pauses the same way, with the canary's replicas unchanged (nothing scaled either way).
+    /// </summary>
+    [Fact]
+    public Task Without_a_mesh_a_deleted_stable_Deployment_pauses_with_its_reason_keeps_the_canarys_replicas_and_resume_waits_for_it() =>
+        StableDeletedPausesThenResumesAsync("none", 25,
+            env => env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary")!["spec"]!["replicas"]!.ToJsonString());
+
+    /// <summary>What <c>kubectl apply</c> of a deleted object's manifest creates: the object without its server-set fields.</summary>
+    internal static JsonObject Reapplied(JsonObject deleted)
+    {
+        var restored = deleted.DeepClone().AsObject();
         var metadata = restored["metadata"]!.AsObject();
         foreach (var key in new[] { "resourceVersion", "uid", "creationTimestamp", "generation" }) metadata.Remove(key);
         restored.Remove("status");
-        await env.Cluster.CreateAsync(ResourceType.Deployment, ShopFixture.Namespace, restored);
-        var done = await Task.Run(() => svc.ResumeAsync(ShopFixture.Namespace, "shop", wait: true));
-        Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
+        return restored;
     }
 
     [Fact]
@@ -133,6 +155,82 @@ public class LostObjectsTests
         var writes = env.Cluster.Writes.Count;
         await Assert.ThrowsAsync<RolloutNotFoundException>(() => Task.Run(() => svc.AbortAsync(ShopFixture.Namespace, "shop")));
         Assert.Equal(writes, env.Cluster.Writes.Count);
+    }
+
+    /// <summary>A rollout at 20% whose state ConfigMap and Lease (with its spec copy) someone deleted.</summary>
+    private static async Task<SandboxEnvironment> StateAndLeaseDeletedAsync()
+    {
+        var env = await StateDeletedAsync();
+        await env.Cluster.DeleteAsync(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop");
+        return env;
+    }
+
+    private static readonly SpecFile IstioSpecFile = new("examples/sandbox/istio.yaml", SandboxDemoTests.SpecFor("istio"));
+
+    private static void AssertAbortedByTheSpecFile(SandboxEnvironment env)
+    {
+        Assert.Equal(0, CanaryShare(env));
+        Assert.Null(env.Cluster.Peek(ResourceType.Deployment, ShopFixture.Namespace, "shop-canary"));
+        var vs = env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!;
+        Assert.Null(vs["metadata"]!["annotations"]?["kubestead.io/rollout"]);
+        Assert.DoesNotContain(vs["spec"]!["http"]!.AsArray(), r => r!["name"]?.GetValue<string>()?.StartsWith("kubestead-", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task With_neither_state_nor_lease_abort_by_the_spec_file_sends_traffic_to_stable_removes_the_canary_and_records_it()
+    {
+        var env = await StateAndLeaseDeletedAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        var writes = env.Cluster.Writes.Count;
+        var plan = await Task.Run(() => ops.PlanAsync(new AbortOperation(ShopFixture.Namespace, "shop") { SpecFile = IstioSpecFile }));
+        Assert.Contains(plan, c => c.Verb == "create" && c.Description.Contains("spec file examples/sandbox/istio.yaml", StringComparison.Ordinal));
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+
+        var aborted = await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, IstioSpecFile));
+
+        Assert.True(aborted is { Phase: RolloutPhase.Aborted, CleanupPending: false }, $"{aborted.Phase}: {aborted.Message}");
+        AssertAbortedByTheSpecFile(env);
+        Assert.Contains("spec file examples/sandbox/istio.yaml", (await ops.GetAsync(ShopFixture.Namespace, "shop")).History.First(h => h.Kind == "abort").Message);
+    }
+
+    [Theory]
+    [InlineData("name: shop", "name: other", "metadata.name is 'other'")]
+    [InlineData("namespace: shop", "namespace: elsewhere", "metadata.namespace is 'elsewhere'")]
+    [InlineData("meshProvider: istio", "meshProvider: consul", "meshProvider")]
+    public async Task Abort_by_a_spec_file_of_another_rollout_or_a_bad_one_is_refused_naming_the_field_and_writes_nothing(string from, string to, string named)
+    {
+        var env = await StateAndLeaseDeletedAsync();
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        Assert.Contains(from, IstioSpecFile.Yaml);
+        var wrong = IstioSpecFile with { Yaml = IstioSpecFile.Yaml.Replace(from, to, StringComparison.Ordinal) };
+        var writes = env.Cluster.Writes.Count;
+
+        var planRefused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.PlanAsync(new AbortOperation(ShopFixture.Namespace, "shop") { SpecFile = wrong })));
+        var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, wrong)));
+
+        Assert.Contains(named, refused.Message);
+        Assert.Contains("examples/sandbox/istio.yaml", refused.Message);
+        Assert.Equal(refused.Message, planRefused.Message);
+        Assert.Equal(KubesteadErrorKind.InvalidInput, refused.Kind);
+        Assert.Equal(writes, env.Cluster.Writes.Count);
+        Assert.Equal(0.2, CanaryShare(env), 2);
+    }
+
+    [Fact]
+    public async Task An_abort_by_the_spec_file_interrupted_at_any_write_is_finished_by_the_next_abort()
+    {
+        var clean = await StateAndLeaseDeletedAsync();
+        var before = clean.Cluster.Writes.Count;
+        await using (var ops = clean.CreateService(NullRolloutObserver.Instance, "ops"))
+            Assert.False((await Task.Run(() => ops.AbortAsync(ShopFixture.Namespace, "shop", waitForCleanup: true, IstioSpecFile))).CleanupPending);
+        var abortWrites = clean.Cluster.Writes.Count - before;
+        Assert.True(abortWrites >= 4, $"the abort made only {abortWrites} writes: {string.Join("; ", clean.Cluster.Writes.Skip(before))}");
+
+        await AbortInterruptions.EachWriteAsync(StateAndLeaseDeletedAsync, abortWrites, waitForCleanup: true, (env, n, result) =>
+        {
+            Assert.True(result.Phase == RolloutPhase.Aborted && !result.CleanupPending, $"interrupted at write {n} of {abortWrites}: {result.Phase}, pending {result.CleanupPending}");
+            AssertAbortedByTheSpecFile(env);
+        }, IstioSpecFile);
     }
 
     private static double CanaryShare(SandboxEnvironment env) => ShopFixture.Reader(env.Cluster, env.Mesh)().CanaryShare;

@@ -95,6 +95,40 @@ public class DriverTests
     }
 
     /// <summary>
+    /// Issue #26 item 9 on the real server without a mesh: the replica-ratio router reads stable itself, and a stable
+    /// deleted mid-rollout pauses the rollout (StableMissing) with the canary's replicas unchanged; resume is refused
+    /// until stable is back, then finishes the rollout.
+    /// </summary>
+    [RealClusterFact]
+    public async Task Without_a_mesh_a_stable_deleted_mid_rollout_pauses_with_the_canary_unscaled_until_it_is_restored()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("lost-stable");
+        await env.SeedAsync(MeshFixtures.NoMeshObjects());
+        var svc = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock(), driver: "ci-1");
+        await svc.StartAsync(new StartRequest { SpecYaml = MeshFixtures.NoMeshSpec(env.Namespace) }, wait: false);
+        Assert.Equal(10, (await svc.SetWeightAsync(env.Namespace, "api", 10)).CanaryWeight);
+        var canaryBefore = await env.GetAsync(ResourceType.Deployment, "api-canary");
+        await env.Admin.DeleteAsync(ResourceType.Deployment, env.Namespace, "api");
+
+        var paused = await svc.WaitAsync(env.Namespace, "api", timeout: null);
+
+        Assert.True(paused is { Phase: RolloutPhase.Paused, PauseReason: PauseReason.StableMissing }, $"{paused.Phase} {paused.PauseReason}: {paused.Message}");
+        Assert.Contains("Deployment api", paused.Message);
+        var canaryAfter = await env.GetAsync(ResourceType.Deployment, "api-canary");
+        Assert.Equal(canaryBefore["spec"]!["replicas"]!.GetValue<int>(), canaryAfter["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(canaryBefore["metadata"]!["resourceVersion"]!.GetValue<string>(), canaryAfter["metadata"]!["resourceVersion"]!.GetValue<string>());
+        var refused = await Assert.ThrowsAnyAsync<KubesteadException>(() => svc.ResumeAsync(env.Namespace, "api", wait: true));
+        Assert.Contains("spec.stable.deployment", refused.Message);
+        Assert.Equal(canaryBefore["metadata"]!["resourceVersion"]!.GetValue<string>(),
+            (await env.GetAsync(ResourceType.Deployment, "api-canary"))["metadata"]!["resourceVersion"]!.GetValue<string>());
+
+        // kubectl apply of stable's manifest again; then resume finishes the rollout.
+        await env.SeedAsync((ResourceType.Deployment, MeshFixtures.NoMeshObjects()[0].Item2));
+        var done = await svc.ResumeAsync(env.Namespace, "api", wait: true);
+        Assert.True(done.Phase == RolloutPhase.Completed, $"{done.Phase} {done.PauseReason}: {done.Message}");
+    }
+
+    /// <summary>
     /// Issue #26 "done when" on the real server: a driver whose clock runs 3 minutes ahead sees the live holder's renewTime
     /// as long past, yet does not take the Lease while it is renewed; once renewals stop it takes it after a whole
     /// duration by its own clock. The clocks are virtual, the Lease's reads and writes real.
@@ -127,5 +161,31 @@ public class DriverTests
         await Assert.ThrowsAsync<RolloutLockedException>(BobTries);
         bobClock.Advance(TimeSpan.FromSeconds(2));
         Assert.StartsWith("bob@", (await BobTries()).Holder);
+    }
+
+    /// <summary>
+    /// Issue #26 item 11 on the real server: `validate --cluster` refuses a spec whose metric uses the simulated provider,
+    /// which only a sandbox serves, naming the metric, instead of passing it to fail at the first window.
+    /// </summary>
+    [RealClusterFact]
+    public async Task Validate_against_a_real_cluster_refuses_the_simulated_metrics_provider()
+    {
+        await using var env = await RealRolloutEnvironment.CreateAsync("validate-sim");
+        await env.SeedAsync(MeshFixtures.NoMeshObjects());
+        var svc = await env.ServiceAsync(RealRolloutEnvironment.JumpingClock());
+        var spec = MeshFixtures.NoMeshSpec(env.Namespace) + "\n" + """
+              analysis:
+                interval: 1m
+                metrics:
+                  - name: error-rate
+                    provider: { simulated: {} }
+                    judge: { sequential: {} }
+            """;
+
+        var report = await svc.TestAsync(new StartRequest { SpecYaml = spec }, checkCluster: true);
+
+        Assert.False(report.IsValid);
+        Assert.Contains(report.Checks, c => c.Outcome == CheckOutcome.Failed && c.Target == "spec.analysis.metrics[0].provider.simulated"
+                                           && c.Message.Contains("metric 'error-rate' uses the simulated provider", StringComparison.Ordinal));
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
+using Kubestead.Traffic;
 
 namespace Kubestead.Rollouts.Canary;
 

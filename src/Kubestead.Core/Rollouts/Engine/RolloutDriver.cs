@@ -1,3 +1,4 @@
+using Kubestead.Analysis;
 using Kubestead.Gates;
 using Kubestead.Kubernetes;
 using Kubestead.Notifications;
@@ -97,11 +98,13 @@ public sealed class RolloutDriver
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct, bool throughPauses = false)
     {
         // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
-        StoredSpecCredentials.RequireDrivable(stored, stored.ParseSpec());
+        var spec = stored.ParseSpec();
+        StoredSpecCredentials.RequireDrivable(stored, spec);
+        var scrape = await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false);
         var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct, stored.SpecYaml).ConfigureAwait(false);
         try
         {
-            return await DriveHeldAsync(stored, lease, ct, throughPauses).ConfigureAwait(false);
+            return await DriveHeldAsync(stored, lease, ct, throughPauses, scrape: scrape).ConfigureAwait(false);
         }
         finally
         {
@@ -116,17 +119,14 @@ public sealed class RolloutDriver
     /// </summary>
     /// <param name="givenSpec">The spec as the caller read it (start's own file), with the credentials the stored copy
     /// has masked; null: the stored copy, refused when it lost credentials the drive needs.</param>
+    /// <param name="scrape">The metrics' scrape interval as <see cref="ReadScrapeIntervalAsync"/> read it before the Lease
+    /// was taken; null: read here, with the Lease held but not yet renewed (a slow metrics store can let it lapse).</param>
     public async Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct, bool throughPauses = false,
-        RolloutSpec? givenSpec = null)
+        RolloutSpec? givenSpec = null, ScrapeIntervalResolution? scrape = null)
     {
         var spec = givenSpec ?? stored.ParseSpec();
         if (givenSpec is null) StoredSpecCredentials.RequireDrivable(stored, spec);
-        // Once per drive: the interval follows the metrics' scrape interval when the spec does not give it (issue #29 item 4).
-        var scrape = await Analysis.ScrapeIntervalDefault.ApplyAsync(spec, _runtimes.Metrics, ct).ConfigureAwait(false);
-        foreach (var note in scrape.Notes) Host.Observer.OnEvent(new VerboseEvent(Now, spec.Namespace, spec.Name, note));
-        if (scrape.TooShort is { } tooShort)
-            Host.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name, $"spec.analysis.interval: {tooShort}; this drive's windows are {Specs.SpecDuration.Format(scrape.Spec.Analysis!.Interval)}"));
-        spec = scrape.Spec;
+        spec = (scrape ?? await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false)).Spec;
         using var drive = CancellationTokenSource.CreateLinkedTokenSource(ct);
         RolloutLeaseLostException? lost = null;
         var clock = new LeaseRenewingClock(Host.Clock, lease, e =>
@@ -164,6 +164,20 @@ public sealed class RolloutDriver
             if (await _store.TryLoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false) is not null) throw;
             throw await StateLostAsync(stored, spec, runtime, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Once per drive, the interval follows the metrics' scrape interval when the spec does not give it (issue #29 item 4).
+    /// Hosts read it before they take the Lease: the read waits on the metrics store, not on the drive's clock, so nothing
+    /// renews a Lease held during it, and a slow store would let another driver take the rollout (issue #26).
+    /// </summary>
+    public async Task<ScrapeIntervalResolution> ReadScrapeIntervalAsync(RolloutSpec spec, CancellationToken ct)
+    {
+        var scrape = await ScrapeIntervalDefault.ApplyAsync(spec, _runtimes.Metrics, ct).ConfigureAwait(false);
+        foreach (var note in scrape.Notes) Host.Observer.OnEvent(new VerboseEvent(Now, spec.Namespace, spec.Name, note));
+        if (scrape.TooShort is { } tooShort)
+            Host.Observer.OnEvent(new WarningEvent(Now, spec.Namespace, spec.Name, $"spec.analysis.interval: {tooShort}; this drive's windows are {Specs.SpecDuration.Format(scrape.Spec.Analysis!.Interval)}"));
+        return scrape;
     }
 
     /// <summary>What a driver whose state was deleted leaves behind, read (never written): where traffic goes, and the objects with the rollout's marks.</summary>

@@ -814,7 +814,8 @@ public sealed class RolloutExecutor(
 
     public async Task<StoredRollout> PauseAsync(StoredRollout stored, PauseReason reason, string message, CancellationToken ct)
     {
-        var saved = await SetPhaseAsync(stored, RolloutPhase.Paused, reason, message, ct).ConfigureAwait(false);
+        var saved = await SaveAsync(stored, stored.Status.Paused(reason, message).WithHistory(Entry("paused", message)), ct).ConfigureAwait(false);
+        Emit(new PhaseChangedEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, RolloutPhase.Paused, reason, message));
         if (reason != PauseReason.Manual)
             Emit(new WarningEvent(clock.GetUtcNow(), stored.Namespace, stored.Name, $"paused ({reason}): {message}"));
         return saved;

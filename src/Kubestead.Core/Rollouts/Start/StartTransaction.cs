@@ -1,3 +1,4 @@
+using Kubestead.Analysis;
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
@@ -22,7 +23,9 @@ public sealed class StartTransaction(
     Func<string, string, CancellationToken, Task<RolloutLease>> acquireLease,
     Func<RolloutLease, Task> releaseLease)
 {
-    public async Task<StoredRollout> RunAsync(RolloutSpec spec, string yaml, RolloutRuntime runtime, bool wait, Action beforePrepare, CancellationToken ct)
+    /// <param name="scrape">The metrics' scrape interval, read before the Lease is taken (see <see cref="RolloutDriver.ReadScrapeIntervalAsync"/>).</param>
+    public async Task<StoredRollout> RunAsync(RolloutSpec spec, string yaml, RolloutRuntime runtime, bool wait, Action beforePrepare, CancellationToken ct,
+        ScrapeIntervalResolution? scrape = null)
     {
         var startedAt = clock.GetUtcNow();
         RolloutLease? lease = null;
@@ -40,7 +43,7 @@ public sealed class StartTransaction(
             var stored = await store.CreateAsync(spec.Namespace, spec.Name, yaml, status, ct, adoptable: spec.ControllerAdopt).ConfigureAwait(false);
             beforePrepare();
             stored = await engine.Executor.EnsurePreparedAsync(stored, runtime, ct).ConfigureAwait(false);
-            if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct, givenSpec: spec).ConfigureAwait(false);
+            if (wait) stored = await engine.DriveHeldAsync(stored, lease, ct, givenSpec: spec, scrape: scrape).ConfigureAwait(false);
             return stored;
         }
         // A lost state (deleted mid-drive) proves nothing about traffic: undoing could pull a canary out of its analysis.

@@ -1,5 +1,6 @@
 using Kubestead.Kubernetes;
 using Kubestead.Rollouts.Engine;
+using Kubestead.Specs;
 
 namespace Kubestead.Rollouts.State;
 
@@ -7,12 +8,19 @@ namespace Kubestead.Rollouts.State;
 /// Abort of a rollout whose state ConfigMap was deleted mid-rollout (issue #26 item 9): the spec copy on its Lease
 /// (<see cref="RolloutLease.SpecAnnotation"/>) is enough to rebuild the routers and the footprint, so the record is
 /// re-created as Aborted with its clean-up not started, and abort's ordinary path (traffic to stable, routes, canary
-/// after scaleDownDelay, objects found by their marks) finishes it like any other.
+/// after scaleDownDelay, objects found by their marks) finishes it like any other. When the Lease is gone too, the
+/// spec file the user gives abort (<c>abort --file</c>, <c>Stop-KubesteadRollout -Path</c>) names the route objects
+/// instead; everything Kubestead created or changed is found by its ownership marks as usual.
 /// </summary>
 public static class LostStateRecovery
 {
-    /// <summary>The record abort re-creates, not yet written (a dry run lists it); throws <see cref="RolloutNotFoundException"/> without a Lease copy.</summary>
-    public static async Task<StoredRollout> PlanAsync(IKubernetesApi api, TimeProvider clock, DriverIdentity driver, string ns, string name, CancellationToken ct)
+    /// <summary>
+    /// The record abort re-creates, not yet written (a dry run lists it), from the Lease's spec copy, else from
+    /// <paramref name="specFile"/>; throws <see cref="RolloutNotFoundException"/> without either, and refuses a spec file
+    /// that does not parse or names another rollout before anything is written.
+    /// </summary>
+    public static async Task<StoredRollout> PlanAsync(IKubernetesApi api, TimeProvider clock, DriverIdentity driver, string ns, string name, CancellationToken ct,
+        SpecFile? specFile = null)
     {
         string? yaml = null;
         try
@@ -22,10 +30,15 @@ public static class LostStateRecovery
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
         }
+        var source = $"the spec copy on Lease {RolloutLease.ObjectName(name)}";
+        if (yaml is null && specFile is not null)
+        {
+            RequireSameRollout(specFile, ns, name);
+            (yaml, source) = (specFile.Yaml, $"spec file {specFile.Path} (Lease {RolloutLease.ObjectName(name)} was missing too)");
+        }
         if (yaml is null) throw new RolloutNotFoundException(ns, name);
         var now = clock.GetUtcNow();
-        var message = $"ConfigMap {RolloutStateStore.ObjectName(name)} (the rollout's state) was missing: re-created by {driver} from the spec copy on " +
-                      $"Lease {RolloutLease.ObjectName(name)} to abort the rollout";
+        var message = $"ConfigMap {RolloutStateStore.ObjectName(name)} (the rollout's state) was missing: re-created by {driver} from {source} to abort the rollout";
         var status = new RolloutStatus
         {
             Phase = RolloutPhase.Aborted,
@@ -40,10 +53,30 @@ public static class LostStateRecovery
         return recovered;
     }
 
-    /// <summary>Writes the record <see cref="PlanAsync"/> describes; one created meanwhile by someone else is used as it is.</summary>
-    public static async Task<StoredRollout> RecreateAsync(IKubernetesApi api, TimeProvider clock, DriverIdentity driver, string ns, string name, CancellationToken ct)
+    /// <summary>
+    /// A spec file stands in for the lost state only if it is the same rollout: aborting by another rollout's routes and
+    /// marks would move traffic that is not this rollout's. A file without metadata.namespace parses as "default" and
+    /// then means the namespace abort was given.
+    /// </summary>
+    private static void RequireSameRollout(SpecFile file, string ns, string name)
     {
-        var planned = await PlanAsync(api, clock, driver, ns, name, ct).ConfigureAwait(false);
+        var parsed = RolloutSpecParser.Parse(file.Yaml, file.Path);
+        if (!parsed.IsValid)
+            throw new KubesteadException("InvalidSpec", KubesteadErrorKind.InvalidInput, $"{file.Path}: {string.Join("; ", parsed.Problems)}", file.Path);
+        var spec = parsed.Spec!;
+        if (spec.Name != name)
+            throw new KubesteadException("SpecNamesAnotherRollout", KubesteadErrorKind.InvalidInput,
+                $"{file.Path}: metadata.name is '{spec.Name}', not rollout '{name}'; give abort the spec that started '{name}'", file.Path);
+        if (spec.Namespace != ns && spec.Namespace != "default")
+            throw new KubesteadException("SpecNamesAnotherRollout", KubesteadErrorKind.InvalidInput,
+                $"{file.Path}: metadata.namespace is '{spec.Namespace}', not '{ns}', where rollout '{name}' is aborted", file.Path);
+    }
+
+    /// <summary>Writes the record <see cref="PlanAsync"/> describes; one created meanwhile by someone else is used as it is.</summary>
+    public static async Task<StoredRollout> RecreateAsync(IKubernetesApi api, TimeProvider clock, DriverIdentity driver, string ns, string name, CancellationToken ct,
+        SpecFile? specFile = null)
+    {
+        var planned = await PlanAsync(api, clock, driver, ns, name, ct, specFile).ConfigureAwait(false);
         var store = new RolloutStateStore(api);
         try
         {

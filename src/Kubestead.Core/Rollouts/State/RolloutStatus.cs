@@ -15,6 +15,12 @@ public sealed record RolloutStatus
 
     public PauseReason? PauseReason { get; init; }
 
+    /// <summary>
+    /// The phase a pause interrupted when it was not Progressing (Promoting): resume continues it, so a pause during a
+    /// promotion never sends the rollout back through the steps the promotion skipped. Null: resume into Progressing.
+    /// </summary>
+    public RolloutPhase? PausedFrom { get; init; }
+
     public string Message { get; init; } = "";
 
     /// <summary>Index of the step being executed; equal to the step count once every step has run.</summary>
@@ -121,6 +127,20 @@ public sealed record RolloutStatus
 
     /// <summary>The analysed windows as a bounded time series (weights, counts, verdicts, e-values); null before analysis.</summary>
     public AnalysisTimeline? Timeline { get; init; }
+
+    /// <summary>This status paused for <paramref name="reason"/>, remembering the phase to resume into (see <see cref="PausedFrom"/>).</summary>
+    public RolloutStatus Paused(PauseReason reason, string message) => this with
+    {
+        Phase = RolloutPhase.Paused,
+        PauseReason = reason,
+        Message = message,
+        PausedFrom = Phase switch
+        {
+            RolloutPhase.Promoting => RolloutPhase.Promoting,
+            RolloutPhase.Paused => PausedFrom,
+            _ => null,
+        },
+    };
 
     /// <summary>Appends to the bounded history, dropping the oldest entries past <see cref="MaxHistory"/>.</summary>
     public RolloutStatus WithHistory(RolloutHistoryEntry entry)
