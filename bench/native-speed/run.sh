@@ -59,7 +59,8 @@ median() { tr ' ' '\n' | awk 'NF' | sort -n | awk '{ a[++n] = $1 } END { printf 
 ratio() { # per-round ratio A/B of one series, median
   paste <(tr ' ' '\n' <<<"$1" | awk 'NF') <(tr ' ' '\n' <<<"$2" | awk 'NF') | awk '{ printf "%.2f\n", ($2 > 0 ? $1 / $2 : 0) }' | median
 }
-echo "rounds: $rounds; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; binary $(du -h "$bin" | cut -f1)"
+echo "rounds: $rounds; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; binary $(du -h "$bin" | cut -f1);" \
+  "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown); $(kubectl version --client 2>/dev/null | head -n 1)"
 echo
 echo "| command | median wall ms | median CPU ms | median peak RSS KiB |"
 echo "|---|---|---|---|"

@@ -304,7 +304,7 @@ public sealed class CliApp(CliContext ctx)
             else ctx.Out.WriteLine(list.Count == 0 ? "No rollouts found." : OutputFormat.Table(["NAMESPACE", "NAME", "MESH", "PHASE", "STEP", "CANARY", "MESSAGE"],
                 list.Select(r => new[] { r.Namespace, r.Name, r.MeshProvider, r.Phase.ToString(), $"{Math.Min(r.StepIndex + 1, r.StepCount)}/{r.StepCount}", $"{r.CanaryWeight:0.###}%", r.Message }).ToList()));
             return ExitCodes.Success;
-        }, ct));
+        }, ct, apiServerOnly: true));
         return cmd;
     }
 
@@ -667,12 +667,15 @@ public sealed class CliApp(CliContext ctx)
 
     private static Argument<string> NameArgument() => new("name") { Description = "Rollout name" };
 
-    private async Task<int> WithService(ParseResult p, Func<IKubesteadService, string?, CliObserver, CiReporter?, Task<int>> body, CancellationToken ct) =>
+    /// <param name="apiServerOnly">The command talks to the API server and nothing else (no metrics, webhooks or namerd).</param>
+    private async Task<int> WithService(ParseResult p, Func<IKubesteadService, string?, CliObserver, CiReporter?, Task<int>> body, CancellationToken ct,
+        bool apiServerOnly = false) =>
         await Guard(p, async () =>
         {
             var ci = CiReporter.For(ctx);
             var observer = new CliObserver(Json(p) ? ctx.Error : ctx.Out, p.GetValue(_verbose), ci);
-            await using var svc = await ctx.Connect(Connection(p), observer, ct).ConfigureAwait(false);
+            var connect = apiServerOnly && ctx.ConnectApiOnly is { } apiOnly ? apiOnly : ctx.Connect;
+            await using var svc = await connect(Connection(p), observer, ct).ConfigureAwait(false);
             return await body(svc, p.GetValue(_namespace), observer, ci).ConfigureAwait(false);
         }).ConfigureAwait(false);
 

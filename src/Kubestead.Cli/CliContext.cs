@@ -19,6 +19,12 @@ public sealed record CliContext
     public Func<ConnectionOptions, IRolloutObserver, CancellationToken, Task<IKubesteadService>> Connect { get; init; } =
         (options, observer, ct) => KubesteadConnector.ConnectAsync(options, observer, null, ct);
 
+    /// <summary>
+    /// Connects for a command whose only peer is the API server (status). Null: <see cref="Connect"/>. The process host
+    /// (Program) sets it to skip the machine's CA store when the kubeconfig names the cluster's CA (docs/native.md).
+    /// </summary>
+    public Func<ConnectionOptions, IRolloutObserver, CancellationToken, Task<IKubesteadService>>? ConnectApiOnly { get; init; }
+
     public Func<IKubesteadOffline> Offline { get; init; } = KubesteadConnector.Offline;
 
     /// <summary>Runs the sandbox demo (overridable so tests can check the CLI's handling of its result).</summary>

@@ -36,7 +36,7 @@ internal sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Starts <c>dotnet kubestead.dll args</c>; with <paramref name="ignoreSigint"/> as a non-interactive shell starts a background job (SIGINT ignored).</summary>
-    public static ChildProcess Start(IEnumerable<string> args, bool ignoreSigint = false)
+    public static ChildProcess Start(IEnumerable<string> args, bool ignoreSigint = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -59,6 +59,7 @@ internal sealed class ChildProcess : IDisposable
             psi.FileName = "dotnet";
         }
         foreach (var a in all) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Launch(psi);
     }
 
@@ -111,9 +112,10 @@ internal sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Runs to the end and returns the exit code and output.</summary>
-    public static async Task<(int Code, string Out, string Err)> RunAsync(IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<(int Code, string Out, string Err)> RunAsync(IEnumerable<string> args, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var child = Start(args);
+        using var child = Start(args, environment: environment);
         if (!await child.WaitForExitAsync(timeout)) throw new TimeoutException($"kubestead {string.Join(' ', args)} did not end within {timeout}:\n{child.Out}\n{child.Err}");
         return (child.ExitCode, child.Out, child.Err);
     }

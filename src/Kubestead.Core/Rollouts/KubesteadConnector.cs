@@ -10,7 +10,19 @@ public static class KubesteadConnector
         ConnectionOptions options, IRolloutObserver? observer = null, TimeProvider? clock = null, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        var connection = Kubernetes.KubeConfigResolver.Resolve(options.KubeConfig, options.Context, options.Namespace);
+        return ConnectAsync(Resolve(options), options, observer, clock, ct);
+    }
+
+    /// <summary>Where <paramref name="options"/> lead (server, CA, credentials, namespace), before any request: a host may
+    /// prepare for that connection (the native CLI skips the machine's CA store when the kubeconfig names the cluster's CA).</summary>
+    public static Kubernetes.ClusterConnection Resolve(ConnectionOptions options) =>
+        Kubernetes.KubeConfigResolver.Resolve(options.KubeConfig, options.Context, options.Namespace);
+
+    /// <summary>Connects through a connection already resolved by <see cref="Resolve"/>; the timeouts come from <paramref name="options"/>.</summary>
+    public static Task<IKubesteadService> ConnectAsync(Kubernetes.ClusterConnection connection,
+        ConnectionOptions options, IRolloutObserver? observer = null, TimeProvider? clock = null, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
         // A real cluster's users read what Kubestead did with kubectl describe: record Events (a courtesy that never fails a rollout).
         var serviceOptions = new KubesteadServiceOptions { Clock = clock ?? TimeProvider.System, Observer = observer ?? NullRolloutObserver.Instance, RecordEvents = true };
         var client = new Kubernetes.KubernetesClientAdapter(connection, serviceOptions.Clock,
