@@ -59,7 +59,7 @@ public sealed class CiReporter(CliContext ctx)
                 // The engine warns as it pauses (for every reason but a person's); that annotation is this event's one.
                 if (!_warned.Any(w => w.Contains(r.Message, StringComparison.Ordinal)))
                     Issue("warning", $"Rollout {r.Namespace}/{r.Name} paused ({r.PauseReason})", r.Message);
-                if (ctx.IsAzureDevOps) ctx.Error.WriteLine("##vso[task.complete result=SucceededWithIssues;]paused");
+                if (ctx.IsAzureDevOps) ctx.Error.WriteLine("##vso[task.complete result=Failed;]paused");
                 break;
         }
     }

@@ -125,7 +125,7 @@ public class CliTests
         var (code, _, stderr) = await Run(null, vars, "demo", "--scenario", "low-traffic");
         Assert.Equal(4, code);
         Assert.Contains("##vso[task.logissue type=warning]", stderr);
-        Assert.Contains("##vso[task.complete result=SucceededWithIssues;]", stderr);
+        Assert.Contains("##vso[task.complete result=Failed;]paused", stderr); // a paused rollout is not released: later stages must not run
         Assert.Contains("##vso[task.setprogress value=", stderr);
     }
 
