@@ -97,7 +97,8 @@ public class DriverLeaseAndPauseTests
 
         Assert.Equal(RolloutPhase.Progressing, (await starter.ResumeAsync(ShopFixture.Namespace, "shop", wait: false)).Phase);
         var result = await waiting.WaitAsync(TimeSpan.FromMinutes(5));
-        Assert.Equal(RolloutPhase.Completed, result.Phase);
+        // The phase with its reason and message: this failed once in a loaded clean-clone run (Paused), cause not yet known.
+        Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase} ({result.PauseReason}): {result.Message}");
         Assert.Contains(result.History, h => h.Kind == "setWeight" && h.Driver.StartsWith("ci-wait@", StringComparison.Ordinal));
     }
 }
