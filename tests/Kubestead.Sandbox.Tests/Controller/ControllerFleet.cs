@@ -121,7 +121,11 @@ internal sealed class ControllerFleet : IAsyncDisposable
     public string? LeaseHolder(RolloutKey key) =>
         Cluster.Peek(ResourceType.Lease, key.Namespace, RolloutLease.ObjectName(key.Name))?["spec"]?["holderIdentity"]?.GetValue<string>();
 
-    public bool AllDone() => Rollouts.All(k => State(k).Status is { Phase: RolloutPhase.Completed, CleanupDone: true });
+    /// <summary>
+    /// Every rollout completed, cleaned up and its Lease released. The release is the driver's last write, after the state
+    /// says Completed, so a check of the state alone can catch the driver between the two on a loaded machine.
+    /// </summary>
+    public bool AllDone() => Rollouts.All(k => State(k).Status is { Phase: RolloutPhase.Completed, CleanupDone: true } && string.IsNullOrEmpty(LeaseHolder(k)));
 
     /// <summary>Moves the clock a second at a time until <paramref name="done"/> holds; fails after <paramref name="limit"/> of virtual time.</summary>
     public async Task AdvanceUntilAsync(Func<bool> done, TimeSpan limit, string what)
