@@ -170,8 +170,12 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             else
             {
                 var key = ConnectionKey.For(kubeconfig, Context, ns, options.RequestTimeout);
-                _connection = await SessionConnections.For(runspace).AcquireAsync(key,
-                    router => KubesteadConnector.ConnectAsync(options, router, null, _cancel.Token)).ConfigureAwait(false);
+                _connection = await SessionConnections.For(runspace).AcquireAsync(key, async router =>
+                {
+                    var resolved = KubesteadConnector.Resolve(options);
+                    var service = await KubesteadConnector.ConnectAsync(resolved, options, router, null, _cancel.Token).ConfigureAwait(false);
+                    return new SessionConnections.Connected(service, resolved.CredentialFiles);
+                }).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException)
