@@ -147,11 +147,49 @@ public sealed class KubernetesEventRecorderTests
     }
 
     /// <summary>A cluster that refuses every Event (no RBAC for events.k8s.io), and serves everything else.</summary>
-    private sealed class EventRejectingApi(IKubernetesApi inner) : IKubernetesApi
+    [Fact]
+    public async Task Events_beyond_a_full_queue_are_counted_as_dropped_and_said_once_as_a_warning()
+    {
+        await RecordRolloutAsync();
+        var hold = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var api = new EventRejectingApi(_cluster, hold.Task);
+        var host = new RecordingObserver();
+        var recorder = new KubernetesEventRecorder(host, api, _clock, "ci@runner");
+        try
+        {
+            // The first Event is taken off the queue and its write hangs (an API server that stopped answering them).
+            recorder.OnEvent(Warning("first"));
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (api.Held == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+            Assert.Equal(1, api.Held);
+
+            for (var i = 0; i < KubernetesEventRecorder.QueueCapacity; i++) recorder.OnEvent(Warning($"queued {i}"));
+            Assert.Equal(0, recorder.Dropped);
+            for (var i = 0; i < 5; i++) recorder.OnEvent(Warning($"one too many {i}"));
+
+            Assert.Equal(5, recorder.Dropped);
+            List<RolloutEvent> seen;
+            lock (host.Events) seen = host.Events.ToList();
+            var said = Assert.Single(seen.OfType<WarningEvent>(), w => w.Text.StartsWith("Kubernetes Events are being dropped", StringComparison.Ordinal));
+            Assert.Contains($"{KubernetesEventRecorder.QueueCapacity} are still waiting", said.Text);
+            Assert.Equal((Ns, App), (said.Namespace, said.Rollout));
+        }
+        finally
+        {
+            hold.SetResult(true);
+            await recorder.DisposeAsync();
+        }
+    }
+
+    /// <summary>Refuses every Event write; with <paramref name="hold"/>, each first waits for it (counted in <see cref="Held"/>).</summary>
+    private sealed class EventRejectingApi(IKubernetesApi inner, Task? hold = null) : IKubernetesApi
     {
         private int _rejected;
+        private int _held;
 
         public int Rejected => Volatile.Read(ref _rejected);
+
+        public int Held => Volatile.Read(ref _held);
 
         public string DefaultNamespace => inner.DefaultNamespace;
 
@@ -182,8 +220,13 @@ public sealed class KubernetesEventRecorderTests
 
         public Task<ApiDiscovery> DiscoverAsync(CancellationToken ct = default) => inner.DiscoverAsync(ct);
 
-        private Task<JsonObject> Refuse()
+        private async Task<JsonObject> Refuse()
         {
+            if (hold is not null)
+            {
+                Interlocked.Increment(ref _held);
+                await hold.ConfigureAwait(false);
+            }
             Interlocked.Increment(ref _rejected);
             throw new KubernetesApiException(403, StatusReason.Forbidden, "events.events.k8s.io is forbidden");
         }
