@@ -170,8 +170,12 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
             else
             {
                 var key = ConnectionKey.For(kubeconfig, Context, ns, options.RequestTimeout);
-                _connection = await SessionConnections.For(runspace).AcquireAsync(key,
-                    router => KubesteadConnector.ConnectAsync(options, router, null, _cancel.Token)).ConfigureAwait(false);
+                _connection = await SessionConnections.For(runspace).AcquireAsync(key, async router =>
+                {
+                    var resolved = KubesteadConnector.Resolve(options);
+                    var service = await KubesteadConnector.ConnectAsync(resolved, options, router, null, _cancel.Token).ConfigureAwait(false);
+                    return new SessionConnections.Connected(service, resolved.CredentialFiles);
+                }).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is KubesteadException or KubernetesApiException)
@@ -359,19 +363,17 @@ public abstract class KubesteadCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// The -PassThru cmdlets that change one thing of a rollout (Suspend-KubesteadRollout, Set-/Remove-CanaryHeaderRoute):
-    /// plan, confirm, write, and output the rollout only with <paramref name="passThru"/>, as Set-Item and Stop-Service
-    /// do. A plan with nothing to write (already paused, no such route) is said in a warning by <see cref="ConfirmPlan"/>
-    /// and the write is not called at all, so not even the rollout's history changes; -PassThru then returns the rollout
-    /// as it is.
+    /// plan, confirm, change (<see cref="IKubesteadService.ChangeAsync"/>), and output the rollout only with
+    /// <paramref name="passThru"/>, as Set-Item and Stop-Service do. A plan with nothing to write (already paused, no such
+    /// route) is said in a warning by <see cref="ConfirmPlan"/>, and Core then writes nothing; -PassThru returns the
+    /// rollout as it is.
     /// </summary>
-    internal RolloutResult? ChangeRollout(Func<IKubesteadService, PlannedOperation> operation, string action, string name,
-        Func<IKubesteadService, CancellationToken, Task<RolloutResult>> write, bool passThru)
+    internal RolloutResult? ChangeRollout(Func<IKubesteadService, PlannedOperation> operation, string action, string name, bool passThru)
     {
-        var plan = Run((s, ct) => s.PlanAsync(operation(s), ct));
+        PlannedOperation? planned = null;
+        var plan = Run((s, ct) => s.PlanAsync(planned = operation(s), ct));
         if (!ConfirmPlan(plan, action, name)) return null;
-        var result = plan.All(c => c.Verb == "none")
-            ? passThru ? Run((s, ct) => s.GetAsync(Namespace, name, ct)) : null
-            : Run(write);
+        var result = Run((s, ct) => s.ChangeAsync(planned!, plan, passThru, ct));
         if (passThru && result is not null) WriteObject(Map.Rollout(result));
         return result;
     }

@@ -4,15 +4,18 @@ using System.Management.Automation.Host;
 namespace Kubestead.PowerShell;
 
 /// <summary>
-/// Runs when Kubestead is removed (Remove-Module, Import-Module -Force). Sandboxes are deliberately left running and
+/// Runs when Kubestead is removed by Remove-Module (PowerShell does not call a nested module's cleanup on
+/// Import-Module -Force; <see cref="ModuleInitializer"/> closes the connections then). Sandboxes are deliberately left running and
 /// $env:KUBECONFIG is left on them: the assembly stays loaded, so a re-imported module still finds and stops them,
 /// whereas stopping here would silently send every later command to the cluster the user had before (possibly a
-/// real one). The user is told which sandboxes are still running.
+/// real one). The user is told which sandboxes are still running. The session's kept cluster connections are closed:
+/// a re-imported module connects anew.
 /// </summary>
 public sealed class ModuleCleanup : IModuleAssemblyCleanup
 {
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
+        if (System.Management.Automation.Runspaces.Runspace.DefaultRunspace is { } runspace) SessionConnections.CloseFor(runspace);
         var running = SandboxRegistry.Running();
         if (running.Count == 0) return;
         var names = string.Join(", ", running.Select(s => $"process {s.ProcessId} ({s.MeshProvider}, kubeconfig {s.KubeConfig})"));

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
 
 namespace Kubestead.PowerShell;
@@ -15,7 +16,20 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
 
     private static readonly Lazy<DependencyLoadContext> Context = new(() => new DependencyLoadContext(DependencyDirectory));
 
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveKubesteadCore;
+    public void OnImport()
+    {
+        AssemblyLoadContext.Default.Resolving += ResolveKubesteadCore;
+        // Import-Module -Force re-imports without calling ModuleCleanup (PowerShell cleans up only the root module, not
+        // this nested one), so connections the session kept from before are closed here. Without Core loaded no cmdlet
+        // has connected yet, and the first import stays free of Core's types.
+        if (Context.IsValueCreated) CloseSessionConnections();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CloseSessionConnections()
+    {
+        if (System.Management.Automation.Runspaces.Runspace.DefaultRunspace is { } runspace) SessionConnections.CloseFor(runspace);
+    }
 
     private static Assembly? ResolveKubesteadCore(AssemblyLoadContext defaultContext, AssemblyName name)
     {

@@ -151,7 +151,7 @@ public sealed class SuspendKubesteadRolloutCommand : KubesteadCmdlet
     public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessInput() =>
-        ChangeRollout(s => new PauseOperation(Namespace ?? s.DefaultNamespace, Name), "Pause rollout", Name, (s, ct) => s.PauseAsync(Namespace, Name, ct), PassThru);
+        ChangeRollout(s => new PauseOperation(Namespace ?? s.DefaultNamespace, Name), "Pause rollout", Name, PassThru);
 }
 
 /// <summary>Resumes a paused rollout and drives it on unless -NoWait.</summary>

@@ -6,20 +6,27 @@ using Kubestead.Rollouts.Engine;
 namespace Kubestead.PowerShell;
 
 /// <summary>
-/// The cluster connection a PowerShell session keeps between cmdlets: the parsed kubeconfig, the credentials and the
+/// The cluster connections a PowerShell session keeps between cmdlets: the parsed kubeconfig, the credentials and the
 /// HTTP client with its open TLS connection, so a second cmdlet does not read the kubeconfig, load certificates and
-/// shake hands again. One per runspace (cmdlets of one runspace never call Core at the same time); it is used only
-/// while its <see cref="ConnectionKey"/> still matches, and a replaced connection is disposed once no cmdlet holds it.
-/// Closing the runspace disposes it.
+/// shake hands again. Up to <see cref="Capacity"/> per runspace, the least recently used dropped first, so a session
+/// that alternates between a few contexts or namespaces does not reconnect at each switch (cmdlets of one runspace never
+/// call Core at the same time). A connection is used only while its <see cref="ConnectionKey"/> still matches and the
+/// certificate files its context names are unchanged; a dropped or outdated one is disposed once no cmdlet holds it.
+/// Closing the runspace or removing the module disposes them all.
 /// </summary>
 internal sealed class SessionConnections
 {
-    // Cmdlets get no object that lives as long as their session, so the session's connection hangs off its runspace
-    // (and goes with it), as the completion cache does.
+    /// <summary>A few contexts (dev, staging, prod) and namespaces; each kept one is an idle socket and a parsed config.</summary>
+    internal const int Capacity = 4;
+
+    // Cmdlets get no object that lives as long as their session, so the session's connections hang off its runspace
+    // (and go with it), as the completion cache does.
     private static readonly ConditionalWeakTable<Runspace, SessionConnections> PerRunspace = new();
 
     private readonly object _gate = new();
-    private Entry? _current;
+
+    /// <summary>Most recently used first.</summary>
+    private readonly List<Entry> _kept = [];
 
     public static SessionConnections For(Runspace runspace) => PerRunspace.GetValue(runspace, r =>
     {
@@ -31,38 +38,61 @@ internal sealed class SessionConnections
         return connections;
     });
 
-    /// <summary>Connects, or reuses the session's connection when <paramref name="key"/> is the one it was made with.</summary>
-    public async Task<Lease> AcquireAsync(ConnectionKey key, Func<IRolloutObserver, Task<IKubesteadService>> connect)
+    /// <summary>
+    /// Disposes what <paramref name="runspace"/> keeps (the module is being removed): the assembly stays loaded after
+    /// Remove-Module, so without this its sockets stayed open until the runspace closed.
+    /// </summary>
+    public static void CloseFor(Runspace runspace)
     {
-        Entry? retired = null;
+        if (PerRunspace.TryGetValue(runspace, out var connections)) connections.Close();
+    }
+
+    /// <summary>Connects, or reuses the connection made with <paramref name="key"/> whose certificate files are unchanged.</summary>
+    public async Task<Lease> AcquireAsync(ConnectionKey key, Func<IRolloutObserver, Task<Connected>> connect)
+    {
+        List<Entry> retired;
         lock (_gate)
         {
-            if (_current is { } kept && kept.Key == key)
+            if (_kept.Find(e => e.Key == key) is { } kept && kept.CredentialStamp == ConnectionKey.Stamp(kept.CredentialFiles))
             {
+                _kept.Remove(kept);
+                _kept.Insert(0, kept);
                 kept.Users++;
                 return new Lease(this, kept);
             }
-            retired = Retire();
+            // What this key replaces (itself with rotated certificates, or the same source before its kubeconfig changed)
+            // can never match again.
+            retired = RetireWhere(e => e.Key is { } old && old.SameSourceAs(key));
         }
-        DisposeIfUnused(retired);
+        DisposeUnused(retired);
         var router = new RoutingObserver();
-        var entry = new Entry(key, await connect(router).ConfigureAwait(false), router) { Users = 1 };
+        var connected = await connect(router).ConfigureAwait(false);
+        var entry = new Entry(key, connected.Service, router, connected.CredentialFiles, ConnectionKey.Stamp(connected.CredentialFiles)) { Users = 1 };
         lock (_gate)
         {
             // Another caller may have connected meanwhile (not from this runspace's pipeline thread, but be safe).
-            retired = Retire();
-            _current = entry;
+            retired = RetireWhere(e => e.Key == key);
+            _kept.Insert(0, entry);
+            if (_kept.Count > Capacity)
+            {
+                var leastRecent = _kept[^1];
+                retired.AddRange(RetireWhere(e => ReferenceEquals(e, leastRecent)));
+            }
         }
-        DisposeIfUnused(retired);
+        DisposeUnused(retired);
         return new Lease(this, entry);
     }
 
-    private Entry? Retire()
+    /// <summary>Removes the matching kept connections (caller holds the gate); they are disposed when unused.</summary>
+    private List<Entry> RetireWhere(Predicate<Entry> match)
     {
-        var old = _current;
-        _current = null;
-        if (old is not null) old.Retired = true;
-        return old;
+        var retired = _kept.FindAll(match);
+        foreach (var e in retired)
+        {
+            e.Retired = true;
+            _kept.Remove(e);
+        }
+        return retired;
     }
 
     private void Release(Entry entry)
@@ -74,16 +104,16 @@ internal sealed class SessionConnections
 
     private void Close()
     {
-        Entry? retired;
-        lock (_gate) retired = Retire();
-        DisposeIfUnused(retired);
+        List<Entry> retired;
+        lock (_gate) retired = RetireWhere(_ => true);
+        DisposeUnused(retired);
     }
 
-    private void DisposeIfUnused(Entry? entry)
+    private void DisposeUnused(List<Entry> entries)
     {
-        bool dispose;
-        lock (_gate) dispose = entry is { Users: 0 };
-        if (dispose) DisposeQuietly(entry!);
+        List<Entry> unused;
+        lock (_gate) unused = entries.FindAll(e => e.Users == 0);
+        foreach (var e in unused) DisposeQuietly(e);
     }
 
     private static void DisposeQuietly(Entry entry)
@@ -98,11 +128,16 @@ internal sealed class SessionConnections
         }
     }
 
-    internal sealed class Entry(ConnectionKey? key, IKubesteadService service, RoutingObserver router)
+    /// <summary>A new connection and the certificate files it read (<see cref="Kubernetes.ClusterConnection.CredentialFiles"/>).</summary>
+    internal sealed record Connected(IKubesteadService Service, IReadOnlyList<string> CredentialFiles);
+
+    internal sealed class Entry(ConnectionKey? key, IKubesteadService service, RoutingObserver router, IReadOnlyList<string> credentialFiles, string credentialStamp)
     {
         public ConnectionKey? Key { get; } = key;
         public IKubesteadService Service { get; } = service;
         public RoutingObserver Router { get; } = router;
+        public IReadOnlyList<string> CredentialFiles { get; } = credentialFiles;
+        public string CredentialStamp { get; } = credentialStamp;
         public int Users { get; set; }
         public bool Retired { get; set; }
     }
@@ -113,7 +148,7 @@ internal sealed class SessionConnections
         private int _released;
 
         /// <summary>A connection no session keeps: releasing it disposes it.</summary>
-        public static Lease Unshared(IKubesteadService service) => new(null, new Entry(null, service, new RoutingObserver()) { Users = 1 });
+        public static Lease Unshared(IKubesteadService service) => new(null, new Entry(null, service, new RoutingObserver(), [], "") { Users = 1 });
 
         public IKubesteadService Service => entry.Service;
 

@@ -110,8 +110,7 @@ public sealed class SetCanaryHeaderRouteCommand : KubesteadCmdlet
             _ => null,
         };
         var route = new HeaderRouteRequest(RouteName, HeaderName, HeaderValue, Enum.Parse<HeaderMatchType>(MatchType, ignoreCase: true), cookie);
-        var result = ChangeRollout(s => new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), "Add header route", Name,
-            (s, ct) => s.SetHeaderRouteAsync(Namespace, Name, route, ct), PassThru);
+        var result = ChangeRollout(s => new SetHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, route), "Add header route", Name, PassThru);
         // Linkerd 1.x routes by a header the client sends, and no route was written: without -PassThru (which returns
         // it as RequestHeaders) the header to send would be lost, and the call would look like it had changed routing.
         if (!PassThru && result?.RequestHeaders is { Count: > 0 } headers)
@@ -138,8 +137,7 @@ public sealed class RemoveCanaryHeaderRouteCommand : KubesteadCmdlet
     public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessInput() =>
-        ChangeRollout(s => new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), "Remove header route", Name,
-            (s, ct) => s.RemoveHeaderRouteAsync(Namespace, Name, RouteName, ct), PassThru);
+        ChangeRollout(s => new RemoveHeaderRouteOperation(Namespace ?? s.DefaultNamespace, Name, RouteName), "Remove header route", Name, PassThru);
 }
 
 /// <summary>Precision and expected samples for a weight, window and request rate (no cluster needed).</summary>

@@ -17,7 +17,9 @@ namespace Kubestead.Events;
 /// going 10% then 20% stays two Events rather than one series that names only the first weight.
 /// <para>
 /// Writing happens on a background queue: the observer call never waits on the API server, and a failed write (no RBAC
-/// for events, an outage) is counted and dropped, never thrown into the drive.
+/// for events, an outage) is counted and dropped, never thrown into the drive. The queue holds <see cref="QueueCapacity"/>
+/// Events; beyond that (an API server that stopped answering Event writes) new ones are dropped, counted in
+/// <see cref="Dropped"/>, and the first drop is said once as a warning to the host (not recorded: it would only queue).
 /// </para>
 /// </summary>
 public sealed class KubernetesEventRecorder : IRolloutObserver, IAsyncDisposable
@@ -30,18 +32,22 @@ public sealed class KubernetesEventRecorder : IRolloutObserver, IAsyncDisposable
     /// <summary>How long an Event stays open for repeats to join its series (client-go's figure).</summary>
     public static readonly TimeSpan SeriesWindow = TimeSpan.FromMinutes(6);
 
+    /// <summary>Events waiting to be written, at most.</summary>
+    public const int QueueCapacity = 1000;
+
     private const int MaxNoteBytes = 1024;
     private readonly IRolloutObserver _inner;
     private readonly IKubernetesApi _api;
     private readonly TimeProvider _clock;
     private readonly string _instance;
     private readonly Channel<QueueItem> _queue = Channel.CreateBounded<QueueItem>(
-        new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+        new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly Dictionary<KubernetesEventDraft, Recorded> _recent = new();
     private readonly Dictionary<(string Ns, string Rollout), JsonObject?> _regarding = new();
     private readonly ITimer _refresh;
     private readonly Task _writer;
     private int _failures;
+    private int _dropped;
     private long _sequence;
 
     /// <param name="instance">reportingInstance: the driver's identity (which process or replica wrote it).</param>
@@ -62,10 +68,18 @@ public sealed class KubernetesEventRecorder : IRolloutObserver, IAsyncDisposable
     /// <summary>Events that could not be written (dropped: Events are a courtesy, the rollout's state is the record).</summary>
     public int Failures => Volatile.Read(ref _failures);
 
+    /// <summary>Events never attempted because <see cref="QueueCapacity"/> others were still waiting to be written.</summary>
+    public int Dropped => Volatile.Read(ref _dropped);
+
     public void OnEvent(RolloutEvent e)
     {
         _inner.OnEvent(e);
-        if (KubernetesEventDraft.From(e) is { } draft && !_queue.Writer.TryWrite(new QueueItem(draft, null))) Interlocked.Increment(ref _failures);
+        if (KubernetesEventDraft.From(e) is not { } draft || _queue.Writer.TryWrite(new QueueItem(draft, null))) return;
+        Interlocked.Increment(ref _failures);
+        if (Interlocked.Increment(ref _dropped) == 1)
+            _inner.OnEvent(new WarningEvent(_clock.GetUtcNow(), e.Namespace, e.Rollout,
+                $"Kubernetes Events are being dropped: {QueueCapacity} are still waiting to be written (the API server is slow to accept them or " +
+                "refuses them); the rollout goes on, and its state and history stay complete"));
     }
 
     /// <summary>An Event to record; neither: write the series counts that are due; <see cref="Done"/>: tell a flush everything before it is written.</summary>

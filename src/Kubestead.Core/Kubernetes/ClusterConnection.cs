@@ -10,13 +10,14 @@ namespace Kubestead.Kubernetes;
 public sealed class ClusterConnection
 {
     internal ClusterConnection(KubernetesClientConfiguration configuration, string ns, string? contextName, ExternalExecution? exec,
-        string? tokenFile)
+        string? tokenFile, IReadOnlyList<string>? credentialFiles = null)
     {
         Configuration = configuration;
         Namespace = ns;
         ContextName = contextName;
         Exec = exec;
         TokenFile = tokenFile;
+        CredentialFiles = credentialFiles ?? [];
     }
 
     /// <summary>The library's settings; tests and callers may adjust TLS or credentials before the first request.</summary>
@@ -34,7 +35,13 @@ public sealed class ClusterConnection
     /// <summary>The token file (kubeconfig <c>tokenFile</c> or the in-cluster service-account token), re-read by the library.</summary>
     public string? TokenFile { get; }
 
-    internal ClusterConnection WithNamespace(string ns) => new(Configuration, ns, ContextName, Exec, TokenFile);
+    /// <summary>
+    /// The certificate-authority, client-certificate and client-key files the context names by path (absolute), read
+    /// once when the client is built: a host that keeps the connection checks them to notice a rotated certificate.
+    /// </summary>
+    public IReadOnlyList<string> CredentialFiles { get; }
+
+    internal ClusterConnection WithNamespace(string ns) => new(Configuration, ns, ContextName, Exec, TokenFile, CredentialFiles);
 
     /// <summary>Never prints credentials: only where it connects and how it authenticates.</summary>
     public override string ToString()

@@ -70,7 +70,16 @@ public static class KubeConfigResolver
         NoClientTimeout(config);
         if (tokenFile is not null) config.TokenProvider = new TokenFileAuth(tokenFile);
         if (exec is not null && config.AccessToken is not null) config.TokenProvider = new RefreshableTokenProvider(exec, config.AccessToken);
-        return new ClusterConnection(config, namespaceOverride ?? config.Namespace ?? "default", name, exec, tokenFile);
+        return new ClusterConnection(config, namespaceOverride ?? config.Namespace ?? "default", name, exec, tokenFile, CredentialFiles(merged, ctx, user));
+    }
+
+    /// <summary>The files the context's cluster and user name by path (made absolute by <see cref="Root"/>).</summary>
+    private static IReadOnlyList<string> CredentialFiles(K8SConfiguration merged, Context ctx, User? user)
+    {
+        var cluster = merged.Clusters?.FirstOrDefault(c => c.Name == ctx.ContextDetails?.Cluster)?.ClusterEndpoint;
+        var creds = user?.UserCredentials;
+        return new[] { cluster?.CertificateAuthority, creds?.ClientCertificate, creds?.ClientKey }
+            .OfType<string>().Where(p => p.Length > 0).ToList();
     }
 
     /// <summary>The kubeconfig files kubectl would read, in order.</summary>

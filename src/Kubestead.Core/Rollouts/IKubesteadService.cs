@@ -78,6 +78,30 @@ public interface IKubesteadService : IAsyncDisposable
     Task<IReadOnlyList<PlannedChange>> PlanAsync(PlannedOperation operation, CancellationToken ct = default);
 
     /// <summary>
+    /// Makes the change of a -PassThru cmdlet (pause, set or remove a header route) whose <paramref name="plan"/> (from
+    /// <see cref="PlanAsync"/>) the caller has confirmed. A plan with nothing to write (already paused, no such route)
+    /// calls no write at all, so neither the rollout's history nor its notifications and Events change; the rollout is
+    /// then returned as it is when <paramref name="returnUnchanged"/>, else null (no request is made).
+    /// </summary>
+    async Task<RolloutResult?> ChangeAsync(PlannedOperation operation, IReadOnlyList<PlannedChange> plan, bool returnUnchanged, CancellationToken ct = default)
+    {
+        var (ns, name) = operation switch
+        {
+            PauseOperation o => (o.Namespace, o.Name),
+            SetHeaderRouteOperation o => (o.Namespace, o.Name),
+            RemoveHeaderRouteOperation o => (o.Namespace, o.Name),
+            _ => throw new ArgumentException($"{operation.GetType().Name} is not a change of one thing of a rollout", nameof(operation)),
+        };
+        if (plan.All(c => c.Verb == "none")) return returnUnchanged ? await GetAsync(ns, name, ct).ConfigureAwait(false) : null;
+        return operation switch
+        {
+            PauseOperation => await PauseAsync(ns, name, ct).ConfigureAwait(false),
+            SetHeaderRouteOperation o => await SetHeaderRouteAsync(ns, name, o.Route, ct).ConfigureAwait(false),
+            _ => await RemoveHeaderRouteAsync(ns, name, ((RemoveHeaderRouteOperation)operation).RouteName, ct).ConfigureAwait(false),
+        };
+    }
+
+    /// <summary>
     /// Waits until the Kubernetes Events recorded so far are written: a host that keeps one service for many commands
     /// (a PowerShell session) calls it where a one-command host disposes, so a process that exits next loses none.
     /// </summary>

@@ -76,4 +76,15 @@ public class CounterSeriesDiffTests
         var regex = new System.Text.RegularExpressions.Regex("^(?:" + PrometheusMetricSource.PodRegex("shop") + ")$");
         Assert.Equal(matches, regex.IsMatch(pod));
     }
+
+    [Theory]
+    [InlineData("shop.v2-7d9f8c6b4-x2x9z", true)]
+    [InlineData("shopxv2-7d9f8c6b4-x2x9z", false)]
+    [InlineData("shop-v2-7d9f8c6b4-x2x9z", false)]
+    public void A_dot_in_the_Deployment_name_matches_only_a_dot(string pod, bool matches)
+    {
+        // Deployment names may hold dots; in a regex an unescaped one would also take a neighbour's pods.
+        var regex = new System.Text.RegularExpressions.Regex("^(?:" + PrometheusMetricSource.PodRegex("shop.v2") + ")$");
+        Assert.Equal(matches, regex.IsMatch(pod));
+    }
 }

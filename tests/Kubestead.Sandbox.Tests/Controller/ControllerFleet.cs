@@ -142,6 +142,22 @@ internal sealed class ControllerFleet : IAsyncDisposable
                     string.Join("; ", Rollouts.Select(k => $"{k} {State(k).Status.Phase} step {State(k).Status.StepIndex} lease {LeaseHolder(k)}")));
     }
 
+    /// <summary>
+    /// Waits, without moving the clock, until <paramref name="done"/> holds: what is due has fallen due, and only real
+    /// time (as much as a loaded machine needs, up to two minutes) is left for the replicas to act on it.
+    /// </summary>
+    public async Task WaitWithClockStoppedAsync(Func<bool> done, string what)
+    {
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        while (!done())
+        {
+            if (patience.Elapsed > TimeSpan.FromMinutes(2))
+                Assert.Fail($"not reached with the clock stopped at {Clock.GetUtcNow():u}: {what}; states: " +
+                            string.Join("; ", Rollouts.Select(k => $"{k} {State(k).Status.Phase} step {State(k).Status.StepIndex} lease {LeaseHolder(k)}")));
+            await Task.Delay(10);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var r in Replicas)

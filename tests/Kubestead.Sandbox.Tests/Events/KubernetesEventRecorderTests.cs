@@ -97,22 +97,24 @@ public sealed class KubernetesEventRecorderTests
     [Fact]
     public async Task A_rollout_whose_Events_cannot_be_written_runs_as_it_would_without_them()
     {
-        var api = new EventRejectingApi(_cluster);
+        // Time jumps to each timer the driver arms as it arms it, so the canary's readiness wait never races a clock
+        // moved by this test in real time (on a loaded machine that clock once outran the 2m readiness timeout).
+        var clock = new VirtualClock(_clock.GetUtcNow(), autoAdvance: true);
+        var cluster = new EmulatedCluster(clock, podReadyDelay: TimeSpan.FromSeconds(20));
+        cluster.Seed(ResourceType.Deployment, ControllerTestApp.Deployment(Ns, App));
+        cluster.Seed(ResourceType.Service, ControllerTestApp.Service(Ns, App));
+        var api = new EventRejectingApi(cluster);
         await using var ci = new KubesteadService(api, new KubesteadServiceOptions
         {
-            Clock = _clock, Driver = new DriverIdentity("ci", "runner", null, "ci"), RecordEvents = true,
+            Clock = clock, Driver = new DriverIdentity("ci", "runner", null, "ci"), RecordEvents = true,
         });
-        var start = Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = RolloutSpec }, wait: false));
-        for (var i = 0; i < 600 && !start.IsCompleted; i++)
-        {
-            await Task.Delay(5);
-            _clock.Advance(TimeSpan.FromSeconds(1));
-        }
-        var result = await start;
+        var result = await Task.Run(() => ci.StartAsync(new StartRequest { SpecYaml = RolloutSpec }, wait: false)).WaitAsync(TimeSpan.FromMinutes(2));
+        // Every Event queued so far has been attempted (and refused) once the flush returns.
+        await ci.FlushEventsAsync().WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(RolloutPhase.Progressing, result.Phase);
         Assert.True(api.Rejected > 0, "no Event was attempted");
-        Assert.Empty(_cluster.PeekAll(KubernetesEventRecorder.EventType, Ns));
+        Assert.Empty(cluster.PeekAll(KubernetesEventRecorder.EventType, Ns));
     }
 
     [Fact]
@@ -145,11 +147,49 @@ public sealed class KubernetesEventRecorderTests
     }
 
     /// <summary>A cluster that refuses every Event (no RBAC for events.k8s.io), and serves everything else.</summary>
-    private sealed class EventRejectingApi(IKubernetesApi inner) : IKubernetesApi
+    [Fact]
+    public async Task Events_beyond_a_full_queue_are_counted_as_dropped_and_said_once_as_a_warning()
+    {
+        await RecordRolloutAsync();
+        var hold = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var api = new EventRejectingApi(_cluster, hold.Task);
+        var host = new RecordingObserver();
+        var recorder = new KubernetesEventRecorder(host, api, _clock, "ci@runner");
+        try
+        {
+            // The first Event is taken off the queue and its write hangs (an API server that stopped answering them).
+            recorder.OnEvent(Warning("first"));
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (api.Held == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+            Assert.Equal(1, api.Held);
+
+            for (var i = 0; i < KubernetesEventRecorder.QueueCapacity; i++) recorder.OnEvent(Warning($"queued {i}"));
+            Assert.Equal(0, recorder.Dropped);
+            for (var i = 0; i < 5; i++) recorder.OnEvent(Warning($"one too many {i}"));
+
+            Assert.Equal(5, recorder.Dropped);
+            List<RolloutEvent> seen;
+            lock (host.Events) seen = host.Events.ToList();
+            var said = Assert.Single(seen.OfType<WarningEvent>(), w => w.Text.StartsWith("Kubernetes Events are being dropped", StringComparison.Ordinal));
+            Assert.Contains($"{KubernetesEventRecorder.QueueCapacity} are still waiting", said.Text);
+            Assert.Equal((Ns, App), (said.Namespace, said.Rollout));
+        }
+        finally
+        {
+            hold.SetResult(true);
+            await recorder.DisposeAsync();
+        }
+    }
+
+    /// <summary>Refuses every Event write; with <paramref name="hold"/>, each first waits for it (counted in <see cref="Held"/>).</summary>
+    private sealed class EventRejectingApi(IKubernetesApi inner, Task? hold = null) : IKubernetesApi
     {
         private int _rejected;
+        private int _held;
 
         public int Rejected => Volatile.Read(ref _rejected);
+
+        public int Held => Volatile.Read(ref _held);
 
         public string DefaultNamespace => inner.DefaultNamespace;
 
@@ -180,8 +220,13 @@ public sealed class KubernetesEventRecorderTests
 
         public Task<ApiDiscovery> DiscoverAsync(CancellationToken ct = default) => inner.DiscoverAsync(ct);
 
-        private Task<JsonObject> Refuse()
+        private async Task<JsonObject> Refuse()
         {
+            if (hold is not null)
+            {
+                Interlocked.Increment(ref _held);
+                await hold.ConfigureAwait(false);
+            }
             Interlocked.Increment(ref _rejected);
             throw new KubernetesApiException(403, StatusReason.Forbidden, "events.events.k8s.io is forbidden");
         }

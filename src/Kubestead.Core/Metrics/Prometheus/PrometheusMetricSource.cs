@@ -198,7 +198,9 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
 
     /// <summary>
     /// A PromQL regex (fully anchored by Prometheus) for the pods of a Deployment: name, pod-template hash, pod suffix.
-    /// Unlike <c>name-.*</c> it cannot match the pods of <c>name-canary</c> (one dash-separated part more).
+    /// Unlike <c>name-.*</c> it cannot match the pods of <c>name-canary</c> (one dash-separated part more). A Deployment
+    /// name may hold dots, which a regex would read as any character (<c>shop.v2</c> matching <c>shopxv2</c>'s pods): each
+    /// is written <c>[.]</c>, which needs no backslash, so the regex stays valid inside any PromQL string literal.
     /// </summary>
-    public static string PodRegex(string deployment) => $"{deployment}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}";
+    public static string PodRegex(string deployment) => $"{deployment.Replace(".", "[.]", StringComparison.Ordinal)}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}";
 }

@@ -18,9 +18,13 @@ public class AuthenticatedPrometheusTests
     private static readonly DateTimeOffset Start = PrometheusIntegrationTests.T0.AddMinutes(5);
     private static readonly DateTimeOffset End = PrometheusIntegrationTests.T0.AddMinutes(15);
 
+    /// <summary>
+    /// The spec's 10 s default request timeout is the product's; here nginx, Prometheus and fresh TLS handshakes share a
+    /// loaded CI machine, and a request cut by the timeout would read as the refusal under test, so it is generous.
+    /// </summary>
     private static MetricWindowQuery Open(Uri address, string extra)
     {
-        var result = RolloutSpecParser.Parse(PrometheusConnectionSpecTests.Spec(extra, address.ToString().TrimEnd('/')));
+        var result = RolloutSpecParser.Parse(PrometheusConnectionSpecTests.Spec("timeout: 5m\n" + extra, address.ToString().TrimEnd('/')));
         Assert.True(result.IsValid, string.Join("; ", result.Problems.Select(p => $"{p.Field}: {p.Message}")));
         var spec = result.Spec!;
         return new PrometheusMetricProvider(new HttpClient()).Open(spec, spec.Analysis!.Metrics[0]);

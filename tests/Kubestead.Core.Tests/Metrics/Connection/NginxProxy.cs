@@ -72,7 +72,9 @@ public sealed class NginxProxy : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        for (var i = 0; i < 100; i++)
+        // A deadline, not a count of short sleeps: on a loaded machine nginx can take seconds to listen.
+        var patience = Stopwatch.StartNew();
+        while (patience.Elapsed < TimeSpan.FromMinutes(1))
         {
             if (process.HasExited) break;
             try
