@@ -113,6 +113,24 @@ check "pause web exits 4 (Paused)" 4 k pause web
 check "resume web --no-wait exits 0 (running again)" 0 k resume web --no-wait
 check "status web -o json after resume" 0 k status web -o json
 expect "web is no longer paused" test "$(phase)" = progressing
+# Every way to authenticate goes through Kubestead's own transport (docs/native.md): a client certificate, and an exec
+# credential plugin (here a script that hands out the kit's admin token, as EKS/GKE/AKS plugins hand out theirs).
+check "status with a client certificate (the kit's admin-cert context)" 0 "$bin" --kubeconfig "$kc" --context admin-cert -n "$ns" status
+expect "the client-certificate status lists shop" grep -q shop "$work/out"
+printf '#!/bin/sh\nprintf '"'"'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%%s"}}'"'"' "$(cat %s)"\n' "$dir/admin.token" >"$work/plugin.sh"
+chmod +x "$work/plugin.sh"
+cat >"$work/exec-kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: kit, cluster: {server: "$server", certificate-authority: "$dir/pki/ca.crt"}}]
+users: [{name: plugin, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: "$work/plugin.sh", interactiveMode: Never}}}]
+contexts: [{name: kit, context: {cluster: kit, user: plugin}}]
+current-context: kit
+YAML
+check "status with an exec credential plugin" 0 "$bin" --kubeconfig "$work/exec-kubeconfig" -n "$ns" status
+expect "the exec-plugin status lists shop" grep -q shop "$work/out"
+lacks() { ! grep -aq "$1" "$2"; }
+expect "the binary carries no Kubernetes model serializers (they cost ~15 MB of every command's memory)" lacks V1PodSpec "$bin"
 check "demo (the emulated cluster in the native binary)" 0 "$bin" demo --mesh istio
 echo "Native smoke: $passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

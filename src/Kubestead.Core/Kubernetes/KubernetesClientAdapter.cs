@@ -8,8 +8,9 @@ using k8s.Autorest;
 namespace Kubestead.Kubernetes;
 
 /// <summary>
-/// Kubestead's port (<see cref="IKubernetesApi"/>) over the official KubernetesClient: the library's HttpClient, TLS
-/// settings, credentials (tokens, token files, certificates, exec plugins, in-cluster) and error type carry every request;
+/// Kubestead's port (<see cref="IKubernetesApi"/>) over the official KubernetesClient: the library's configuration, TLS
+/// settings, credentials (tokens, token files, certificates, exec plugins, in-cluster) and error type carry every request
+/// (through <see cref="KubernetesTransport"/>, an HttpClient built from that configuration);
 /// this adapter adds the request shapes Kubestead needs for any group/version/resource and its safety rules. Safe requests
 /// (reads, and writes guarded by resourceVersion or JSON Patch tests) are retried on transient failures with capped
 /// exponential backoff and jitter, honouring Retry-After, for a budget of minutes (<see cref="RetryPolicy"/>); any request
