@@ -65,7 +65,8 @@ public sealed class KubernetesEventRecorder : IRolloutObserver, IAsyncDisposable
     public void OnEvent(RolloutEvent e)
     {
         _inner.OnEvent(e);
-        if (KubernetesEventDraft.From(e) is { } draft && !_queue.Writer.TryWrite(new QueueItem(draft, null))) Interlocked.Increment(ref _failures);
+        // A follower's events retell what the driver already recorded; a follower writes nothing.
+        if (!e.Followed && KubernetesEventDraft.From(e) is { } draft && !_queue.Writer.TryWrite(new QueueItem(draft, null))) Interlocked.Increment(ref _failures);
     }
 
     /// <summary>An Event to record; neither: write the series counts that are due; <see cref="Done"/>: tell a flush everything before it is written.</summary>
