@@ -125,6 +125,10 @@ public class FollowingWaitTests
         await waiter.DisposeAsync();
 
         Assert.Equal(RolloutPhase.Completed, done.Phase);
+        // The wait itself is told once per step it waits at (not at every look: the cmdlets mirror waits to verbose).
+        List<string> waits;
+        lock (seen.Events) waits = seen.Events.OfType<WaitingEvent>().Select(w => w.Activity).ToList();
+        Assert.Equal(["step 1/9, driven by " + driver, "step 3/9, driven by " + driver, "step 4/9, driven by " + driver], waits);
         Assert.Single(Lines(), l => l == "phase Completed: promoted");
         Assert.Empty(api.Writes);
         Assert.Equal(1, scrapeReads);

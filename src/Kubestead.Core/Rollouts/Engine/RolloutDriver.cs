@@ -120,8 +120,7 @@ public sealed class RolloutDriver
             }
             catch (RolloutLockedException locked)
             {
-                follower ??= new RolloutFollower(Host.Observer, Host.Clock);
-                if (follower.IsFirstLook) follower.Report(stored);
+                follower ??= new RolloutFollower(Host.Observer, Host.Clock, Host.PollInterval);
                 follower.Locked(stored, locked, Host.FollowInterval);
                 await Task.Delay(Host.FollowInterval, Host.Clock, ct).ConfigureAwait(false);
                 continue;

@@ -9,18 +9,20 @@ namespace Kubestead.Rollouts.Engine;
 /// verdicts, phase changes), so a watching <c>wait</c> prints what a driving one would. An unchanged state reports
 /// nothing. It only reads what it is given: it never writes, so it can never fight the driver it watches.
 /// </summary>
-internal sealed class RolloutFollower(IRolloutObserver observer, TimeProvider clock)
+/// <param name="waitingEvery">How often the wait itself is reported (a progress line) while nothing else changes.</param>
+internal sealed class RolloutFollower(IRolloutObserver observer, TimeProvider clock, TimeSpan waitingEvery)
 {
+    private (string Activity, DateTimeOffset At)? _lastWaiting;
     private RolloutStatus? _last;
     private RolloutPlan? _plan;
     private string? _planYaml;
     private string? _holder;
     private bool _toldStoppedRenewing;
 
-    /// <summary>True until the first <see cref="Report"/>.</summary>
-    public bool IsFirstLook => _last is null;
-
-    /// <summary>Says once per holder who drives the rollout and what this process does meanwhile.</summary>
+    /// <summary>
+    /// Says once per holder who drives the rollout and what this process does meanwhile; at the first look also where the
+    /// rollout is (<see cref="Report"/>); and, as a driver reports its waits, where it waits.
+    /// </summary>
     public void Locked(StoredRollout stored, RolloutLockedException locked, TimeSpan every)
     {
         var now = clock.GetUtcNow();
@@ -38,10 +40,15 @@ internal sealed class RolloutFollower(IRolloutObserver observer, TimeProvider cl
             Emit(new WarningEvent(now, stored.Namespace, stored.Name,
                 $"lease {RolloutLease.ObjectName(stored.Name)} of {locked.Holder} is not being renewed: taking it over at {locked.ExpiresAt:u} unless it is renewed before"));
         }
+        if (_last is null) Report(stored);
         var s = stored.Status;
         var count = Plan(stored).Steps.Count;
         var where = s.Phase == RolloutPhase.Progressing && s.StepIndex < count ? $"step {s.StepIndex + 1}/{count}" : s.Phase.ToString();
-        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, $"{where}, driven by {locked.Holder}",
+        var activity = $"{where}, driven by {locked.Holder}";
+        // Looks come every few seconds; a line for each would bury the changes (and the cmdlets mirror waits to verbose).
+        if (_lastWaiting is { } last && last.Activity == activity && now - last.At < waitingEvery) return;
+        _lastWaiting = (activity, now);
+        Emit(new WaitingEvent(now, stored.Namespace, stored.Name, activity,
             s.StepStartedAt is { } started && started <= now ? now - started : TimeSpan.Zero, null));
     }
 
