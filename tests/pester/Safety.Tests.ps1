@@ -555,3 +555,40 @@ Describe 'Progress a person sees' {
         } finally { $ps.Dispose() }
     }
 }
+
+Describe 'A wait on a rollout another process drives (issue #26 item 11)' {
+    BeforeEach { New-SafetySpecs; Reset-Shop }
+
+    It 'follows it: writes each step and phase as the driver does, ends with its outcome within seconds, and never takes its Lease' {
+        $spec = New-TestSpec -Path (Join-Path $TestDrive "followed-$(Get-Random).yaml") -Steps 'setWeight: 10', 'pause: { duration: 6s }', 'setWeight: 50', 'pause: { duration: 6s }'
+        $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+        foreach ($a in (Get-TestCliPath), 'start', '-f', $spec) { $psi.ArgumentList.Add($a) }
+        $psi.Environment['KUBECONFIG'] = $env:KUBECONFIG
+        $psi.RedirectStandardOutput = $true
+        $psi.UseShellExecute = $false
+        $driver = [System.Diagnostics.Process]::Start($psi)
+        try {
+            $output = $driver.StandardOutput.ReadToEndAsync()
+            Wait-Until { (Get-RolloutLeaseHolder) -ne '' } -TimeoutSeconds 60 | Should -BeTrue -Because 'the CLI takes the Lease to drive'
+            $holder = Get-RolloutLeaseHolder
+            $lines = Wait-KubesteadRollout shop -Namespace shop -Verbose -Confirm:$false 4>&1
+            $returned = [DateTime]::Now
+            $driver.WaitForExit(60000) | Should -BeTrue
+            $driver.ExitCode | Should -Be 0 -Because $output.Result
+            $r = $lines | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+            $verbose = ($lines | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) -join "`n"
+            $r.Phase | Should -Be 'Completed'
+            # It read the state every 2 s, where it used to look again only every 30 s, and printed nothing meanwhile.
+            ($returned - $driver.ExitTime).TotalSeconds | Should -BeLessThan 15
+            $verbose | Should -Match "is driven by $([regex]::Escape($holder))"
+            $verbose | Should -Match 'step 3/4: setWeight 50%'
+            $verbose | Should -Match 'phase Completed'
+            ([regex]::Matches($verbose, 'phase Completed')).Count | Should -Be 1
+            # Every step was driven by the CLI: the cmdlet only read.
+            $r.History | Where-Object Kind -In 'setWeight', 'step', 'complete' | ForEach-Object { $_.Driver | Should -Be $holder }
+        } finally {
+            if (-not $driver.HasExited) { $driver.Kill() }
+            $driver.Dispose()
+        }
+    }
+}

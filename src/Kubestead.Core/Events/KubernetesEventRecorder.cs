@@ -74,7 +74,8 @@ public sealed class KubernetesEventRecorder : IRolloutObserver, IAsyncDisposable
     public void OnEvent(RolloutEvent e)
     {
         _inner.OnEvent(e);
-        if (KubernetesEventDraft.From(e) is not { } draft || _queue.Writer.TryWrite(new QueueItem(draft, null))) return;
+        // A follower's events retell what the driver already recorded; a follower writes nothing.
+        if (e.Followed || KubernetesEventDraft.From(e) is not { } draft || _queue.Writer.TryWrite(new QueueItem(draft, null))) return;
         Interlocked.Increment(ref _failures);
         if (Interlocked.Increment(ref _dropped) == 1)
             _inner.OnEvent(new WarningEvent(_clock.GetUtcNow(), e.Namespace, e.Rollout,

@@ -36,6 +36,23 @@ public sealed class KubernetesEventRecorderTests
 
     private WarningEvent Warning(string text) => new(_clock.GetUtcNow(), Ns, App, text);
 
+    /// <summary>A watching wait retells the driver's events; the driver recorded them, and a follower writes nothing (issue #26 item 11).</summary>
+    [Fact]
+    public async Task A_followers_retold_events_are_passed_on_but_never_recorded()
+    {
+        await RecordRolloutAsync();
+        var seen = new RecordingObserver();
+        await using var recorder = new KubernetesEventRecorder(seen, _cluster, _clock, "ci@runner");
+        var before = Events().Count;
+
+        recorder.OnEvent(new WeightAppliedEvent(_clock.GetUtcNow(), Ns, App, 80, 20, "written by ci") { Followed = true });
+        recorder.OnEvent(new PhaseChangedEvent(_clock.GetUtcNow(), Ns, App, RolloutPhase.Completed, null, "promoted") { Followed = true });
+        await recorder.FlushAsync();
+
+        Assert.Equal(2, seen.Events.Count);
+        Assert.Equal(before, Events().Count);
+    }
+
     [Fact]
     public async Task An_event_is_written_regarding_the_stable_Deployment_with_reason_action_note_and_reporter()
     {

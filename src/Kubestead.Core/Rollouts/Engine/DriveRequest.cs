@@ -7,8 +7,9 @@ public sealed record DriveRequest(string Namespace, string Name)
 {
     /// <summary>
     /// When another live driver holds the Lease: false (the default) throws <see cref="RolloutLockedException"/> at once,
-    /// so a controller replica moves on to another rollout; true watches the state until the rollout ends or pauses,
-    /// taking over if that driver's Lease lapses (what <c>kubestead wait</c> does).
+    /// so a controller replica moves on to another rollout; true follows it (reads its state every
+    /// <see cref="RolloutHostContext.FollowInterval"/>, reports each step, verdict and phase change, writes nothing) until
+    /// the rollout ends or pauses, taking over if that driver's Lease lapses (what <c>kubestead wait</c> does).
     /// </summary>
     public bool WatchWhileLocked { get; init; }
 

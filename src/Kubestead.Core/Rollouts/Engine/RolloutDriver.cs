@@ -77,19 +77,68 @@ public sealed class RolloutDriver
     /// </summary>
     public async Task<StoredRollout> DriveAsync(DriveRequest request, CancellationToken ct)
     {
+        if (!request.WatchWhileLocked)
+        {
+            var stored = await _store.LoadAsync(request.Namespace, request.Name, ct).ConfigureAwait(false);
+            return IsDone(stored, request) ? stored : await DriveAsync(stored, ct, request.ThroughPauses).ConfigureAwait(false);
+        }
+        return await FollowOrDriveAsync(request, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A drive that ends here: ended and cleaned up, or paused for a reason the request does not drive through.</summary>
+    private static bool IsDone(StoredRollout stored, DriveRequest request) =>
+        stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone
+        || stored.Status.Phase == RolloutPhase.Paused && !(request.ThroughPauses && RolloutExecutor.IsWatchedPause(stored.Status));
+
+    /// <summary>
+    /// Drives the rollout, or, while another live driver holds its Lease, follows it: every
+    /// <see cref="RolloutHostContext.FollowInterval"/> the state and the Lease are read (never written), each change is
+    /// reported as that driver reported it (<see cref="RolloutFollower"/>), and the drive returns when the rollout ends
+    /// or pauses. The Lease is taken only when it is free or its holder stopped renewing it (unchanged for its duration on
+    /// this host's clock, as <see cref="RolloutLease.AcquireAsync"/> judges); the drive then goes on from the state read
+    /// under it.
+    /// </summary>
+    private async Task<StoredRollout> FollowOrDriveAsync(DriveRequest request, CancellationToken ct)
+    {
+        RolloutFollower? follower = null;
+        // Once per spec, not per look: a follower looks every few seconds, and this reads the metrics store.
+        (string SpecYaml, ScrapeIntervalResolution Scrape)? scrape = null;
         while (true)
         {
             var stored = await _store.LoadAsync(request.Namespace, request.Name, ct).ConfigureAwait(false);
-            if (stored.Status.Phase.IsTerminal() && stored.Status.CleanupDone
-                || stored.Status.Phase == RolloutPhase.Paused && !(request.ThroughPauses && RolloutExecutor.IsWatchedPause(stored.Status))) return stored;
+            follower?.Report(stored);
+            if (IsDone(stored, request)) return stored;
+            // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
+            var spec = stored.ParseSpec();
+            StoredSpecCredentials.RequireDrivable(stored, spec);
+            if (scrape?.SpecYaml != stored.SpecYaml) scrape = (stored.SpecYaml, await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false));
+            RolloutLease lease;
             try
             {
-                return await DriveAsync(stored, ct, request.ThroughPauses).ConfigureAwait(false);
+                lease = await RolloutLease.AcquireAsync(_api, Host.Clock, stored.Namespace, stored.Name, Host.Driver, Host.LeaseDuration, ct, _observations,
+                    stored.SpecYaml).ConfigureAwait(false);
             }
-            catch (RolloutLockedException) when (request.WatchWhileLocked)
+            catch (RolloutLockedException locked)
             {
-                // Another process drives it: watch its progress instead.
-                await Task.Delay(Host.PollInterval, Host.Clock, ct).ConfigureAwait(false);
+                follower ??= new RolloutFollower(Host.Observer, Host.Clock, Host.PollInterval);
+                follower.Locked(stored, locked, Host.FollowInterval);
+                await Task.Delay(Host.FollowInterval, Host.Clock, ct).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                if (follower is not null)
+                {
+                    // The previous holder may have written between the read above and the takeover: drive from what it left.
+                    stored = await _store.LoadAsync(request.Namespace, request.Name, ct).ConfigureAwait(false);
+                    follower.Report(stored);
+                    if (IsDone(stored, request)) return stored;
+                }
+                return await DriveHeldAsync(stored, lease, ct, request.ThroughPauses, scrape: scrape.Value.Scrape).ConfigureAwait(false);
+            }
+            finally
+            {
+                await ReleaseLeaseAsync(lease, ct).ConfigureAwait(false);
             }
         }
     }

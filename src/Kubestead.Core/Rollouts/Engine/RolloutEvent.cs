@@ -8,7 +8,15 @@ namespace Kubestead.Rollouts.Engine;
 /// What the engine reports while it works. Cmdlets turn these into progress bars and verbose lines; the CLI into
 /// plain lines or JSON. Core itself never writes to a console.
 /// </summary>
-public abstract record RolloutEvent(DateTimeOffset At, string Namespace, string Rollout, string Message);
+public abstract record RolloutEvent(DateTimeOffset At, string Namespace, string Rollout, string Message)
+{
+    /// <summary>
+    /// Told by a process that follows another one's drive from the recorded state (a watching <c>wait</c>), not by the
+    /// driver itself: hosts print it alike, but it is never recorded again (as a Kubernetes Event), since the driver
+    /// recorded it, and a follower writes nothing.
+    /// </summary>
+    public bool Followed { get; init; }
+}
 
 public sealed record StepStartedEvent(DateTimeOffset At, string Namespace, string Rollout, int StepIndex, int StepCount, string Step)
     : RolloutEvent(At, Namespace, Rollout, $"step {StepIndex + 1}/{StepCount}: {Step}");

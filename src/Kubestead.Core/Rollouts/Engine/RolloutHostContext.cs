@@ -20,6 +20,12 @@ public sealed record RolloutHostContext(TimeProvider Clock, IRolloutObserver Obs
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How often a host that waits on a rollout another live process drives reads its state and Lease (a watching
+    /// <c>wait</c>): each change is reported within about this long, and the end seen (docs/design-notes.md).
+    /// </summary>
+    public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// How long the writes that end a drive (recording where a cancelled driver stopped, releasing the Lease) may take.
     /// They run on their own token because the host's is usually the one that was cancelled.
     /// </summary>
