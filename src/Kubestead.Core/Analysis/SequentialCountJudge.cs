@@ -90,8 +90,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
             _xs += xs;
             // D comes from earlier windows only, so each bet is fixed before the window's failures are seen. Scaling the
             // canary's exposure by D is the same bet as against the null ratio ρ0·D (Fail) and detectRatio/D (Pass).
-            // The Fail side takes the dispersion net of noise (power where nothing persists), the Pass side an upper bound
-            // (a 5x canary whose pod sits low for minutes must not pass on an allowance learned too small).
+            // Both sides read an upper bound on the dispersion (a good canary whose pod sits high for minutes must not fail,
+            // a 5x canary whose pod sits low must not pass, on an allowance learned too small).
             var (k, kControl) = (Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
             PodAllowance = _pods.Allowance(k, kControl);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
