@@ -569,7 +569,9 @@ Describe 'A wait on a rollout another process drives (issue #26 item 11)' {
         $driver = [System.Diagnostics.Process]::Start($psi)
         try {
             $output = $driver.StandardOutput.ReadToEndAsync()
-            Wait-Until { (Get-RolloutLeaseHolder) -ne '' } -TimeoutSeconds 60 | Should -BeTrue -Because 'the CLI takes the Lease to drive'
+            # The start takes the Lease before it records the rollout: wait for both, or the wait finds no rollout yet.
+            Wait-Until { (Get-RolloutLeaseHolder) -ne '' -and (Get-KubesteadRollout shop -Namespace shop -ErrorAction SilentlyContinue) } -TimeoutSeconds 120 |
+                Should -BeTrue -Because 'the CLI takes the Lease and records the rollout to drive it'
             $holder = Get-RolloutLeaseHolder
             $lines = Wait-KubesteadRollout shop -Namespace shop -Verbose -Confirm:$false 4>&1
             $returned = [DateTime]::Now
