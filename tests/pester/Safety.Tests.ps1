@@ -586,8 +586,15 @@ Describe 'A wait on a rollout another process drives (issue #26 item 11)' {
             $verbose | Should -Match 'step 3/4: setWeight 50%'
             $verbose | Should -Match 'phase Completed'
             ([regex]::Matches($verbose, 'phase Completed')).Count | Should -Be 1
-            # Every step was driven by the CLI: the cmdlet only read.
-            $r.History | Where-Object Kind -In 'setWeight', 'step', 'complete' | ForEach-Object { $_.Driver | Should -Be $holder }
+            # Every step of this rollout was driven by the CLI: the cmdlet only read. The history keeps the earlier
+            # rollouts' entries (bounded), so only those from this rollout's start on count.
+            $history = @($r.History)
+            $thisStart = [array]::FindLastIndex([object[]]$history, [Predicate[object]]{ param($h) $h.Kind -eq 'start' })
+            $thisStart | Should -BeGreaterOrEqual 0 -Because 'the rollout records its start'
+            $history[$thisStart].Driver | Should -Be $holder
+            $mine = @($history[$thisStart..($history.Count - 1)] | Where-Object Kind -In 'setWeight', 'step', 'complete')
+            $mine.Count | Should -BeGreaterThan 0
+            $mine | ForEach-Object { $_.Driver | Should -Be $holder }
         } finally {
             if (-not $driver.HasExited) { $driver.Kill() }
             $driver.Dispose()

@@ -205,7 +205,7 @@ public sealed class PodPersistence
         {
             var pods = new JsonObject();
             foreach (var (pod, d) in window) pods[pod] = new JsonArray(d.Deviation, d.Expected, d.Rate);
-            recent.Add(pods);
+            recent.Add((JsonNode)pods); // the untyped overload: the generic one is not AOT-safe (IL2026/IL3050)
         }
         return new JsonObject
         {
