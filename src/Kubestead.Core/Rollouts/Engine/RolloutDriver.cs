@@ -109,8 +109,7 @@ public sealed class RolloutDriver
             follower?.Report(stored);
             if (IsDone(stored, request)) return stored;
             // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
-            var spec = stored.ParseSpec();
-            StoredSpecCredentials.RequireDrivable(stored, spec);
+            var spec = DrivableSpec(stored);
             if (scrape?.SpecYaml != stored.SpecYaml) scrape = (stored.SpecYaml, await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false));
             RolloutLease lease;
             try
@@ -147,8 +146,7 @@ public sealed class RolloutDriver
     public async Task<StoredRollout> DriveAsync(StoredRollout stored, CancellationToken ct, bool throughPauses = false)
     {
         // Refused before the Lease is taken: a spec that cannot be driven must leave nothing changed.
-        var spec = stored.ParseSpec();
-        StoredSpecCredentials.RequireDrivable(stored, spec);
+        var spec = DrivableSpec(stored);
         var scrape = await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false);
         var lease = await AcquireLeaseAsync(stored.Namespace, stored.Name, ct, stored.SpecYaml).ConfigureAwait(false);
         try
@@ -173,8 +171,7 @@ public sealed class RolloutDriver
     public async Task<StoredRollout> DriveHeldAsync(StoredRollout stored, RolloutLease lease, CancellationToken ct, bool throughPauses = false,
         RolloutSpec? givenSpec = null, ScrapeIntervalResolution? scrape = null)
     {
-        var spec = givenSpec ?? stored.ParseSpec();
-        if (givenSpec is null) StoredSpecCredentials.RequireDrivable(stored, spec);
+        var spec = givenSpec ?? DrivableSpec(stored);
         spec = (scrape ?? await ReadScrapeIntervalAsync(spec, ct).ConfigureAwait(false)).Spec;
         using var drive = CancellationTokenSource.CreateLinkedTokenSource(ct);
         RolloutLeaseLostException? lost = null;
@@ -213,6 +210,14 @@ public sealed class RolloutDriver
             if (await _store.TryLoadAsync(stored.Namespace, stored.Name, ct).ConfigureAwait(false) is not null) throw;
             throw await StateLostAsync(stored, spec, runtime, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The stored spec, refused when the stored copy lost credentials the drive needs (masked when it was recorded).</summary>
+    private static RolloutSpec DrivableSpec(StoredRollout stored)
+    {
+        var spec = stored.ParseSpec();
+        StoredSpecCredentials.RequireDrivable(stored, spec);
+        return spec;
     }
 
     /// <summary>
