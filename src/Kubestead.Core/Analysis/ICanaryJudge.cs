@@ -15,6 +15,12 @@ public interface ICanaryJudge
 
     void Observe(MetricWindow window);
 
+    /// <summary>
+    /// A window from before the analysis began (the control's history, <see cref="Metrics.IControlHistory"/>): a judge that
+    /// learns from the control's pods learns from it; no evidence moves and no verdict changes (issue #29).
+    /// </summary>
+    void LearnHistory(MetricWindow window) { }
+
     Verdict Evaluate();
 
     JsonObject SaveState();
