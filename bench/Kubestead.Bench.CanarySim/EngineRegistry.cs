@@ -60,6 +60,10 @@ public static class EngineRegistry
             "kubestead-sequential-errors-lr" => new KubesteadPolicy(name, () => [new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Unit: EvidenceUnit.Request))], window, true, ticksAtEnd, align),
             "kubestead-threshold" => new KubesteadPolicy(name, () => [new ThresholdJudge("errors", 99, 500)], minute, false, ticksAtEnd),
             "kubestead-mann-whitney" => new KubesteadPolicy(name, () => [new MannWhitneyJudge("errors")], minute, false, ticksAtEnd),
+            // Issue #29 items 5 and 9: Mann-Whitney as a spec without analysis settings runs it: windows of the scrape
+            // interval (the default interval), counts from the scraped per-pod counters, a decision at each look.
+            "mann-whitney" => new KubesteadPolicy(name, () => [new MannWhitneyJudge("errors")],
+                Math.Max(1, (int)Math.Round((cell?.Environment?.Scrape?.IntervalSeconds ?? 60) / s.TickSeconds)), true, ticksAtEnd, align, scraped: scraped, tickSeconds: s.TickSeconds),
             _ => throw new ArgumentException($"unknown engine '{name}'"),
         };
     }

@@ -5,11 +5,16 @@ namespace Kubestead.Bench.CanarySim;
 
 /// <summary>
 /// Kubestead's judges (the product's own Core classes): fed a window every tick; rollback on any Fail; promote when
-/// every judge passes (sequential judges may pass early: their evidence is anytime-valid).
+/// every judge passes (sequential judges may pass early: their evidence is anytime-valid). With
+/// <paramref name="scraped"/> (and the scenario's <paramref name="tickSeconds"/>), a window's counts are the scraped
+/// per-pod counters differenced over the window's time, as a drive reads them from Prometheus, not the ticks' exact counts.
 /// </summary>
 public sealed class KubesteadPolicy(string name, Func<ICanaryJudge[]> judges, int windowTicks, bool promoteEarly, int ticksAtEnd,
-    bool windowsEndAtWeightChanges = true, Func<IReadOnlyList<Verdict>, VerdictOutcome>? gate = null) : IPolicy
+    bool windowsEndAtWeightChanges = true, Func<IReadOnlyList<Verdict>, VerdictOutcome>? gate = null,
+    IScrapedCounts? scraped = null, double tickSeconds = 0) : IPolicy
 {
+    private double _windowStart;
+    private double _windowEnd;
     private readonly ICanaryJudge[] _judges = judges();
     private readonly long[] _cb = new long[TrafficModel.Bounds.Length];
     private readonly long[] _sb = new long[TrafficModel.Bounds.Length];
@@ -24,6 +29,7 @@ public sealed class KubesteadPolicy(string name, Func<ICanaryJudge[]> judges, in
         // The engine ends a window at a weight write, so no window mixes two weights (issue #18).
         if (windowsEndAtWeightChanges && _ticks > 0 && !double.IsNaN(_weight) && t.Weight != _weight && Flush() is { } early) return early;
         _weight = t.Weight;
+        _windowEnd = t.TimeSeconds + tickSeconds;
         _nc += t.Nc; _xc += t.Xc; _ns += t.Ns; _xs += t.Xs;
         for (var i = 0; i < _cb.Length; i++) { _cb[i] += t.CanaryBuckets[i]; _sb[i] += t.StableBuckets[i]; }
         if (++_ticks < windowTicks && _total < ticksAtEnd) return null;
@@ -32,7 +38,10 @@ public sealed class KubesteadPolicy(string name, Func<ICanaryJudge[]> judges, in
 
     private Decision? Flush()
     {
-        var window = new MetricWindow(default, default, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)));
+        var window = scraped is null
+            ? new MetricWindow(default, default, new VersionSample(_nc, _xc, Histogram(_cb)), new VersionSample(_ns, _xs, Histogram(_sb)))
+            : scraped.Window(_windowStart, _windowEnd);
+        _windowStart = _windowEnd;
         _ticks = _nc = _xc = _ns = _xs = 0;
         Array.Clear(_cb);
         Array.Clear(_sb);

@@ -72,4 +72,21 @@ for r in bad:
     ro = r['blast_ratio_to_oracle']
     ro = '-' if not ro else f"{float(ro):.2f}x{'' if float(ro) <= 1.25 else ' **no**'}"
     out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {c('oracle')}, {b('oracle'):.1f} | {ro} |")
+# Item 5: the Mann-Whitney judge at a spec's defaults (15 s windows, looks at 10-120 windows, nominal 2%).
+MW = ['mann-whitney-reachable', 'mann-whitney-persistent']
+mw = []
+for fam in MW:
+    with open(os.path.join(ROOT, fam, 'results.csv')) as f:
+        for r in csv.DictReader(f):
+            r['family'] = fam
+            mw.append(r)
+out.append('\n## Mann-Whitney at a spec\'s defaults (goal: A/A at or below its nominal 2%)\n')
+out.append('`mann-whitney`: a metric with `judge: mann-whitney` and nothing else, windows of the scrape interval from the '
+           'scraped per-pod counters. Canary failures expected a window in `mann-whitney-reachable` (p0 = 1%, 15 s): '
+           '20 rps 0.03-1.5, 200 rps 0.3-15.\n\n| cell | false aborts | holds |\n|---|---|---|')
+for r in (x for x in mw if x['false_abort_rate']):
+    out.append(f"| {cell(r)} | {rate(r['false_abort_rate'], int(r['replicates']))} | {'yes' if float(r['false_abort_rate']) <= 0.02 else '**no**'} |")
+out.append('\n| cell | 5x caught | 5x escaped (promoted) | mean blast |\n|---|---|---|---|')
+for r in (x for x in mw if x['escape_rate']):
+    out.append(f"| {cell(r)} | {100 * float(r['catch_rate']):.1f}% | {rate(r['escape_rate'], int(r['replicates']))} | {float(r['blast_mean'] or 'nan'):.1f} |")
 print('\n'.join(out))

@@ -18,10 +18,13 @@ internal static class EqualExposureSample
         double ratio, long position, ulong salt)
     {
         var state = Seed(salt, position, canaryRequests, canaryFailures, controlRequests, controlFailures);
+        // A ratio below 1 (a Pass null narrowed by the pods' band below detectRatio = 1) thins the control's failures instead:
+        // both sides are then Binomial(n, ratio·p) draws at the null, as above.
         var keptCanary = Thin(canaryFailures, 1 / ratio, ref state);
+        var keptControl = Thin(controlFailures, ratio, ref state);
         var n = Math.Min(canaryRequests, controlRequests);
         var canary = canaryRequests > n ? Hypergeometric(canaryRequests, keptCanary, n, ref state) : keptCanary;
-        var control = controlRequests > n ? Hypergeometric(controlRequests, controlFailures, n, ref state) : controlFailures;
+        var control = controlRequests > n ? Hypergeometric(controlRequests, keptControl, n, ref state) : keptControl;
         return ((double)canary / n, (double)control / n);
     }
 
