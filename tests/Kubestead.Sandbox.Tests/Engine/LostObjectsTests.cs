@@ -196,6 +196,8 @@ public class LostObjectsTests
     [Theory]
     [InlineData("name: shop", "name: other", "metadata.name is 'other'")]
     [InlineData("namespace: shop", "namespace: elsewhere", "metadata.namespace is 'elsewhere'")]
+    // Written out, "default" is a namespace like any other (only a file without metadata.namespace means the one given).
+    [InlineData("namespace: shop", "namespace: default", "metadata.namespace is 'default'")]
     [InlineData("meshProvider: istio", "meshProvider: consul", "meshProvider")]
     public async Task Abort_by_a_spec_file_of_another_rollout_or_a_bad_one_is_refused_naming_the_field_and_writes_nothing(string from, string to, string named)
     {

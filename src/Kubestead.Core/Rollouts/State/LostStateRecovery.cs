@@ -55,8 +55,8 @@ public static class LostStateRecovery
 
     /// <summary>
     /// A spec file stands in for the lost state only if it is the same rollout: aborting by another rollout's routes and
-    /// marks would move traffic that is not this rollout's. A file without metadata.namespace parses as "default" and
-    /// then means the namespace abort was given.
+    /// marks would move traffic that is not this rollout's. A file without metadata.namespace means the namespace abort was
+    /// given; one that names a namespace, "default" included, must name that one.
     /// </summary>
     private static void RequireSameRollout(SpecFile file, string ns, string name)
     {
@@ -67,9 +67,22 @@ public static class LostStateRecovery
         if (spec.Name != name)
             throw new KubesteadException("SpecNamesAnotherRollout", KubesteadErrorKind.InvalidInput,
                 $"{file.Path}: metadata.name is '{spec.Name}', not rollout '{name}'; give abort the spec that started '{name}'", file.Path);
-        if (spec.Namespace != ns && spec.Namespace != "default")
+        if (spec.Namespace != ns && NamesNamespace(file.Yaml))
             throw new KubesteadException("SpecNamesAnotherRollout", KubesteadErrorKind.InvalidInput,
                 $"{file.Path}: metadata.namespace is '{spec.Namespace}', not '{ns}', where rollout '{name}' is aborted", file.Path);
+    }
+
+    /// <summary>
+    /// Whether the file writes metadata.namespace out: the parser reads a file without it as "default", which must not let a
+    /// file that says <c>namespace: default</c> stand in for a rollout in another namespace.
+    /// </summary>
+    private static bool NamesNamespace(string yaml)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(yaml));
+        return stream.Documents.FirstOrDefault()?.RootNode is YamlDotNet.RepresentationModel.YamlMappingNode root
+            && SpecReader.Child(root, "metadata") is YamlDotNet.RepresentationModel.YamlMappingNode metadata
+            && SpecReader.Child(metadata, "namespace") is not null;
     }
 
     /// <summary>Writes the record <see cref="PlanAsync"/> describes; one created meanwhile by someone else is used as it is.</summary>
