@@ -15,7 +15,9 @@ public static class EngineRegistry
     /// <summary>Every engine by name; Kubestead's use the product's judges.</summary>
     /// <param name="scraped">Scraped per-pod counters of the replicate, when the cell's environment scrapes (variants read them).</param>
     /// <param name="oracleThreshold">The oracle's calibrated threshold in this cell (see <see cref="OracleCalibration"/>).</param>
-    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null)
+    /// <param name="history">The control's per-pod counts before t = 0 (the engine variants learn from them).</param>
+    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null,
+        SimulatedControlHistory? history = null)
     {
         if (name == "oracle")
         {
@@ -24,11 +26,19 @@ public static class EngineRegistry
                 oracleThreshold ?? throw new ArgumentException("the oracle needs its calibrated threshold (Runner computes it per cell)"));
         }
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
-            return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
-        if (name == SpecDefaultVariant.Name)
+            return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped, history);
+        if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();
-            return new KubesteadRolloutPolicy(SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds), s, c, scraped);
+            var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
+            engine.Name = name;
+            if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
+            else if (name != SpecDefaultVariant.Name)
+                engine.LookbackSeconds = double.TryParse(name[SpecDefaultVariant.LookbackPrefix.Length..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                    ? seconds
+                    : throw new ArgumentException($"engine '{name}': the look-back after '{SpecDefaultVariant.LookbackPrefix}' must be a number of seconds");
+            return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
         }
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {
