@@ -117,7 +117,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     public void LearnHistory(MetricWindow window)
     {
         var (_, controlPods) = PodCounts(window);
-        _pods.Learn(controlPods);
+        _pods.LearnHistory(controlPods);
         _dispersion.Learn(controlPods);
     }
 

@@ -99,4 +99,59 @@ public class ControlHistoryLearningTests(ITestOutputHelper output)
         Assert.True(aaFails <= Bound && smallFails <= Bound, $"{aaFails} and {smallFails} false aborts of 300 primed A/A rollouts");
         Assert.True(badPasses <= Bound, $"{badPasses} of 300 primed 5x canaries promoted");
     }
+
+    /// <summary>False aborts in 300 A/A rollouts whose control was calm (identical pods) for the hour before and whose pods
+    /// all turn CV 1.0 persistent at the rollout's start (a node turned noisy as the rollout began).</summary>
+    private static int FalseAbortsAfterACalmHistory(int seed, double weight, int canaryPods, int history)
+    {
+        var rng = new Random(seed);
+        var fails = 0;
+        for (var r = 0; r < 300; r++)
+            if (PersistentPodEffectTests.Run(rng, weight, canaryPods, 1, 1.0, 1.0, perPod: true, 20, stopAtVerdict: true, ticksPerWindow: 1, windows: 120,
+                    historyWindows: history, historyCv: 0.0).Outcome.Outcome == VerdictOutcome.Fail)
+                fails++;
+        return fails;
+    }
+
+    [Fact]
+    public void A_dispersion_that_begins_with_the_rollout_widens_the_band_on_the_rollouts_own_evidence()
+    {
+        // An hour of calm history outweighs a dispersion that begins with the rollout for most of it: three CV 1.0 canary
+        // pods at 10% weight were aborted 23 times in 300 A/A runs (2 without history) until the rollout's own estimate
+        // less one standard error became a floor under both bands.
+        var fails = FalseAbortsAfterACalmHistory(7100, 0.1, 3, Hour);
+        output.WriteLine($"calm history, then CV 1.0 from the start, three canary pods, 10%: {fails}/300 false aborts");
+        Assert.True(fails <= Bound, $"{fails} false aborts of 300");
+    }
+
+    [Fact]
+    public void The_assumption_fails_when_the_history_is_calmer_than_the_rollout()
+    {
+        // The counterexample docs/analysis.md quotes: one CV 1.0 canary pod at 50% weight, the control's pods calm for the
+        // hour before and CV 1.0 from the rollout's start. The floor comes too late for the first minutes' bets.
+        var primed = FalseAbortsAfterACalmHistory(7100, 0.5, 1, Hour);
+        var cold = FalseAbortsAfterACalmHistory(7100, 0.5, 1, 0);
+        output.WriteLine($"calm history, then CV 1.0 from the start, one canary pod, 50%: {primed}/300 false aborts primed, {cold}/300 without history");
+        Assert.True(primed > Bound, $"the violated assumption should show: {primed} false aborts of 300");
+        Assert.True(cold <= Bound, $"without history the same rollouts are aborted {cold} times of 300");
+    }
+
+    [Fact]
+    public void A_primed_judge_saved_and_restored_goes_on_with_the_same_bands()
+    {
+        // The history's sums and the rollout's own (the floor) travel with the rollout's state, so another driver process
+        // continues with the same bands.
+        var judge = Judge(42, 1.0, 20, Hour);
+        var restored = new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default));
+        restored.RestoreState(System.Text.Json.Nodes.JsonNode.Parse(judge.SaveState().ToJsonString())!.AsObject());
+        var pods = Enumerable.Range(1, 9).Select(i => new PodSample("pod-" + i, 30, i % 3 == 0 ? 2 : 0)).ToList();
+        var window = new MetricWindow(DateTimeOffset.UnixEpoch.AddMinutes(10), DateTimeOffset.UnixEpoch.AddMinutes(10.25),
+            new VersionSample(30, 1, Pods: [new PodSample("pod-0", 30, 1)]), new VersionSample(270, pods.Sum(p => p.Failures), Pods: pods));
+        judge.Observe(window);
+        restored.Observe(window);
+        Assert.Equal(judge.PodAllowance, restored.PodAllowance, 12);
+        Assert.Equal(judge.PassPodAllowance, restored.PassPodAllowance, 12);
+        Assert.Equal(judge.Evidence, restored.Evidence);
+        Assert.True(judge.PodAllowance > 1);
+    }
 }
