@@ -12,10 +12,27 @@ public static class EngineRegistry
     // self-calibrating bound has no spec field, so the benchmark does not use it (issue #18).
     private const double LatencyThresholdMs = 250;
 
+    /// <summary>
+    /// Issue #29 items 5 and 9: Mann-Whitney as a spec without analysis settings runs it: windows of the scrape interval
+    /// (the default interval), counts from the scraped per-pod counters, the control's pods learned from the default
+    /// look-back of history as the product reads it, a decision at each look.
+    /// </summary>
+    private static KubesteadPolicy MannWhitney(string name, ScenarioFile s, Cell? cell, IScrapedCounts? scraped, SimulatedControlHistory? history, int ticksAtEnd, bool align)
+    {
+        var interval = cell?.Environment?.Scrape?.IntervalSeconds ?? 60;
+        var judge = new MannWhitneyJudge("errors");
+        if (history is not null)
+            foreach (var window in history.Windows(SpecDefaultVariant.LookbackSeconds, interval)) judge.LearnHistory(window);
+        return new KubesteadPolicy(name, () => [judge], Math.Max(1, (int)Math.Round(interval / s.TickSeconds)), true, ticksAtEnd, align,
+            scraped: scraped, tickSeconds: s.TickSeconds);
+    }
+
     /// <summary>Every engine by name; Kubestead's use the product's judges.</summary>
     /// <param name="scraped">Scraped per-pod counters of the replicate, when the cell's environment scrapes (variants read them).</param>
     /// <param name="oracleThreshold">The oracle's calibrated threshold in this cell (see <see cref="OracleCalibration"/>).</param>
-    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null)
+    /// <param name="history">The control's per-pod counts before t = 0 (the engine variants learn from them).</param>
+    public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null,
+        SimulatedControlHistory? history = null)
     {
         if (name == "oracle")
         {
@@ -24,11 +41,19 @@ public static class EngineRegistry
                 oracleThreshold ?? throw new ArgumentException("the oracle needs its calibrated threshold (Runner computes it per cell)"));
         }
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
-            return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped);
-        if (name == SpecDefaultVariant.Name)
+            return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped, history);
+        if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();
-            return new KubesteadRolloutPolicy(SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds), s, c, scraped);
+            var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
+            engine.Name = name;
+            if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
+            else if (name != SpecDefaultVariant.Name)
+                engine.LookbackSeconds = double.TryParse(name[SpecDefaultVariant.LookbackPrefix.Length..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                    ? seconds
+                    : throw new ArgumentException($"engine '{name}': the look-back after '{SpecDefaultVariant.LookbackPrefix}' must be a number of seconds");
+            return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
         }
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {
@@ -60,10 +85,7 @@ public static class EngineRegistry
             "kubestead-sequential-errors-lr" => new KubesteadPolicy(name, () => [new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Unit: EvidenceUnit.Request))], window, true, ticksAtEnd, align),
             "kubestead-threshold" => new KubesteadPolicy(name, () => [new ThresholdJudge("errors", 99, 500)], minute, false, ticksAtEnd),
             "kubestead-mann-whitney" => new KubesteadPolicy(name, () => [new MannWhitneyJudge("errors")], minute, false, ticksAtEnd),
-            // Issue #29 items 5 and 9: Mann-Whitney as a spec without analysis settings runs it: windows of the scrape
-            // interval (the default interval), counts from the scraped per-pod counters, a decision at each look.
-            "mann-whitney" => new KubesteadPolicy(name, () => [new MannWhitneyJudge("errors")],
-                Math.Max(1, (int)Math.Round((cell?.Environment?.Scrape?.IntervalSeconds ?? 60) / s.TickSeconds)), true, ticksAtEnd, align, scraped: scraped, tickSeconds: s.TickSeconds),
+            "mann-whitney" => MannWhitney(name, s, cell, scraped, history, ticksAtEnd, align),
             _ => throw new ArgumentException($"unknown engine '{name}'"),
         };
     }

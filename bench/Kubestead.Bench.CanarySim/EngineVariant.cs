@@ -81,6 +81,12 @@ public sealed class EngineVariant
     /// </summary>
     public bool LoadTest { get; set; }
 
+    /// <summary>
+    /// How much of the control's history before t = 0 the judges learn from (issue #29; null: the product's default,
+    /// <see cref="SpecDefaultVariant.LookbackSeconds"/>; 0: none, as for a new workload Prometheus has no history of).
+    /// </summary>
+    public double? LookbackSeconds { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

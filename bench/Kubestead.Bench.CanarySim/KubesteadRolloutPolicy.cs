@@ -38,7 +38,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     private readonly long[] _cb = new long[TrafficModel.Bounds.Length];
     private readonly long[] _sb = new long[TrafficModel.Bounds.Length];
 
-    public KubesteadRolloutPolicy(EngineVariant variant, ScenarioFile s, Cell cell, IScrapedCounts? scraped = null)
+    /// <param name="history">The control's per-pod counts before t = 0: every judge learns from the variant's look-back of
+    /// it before the first window, as a drive primes its judges (issue #29).</param>
+    public KubesteadRolloutPolicy(EngineVariant variant, ScenarioFile s, Cell cell, IScrapedCounts? scraped = null, SimulatedControlHistory? history = null)
     {
         _v = variant;
         _steps = cell.Schedule is { IsEngineDriven: true } schedule ? schedule.Steps : [new ScheduleStep { Weight = cell.Weight }];
@@ -59,6 +61,13 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         // the engine's schedule, its prior spread over the plan's timed steps (pauses here), unless the variant overrides it.
         _background = variant.Background ? Judges(variant.BackgroundRestarts(_steps.Sum(x => x.IsAnalysis ? 0 : x.PauseSeconds ?? 0))) : null;
         _stepJudges = StepJudges();
+        var lookback = variant.LookbackSeconds ?? SpecDefaultVariant.LookbackSeconds;
+        if (history is not null && lookback > 0)
+            foreach (var window in history.Windows(lookback, _interval))
+            {
+                if (_background is not null) LearnHistory(_background, window);
+                LearnHistory(_stepJudges, window);
+            }
         // The canary gets traffic at t = 0: the warm-up and the first step's initial delay begin there.
         _warmupUntil = Math.Max(variant.WarmupSeconds, _steps[0].IsAnalysis ? variant.InitialDelaySeconds : 0);
     }
@@ -70,6 +79,9 @@ public sealed class KubesteadRolloutPolicy : IPolicy
 
     /// <summary>The step the engine is in (for tests).</summary>
     public int Step => _step;
+
+    /// <summary>The current step's judges (for tests).</summary>
+    public IReadOnlyList<ICanaryJudge> StepJudgesNow => _stepJudges;
 
     /// <summary>Windows fed to the judges and windows skipped by warm-up or initial delay (for tests).</summary>
     public int CountedWindows { get; private set; }
@@ -149,7 +161,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         if (_step == _steps.Count - 1) return Decision.Promote;
         _step++;
         _stepStart = now;
-        _stepJudges = StepJudges();
+        _stepJudges = CarryLearning(StepJudges(), _background ?? _stepJudges);
         // The next step starts a window here (its weight, if different, is in effect from the next tick).
         if (_v.AlignWindows)
         {
@@ -176,6 +188,25 @@ public sealed class KubesteadRolloutPolicy : IPolicy
         return Enumerable.Range(0, metrics).All(m => verdicts[m] == VerdictOutcome.Pass || _v.LoadTest && verdicts[m + metrics] == VerdictOutcome.Pass)
             ? VerdictOutcome.Pass
             : VerdictOutcome.InsufficientData;
+    }
+
+    /// <summary>A history window for the judges that read the users' per-pod counts (as <see cref="Gate"/> feeds them).</summary>
+    private void LearnHistory(ICanaryJudge[] judges, MetricWindow window)
+    {
+        var metrics = _v.LoadTest ? judges.Length / 2 : judges.Length;
+        for (var i = 0; i < metrics; i++)
+            if (!(_v.Metrics == "errors2" && i == 1)) judges[i].LearnHistory(window);
+    }
+
+    /// <summary>
+    /// A new step's judges keep what was learned from the control (the background's, or the previous step's), with fresh
+    /// evidence, as AnalysisRunner.StartStep carries it.
+    /// </summary>
+    private static ICanaryJudge[] CarryLearning(ICanaryJudge[] next, ICanaryJudge[] learned)
+    {
+        for (var i = 0; i < next.Length; i++)
+            next[i].RestoreState(next[i].CarryLearning(next[i].SaveState(), learned[i].SaveState()));
+        return next;
     }
 
     /// <summary>

@@ -27,13 +27,31 @@ public sealed class PodRateStates
         _maxSeconds = maxSeconds;
         _multiplier = new double[pods];
         _until = new double[pods];
+        var atStart = new (double Multiplier, double BeganSeconds)[pods];
         for (var i = 0; i < pods; i++)
         {
             _multiplier[i] = DrawMultiplier();
             // Random phase: the state in force at t = 0 has run for a uniform share of its duration already.
-            _until[i] = DrawDuration() * (1 - _rng.NextDouble());
+            var duration = DrawDuration();
+            _until[i] = duration * (1 - _rng.NextDouble());
+            atStart[i] = (_multiplier[i], _until[i] - duration);
         }
+        AtStart = atStart;
     }
+
+    /// <summary>
+    /// Each pod's state in force at t = 0 and when it began (at or before 0): where the control's history before t = 0
+    /// continues the same process backwards (<see cref="SimulatedControlHistory"/>).
+    /// </summary>
+    public IReadOnlyList<(double Multiplier, double BeganSeconds)> AtStart { get; }
+
+    /// <summary>
+    /// A new state (multiplier and duration) from <paramref name="rng"/>: the states before t = 0 are independent draws of
+    /// the same law (a renewal process run backwards is the same process), from the history's own generator so the
+    /// rollout's draws stay as they were.
+    /// </summary>
+    public (double Multiplier, double DurationSeconds) DrawState(Rng rng) =>
+        (rng.Gamma(_shape) / _shape, _minSeconds * Math.Pow(_maxSeconds / _minSeconds, rng.NextDouble()));
 
     /// <summary>Every state drawn after t = 0, with its start and full duration (for tests of the model's statistics).</summary>
     public List<(int Pod, double StartSeconds, double Multiplier, double DurationSeconds)>? History { get; init; }

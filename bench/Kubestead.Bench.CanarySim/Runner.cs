@@ -27,6 +27,9 @@ public sealed record CellResult(Cell Cell, string Engine, int Replicates, int Ro
 /// </summary>
 public static class Runner
 {
+    /// <summary>Mixed into a replicate's seed for its control history's own generator (the rollout's draws stay as they were).</summary>
+    private const ulong HistorySalt = 0x4849_5354_4F52_5929UL;
+
     public static List<CellResult> Run(ScenarioFile s, IReadOnlyList<string> engines, int? replicates = null, ulong? seed = null)
     {
         var n = replicates ?? s.Replicates;
@@ -48,8 +51,9 @@ public static class Runner
                 var replicateSeed = Rng.Derive(baseSeed, cellIndex, r);
                 var engineDriven = cell.Schedule is { IsEngineDriven: true };
                 var traffics = Enumerable.Range(0, engineDriven ? engines.Count : 1)
-                    .Select(_ => new TrafficModel(s, cell, new Rng(replicateSeed))).ToArray();
-                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped, oracleThreshold)).ToArray();
+                    .Select(_ => new TrafficModel(s, cell, new Rng(replicateSeed), replicateSeed ^ HistorySalt)).ToArray();
+                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped, oracleThreshold,
+                    traffics[engineDriven ? i : 0].ControlHistory)).ToArray();
                 var firstWeight = cell.Schedule is { IsEngineDriven: true } sched ? sched.Steps[0].Weight : cell.Weight;
                 var done = new Outcome?[engines.Count];
                 var blast = new long[traffics.Length];

@@ -41,6 +41,9 @@ public sealed class ScrapedPodCounters : IScrapedCounts
     }
 
     public int LiveStablePods => _stable.Count;
+
+    /// <summary>The live stable pods' series names (the pod label), in pod order.</summary>
+    public IReadOnlyList<string> LiveStablePodNames => _stable.Select(s => s.Name).ToList();
     public int LiveCanaryPods => _canary.Count;
     public int SeriesCount => _all.Count;
 

@@ -14,6 +14,18 @@ public static class SpecDefaultVariant
 {
     public const string Name = "default";
 
+    /// <summary>The same engine with no history to learn from: a new workload, or a Prometheus that keeps none (issue #29).</summary>
+    public const string NoHistoryName = "default-nohistory";
+
+    /// <summary>Prefix of the experimental engines <c>default-lookback-N</c>: <c>default</c> with a look-back of N seconds.</summary>
+    public const string LookbackPrefix = "default-lookback-";
+
+    /// <summary>
+    /// The look-back of the control's history a drive reads before the analysis begins (the spec's <c>analysis.lookback</c>
+    /// default, 1 hour; issue #29, chosen from bench/results/issue-29-lookback.md).
+    /// </summary>
+    public const double LookbackSeconds = 3600;
+
     private const string MinimalSpec = """
         apiVersion: kubestead.io/v1alpha1
         kind: Rollout
@@ -50,6 +62,7 @@ public static class SpecDefaultVariant
             Alpha = judge.Alpha,
             DetectRatio = judge.DetectRatio,
             AllowedIncrease = judge.AllowedIncrease,
+            LookbackSeconds = LookbackSeconds,
         };
     }
 

@@ -47,7 +47,9 @@ public sealed class TrafficModel
     private readonly PodCountBuffer _canaryTick;
     private readonly PodCountBuffer _stableTick;
 
-    public TrafficModel(ScenarioFile s, Cell cell, Rng rng)
+    /// <param name="historySeed">Seeds the control's history before t = 0 (<see cref="ControlHistory"/>), drawn from its
+    /// own generator so that the rollout's traffic is the same with and without it.</param>
+    public TrafficModel(ScenarioFile s, Cell cell, Rng rng, ulong historySeed = 0)
     {
         _s = s;
         _cell = cell;
@@ -73,6 +75,8 @@ public sealed class TrafficModel
             _stableStates = new PodRateStates(_stablePodRates.Length, _env.RateCv, _env.RateStateMinSeconds, _env.RateStateMaxSeconds, rng);
             _canaryStates = new PodRateStates(_canaryPodRates.Length, _env.RateCv, _env.RateStateMinSeconds, _env.RateStateMaxSeconds, rng);
         }
+        if (Scraped is not null)
+            ControlHistory = new SimulatedControlHistory(s, cell, Scraped.LiveStablePodNames, _stableStates, new Rng(historySeed));
         if (cell.Routing == "pods")
         {
             _connectionOnCanary = new bool[s.Connections];
@@ -82,6 +86,12 @@ public sealed class TrafficModel
 
     /// <summary>The scraped per-pod counters of this replicate (environments with <see cref="EnvironmentSpec.Scrape"/>).</summary>
     public ScrapedPodCounters? Scraped { get; }
+
+    /// <summary>Each stable pod's rate state in force at t = 0 and when it began (null without rate states; for tests).</summary>
+    public IReadOnlyList<(double Multiplier, double BeganSeconds)>? StableStatesAtStart => _stableStates?.AtStart;
+
+    /// <summary>The control's per-pod counts before t = 0, for the engines that learn from them (null without per-pod counts).</summary>
+    public SimulatedControlHistory? ControlHistory { get; }
 
     /// <summary>Each stable pod's failure-rate multiplier over the last tick (1 for every pod without pod effects).</summary>
     public IReadOnlyList<double> StablePodRates => _stablePodRates;
@@ -225,28 +235,27 @@ public sealed class TrafficModel
         {
             var ni = i == podRates.Length - 1 ? left : _rng.Binomial(left, 1.0 / (podRates.Length - i));
             left -= ni;
-            var p = Math.Min(1, rate * podRates[i]);
             perPod.Requests[i] = ni;
-            if (_env.BurstMean <= 1)
-            {
-                var xi = _rng.Binomial(ni, p);
-                perPod.Failures[i] = xi;
-                total += xi;
-                continue;
-            }
-            // Bursts: triggering requests at rate p/b, each failing itself and a geometric number more (mean size b).
-            var bursts = _rng.Binomial(ni, Math.Min(1, p / _env.BurstMean));
-            var failures = 0;
-            for (var k = 0; k < bursts; k++)
-            {
-                var size = 1;
-                while (_rng.NextDouble() >= 1 / _env.BurstMean) size++;
-                failures += size;
-            }
-            perPod.Failures[i] = Math.Min(ni, failures);
+            perPod.Failures[i] = PodFailureCount(_rng, ni, Math.Min(1, rate * podRates[i]), _env.BurstMean);
             total += perPod.Failures[i];
         }
         return total;
+    }
+
+    /// <summary>One pod's failures among <paramref name="requests"/> at rate <paramref name="rate"/>: one by one, or in
+    /// bursts (triggering requests at rate p/b, each failing itself and a geometric number more, mean size b).</summary>
+    public static int PodFailureCount(Rng rng, int requests, double rate, double burstMean)
+    {
+        if (burstMean <= 1) return rng.Binomial(requests, rate);
+        var bursts = rng.Binomial(requests, Math.Min(1, rate / burstMean));
+        var failures = 0;
+        for (var k = 0; k < bursts; k++)
+        {
+            var size = 1;
+            while (rng.NextDouble() >= 1 / burstMean) size++;
+            failures += size;
+        }
+        return Math.Min(requests, failures);
     }
 
     private bool PickPod() => _rng.NextDouble() < (double)_podsCanary / (_podsCanary + _podsStable);

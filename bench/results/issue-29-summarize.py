@@ -28,6 +28,17 @@ for fam in FAMILIES:
             rows.append(r)
 
 
+NOHISTORY = 'default-nohistory'
+
+
+def twin(r, engine):
+    # The same cell's row of another engine (None when the family did not run it).
+    for x in rows:
+        if x['family'] == r['family'] and x['rps'] == r['rps'] and x['weight'] == r['weight'] and x['fault'] == r['fault'] and x['engine'] == engine:
+            return x
+    return None
+
+
 def cell(r):
     # Held-weight schedules name their weight in the label (the cell's weight column is unused there).
     w = '' if 'hold-' in r['fault'] else f" w {float(r['weight']):.0%},"
@@ -36,10 +47,12 @@ def cell(r):
 
 out = [open(os.path.join(ROOT, 'issue-29-header.md')).read().rstrip(), '']
 aa = [r for r in rows if r['engine'] == 'default' and r['false_abort_rate']]
-out.append('## A/A false aborts of `default` (goal <= 2.5%)\n\n| cell | false aborts | holds |\n|---|---|---|')
+out.append('## A/A false aborts of `default` (goal <= 2.5%)\n\n| cell | false aborts | holds | without history (`default-nohistory`) |\n|---|---|---|---|')
 for r in aa:
     n = int(r['replicates'])
-    out.append(f"| {cell(r)} | {rate(r['false_abort_rate'], n)} | {'yes' if float(r['false_abort_rate']) <= 0.025 else '**no**'} |")
+    t = twin(r, NOHISTORY)
+    cold = rate(t['false_abort_rate'], int(t['replicates'])) if t else '-'
+    out.append(f"| {cell(r)} | {rate(r['false_abort_rate'], n)} | {'yes' if float(r['false_abort_rate']) <= 0.025 else '**no**'} | {cold} |")
 oa = [r for r in rows if r['engine'] == 'oracle' and r['false_abort_rate']]
 out.append('\n## The oracle on A/A cells (calibrated to 2.5% on other seeds: a check of its validity)\n\n| cell | false aborts |\n|---|---|')
 for r in oa:
@@ -48,12 +61,15 @@ k = sum(round(float(r['false_abort_rate']) * int(r['replicates'])) for r in oa)
 n = sum(int(r['replicates']) for r in oa)
 out.append(f"| all oracle A/A cells pooled | {rate(k / n, n)} |")
 bad = [r for r in rows if r['engine'] == 'default' and r['escape_rate']]
-out.append('\n## Escapes of `default` (goal <= 2.5% for faults of 5x and more)\n\n| cell | escaped (promoted) | holds |\n|---|---|---|')
+out.append('\n## Escapes of `default` (goal <= 2.5% for faults of 5x and more)\n\n| cell | escaped (promoted) | holds | without history |\n|---|---|---|---|')
 for r in bad:
-    out.append(f"| {cell(r)} | {rate(r['escape_rate'], int(r['replicates']))} | {'yes' if float(r['escape_rate']) <= 0.025 else '**no**'} |")
+    t = twin(r, NOHISTORY)
+    cold = rate(t['escape_rate'], int(t['replicates'])) if t else '-'
+    out.append(f"| {cell(r)} | {rate(r['escape_rate'], int(r['replicates']))} | {'yes' if float(r['escape_rate']) <= 0.025 else '**no**'} | {cold} |")
 out.append('\n## Blast of `default` against Flagger (goal <= 1/4) and the oracle (goal <= 1.25x)\n')
 out.append('Mean failed canary requests until rollback over caught replicates (after the onset for late faults); '
-           'catch rates beside them.\n\n| cell | default: catch, blast | flagger: catch, blast | default / flagger | oracle: catch, blast | default / oracle |\n|---|---|---|---|---|---|')
+           'catch rates beside them. The last column is `default-nohistory` (a workload with no history in Prometheus), not judged by the goal.\n\n'
+           '| cell | default: catch, blast | flagger: catch, blast | default / flagger | oracle: catch, blast | default / oracle | without history: catch, blast, / oracle |\n|---|---|---|---|---|---|---|')
 for r in bad:
     same = {x['engine']: x for x in rows if x['family'] == r['family'] and x['rps'] == r['rps'] and x['weight'] == r['weight'] and x['fault'] == r['fault']}
     late = 'at ' in r['fault']
@@ -71,7 +87,9 @@ for r in bad:
     rf = '-' if math.isnan(ratio_f) else f"{ratio_f:.2f}{'' if ratio_f <= 0.25 else ' **no**'}"
     ro = r['blast_ratio_to_oracle']
     ro = '-' if not ro else f"{float(ro):.2f}x{'' if float(ro) <= 1.25 else ' **no**'}"
-    out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {c('oracle')}, {b('oracle'):.1f} | {ro} |")
+    t = twin(r, NOHISTORY)
+    cold = f"{c(NOHISTORY)}, {b(NOHISTORY):.1f}, {float(t['blast_ratio_to_oracle']):.2f}x" if t and t['blast_ratio_to_oracle'] else ('-' if not t else f"{c(NOHISTORY)}, -")
+    out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {c('oracle')}, {b('oracle'):.1f} | {ro} | {cold} |")
 # Item 5: the Mann-Whitney judge at a spec's defaults (15 s windows, looks at 10-120 windows, nominal 2%).
 MW = ['mann-whitney-reachable', 'mann-whitney-persistent']
 mw = []

@@ -56,21 +56,38 @@ public sealed class AnalysisRunner
     }
 
     /// <summary>
-    /// An analysis step begins: its step judges start from nothing (a step passes on its own evidence, never on an
-    /// earlier step's), the background e-processes go on, and the step's initial delay becomes warm-up.
+    /// An analysis step begins: its step judges start from no evidence (a step passes on its own evidence, never on an
+    /// earlier step's) but keep what was learned from the control (<see cref="CarriedLearning"/>), the background
+    /// e-processes go on, and the step's initial delay becomes warm-up.
     /// </summary>
     public RolloutStatus StartStep(RolloutStatus status, DateTimeOffset now, AnalysisPlanStep step)
     {
         var warmup = step.InitialDelay > TimeSpan.Zero ? Later(status.WarmupUntil, now + step.InitialDelay) : status.WarmupUntil;
         return status with
         {
-            JudgeStates = new Dictionary<string, JsonObject>(),
+            JudgeStates = CarriedLearning(status),
             LastVerdicts = Array.Empty<Verdict>(),
             InconclusiveWindows = 0,
             StepEvidenceSince = now,
             WarmupUntil = warmup,
             AnalysisCursor = status.AnalysisCursor is null ? null : now,
         };
+    }
+
+    /// <summary>
+    /// The new step's judge states: fresh evidence with the learners of the background judge (never reset, so it has
+    /// learned from every window and the control's history) or else of the previous step's judge (issue #29). Learning
+    /// reads only the control, in windows that all ended before the new step's first bet.
+    /// </summary>
+    private Dictionary<string, JsonObject> CarriedLearning(RolloutStatus status)
+    {
+        var states = new Dictionary<string, JsonObject>();
+        foreach (var m in Metrics)
+        {
+            var learned = status.BackgroundStates.GetValueOrDefault(m.Metric) ?? status.JudgeStates.GetValueOrDefault(m.Metric);
+            if (learned is not null) states[m.Metric] = m.Judge.CarryLearning(_freshStates[m.Metric], learned);
+        }
+        return states;
     }
 
     /// <summary>True when a weight change from <paramref name="previousWeight"/> to <paramref name="weight"/> begins a warm-up.</summary>

@@ -21,6 +21,13 @@ public interface ICanaryJudge
     /// </summary>
     void LearnHistory(MetricWindow window) { }
 
+    /// <summary>
+    /// The state a new analysis step's judge starts from: <paramref name="freshState"/> (nothing seen), keeping what this
+    /// kind of judge learned from the control in <paramref name="learnedState"/> (an earlier step's or the background's);
+    /// no evidence is carried. Judges that learn nothing start fresh.
+    /// </summary>
+    JsonObject CarryLearning(JsonObject freshState, JsonObject learnedState) => freshState;
+
     Verdict Evaluate();
 
     JsonObject SaveState();

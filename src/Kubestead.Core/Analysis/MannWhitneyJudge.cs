@@ -67,7 +67,7 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
     }
 
     /// <summary>A window from before the analysis: only the control's pods are learned from (their band).</summary>
-    public void LearnHistory(MetricWindow window) => _pods.Learn(window.Control.Pods);
+    public void LearnHistory(MetricWindow window) => _pods.LearnHistory(window.Control.Pods);
 
     public Verdict Evaluate()
     {

@@ -68,10 +68,22 @@ public sealed class PodPersistence
     /// </summary>
     public const int HorizonWindows = 8;
 
+    /// <summary>
+    /// Standard errors taken off the estimate from the rollout's own windows alone for the floor both sides read once a
+    /// history is learned (<see cref="RolloutFloor"/>).
+    /// </summary>
+    public const double RolloutFloorSigmas = 1.0;
+
     private double _products;
     private double _weights;
     private double _squares;
     private double _noise;
+    // The same sums over pairs whose later window is the rollout's own (not the control's history).
+    private double _rolloutProducts;
+    private double _rolloutWeights;
+    private double _rolloutSquares;
+    private double _rolloutNoise;
+    private bool _learnedHistory;
     private bool _seenPods;
     private readonly List<Dictionary<string, PodDeviation>> _recent = [];
 
@@ -106,11 +118,31 @@ public sealed class PodPersistence
         return _weights > 0 ? UpperVariance(PassSigmas) : MaxVariance;
     }
 
-    /// <summary>The estimate plus <paramref name="sigmas"/> standard errors (the larger of the binomial one and the products' own), capped.</summary>
+    /// <summary>
+    /// The estimate plus <paramref name="sigmas"/> standard errors (the larger of the binomial one and the products' own),
+    /// capped; once a history is learned, at least <see cref="RolloutFloor"/>.
+    /// </summary>
     private double UpperVariance(double sigmas)
     {
         var error = Math.Max(NoiseError, Math.Sqrt(_squares) / _weights);
-        return Math.Clamp(Estimate + sigmas * error, 0, MaxVariance);
+        return Math.Clamp(Math.Max(Estimate + sigmas * error, RolloutFloor), 0, MaxVariance);
+    }
+
+    /// <summary>
+    /// A lower bound on φ² from the rollout's own windows alone (their estimate less <see cref="RolloutFloorSigmas"/>
+    /// standard errors; 0 without a history, where it adds nothing to the upper bound). Why: an hour of calm history
+    /// dilutes a dispersion that begins with the rollout (a node turned noisy) for as long as the history outweighs it;
+    /// this floor lets the rollout's own evidence widen the band as soon as it is clear (docs/analysis.md, "Learning from
+    /// the control's history").
+    /// </summary>
+    public double RolloutFloor
+    {
+        get
+        {
+            if (!_learnedHistory || !(_rolloutWeights > 0)) return 0;
+            var error = Math.Max(Math.Sqrt(_rolloutNoise), Math.Sqrt(_rolloutSquares)) / _rolloutWeights;
+            return Math.Max(0, _rolloutProducts / _rolloutWeights - RolloutFloorSigmas * error);
+        }
     }
 
     /// <summary>The factor D ≥ 1 by which the Fail test's null widens for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
@@ -157,8 +189,14 @@ public sealed class PodPersistence
     private const double MinQuantile = 1e-12;
 
     /// <summary>Adds one window of the control's per-pod counts (after the window's bets are placed).</summary>
-    public void Learn(IReadOnlyList<PodSample>? pods)
+    public void Learn(IReadOnlyList<PodSample>? pods) => Learn(pods, history: false);
+
+    /// <summary>Adds one window of the control's history (before the analysis began; see <see cref="ICanaryJudge.LearnHistory"/>).</summary>
+    public void LearnHistory(IReadOnlyList<PodSample>? pods) => Learn(pods, history: true);
+
+    private void Learn(IReadOnlyList<PodSample>? pods, bool history)
     {
+        _learnedHistory |= history && pods is { Count: >= 2 };
         if (pods is not { Count: >= 2 })
         {
             // A window without per-pod counts breaks the chain: only windows of one unbroken per-pod series are paired.
@@ -186,11 +224,17 @@ public sealed class PodPersistence
                 if (!earlier.TryGetValue(pod.Pod, out var before)) continue;
                 var weight = Math.Min(expected, before.Expected);
                 var product = now.Deviation * before.Deviation;
+                // Binomial noise alone: Var(u) = (1 − p)/E in each window, independent across windows.
+                var noise = weight * weight * (1 - now.Rate) * (1 - before.Rate) / (expected * before.Expected);
                 _products += weight * product;
                 _squares += weight * weight * product * product;
-                // Binomial noise alone: Var(u) = (1 − p)/E in each window, independent across windows.
-                _noise += weight * weight * (1 - now.Rate) * (1 - before.Rate) / (expected * before.Expected);
+                _noise += noise;
                 _weights += weight;
+                if (history) continue;
+                _rolloutProducts += weight * product;
+                _rolloutSquares += weight * weight * product * product;
+                _rolloutNoise += noise;
+                _rolloutWeights += weight;
             }
         }
         _recent.Add(current);
@@ -211,6 +255,11 @@ public sealed class PodPersistence
         {
             ["products"] = _products, ["weights"] = _weights, ["squares"] = _squares, ["noise"] = _noise, ["seenPods"] = _seenPods,
             ["recent"] = recent,
+            ["learnedHistory"] = _learnedHistory,
+            ["rollout"] = new JsonObject
+            {
+                ["products"] = _rolloutProducts, ["weights"] = _rolloutWeights, ["squares"] = _rolloutSquares, ["noise"] = _rolloutNoise,
+            },
         };
     }
 
@@ -223,6 +272,13 @@ public sealed class PodPersistence
         // A state saved before the binomial noise was kept: its products' own spread stands in for it (the earlier rule).
         _noise = state?["noise"]?.GetValue<double>() ?? _squares;
         _seenPods = state?["seenPods"]?.GetValue<bool>() ?? _weights > 0;
+        _learnedHistory = state?["learnedHistory"]?.GetValue<bool>() ?? false;
+        // A state saved before the history was learned: every pair was the rollout's own.
+        var rollout = state?["rollout"] as JsonObject;
+        _rolloutProducts = rollout is null ? _products : rollout["products"]?.GetValue<double>() ?? 0;
+        _rolloutWeights = rollout is null ? _weights : rollout["weights"]?.GetValue<double>() ?? 0;
+        _rolloutSquares = rollout is null ? _squares : rollout["squares"]?.GetValue<double>() ?? 0;
+        _rolloutNoise = rollout is null ? _noise : rollout["noise"]?.GetValue<double>() ?? 0;
         _recent.Clear();
         if (state?["recent"] is JsonArray recent)
             foreach (var window in recent.OfType<JsonObject>())

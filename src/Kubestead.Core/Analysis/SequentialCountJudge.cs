@@ -77,6 +77,9 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// </summary>
     public double PassPodAllowance { get; private set; } = 1;
 
+    /// <summary>The learned estimate of the pods' persistent dispersion φ² (0 before anything is learned; see <see cref="PodPersistence"/>).</summary>
+    public double LearnedPodVariance => _pods.Estimate;
+
     public void Observe(MetricWindow window)
     {
         // Restarts follow the clock (window starts), also through windows that carry no usable counts.
@@ -103,6 +106,38 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _pods.Learn(controlPods);
         _dispersion.Learn(controlPods);
     }
+
+    /// <summary>
+    /// A window of the control's history (before the analysis began): only the learners read it, from the control's pods;
+    /// no evidence moves, the restart clock does not start, and the counts are not added to the verdict's totals. Valid for
+    /// the same reason learning during the rollout is: every history window ends before the first bet is placed, so each
+    /// bet is still fixed before its own counts are seen. What it adds is an assumption: the control's dispersion in the
+    /// look-back is the dispersion during the rollout (docs/analysis.md, "Learning from the control's history").
+    /// </summary>
+    public void LearnHistory(MetricWindow window)
+    {
+        var (_, controlPods) = PodCounts(window);
+        _pods.LearnHistory(controlPods);
+        _dispersion.Learn(controlPods);
+    }
+
+    /// <summary>
+    /// A new analysis step's state: <paramref name="freshState"/>'s evidence (a step passes on its own evidence) with the
+    /// learners of <paramref name="learnedState"/>. Learning reads only the control, in windows strictly before the ones
+    /// the new step bets on, so carrying it keeps every bet fixed before its counts are seen; restarting it put the Pass
+    /// band back at its cap at every step and would drop the control's history after the first.
+    /// </summary>
+    public JsonObject CarryLearning(JsonObject freshState, JsonObject learnedState)
+    {
+        var state = (JsonObject)freshState.DeepClone();
+        foreach (var learner in LearnerKeys)
+            if (learnedState[learner] is { } learned)
+                state[learner] = learned.DeepClone();
+        return state;
+    }
+
+    /// <summary>The parts of the saved state that the learners own (everything else is evidence or its report).</summary>
+    private static readonly string[] LearnerKeys = ["pods", "dispersion"];
 
     /// <summary>The window bets under the Fail test (null with the request unit).</summary>
     private WindowBettingEProcess? FailBets => _failTest switch

@@ -30,7 +30,8 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
 
     /// <summary>The same rollout at <paramref name="totalRps"/>; with <paramref name="stopAtVerdict"/> false it runs all windows (the judge is returned).</summary>
     internal static ((VerdictOutcome Outcome, int Window) Outcome, SequentialErrorRateJudge Judge) Run(Random rng, double weight, int canaryPods, double canaryMultiplier,
-        double canaryCv, double controlCv, bool perPod, double totalRps, bool stopAtVerdict, int ticksPerWindow = TicksPerWindow, int windows = Windows)
+        double canaryCv, double controlCv, bool perPod, double totalRps, bool stopAtVerdict, int ticksPerWindow = TicksPerWindow, int windows = Windows,
+        int historyWindows = 0, double? historyCv = null)
     {
         var judge = new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default));
         var state = new double[Pods];
@@ -41,6 +42,27 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
             left[pod] = 1 + rng.Next(StateTicks(rng)); // random phase: the first state is already under way
         }
         var origin = DateTimeOffset.UnixEpoch;
+        // The control's history (issue #29): before the canary exists all traffic is on the control's pods, whose states
+        // go on into the rollout (the same process); the judge learns from it before its first bet.
+        for (var h = 0; h < historyWindows; h++)
+        {
+            var requests = new long[Pods];
+            var failures = new long[Pods];
+            for (var tick = 0; tick < ticksPerWindow; tick++)
+                for (var pod = canaryPods; pod < Pods; pod++)
+                {
+                    if (--left[pod] < 0 || h == 0 && historyCv is not null) { state[pod] = RateMultiplier(rng, historyCv ?? controlCv); left[pod] = StateTicks(rng) - 1; }
+                    var n = (long)Math.Round(totalRps / (Pods - canaryPods) * TickSeconds);
+                    requests[pod] += n;
+                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, P0 * state[pod])));
+                }
+            var start = origin.AddSeconds((h - historyWindows) * TickSeconds * ticksPerWindow);
+            judge.LearnHistory(new MetricWindow(start, start.AddSeconds(TickSeconds * ticksPerWindow), VersionSample.Empty,
+                Sample(requests, failures, canaryPods, Pods, perPod)));
+        }
+        // A history of another regime (historyCv) ends at the rollout's start: every control pod draws a new state there.
+        if (historyWindows > 0 && historyCv is not null)
+            for (var pod = canaryPods; pod < Pods; pod++) { state[pod] = RateMultiplier(rng, controlCv); left[pod] = StateTicks(rng); }
         for (var w = 0; w < windows; w++)
         {
             var requests = new long[Pods];

@@ -124,6 +124,44 @@ public class AnalysisRunnerTests
         Assert.Equal(2100, after.Status.BackgroundVerdicts.Single().CanaryRequests);
     }
 
+    /// <summary>Nine identical control pods (10 requests a second each, 2% failures) and one canary pod, counted per pod.</summary>
+    private static Task<MetricWindow> PerPodQuery(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        var requests = (long)(10 * (end - start).TotalSeconds);
+        var pods = Enumerable.Range(0, 9).Select(i => new PodSample("stable-" + i, requests, requests / 50)).ToList();
+        var canary = new PodSample("canary-0", requests, requests / 50);
+        return Task.FromResult(new MetricWindow(start, end, new VersionSample(requests, canary.Failures, Pods: [canary]),
+            new VersionSample(9 * requests, 9 * (requests / 50), Pods: pods)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_new_analysis_step_starts_from_no_evidence_but_keeps_what_was_learned_from_the_control(bool background)
+    {
+        // Issue #29: the step judges' learners were reset with their evidence, so every step's first window judged with the
+        // Pass band at its cap, and the control's history would have been lost after the first step.
+        var runner = new AnalysisRunner(new AnalysisPlan(Window, 0, 3, 0) { Background = background },
+        [
+            new MetricBinding("error-rate", JudgeFactory.Create("error-rate", Sequential), PerPodQuery, Sequential)
+            {
+                Background = background ? JudgeFactory.Create("error-rate", Sequential) : null,
+            },
+        ]);
+        var judge = (SequentialCountJudge)runner.Metrics[0].Judge;
+        var first = await runner.CatchUpAsync(new RolloutStatus { AnalysisCursor = T0 }, T0.AddMinutes(3), default);
+        var learned = judge.PassPodAllowance;
+        var step = runner.StartStep(first.Status, T0.AddMinutes(3), new AnalysisPlanStep(null, true, TimeSpan.Zero));
+        var next = await runner.CatchUpAsync(step, T0.AddMinutes(3).Add(Window), default);
+
+        var cap = new PodPersistence().PassAllowance(1, 9, controlReportsPods: true);
+        Assert.True(learned < cap / 2, $"the first step learned nothing: Pass band {learned} (cap {cap})");
+        // The second step's first window uses the learned band (one window more of identical pods: no wider), not the cap.
+        Assert.InRange(judge.PassPodAllowance, 1, learned);
+        // Its evidence is its own: one window's requests.
+        Assert.Equal(100, next.Status.LastVerdicts.Single().CanaryRequests);
+    }
+
     [Fact]
     public async Task With_background_analysis_only_the_background_e_process_fails_the_canary()
     {
