@@ -17,5 +17,11 @@ public interface IControlHistory
     /// <see cref="VersionSample.Empty"/> in each (no canary existed or it is not read). Windows the source has no data
     /// for are left out; an empty list is an answer, a failure throws <see cref="MetricsUnavailableException"/>.
     /// </summary>
+    /// <summary>
+    /// False when this source's control did not serve before the analysis (a load test's own control stream, which runs
+    /// only during analysis steps): its history is not read, since what it held would be another rollout's load test.
+    /// </summary>
+    bool HasControlHistory => true;
+
     Task<IReadOnlyList<MetricWindow>> ControlHistoryAsync(DateTimeOffset end, TimeSpan interval, int windows, CancellationToken ct);
 }

@@ -3,6 +3,7 @@ using System.Web;
 using Kubestead.Analysis;
 using Kubestead.Core.Tests.Metrics;
 using Kubestead.Metrics;
+using Kubestead.Metrics.Prometheus;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 
@@ -195,5 +196,33 @@ public class ControlHistoryPrimingTests
         Assert.All(prom.Requests, u => Assert.DoesNotContain("shop-canary", HttpUtility.ParseQueryString(u.Query)["query"], StringComparison.Ordinal));
         Assert.All(bindings, b => Assert.Equal(60, (int)started.Status.JudgeStates[b.Metric]["learned"]!));
         Assert.All(bindings, b => Assert.Equal(6_000, (long)started.Status.JudgeStates[b.Metric]["learnedRequests"]!));
+    }
+
+    [Fact]
+    public async Task A_load_tests_own_control_stream_has_no_history_and_is_not_read()
+    {
+        var prom = new FakeRangePrometheus();
+        prom.RequestSeries.Add((FakeRangePrometheus.Pod("shop-7d9f8c6b5-aaaaa"), t => t));
+        MetricBinding Binding(string name, Kubestead.LoadTests.LoadTestTraffic traffic) =>
+            new(name, new LearningJudge(name), new PrometheusMetricSource(
+                new PrometheusClient(new HttpClient(prom), FakeRangePrometheus.Address),
+                new PrometheusProviderSpec(FakeRangePrometheus.Address.ToString(), "istio", null, null, null, TimeSpan.FromSeconds(10)),
+                "web", "shop-canary", "shop") { WithLatency = false, LoadTest = traffic }.WindowAsync);
+        var bindings = new[]
+        {
+            // The users' evidence and a load test compared with users' traffic read the control's users: history.
+            Binding("error-rate", new Kubestead.LoadTests.LoadTestTraffic("kubestead_load_test", "shop", Synthetic: false, SyntheticControl: true)),
+            Binding("error-rate@loadTest", new Kubestead.LoadTests.LoadTestTraffic("kubestead_load_test", "shop", Synthetic: true, SyntheticControl: false)),
+            // Compared with its own control stream, which runs only during analysis: none.
+            Binding("errors@loadTest", new Kubestead.LoadTests.LoadTestTraffic("kubestead_load_test", "shop", Synthetic: true, SyntheticControl: true)),
+        };
+        var runner = new AnalysisRunner(new AnalysisPlan(Interval, 0, 3, 0) { Lookback = TimeSpan.FromMinutes(10) }, bindings);
+
+        var started = await runner.CatchUpAsync(new RolloutStatus(), T0, CancellationToken.None);
+
+        Assert.Equal(4, prom.Requests.Count);
+        Assert.All(prom.Requests, u => Assert.Contains("kubestead_load_test!=\"shop\"", HttpUtility.ParseQueryString(u.Query)["query"], StringComparison.Ordinal));
+        Assert.Equal(["error-rate", "error-rate@loadTest"], started.Notes.Select(n => n.Metric));
+        Assert.False(started.Status.JudgeStates.ContainsKey("errors@loadTest"));
     }
 }

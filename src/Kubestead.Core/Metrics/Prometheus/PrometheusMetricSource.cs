@@ -81,6 +81,8 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
     /// the same queries its judged windows read (builtins summed by pod), stepped by the interval, differenced pod by pod
     /// (<see cref="ControlHistoryWindows"/>). The canary is not read: it did not serve before the analysis.
     /// </summary>
+    public bool HasControlHistory => LoadTest is not { Synthetic: true, SyntheticControl: true };
+
     public async Task<IReadOnlyList<MetricWindow>> ControlHistoryAsync(DateTimeOffset end, TimeSpan interval, int windows, CancellationToken ct)
     {
         windows = Math.Min(windows, MaxHistoryWindows);
