@@ -75,14 +75,15 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         }
     }
 
+    /// <summary>A load test's own control stream (<c>loadTest.control</c>) runs only during analysis steps: it has no history.</summary>
+    public bool HasControlHistory => LoadTest is not { Synthetic: true, SyntheticControl: true };
+
     /// <summary>
     /// The control's per-pod counts in the <paramref name="windows"/> windows before <paramref name="end"/> (at most
     /// <see cref="MaxHistoryWindows"/>, the most recent): one range request each for its requests and failures queries,
     /// the same queries its judged windows read (builtins summed by pod), stepped by the interval, differenced pod by pod
     /// (<see cref="ControlHistoryWindows"/>). The canary is not read: it did not serve before the analysis.
     /// </summary>
-    public bool HasControlHistory => LoadTest is not { Synthetic: true, SyntheticControl: true };
-
     public async Task<IReadOnlyList<MetricWindow>> ControlHistoryAsync(DateTimeOffset end, TimeSpan interval, int windows, CancellationToken ct)
     {
         windows = Math.Min(windows, MaxHistoryWindows);
