@@ -18,7 +18,11 @@ public sealed record AnalysisCatchUp(
     RolloutStatus Status,
     IReadOnlyList<Verdict> NewVerdicts,
     IReadOnlyList<Verdict> NewBackgroundVerdicts,
-    IReadOnlyList<WarmupWindow> WarmupWindows);
+    IReadOnlyList<WarmupWindow> WarmupWindows)
+{
+    /// <summary>What the catch-up has to say once besides verdicts: at the analysis's start, whether the control's history was read.</summary>
+    public IReadOnlyList<AnalysisNote> Notes { get; init; } = [];
+}
 
 /// <summary>A window inside a warm-up: its counts were not fed to any judge.</summary>
 public sealed record WarmupWindow(DateTimeOffset Start, DateTimeOffset End, DateTimeOffset WarmupUntil);
@@ -138,7 +142,11 @@ public sealed class AnalysisRunner
     public async Task<AnalysisCatchUp> CatchUpAsync(RolloutStatus status, DateTimeOffset now, CancellationToken ct, bool closePartial = false)
     {
         if (status.AnalysisCursor is not { } cursor)
-            return new AnalysisCatchUp(status with { AnalysisCursor = now }, Array.Empty<Verdict>(), Array.Empty<Verdict>(), Array.Empty<WarmupWindow>());
+        {
+            // The analysis begins here: the judges learn from the control's history once, before its first window.
+            var (primed, notes) = await ControlHistoryPriming.PrimeAsync(Plan, Metrics, _freshStates, status, now, ct).ConfigureAwait(false);
+            return new AnalysisCatchUp(primed with { AnalysisCursor = now }, Array.Empty<Verdict>(), Array.Empty<Verdict>(), Array.Empty<WarmupWindow>()) { Notes = notes };
+        }
 
         foreach (var m in Metrics)
         {

@@ -25,14 +25,14 @@ public static class CounterSeriesDiff
     {
         var before = new Dictionary<string, double>();
         foreach (var (labels, value) in start)
-            if (double.IsFinite(value)) before[Key(labels)] = value;
+            if (double.IsFinite(value)) before[SeriesKey(labels)] = value;
         var scraped = Pods(start);
         var result = new Dictionary<string, double>();
         foreach (var (labels, value) in end)
         {
             if (!double.IsFinite(value)) continue;
             double delta;
-            if (before.TryGetValue(Key(labels), out var old)) delta = value >= old ? value - old : value;
+            if (before.TryGetValue(SeriesKey(labels), out var old)) delta = value >= old ? value - old : value;
             else if (scraped.Contains(PodOf(labels)) || knownPods?.Contains(PodOf(labels)) == true) delta = value;
             else continue;
             var group = groupBy?.Invoke(labels) ?? "";
@@ -61,6 +61,7 @@ public static class CounterSeriesDiff
         : labels.TryGetValue("instance", out var instance) ? instance
         : "";
 
-    private static string Key(IReadOnlyDictionary<string, string> labels) =>
+    /// <summary>What tells one series from another: its labels without the metric name (a function's result drops it).</summary>
+    public static string SeriesKey(IReadOnlyDictionary<string, string> labels) =>
         string.Join("\u0001", labels.Where(l => l.Key != "__name__").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.Key + "=" + l.Value));
 }

@@ -12,6 +12,12 @@ namespace Kubestead.Metrics;
 public interface IControlHistory
 {
     /// <summary>
+    /// False when this source's control did not serve before the analysis (a load test's own control stream, which runs
+    /// only during analysis steps): its history is not read, since what it held would be another rollout's load test.
+    /// </summary>
+    bool HasControlHistory => true;
+
+    /// <summary>
     /// The control's counts (per pod where the source reads them) in up to <paramref name="windows"/> consecutive windows
     /// of <paramref name="interval"/> ending at <paramref name="end"/>, oldest first. <see cref="MetricWindow.Canary"/> is
     /// <see cref="VersionSample.Empty"/> in each (no canary existed or it is not read). Windows the source has no data

@@ -12,10 +12,18 @@ public sealed class KubesteadOffline : IKubesteadOffline
     {
         var result = RolloutSpecParser.Parse(yaml, fileName);
         var checks = result.IsValid
-            ? [new SpecCheck("spec", CheckOutcome.Passed, $"{fileName ?? "the spec"} is a valid {result.Spec!.MeshProvider} rollout with {result.Spec.Steps.Count} steps")]
+            ? [new SpecCheck("spec", CheckOutcome.Passed, $"{fileName ?? "the spec"} is a valid {result.Spec!.MeshProvider} rollout with {result.Spec.Steps.Count} steps{AnalysisSettings(result.Spec.Analysis)}")]
             : result.Problems.Select(p => new SpecCheck("spec", CheckOutcome.Failed, p.ToString(), p.File)).ToList();
         return new SpecTestReport(result.Spec?.Name, result.Spec?.Namespace, result.IsValid, checks);
     }
+
+    /// <summary>The analysis settings a reader checks first: the window, and how much of the control's history is learned before it.</summary>
+    private static string AnalysisSettings(AnalysisSpec? analysis) => analysis switch
+    {
+        null => "",
+        { Lookback.Ticks: 0 } a => $"; analysis windows of {SpecDuration.Format(a.Interval)}, no history read (spec.analysis.lookback 0s)",
+        { } a => $"; analysis windows of {SpecDuration.Format(a.Interval)}, the judges first learn from the control's last {SpecDuration.Format(a.Lookback)} (spec.analysis.lookback)",
+    };
 
     public SplitPlanResult PlanSplit(SplitPlanRequest r, CancellationToken ct = default)
     {

@@ -160,6 +160,18 @@ public sealed record AnalysisSpec(
     /// <summary><c>analysis.loadTest</c>: synthetic requests to the canary during analysis steps, judged as their own evidence.</summary>
     public Kubestead.LoadTests.LoadTestSpec? LoadTest { get; init; }
 
+    /// <summary>
+    /// <c>analysis.lookback</c>: how much of the control's history (its pods' counts before the rollout) the judges learn
+    /// the pods' dispersion from when the analysis begins; zero reads none.
+    /// </summary>
+    public TimeSpan Lookback { get; init; } = DefaultLookback;
+
+    /// <summary>An hour of the control's own pods: enough windows at any interval to settle the dispersion band, one read per rollout.</summary>
+    public static readonly TimeSpan DefaultLookback = TimeSpan.FromHours(1);
+
+    /// <summary>The longest look-back: a day already holds every daily pattern, and the answer grows with it.</summary>
+    public static readonly TimeSpan MaxLookback = TimeSpan.FromHours(24);
+
     /// <summary>Whether the spec wrote <c>analysis.interval</c> (false: <see cref="Interval"/> is the default, which a scrape interval read from Prometheus replaces).</summary>
     public bool IntervalGiven { get; init; }
 }

@@ -481,12 +481,13 @@ public static partial class RolloutSpecParser
         var m = r.Map(spec, "analysis", "spec", required: false);
         if (m is null) return null;
         const string p = "spec.analysis";
-        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background", "scrapeInterval", "loadTest");
+        r.CheckKeys(m, p, "interval", "startingStep", "metrics", "limits", "warmup", "warmupAfterWeightChange", "background", "scrapeInterval", "loadTest", "lookback");
         var warmup = r.Duration(m, "warmup", p, TimeSpan.Zero, min: TimeSpan.Zero) ?? TimeSpan.Zero;
         var warmupAfterChange = r.Bool(m, "warmupAfterWeightChange", p, false) ?? false;
         var background = r.Bool(m, "background", p);
         var scrape = r.Duration(m, "scrapeInterval", p, min: TimeSpan.FromSeconds(1));
         var interval = ReadInterval(r, m, p, scrape);
+        var lookback = ReadLookback(r, m, p, interval);
         var starting = r.Int(m, "startingStep", p, 0, 1000, 0) ?? 0;
         var limits = r.Map(m, "limits", p, required: false);
         if (limits is not null) r.CheckKeys(limits, $"{p}.limits", "consecutiveErrors", "inconclusiveWindows");
@@ -530,7 +531,26 @@ public static partial class RolloutSpecParser
             ScrapeInterval = scrape,
             LoadTest = ReadLoadTest(r, m, metrics),
             IntervalGiven = SpecReader.Child(m, "interval") is not null,
+            Lookback = lookback,
         };
+    }
+
+    /// <summary>
+    /// <c>analysis.lookback</c>: 0s reads no history; otherwise at least one window of the interval (the history is read
+    /// in windows of it) and at most <see cref="AnalysisSpec.MaxLookback"/>.
+    /// </summary>
+    private static TimeSpan ReadLookback(SpecReader r, YamlMappingNode analysis, string p, TimeSpan interval)
+    {
+        var lookback = r.Duration(analysis, "lookback", p, AnalysisSpec.DefaultLookback, min: TimeSpan.Zero) ?? AnalysisSpec.DefaultLookback;
+        var node = SpecReader.Child(analysis, "lookback");
+        if (node is null) return lookback;
+        if (lookback > AnalysisSpec.MaxLookback)
+            r.Problem(node, $"{p}.lookback",
+                $"{SpecDuration.Format(lookback)} is longer than the maximum {SpecDuration.Format(AnalysisSpec.MaxLookback)}: the control's history is read in one request per query when the analysis begins");
+        else if (lookback > TimeSpan.Zero && lookback < interval)
+            r.Problem(node, $"{p}.lookback",
+                $"{SpecDuration.Format(lookback)} is shorter than {p}.interval ({SpecDuration.Format(interval)}): the control's history is read in windows of the interval; use {SpecDuration.Format(interval)} or longer, or 0s to read no history");
+        return lookback;
     }
 
     /// <summary>

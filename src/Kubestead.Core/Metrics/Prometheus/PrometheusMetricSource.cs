@@ -10,11 +10,18 @@ namespace Kubestead.Metrics.Prometheus;
 /// rate/irate/increase). A window costs 4 queries per version, 6 when a judge reads latency. Istio's metrics are read with
 /// reporter="destination" by workload, Linkerd's inbound proxy metrics by deployment; a custom pair of queries
 /// serves clusters without a mesh. A catch-up over several windows reads every edge with one range query per query
-/// (<see cref="PrefetchAsync"/>), which Prometheus evaluates exactly as the instant queries it replaces.
+/// (<see cref="PrefetchAsync"/>), which Prometheus evaluates exactly as the instant queries it replaces. Before the
+/// analysis begins, the control's history is read the same way (<see cref="ControlHistoryAsync"/>).
 /// </summary>
 public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusProviderSpec provider, string ns, string canary, string control)
-    : IMetricWindowPrefetch, IScrapeIntervalSource
+    : IMetricWindowPrefetch, IScrapeIntervalSource, IControlHistory
 {
+    /// <summary>
+    /// Prometheus answers at most 11,000 points per series (windows + 1 per range query): a longer look-back keeps its most
+    /// recent windows (at the shortest interval, 5 s, 13.9 hours), so the history stays one request per query.
+    /// </summary>
+    public const int MaxHistoryWindows = 10_000;
+
     /// <summary>Prometheus answers at most 11,000 points per series; a longer catch-up reads the rest window by window.</summary>
     public const int MaxPrefetchWindows = 1000;
 
@@ -66,6 +73,26 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
                 foreach (var (atMs, vector) in await client.QueryRangeAsync(query, from, interval, windows, ct).ConfigureAwait(false))
                     _prefetched[(query, atMs)] = vector;
         }
+    }
+
+    /// <summary>A load test's own control stream (<c>loadTest.control</c>) runs only during analysis steps: it has no history.</summary>
+    public bool HasControlHistory => LoadTest is not { Synthetic: true, SyntheticControl: true };
+
+    /// <summary>
+    /// The control's per-pod counts in the <paramref name="windows"/> windows before <paramref name="end"/> (at most
+    /// <see cref="MaxHistoryWindows"/>, the most recent): one range request each for its requests and failures queries,
+    /// the same queries its judged windows read (builtins summed by pod), stepped by the interval, differenced pod by pod
+    /// (<see cref="ControlHistoryWindows"/>). The canary is not read: it did not serve before the analysis.
+    /// </summary>
+    public async Task<IReadOnlyList<MetricWindow>> ControlHistoryAsync(DateTimeOffset end, TimeSpan interval, int windows, CancellationToken ct)
+    {
+        windows = Math.Min(windows, MaxHistoryWindows);
+        if (windows < 1 || interval <= TimeSpan.Zero) return [];
+        var (requestsQuery, failuresQuery, _) = Aggregated(Queries(control));
+        var first = end - interval * windows;
+        var requests = await client.QueryRangeAsync(requestsQuery, first, interval, windows, ct).ConfigureAwait(false);
+        var failures = await client.QueryRangeAsync(failuresQuery, first, interval, windows, ct).ConfigureAwait(false);
+        return ControlHistoryWindows.FromPoints(requests, failures, first, interval, windows);
     }
 
     /// <summary>

@@ -770,6 +770,8 @@ public sealed class RolloutExecutor(
     {
         var result = await analysis.CatchUpAsync(stored.Status, now, ct, closePartial).ConfigureAwait(false);
         var status = result.Status;
+        foreach (var n in result.Notes)
+            Emit(n.IsWarning ? new WarningEvent(now, stored.Namespace, stored.Name, n.Text) : new VerboseEvent(now, stored.Namespace, stored.Name, n.Text));
         if (status == stored.Status && result.NewVerdicts.Count == 0 && result.WarmupWindows.Count == 0) return stored;
         foreach (var w in result.WarmupWindows)
             Emit(new WarmupWindowEvent(now, stored.Namespace, stored.Name, w.Start, w.End, w.WarmupUntil));

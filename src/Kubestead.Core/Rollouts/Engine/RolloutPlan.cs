@@ -26,6 +26,12 @@ public sealed record AnalysisPlan(TimeSpan Interval, int StartingStep, int Conse
 
     /// <summary>Sequential metrics also feed one e-process across the whole rollout whose Fail aborts at any moment.</summary>
     public bool Background { get; init; }
+
+    /// <summary>
+    /// How much of the control's history the judges learn from when the analysis begins (<c>spec.analysis.lookback</c>,
+    /// whose default the spec applies); zero here (a plan built by hand) reads none.
+    /// </summary>
+    public TimeSpan Lookback { get; init; }
 }
 
 public enum DriftPolicy { Pause, Reassert }

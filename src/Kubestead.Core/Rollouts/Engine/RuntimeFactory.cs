@@ -101,6 +101,7 @@ public sealed class RuntimeFactory(IKubernetesApi api, TimeProvider clock, Metri
     {
         Warmup = a.Warmup,
         WarmupAfterWeightChange = a.WarmupAfterWeightChange,
+        Lookback = a.Lookback,
         // Fixed-sample judges never run in the background (the parser rejects asking for it): only sequential metrics do.
         Background = a.Background && a.Metrics.Any(m => m.Judge.Kind == "sequential"),
     };
