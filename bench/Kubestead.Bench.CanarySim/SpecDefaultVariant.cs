@@ -24,7 +24,7 @@ public static class SpecDefaultVariant
     /// The look-back of the control's history a drive reads before the analysis begins (the spec's <c>analysis.lookback</c>
     /// default, 1 hour; issue #29, chosen from bench/results/issue-29-lookback.md).
     /// </summary>
-    public const double LookbackSeconds = 3600;
+    public static readonly double LookbackSeconds = Kubestead.Specs.AnalysisSpec.DefaultLookback.TotalSeconds;
 
     private const string MinimalSpec = """
         apiVersion: kubestead.io/v1alpha1

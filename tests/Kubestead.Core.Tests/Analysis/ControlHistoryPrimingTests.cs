@@ -225,4 +225,31 @@ public class ControlHistoryPrimingTests
         Assert.Equal(["error-rate", "error-rate@loadTest"], started.Notes.Select(n => n.Metric));
         Assert.False(started.Status.JudgeStates.ContainsKey("errors@loadTest"));
     }
+
+    /// <summary>The learned sums' weight in a judge's saved pod learner (0: nothing learned).</summary>
+    private static double LearnedWeight(JsonObject state) => state["pods"]?["weights"]?.GetValue<double>() ?? 0;
+
+    // The history is read in the catch-up that opens the analysis, and the first analysis step starts right after it (in the
+    // same weight write): the step's judge must still hold what the history taught when it places its first bet.
+    [Fact]
+    public async Task The_first_steps_judges_keep_what_the_history_taught_after_the_step_starts()
+    {
+        var source = new HistorySource(historyWindows: 60);
+        var sequential = new MetricBinding("error-rate", new SequentialErrorRateJudge("error-rate"), source.WindowAsync)
+        {
+            Background = new SequentialErrorRateJudge("error-rate", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default)),
+        };
+        var ranks = new MetricBinding("error-ranks", new MannWhitneyJudge("error-ranks"), source.WindowAsync);
+        var runner = new AnalysisRunner(new AnalysisPlan(Interval, 0, 3, 0) { Lookback = TimeSpan.FromHours(1) }, [sequential, ranks]);
+
+        var started = await runner.CatchUpAsync(new RolloutStatus(), T0, CancellationToken.None);
+        var step = runner.StartStep(started.Status, T0, new AnalysisPlanStep(null, true));
+
+        Assert.True(LearnedWeight(started.Status.BackgroundStates["error-rate"]) > 0);
+        Assert.Equal(LearnedWeight(started.Status.BackgroundStates["error-rate"]), LearnedWeight(step.JudgeStates["error-rate"]));
+        Assert.True(LearnedWeight(started.Status.JudgeStates["error-ranks"]) > 0);
+        Assert.Equal(LearnedWeight(started.Status.JudgeStates["error-ranks"]), LearnedWeight(step.JudgeStates["error-ranks"]));
+        // The step's evidence is fresh all the same: Mann-Whitney's windows start empty.
+        Assert.Empty(step.JudgeStates["error-ranks"]["windows"]!.AsArray());
+    }
 }
