@@ -20,12 +20,18 @@ def rate(p, n):
     return f'{100 * k / n:.1f}% [{100 * lo:.1f}%, {100 * hi:.1f}%] ({k}/{n})'
 
 
-rows = []
-for fam in FAMILIES:
-    with open(os.path.join(ROOT, fam, 'results.csv')) as f:
-        for r in csv.DictReader(f):
-            r['family'] = fam
-            rows.append(r)
+def load(families):
+    """Every row of the families' results.csv, each marked with its family."""
+    loaded = []
+    for fam in families:
+        with open(os.path.join(ROOT, fam, 'results.csv')) as f:
+            for r in csv.DictReader(f):
+                r['family'] = fam
+                loaded.append(r)
+    return loaded
+
+
+rows = load(FAMILIES)
 
 
 NOHISTORY = 'default-nohistory'
@@ -91,13 +97,7 @@ for r in bad:
     cold = f"{c(NOHISTORY)}, {b(NOHISTORY):.1f}, {float(t['blast_ratio_to_oracle']):.2f}x" if t and t['blast_ratio_to_oracle'] else ('-' if not t else f"{c(NOHISTORY)}, -")
     out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {c('oracle')}, {b('oracle'):.1f} | {ro} | {cold} |")
 # Item 5: the Mann-Whitney judge at a spec's defaults (15 s windows, looks at 10-120 windows, nominal 2%).
-MW = ['mann-whitney-reachable', 'mann-whitney-persistent']
-mw = []
-for fam in MW:
-    with open(os.path.join(ROOT, fam, 'results.csv')) as f:
-        for r in csv.DictReader(f):
-            r['family'] = fam
-            mw.append(r)
+mw = load(['mann-whitney-reachable', 'mann-whitney-persistent'])
 out.append('\n## Mann-Whitney at a spec\'s defaults (goal: A/A at or below its nominal 2%)\n')
 out.append('`mann-whitney`: a metric with `judge: mann-whitney` and nothing else, windows of the scrape interval from the '
            'scraped per-pod counters. Canary failures expected a window in `mann-whitney-reachable` (p0 = 1%, 15 s): '
