@@ -20,7 +20,8 @@ public static class ControlHistoryPriming
         AnalysisPlan plan, IReadOnlyList<MetricBinding> metrics, IReadOnlyDictionary<string, JsonObject> freshStates,
         RolloutStatus status, DateTimeOffset now, CancellationToken ct)
     {
-        var sources = metrics.Where(m => m.Query.Target is IControlHistory { HasControlHistory: true }).ToList();
+        var sources = metrics.Where(m => m.Query.Target is IControlHistory { HasControlHistory: true }
+            && (m.Judge.LearnsFromHistory || m.Background?.LearnsFromHistory == true)).ToList();
         if (plan.Lookback <= TimeSpan.Zero || sources.Count == 0) return (status, []);
         var windows = (int)Math.Min(int.MaxValue, plan.Lookback.Ticks / plan.Interval.Ticks);
         if (windows < 1)

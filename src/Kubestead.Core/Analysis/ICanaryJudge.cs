@@ -22,6 +22,12 @@ public interface ICanaryJudge
     void LearnHistory(MetricWindow window) { }
 
     /// <summary>
+    /// Whether <see cref="LearnHistory"/> learns anything: the control's history is read only for metrics whose judges
+    /// do (a threshold or latency judge reads no per-pod failure counts; its history would be two range queries for nothing).
+    /// </summary>
+    bool LearnsFromHistory => false;
+
+    /// <summary>
     /// The state a new analysis step's judge starts from: <paramref name="freshState"/> (nothing seen), keeping what this
     /// kind of judge learned from the control in <paramref name="learnedState"/> (an earlier step's or the background's);
     /// no evidence is carried. Judges that learn nothing start fresh.

@@ -69,6 +69,8 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
     /// <summary>A window from before the analysis: only the control's pods are learned from (their band).</summary>
     public void LearnHistory(MetricWindow window) => _pods.LearnHistory(window.Control.Pods);
 
+    public bool LearnsFromHistory => true;
+
     /// <summary>A new step's state: no windows and no look (each step is its own test), but the pods' band learned so far.</summary>
     public JsonObject CarryLearning(JsonObject freshState, JsonObject learnedState)
     {

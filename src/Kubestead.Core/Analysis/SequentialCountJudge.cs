@@ -114,6 +114,9 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// bet is still fixed before its own counts are seen. What it adds is an assumption: the control's dispersion in the
     /// look-back is the dispersion during the rollout (docs/analysis.md, "Learning from the control's history").
     /// </summary>
+    /// <summary>Whether this judge reads per-pod counts to learn from (the latency judge does not: no per-pod slow requests).</summary>
+    public virtual bool LearnsFromHistory => false;
+
     public void LearnHistory(MetricWindow window)
     {
         var (_, controlPods) = PodCounts(window);

@@ -13,4 +13,7 @@ public sealed class SequentialErrorRateJudge(string metric, SequentialJudgeOptio
 
     protected override (IReadOnlyList<PodSample>? Canary, IReadOnlyList<PodSample>? Control) PodCounts(MetricWindow w) =>
         (w.Canary.Pods, w.Control.Pods);
+
+    /// <summary>It learns the pods' band from the control's per-pod failures (<see cref="SequentialCountJudge.LearnHistory"/>).</summary>
+    public override bool LearnsFromHistory => true;
 }

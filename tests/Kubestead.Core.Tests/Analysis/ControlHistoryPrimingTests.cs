@@ -27,6 +27,8 @@ public class ControlHistoryPrimingTests
         public long LearnedRequests { get; private set; }
         public int Observed { get; private set; }
 
+        public bool LearnsFromHistory => true;
+
         public void Observe(MetricWindow window) => Observed++;
 
         public void LearnHistory(MetricWindow window)
@@ -251,5 +253,24 @@ public class ControlHistoryPrimingTests
         Assert.Equal(LearnedWeight(started.Status.JudgeStates["error-ranks"]), LearnedWeight(step.JudgeStates["error-ranks"]));
         // The step's evidence is fresh all the same: Mann-Whitney's windows start empty.
         Assert.Empty(step.JudgeStates["error-ranks"]["windows"]!.AsArray());
+    }
+
+    // A threshold judge reads no per-pod failure counts: its metric's history would be two range queries for nothing.
+    [Fact]
+    public async Task A_metric_whose_judges_learn_nothing_from_the_history_does_not_read_it()
+    {
+        var learns = new HistorySource(historyWindows: 60);
+        var thresholds = new HistorySource(historyWindows: 60);
+        var runner = new AnalysisRunner(new AnalysisPlan(Interval, 0, 3, 0) { Lookback = TimeSpan.FromHours(1) },
+        [
+            new MetricBinding("error-rate", new SequentialErrorRateJudge("error-rate"), learns.WindowAsync),
+            new MetricBinding("success", new ThresholdJudge("success", 99, 500), thresholds.WindowAsync),
+        ]);
+
+        var started = await runner.CatchUpAsync(new RolloutStatus(), T0, CancellationToken.None);
+
+        Assert.Single(learns.Reads);
+        Assert.Empty(thresholds.Reads);
+        Assert.Equal("error-rate", Assert.Single(started.Notes).Metric);
     }
 }
