@@ -42,6 +42,19 @@ public static class EngineRegistry
         }
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped, history);
+        if (name.StartsWith(SpecDefaultVariant.PredictivePrefix, StringComparison.Ordinal))
+        {
+            var c = cell ?? s.Cells().First();
+            var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
+            engine.Name = name;
+            var suffix = name[SpecDefaultVariant.PredictivePrefix.Length..];
+            engine.PredictivePodSeconds = suffix.Length == 0
+                ? SpecDefaultVariant.PredictiveSeconds
+                : suffix[0] == '-' && double.TryParse(suffix[1..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var tau) && tau > 0
+                    ? tau
+                    : throw new ArgumentException($"engine '{name}': the persistence after '{SpecDefaultVariant.PredictivePrefix}-' must be a positive number of seconds");
+            return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
+        }
         if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();

@@ -87,6 +87,12 @@ public sealed class EngineVariant
     /// </summary>
     public double? LookbackSeconds { get; set; }
 
+    /// <summary>
+    /// The predictive experiment (issue #29; <see cref="SequentialJudgeOptions.PredictivePodSeconds"/>): the Fail null from
+    /// each canary pod's predicted state, forgetting over this many seconds (null: the product's band).
+    /// </summary>
+    public double? PredictivePodSeconds { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

@@ -235,7 +235,8 @@ public sealed class KubesteadRolloutPolicy : IPolicy
     }
 
     private SequentialJudgeOptions Options() =>
-        new(_v.Alpha / (_v.Metrics == "errors" ? 1 : 2), _v.DetectRatio, _v.AllowedIncrease, _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window);
+        new(_v.Alpha / (_v.Metrics == "errors" ? 1 : 2), _v.DetectRatio, _v.AllowedIncrease, _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window,
+            PredictivePodSeconds: _v.PredictivePodSeconds);
 
     private static LatencyHistogram Histogram(long[] exclusive)
     {

@@ -21,6 +21,16 @@ public static class SpecDefaultVariant
     public const string LookbackPrefix = "default-lookback-";
 
     /// <summary>
+    /// Prefix of the experimental engines <c>default-predictive</c> and <c>default-predictive-N</c>: <c>default</c> whose
+    /// Fail null follows each canary pod's predicted state, forgetting over N seconds (<see cref="PredictiveSeconds"/>
+    /// without N).
+    /// </summary>
+    public const string PredictivePrefix = "default-predictive";
+
+    /// <summary>The persistence time <c>default-predictive</c> forgets over (the middle of the simulator's 30 s to 10 minute states).</summary>
+    public const double PredictiveSeconds = 300;
+
+    /// <summary>
     /// The look-back of the control's history a drive reads before the analysis begins (the spec's <c>analysis.lookback</c>
     /// default, 1 hour; issue #29, chosen from bench/results/issue-29-lookback.md).
     /// </summary>

@@ -20,8 +20,13 @@ namespace Kubestead.Analysis;
 /// The Fail test runs at Alpha·FailShare: a gate whose step judges each may abort splits only the Fail side over the steps
 /// (a bad canary must pass every step, so the Pass side keeps its level) (issue #29).
 /// </param>
+/// <param name="PredictivePodSeconds">
+/// An experiment, off (null) by default and set by no spec field: the Fail test's null takes each canary pod's predicted
+/// persistent state from its own past counts, forgetting over this many seconds (<see cref="CanaryPodFilter"/>), instead
+/// of the fixed band (issue #29; bench/results/issue-29-predictive.md). The Pass test keeps its band.
+/// </param>
 public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
-    RestartMixtureOptions? Restarts = null, double FailShare = 1);
+    RestartMixtureOptions? Restarts = null, double FailShare = 1, double? PredictivePodSeconds = null);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -43,12 +48,14 @@ public abstract class SequentialCountJudge : ICanaryJudge
     private ICountEProcess _passTest;
     private readonly PodPersistence _pods = new();
     private readonly PodDispersion _dispersion = new();
+    private readonly CanaryPodFilter? _canaryPods;
     private long _nc, _xc, _ns, _xs;
 
     protected SequentialCountJudge(string metric, SequentialJudgeOptions options)
     {
         Metric = metric;
         _options = options;
+        if (options.PredictivePodSeconds is { } persistence) _canaryPods = new CanaryPodFilter(persistence);
         _failTest = NewFailTest();
         _passTest = NewPassTest();
     }
@@ -85,7 +92,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
         // Restarts follow the clock (window starts), also through windows that carry no usable counts.
         if (_failTest is RestartMixtureEProcess mixture) mixture.StartDue(window.Start);
         var (canaryPods, controlPods) = PodCounts(window);
-        if (Count(window) is var (nc, xc, ns, xs))
+        var counts = Count(window);
+        if (counts is var (nc, xc, ns, xs))
         {
             _nc += nc;
             _xc += xc;
@@ -96,7 +104,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             // Both sides read an upper bound on the dispersion (a good canary whose pod sits high for minutes must not fail,
             // a 5x canary whose pod sits low must not pass, on an allowance learned too small).
             var (k, kControl) = (Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
-            PodAllowance = _pods.Allowance(k, kControl);
+            PodAllowance = FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
             if (FailBets is { } bets) bets.Dispersion = _dispersion.Phi;
@@ -105,6 +113,22 @@ public abstract class SequentialCountJudge : ICanaryJudge
         }
         _pods.Learn(controlPods);
         _dispersion.Learn(controlPods);
+        if (_canaryPods is not null && counts is var (_, _, controlRequests, controlFailures))
+            _canaryPods.Learn(canaryPods, controlRequests, controlFailures, (window.End - window.Start).TotalSeconds);
+    }
+
+    /// <summary>
+    /// D for the Fail test: the band from the control's learned dispersion, or (the predictive experiment, where the canary
+    /// reports per-pod counts and an earlier window gave the control's rate) the canary's predicted null share given the
+    /// window's failure total, with the prior variance of a canary pod's state against the control's pooled rate: φ²_up
+    /// for the pod, φ²_up/K for the control's average.
+    /// </summary>
+    private double FailAllowance(long nc, long failures, long ns, IReadOnlyList<PodSample>? canaryPods, int k, int kControl, double seconds)
+    {
+        var controlRate = _canaryPods?.ControlRate ?? 0;
+        if (_canaryPods is null || canaryPods is not { Count: > 0 } || !(controlRate > 0)) return _pods.Allowance(k, kControl);
+        var variance = _pods.FailVariance * (1 + 1.0 / Math.Max(1, kControl));
+        return _canaryPods.Allowance(canaryPods, variance, failures, _options.AllowedIncrease * nc * controlRate, ns * controlRate, seconds);
     }
 
     /// <summary>
@@ -122,6 +146,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         var (_, controlPods) = PodCounts(window);
         _pods.LearnHistory(controlPods);
         _dispersion.Learn(controlPods);
+        if (_canaryPods is not null && Count(window) is var (_, _, controlRequests, controlFailures)) _canaryPods.LearnControl(controlRequests, controlFailures);
     }
 
     /// <summary>
@@ -140,7 +165,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     }
 
     /// <summary>The parts of the saved state that the learners own (everything else is evidence or its report).</summary>
-    private static readonly string[] LearnerKeys = ["pods", "dispersion"];
+    private static readonly string[] LearnerKeys = ["pods", "dispersion", "canaryPods"];
 
     /// <summary>The window bets under the Fail test (null with the request unit).</summary>
     private WindowBettingEProcess? FailBets => _failTest switch
@@ -211,6 +236,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         if (_failTest is RestartMixtureEProcess) o["restarts"] = true;
         o["pods"] = _pods.Save();
         o["dispersion"] = _dispersion.Save();
+        if (_canaryPods is not null) o["canaryPods"] = _canaryPods.Save();
         o["podAllowance"] = PodAllowance;
         o["passPodAllowance"] = PassPodAllowance;
         SaveExtra(o);
@@ -225,6 +251,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _xs = state["xs"]?.GetValue<long>() ?? 0;
         _pods.Restore(state["pods"] as JsonObject);
         _dispersion.Restore(state["dispersion"] as JsonObject);
+        _canaryPods?.Restore(state["canaryPods"] as JsonObject);
         PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
         PassPodAllowance = state["passPodAllowance"]?.GetValue<double>() ?? PodAllowance;
         _failTest = NewFailTest();
