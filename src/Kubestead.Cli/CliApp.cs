@@ -342,9 +342,10 @@ public sealed class CliApp(CliContext ctx)
             log.Listening(endpoint.Bound);
             var observers = new ObserverFanOut(log, metrics);
             // Runs until SIGTERM (the token), then drains: that is a normal end, exit 0.
-            await Kubestead.Controller.ControllerHost.RunAsync(options with { OnApiRequest = metrics.OnApiRequest }, observers, observers, c =>
+            await Kubestead.Controller.ControllerHost.RunAsync(options with { OnApiRequest = metrics.OnApiRequest }, observers, observers, (c, engine) =>
             {
                 metrics.Attach(c);
+                metrics.AttachEvents(() => engine.EventDelivery);
                 running = c;
             }, ct, ctx.Environment).ConfigureAwait(false);
             return ExitCodes.Success;

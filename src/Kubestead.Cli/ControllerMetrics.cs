@@ -18,6 +18,7 @@ public sealed class ControllerMetrics : IControllerObserver, IRolloutObserver
     private readonly Counter _apiErrors;
     private readonly Histogram _reconcile;
     private RolloutController? _controller;
+    private Func<Kubestead.Events.EventDeliveryCounts>? _events;
 
     public ControllerMetrics()
     {
@@ -36,8 +37,17 @@ public sealed class ControllerMetrics : IControllerObserver, IRolloutObserver
         // Every phase is exported, zeros included, so a query for a phase that has no rollouts yet finds 0 rather than nothing.
         foreach (var phase in Enum.GetValues<RolloutPhase>()) rollouts.WithLabels(phase.ToString());
         foreach (var verdict in Enum.GetValues<Kubestead.Analysis.VerdictOutcome>()) _decisions.WithLabels(verdict.ToString());
+        var unwritten = factory.CreateCounter("kubestead_controller_kubernetes_events_unwritten_total",
+            "Kubernetes Events this replica could not write (refused, failed, or dropped); the rollouts' state and history stay complete.");
+        var dropped = factory.CreateCounter("kubestead_controller_kubernetes_events_dropped_total",
+            "Of those, Events never attempted because the write queue was full (an API server that stopped accepting Events).");
         Registry.AddBeforeCollectCallback(() =>
         {
+            if (_events?.Invoke() is { } events)
+            {
+                unwritten.IncTo(events.NotWritten);
+                dropped.IncTo(events.Dropped);
+            }
             if (_controller is not { } controller) return;
             var byPhase = controller.RolloutsByPhase;
             foreach (var phase in Enum.GetValues<RolloutPhase>()) rollouts.WithLabels(phase.ToString()).Set(byPhase.GetValueOrDefault(phase));
@@ -49,6 +59,9 @@ public sealed class ControllerMetrics : IControllerObserver, IRolloutObserver
 
     /// <summary>The running replica whose gauges are read at each scrape.</summary>
     public void Attach(RolloutController controller) => _controller = controller;
+
+    /// <summary>Where the Kubernetes Events the replica could not write are counted (its engine's recorder), read at each scrape.</summary>
+    public void AttachEvents(Func<Kubestead.Events.EventDeliveryCounts> read) => _events = read;
 
     public void OnApiRequest(ApiRequestSample sample)
     {

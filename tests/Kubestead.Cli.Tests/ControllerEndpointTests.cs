@@ -56,6 +56,24 @@ public sealed class ControllerEndpointTests
     }
 
     [Fact]
+    public async Task Metrics_exports_the_Kubernetes_Events_the_replica_could_not_write()
+    {
+        var metrics = new ControllerMetrics();
+        var counts = new Kubestead.Events.EventDeliveryCounts(3, 1);
+        metrics.AttachEvents(() => counts);
+        await using var endpoint = ControllerEndpoint.Start(AnyPort, metrics.Registry, () => new ControllerReadiness(true, "ok"));
+
+        var (_, body) = await GetAsync(endpoint, "/metrics");
+        Assert.Contains("kubestead_controller_kubernetes_events_unwritten_total 3", body);
+        Assert.Contains("kubestead_controller_kubernetes_events_dropped_total 1", body);
+
+        // Read again at the next scrape: the counters follow the recorder's counts.
+        counts = new Kubestead.Events.EventDeliveryCounts(7, 1);
+        (_, body) = await GetAsync(endpoint, "/metrics");
+        Assert.Contains("kubestead_controller_kubernetes_events_unwritten_total 7", body);
+    }
+
+    [Fact]
     public async Task Readyz_follows_the_controllers_readiness_and_healthz_answers_while_it_is_not_ready()
     {
         var readiness = new ControllerReadiness(false, "initial list not done yet");

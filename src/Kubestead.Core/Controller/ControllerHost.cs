@@ -18,7 +18,7 @@ public static class ControllerHost
         environment("POD_NAME") ?? $"{environment("HOSTNAME") ?? Environment.MachineName}-{Environment.ProcessId}";
 
     public static async Task RunAsync(ControllerHostOptions options, IControllerObserver observer, IRolloutObserver rolloutObserver,
-        Action<RolloutController>? started, CancellationToken stop, Func<string, string?>? environment = null)
+        Action<RolloutController, KubesteadService>? started, CancellationToken stop, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var connection = KubeConfigResolver.Resolve(options.Connection.KubeConfig, options.Connection.Context, options.Connection.Namespace);
@@ -48,7 +48,7 @@ public static class ControllerHost
             MaxConcurrentRollouts = options.MaxConcurrentRollouts,
             HeartbeatDuration = leaseDuration,
         }, observer);
-        started?.Invoke(controller);
+        started?.Invoke(controller, engine);
         await controller.RunAsync(stop).ConfigureAwait(false);
     }
 }

@@ -483,6 +483,10 @@ public sealed class KubesteadService : IKubesteadService
 
     public Task FlushEventsAsync(CancellationToken ct = default) => _events?.FlushAsync(ct) ?? Task.CompletedTask;
 
+    /// <summary>The Kubernetes Events this service could not write so far (none when it records no Events).</summary>
+    public Kubestead.Events.EventDeliveryCounts EventDelivery =>
+        _events is { } events ? new Kubestead.Events.EventDeliveryCounts(events.Failures, events.Dropped) : Kubestead.Events.EventDeliveryCounts.None;
+
     public async ValueTask DisposeAsync()
     {
         // Events still queued go out before the client closes.

@@ -132,6 +132,9 @@ public sealed class KubernetesEventRecorderTests
         Assert.Equal(RolloutPhase.Progressing, result.Phase);
         Assert.True(api.Rejected > 0, "no Event was attempted");
         Assert.Empty(cluster.PeekAll(KubernetesEventRecorder.EventType, Ns));
+        // What a controller exports on /metrics: every refused Event counted, none dropped (the queue never filled).
+        Assert.InRange(ci.EventDelivery.NotWritten, 1, api.Rejected);
+        Assert.Equal(0, ci.EventDelivery.Dropped);
     }
 
     [Fact]
