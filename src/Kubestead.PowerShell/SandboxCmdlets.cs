@@ -87,7 +87,7 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         {
             var exited = process.HasExited;
             if (!exited) process.Kill(true);
-            process.WaitForExit(5000);
+            WaitForExitAndStderr(process, TimeSpan.FromSeconds(5));
             string err;
             lock (stderr) err = stderr.ToString().Trim();
             var why = exited
@@ -114,6 +114,24 @@ public sealed class StartKubesteadSandboxCommand : PSCmdlet
         SandboxRegistry.Add(info, process, System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
         if (!NoEnvironment) Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
         WriteObject(info);
+    }
+
+    /// <summary>
+    /// Waits for the process to end and for its redirected output to be read to the end: the timed WaitForExit returns at
+    /// the exit, before the last lines reach the handlers, so a CLI that wrote why it failed and exited at once was once
+    /// reported as having written nothing.
+    /// </summary>
+    private static void WaitForExitAndStderr(Process process, TimeSpan limit)
+    {
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            process.WaitForExitAsync(cts.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            // Still running or its pipes still open after the limit: report what was read.
+        }
     }
 
     /// <summary>
