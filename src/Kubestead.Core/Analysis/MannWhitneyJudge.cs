@@ -56,7 +56,7 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
         var (failBand, passBand) = (1.0, 1.0);
         if (direction == TestDirection.Increase)
         {
-            var (k, kControl) = (Serving(w.Canary.Pods) ?? 1, Serving(w.Control.Pods) ?? 1);
+            var (k, kControl) = (PodPersistence.Serving(w.Canary.Pods), PodPersistence.Serving(w.Control.Pods));
             (failBand, passBand) = (_pods.Allowance(k, kControl), _pods.PassAllowance(k, kControl, w.Control.Pods is { Count: >= 2 }));
         }
         _pods.Learn(w.Control.Pods);
@@ -120,7 +120,6 @@ public sealed class MannWhitneyJudge(string metric, double confidence = 0.98, do
         return MannWhitneyTest.Run(pairs.Select(x => x.Canary).ToList(), pairs.Select(x => x.Control).ToList(), test);
     }
 
-    private static int? Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : null;
 
     public JsonObject SaveState()
     {

@@ -145,6 +145,9 @@ public sealed class PodPersistence
         }
     }
 
+    /// <summary>The pods of a version that served in a window, as the bands count them (1 without per-pod counts).</summary>
+    public static int Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : 1;
+
     /// <summary>The factor D ≥ 1 by which the Fail test's null widens for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
     public double Allowance(int canaryPods, int controlPods) => UpperBand(FailVariance, canaryPods, controlPods);
 

@@ -103,7 +103,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             // canary's exposure by D is the same bet as against the null ratio ρ0·D (Fail) and detectRatio/D (Pass).
             // Both sides read an upper bound on the dispersion (a good canary whose pod sits high for minutes must not fail,
             // a 5x canary whose pod sits low must not pass, on an allowance learned too small).
-            var (k, kControl) = (Serving(canaryPods) ?? 1, Serving(controlPods) ?? 1);
+            var (k, kControl) = (PodPersistence.Serving(canaryPods), PodPersistence.Serving(controlPods));
             PodAllowance = FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
@@ -178,7 +178,6 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// <summary>The φ the next window's Fail bet uses (null: the capped bet; see <see cref="PodDispersion"/>).</summary>
     public double? FailDispersion => _options.Unit == EvidenceUnit.Window ? _dispersion.Phi : null;
 
-    private static int? Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : null;
 
     /// <summary>The evidence now: for "worse than allowed" (fail), for "not DetectRatio times worse" (pass), and the e-value that decides.</summary>
     public (double Fail, double Pass, double Threshold) Evidence => (_failTest.EValue, _passTest.EValue, DecisionThreshold(_options));
