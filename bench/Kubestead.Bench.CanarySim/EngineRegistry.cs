@@ -55,12 +55,19 @@ public static class EngineRegistry
                     : throw new ArgumentException($"engine '{name}': the persistence after '{SpecDefaultVariant.PredictivePrefix}-' must be a positive number of seconds");
             return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
         }
-        if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal))
+        if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name == SpecDefaultVariant.BandName
+            || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();
             var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
             engine.Name = name;
             if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
+            else if (name == SpecDefaultVariant.BandName) engine.CountAwareSeconds = null;
+            else if (name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal))
+                engine.CountAwareSeconds = double.TryParse(name[SpecDefaultVariant.CountAwarePrefix.Length..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var horizon) && horizon > 0
+                    ? horizon
+                    : throw new ArgumentException($"engine '{name}': the state length after '{SpecDefaultVariant.CountAwarePrefix}' must be a positive number of seconds");
             else if (name != SpecDefaultVariant.Name)
                 engine.LookbackSeconds = double.TryParse(name[SpecDefaultVariant.LookbackPrefix.Length..], System.Globalization.NumberStyles.Float,
                     System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0

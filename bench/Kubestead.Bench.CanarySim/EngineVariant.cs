@@ -93,6 +93,12 @@ public sealed class EngineVariant
     /// </summary>
     public double? PredictivePodSeconds { get; set; }
 
+    /// <summary>
+    /// How long the count-aware Fail band takes a persistent pod state to last (issue #29;
+    /// <see cref="SequentialJudgeOptions.CountAwareSeconds"/>); null: the band alone, as the judge was before it.
+    /// </summary>
+    public double? CountAwareSeconds { get; set; } = Kubestead.Analysis.PodPersistence.CountAwareSeconds;
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

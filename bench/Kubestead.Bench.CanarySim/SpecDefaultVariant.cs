@@ -17,6 +17,15 @@ public static class SpecDefaultVariant
     /// <summary>The same engine with no history to learn from: a new workload, or a Prometheus that keeps none (issue #29).</summary>
     public const string NoHistoryName = "default-nohistory";
 
+    /// <summary>
+    /// The same engine with the Fail band alone, not narrowed for the failures a persistent state can hold (the judge of
+    /// round 6; issue #29).
+    /// </summary>
+    public const string BandName = "default-band";
+
+    /// <summary>Prefix of the experimental engines <c>default-countaware-N</c>: <c>default</c> taking a persistent state to last N seconds.</summary>
+    public const string CountAwarePrefix = "default-countaware-";
+
     /// <summary>Prefix of the experimental engines <c>default-lookback-N</c>: <c>default</c> with a look-back of N seconds.</summary>
     public const string LookbackPrefix = "default-lookback-";
 

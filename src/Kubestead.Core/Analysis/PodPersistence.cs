@@ -148,6 +148,31 @@ public sealed class PodPersistence
     /// <summary>The pods of a version that served in a window, as the bands count them (1 without per-pod counts).</summary>
     public static int Serving(IReadOnlyList<PodSample>? pods) => pods?.Count(p => p.Requests > 0) is > 0 and var n ? n : 1;
 
+    /// <summary>
+    /// How long a persistent pod state is taken to last by the count-aware Fail band (<see cref="CountAwareAllowance"/>):
+    /// 10 minutes, the longest state of issue #29's simulator; states of 10 to 30 minutes kept A/A false aborts at the
+    /// band's level where 2 minutes (the learner's own horizon at 15 s windows) did not (up to 3.0% of 300; docs/analysis.md).
+    /// </summary>
+    public const double CountAwareSeconds = 600;
+
+    /// <summary>
+    /// The smallest Fail null factor D ≥ 1 for an alternative ρ1 (relative to ρ0) such that a persistent canary state of
+    /// relative rate r, drawn as a gamma of mean 1 and variance <paramref name="variance"/>, does not raise the bet's
+    /// expected wealth over a state in which <paramref name="expectedFailures"/> canary failures are expected under the
+    /// null: each canary failure multiplies the wealth by at most about ρ1 (the bet's alternative moves with its null),
+    /// so E[W | r] ≤ exp(κ(r − D)) with κ = c(ρ1 − 1), and E_r[exp(κ(r − D))] = (1 − κφ²)^(−1/φ²)·e^(−κD) ≤ 1 at
+    /// D = −ln(1 − κφ²)/(κφ²). Few failures per state (c small) give D near 1 + κφ²/2 whatever the band; κφ² ≥ 1 gives
+    /// infinity (the caller keeps the band).
+    /// </summary>
+    public static double CountAwareAllowance(double rho1, double expectedFailures, double variance)
+    {
+        if (!(variance > 0) || !(expectedFailures > 0) || !(rho1 > 1)) return 1;
+        var kappa = expectedFailures * (rho1 - 1) * variance;
+        if (!(kappa < 1)) return double.PositiveInfinity;
+        // −ln(1 − x)/x = 1 + x/2 + x²/3 + ...: the series where x is too small for the logarithm to be accurate.
+        return Math.Max(1, kappa < 1e-6 ? 1 + kappa / 2 + kappa * kappa / 3 : -Math.Log(1 - kappa) / kappa);
+    }
+
     /// <summary>The factor D ≥ 1 by which the Fail test's null widens for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
     public double Allowance(int canaryPods, int controlPods) => UpperBand(FailVariance, canaryPods, controlPods);
 

@@ -25,8 +25,15 @@ namespace Kubestead.Analysis;
 /// persistent state from its own past counts, forgetting over this many seconds (<see cref="CanaryPodFilter"/>), instead
 /// of the fixed band (issue #29; bench/results/issue-29-predictive.md). The Pass test keeps its band.
 /// </param>
+/// <param name="CountAwareSeconds">
+/// How long a canary pod's persistent state is taken to last when the Fail band is narrowed for the failures such a state
+/// can hold (<see cref="PodPersistence.CountAwareAllowance"/>; issue #29): each alternative's null is then the smaller of
+/// the band and what keeps its expected wealth over a state of this length at most 1. Null: the band alone (the judge
+/// before this; the benchmark's <c>default-band</c>). Set by no spec field.
+/// </param>
 public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
-    RestartMixtureOptions? Restarts = null, double FailShare = 1, double? PredictivePodSeconds = null);
+    RestartMixtureOptions? Restarts = null, double FailShare = 1, double? PredictivePodSeconds = null,
+    double? CountAwareSeconds = PodPersistence.CountAwareSeconds);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -79,6 +86,12 @@ public abstract class SequentialCountJudge : ICanaryJudge
     public double PodAllowance { get; private set; } = 1;
 
     /// <summary>
+    /// The Fail null's factor for each alternative of the window bets in the last window (<see cref="PodAllowance"/> for
+    /// each where the band was not narrowed for the failures a persistent state can hold; empty with the request unit).
+    /// </summary>
+    public IReadOnlyList<double> FailAllowances { get; private set; } = [];
+
+    /// <summary>
     /// The factor by which the last window's Pass null (detectRatio) narrowed: from an upper bound on the dispersion, and
     /// at its cap while the control reports per-pod counts but nothing is learned yet (1 without per-pod counts).
     /// </summary>
@@ -107,15 +120,50 @@ public abstract class SequentialCountJudge : ICanaryJudge
             PodAllowance = FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
-            if (FailBets is { } bets) bets.Dispersion = _dispersion.Phi;
-            _failTest.Observe(nc * PodAllowance, xc, ns, xs);
+            if (FailBets is { } bets)
+            {
+                bets.Dispersion = _dispersion.Phi;
+                var allowances = CountAwareAllowances(nc, k, kControl, (window.End - window.Start).TotalSeconds);
+                bets.Allowances = allowances;
+                FailAllowances = allowances;
+                _failTest.Observe(nc, xc, ns, xs);
+            }
+            else _failTest.Observe(nc * PodAllowance, xc, ns, xs);
             _passTest.Observe(nc / PassPodAllowance, xc, ns, xs);
+            // The control's rate for the next windows' count-aware band (learned after this window's bet).
+            _learnedControlRequests += ns;
+            _learnedControlFailures += xs;
         }
         _pods.Learn(controlPods);
         _dispersion.Learn(controlPods);
         if (_canaryPods is not null && counts is var (_, _, controlRequests, controlFailures))
             _canaryPods.Learn(canaryPods, controlRequests, controlFailures, (window.End - window.Start).TotalSeconds);
     }
+
+    /// <summary>
+    /// The Fail null's factor per window-bet alternative: the band D, narrowed for each alternative to what keeps its
+    /// expected wealth over a persistent state of <see cref="SequentialJudgeOptions.CountAwareSeconds"/> at most 1 when
+    /// such a state holds few canary failures (<see cref="PodPersistence.CountAwareAllowance"/>). Every input comes from
+    /// earlier windows (the learned dispersion and control rate) or is the window's exposure, never its failures.
+    /// </summary>
+    private double[] CountAwareAllowances(long nc, int k, int kControl, double seconds)
+    {
+        var grid = WindowFailAlternatives;
+        var allowances = new double[grid.Length];
+        Array.Fill(allowances, PodAllowance);
+        if (_options.CountAwareSeconds is not { } horizon || _canaryPods is not null || !(PodAllowance > 1) || !(seconds > 0) || _learnedControlRequests <= 0)
+            return allowances;
+        // An upper-leaning estimate of the control's rate (one failure more than seen): a larger rate only widens the band.
+        var controlRate = (_learnedControlFailures + 1.0) / _learnedControlRequests;
+        var expected = _options.AllowedIncrease * nc * controlRate * horizon / seconds;
+        var variance = _pods.FailVariance * (1.0 / Math.Max(1, k) + 1.0 / Math.Max(1, kControl));
+        for (var j = 0; j < grid.Length; j++)
+            allowances[j] = Math.Min(PodAllowance, PodPersistence.CountAwareAllowance(grid[j], expected, variance));
+        return allowances;
+    }
+
+    private double _learnedControlRequests;
+    private double _learnedControlFailures;
 
     /// <summary>
     /// D for the Fail test: the band from the control's learned dispersion, or (the predictive experiment, where the canary
@@ -144,6 +192,11 @@ public abstract class SequentialCountJudge : ICanaryJudge
     public void LearnHistory(MetricWindow window)
     {
         var (_, controlPods) = PodCounts(window);
+        if (Count(window) is var (_, _, historyRequests, historyFailures))
+        {
+            _learnedControlRequests += historyRequests;
+            _learnedControlFailures += historyFailures;
+        }
         _pods.LearnHistory(controlPods);
         _dispersion.Learn(controlPods);
         if (_canaryPods is not null && Count(window) is var (_, _, controlRequests, controlFailures)) _canaryPods.LearnControl(controlRequests, controlFailures);
@@ -165,7 +218,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     }
 
     /// <summary>The parts of the saved state that the learners own (everything else is evidence or its report).</summary>
-    private static readonly string[] LearnerKeys = ["pods", "dispersion", "canaryPods"];
+    private static readonly string[] LearnerKeys = ["pods", "dispersion", "canaryPods", "controlRate"];
 
     /// <summary>The window bets under the Fail test (null with the request unit).</summary>
     private WindowBettingEProcess? FailBets => _failTest switch
@@ -236,6 +289,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         o["pods"] = _pods.Save();
         o["dispersion"] = _dispersion.Save();
         if (_canaryPods is not null) o["canaryPods"] = _canaryPods.Save();
+        o["controlRate"] = new JsonArray(_learnedControlRequests, _learnedControlFailures);
         o["podAllowance"] = PodAllowance;
         o["passPodAllowance"] = PassPodAllowance;
         SaveExtra(o);
@@ -251,6 +305,11 @@ public abstract class SequentialCountJudge : ICanaryJudge
         _pods.Restore(state["pods"] as JsonObject);
         _dispersion.Restore(state["dispersion"] as JsonObject);
         _canaryPods?.Restore(state["canaryPods"] as JsonObject);
+        // State saved before the count-aware band has no control rate: the next windows use the band until one is learned.
+        (_learnedControlRequests, _learnedControlFailures) = state["controlRate"] is JsonArray { Count: 2 } rate
+            && rate[0]?.GetValue<double>() is >= 0 and var requests && rate[1]?.GetValue<double>() is >= 0 and var failures
+            ? (requests, failures)
+            : (0, 0);
         PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
         PassPodAllowance = state["passPodAllowance"]?.GetValue<double>() ?? PodAllowance;
         _failTest = NewFailTest();

@@ -87,6 +87,22 @@ public sealed class WindowBettingEProcess : IFactorEProcess
 
     private double? _dispersion;
 
+    /// <summary>
+    /// Per alternative, the factor by which the next windows' canary exposure is scaled (its null ρ0·D_k and alternative
+    /// ρ_k·D_k; see <see cref="SequentialCountJudge.FailAllowances"/>); null: 1 for every alternative. Set from earlier
+    /// windows only, before the window it bets on.
+    /// </summary>
+    public IReadOnlyList<double>? Allowances
+    {
+        get => _allowances;
+        set => _allowances = value is null ? null
+            : value.Count != _alternatives.Length || value.Any(d => !(d >= 1) || double.IsInfinity(d))
+                ? throw new ArgumentException("one finite allowance of at least 1 per alternative is needed", nameof(value))
+                : value.ToArray();
+    }
+
+    private double[]? _allowances;
+
     /// <summary>The mixture e-value: the prior-weighted average of the alternatives' wealth.</summary>
     public double EValue
     {
@@ -115,14 +131,15 @@ public sealed class WindowBettingEProcess : IFactorEProcess
     {
         var m = canaryFailures + controlFailures;
         if (!(canaryExposure > 0) || !(controlExposure > 0) || m <= 0) return false;
-        var nc = canaryExposure;
         var ns = controlExposure;
         var y = (double)canaryFailures / m;
-        var theta0 = _nullRatio * nc / (_nullRatio * nc + ns);
         // The Below side bets on 1 - y against 1 - θ0; the same formulas then apply with every share mirrored.
-        if (_side == BettingSide.Below) { y = 1 - y; theta0 = 1 - theta0; }
+        if (_side == BettingSide.Below) y = 1 - y;
         for (var k = 0; k < _alternatives.Length; k++)
         {
+            var nc = canaryExposure * (_allowances?[k] ?? 1);
+            var theta0 = _nullRatio * nc / (_nullRatio * nc + ns);
+            if (_side == BettingSide.Below) theta0 = 1 - theta0;
             var rho = _alternatives[k];
             var theta1 = rho * nc / (rho * nc + ns);
             if (_side == BettingSide.Below) theta1 = 1 - theta1;

@@ -31,9 +31,10 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
     /// <summary>The same rollout at <paramref name="totalRps"/>; with <paramref name="stopAtVerdict"/> false it runs all windows (the judge is returned).</summary>
     internal static ((VerdictOutcome Outcome, int Window) Outcome, SequentialErrorRateJudge Judge) Run(Random rng, double weight, int canaryPods, double canaryMultiplier,
         double canaryCv, double controlCv, bool perPod, double totalRps, bool stopAtVerdict, int ticksPerWindow = TicksPerWindow, int windows = Windows,
-        int historyWindows = 0, double? historyCv = null)
+        int historyWindows = 0, double? historyCv = null, double p0 = P0, SequentialJudgeOptions? options = null, (int Min, int Max)? stateTicks = null)
     {
-        var judge = new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default));
+        var judge = new SequentialErrorRateJudge("errors", options ?? new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default));
+        int StateTicks(Random r) => stateTicks is var (min, max) ? min + r.Next(max - min + 1) : PersistentPodEffectTests.StateTicks(r);
         var state = new double[Pods];
         var left = new int[Pods];
         for (var pod = 0; pod < Pods; pod++)
@@ -54,7 +55,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
                     if (--left[pod] < 0 || h == 0 && historyCv is not null) { state[pod] = RateMultiplier(rng, historyCv ?? controlCv); left[pod] = StateTicks(rng) - 1; }
                     var n = (long)Math.Round(totalRps / (Pods - canaryPods) * TickSeconds);
                     requests[pod] += n;
-                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, P0 * state[pod])));
+                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, p0 * state[pod])));
                 }
             var start = origin.AddSeconds((h - historyWindows) * TickSeconds * ticksPerWindow);
             judge.LearnHistory(new MetricWindow(start, start.AddSeconds(TickSeconds * ticksPerWindow), VersionSample.Empty,
@@ -75,7 +76,7 @@ public class PersistentPodEffectTests(ITestOutputHelper output)
                     var rps = canary ? totalRps * weight / canaryPods : totalRps * (1 - weight) / (Pods - canaryPods);
                     var n = (long)Math.Round(rps * TickSeconds);
                     requests[pod] += n;
-                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, P0 * state[pod] * (canary ? canaryMultiplier : 1))));
+                    failures[pod] += Math.Min(n, RandomDraws.Poisson(rng, n * Math.Min(1, p0 * state[pod] * (canary ? canaryMultiplier : 1))));
                 }
             var canarySide = Sample(requests, failures, 0, canaryPods, perPod);
             var controlSide = Sample(requests, failures, canaryPods, Pods, perPod);
