@@ -42,6 +42,12 @@ public sealed class RolloutController
         _heartbeat = new ControllerHeartbeat(api, options.Clock, options.HomeNamespace, options.Replica, options.HeartbeatDuration, options.Namespaces);
     }
 
+    /// <summary>
+    /// Whether this replica has seen the rollout's Lease at <paramref name="resourceVersion"/> (by its watch or a read):
+    /// it judges another holder's expiry from when it saw the Lease last change, as client-go does.
+    /// </summary>
+    public bool HasSeenLease(RolloutKey key, string? resourceVersion) => _driver.HasSeenLease(key.Namespace, key.Name, resourceVersion);
+
     /// <summary>Rollouts this replica drives right now.</summary>
     public IReadOnlyList<RolloutKey> Driving
     {
@@ -179,11 +185,12 @@ public sealed class RolloutController
                 // Again after ShareRecheck, or sooner when a peer's heartbeat expires (a dead peer stops counting then,
                 // and this replica's share grows: without this a killed replica's rollouts waited up to ShareRecheck
                 // past its Leases' expiry).
-                var recheck = _options.ShareRecheck;
-                if (_heartbeat.NextPeerExpiry is { } peerExpires)
-                    recheck = TimeSpan.FromTicks(Math.Min(recheck.Ticks, (peerExpires - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1)).Ticks));
-                Emit(ControllerEventKind.OverShare, key, $"left for another replica: this one drives {_driving.Count}, its fair share; looking again in {recheck.TotalSeconds:0.#} s");
-                _queue.AddAfter(key, recheck);
+                var now = _options.Clock.GetUtcNow();
+                var recheckAt = now + _options.ShareRecheck;
+                if (_heartbeat.NextPeerExpiry is { } peerExpires && peerExpires + TimeSpan.FromSeconds(1) < recheckAt)
+                    recheckAt = peerExpires + TimeSpan.FromSeconds(1);
+                Emit(ControllerEventKind.OverShare, key, $"left for another replica: this one drives {_driving.Count}, its fair share; looking again in {Math.Max(0, (recheckAt - now).TotalSeconds):0.#} s");
+                _queue.AddAt(key, recheckAt);
                 return ReconcileOutcome.OverShare;
             }
             _driving.Add(key);
@@ -198,7 +205,7 @@ public sealed class RolloutController
             {
                 Emit(ControllerEventKind.Locked, key, $"driven by {attempt.LockedBy}; looking again when its Lease expires at {expires:u}");
                 // A second past expiry, so the holder's last renewal (clock skew included) is surely stale.
-                _queue.AddAfter(key, expires - _options.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+                _queue.AddAt(key, expires + TimeSpan.FromSeconds(1));
                 return ReconcileOutcome.Locked;
             }
             if (attempt.Result is { } result)

@@ -40,19 +40,43 @@ public sealed class RolloutWorkQueue(TimeProvider clock) : IDisposable
             Add(key);
             return;
         }
+        AddAt(key, clock.GetUtcNow() + delay);
+    }
+
+    /// <summary>
+    /// Queues the key when the clock reaches <paramref name="due"/> (now when that has passed); an earlier pending timer
+    /// for the same key wins. For a time already known (a Lease's or a heartbeat's expiry): a delay computed by the caller
+    /// would slip by however far the clock moved before the timer was set (with a test's fast virtual clock, seconds).
+    /// </summary>
+    public void AddAt(RolloutKey key, DateTimeOffset due)
+    {
+        var fireNow = false;
         lock (_gate)
         {
             if (_closed) return;
-            var due = clock.GetUtcNow() + delay;
             if (_timers.TryGetValue(key, out var pending))
             {
                 if (pending.Due <= due) return;
                 pending.Timer.Dispose();
+                _timers.Remove(key);
             }
-            var timer = clock.CreateTimer(_ => Fire(key), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _timers[key] = (timer, due);
-            timer.Change(delay, Timeout.InfiniteTimeSpan);
+            if (due <= clock.GetUtcNow()) fireNow = true;
+            else
+            {
+                var timer = clock.CreateTimer(_ => Fire(key), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _timers[key] = (timer, due);
+                // A timer counts its delay from the clock's reading when it is set: set it again if the clock jumped
+                // between that reading and ours (a virtual clock moved by another thread), so it fires at due and not
+                // a jump later. A real clock moves microseconds here, under the tolerance.
+                for (var attempt = 0; attempt < 8; attempt++)
+                {
+                    var now = clock.GetUtcNow();
+                    timer.Change(due > now ? due - now : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                    if (due <= now || clock.GetUtcNow() - now < TimeSpan.FromMilliseconds(1)) break;
+                }
+            }
         }
+        if (fireNow) Add(key);
     }
 
     private void Fire(RolloutKey key)

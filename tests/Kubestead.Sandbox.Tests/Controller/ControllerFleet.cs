@@ -118,6 +118,10 @@ internal sealed class ControllerFleet : IAsyncDisposable
     public StoredRollout State(RolloutKey key) =>
         RolloutStateStore.FromConfigMap(Cluster.Peek(ResourceType.ConfigMap, key.Namespace, RolloutStateStore.ObjectName(key.Name))!);
 
+    /// <summary>The resourceVersion of the rollout's Lease now (null when there is none).</summary>
+    public string? LeaseVersion(RolloutKey key) =>
+        Cluster.Peek(ResourceType.Lease, key.Namespace, RolloutLease.ObjectName(key.Name))?["metadata"]?["resourceVersion"]?.GetValue<string>();
+
     public string? LeaseHolder(RolloutKey key) =>
         Cluster.Peek(ResourceType.Lease, key.Namespace, RolloutLease.ObjectName(key.Name))?["spec"]?["holderIdentity"]?.GetValue<string>();
 

@@ -79,6 +79,9 @@ public class ControllerTests
 
         var orphans = a.Controller.Driving;
         a.Api.Freeze(); // kill -9: a never speaks again
+        // b judges a Lease's expiry from when it saw the Lease last change (client-go's rule), and a loaded machine can
+        // let the virtual clock run seconds ahead of b's watch: the bound starts once b has seen a's last writes.
+        await fleet.WaitWithClockStoppedAsync(() => orphans.All(k => b.Controller.HasSeenLease(k, fleet.LeaseVersion(k))), "b saw a's last Lease writes");
         var died = fleet.Clock.GetUtcNow();
         // Time moves to the Lease duration plus the second the controller waits past expiry, and stops there: b must
         // take every orphan with no more virtual time, however slowly this machine lets it act (a loaded CI host once

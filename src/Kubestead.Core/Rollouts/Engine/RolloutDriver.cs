@@ -71,6 +71,9 @@ public sealed class RolloutDriver
     /// <summary>Records a sight of the rollout's Lease made outside a drive (a host's watch), for judging its expiry.</summary>
     public void ObserveLease(string ns, string name, string? resourceVersion) => _observations.See(ns, name, resourceVersion, Host.Clock);
 
+    /// <summary>Whether the rollout's Lease was last seen at <paramref name="resourceVersion"/>.</summary>
+    public bool HasSeenLease(string ns, string name, string? resourceVersion) => _observations.HasSeen(ns, name, resourceVersion);
+
     /// <summary>
     /// Drives the rollout from its recorded state. A rollout already ended and cleaned up, or paused, is returned as it is
     /// without taking its Lease. When another live driver holds the Lease, see <see cref="DriveRequest.WatchWhileLocked"/>.

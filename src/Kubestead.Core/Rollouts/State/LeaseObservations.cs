@@ -13,6 +13,10 @@ public sealed class LeaseObservations
 {
     private readonly ConcurrentDictionary<string, (string? ResourceVersion, DateTimeOffset Since)> _seen = new();
 
+    /// <summary>Whether the Lease was last seen at <paramref name="resourceVersion"/>.</summary>
+    public bool HasSeen(string ns, string rollout, string? resourceVersion) =>
+        _seen.TryGetValue($"{ns}/{rollout}", out var last) && last.ResourceVersion == resourceVersion;
+
     /// <summary>Records a sight of the Lease and returns since when it has been seen unchanged.</summary>
     public DateTimeOffset See(string ns, string rollout, string? resourceVersion, TimeProvider clock)
     {
