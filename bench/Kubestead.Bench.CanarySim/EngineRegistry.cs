@@ -56,13 +56,36 @@ public static class EngineRegistry
             return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
         }
         if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name == SpecDefaultVariant.BandName
-            || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal))
+            || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal)
+            || name.StartsWith(SpecDefaultVariant.GridPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.NoBandPrefix, StringComparison.Ordinal)
+            || name.StartsWith(SpecDefaultVariant.FailSigmasPrefix, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();
             var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
             engine.Name = name;
+            if (name.StartsWith(SpecDefaultVariant.NoBandPrefix, StringComparison.Ordinal))
+            {
+                engine.NoFailBand = true;
+                // default-noband-grid-...: both levers at once.
+                name = "default" + name[SpecDefaultVariant.NoBandPrefix.Length..];
+            }
             if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
             else if (name == SpecDefaultVariant.BandName) engine.CountAwareSeconds = null;
+            else if (name.StartsWith(SpecDefaultVariant.FailSigmasPrefix, StringComparison.Ordinal))
+                engine.FailSigmas = double.TryParse(name[SpecDefaultVariant.FailSigmasPrefix.Length..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var sigmas) && sigmas >= 0
+                    ? sigmas
+                    : throw new ArgumentException($"engine '{name}': the standard errors after '{SpecDefaultVariant.FailSigmasPrefix}' must be a number at least 0");
+            else if (name.StartsWith(SpecDefaultVariant.GridPrefix, StringComparison.Ordinal))
+                engine.FailGrid = name[SpecDefaultVariant.GridPrefix.Length..].Split('/').Select(a =>
+                {
+                    var parts = a.Split(':');
+                    var inv = System.Globalization.CultureInfo.InvariantCulture;
+                    return parts.Length == 2 && double.TryParse(parts[0], System.Globalization.NumberStyles.Float, inv, out var r) && r > 1
+                        && double.TryParse(parts[1], System.Globalization.NumberStyles.Float, inv, out var w) && w > 0
+                        ? (r, w)
+                        : throw new ArgumentException($"engine '{name}': each alternative after '{SpecDefaultVariant.GridPrefix}' is ratio:weight, separated by '/'");
+                }).ToList();
             else if (name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal))
                 engine.CountAwareSeconds = double.TryParse(name[SpecDefaultVariant.CountAwarePrefix.Length..], System.Globalization.NumberStyles.Float,
                     System.Globalization.CultureInfo.InvariantCulture, out var horizon) && horizon > 0

@@ -99,6 +99,15 @@ public sealed class EngineVariant
     /// </summary>
     public double? CountAwareSeconds { get; set; } = Kubestead.Analysis.PodPersistence.CountAwareSeconds;
 
+    /// <summary>The window Fail test's alternatives and prior weights (null: the engine's grid; experiments).</summary>
+    public IReadOnlyList<(double Ratio, double Weight)>? FailGrid { get; set; }
+
+    /// <summary>The Fail test against the control's rate (D = 1): what the band costs (experiments; not valid under persistent pod effects).</summary>
+    public bool NoFailBand { get; set; }
+
+    /// <summary>Standard errors the Fail side's upper bound on φ² adds (null: the product's; experiments).</summary>
+    public double? FailSigmas { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

@@ -23,6 +23,18 @@ public static class SpecDefaultVariant
     /// </summary>
     public const string BandName = "default-band";
 
+    /// <summary>
+    /// The experimental engine <c>default-noband</c> (and <c>default-noband-grid-...</c>): <c>default</c> whose Fail test
+    /// bets against the control's rate, D = 1 (what the band costs; not valid under persistent pod effects).
+    /// </summary>
+    public const string NoBandPrefix = "default-noband";
+
+    /// <summary>Prefix of the experimental engines <c>default-failsigmas-X</c>: the Fail bound on φ² at X standard errors.</summary>
+    public const string FailSigmasPrefix = "default-failsigmas-";
+
+    /// <summary>Prefix of the experimental engines <c>default-grid-R:W/R:W/...</c>: <c>default</c> with that Fail grid.</summary>
+    public const string GridPrefix = "default-grid-";
+
     /// <summary>Prefix of the experimental engines <c>default-countaware-N</c>: <c>default</c> taking a persistent state to last N seconds.</summary>
     public const string CountAwarePrefix = "default-countaware-";
 

@@ -50,6 +50,15 @@ public sealed class PodPersistence
     /// </summary>
     public const double FailSigmas = 0.75;
 
+    /// <summary>
+    /// How many standard errors the Fail test's upper bound adds once the control's history is learned: the same as
+    /// without, for now. 0.25 and 0 kept every A/A and escape cell of `persistent`, `persistent-tiny` and
+    /// `onset-reachable` within the goals at 1,000 runs a cell and cut blasts 4-7% there (20% in the 20 rps grid's 25%
+    /// cells), but the calm-history counterexample moved from 22 to 36 (0.25) and 24 (0) false aborts of 300
+    /// (bench/results/issue-29-ledger.md); an experiment sets it through <see cref="SequentialJudgeOptions.FailSigmas"/>.
+    /// </summary>
+    public const double HistoryFailSigmas = 0.75;
+
     /// <summary>How many standard errors the Pass test's upper bound adds to the estimate.</summary>
     public const double PassSigmas = 1.0;
 
@@ -104,7 +113,10 @@ public sealed class PodPersistence
     /// 5x fault's blast at 200 rps and 25% from 85 to 104 failed requests and lowered the worst A/A cell from 1.2% to 0.8%.
     /// Without per-pod counts it is 0 (the judge as before).
     /// </summary>
-    public double FailVariance => _weights > 0 ? UpperVariance(FailSigmas) : 0;
+    public double FailVariance => _weights > 0 ? UpperVariance(_learnedHistory ? HistoryFailSigmasUsed : FailSigmas) : 0;
+
+    /// <summary>The standard errors the Fail bound adds once a history is learned (<see cref="HistoryFailSigmas"/> unless an experiment sets it).</summary>
+    public double HistoryFailSigmasUsed { get; init; } = HistoryFailSigmas;
 
     /// <summary>
     /// φ² for the Pass test: an upper bound, the estimate plus <see cref="PassSigmas"/> standard error, capped at

@@ -31,9 +31,21 @@ namespace Kubestead.Analysis;
 /// the band and what keeps its expected wealth over a state of this length at most 1. Null: the band alone (the judge
 /// before this; the benchmark's <c>default-band</c>). Set by no spec field.
 /// </param>
+/// <param name="NoFailBand">
+/// An experiment only, set by no spec field and not valid where pods' rates differ and persist: the Fail test bets
+/// against the control's rate (D = 1), so the benchmark can show what the band costs (bench/results/issue-29-ledger.md).
+/// </param>
+/// <param name="FailSigmas">
+/// An experiment, set by no spec field: the standard errors the Fail side's upper bound on the pods' dispersion adds once
+/// a history is learned (null: <see cref="PodPersistence.HistoryFailSigmas"/>).
+/// </param>
+/// <param name="FailGrid">
+/// The window Fail test's alternatives (ratios to AllowedIncrease) and their prior weights; null: the engine's grid
+/// (<see cref="SequentialCountJudge.DefaultFailGrid"/>). Set by no spec field (the benchmark's experiments).
+/// </param>
 public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
     RestartMixtureOptions? Restarts = null, double FailShare = 1, double? PredictivePodSeconds = null,
-    double? CountAwareSeconds = PodPersistence.CountAwareSeconds);
+    double? CountAwareSeconds = PodPersistence.CountAwareSeconds, IReadOnlyList<(double Ratio, double Weight)>? FailGrid = null, bool NoFailBand = false, double? FailSigmas = null);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -48,12 +60,13 @@ public abstract class SequentialCountJudge : ICanaryJudge
     // Fewer alternatives for the window bets: a window with several failures stakes close to the cap whatever the
     // alternative, so a fine grid adds little power and costs log(grid size) of evidence. Most prior weight goes to the
     // large ratios, where the blast radius is made; 2x keeps some power for small regressions (measured: issue #18).
-    private static readonly double[] WindowFailAlternatives = [2, 5, 20];
-    private static readonly double[] WindowFailWeights = [0.1, 0.45, 0.45];
+    public static readonly IReadOnlyList<(double Ratio, double Weight)> DefaultFailGrid = [(2, 0.1), (5, 0.45), (20, 0.45)];
+    private double[] WindowFailAlternatives => (_options.FailGrid ?? DefaultFailGrid).Select(a => a.Ratio).ToArray();
+    private double[] WindowFailWeights => (_options.FailGrid ?? DefaultFailGrid).Select(a => a.Weight).ToArray();
     private readonly SequentialJudgeOptions _options;
     private ICountEProcess _failTest;
     private ICountEProcess _passTest;
-    private readonly PodPersistence _pods = new();
+    private readonly PodPersistence _pods;
     private readonly PodDispersion _dispersion = new();
     private readonly CanaryPodFilter? _canaryPods;
     private long _nc, _xc, _ns, _xs;
@@ -62,6 +75,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     {
         Metric = metric;
         _options = options;
+        _pods = new PodPersistence { HistoryFailSigmasUsed = options.FailSigmas ?? PodPersistence.HistoryFailSigmas };
         if (options.PredictivePodSeconds is { } persistence) _canaryPods = new CanaryPodFilter(persistence);
         _failTest = NewFailTest();
         _passTest = NewPassTest();
@@ -117,7 +131,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             // Both sides read an upper bound on the dispersion (a good canary whose pod sits high for minutes must not fail,
             // a 5x canary whose pod sits low must not pass, on an allowance learned too small).
             var (k, kControl) = (PodPersistence.Serving(canaryPods), PodPersistence.Serving(controlPods));
-            PodAllowance = FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
+            PodAllowance = _options.NoFailBand ? 1 : FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
             if (FailBets is { } bets)
