@@ -70,7 +70,11 @@ public static class EngineRegistry
                 name = "default" + name[SpecDefaultVariant.NoBandPrefix.Length..];
             }
             if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
-            else if (name == SpecDefaultVariant.BandName) engine.CountAwareSeconds = null;
+            else if (name == SpecDefaultVariant.BandName)
+            {
+                engine.CountAwareSeconds = null;
+                engine.FailSigmas = Kubestead.Analysis.PodPersistence.FailSigmas;
+            }
             else if (name.StartsWith(SpecDefaultVariant.FailSigmasPrefix, StringComparison.Ordinal))
                 engine.FailSigmas = double.TryParse(name[SpecDefaultVariant.FailSigmasPrefix.Length..], System.Globalization.NumberStyles.Float,
                     System.Globalization.CultureInfo.InvariantCulture, out var sigmas) && sigmas >= 0

@@ -18,8 +18,8 @@ public static class SpecDefaultVariant
     public const string NoHistoryName = "default-nohistory";
 
     /// <summary>
-    /// The same engine with the Fail band alone, not narrowed for the failures a persistent state can hold (the judge of
-    /// round 6; issue #29).
+    /// Round 6's judge (issue #29): the Fail band alone, not narrowed for the failures a persistent state can hold, with
+    /// the Fail bound's margin at 0.75 standard errors also once a history is learned.
     /// </summary>
     public const string BandName = "default-band";
 
