@@ -61,8 +61,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
     // alternative, so a fine grid adds little power and costs log(grid size) of evidence. Most prior weight goes to the
     // large ratios, where the blast radius is made; 2x keeps some power for small regressions (measured: issue #18).
     public static readonly IReadOnlyList<(double Ratio, double Weight)> DefaultFailGrid = [(2, 0.1), (5, 0.45), (20, 0.45)];
-    private double[] WindowFailAlternatives => (_options.FailGrid ?? DefaultFailGrid).Select(a => a.Ratio).ToArray();
-    private double[] WindowFailWeights => (_options.FailGrid ?? DefaultFailGrid).Select(a => a.Weight).ToArray();
+    private readonly double[] _windowFailAlternatives;
+    private readonly double[] _windowFailWeights;
     private readonly SequentialJudgeOptions _options;
     private ICountEProcess _failTest;
     private ICountEProcess _passTest;
@@ -75,6 +75,9 @@ public abstract class SequentialCountJudge : ICanaryJudge
     {
         Metric = metric;
         _options = options;
+        var grid = options.FailGrid ?? DefaultFailGrid;
+        _windowFailAlternatives = grid.Select(a => a.Ratio).ToArray();
+        _windowFailWeights = grid.Select(a => a.Weight).ToArray();
         _pods = new PodPersistence { HistoryFailSigmasUsed = options.FailSigmas ?? PodPersistence.HistoryFailSigmas };
         if (options.PredictivePodSeconds is { } persistence) _canaryPods = new CanaryPodFilter(persistence);
         _failTest = NewFailTest();
@@ -131,13 +134,14 @@ public abstract class SequentialCountJudge : ICanaryJudge
             // Both sides read an upper bound on the dispersion (a good canary whose pod sits high for minutes must not fail,
             // a 5x canary whose pod sits low must not pass, on an allowance learned too small).
             var (k, kControl) = (PodPersistence.Serving(canaryPods), PodPersistence.Serving(controlPods));
-            PodAllowance = _options.NoFailBand ? 1 : FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, (window.End - window.Start).TotalSeconds);
+            var seconds = (window.End - window.Start).TotalSeconds;
+            PodAllowance = _options.NoFailBand ? 1 : FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, seconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
             if (FailBets is { } bets)
             {
                 bets.Dispersion = _dispersion.Phi;
-                var allowances = CountAwareAllowances(nc, k, kControl, (window.End - window.Start).TotalSeconds);
+                var allowances = CountAwareAllowances(nc, k, kControl, seconds);
                 bets.Allowances = allowances;
                 FailAllowances = allowances;
                 _failTest.Observe(nc, xc, ns, xs);
@@ -162,7 +166,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// </summary>
     private double[] CountAwareAllowances(long nc, int k, int kControl, double seconds)
     {
-        var grid = WindowFailAlternatives;
+        var grid = _windowFailAlternatives;
         var allowances = new double[grid.Length];
         Array.Fill(allowances, PodAllowance);
         if (_options.CountAwareSeconds is not { } horizon || _canaryPods is not null || !(PodAllowance > 1) || !(seconds > 0) || _learnedControlRequests <= 0)
@@ -193,6 +197,9 @@ public abstract class SequentialCountJudge : ICanaryJudge
         return _canaryPods.Allowance(canaryPods, variance, failures, _options.AllowedIncrease * nc * controlRate, ns * controlRate, seconds);
     }
 
+    /// <summary>Whether this judge reads per-pod counts to learn from (the latency judge does not: no per-pod slow requests).</summary>
+    public virtual bool LearnsFromHistory => false;
+
     /// <summary>
     /// A window of the control's history (before the analysis began): only the learners read it, from the control's pods;
     /// no evidence moves, the restart clock does not start, and the counts are not added to the verdict's totals. Valid for
@@ -200,20 +207,17 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// bet is still fixed before its own counts are seen. What it adds is an assumption: the control's dispersion in the
     /// look-back is the dispersion during the rollout (docs/analysis.md, "Learning from the control's history").
     /// </summary>
-    /// <summary>Whether this judge reads per-pod counts to learn from (the latency judge does not: no per-pod slow requests).</summary>
-    public virtual bool LearnsFromHistory => false;
-
     public void LearnHistory(MetricWindow window)
     {
         var (_, controlPods) = PodCounts(window);
-        if (Count(window) is var (_, _, historyRequests, historyFailures))
+        if (Count(window) is var (_, _, controlRequests, controlFailures))
         {
-            _learnedControlRequests += historyRequests;
-            _learnedControlFailures += historyFailures;
+            _learnedControlRequests += controlRequests;
+            _learnedControlFailures += controlFailures;
+            _canaryPods?.LearnControl(controlRequests, controlFailures);
         }
         _pods.LearnHistory(controlPods);
         _dispersion.Learn(controlPods);
-        if (_canaryPods is not null && Count(window) is var (_, _, controlRequests, controlFailures)) _canaryPods.LearnControl(controlRequests, controlFailures);
     }
 
     /// <summary>
@@ -363,7 +367,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
 
     private ICountEProcess NewFailTest()
     {
-        var grid = _options.Unit == EvidenceUnit.Request ? FailAlternatives : WindowFailAlternatives;
+        var grid = _options.Unit == EvidenceUnit.Request ? FailAlternatives : _windowFailAlternatives;
         var alternatives = grid.Select(r => r * _options.AllowedIncrease).ToArray();
         if (_options.Restarts is { } restarts)
             return new RestartMixtureEProcess(SingleFailTest(alternatives), restarts);
@@ -374,7 +378,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
     {
         return _options.Unit == EvidenceUnit.Request
             ? new ConditionalBinomialEProcess(_options.AllowedIncrease, alternatives)
-            : new WindowBettingEProcess(_options.AllowedIncrease, alternatives, BettingSide.Above, WindowFailWeights);
+            : new WindowBettingEProcess(_options.AllowedIncrease, alternatives, BettingSide.Above, _windowFailWeights);
     }
 
     // H0 for passing: the canary is at least DetectRatio times worse. Alternatives: no worse than allowed.
