@@ -42,65 +42,11 @@ public static class EngineRegistry
         }
         if (s.EngineVariants.FirstOrDefault(v => v.Name == name) is { } variant)
             return new KubesteadRolloutPolicy(variant, s, cell ?? s.Cells().First(), scraped, history);
-        if (name.StartsWith(SpecDefaultVariant.PredictivePrefix, StringComparison.Ordinal))
+        if (name.StartsWith(SpecDefaultVariant.Name, StringComparison.Ordinal))
         {
             var c = cell ?? s.Cells().First();
-            var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
-            engine.Name = name;
-            var suffix = name[SpecDefaultVariant.PredictivePrefix.Length..];
-            engine.PredictivePodSeconds = suffix.Length == 0
-                ? SpecDefaultVariant.PredictiveSeconds
-                : suffix[0] == '-' && double.TryParse(suffix[1..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var tau) && tau > 0
-                    ? tau
-                    : throw new ArgumentException($"engine '{name}': the persistence after '{SpecDefaultVariant.PredictivePrefix}-' must be a positive number of seconds");
-            return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
-        }
-        if (name == SpecDefaultVariant.Name || name == SpecDefaultVariant.NoHistoryName || name == SpecDefaultVariant.BandName
-            || name.StartsWith(SpecDefaultVariant.LookbackPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal)
-            || name.StartsWith(SpecDefaultVariant.GridPrefix, StringComparison.Ordinal) || name.StartsWith(SpecDefaultVariant.NoBandPrefix, StringComparison.Ordinal)
-            || name.StartsWith(SpecDefaultVariant.FailSigmasPrefix, StringComparison.Ordinal))
-        {
-            var c = cell ?? s.Cells().First();
-            var engine = SpecDefaultVariant.Create(c.Environment?.Scrape?.IntervalSeconds);
-            engine.Name = name;
-            if (name.StartsWith(SpecDefaultVariant.NoBandPrefix, StringComparison.Ordinal))
-            {
-                engine.NoFailBand = true;
-                // default-noband-grid-...: both levers at once.
-                name = "default" + name[SpecDefaultVariant.NoBandPrefix.Length..];
-            }
-            if (name == SpecDefaultVariant.NoHistoryName) engine.LookbackSeconds = 0;
-            else if (name == SpecDefaultVariant.BandName)
-            {
-                engine.CountAwareSeconds = null;
-                engine.FailSigmas = Kubestead.Analysis.PodPersistence.FailSigmas;
-            }
-            else if (name.StartsWith(SpecDefaultVariant.FailSigmasPrefix, StringComparison.Ordinal))
-                engine.FailSigmas = double.TryParse(name[SpecDefaultVariant.FailSigmasPrefix.Length..], System.Globalization.NumberStyles.Float,
-                    System.Globalization.CultureInfo.InvariantCulture, out var sigmas) && sigmas >= 0
-                    ? sigmas
-                    : throw new ArgumentException($"engine '{name}': the standard errors after '{SpecDefaultVariant.FailSigmasPrefix}' must be a number at least 0");
-            else if (name.StartsWith(SpecDefaultVariant.GridPrefix, StringComparison.Ordinal))
-                engine.FailGrid = name[SpecDefaultVariant.GridPrefix.Length..].Split('/').Select(a =>
-                {
-                    var parts = a.Split(':');
-                    var inv = System.Globalization.CultureInfo.InvariantCulture;
-                    return parts.Length == 2 && double.TryParse(parts[0], System.Globalization.NumberStyles.Float, inv, out var r) && r > 1
-                        && double.TryParse(parts[1], System.Globalization.NumberStyles.Float, inv, out var w) && w > 0
-                        ? (r, w)
-                        : throw new ArgumentException($"engine '{name}': each alternative after '{SpecDefaultVariant.GridPrefix}' is ratio:weight, separated by '/'");
-                }).ToList();
-            else if (name.StartsWith(SpecDefaultVariant.CountAwarePrefix, StringComparison.Ordinal))
-                engine.CountAwareSeconds = double.TryParse(name[SpecDefaultVariant.CountAwarePrefix.Length..], System.Globalization.NumberStyles.Float,
-                    System.Globalization.CultureInfo.InvariantCulture, out var horizon) && horizon > 0
-                    ? horizon
-                    : throw new ArgumentException($"engine '{name}': the state length after '{SpecDefaultVariant.CountAwarePrefix}' must be a positive number of seconds");
-            else if (name != SpecDefaultVariant.Name)
-                engine.LookbackSeconds = double.TryParse(name[SpecDefaultVariant.LookbackPrefix.Length..], System.Globalization.NumberStyles.Float,
-                    System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
-                    ? seconds
-                    : throw new ArgumentException($"engine '{name}': the look-back after '{SpecDefaultVariant.LookbackPrefix}' must be a number of seconds");
-            return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
+            if (SpecDefaultVariant.TryCreate(name, c.Environment?.Scrape?.IntervalSeconds) is { } engine)
+                return new KubesteadRolloutPolicy(engine, s, c, scraped, history);
         }
         if (cell?.Schedule is { IsEngineDriven: true } schedule)
         {

@@ -57,6 +57,63 @@ public static class SpecDefaultVariant
     /// </summary>
     public static readonly double LookbackSeconds = Kubestead.Specs.AnalysisSpec.DefaultLookback.TotalSeconds;
 
+    /// <summary>
+    /// The engine a <c>default</c> name stands for (<c>default</c>, <c>default-nohistory</c>, <c>default-band</c> and the
+    /// experiments by prefix, <c>default-noband-...</c> combining with the others) at the cell's scrape interval; null for
+    /// any other name. A malformed number in a name throws, naming the engine.
+    /// </summary>
+    public static EngineVariant? TryCreate(string name, double? scrapeIntervalSeconds)
+    {
+        if (name != Name && !name.StartsWith(Name + "-", StringComparison.Ordinal)) return null;
+        var engine = Create(scrapeIntervalSeconds);
+        engine.Name = name;
+        var rest = name;
+        if (rest.StartsWith(NoBandPrefix, StringComparison.Ordinal))
+        {
+            engine.NoFailBand = true;
+            // default-noband-grid-...: both levers at once.
+            rest = Name + rest[NoBandPrefix.Length..];
+        }
+        if (rest == Name) return engine;
+        if (rest == NoHistoryName) engine.LookbackSeconds = 0;
+        else if (rest == BandName)
+        {
+            engine.CountAwareSeconds = null;
+            engine.FailSigmas = PodPersistence.FailSigmas;
+        }
+        else if (rest.StartsWith(PredictivePrefix, StringComparison.Ordinal))
+        {
+            var suffix = rest[PredictivePrefix.Length..];
+            engine.PredictivePodSeconds = suffix.Length == 0
+                ? PredictiveSeconds
+                : suffix[0] == '-' && Number(suffix[1..]) is { } tau && tau > 0
+                    ? tau
+                    : throw new ArgumentException($"engine '{name}': the persistence after '{PredictivePrefix}-' must be a positive number of seconds");
+        }
+        else if (rest.StartsWith(FailSigmasPrefix, StringComparison.Ordinal))
+            engine.FailSigmas = Number(rest[FailSigmasPrefix.Length..]) is { } sigmas && sigmas >= 0
+                ? sigmas
+                : throw new ArgumentException($"engine '{name}': the standard errors after '{FailSigmasPrefix}' must be a number at least 0");
+        else if (rest.StartsWith(GridPrefix, StringComparison.Ordinal))
+            engine.FailGrid = rest[GridPrefix.Length..].Split('/').Select(a =>
+                a.Split(':') is [var ratio, var weight] && Number(ratio) is { } r && r > 1 && Number(weight) is { } w && w > 0
+                    ? (r, w)
+                    : throw new ArgumentException($"engine '{name}': each alternative after '{GridPrefix}' is ratio:weight, separated by '/'")).ToList();
+        else if (rest.StartsWith(CountAwarePrefix, StringComparison.Ordinal))
+            engine.CountAwareSeconds = Number(rest[CountAwarePrefix.Length..]) is { } horizon && horizon > 0
+                ? horizon
+                : throw new ArgumentException($"engine '{name}': the state length after '{CountAwarePrefix}' must be a positive number of seconds");
+        else if (rest.StartsWith(LookbackPrefix, StringComparison.Ordinal))
+            engine.LookbackSeconds = Number(rest[LookbackPrefix.Length..]) is { } seconds && seconds >= 0
+                ? seconds
+                : throw new ArgumentException($"engine '{name}': the look-back after '{LookbackPrefix}' must be a number of seconds");
+        else return null;
+        return engine;
+    }
+
+    private static double? Number(string text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+
     private const string MinimalSpec = """
         apiVersion: kubestead.io/v1alpha1
         kind: Rollout
