@@ -59,4 +59,31 @@ public class LeaseReadersTests
         Assert.Equal(routeBefore, env.Cluster.Peek(ShopFixture.VirtualService, ShopFixture.Namespace, "shop")!["spec"]!.ToJsonString());
         Assert.Equal(0, (await ops.GetAsync(ShopFixture.Namespace, "shop")).CanaryWeight);
     }
+
+    [Fact]
+    public async Task A_driver_cancelled_after_stalling_past_its_Lease_writes_no_note_into_a_rollout_another_driver_took()
+    {
+        // A controller replica stopped (SIGSTOP) past its Lease while bob took the rollout over; when it is woken and told to
+        // drain, its note of where it stopped must not land in bob's rollout (a real-server fleet run once caught
+        // "'cancelled' written by controller@r1 while it did not hold the Lease").
+        var env = SandboxEnvironment.Create("istio", "healthy");
+        await using var ops = env.CreateService(NullRolloutObserver.Instance, "ops");
+        await Task.Run(() => ops.StartAsync(new StartRequest { SpecYaml = SandboxDemoTests.SpecFor("istio") }, wait: false));
+        var lease = await Task.Run(() => ops.Driver.AcquireLeaseAsync(ShopFixture.Namespace, "shop", CancellationToken.None));
+        await Task.Delay(lease.Duration + TimeSpan.FromSeconds(1), env.Clock); // the stall
+        await env.Cluster.PatchAsync(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop", new JsonPatch([
+            JsonPatchOperation.Replace("/spec/holderIdentity", "bob@elsewhere"),
+        ]));
+        var before = await new RolloutStateStore(env.Cluster).LoadAsync(ShopFixture.Namespace, "shop");
+        Assert.Equal(RolloutPhase.Progressing, before.Status.Phase);
+
+        using var drain = new CancellationTokenSource();
+        await drain.CancelAsync();
+        await Task.Run(() => ops.Driver.ReleaseLeaseAsync(lease, drain.Token));
+
+        var after = await new RolloutStateStore(env.Cluster).LoadAsync(ShopFixture.Namespace, "shop");
+        Assert.DoesNotContain(after.Status.History, h => h.Kind == "cancelled");
+        Assert.Equal(before.Status.History.Count, after.Status.History.Count);
+        Assert.Equal("bob@elsewhere", env.Cluster.Peek(ResourceType.Lease, ShopFixture.Namespace, "kubestead-shop")!["spec"]!["holderIdentity"]!.GetValue<string>());
+    }
 }

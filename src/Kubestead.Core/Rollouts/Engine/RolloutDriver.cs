@@ -301,11 +301,12 @@ public sealed class RolloutDriver
         {
             try
             {
-                await RecordCancelledAsync(lease.Namespace, lease.Rollout, cts.Token).ConfigureAwait(false);
+                await RecordCancelledAsync(lease, cts.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is KubesteadException or KubernetesApiException or OperationCanceledException or HttpRequestException)
             {
-                // The status still holds the last step recorded; only the note is missing.
+                // The status still holds the last step recorded; only the note is missing (or the Lease was lost, and the
+                // note is not this driver's to write).
             }
         }
         await lease.ReleaseAsync(cts.Token).ConfigureAwait(false);
@@ -313,9 +314,15 @@ public sealed class RolloutDriver
             Host.Observer.OnEvent(new VerboseEvent(Now, lease.Namespace, lease.Rollout, $"lease {RolloutLease.ObjectName(lease.Rollout)} released"));
     }
 
-    private async Task RecordCancelledAsync(string ns, string name, CancellationToken ct)
+    /// <summary>
+    /// Notes where the cancelled drive stopped, through the Lease guard every drive write goes through: a driver that
+    /// stalled past its Lease (SIGSTOP, a frozen VM) and is cancelled when it wakes must not write into a rollout another
+    /// driver has taken meanwhile (the guard renews a stale Lease first and finds it taken).
+    /// </summary>
+    private async Task RecordCancelledAsync(RolloutLease lease, CancellationToken ct)
     {
-        var stored = await _store.UpdateAsync(ns, name, s =>
+        var (ns, name) = (lease.Namespace, lease.Rollout);
+        var stored = await new RolloutStateStore(new LeaseGuardedApi(_api, lease)).UpdateAsync(ns, name, s =>
         {
             if (s.Phase is not (RolloutPhase.Progressing or RolloutPhase.Promoting)) return null;
             var where = $"driver {Host.Driver} was cancelled at step {s.StepIndex + 1} ({s.Phase}, canary {s.CanaryWeight:0.###}%); " +
