@@ -67,6 +67,14 @@ Describe 'Completing rollout names against a server that never answers' {
         $first = [DateTime]::UtcNow
         Get-Completion $line | Should -BeNullOrEmpty
         $afterFirst = Get-NewConnectionCount
+        if ($afterFirst -eq 0) {
+            # A starved machine (a CI host under load) can spend the whole budget before the lookup connects; the Tab then
+            # offers nothing, by design, and that answer is cached. Once more after the cache life.
+            Start-Sleep -Milliseconds ([Kubestead.PowerShell.RolloutNameCompleter]::CacheLife.TotalMilliseconds + 500)
+            $first = [DateTime]::UtcNow
+            Get-Completion $line | Should -BeNullOrEmpty
+            $afterFirst = Get-NewConnectionCount
+        }
         Get-Completion $line | Should -BeNullOrEmpty
         Get-Completion "$($line)s" | Should -BeNullOrEmpty
         $afterRepeats = Get-NewConnectionCount
