@@ -65,23 +65,25 @@ public class Linkerd1EngineTests
     {
         var env = SandboxEnvironment.Create("linkerd1", "healthy");
         var namerd = env.Namerd!;
-        // An operator puts all traffic back on stable by hand, a minute after Kubestead set 25%.
+        // An operator puts all traffic back on stable by hand, a minute after Kubestead set 25%. The edit is made from the
+        // engine's own events (the first window verdict a minute after the 25% write), not from a timer: the sandbox's
+        // auto-advancing clock assumes only the engine arms timers, and a second armer races it (a timer-made edit
+        // once landed where the step ended on windows the edit had starved, a pause for insufficient data).
         var edited = "";
-        ITimer? edit = null;
-        namerd.Changed += _ =>
+        DateTimeOffset? at25 = null;
+        var observer = new EditingObserver(e =>
         {
-            if (edit is not null || !namerd.Peek(ShopFixture.DtabNamespace)!.Contains("75 * /env/prod/shop & 25 * /env/prod/shop-canary")) return;
-            edit = env.Clock.CreateTimer(_ =>
-            {
-                var before = namerd.Peek(ShopFixture.DtabNamespace)!;
-                namerd.Seed(ShopFixture.DtabNamespace, before.Replace("75 * /env/prod/shop & 25 *", "100 * /env/prod/shop & 0 *"));
-                edited = before + "\n=>\n" + namerd.Peek(ShopFixture.DtabNamespace);
-            }, null, TimeSpan.FromMinutes(1), Timeout.InfiniteTimeSpan);
-        };
+            if (e is WeightAppliedEvent { CanaryPercent: 25 } && at25 is null) at25 = e.At;
+            if (edited.Length > 0 || at25 is null || e is not VerdictEvent || e.At < at25.Value.AddMinutes(1)) return;
+            var before = namerd.Peek(ShopFixture.DtabNamespace)!;
+            Assert.Contains("75 * /env/prod/shop & 25 * /env/prod/shop-canary", before);
+            namerd.Seed(ShopFixture.DtabNamespace, before.Replace("75 * /env/prod/shop & 25 *", "100 * /env/prod/shop & 0 *"));
+            edited = before + "\n=>\n" + namerd.Peek(ShopFixture.DtabNamespace);
+        });
         var spec = Spec("onInsufficientData: pause", $"onInsufficientData: pause\n    onDrift: {policy}");
-        await using var svc = env.CreateService(NullRolloutObserver.Instance);
+        await using var svc = env.CreateService(observer);
         var result = await Task.Run(() => svc.StartAsync(new StartRequest { SpecYaml = spec }, wait: true));
-        Assert.True(edited.Length > 0 && result.Phase == expected, edited + "\n" + string.Join("\n", result.History.Select(h => $"{h.At:HH:mm:ss} {h.Message}")));
+        Assert.True(edited.Length > 0 && result.Phase == expected, $"{result.Phase} {result.PauseReason} {result.Message}\n" + edited + "\n" + string.Join("\n", result.History.Select(h => $"{h.At:HH:mm:ss} {h.Message}")));
         Assert.Equal(expected, result.Phase);
         if (expected == RolloutPhase.Paused)
         {
@@ -91,6 +93,10 @@ public class Linkerd1EngineTests
             Assert.Equal(RolloutPhase.Completed, resumed.Phase);
         }
         Assert.DoesNotContain("/svc/shop =>", namerd.Peek(ShopFixture.DtabNamespace));
-        edit?.Dispose();
+    }
+
+    private sealed class EditingObserver(Action<RolloutEvent> onEvent) : IRolloutObserver
+    {
+        public void OnEvent(RolloutEvent e) => onEvent(e);
     }
 }
