@@ -13,18 +13,18 @@ public class AnalysisLookbackTests
         RolloutSpecParser.Parse(Kubestead.Core.Tests.Analysis.BackgroundOffAlphaTests.Spec(background: true, analysisSteps: 1, analysisFields));
 
     [Theory]
-    [InlineData("", 3600)]                                 // the default: an hour
+    [InlineData("", 21600)]                                // the default: six hours
     [InlineData("    lookback: 0s", 0)]                    // reads no history
     [InlineData("    lookback: 24h", 86400)]               // the longest
     [InlineData("    lookback: 1m", 60)]                   // one window of the default interval
     [InlineData("    interval: 30s\n    lookback: 30s", 30)]
-    public void The_look_back_defaults_to_an_hour_and_an_allowed_one_is_kept_in_the_plan(string fields, int seconds)
+    public void The_look_back_defaults_to_six_hours_and_an_allowed_one_is_kept_in_the_plan(string fields, int seconds)
     {
         var result = Parse(fields);
         Assert.True(result.IsValid, string.Join("\n", result.Problems));
         Assert.Equal(TimeSpan.FromSeconds(seconds), result.Spec!.Analysis!.Lookback);
         Assert.Equal(TimeSpan.FromSeconds(seconds), RuntimeFactory.ToPlan(result.Spec).Analysis!.Lookback);
-        Assert.Equal(TimeSpan.FromHours(1), AnalysisSpec.DefaultLookback);
+        Assert.Equal(TimeSpan.FromHours(6), AnalysisSpec.DefaultLookback);
     }
 
     [Theory]
