@@ -24,11 +24,14 @@ public static class ControlHistoryWindows
         DateTimeOffset first, TimeSpan interval, int windows)
     {
         var result = new List<MetricWindow>();
+        // A range answer shares one label set per series across its points: its key and pod are worked out once per series
+        // (by reference), not once per point and window (six hours at 15 s steps is 1,441 points a series).
+        var names = new Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < windows; i++)
         {
             var start = first + interval * i;
             var end = start + interval;
-            var pods = Pods(At(requests, start), At(requests, end), At(failures, start), At(failures, end));
+            var pods = Pods(At(requests, start), At(requests, end), At(failures, start), At(failures, end), names);
             if (pods.Count == 0) continue;
             result.Add(new MetricWindow(start, end, VersionSample.Empty,
                 new VersionSample(pods.Sum(p => p.Requests), pods.Sum(p => p.Failures), null, pods)));
@@ -45,11 +48,14 @@ public static class ControlHistoryWindows
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> requestsAtStart,
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> requestsAtEnd,
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> failuresAtStart,
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> failuresAtEnd)
+        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> failuresAtEnd,
+        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
     {
-        var requests = ByPod(requestsAtStart, requestsAtEnd, CounterSeriesDiff.Pods(requestsAtStart));
+        var scrapedAtStart = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (labels, _) in requestsAtStart) scrapedAtStart.Add(Name(labels, names).Pod);
+        var requests = ByPod(requestsAtStart, requestsAtEnd, scrapedAtStart, names);
         // A pod's requests were read at the start: a failure series of it born since counts from zero.
-        var failures = ByPod(failuresAtStart, failuresAtEnd, CounterSeriesDiff.Pods(requestsAtStart));
+        var failures = ByPod(failuresAtStart, failuresAtEnd, scrapedAtStart, names);
         var pods = new List<PodSample>();
         foreach (var (pod, served) in requests.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -70,17 +76,17 @@ public static class ControlHistoryWindows
     private static Dictionary<string, double?> ByPod(
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> start,
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> end,
-        IReadOnlySet<string> scrapedAtStart)
+        IReadOnlySet<string> scrapedAtStart,
+        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
     {
         var before = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (labels, value) in start)
-            if (double.IsFinite(value)) before[CounterSeriesDiff.SeriesKey(labels)] = value;
+            if (double.IsFinite(value)) before[Name(labels, names).Key] = value;
         var pods = new Dictionary<string, double?>(StringComparer.Ordinal);
         var seenAtEnd = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (labels, value) in end)
         {
-            var pod = CounterSeriesDiff.PodOf(labels);
-            var key = CounterSeriesDiff.SeriesKey(labels);
+            var (key, pod) = Name(labels, names);
             seenAtEnd.Add(key);
             double? increase = !double.IsFinite(value) ? null
                 : before.TryGetValue(key, out var old) ? (value >= old ? value - old : null)
@@ -90,8 +96,16 @@ public static class ControlHistoryWindows
         }
         // A series at the start only: its pod vanished (or missed this scrape), or the series did.
         foreach (var (labels, value) in start)
-            if (double.IsFinite(value) && !seenAtEnd.Contains(CounterSeriesDiff.SeriesKey(labels)))
-                pods[CounterSeriesDiff.PodOf(labels)] = null;
+            if (double.IsFinite(value) && Name(labels, names) is var (key, pod) && !seenAtEnd.Contains(key))
+                pods[pod] = null;
         return pods;
+    }
+
+    private static (string Key, string Pod) Name(IReadOnlyDictionary<string, string> labels,
+        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
+    {
+        if (!names.TryGetValue(labels, out var name))
+            names[labels] = name = (CounterSeriesDiff.SeriesKey(labels), CounterSeriesDiff.PodOf(labels));
+        return name;
     }
 }
