@@ -51,7 +51,7 @@ public sealed class PodPersistence
     public const double FailSigmas = 0.75;
 
     /// <summary>
-    /// How many standard errors the Fail test's upper bound adds once the control's history is learned (an hour of it
+    /// How many standard errors the Fail test's upper bound adds once the control's history is learned (hours of it
     /// pins φ² down where counts are large; where they are tiny the count-aware null carries the load). 0.25 and 0 kept
     /// every A/A and escape cell of `persistent`, `persistent-tiny` and `onset-reachable` within the goals at 1,000 runs a
     /// cell, and left the calm-history counterexample where 0.75 had it (2,000 runs: 7.7% and 8.0% against 7.6% at one
@@ -142,7 +142,7 @@ public sealed class PodPersistence
 
     /// <summary>
     /// A lower bound on φ² from the rollout's own windows alone (their estimate less <see cref="RolloutFloorSigmas"/>
-    /// standard errors; 0 without a history, where it adds nothing to the upper bound). Why: an hour of calm history
+    /// standard errors; 0 without a history, where it adds nothing to the upper bound). Why: hours of calm history
     /// dilutes a dispersion that begins with the rollout (a node turned noisy) for as long as the history outweighs it;
     /// this floor lets the rollout's own evidence widen the band as soon as it is clear (docs/analysis.md, "Learning from
     /// the control's history").

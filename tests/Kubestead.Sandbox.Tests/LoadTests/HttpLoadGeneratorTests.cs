@@ -44,11 +44,15 @@ public class HttpLoadGeneratorTests
         using var receiver = new LoopbackReceiver("/checkout");
         var clock = new VirtualClock(DateTimeOffset.UnixEpoch);
         using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => new HttpLoadGenerator(clock: clock).RunAsync(Run(receiver.Url), stop.Token));
+        using var answers = new AnswerCounter();
+        var run = Task.Run(() => new HttpLoadGenerator(answers, clock).RunAsync(Run(receiver.Url), stop.Token));
         // 10 per second: one at once, then one every 100 ms of the generator's clock (moved once the run has begun).
         await WaitForAsync(() => Mine(receiver).Count >= 1);
         clock.Advance(TimeSpan.FromMilliseconds(400));
-        await WaitForAsync(() => Mine(receiver).Count >= 5);
+        // Stop only once the generator's client holds all five answers: a stop cancels what is still out (counted
+        // unanswered, by design), and an answer the receiver has sent can still be on its way (a full run once stopped
+        // with 2 of 5 back).
+        await WaitForAsync(() => Mine(receiver).Count >= 5 && answers.Count >= 5);
         stop.Cancel();
         var tally = await run.WaitAsync(Generous);
 
@@ -102,5 +106,20 @@ public class HttpLoadGeneratorTests
         // Marked with the rollout (Mine reads the marker), and without the canary's route header.
         Assert.Equal(2, Mine(control).Count);
         Assert.All(Mine(control), r => Assert.False(r.Headers.ContainsKey("x-canary")));
+    }
+
+    /// <summary>The real network, counting the answers whose headers reached the client (what the generator tallies as answered).</summary>
+    private sealed class AnswerCounter() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _count);
+            return response;
+        }
     }
 }
