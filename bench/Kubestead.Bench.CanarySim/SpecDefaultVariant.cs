@@ -83,33 +83,30 @@ public static class SpecDefaultVariant
         }
         else if (rest.StartsWith(PredictivePrefix, StringComparison.Ordinal))
         {
-            var suffix = rest[PredictivePrefix.Length..];
-            engine.PredictivePodSeconds = suffix.Length == 0
+            engine.PredictivePodSeconds = rest == PredictivePrefix
                 ? PredictiveSeconds
-                : suffix[0] == '-' && Number(suffix[1..]) is { } tau && tau > 0
-                    ? tau
-                    : throw new ArgumentException($"engine '{name}': the persistence after '{PredictivePrefix}-' must be a positive number of seconds");
+                : NumberAfter(name, rest, PredictivePrefix + "-", tau => tau > 0, $"the persistence after '{PredictivePrefix}-' must be a positive number of seconds");
         }
         else if (rest.StartsWith(FailSigmasPrefix, StringComparison.Ordinal))
-            engine.FailSigmas = Number(rest[FailSigmasPrefix.Length..]) is { } sigmas && sigmas >= 0
-                ? sigmas
-                : throw new ArgumentException($"engine '{name}': the standard errors after '{FailSigmasPrefix}' must be a number at least 0");
+            engine.FailSigmas = NumberAfter(name, rest, FailSigmasPrefix, sigmas => sigmas >= 0, $"the standard errors after '{FailSigmasPrefix}' must be a number at least 0");
         else if (rest.StartsWith(GridPrefix, StringComparison.Ordinal))
             engine.FailGrid = rest[GridPrefix.Length..].Split('/').Select(a =>
                 a.Split(':') is [var ratio, var weight] && Number(ratio) is { } r && r > 1 && Number(weight) is { } w && w > 0
                     ? (r, w)
                     : throw new ArgumentException($"engine '{name}': each alternative after '{GridPrefix}' is ratio:weight, separated by '/'")).ToList();
         else if (rest.StartsWith(CountAwarePrefix, StringComparison.Ordinal))
-            engine.CountAwareSeconds = Number(rest[CountAwarePrefix.Length..]) is { } horizon && horizon > 0
-                ? horizon
-                : throw new ArgumentException($"engine '{name}': the state length after '{CountAwarePrefix}' must be a positive number of seconds");
+            engine.CountAwareSeconds = NumberAfter(name, rest, CountAwarePrefix, horizon => horizon > 0, $"the state length after '{CountAwarePrefix}' must be a positive number of seconds");
         else if (rest.StartsWith(LookbackPrefix, StringComparison.Ordinal))
-            engine.LookbackSeconds = Number(rest[LookbackPrefix.Length..]) is { } seconds && seconds >= 0
-                ? seconds
-                : throw new ArgumentException($"engine '{name}': the look-back after '{LookbackPrefix}' must be a number of seconds");
+            engine.LookbackSeconds = NumberAfter(name, rest, LookbackPrefix, seconds => seconds >= 0, $"the look-back after '{LookbackPrefix}' must be a number of seconds");
         else return null;
         return engine;
     }
+
+    /// <summary>The number after <paramref name="prefix"/> in an engine name, or an error naming the engine and <paramref name="expected"/>.</summary>
+    private static double NumberAfter(string name, string rest, string prefix, Func<double, bool> valid, string expected) =>
+        rest.StartsWith(prefix, StringComparison.Ordinal) && Number(rest[prefix.Length..]) is { } value && valid(value)
+            ? value
+            : throw new ArgumentException($"engine '{name}': {expected}");
 
     private static double? Number(string text) =>
         double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;

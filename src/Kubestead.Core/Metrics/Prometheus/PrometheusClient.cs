@@ -90,8 +90,7 @@ public sealed class PrometheusClient
         }
         catch (JsonException)
         {
-            throw new MetricsUnavailableException(
-                $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason} with a body that is not JSON{MetricsHttpConnection.Detail(answer.Body)}");
+            throw NotJson(answer);
         }
         var root = document.RootElement;
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
@@ -150,12 +149,14 @@ public sealed class PrometheusClient
         }
         catch (JsonException)
         {
-            throw new MetricsUnavailableException(
-                $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason} with a body that is not JSON{MetricsHttpConnection.Detail(answer.Body)}");
+            throw NotJson(answer);
         }
         if (json?["status"]?.GetValue<string>() != "success") throw Failure(answer, json);
         return json["data"];
     }
+
+    private MetricsUnavailableException NotJson(MetricsHttpAnswer answer) =>
+        new($"{_connection.Server} answered HTTP {answer.Status} {answer.Reason} with a body that is not JSON{MetricsHttpConnection.Detail(answer.Body)}");
 
     /// <summary>An answer whose status is not success: the server, the HTTP status and Prometheus's own error.</summary>
     private MetricsUnavailableException Failure(MetricsHttpAnswer answer, JsonNode? json) =>
