@@ -35,8 +35,10 @@ public static class AnalysisProgress
             var span = (status.UpdatedAt - status.StartedAt).TotalSeconds;
             var counted = (last?.CanaryRequests ?? 0) + (last?.ControlRequests ?? 0);
             var rate = span > 0 && counted > 0 ? counted / span : NominalRequestsPerSecond;
+            // The pods' band the judge's last window used: where the control's pods differ persistently a Pass needs more.
+            var band = m.Judge is SequentialCountJudge counts ? counts.PassPodAllowance : 1;
             var plan = CanarySamplePlanner.Plan(rate, Math.Clamp(status.CanaryWeight / 100, 0.0001, 0.9999), analysis.Plan.Interval, PlannedRouting.Binomial,
-                controlRate, judge.DetectRatio, judge.Alpha);
+                controlRate, judge.DetectRatio, judge.Alpha, passPodAllowance: band);
             // The metric furthest from its estimate decides when the step can end.
             if (plan.CanaryRequestsToPass is not { } needed) continue;
             if (slowest is null || (double)seen / needed < (double)slowest.Value.Seen / slowest.Value.Needed)

@@ -44,8 +44,12 @@ public static class CanarySamplePlanner
 
     public static SamplePlan Plan(double requestsPerSecond, double canaryShare, TimeSpan window, PlannedRouting routing,
         double baselineErrorRate = 0.001, double detectRatio = 5, double alpha = 0.05, TimeSpan? rolloutDuration = null,
-        CancellationToken cancellationToken = default)
+        double passPodAllowance = 1, CancellationToken cancellationToken = default)
     {
+        // The pods' band D' (SequentialCountJudge.PassPodAllowance) scales the Pass test's canary exposure by 1/D': the same
+        // bet as against the null detectRatio/D', with its alternatives divided by D' too.
+        var band = double.IsFinite(passPodAllowance) ? Math.Max(1, passPodAllowance) : double.PositiveInfinity;
+        var passRatio = detectRatio / band;
         var expected = requestsPerSecond * canaryShare * window.TotalSeconds;
         var empty = routing switch
         {
@@ -73,16 +77,23 @@ public static class CanarySamplePlanner
             // by an expected log-wealth per window computed below for a healthy canary; the best alternative must reach
             // 2 × threshold (the factor 2 is the pass mixture's weight).
             var failuresPerWindow = requestsPerSecond * window.TotalSeconds * baselineErrorRate;
-            var growth = Math.Max(PassGrowthPerWindow(failuresPerWindow, theta0, detectRatio, 1, cancellationToken),
-                PassGrowthPerWindow(failuresPerWindow, theta0, detectRatio, Math.Max(1, detectRatio / 2), cancellationToken));
+            // A null at or below the control's own rate cannot be beaten by a canary as good as control: no Pass at all.
+            var growth = passRatio > 1
+                ? Math.Max(PassGrowthPerWindow(failuresPerWindow, theta0, passRatio, 1 / band, cancellationToken),
+                    PassGrowthPerWindow(failuresPerWindow, theta0, passRatio, Math.Max(1, detectRatio / 2) / band, cancellationToken))
+                : 0;
             // The window floor: a window's pass bet pays at most 1 + MaxStake·(1/θ0' − 1) (θ0' the mirrored null share),
             // whatever its traffic, so the requests above are never enough in fewer windows than this.
-            windowsToPass = PassWindowFloor(theta0, detectRatio, logThreshold);
+            windowsToPass = passRatio > 1 ? PassWindowFloor(theta0, passRatio, logThreshold) : null;
             if (growth > 0 && windowsToPass is { } floorWindows)
                 toPass = WholeOrNever(Math.Max((logThreshold + Math.Log(2)) / growth, floorWindows) * expected);
         }
         var floor = windowsToPass is { } w ? SecondsOrNever(w * window.TotalSeconds) : null;
         var warnings = new List<string>();
+        if (reachable && band > 1)
+            warnings.Add(passRatio > 1
+                ? $"the pods' persistent dispersion narrows the Pass test to showing the canary under {passRatio:0.##}x control's rate (detectRatio {detectRatio:0.##} over the pods' band {band:0.##}); the figures to pass include it"
+                : $"the pods' persistent dispersion (band {(double.IsFinite(band) ? band.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : "unbounded")}) narrows the Pass test to under {passRatio:0.##}x control's rate, which a canary as good as control cannot show: no Pass can come while the pods differ this much");
         if (empty > 0.05)
             warnings.Add($"{empty:P0} of {window.TotalSeconds:0}s windows will see no canary request (expected {expected:0.##} per window); the judges will report insufficient data for those");
         if (rolloutDuration is { } d && (toPass is null || requestsPerSecond * canaryShare * d.TotalSeconds < toPass))

@@ -96,6 +96,9 @@ public sealed class PodPersistence
     private bool _seenPods;
     private readonly List<Dictionary<string, PodDeviation>> _recent = [];
 
+    /// <summary>Whether any pair of windows with failures on the control's pods has been learned (the bands read the cap or 1 before).</summary>
+    public bool HasLearned => _weights > 0;
+
     /// <summary>The raw estimate of φ²: the weighted mean of the products of pods' relative deviations in windows at most <see cref="HorizonWindows"/> apart (0 before any pair).</summary>
     public double Estimate => _weights > 0 ? _products / _weights : 0;
 

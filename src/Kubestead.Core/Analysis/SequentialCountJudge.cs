@@ -117,6 +117,34 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// <summary>The learned estimate of the pods' persistent dispersion φ² (0 before anything is learned; see <see cref="PodPersistence"/>).</summary>
     public double LearnedPodVariance => _pods.Estimate;
 
+    /// <summary>Whether the pods' dispersion has been learned from any pair of windows (the control's history or the rollout's).</summary>
+    public bool PodDispersionLearned => _pods.HasLearned;
+
+    /// <summary>
+    /// Below this a band moves a verdict too little to be worth a sentence: six hours of alike pods leave the Pass band near
+    /// 1.2 (the upper bound on φ² is one standard error above an estimate near 0).
+    /// </summary>
+    internal const double BandWorthSaying = 1.25;
+
+    /// <summary>
+    /// Why an undecided verdict may stay undecided when the control's pods differ persistently: how far the bands moved
+    /// the nulls, and, when the Pass null has narrowed to the control's own rate or below, that no Pass can come (a good
+    /// canary cannot show it is better than a rate it only equals). Empty when neither band moved them materially.
+    /// </summary>
+    private string PodBandNote()
+    {
+        if (PodAllowance < BandWorthSaying && PassPodAllowance < BandWorthSaying) return "";
+        var passRatio = _options.DetectRatio / PassPodAllowance;
+        static string X(double r) => r >= 100 ? "> 100" : r.ToString("0.##", CultureInfo.InvariantCulture);
+        if (!PodDispersionLearned)
+            return "; the control's pods report per-pod counts but how far they differ is not learned yet (no two windows with failures on them): "
+                   + (passRatio > 1 ? $"until it is, a Pass must show the canary under {X(passRatio)}x control's rate" : "no Pass until it is");
+        var note = $"; allowing for how far the control's pods may differ persistently (learned φ² {LearnedPodVariance.ToString("0.###", CultureInfo.InvariantCulture)}), a Fail needs the canary above {X(PodAllowance)}x control's rate";
+        return passRatio > 1
+            ? note + $" and a Pass shows it under {X(passRatio)}x (detectRatio {X(_options.DetectRatio)} over the pods' band {X(PassPodAllowance)})"
+            : note + $", and no Pass can come while they may differ this much: it would have to show the canary under {passRatio.ToString("0.##", CultureInfo.InvariantCulture)}x control's rate (detectRatio {X(_options.DetectRatio)} over the pods' band {X(PassPodAllowance)})";
+    }
+
     public void Observe(MetricWindow window)
     {
         // Restarts follow the clock (window starts), also through windows that carry no usable counts.
@@ -288,7 +316,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
                 ? "insufficient data: the canary has received no requests yet"
                 : _xc + _xs == 0
                     ? $"insufficient data: no {EventName}s yet on either side ({_nc} canary, {_ns} control requests); more traffic is needed to judge"
-                    : $"insufficient data: {_xc} {EventName}s in {_nc} canary requests against {_xs} in {_ns} control requests do not decide yet (evidence {eFail:0.##} for worse, {ePass:0.##} for fine; {threshold:0.#} decides)";
+                    : $"insufficient data: {_xc} {EventName}s in {_nc} canary requests against {_xs} in {_ns} control requests do not decide yet (evidence {eFail:0.##} for worse, {ePass:0.##} for fine; {threshold:0.#} decides)" + PodBandNote();
         }
         return new Verdict(Name, Metric, outcome, _nc, _xc, _ns, _xs,
             Math.Log(Math.Max(eFail, 1e-300)), Math.Min(1, 1 / Math.Max(e, 1e-300)), e, effect, summary);
