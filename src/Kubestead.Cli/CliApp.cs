@@ -547,14 +547,16 @@ public sealed class CliApp(CliContext ctx)
         var routing = new Option<string>("--routing") { Description = "binomial (Istio, Linkerd), wrr (round robin) or pods (no mesh)", DefaultValueFactory = _ => "binomial" };
         routing.AcceptOnlyFromAmong("binomial", "wrr", "pods");
         var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1", DefaultValueFactory = _ => "istio" };
-        var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (no mesh)" };
+        var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (needed without a mesh and with --pod-variance)" };
         var baseline = new Option<bool>("--baseline") { Description = "With a created baseline (baseline: {create: true}): it gets the canary's share and the judges compare with it" };
-        var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas, baseline };
+        var podVariance = new Option<double?>("--pod-variance") { Description = "How far the pods' failure rates differ persistently (φ², 0-1, as an undecided verdict reports it); needs --stable-replicas" };
+        var canaryReplicas = new Option<int?>("--canary-replicas") { Description = "Canary pods, for --pod-variance (default 1; no mesh: the plan's own)" };
+        var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas, baseline, podVariance, canaryReplicas };
         cmd.SetAction((p, ct) => Guard(p, () =>
         {
             var mode = p.GetValue(routing) switch { "wrr" => CanaryRoutingMode.WeightedRoundRobin, "pods" => CanaryRoutingMode.Pods, _ => CanaryRoutingMode.Binomial };
             var plan = ctx.Offline().PlanSplit(new SplitPlanRequest(p.GetValue(weight), p.GetValue(window), p.GetValue(rps), mode, p.GetValue(mesh)!, p.GetValue(replicas),
-                Baseline: p.GetValue(baseline)), ct);
+                Baseline: p.GetValue(baseline)) { PodVariance = p.GetValue(podVariance), CanaryReplicas = p.GetValue(canaryReplicas) }, ct);
             if (Json(p)) ctx.Out.WriteLine(OutputFormat.Serialize(plan));
             else
             {

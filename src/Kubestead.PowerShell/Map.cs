@@ -58,7 +58,8 @@ internal static class Map
     {
         RequestedWeight = p.RequestedWeight, AchievableWeight = p.AchievableWeight, MinimumCanaryWeight = p.MinimumCanaryWeight, Precision = p.PrecisionExplanation,
         ExpectedCanaryRequests = p.ExpectedCanaryRequests, EmptyWindowProbability = p.EmptyWindowProbability, TimeToDetect = p.TimeToDetect,
-        RequestsToPass = p.MinimumRequestsForPass, WindowsToPass = p.MinimumWindowsForPass, TimeToPassFloor = p.MinimumTimeForPass, BaselineWeight = p.BaselineWeight, Warnings = p.Warnings.ToArray(),
+        RequestsToPass = p.MinimumRequestsForPass, WindowsToPass = p.MinimumWindowsForPass, TimeToPassFloor = p.MinimumTimeForPass, BaselineWeight = p.BaselineWeight, PassPodBand = p.PassPodBand,
+        Warnings = p.Warnings.ToArray(),
     };
 
     public static KubesteadCheck Check(SpecCheck c) => new() { Check = c.Check, Outcome = c.Outcome.ToString(), Message = c.Message, Target = c.Target };

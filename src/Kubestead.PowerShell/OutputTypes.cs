@@ -116,6 +116,8 @@ public sealed class CanarySplitPlan
     public TimeSpan? TimeToPassFloor { get; set; }
     /// <summary>A created baseline's share (-Baseline), the same as the canary's; null without one.</summary>
     public double? BaselineWeight { get; set; }
+    /// <summary>The Pass test's band D' for the given -PodVariance (the least the judge will use); null: alike pods.</summary>
+    public double? PassPodBand { get; set; }
     public string[] Warnings { get; set; } = [];
 }
 

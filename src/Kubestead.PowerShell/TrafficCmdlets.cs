@@ -177,12 +177,29 @@ public sealed class GetCanarySplitPlanCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Baseline { get; set; }
 
+    /// <summary>
+    /// How far the pods' failure rates differ persistently (φ², 0-1, as an undecided verdict reports it): the plan counts
+    /// the Pass band it gives. Needs -StableReplicas.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public double? PodVariance { get; set; }
+
+    /// <summary>The canary's pods, for the band (default 1; without a mesh, the plan's own).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? CanaryReplicas { get; set; }
+
     protected override void ProcessRecord()
     {
         try
         {
             WriteObject(Map.Plan(KubesteadConnector.Offline().PlanSplit(new SplitPlanRequest(Weight, Window, RequestsPerSecond,
-                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas, Baseline: Baseline.IsPresent), _stop.Token)));
+                Enum.Parse<CanaryRoutingMode>(Routing, ignoreCase: true), MeshProvider, StableReplicas, Baseline: Baseline.IsPresent)
+            {
+                PodVariance = PodVariance,
+                CanaryReplicas = CanaryReplicas,
+            }, _stop.Token)));
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {

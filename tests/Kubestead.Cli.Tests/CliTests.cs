@@ -154,6 +154,24 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Plan_counts_a_pod_variance_and_refuses_one_out_of_range_naming_the_option()
+    {
+        // Issue #29: pods whose failure rates differ persistently narrow the Pass test (the band an undecided verdict names).
+        var alike = JsonNode.Parse((await Run(null, null, "plan", "--weight", "25", "--rps", "200", "--window", "15s", "-o", "json")).Out)!;
+        var varied = JsonNode.Parse((await Run(null, null, "plan", "--weight", "25", "--rps", "200", "--window", "15s", "--pod-variance", "0.25",
+            "--stable-replicas", "10", "--canary-replicas", "3", "-o", "json")).Out)!;
+        Assert.True(varied["passPodBand"]!.GetValue<double>() > 1);
+        Assert.True(varied["minimumRequestsForPass"]!.GetValue<long>() > alike["minimumRequestsForPass"]!.GetValue<long>());
+        var (code, stdout, _) = await Run(null, null, "plan", "--weight", "25", "--rps", "200", "--pod-variance", "1", "--stable-replicas", "10");
+        Assert.Equal(0, code);
+        Assert.Contains("warning: the pods' persistent dispersion", stdout);
+        Assert.Contains("no Pass can come", stdout);
+        var (bad, _, stderr) = await Run(null, null, "plan", "--weight", "25", "--rps", "200", "--pod-variance", "2", "--stable-replicas", "10");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("--pod-variance", stderr);
+    }
+
+    [Fact]
     public async Task Plan_says_never_for_a_canary_without_traffic_and_gives_a_number_at_high_traffic()
     {
         // Issue #27 item 7: one sentinel (null, "never"), not Int64.MaxValue and not 0 requests.

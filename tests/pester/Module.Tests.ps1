@@ -125,6 +125,21 @@ Describe 'Cmdlets that need no cluster' {
         $child.StandardOutput.ReadToEnd().Trim() | Should -Match '^\d+$'
     }
 
+    It 'counts -PodVariance in what a Pass needs, says when none can come, and refuses one out of range (issue #29)' {
+        $alike = Get-CanarySplitPlan 25 -RequestsPerSecond 200 -Window 15s
+        $varied = Get-CanarySplitPlan 25 -RequestsPerSecond 200 -Window 15s -PodVariance 0.25 -StableReplicas 10 -CanaryReplicas 3
+        $alike.PassPodBand | Should -BeNullOrEmpty
+        $varied.PassPodBand | Should -BeGreaterThan 1
+        $varied.RequestsToPass | Should -BeGreaterThan $alike.RequestsToPass
+        $none = Get-CanarySplitPlan 25 -RequestsPerSecond 200 -PodVariance 1 -StableReplicas 10
+        $none.RequestsToPass | Should -BeNullOrEmpty
+        $none.Warnings -join "`n" | Should -Match 'no Pass can come'
+        { Get-CanarySplitPlan 25 -RequestsPerSecond 200 -PodVariance 2 -StableReplicas 10 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand'
+        { Get-CanarySplitPlan 25 -RequestsPerSecond 200 -PodVariance 0.5 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'StableReplicasRequired,Kubestead.PowerShell.GetCanarySplitPlanCommand'
+    }
+
     It 'refuses -StableReplicas below 1 and warns when the settable share is far from the request (issue #27 item 8)' {
         { Get-CanarySplitPlan 5 -RequestsPerSecond 10 -MeshProvider none -StableReplicas 0 -ErrorAction Stop } |
             Should -Throw -ErrorId 'ParameterArgumentValidationError,Kubestead.PowerShell.GetCanarySplitPlanCommand'

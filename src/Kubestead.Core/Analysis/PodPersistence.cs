@@ -198,11 +198,15 @@ public sealed class PodPersistence
     /// same CV puts 0.17), so a 5x canary whose one pod sits that low looks better than control for minutes; the log-normal
     /// band alone promoted 5-7.5% of them (bench, one canary pod, CV 1.0, 50% weight, 200 runs). Where φ² is small the two agree.
     /// </summary>
-    public double PassAllowance(int canaryPods, int controlPods, bool controlReportsPods)
-    {
-        var variance = PassVariance(controlReportsPods);
-        return Math.Max(UpperBand(variance, canaryPods, controlPods), LowerBand(variance, canaryPods, controlPods));
-    }
+    public double PassAllowance(int canaryPods, int controlPods, bool controlReportsPods) =>
+        PassAllowanceFor(PassVariance(controlReportsPods), canaryPods, controlPods);
+
+    /// <summary>
+    /// The Pass band D' for a given φ² (the planner's: the judge reads it at an upper bound on what it learned, so a plan at
+    /// the learned value is the least it will be).
+    /// </summary>
+    public static double PassAllowanceFor(double variance, int canaryPods, int controlPods) =>
+        Math.Max(UpperBand(variance, canaryPods, controlPods), LowerBand(variance, canaryPods, controlPods));
 
     /// <summary>The log-normal band: e^(Z·s), s² = ln(1 + φ²/k) + ln(1 + φ²/K).</summary>
     private static double UpperBand(double variance, int canaryPods, int controlPods)

@@ -37,7 +37,17 @@ public sealed class KubesteadOffline : IKubesteadOffline
         if (r.Baseline && r.CanaryWeight > 50)
             throw new KubesteadException("WeightOutOfRange", KubesteadErrorKind.InvalidInput,
                 $"weight {r.CanaryWeight.ToString(CultureInfo.InvariantCulture)} is more than 50: with a created baseline the baseline takes the canary's share too");
+        if (r.PodVariance is { } v && (!(v >= 0) || v > PodPersistence.MaxVariance))
+            throw new KubesteadException("PodVarianceOutOfRange", KubesteadErrorKind.InvalidInput,
+                $"pod variance {v.ToString(CultureInfo.InvariantCulture)} (--pod-variance / -PodVariance) is out of range 0..{PodPersistence.MaxVariance.ToString(CultureInfo.InvariantCulture)}: the judges cap φ² at a pod-to-pod CV of 1");
+        if (r.CanaryReplicas is < 1)
+            throw new KubesteadException("CanaryReplicasOutOfRange", KubesteadErrorKind.InvalidInput,
+                $"the canary replica count (--canary-replicas / -CanaryReplicas) is {r.CanaryReplicas}: it must be at least 1");
+        if (r.PodVariance is not null && r.StableReplicas is null)
+            throw new KubesteadException("StableReplicasRequired", KubesteadErrorKind.InvalidInput,
+                "with a pod variance the plan needs the stable replica count (--stable-replicas / -StableReplicas): the pods' band depends on how many pods each side averages over");
         double achievable = r.CanaryWeight, minimum;
+        int? canaryPods = null;
         string explanation;
         var warnings = new List<string>();
         switch (r.MeshProvider)
@@ -53,7 +63,9 @@ public sealed class KubesteadOffline : IKubesteadOffline
                 explanation = $"without a mesh the canary's share is its share of ready pods: with {replicas} stable replicas{(r.Baseline ? " and a baseline sized like the canary" : "")} the smallest share is about {minimum:0.#}%";
                 try
                 {
-                    achievable = ReplicaRatioPlanner.Plan(r.CanaryWeight, replicas, CapacityMode.KeepStable, r.Baseline).CanaryPercent;
+                    var replicaPlan = ReplicaRatioPlanner.Plan(r.CanaryWeight, replicas, CapacityMode.KeepStable, r.Baseline);
+                    achievable = replicaPlan.CanaryPercent;
+                    canaryPods = replicaPlan.CanaryReplicas;
                 }
                 catch (TrafficRoutingException e)
                 {
@@ -94,9 +106,21 @@ public sealed class KubesteadOffline : IKubesteadOffline
         };
         // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
         // the traffic of both (2w) and, under H0, half of its failures on the canary.
+        // The Pass band D' for pods that differ persistently: the canary's pods against the control's (a created baseline is
+        // sized like the canary). The judge reads φ² at an upper bound of what it learned, so this is the least D' will be.
+        double? passBand = null;
+        if (r.PodVariance is { } variance)
+        {
+            var k = Math.Max(1, canaryPods ?? r.CanaryReplicas ?? 1);
+            var kControl = r.Baseline ? k : r.StableReplicas!.Value;
+            passBand = PodPersistence.PassAllowanceFor(variance, k, kControl);
+            explanation += $"; the pods' Pass band is at least {passBand.Value.ToString("0.##", CultureInfo.InvariantCulture)} (φ² {variance.ToString("0.###", CultureInfo.InvariantCulture)}, {k} canary and {kControl} {(r.Baseline ? "baseline" : "stable")} pods)";
+        }
         var plan = r.Baseline && achievable > 0
-            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct)
-            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio, cancellationToken: ct);
+            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio,
+                passPodAllowance: passBand ?? 1, cancellationToken: ct)
+            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio,
+                passPodAllowance: passBand ?? 1, cancellationToken: ct);
         warnings.AddRange(plan.Warnings);
         if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
@@ -104,6 +128,7 @@ public sealed class KubesteadOffline : IKubesteadOffline
         {
             MinimumWindowsForPass = plan.WindowsToPass,
             MinimumTimeForPass = plan.TimeToPassFloor,
+            PassPodBand = passBand,
         };
     }
 

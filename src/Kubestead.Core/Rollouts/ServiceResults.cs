@@ -148,7 +148,17 @@ public sealed record SplitPlanRequest(
     int? StableReplicas = null,
     double BaselineErrorRate = 0.001,
     double DetectRatio = 5,
-    bool Baseline = false);
+    bool Baseline = false)
+{
+    /// <summary>
+    /// How far the control's pods' failure rates differ persistently (φ², as an undecided verdict reports it; 0-1, a
+    /// pod-to-pod CV squared): the Pass test's band D' comes from it and the pod counts. Null: alike pods (D' = 1).
+    /// </summary>
+    public double? PodVariance { get; init; }
+
+    /// <summary>The canary's pods, for the band (default 1; without a mesh the plan's own canary replicas).</summary>
+    public int? CanaryReplicas { get; init; }
+}
 
 /// <summary>Precision and expected samples for a weight, window and request rate.</summary>
 public sealed record SplitPlanResult(
@@ -168,6 +178,9 @@ public sealed record SplitPlanResult(
 
     /// <summary><see cref="MinimumWindowsForPass"/> times the window; null: never.</summary>
     public TimeSpan? MinimumTimeForPass { get; init; }
+
+    /// <summary>The Pass test's band D' the plan used for a given pod variance (null: alike pods, none).</summary>
+    public double? PassPodBand { get; init; }
 }
 
 /// <summary>One write a command would make (what -WhatIf and --dry-run show).</summary>
