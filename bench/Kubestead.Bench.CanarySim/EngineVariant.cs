@@ -108,6 +108,9 @@ public sealed class EngineVariant
     /// <summary>Standard errors the Fail side's upper bound on φ² adds (null: the product's; experiments).</summary>
     public double? FailSigmas { get; set; }
 
+    /// <summary>The log-sigmas of the Fail band once a history is learned (experiments; null: the product's).</summary>
+    public double? FailZ { get; set; }
+
     /// <summary>Window edges coincide with weight changes (the engine since issue #18); false: windows on a fixed clock grid.</summary>
     public bool AlignWindows { get; set; } = true;
 }

@@ -236,7 +236,7 @@ public sealed class KubesteadRolloutPolicy : IPolicy
 
     private SequentialJudgeOptions Options() =>
         new(_v.Alpha / (_v.Metrics == "errors" ? 1 : 2), _v.DetectRatio, _v.AllowedIncrease, _v.Unit == "request" ? EvidenceUnit.Request : EvidenceUnit.Window,
-            PredictivePodSeconds: _v.PredictivePodSeconds, CountAwareSeconds: _v.CountAwareSeconds, FailGrid: _v.FailGrid, NoFailBand: _v.NoFailBand, FailSigmas: _v.FailSigmas);
+            PredictivePodSeconds: _v.PredictivePodSeconds, CountAwareSeconds: _v.CountAwareSeconds, FailGrid: _v.FailGrid, NoFailBand: _v.NoFailBand, FailSigmas: _v.FailSigmas, FailZ: _v.FailZ);
 
     private static LatencyHistogram Histogram(long[] exclusive)
     {

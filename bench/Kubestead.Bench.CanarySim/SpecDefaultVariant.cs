@@ -32,6 +32,9 @@ public static class SpecDefaultVariant
     /// <summary>Prefix of the experimental engines <c>default-failsigmas-X</c>: the Fail bound on φ² at X standard errors.</summary>
     public const string FailSigmasPrefix = "default-failsigmas-";
 
+    /// <summary>Prefix of the experimental engines <c>default-failz-X</c>: the Fail band at X log-sigmas once a history is learned.</summary>
+    public const string FailZPrefix = "default-failz-";
+
     /// <summary>Prefix of the experimental engines <c>default-grid-R:W/R:W/...</c>: <c>default</c> with that Fail grid.</summary>
     public const string GridPrefix = "default-grid-";
 
@@ -89,6 +92,8 @@ public static class SpecDefaultVariant
         }
         else if (rest.StartsWith(FailSigmasPrefix, StringComparison.Ordinal))
             engine.FailSigmas = NumberAfter(name, rest, FailSigmasPrefix, sigmas => sigmas >= 0, $"the standard errors after '{FailSigmasPrefix}' must be a number at least 0");
+        else if (rest.StartsWith(FailZPrefix, StringComparison.Ordinal))
+            engine.FailZ = NumberAfter(name, rest, FailZPrefix, z => z > 0, $"the log-sigmas after '{FailZPrefix}' must be a positive number");
         else if (rest.StartsWith(GridPrefix, StringComparison.Ordinal))
             engine.FailGrid = rest[GridPrefix.Length..].Split('/').Select(a =>
                 a.Split(':') is [var ratio, var weight] && Number(ratio) is { } r && r > 1 && Number(weight) is { } w && w > 0

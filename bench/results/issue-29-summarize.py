@@ -35,7 +35,7 @@ rows = load(FAMILIES)
 
 
 NOHISTORY = 'default-nohistory'
-PRIOR = 'default-lookback-3600'  # round 8's judge: the same code with the one-hour look-back it had by default
+PRIOR = 'default-failz-2'  # round 9's judge: the same code with the Fail band at 2 log-sigmas once a history is learned
 
 
 def twin(r, engine):
@@ -54,7 +54,7 @@ def cell(r):
 
 out = [open(os.path.join(ROOT, 'issue-29-header.md')).read().rstrip(), '']
 aa = [r for r in rows if r['engine'] == 'default' and r['false_abort_rate']]
-out.append('## A/A false aborts of `default` (goal <= 2.5%)\n\n| cell | false aborts | holds | one hour of history (round 8) | without history (`default-nohistory`) |\n|---|---|---|---|---|')
+out.append('## A/A false aborts of `default` (goal <= 2.5%)\n\n| cell | false aborts | holds | Fail band at 2 sigmas (round 9) | without history (`default-nohistory`) |\n|---|---|---|---|---|')
 
 
 def other(r, engine, column):
@@ -73,15 +73,15 @@ k = sum(round(float(r['false_abort_rate']) * int(r['replicates'])) for r in oa)
 n = sum(int(r['replicates']) for r in oa)
 out.append(f"| all oracle A/A cells pooled | {rate(k / n, n)} |")
 bad = [r for r in rows if r['engine'] == 'default' and r['escape_rate']]
-out.append('\n## Escapes of `default` (goal <= 2.5% for faults of 5x and more)\n\n| cell | escaped (promoted) | holds | one hour of history | without history |\n|---|---|---|---|---|')
+out.append('\n## Escapes of `default` (goal <= 2.5% for faults of 5x and more)\n\n| cell | escaped (promoted) | holds | Fail band at 2 sigmas | without history |\n|---|---|---|---|---|')
 for r in bad:
     out.append(f"| {cell(r)} | {rate(r['escape_rate'], int(r['replicates']))} | {'yes' if float(r['escape_rate']) <= 0.025 else '**no**'} | {other(r, PRIOR, 'escape_rate')} | {other(r, NOHISTORY, 'escape_rate')} |")
 out.append('\n## Blast of `default` against Flagger (goal <= 1/4) and the oracle (goal <= 1.25x)\n')
 out.append('Mean failed canary requests until rollback over caught replicates (after the onset for late faults); '
            'catch rates beside them. "oracle / flagger" is the best valid detector\'s own blast against Flagger\'s: where it is above '
-           '1/4, no detector valid at the same false-abort rate meets that goal (Flagger\'s mean is over the few replicates it catches). The last two columns, not judged by the goal: `default-lookback-3600` (round 8\'s judge: an hour of history) '
+           '1/4, no detector valid at the same false-abort rate meets that goal (Flagger\'s mean is over the few replicates it catches). The last two columns, not judged by the goal: `default-failz-2` (round 9\'s judge: the Fail band at 2 log-sigmas with history) '
            'and `default-nohistory` (a workload with no history in Prometheus).\n\n'
-           '| cell | default: catch, blast | flagger: catch, blast | default / flagger | oracle / flagger | oracle: catch, blast | default / oracle | one hour of history: catch, blast, / oracle | without history: catch, blast, / oracle |\n|---|---|---|---|---|---|---|---|---|')
+           '| cell | default: catch, blast | flagger: catch, blast | default / flagger | oracle / flagger | oracle: catch, blast | default / oracle | Fail band at 2 sigmas: catch, blast, / oracle | without history: catch, blast, / oracle |\n|---|---|---|---|---|---|---|---|---|')
 for r in (x for x in bad if twin(x, 'oracle')):
     same = {x['engine']: x for x in rows if x['family'] == r['family'] and x['rps'] == r['rps'] and x['weight'] == r['weight'] and x['fault'] == r['fault']}
     late = 'at ' in r['fault']
@@ -106,8 +106,8 @@ for r in (x for x in bad if twin(x, 'oracle')):
     out.append(f"| {cell(r)} | {c('default')}, {b('default'):.1f} | {c('flagger')}, {fl:.1f} | {rf} | {oracle_f} | {c('oracle')}, {b('oracle'):.1f} | {ro} | {against(PRIOR)} | {against(NOHISTORY)} |")
 tiny = [r for r in bad if not twin(r, 'oracle')]
 if tiny:
-    out.append('\n## 5x faults where per-pod counts are tiny (`persistent-tiny`: no oracle or Flagger; `default` against one hour of history)\n\n'
-               '| cell | default: catch, mean blast | one hour of history: catch, mean blast |\n|---|---|---|')
+    out.append('\n## 5x faults where per-pod counts are tiny (`persistent-tiny`: no oracle or Flagger; `default` against the Fail band at 2 sigmas)\n\n'
+               '| cell | default: catch, mean blast | Fail band at 2 sigmas: catch, mean blast |\n|---|---|---|')
     for r in tiny:
         t = twin(r, PRIOR)
         out.append(f"| {cell(r)} | {100 * float(r['catch_rate']):.1f}%, {float(r['blast_mean'] or 'nan'):.1f} | "

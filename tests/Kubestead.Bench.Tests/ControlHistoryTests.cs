@@ -103,6 +103,18 @@ public class ControlHistoryTests
     }
 
     [Fact]
+    public void The_failz_engines_set_the_fail_bands_width_once_a_history_is_learned_and_refuse_a_bad_number()
+    {
+        // Issue #29, round 10: default-failz-2 is round 9's judge (the Fail band at 2 log-sigmas with history), the
+        // committed results' comparison column; the product's default reads PodPersistence.HistoryZ.
+        var s = Scenario(200, Scraped()).S;
+        Assert.Equal(2.0, SpecDefaultVariant.TryCreate("default-failz-2", 15)!.FailZ);
+        Assert.Null(SpecDefaultVariant.TryCreate(SpecDefaultVariant.Name, 15)!.FailZ);
+        foreach (var bad in new[] { "default-failz-x", "default-failz-0", "default-failz--1" })
+            Assert.Contains("log-sigmas", Assert.Throws<ArgumentException>(() => EngineRegistry.Create(bad, s)).Message);
+    }
+
+    [Fact]
     public void A_new_step_keeps_what_the_background_learned_during_the_step_before()
     {
         // A one-minute pause, then an analysis step: the pause's windows feed only the background judge; the analysis

@@ -38,9 +38,20 @@ public sealed class PodPersistence
     /// <summary>
     /// How many log-sigmas of pod dispersion the nulls allow. The assumption the guarantee needs is that the canary's
     /// persistent rate stays within this band in every window; 2 sigmas kept A/A false aborts within the goal at 15 s
-    /// windows where 1.5 did not (one canary pod at CV 1.0: 3.3% of 1,000; docs/analysis.md).
+    /// windows where 1.5 did not (one canary pod at CV 1.0: 3.3% of 1,000; docs/analysis.md). That was learned from the
+    /// rollout alone; once the control's history is learned the Fail band reads <see cref="HistoryZ"/>.
     /// </summary>
     public const double Z = 2.0;
+
+    /// <summary>
+    /// The Fail band's log-sigmas once the control's history is learned (issue #29, round 10). Hours of history pin φ²
+    /// down from the first window, so the band no longer has to cover an estimate still settling. 1.75 kept every A/A
+    /// cell of `persistent`, `persistent-tiny`, `onset-reachable` and a long-state check at p0 = 1% within the goal at
+    /// 1,000 runs a cell (worst 2.0%, against 1.4% at 2); 1.5 did not (2.9% with three CV 1.0 canary pods in 10-30 minute
+    /// states at 200 rps; docs/analysis.md, "The Fail band once a history is learned"). The Pass band keeps <see cref="Z"/>,
+    /// and a judge without history keeps it on both sides.
+    /// </summary>
+    public const double HistoryZ = 1.75;
 
     /// <summary>
     /// How many standard errors the Fail test's upper bound on φ² adds to the estimate (the larger of the binomial one and
@@ -189,7 +200,13 @@ public sealed class PodPersistence
     }
 
     /// <summary>The factor D ≥ 1 by which the Fail test's null widens for <paramref name="canaryPods"/> canary pods against <paramref name="controlPods"/>.</summary>
-    public double Allowance(int canaryPods, int controlPods) => UpperBand(FailVariance, canaryPods, controlPods);
+    public double Allowance(int canaryPods, int controlPods) => UpperBand(FailVariance, canaryPods, controlPods, _learnedHistory ? HistoryFailZUsed : Z);
+
+    /// <summary>
+    /// The log-sigmas of the Fail band once a history is learned (<see cref="HistoryZ"/> unless an experiment sets it: the
+    /// bench's <c>default-failz-X</c>).
+    /// </summary>
+    public double HistoryFailZUsed { get; init; } = HistoryZ;
 
     /// <summary>
     /// The factor by which the Pass test's null (detectRatio) narrows, from the <b>lower</b> tail of the canary's rate: the
@@ -209,11 +226,11 @@ public sealed class PodPersistence
         Math.Max(UpperBand(variance, canaryPods, controlPods), LowerBand(variance, canaryPods, controlPods));
 
     /// <summary>The log-normal band: e^(Z·s), s² = ln(1 + φ²/k) + ln(1 + φ²/K).</summary>
-    private static double UpperBand(double variance, int canaryPods, int controlPods)
+    private static double UpperBand(double variance, int canaryPods, int controlPods, double z = Z)
     {
         if (!(variance > 0)) return 1;
         var logVariance = Math.Log(1 + variance / Math.Max(1, canaryPods)) + Math.Log(1 + variance / Math.Max(1, controlPods));
-        return Math.Exp(Z * Math.Sqrt(logVariance));
+        return Math.Exp(z * Math.Sqrt(logVariance));
     }
 
     /// <summary>

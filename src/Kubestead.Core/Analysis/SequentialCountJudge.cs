@@ -39,13 +39,18 @@ namespace Kubestead.Analysis;
 /// An experiment, set by no spec field: the standard errors the Fail side's upper bound on the pods' dispersion adds once
 /// a history is learned (null: <see cref="PodPersistence.HistoryFailSigmas"/>).
 /// </param>
+/// <param name="FailZ">
+/// An experiment, set by no spec field: the log-sigmas of the Fail band once a history is learned (null:
+/// <see cref="PodPersistence.HistoryZ"/>).
+/// </param>
 /// <param name="FailGrid">
 /// The window Fail test's alternatives (ratios to AllowedIncrease) and their prior weights; null: the engine's grid
 /// (<see cref="SequentialCountJudge.DefaultFailGrid"/>). Set by no spec field (the benchmark's experiments).
 /// </param>
 public sealed record SequentialJudgeOptions(double Alpha = 0.05, double DetectRatio = 5, double AllowedIncrease = 1.0, EvidenceUnit Unit = EvidenceUnit.Window,
     RestartMixtureOptions? Restarts = null, double FailShare = 1, double? PredictivePodSeconds = null,
-    double? CountAwareSeconds = PodPersistence.CountAwareSeconds, IReadOnlyList<(double Ratio, double Weight)>? FailGrid = null, bool NoFailBand = false, double? FailSigmas = null);
+    double? CountAwareSeconds = PodPersistence.CountAwareSeconds, IReadOnlyList<(double Ratio, double Weight)>? FailGrid = null, bool NoFailBand = false, double? FailSigmas = null,
+    double? FailZ = null);
 
 /// <summary>
 /// Base of the sequential judges: two e-processes on "bad event" counts (failures, or slow requests) of canary and
@@ -78,7 +83,11 @@ public abstract class SequentialCountJudge : ICanaryJudge
         var grid = options.FailGrid ?? DefaultFailGrid;
         _windowFailAlternatives = grid.Select(a => a.Ratio).ToArray();
         _windowFailWeights = grid.Select(a => a.Weight).ToArray();
-        _pods = new PodPersistence { HistoryFailSigmasUsed = options.FailSigmas ?? PodPersistence.HistoryFailSigmas };
+        _pods = new PodPersistence
+        {
+            HistoryFailSigmasUsed = options.FailSigmas ?? PodPersistence.HistoryFailSigmas,
+            HistoryFailZUsed = options.FailZ ?? PodPersistence.HistoryZ,
+        };
         if (options.PredictivePodSeconds is { } persistence) _canaryPods = new CanaryPodFilter(persistence);
         _failTest = NewFailTest();
         _passTest = NewPassTest();

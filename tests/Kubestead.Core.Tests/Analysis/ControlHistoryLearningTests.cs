@@ -87,6 +87,34 @@ public class ControlHistoryLearningTests(ITestOutputHelper output)
         Assert.True(aaPasses >= 190, $"only {aaPasses} of 300 primed good canaries passed within 30 minutes");
     }
 
+    /// <summary>Caught 5x canaries and their mean canary failures at the Fail, over 300 primed rollouts with the given Fail band.</summary>
+    private static (int Caught, double MeanFailures) FailuresToCatch(int seed, double weight, double cv, double? failZ)
+    {
+        var rng = new Random(seed);
+        var options = new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default, FailZ: failZ);
+        var failures = new List<long>();
+        for (var r = 0; r < 300; r++)
+        {
+            var ((outcome, _), judge) = PersistentPodEffectTests.Run(rng, weight, 1, 5, cv, cv, perPod: true, 20, stopAtVerdict: true, ticksPerWindow: 1,
+                windows: 120, historyWindows: Hour, options: options);
+            if (outcome == VerdictOutcome.Fail) failures.Add(judge.Evaluate().CanaryFailures);
+        }
+        return (failures.Count, failures.Count > 0 ? failures.Average() : double.NaN);
+    }
+
+    [Fact]
+    public void Once_a_history_is_learned_the_narrower_fail_band_catches_a_5x_canary_with_fewer_failed_requests()
+    {
+        // Issue #29, round 10: the Fail band at 2 log-sigmas was sized while φ² was learned from the rollout alone; with
+        // the history it only has to cover the pods' own spread. The bench's `persistent` cell at 10% weight, one CV 0.5
+        // canary pod: the same draws judged at 2 and at the product's 1.75.
+        var two = FailuresToCatch(7010, 0.1, 0.5, 2.0);
+        var product = FailuresToCatch(7010, 0.1, 0.5, null);
+        output.WriteLine($"CV 0.5, one pod, 10%, 5x, primed: caught {two.Caught} with {two.MeanFailures:0.0} failed canary requests at 2 sigmas, {product.Caught} with {product.MeanFailures:0.0} at {PodPersistence.HistoryZ}");
+        Assert.True(product.Caught >= two.Caught, $"{product.Caught} caught against {two.Caught}");
+        Assert.True(product.MeanFailures <= 0.9 * two.MeanFailures, $"{product.MeanFailures:0.0} failed canary requests against {two.MeanFailures:0.0}");
+    }
+
     [Fact]
     public void Primed_with_an_hour_of_CV_1_pods_the_judge_stays_safe()
     {

@@ -70,10 +70,11 @@ public class CountAwareBandTests(ITestOutputHelper output)
         Assert.True(PodPersistence.CountAwareAllowance(5, 0.1, 0.6) > PodPersistence.CountAwareAllowance(5, 0.1, 0.3));
     }
 
-    // The Fail bound at 0.75 standard errors (the margin without history) so the band these cases narrow stays wide:
-    // the count-aware null is the mechanism under test, whatever the margin.
+    // The Fail bound at 0.75 standard errors and 2 log-sigmas (the band without history) so the band these cases narrow
+    // stays wide: the count-aware null is the mechanism under test, whatever the margin and width once a history is learned.
     private static SequentialJudgeOptions Options(bool countAware) =>
-        new(Restarts: RestartMixtureOptions.Default, CountAwareSeconds: countAware ? PodPersistence.CountAwareSeconds : null, FailSigmas: PodPersistence.FailSigmas);
+        new(Restarts: RestartMixtureOptions.Default, CountAwareSeconds: countAware ? PodPersistence.CountAwareSeconds : null, FailSigmas: PodPersistence.FailSigmas,
+            FailZ: PodPersistence.Z);
 
     private static ((VerdictOutcome Outcome, int Window) Outcome, SequentialErrorRateJudge Judge) Tiny(Random rng, double weight, double multiplier, double cv,
         bool countAware, bool stopAtVerdict = true, int windows = 120, (int, int)? stateTicks = null) =>
