@@ -93,7 +93,7 @@ public static class CanarySamplePlanner
         if (reachable && band > 1)
             warnings.Add(passRatio > 1
                 ? $"the pods' persistent dispersion narrows the Pass test to showing the canary under {passRatio:0.##}x control's rate (detectRatio {detectRatio:0.##} over the pods' band {band:0.##}); the figures to pass include it"
-                : $"the pods' persistent dispersion (band {(double.IsFinite(band) ? band.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : "unbounded")}) narrows the Pass test to under {passRatio:0.##}x control's rate, which a canary as good as control cannot show: no Pass can come while the pods differ this much");
+                : $"the pods' persistent dispersion (band {(double.IsFinite(band) ? $"{band:0.##}" : "unbounded")}) narrows the Pass test to under {passRatio:0.##}x control's rate, which a canary as good as control cannot show: no Pass can come while the pods differ this much");
         if (empty > 0.05)
             warnings.Add($"{empty:P0} of {window.TotalSeconds:0}s windows will see no canary request (expected {expected:0.##} per window); the judges will report insufficient data for those");
         if (rolloutDuration is { } d && (toPass is null || requestsPerSecond * canaryShare * d.TotalSeconds < toPass))

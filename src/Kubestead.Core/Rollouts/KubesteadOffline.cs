@@ -104,8 +104,6 @@ public sealed class KubesteadOffline : IKubesteadOffline
             CanaryRoutingMode.Pods => PlannedRouting.Pods,
             _ => PlannedRouting.Binomial,
         };
-        // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
-        // the traffic of both (2w) and, under H0, half of its failures on the canary.
         // The Pass band D' for pods that differ persistently: the canary's pods against the control's (a created baseline is
         // sized like the canary). The judge reads φ² at an upper bound of what it learned, so this is the least D' will be.
         double? passBand = null;
@@ -116,11 +114,11 @@ public sealed class KubesteadOffline : IKubesteadOffline
             passBand = PodPersistence.PassAllowanceFor(variance, k, kControl);
             explanation += $"; the pods' Pass band is at least {passBand.Value.ToString("0.##", CultureInfo.InvariantCulture)} (φ² {variance.ToString("0.###", CultureInfo.InvariantCulture)}, {k} canary and {kControl} {(r.Baseline ? "baseline" : "stable")} pods)";
         }
-        var plan = r.Baseline && achievable > 0
-            ? CanarySamplePlanner.Plan(r.RequestsPerSecond * 2 * achievable / 100, 0.5, r.Window, routing, r.BaselineErrorRate, r.DetectRatio,
-                passPodAllowance: passBand ?? 1, cancellationToken: ct)
-            : CanarySamplePlanner.Plan(r.RequestsPerSecond, achievable / 100, r.Window, routing, r.BaselineErrorRate, r.DetectRatio,
-                passPodAllowance: passBand ?? 1, cancellationToken: ct);
+        // With a created baseline the judges compare the canary with the baseline, which has the same share: the test sees
+        // the traffic of both (2w) and, under H0, half of its failures on the canary.
+        var (testedRps, testedShare) = r.Baseline && achievable > 0 ? (r.RequestsPerSecond * 2 * achievable / 100, 0.5) : (r.RequestsPerSecond, achievable / 100);
+        var plan = CanarySamplePlanner.Plan(testedRps, testedShare, r.Window, routing, r.BaselineErrorRate, r.DetectRatio,
+            passPodAllowance: passBand ?? 1, cancellationToken: ct);
         warnings.AddRange(plan.Warnings);
         if (r.Baseline) explanation += $"; the created baseline gets the canary's share ({achievable:0.##}%) and stable the rest ({100 - 2 * achievable:0.##}%), and the judges compare canary with baseline";
         return new SplitPlanResult(r.CanaryWeight, achievable, minimum, explanation, plan.ExpectedCanaryRequestsPerWindow, plan.EmptyWindowProbability,
