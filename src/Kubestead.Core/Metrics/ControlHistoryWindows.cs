@@ -15,97 +15,88 @@ namespace Kubestead.Metrics;
 /// </summary>
 public static class ControlHistoryWindows
 {
-    /// <param name="requests">The requests query's vectors by evaluation time (unix ms), as <c>QueryRangeAsync</c> returns them.</param>
-    /// <param name="failures">The failures query's vectors at the same times.</param>
-    /// <param name="first">The first point: window i runs from first + i·interval to first + (i+1)·interval.</param>
-    public static IReadOnlyList<MetricWindow> FromPoints(
-        IReadOnlyDictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> requests,
-        IReadOnlyDictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> failures,
+    /// <param name="requests">The requests query's series, each with a point per edge (<c>QueryRangeSeriesAsync</c>).</param>
+    /// <param name="failures">The failures query's series at the same edges.</param>
+    /// <param name="first">The first edge: window i runs from first + i·interval to first + (i+1)·interval.</param>
+    public static IReadOnlyList<MetricWindow> FromSeries(IReadOnlyList<RangeSeries> requests, IReadOnlyList<RangeSeries> failures,
         DateTimeOffset first, TimeSpan interval, int windows)
     {
+        // Each series' pod is worked out once (six hours at 15 s steps is 1,441 points a series), and the pods are
+        // numbered in the order windows list them, so a window's differencing is array arithmetic over its two edges.
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var s in requests.Concat(failures)) index.TryAdd(CounterSeriesDiff.PodOf(s.Labels), 0);
+        var pods = index.Keys.OrderBy(p => p, StringComparer.Ordinal).ToArray();
+        for (var p = 0; p < pods.Length; p++) index[pods[p]] = p;
+        var requestPod = requests.Select(s => index[CounterSeriesDiff.PodOf(s.Labels)]).ToArray();
+        var failurePod = failures.Select(s => index[CounterSeriesDiff.PodOf(s.Labels)]).ToArray();
+        var scrapedAtStart = new bool[pods.Length];
+        var served = new Increases(pods.Length);
+        var failed = new Increases(pods.Length);
         var result = new List<MetricWindow>();
-        // A range answer shares one label set per series across its points: its key and pod are worked out once per series
-        // (by reference), not once per point and window (six hours at 15 s steps is 1,441 points a series).
-        var names = new Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < windows; i++)
         {
+            Array.Clear(scrapedAtStart);
+            for (var j = 0; j < requests.Count; j++)
+                if (requests[j].Present[i]) scrapedAtStart[requestPod[j]] = true;
+            served.Window(requests, requestPod, i, scrapedAtStart);
+            // A pod's requests were read at the start: a failure series of it born since counts from zero.
+            failed.Window(failures, failurePod, i, scrapedAtStart);
+            List<PodSample>? counted = null;
+            long requestTotal = 0, failureTotal = 0;
+            for (var p = 0; p < pods.Length; p++)
+            {
+                if (served.State[p] != Increases.Counted) continue;
+                if (failed.State[p] == Increases.Lost) continue;
+                var requestCount = (long)Math.Round(served.Sum[p]);
+                var failureCount = failed.State[p] == Increases.Counted ? Math.Min((long)Math.Round(failed.Sum[p]), requestCount) : 0;
+                (counted ??= new List<PodSample>()).Add(new PodSample(pods[p], requestCount, failureCount));
+                requestTotal += requestCount;
+                failureTotal += failureCount;
+            }
+            if (counted is null) continue;
             var start = first + interval * i;
-            var end = start + interval;
-            var pods = Pods(At(requests, start), At(requests, end), At(failures, start), At(failures, end), names);
-            if (pods.Count == 0) continue;
-            result.Add(new MetricWindow(start, end, VersionSample.Empty,
-                new VersionSample(pods.Sum(p => p.Requests), pods.Sum(p => p.Failures), null, pods)));
+            result.Add(new MetricWindow(start, start + interval, VersionSample.Empty, new VersionSample(requestTotal, failureTotal, null, counted)));
         }
         return result;
     }
 
-    private static IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> At(
-        IReadOnlyDictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> points, DateTimeOffset at) =>
-        points.TryGetValue(at.ToUnixTimeMilliseconds(), out var vector) ? vector : [];
-
-    /// <summary>The pods counted whole in one window, in pod order.</summary>
-    private static List<PodSample> Pods(
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> requestsAtStart,
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> requestsAtEnd,
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> failuresAtStart,
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> failuresAtEnd,
-        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
-    {
-        var scrapedAtStart = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (labels, _) in requestsAtStart) scrapedAtStart.Add(Name(labels, names).Pod);
-        var requests = ByPod(requestsAtStart, requestsAtEnd, scrapedAtStart, names);
-        // A pod's requests were read at the start: a failure series of it born since counts from zero.
-        var failures = ByPod(failuresAtStart, failuresAtEnd, scrapedAtStart, names);
-        var pods = new List<PodSample>();
-        foreach (var (pod, served) in requests.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            if (served is not { } r) continue;
-            var failed = failures.TryGetValue(pod, out var f) ? f : 0;
-            if (failed is not { } n) continue;
-            var requestCount = (long)Math.Round(r);
-            pods.Add(new PodSample(pod, requestCount, Math.Min((long)Math.Round(n), requestCount)));
-        }
-        return pods;
-    }
-
     /// <summary>
-    /// Each pod's increase between the two edges, or null for a pod that cannot be counted whole: a series that dropped or
-    /// vanished, a pod with series at the end only. A series born inside the window counts from zero when its pod is in
-    /// <paramref name="scrapedAtStart"/>.
+    /// Each pod's increase over one window, or <see cref="Lost"/> for a pod that cannot be counted whole: a series that
+    /// dropped or vanished, a pod with series at the end only. A series born inside the window counts from zero when its
+    /// pod was scraped at the start.
     /// </summary>
-    private static Dictionary<string, double?> ByPod(
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> start,
-        IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> end,
-        IReadOnlySet<string> scrapedAtStart,
-        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
+    private sealed class Increases(int pods)
     {
-        var before = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (labels, value) in start)
-            if (double.IsFinite(value)) before[Name(labels, names).Key] = value;
-        var pods = new Dictionary<string, double?>(StringComparer.Ordinal);
-        var seenAtEnd = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (labels, value) in end)
-        {
-            var (key, pod) = Name(labels, names);
-            seenAtEnd.Add(key);
-            double? increase = !double.IsFinite(value) ? null
-                : before.TryGetValue(key, out var old) ? (value >= old ? value - old : null)
-                : scrapedAtStart.Contains(pod) ? value
-                : null;
-            pods[pod] = pods.TryGetValue(pod, out var sum) ? sum + increase : increase;
-        }
-        // A series at the start only: its pod vanished (or missed this scrape), or the series did.
-        foreach (var (labels, value) in start)
-            if (double.IsFinite(value) && Name(labels, names) is var (key, pod) && !seenAtEnd.Contains(key))
-                pods[pod] = null;
-        return pods;
-    }
+        public const byte None = 0, Counted = 1, Lost = 2;
+        public readonly double[] Sum = new double[pods];
+        public readonly byte[] State = new byte[pods];
 
-    private static (string Key, string Pod) Name(IReadOnlyDictionary<string, string> labels,
-        Dictionary<IReadOnlyDictionary<string, string>, (string Key, string Pod)> names)
-    {
-        if (!names.TryGetValue(labels, out var name))
-            names[labels] = name = (CounterSeriesDiff.SeriesKey(labels), CounterSeriesDiff.PodOf(labels));
-        return name;
+        /// <summary>The window from edge <paramref name="i"/> to edge i + 1.</summary>
+        public void Window(IReadOnlyList<RangeSeries> series, int[] podOf, int i, bool[] scrapedAtStart)
+        {
+            Array.Clear(State);
+            for (var j = 0; j < series.Count; j++)
+            {
+                var s = series[j];
+                if (!s.Present[i + 1]) continue;
+                var value = s.Values[i + 1];
+                var p = podOf[j];
+                double increase;
+                bool counted;
+                if (!double.IsFinite(value)) (counted, increase) = (false, 0);
+                else if (s.Present[i] && double.IsFinite(s.Values[i])) (counted, increase) = (value >= s.Values[i], value - s.Values[i]);
+                else (counted, increase) = (scrapedAtStart[p], value);
+                if (State[p] == None) (State[p], Sum[p]) = (counted ? Counted : Lost, counted ? increase : 0);
+                else if (State[p] == Counted)
+                {
+                    if (counted) Sum[p] += increase;
+                    else State[p] = Lost;
+                }
+            }
+            // A series at the start only: its pod vanished (or missed this scrape), or the series did.
+            for (var j = 0; j < series.Count; j++)
+                if (series[j].Present[i] && double.IsFinite(series[j].Values[i]) && !series[j].Present[i + 1])
+                    State[podOf[j]] = Lost;
+        }
     }
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kubestead.Metrics.Connection;
@@ -44,61 +46,54 @@ public sealed class PrometheusClient
     /// The instant vector at each of <paramref name="steps"/> + 1 evaluation times from <paramref name="start"/>, one
     /// <c>/api/v1/query_range</c> request: Prometheus evaluates a range query at each step exactly as an instant query at
     /// that time (same lookback), so a catch-up over many windows reads every window edge at once. A time at which no
-    /// series had a sample maps to an empty vector.
+    /// series had a sample maps to an empty vector. The points of a series share its one label set.
     /// </summary>
     public async Task<IReadOnlyDictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>>> QueryRangeAsync(
         string promQl, DateTimeOffset start, TimeSpan step, int steps, CancellationToken ct)
     {
-        var end = start + step * steps;
-        var byTime = new Dictionary<long, List<(IReadOnlyDictionary<string, string>, double)>>();
-        for (var i = 0; i <= steps; i++) byTime[(start + step * i).ToUnixTimeMilliseconds()] = [];
-        // A range answer holds a point per series and step (hours of a history, hundreds of pods): read as a JsonDocument
-        // (pooled buffers, no node per point), not as the JsonNode tree the small answers use (bench/results/judges.md).
-        using var document = await DocumentAsync("api/v1/query_range?query=" + Uri.EscapeDataString(promQl) + "&start=" + Seconds(start) + "&end=" + Seconds(end)
-                                                 + "&step=" + step.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
-        if (document.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
-            && data.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Array)
+        var series = await QueryRangeSeriesAsync(promQl, start, step, steps, ct).ConfigureAwait(false);
+        var byTime = new Dictionary<long, IReadOnlyList<(IReadOnlyDictionary<string, string>, double)>>(steps + 1);
+        for (var i = 0; i <= steps; i++)
         {
-            foreach (var series in result.EnumerateArray())
-            {
-                if (series.ValueKind != JsonValueKind.Object) continue;
-                var labels = new Dictionary<string, string>();
-                if (series.TryGetProperty("metric", out var metric) && metric.ValueKind == JsonValueKind.Object)
-                    foreach (var label in metric.EnumerateObject())
-                        labels[label.Name] = label.Value.ValueKind == JsonValueKind.String ? label.Value.GetString()! : "";
-                if (!series.TryGetProperty("values", out var values) || values.ValueKind != JsonValueKind.Array) continue;
-                foreach (var point in values.EnumerateArray())
-                {
-                    var ms = (long)Math.Round(point[0].GetDouble() * 1000);
-                    if (byTime.TryGetValue(ms, out var vector))
-                        vector.Add((labels, Value(point[1].ValueKind == JsonValueKind.String ? point[1].GetString() : null)));
-                }
-            }
+            var vector = new List<(IReadOnlyDictionary<string, string>, double)>();
+            foreach (var s in series)
+                if (s.Present[i]) vector.Add((s.Labels, s.Values[i]));
+            byTime[(start + step * i).ToUnixTimeMilliseconds()] = vector;
         }
-        return byTime.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<(IReadOnlyDictionary<string, string>, double)>)kv.Value);
+        return byTime;
     }
 
-    /// <summary>The answer as a <see cref="JsonDocument"/>, failing as <see cref="DataAsync"/> does when it is not a success.</summary>
-    private async Task<JsonDocument> DocumentAsync(string pathAndQuery, CancellationToken ct)
+    /// <summary>
+    /// The same request as <see cref="QueryRangeAsync"/>, answered series by series: each series' labels and its value at
+    /// every step (<see cref="RangeSeries"/>); points at other times are ignored. A range answer holds a point per series
+    /// and step (hours of a history, hundreds of pods), so it is read token by token from its UTF-8 bytes into one array
+    /// per series: no node, string or vector entry per point (bench/results/judges.md, "Reading the control's history").
+    /// </summary>
+    public async Task<IReadOnlyList<RangeSeries>> QueryRangeSeriesAsync(string promQl, DateTimeOffset start, TimeSpan step, int steps, CancellationToken ct)
     {
-        var url = new Uri(_address, pathAndQuery);
+        var end = start + step * steps;
+        var url = new Uri(_address, "api/v1/query_range?query=" + Uri.EscapeDataString(promQl) + "&start=" + Seconds(start) + "&end=" + Seconds(end)
+                                     + "&step=" + step.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture));
         var answer = await _connection.GetAsync(url, _timeout, ct).ConfigureAwait(false);
-        JsonDocument document;
+        var times = new long[steps + 1];
+        for (var i = 0; i <= steps; i++) times[i] = (start + step * i).ToUnixTimeMilliseconds();
+        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(answer.Body));
+        List<RangeSeries>? series;
         try
         {
-            document = JsonDocument.Parse(answer.Body);
+            var length = Encoding.UTF8.GetBytes(answer.Body, utf8);
+            series = PrometheusRangeAnswer.Read(utf8.AsSpan(0, length), times);
         }
         catch (JsonException)
         {
             throw NotJson(answer);
         }
-        var root = document.RootElement;
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
-            && status.GetString() == "success")
-            return document;
-        document.Dispose();
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(utf8);
+        }
         // The rare failed answer: its message is built exactly as every other query's.
-        throw Failure(answer, JsonNode.Parse(answer.Body));
+        return series ?? throw Failure(answer, JsonNode.Parse(answer.Body));
     }
 
     private static string Seconds(DateTimeOffset at) => (at.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
@@ -161,5 +156,5 @@ public sealed class PrometheusClient
     /// <summary>An answer whose status is not success: the server, the HTTP status and Prometheus's own error.</summary>
     private MetricsUnavailableException Failure(MetricsHttpAnswer answer, JsonNode? json) =>
         new(
-            $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}: {json?["errorType"]?.GetValue<string>()}: {json?["error"]?.GetValue<string>()}");
+            $"{_connection.Server} answered HTTP {answer.Status} {answer.Reason}{answer.RetryNote}: {(json as JsonObject)?["errorType"]?.GetValue<string>()}: {(json as JsonObject)?["error"]?.GetValue<string>()}");
 }

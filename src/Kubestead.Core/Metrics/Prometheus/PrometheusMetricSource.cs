@@ -90,9 +90,9 @@ public sealed class PrometheusMetricSource(PrometheusClient client, PrometheusPr
         if (windows < 1 || interval <= TimeSpan.Zero) return [];
         var (requestsQuery, failuresQuery, _) = Aggregated(Queries(control));
         var first = end - interval * windows;
-        var requests = await client.QueryRangeAsync(requestsQuery, first, interval, windows, ct).ConfigureAwait(false);
-        var failures = await client.QueryRangeAsync(failuresQuery, first, interval, windows, ct).ConfigureAwait(false);
-        return ControlHistoryWindows.FromPoints(requests, failures, first, interval, windows);
+        var requests = await client.QueryRangeSeriesAsync(requestsQuery, first, interval, windows, ct).ConfigureAwait(false);
+        var failures = await client.QueryRangeSeriesAsync(failuresQuery, first, interval, windows, ct).ConfigureAwait(false);
+        return ControlHistoryWindows.FromSeries(requests, failures, first, interval, windows);
     }
 
     /// <summary>
