@@ -34,7 +34,7 @@ public static class EngineRegistry
     public static IPolicy Create(string name, ScenarioFile s, Cell? cell = null, IScrapedCounts? scraped = null, double? oracleThreshold = null,
         SimulatedControlHistory? history = null)
     {
-        if (name == "oracle")
+        if (name is "oracle" or Runner.OracleUniform)
         {
             var c = cell ?? s.Cells().First();
             return OracleCalibration.Create(s, c, scraped, OracleCalibration.Multiplier(s, c.Fault),

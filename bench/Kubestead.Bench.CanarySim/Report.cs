@@ -17,7 +17,7 @@ public static class Report
     /// <summary>The engine's name; "(limit)" for variants no spec can reach; the oracle with its calibrated threshold.</summary>
     private static string Label(ScenarioFile s, CellResult r) =>
         s.EngineVariants.FirstOrDefault(v => v.Name == r.Engine) is { Limit: true } ? r.Engine + " (limit)"
-        : r.OracleThreshold is { } h ? $"oracle (h = {h.ToString("0.00", CultureInfo.InvariantCulture)})"
+        : r.OracleThreshold is { } h ? $"{r.Engine} (h = {h.ToString("0.00", CultureInfo.InvariantCulture)})"
         : r.Engine;
 
     private static string Ratio(CellResult r, List<CellResult> results) =>

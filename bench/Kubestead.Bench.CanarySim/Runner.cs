@@ -36,6 +36,10 @@ public static class Runner
         var baseSeed = seed ?? s.Seed;
         var results = new List<CellResult>();
         var cells = s.Cells().ToList();
+        // The oracle's threshold is calibrated per cell; the uniform oracle takes the largest over its group (below).
+        var thresholds = engines.Contains("oracle") || engines.Contains(OracleUniform)
+            ? cells.Select((c, i) => OracleCalibration.Threshold(s, c, i, baseSeed, OracleCalibration.Multiplier(s, c.Fault))).ToArray()
+            : null;
         for (var ci = 0; ci < cells.Count; ci++)
         {
             var cell = cells[ci];
@@ -43,16 +47,17 @@ public static class Runner
             var empty = new double[n];
             var share = new double[n];
             var cellIndex = ci;
-            double? oracleThreshold = engines.Contains("oracle")
-                ? OracleCalibration.Threshold(s, cell, cellIndex, baseSeed, OracleCalibration.Multiplier(s, cell.Fault))
-                : null;
+            double? oracleThreshold = thresholds?[ci];
+            double? uniformThreshold = thresholds is null ? null
+                : Enumerable.Range(0, cells.Count).Where(cj => OracleGroup(s, cells[cj]) == OracleGroup(s, cell)).Max(cj => thresholds[cj]);
+            double? ThresholdOf(string engine) => engine == "oracle" ? oracleThreshold : engine == OracleUniform ? uniformThreshold : null;
             Parallel.For(0, n, r =>
             {
                 var replicateSeed = Rng.Derive(baseSeed, cellIndex, r);
                 var engineDriven = cell.Schedule is { IsEngineDriven: true };
                 var traffics = Enumerable.Range(0, engineDriven ? engines.Count : 1)
                     .Select(_ => new TrafficModel(s, cell, new Rng(replicateSeed), replicateSeed ^ HistorySalt)).ToArray();
-                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped, oracleThreshold,
+                var policies = engines.Select((e, i) => EngineRegistry.Create(e, s, cell, traffics[engineDriven ? i : 0].Scraped, ThresholdOf(e),
                     traffics[engineDriven ? i : 0].ControlHistory)).ToArray();
                 var firstWeight = cell.Schedule is { IsEngineDriven: true } sched ? sched.Steps[0].Weight : cell.Weight;
                 var done = new Outcome?[engines.Count];
@@ -118,11 +123,24 @@ public static class Runner
                     afterOnset.Count == 0 ? double.NaN : afterOnset.Average(), afterOnset.Count == 0 ? null : Percentile(afterOnset, 0.95),
                     all.Count(o => o.Decision is null || o.TimeSeconds > cell.Fault.OnsetSeconds),
                     all.Count(o => o.Decision == Decision.Rollback && o.TimeSeconds > cell.Fault.OnsetSeconds),
-                    engines[e] == "oracle" ? oracleThreshold : null));
+                    ThresholdOf(engines[e])));
             }
         }
         return results;
     }
+
+    /// <summary>
+    /// The oracle with one threshold for a whole group of cells (an experiment, issue #29): the largest of the per-cell
+    /// thresholds among the cells that differ only in the pods' heterogeneity and persistence and in the fault's onset, at
+    /// the same traffic, weight, routing, schedule, shape, window, scrapes, pod counts and alternative. It knows the
+    /// fault's size and what a drive can see (traffic, weight, pods), as the oracle does, but not how the pods' rates
+    /// differ and persist, so it is valid in each of the group's environments (docs/benchmark.md, "The oracle").
+    /// </summary>
+    public const string OracleUniform = "oracle-uniform";
+
+    private static string OracleGroup(ScenarioFile s, Cell c) => string.Join("|", c.Routing, c.Rps, c.Weight, c.Schedule?.Name, c.Shape?.Name,
+        OracleCalibration.Multiplier(s, c.Fault), OracleCalibration.IntervalSeconds(s, c), c.Environment?.Scrape?.IntervalSeconds,
+        c.Environment?.PodsStable, c.Environment?.PodsCanary);
 
     private static double? Median(List<double> sorted) => sorted.Count == 0 ? null : Percentile(sorted, 0.5);
 

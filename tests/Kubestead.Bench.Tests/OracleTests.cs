@@ -37,6 +37,44 @@ public class OracleTests
         Assert.NotNull(bad.OracleThreshold);
     }
 
+    /// <summary>
+    /// The uniform oracle (an experiment of issue #29): one threshold for the cells that differ only in how the pods'
+    /// rates differ and persist, the largest of theirs, so it is valid in each; cells a drive can tell apart (other pod
+    /// counts) keep their own.
+    /// </summary>
+    [Fact]
+    public void The_uniform_oracle_takes_the_largest_threshold_among_environments_a_drive_cannot_tell_apart()
+    {
+        var s = Small();
+        s.Environments =
+        [
+            new EnvironmentSpec { Name = "alike", PodsStable = 8, PodsCanary = 2, Scrape = new ScrapeSpec { IntervalSeconds = 15 } },
+            new EnvironmentSpec
+            {
+                Name = "cv1", RateCv = 1.0, RateStateMinSeconds = 30, RateStateMaxSeconds = 600, PodsStable = 8, PodsCanary = 2,
+                Scrape = new ScrapeSpec { IntervalSeconds = 15 },
+            },
+            new EnvironmentSpec
+            {
+                Name = "cv1-1pod", RateCv = 1.0, RateStateMinSeconds = 30, RateStateMaxSeconds = 600, PodsStable = 9, PodsCanary = 1,
+                Scrape = new ScrapeSpec { IntervalSeconds = 15 },
+            },
+        ];
+        s.Faults = [new FaultSpec { Name = "A/A" }];
+        s.Oracle!.CalibrationReplicates = 200;
+        var results = Runner.Run(s, ["oracle", Runner.OracleUniform], replicates: 100);
+        double H(string env, string engine) => results.Single(r => r.Cell.Environment!.Name == env && r.Engine == engine).OracleThreshold!.Value;
+
+        Assert.True(H("cv1", "oracle") > H("alike", "oracle"), $"{H("cv1", "oracle")} vs {H("alike", "oracle")}");
+        Assert.Equal(H("cv1", "oracle"), H("alike", Runner.OracleUniform));
+        Assert.Equal(H("cv1", "oracle"), H("cv1", Runner.OracleUniform));
+        Assert.Equal(H("cv1-1pod", "oracle"), H("cv1-1pod", Runner.OracleUniform));
+        // The same statistic on the same draws against a higher bar: it aborts a subset of the good canaries the oracle does.
+        var alike = results.Where(r => r.Cell.Environment!.Name == "alike").ToDictionary(r => r.Engine);
+        Assert.True(alike[Runner.OracleUniform].Rollbacks <= alike["oracle"].Rollbacks);
+        Assert.Contains("oracle-uniform (h = ", Report.Markdown(s, results, ["oracle", Runner.OracleUniform], 100, s.Seed, TimeSpan.Zero));
+    }
+
     [Fact]
     public void Every_bad_row_gets_its_blast_over_the_oracles()
     {
