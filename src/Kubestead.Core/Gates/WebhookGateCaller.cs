@@ -22,7 +22,7 @@ public sealed class WebhookGateCaller(HttpClient http, SecretCache secrets, Time
         var (outcome, refused) = await CallOnceAsync(gate, context, ct).ConfigureAwait(false);
         // A 401/403 may mean the Secret was rotated while the cache held the old value: read it again and call once more
         // (the same idempotency key, so the receiver sees one call made twice, never two calls).
-        if (refused && (gate.Url.SecretName is not null || gate.SigningKey?.SecretName is not null) && _secrets.Forget())
+        if (refused && (gate.Url.Secret is not null || gate.SigningKey?.Secret is not null) && _secrets.Forget())
             (outcome, _) = await CallOnceAsync(gate, context, ct).ConfigureAwait(false);
         return outcome;
     }
@@ -35,12 +35,12 @@ public sealed class WebhookGateCaller(HttpClient http, SecretCache secrets, Time
         {
             var text = await _secrets.ReadAsync(gate.Url, context.Namespace, ct).ConfigureAwait(false);
             if (!Uri.TryCreate(text, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-                return (Failed(gate, $"the URL in {gate.Url.Describe()} is not an absolute http(s) URL"), false);
+                return (Failed(gate, $"{gate.Url.Field}: the URL in {gate.Url.Describe()} is not an absolute http(s) URL"), false);
             url = parsed;
             if (gate.SigningKey is { } source)
             {
                 var value = await _secrets.ReadAsync(source, context.Namespace, ct).ConfigureAwait(false);
-                if (value.Length == 0) return (Failed(gate, $"the signing key in {source.Describe()} is empty"), false);
+                if (value.Length == 0) return (Failed(gate, $"{source.Field}: the signing key in {source.Describe()} is empty"), false);
                 key = Encoding.UTF8.GetBytes(value);
             }
         }

@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 
 namespace Kubestead.Gates;

@@ -1,3 +1,5 @@
+using Kubestead.Kubernetes;
+
 namespace Kubestead.Notifications;
 
 /// <summary>

@@ -48,12 +48,12 @@ public sealed class RolloutNotifications(SecretCache secrets, NotificationOption
     {
         var text = await _secrets.ReadAsync(sink.Url, ns, ct).ConfigureAwait(false);
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            throw new NotificationConfigException($"the URL in {sink.Url.Describe()} is not an absolute http(s) URL");
+            throw new NotificationConfigException($"{sink.Url.Field}: the URL in {sink.Url.Describe()} is not an absolute http(s) URL");
         byte[]? key = null;
         if (sink.SigningKey is { } keySource)
         {
             var value = await _secrets.ReadAsync(keySource, ns, ct).ConfigureAwait(false);
-            if (value.Length == 0) throw new NotificationConfigException($"the signing key in {keySource.Describe()} is empty");
+            if (value.Length == 0) throw new NotificationConfigException($"{keySource.Field}: the signing key in {keySource.Describe()} is empty");
             key = System.Text.Encoding.UTF8.GetBytes(value);
         }
         return new ResolvedSink(sink, url, key);

@@ -4,7 +4,8 @@ using Kubestead.Kubernetes;
 namespace Kubestead.Notifications;
 
 /// <summary>
-/// Reads a <see cref="SecretSource"/>. Errors name where the value was looked for, never the value. Secrets go through the
+/// Reads a <see cref="SecretSource"/> of a notification sink or a webhook gate. Errors name the spec field and where the
+/// value was looked for, never the value. Secrets go through the
 /// host's <see cref="SecretCache"/>, shared with the metrics connections: a rollout's gate calls and sinks cost one GET
 /// of a Secret per 30 s, not one per call.
 /// </summary>
@@ -23,31 +24,32 @@ public sealed class SecretSourceReader(SecretCache secrets)
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new NotificationConfigException($"cannot read file {path}: {e.GetType().Name.Replace("Exception", "")}");
+                throw new NotificationConfigException($"{source.Field}: cannot read file {path}: {e.GetType().Name.Replace("Exception", "")}");
             }
         }
+        var secret = source.Secret!;
         IReadOnlyDictionary<string, string?> data;
         try
         {
-            data = await secrets.GetDataAsync(ns, source.SecretName!, ct).ConfigureAwait(false);
+            data = await secrets.GetDataAsync(ns, secret.Name, ct).ConfigureAwait(false);
         }
         catch (KubernetesApiException e) when (e.IsNotFound)
         {
-            throw new NotificationConfigException($"Secret {ns}/{source.SecretName} does not exist");
+            throw new NotificationConfigException($"{source.Field}: Secret {ns}/{secret.Name} does not exist");
         }
         catch (KubernetesApiException e)
         {
-            throw new NotificationConfigException($"cannot read Secret {ns}/{source.SecretName} (HTTP {e.StatusCode})");
+            throw new NotificationConfigException($"{source.Field}: cannot read Secret {ns}/{secret.Name} (HTTP {e.StatusCode})");
         }
-        if (!data.TryGetValue(source.SecretKey!, out var encoded) || encoded is null)
-            throw new NotificationConfigException($"Secret {ns}/{source.SecretName} has no key '{source.SecretKey}'");
+        if (!data.TryGetValue(secret.Key, out var encoded) || encoded is null)
+            throw new NotificationConfigException($"{source.Field}: Secret {ns}/{secret.Name} has no key '{secret.Key}'");
         try
         {
             return Encoding.UTF8.GetString(Convert.FromBase64String(encoded)).Trim();
         }
         catch (FormatException)
         {
-            throw new NotificationConfigException($"Secret {ns}/{source.SecretName} key '{source.SecretKey}' is not base64");
+            throw new NotificationConfigException($"{source.Field}: Secret {ns}/{secret.Name} key '{secret.Key}' is not base64");
         }
     }
 }

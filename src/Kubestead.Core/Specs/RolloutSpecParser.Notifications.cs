@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using YamlDotNet.RepresentationModel;
 
@@ -90,12 +91,12 @@ public static partial class RolloutSpecParser
                 r.Problem(m, field, "needs exactly one of file or secretKeyRef");
             return null;
         }
-        if (secret is null) return new SecretSource(file, null, null);
+        if (secret is null) return new SecretSource(field, File: file);
         var refPath = SpecReader.Join(field, "secretKeyRef");
         r.CheckKeys(secret, refPath, "name", "key");
         var name = r.Name(secret, "name", refPath, required: true);
         var secretKey = r.Str(secret, "key", refPath, required: true);
-        return name is null || secretKey is null ? null : new SecretSource(null, name, secretKey);
+        return name is null || secretKey is null ? null : new SecretSource(field, Secret: new SecretKeyRef(name, secretKey));
     }
 
     /// <summary>

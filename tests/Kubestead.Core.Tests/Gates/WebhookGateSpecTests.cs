@@ -1,4 +1,5 @@
 using Kubestead.Gates;
+using Kubestead.Kubernetes;
 using Kubestead.Specs;
 
 namespace Kubestead.Core.Tests.Gates;
@@ -35,7 +36,8 @@ public class WebhookGateSpecTests
         Assert.Empty(hooks[0].Metadata);
         Assert.True(hooks[1].AbortOnFailure);
         Assert.Equal(TimeSpan.FromSeconds(30), hooks[1].Timeout);
-        Assert.Equal("hmac", hooks[1].SigningKey!.SecretKey);
+        Assert.Equal(new SecretKeyRef("hooks", "hmac"), hooks[1].SigningKey!.Secret);
+        Assert.Equal("spec.webhooks[1].signingKey", hooks[1].SigningKey!.Field);
         Assert.Equal("CHG-1234", hooks[1].Metadata["ticket"]);
     }
 
@@ -61,7 +63,7 @@ public class WebhookGateSpecTests
     [Fact]
     public void The_idempotency_key_is_the_same_for_every_call_of_one_gate_at_one_point_of_one_run_and_differs_otherwise()
     {
-        var gate = new WebhookGateSpec("load", WebhookGatePoints.ConfirmTrafficIncrease, new Kubestead.Notifications.SecretSource("/x", null, null), null,
+        var gate = new WebhookGateSpec("load", WebhookGatePoints.ConfirmTrafficIncrease, new SecretSource("spec.webhooks[0].url", File: "/x"), null,
             TimeSpan.FromSeconds(10), false, new Dictionary<string, string>());
         var at2 = new WebhookGateContext("shop", "web", 1700000000000, "Progressing", 5) { StepNumber = 2 };
         Assert.Equal("shop/web/1700000000000/confirmTrafficIncrease/load/step-2", at2.IdempotencyKey(gate));

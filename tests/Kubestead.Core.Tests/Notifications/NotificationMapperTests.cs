@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
@@ -36,7 +37,7 @@ public class NotificationMapperTests
     public void A_sink_gets_a_drift_pause_when_it_subscribed_to_paused_or_to_drift_but_not_otherwise()
     {
         var n = NotificationMapper.From(new PhaseChangedEvent(At, "ns", "r", RolloutPhase.Paused, PauseReason.Drift, "changed"), null)!;
-        ResolvedSink Sink(params string[] events) => new(new NotificationSinkSpec("s", "webhook", new SecretSource("/f", null, null), null, events), new Uri("http://127.0.0.1/"), null);
+        ResolvedSink Sink(params string[] events) => new(new NotificationSinkSpec("s", "webhook", new SecretSource("spec.notifications[0].url", File: "/f"), null, events), new Uri("http://127.0.0.1/"), null);
 
         Assert.True(Sink(NotificationEvents.Paused).Wants(n));
         Assert.True(Sink(NotificationEvents.Drift).Wants(n));

@@ -1,4 +1,5 @@
 using System.Net;
+using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using Microsoft.Extensions.Time.Testing;
 
@@ -28,7 +29,7 @@ public class NotificationRetryTests
     }
 
     private static readonly ResolvedSink Sink = new(
-        new NotificationSinkSpec("ops", NotificationSinkTypes.Slack, new SecretSource("/f", null, null), null, NotificationEvents.All),
+        new NotificationSinkSpec("ops", NotificationSinkTypes.Slack, new SecretSource("spec.notifications[0].url", File: "/f"), null, NotificationEvents.All),
         new Uri("https://hooks.slack.example/services/T1/B2/secretpart"), null);
 
     private static readonly RolloutNotification Message = new(NotificationEvents.Promoted, [NotificationEvents.Promoted],

@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Notifications;
 using Kubestead.Rollouts;
 using Kubestead.Specs;
@@ -27,9 +28,9 @@ public class NotificationSpecTests
 
         Assert.True(result.IsValid, string.Join("\n", result.Problems));
         var sinks = result.Spec!.Notifications;
-        Assert.Equal(new SecretSource("/etc/kubestead/teams-url", null, null), sinks[0].Url);
+        Assert.Equal(new SecretSource("spec.notifications[0].url", File: "/etc/kubestead/teams-url"), sinks[0].Url);
         Assert.Equal([NotificationEvents.Paused, NotificationEvents.Promoted], sinks[0].Events);
-        Assert.Equal(new SecretSource(null, "hooks", "hmac"), sinks[1].SigningKey);
+        Assert.Equal(new SecretSource("spec.notifications[1].signingKey", Secret: new SecretKeyRef("hooks", "hmac")), sinks[1].SigningKey);
         Assert.Equal(NotificationEvents.All, sinks[1].Events);
     }
 

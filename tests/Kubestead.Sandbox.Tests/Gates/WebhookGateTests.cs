@@ -106,7 +106,7 @@ public sealed class WebhookGateTests : IDisposable
 
         Assert.Equal(RolloutPhase.Paused, result.Phase);
         Assert.Equal(PauseReason.Webhook, result.PauseReason);
-        Assert.StartsWith($"webhook check (preRollout) failed: cannot read file {missing}", result.Message);
+        Assert.StartsWith($"webhook check (preRollout) failed: spec.webhooks[0].url: cannot read file {missing}", result.Message);
         Assert.Equal(0, result.CanaryWeight);
     }
 

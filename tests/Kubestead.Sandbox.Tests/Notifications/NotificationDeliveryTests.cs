@@ -298,6 +298,6 @@ public sealed class NotificationDeliveryTests : IDisposable
         Assert.True(result.Phase == RolloutPhase.Completed, $"{result.Phase}: {result.Message}");
         Assert.Equal(NotificationEvents.Promoted, Events(hook).Single());
         Assert.Contains(result.History, h => h.Kind == RolloutNotifier.FailedHistoryKind
-                                             && h.Message == "notification sink gone (teams) not used: Secret shop/no-such-secret does not exist");
+                                             && h.Message == "notification sink gone (teams) not used: spec.notifications[0].url: Secret shop/no-such-secret does not exist");
     }
 }

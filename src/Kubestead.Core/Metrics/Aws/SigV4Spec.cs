@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Metrics.Connection;
 
 namespace Kubestead.Metrics.Aws;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Kubestead.Kubernetes;
 using Kubestead.Specs;
 using YamlDotNet.RepresentationModel;
 

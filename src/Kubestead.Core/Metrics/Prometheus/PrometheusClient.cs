@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kubestead.Kubernetes;
 using Kubestead.Metrics.Connection;
 
 namespace Kubestead.Metrics.Prometheus;

@@ -291,8 +291,8 @@ public sealed class StartPreflight(IKubernetesApi api, TimeProvider clock, Drive
 
     internal static bool ReadsSecrets(RolloutSpec spec) =>
         (spec.Analysis?.Metrics ?? []).Any(m => m.Provider.ReadsSecrets)
-        || spec.Notifications.Any(n => n.Url.SecretName is not null || n.SigningKey?.SecretName is not null)
-        || spec.Webhooks.Any(w => w.Url.SecretName is not null || w.SigningKey?.SecretName is not null);
+        || spec.Notifications.Any(n => n.Url.Secret is not null || n.SigningKey?.Secret is not null)
+        || spec.Webhooks.Any(w => w.Url.Secret is not null || w.SigningKey?.Secret is not null);
 
     private async Task<JsonObject?> ObjectLookupAsync(ResourceType type, string? ns, string name, CancellationToken ct)
     {

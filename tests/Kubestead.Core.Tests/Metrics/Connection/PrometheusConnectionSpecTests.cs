@@ -1,3 +1,4 @@
+using Kubestead.Kubernetes;
 using Kubestead.Metrics.Connection;
 using Kubestead.Metrics.Prometheus;
 using Kubestead.Rollouts;
