@@ -549,7 +549,7 @@ public sealed class CliApp(CliContext ctx)
         var mesh = new Option<string>("--mesh") { Description = "istio, linkerd, smi, none, nginx or linkerd1", DefaultValueFactory = _ => "istio" };
         var replicas = new Option<int?>("--stable-replicas") { Description = "Stable replicas (needed without a mesh and with --pod-variance)" };
         var baseline = new Option<bool>("--baseline") { Description = "With a created baseline (baseline: {create: true}): it gets the canary's share and the judges compare with it" };
-        var podVariance = new Option<double?>("--pod-variance") { Description = "How far the pods' failure rates differ persistently (φ², 0-1, as an undecided verdict reports it); needs --stable-replicas" };
+        var podVariance = new Option<double?>("--pod-variance") { Description = "How far the pods' failure rates differ persistently (φ², 0-1: the bound an undecided verdict says the Pass band reads); needs --stable-replicas" };
         var canaryReplicas = new Option<int?>("--canary-replicas") { Description = "Canary pods, for --pod-variance (default 1; no mesh: the plan's own)" };
         var cmd = new Command("plan", "Precision and expected samples for a weight, window and request rate (no cluster needed)") { weight, window, rps, routing, mesh, replicas, baseline, podVariance, canaryReplicas };
         cmd.SetAction((p, ct) => Guard(p, () =>

@@ -116,7 +116,7 @@ public sealed class CanarySplitPlan
     public TimeSpan? TimeToPassFloor { get; set; }
     /// <summary>A created baseline's share (-Baseline), the same as the canary's; null without one.</summary>
     public double? BaselineWeight { get; set; }
-    /// <summary>The Pass test's band D' for the given -PodVariance (the least the judge will use); null: alike pods.</summary>
+    /// <summary>The Pass test's band D' for the given -PodVariance (the judge's, given the bound its verdict names); null: alike pods.</summary>
     public double? PassPodBand { get; set; }
     public string[] Warnings { get; set; } = [];
 }

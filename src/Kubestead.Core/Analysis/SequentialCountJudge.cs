@@ -123,6 +123,12 @@ public abstract class SequentialCountJudge : ICanaryJudge
     /// </summary>
     public double PassPodAllowance { get; private set; } = 1;
 
+    /// <summary>
+    /// The φ² the Pass band last read: the learned estimate plus its margin (<see cref="PodPersistence.PassVariance"/>).
+    /// A plan given this value (<c>kubestead plan --pod-variance</c>) counts the band the judge uses.
+    /// </summary>
+    public double PassPodVariance { get; private set; }
+
     /// <summary>The learned estimate of the pods' persistent dispersion φ² (0 before anything is learned; see <see cref="PodPersistence"/>).</summary>
     public double LearnedPodVariance => _pods.Estimate;
 
@@ -148,7 +154,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
         if (!PodDispersionLearned)
             return "; the control's pods report per-pod counts but how far they differ is not learned yet (no two windows with failures on them): "
                    + (passRatio > 1 ? $"until it is, a Pass must show the canary under {X(passRatio)}x control's rate" : "no Pass until it is");
-        var note = $"; allowing for how far the control's pods may differ persistently (learned φ² {LearnedPodVariance.ToString("0.###", CultureInfo.InvariantCulture)}), a Fail needs the canary above {X(PodAllowance)}x control's rate";
+        static string V(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+        var note = $"; allowing for how far the control's pods may differ persistently (learned φ² {V(LearnedPodVariance)}, read by the Pass band as up to {V(PassPodVariance)}), a Fail needs the canary above {X(PodAllowance)}x control's rate";
         return passRatio > 1
             ? note + $" and a Pass shows it under {X(passRatio)}x (detectRatio {X(_options.DetectRatio)} over the pods' band {X(PassPodAllowance)})"
             : note + $", and no Pass can come while they may differ this much: it would have to show the canary under {passRatio.ToString("0.##", CultureInfo.InvariantCulture)}x control's rate (detectRatio {X(_options.DetectRatio)} over the pods' band {X(PassPodAllowance)})";
@@ -174,6 +181,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
             var seconds = (window.End - window.Start).TotalSeconds;
             PodAllowance = _options.NoFailBand ? 1 : FailAllowance(nc, xc + xs, ns, canaryPods, k, kControl, seconds);
             PassPodAllowance = _pods.PassAllowance(k, kControl, controlPods is { Count: >= 2 });
+            PassPodVariance = _pods.PassVariance(controlPods is { Count: >= 2 });
             // The Fail test bets the window's likelihood ratio where the control's pods show how far failures cluster.
             if (FailBets is { } bets)
             {
@@ -347,6 +355,7 @@ public abstract class SequentialCountJudge : ICanaryJudge
         o["controlRate"] = new JsonArray(_learnedControlRequests, _learnedControlFailures);
         o["podAllowance"] = PodAllowance;
         o["passPodAllowance"] = PassPodAllowance;
+        o["passPodVariance"] = PassPodVariance;
         SaveExtra(o);
         return o;
     }
@@ -367,6 +376,8 @@ public abstract class SequentialCountJudge : ICanaryJudge
             : (0, 0);
         PodAllowance = state["podAllowance"]?.GetValue<double>() ?? 1;
         PassPodAllowance = state["passPodAllowance"]?.GetValue<double>() ?? PodAllowance;
+        // A state saved before the bound was kept: what the restored learner reads now (the same sums).
+        PassPodVariance = state["passPodVariance"]?.GetValue<double>() ?? _pods.PassVariance(controlReportsPods: false);
         _failTest = NewFailTest();
         _passTest = NewPassTest();
         // State saved before the window unit existed holds per-request likelihood ratios, which are not evidence for the

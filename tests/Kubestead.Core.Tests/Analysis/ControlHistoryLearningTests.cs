@@ -172,6 +172,9 @@ public class ControlHistoryLearningTests(ITestOutputHelper output)
         var judge = Judge(42, 1.0, 20, Hour);
         var restored = new SequentialErrorRateJudge("errors", new SequentialJudgeOptions(Restarts: RestartMixtureOptions.Default));
         restored.RestoreState(System.Text.Json.Nodes.JsonNode.Parse(judge.SaveState().ToJsonString())!.AsObject());
+        // Before any new window: the same verdict, its sentence naming the same bands and the same bound on φ².
+        Assert.Equal(judge.PassPodVariance, restored.PassPodVariance);
+        Assert.Equal(judge.Evaluate().Summary, restored.Evaluate().Summary);
         var pods = Enumerable.Range(1, 9).Select(i => new PodSample("pod-" + i, 30, i % 3 == 0 ? 2 : 0)).ToList();
         var window = new MetricWindow(DateTimeOffset.UnixEpoch.AddMinutes(10), DateTimeOffset.UnixEpoch.AddMinutes(10.25),
             new VersionSample(30, 1, Pods: [new PodSample("pod-0", 30, 1)]), new VersionSample(270, pods.Sum(p => p.Failures), Pods: pods));

@@ -1,4 +1,5 @@
 using Kubestead.Analysis;
+using Kubestead.Rollouts;
 using Kubestead.Rollouts.Engine;
 using Kubestead.Rollouts.State;
 using Kubestead.Specs;
@@ -31,6 +32,34 @@ public class PodBandReportTests(ITestOutputHelper output)
         Assert.Contains("allowing for how far the control's pods may differ persistently (learned φ² ", verdict.Summary);
         Assert.Contains("no Pass can come while they may differ this much", verdict.Summary);
         Assert.Contains($"a Fail needs the canary above {judge.PodAllowance.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}x control's rate", verdict.Summary);
+    }
+
+    /// <summary>
+    /// The verdict names the φ² its Pass band read (the learned value plus its margin), and a plan given that number counts
+    /// the band the judge uses; the learned value alone plans a narrower band than the judge's.
+    /// </summary>
+    [Fact]
+    public void A_plan_given_the_bound_the_verdict_names_counts_the_judges_pass_band()
+    {
+        var judge = Judge(11, 0.5, 8, Hour);
+        var verdict = judge.Evaluate();
+        output.WriteLine(verdict.Summary);
+        var match = System.Text.RegularExpressions.Regex.Match(verdict.Summary, @"learned φ² ([0-9.]+), read by the Pass band as up to ([0-9.]+)\)");
+        Assert.True(match.Success, verdict.Summary);
+        var (learned, bound) = (double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture),
+            double.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(bound > learned, $"{bound} against {learned}");
+
+        // Ten pods, one of them the canary's (the judge's cell): the plan's 9 stable replicas and 1 canary pod.
+        SplitPlanResult Plan(double variance) => new KubesteadOffline().PlanSplit(
+            new SplitPlanRequest(25, TimeSpan.FromSeconds(15), 20, CanaryRoutingMode.Binomial, MeshProviders.Istio, 9)
+            {
+                PodVariance = variance,
+                CanaryReplicas = 1,
+            });
+        var atBound = Plan(bound).PassPodBand!.Value;
+        Assert.True(Math.Abs(atBound / judge.PassPodAllowance - 1) < 0.01, $"plan {atBound:0.000} against the judge's {judge.PassPodAllowance:0.000}");
+        Assert.True(Plan(learned).PassPodBand < 0.99 * judge.PassPodAllowance, $"plan at the learned value {Plan(learned).PassPodBand:0.000}");
     }
 
     [Fact]
