@@ -37,7 +37,17 @@ internal sealed class ControllerFleet : IAsyncDisposable
         public RolloutController Controller => controller;
         public CancellationTokenSource Stop => stop;
         public Task Run => run;
-        public List<ControllerEvent> Events => events;
+        /// <summary>
+        /// What the replica has reported so far, copied under the recorder's lock: the replica keeps running (and
+        /// reporting) while a test reads, and enumerating the live list then throws.
+        /// </summary>
+        public IReadOnlyList<ControllerEvent> Events
+        {
+            get
+            {
+                lock (events) return events.ToList();
+            }
+        }
         public int MostDrivenAtOnce { get; set; }
 
         /// <summary>The read cache in front of <see cref="Api"/> that the replica's engine and controller read through, as in the real host.</summary>

@@ -142,8 +142,7 @@ public class ControllerTests
         AssertEndedAsWithOneDriver(fleet);
         // Once back, a may take one of them again fairly (b, holding all of them, is over its share; a rollout it leaves
         // free goes to whoever looks first): a's writes after it drives that rollout again are its own. Before that, none.
-        List<ControllerEvent> events;
-        lock (a.Events) events = a.Events.ToList();
+        var events = a.Events;
         DateTimeOffset RetakenAt(RolloutKey k) =>
             events.FirstOrDefault(e => e.Kind == ControllerEventKind.Driving && e.Rollout == k && e.At >= takenAt)?.At ?? DateTimeOffset.MaxValue;
         List<string> late;
