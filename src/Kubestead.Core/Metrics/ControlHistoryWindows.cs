@@ -23,12 +23,12 @@ public static class ControlHistoryWindows
     {
         // Each series' pod is worked out once (six hours at 15 s steps is 1,441 points a series), and the pods are
         // numbered in the order windows list them, so a window's differencing is array arithmetic over its two edges.
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var s in requests.Concat(failures)) index.TryAdd(CounterSeriesDiff.PodOf(s.Labels), 0);
-        var pods = index.Keys.OrderBy(p => p, StringComparer.Ordinal).ToArray();
-        for (var p = 0; p < pods.Length; p++) index[pods[p]] = p;
-        var requestPod = requests.Select(s => index[CounterSeriesDiff.PodOf(s.Labels)]).ToArray();
-        var failurePod = failures.Select(s => index[CounterSeriesDiff.PodOf(s.Labels)]).ToArray();
+        var requestPods = requests.Select(s => CounterSeriesDiff.PodOf(s.Labels)).ToArray();
+        var failurePods = failures.Select(s => CounterSeriesDiff.PodOf(s.Labels)).ToArray();
+        var pods = requestPods.Concat(failurePods).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var index = pods.Select((pod, p) => (pod, p)).ToDictionary(x => x.pod, x => x.p, StringComparer.Ordinal);
+        var requestPod = Array.ConvertAll(requestPods, pod => index[pod]);
+        var failurePod = Array.ConvertAll(failurePods, pod => index[pod]);
         var scrapedAtStart = new bool[pods.Length];
         var served = new Increases(pods.Length);
         var failed = new Increases(pods.Length);

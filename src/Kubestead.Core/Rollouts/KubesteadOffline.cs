@@ -105,7 +105,8 @@ public sealed class KubesteadOffline : IKubesteadOffline
             _ => PlannedRouting.Binomial,
         };
         // The Pass band D' for pods that differ persistently: the canary's pods against the control's (a created baseline is
-        // sized like the canary). The judge reads φ² at an upper bound of what it learned, so this is the least D' will be.
+        // sized like the canary). The judge reads φ² at an upper bound of what it learned, which an undecided verdict names:
+        // given that bound the band is the judge's, given the learned value it is the least D' will be.
         double? passBand = null;
         if (r.PodVariance is { } variance)
         {

@@ -104,7 +104,8 @@ public sealed class PrometheusClient
 
     private static double Value(JsonNode? node) => Value(node?.GetValue<string>());
 
-    private static double Value(string? text)
+    /// <summary>A sample's value from its string in an answer ("+Inf", "-Inf", "NaN" or a number; 0 when absent).</summary>
+    internal static double Value(string? text)
     {
         var raw = text ?? "0";
         return raw switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN, _ => double.Parse(raw, CultureInfo.InvariantCulture) };

@@ -162,7 +162,6 @@ internal static class PrometheusRangeAnswer
             if (text.SequenceEqual("NaN"u8)) return double.NaN;
             if (double.TryParse(text, NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var number)) return number;
         }
-        var raw = reader.GetString()!;
-        return raw switch { "+Inf" => double.PositiveInfinity, "-Inf" => double.NegativeInfinity, "NaN" => double.NaN, _ => double.Parse(raw, CultureInfo.InvariantCulture) };
+        return PrometheusClient.Value(reader.GetString());
     }
 }
